@@ -1,0 +1,63 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let upcoming: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "dsbuild",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dsbuild", targets: ["dsbuild"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // C system libraries (Debian -dev packages), with shims where Swift cannot call C directly.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(name: "CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CWebP", pkgConfig: "libwebp", providers: [.apt(["libwebp-dev"])]),
+
+        // The shared core: workspace, manifest, records, recipe, HTTP engine, progress, stage runner.
+        .target(
+            name: "Dataset",
+            dependencies: [
+                "CCurl",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: upcoming),
+        .target(name: "Collect", dependencies: ["Dataset", "CCurl", "CLibXML2"], swiftSettings: upcoming),
+        .target(name: "Filter", dependencies: ["Dataset", "CJPEG", "CPNG", "CWebP", "CLibXML2"], swiftSettings: upcoming),
+        .target(name: "Generate", dependencies: ["Dataset"], swiftSettings: upcoming),
+        .target(name: "Train", dependencies: ["Dataset"], swiftSettings: upcoming),
+        .executableTarget(
+            name: "dsbuild",
+            dependencies: [
+                "Dataset", "Collect", "Filter", "Generate", "Train",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming),
+
+        // Test helpers shared by several test targets: loopback servers, image factories, fixtures.
+        .target(name: "_DSBuildTestSupport", dependencies: ["Dataset"], swiftSettings: upcoming),
+
+        .testTarget(name: "DatasetTests", dependencies: ["Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "CollectTests", dependencies: ["Collect", "Dataset", "Filter", "_DSBuildTestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "FilterTests", dependencies: ["Filter", "Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "GenerateTests", dependencies: ["Generate", "Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "CLITests", dependencies: ["Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
+    ]
+)

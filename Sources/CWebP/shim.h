@@ -1,0 +1,5 @@
+#ifndef DSBUILD_CWEBP_SHIM_H
+#define DSBUILD_CWEBP_SHIM_H
+#include <webp/decode.h>
+#include <webp/encode.h>
+#endif

@@ -1,0 +1,4 @@
+import ArgumentParser
+@main struct DSBuild: AsyncParsableCommand {
+    func run() async throws {}
+}
