@@ -37,10 +37,10 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: upcoming),
-        .target(name: "Collect", dependencies: ["Dataset", "CCurl", "CLibXML2"], swiftSettings: upcoming),
-        .target(name: "Filter", dependencies: ["Dataset", "CJPEG", "CPNG", "CWebP", "CLibXML2"], swiftSettings: upcoming),
-        .target(name: "Generate", dependencies: ["Dataset"], swiftSettings: upcoming),
-        .target(name: "Train", dependencies: ["Dataset"], swiftSettings: upcoming),
+        .target(name: "Collect", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), "CCurl", "CLibXML2"], swiftSettings: upcoming),
+        .target(name: "Filter", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), "CJPEG", "CPNG", "CWebP", "CLibXML2"], swiftSettings: upcoming),
+        .target(name: "Generate", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
+        .target(name: "Train", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
         .executableTarget(
             name: "dsbuild",
             dependencies: [

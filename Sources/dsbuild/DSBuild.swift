@@ -1,4 +1,16 @@
 import ArgumentParser
-@main struct DSBuild: AsyncParsableCommand {
-    func run() async throws {}
+import Dataset
+
+/// dsbuild: builds fine-grained vision-language datasets from a list of keywords.
+@main
+struct DSBuild: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dsbuild",
+        abstract: "Build fine-grained vision-language datasets: keywords → images → descriptions → questions → shards.",
+        version: DSBuildVersion.string,
+        subcommands: [
+            Init.self, Collect.self, Filter.self, Describe.self, MCQ.self, Shards.self, Train.self, Eval.self,
+            Status.self, Report.self, Run.self,
+        ]
+    )
 }

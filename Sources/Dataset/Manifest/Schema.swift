@@ -1,0 +1,221 @@
+import GRDB
+
+/// The manifest's schema as a list of forward migrations. A migration, once released, never changes:
+/// a new column or table is a new migration appended to `migrator`.
+public enum ManifestSchema {
+    /// The identifier of the newest migration this binary knows.
+    public static var latestVersion: String { migrationNames.last! }
+
+    static let migrationNames = ["v1-initial"]
+
+    public static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-initial") { db in try createInitialTables(db) }
+        return migrator
+    }
+
+    private static func createInitialTables(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE workspace_info (
+                key TEXT PRIMARY KEY NOT NULL,
+                value TEXT NOT NULL
+            );
+
+            CREATE TABLE keywords (
+                id INTEGER PRIMARY KEY,
+                text TEXT NOT NULL UNIQUE,
+                category TEXT,
+                language TEXT,
+                query TEXT,
+                extra TEXT NOT NULL DEFAULT '{}',
+                created_at REAL NOT NULL
+            );
+
+            CREATE TABLE candidates (
+                id INTEGER PRIMARY KEY,
+                keyword_id INTEGER NOT NULL REFERENCES keywords(id) ON DELETE CASCADE,
+                source TEXT NOT NULL,
+                source_id TEXT NOT NULL,
+                image_url TEXT NOT NULL,
+                page_url TEXT,
+                license TEXT,
+                license_url TEXT,
+                author TEXT,
+                title TEXT,
+                description TEXT,
+                declared_width INTEGER,
+                declared_height INTEGER,
+                declared_bytes INTEGER,
+                declared_mime TEXT,
+                declared_sha1 TEXT,
+                extra TEXT NOT NULL DEFAULT '{}',
+                rank INTEGER NOT NULL DEFAULT 0,
+                created_at REAL NOT NULL,
+                UNIQUE (keyword_id, source, source_id)
+            );
+            CREATE INDEX candidates_by_keyword ON candidates(keyword_id);
+            CREATE INDEX candidates_by_url ON candidates(image_url);
+
+            CREATE TABLE images (
+                sha256 TEXT PRIMARY KEY NOT NULL,
+                path TEXT NOT NULL,
+                bytes INTEGER NOT NULL,
+                format TEXT,
+                width INTEGER,
+                height INTEGER,
+                display_width INTEGER,
+                display_height INTEGER,
+                orientation INTEGER,
+                animated INTEGER NOT NULL DEFAULT 0,
+                frames INTEGER,
+                rights TEXT NOT NULL DEFAULT '{}',
+                probe TEXT NOT NULL DEFAULT '{}',
+                phash TEXT,
+                created_at REAL NOT NULL
+            );
+
+            CREATE TABLE downloads (
+                candidate_id INTEGER PRIMARY KEY NOT NULL REFERENCES candidates(id) ON DELETE CASCADE,
+                status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+                reason TEXT,
+                detail TEXT,
+                image_sha256 TEXT REFERENCES images(sha256),
+                http_status INTEGER,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                final_url TEXT,
+                retryable INTEGER NOT NULL DEFAULT 0,
+                finished_at REAL NOT NULL
+            );
+            CREATE INDEX downloads_by_image ON downloads(image_sha256);
+
+            CREATE TABLE download_attempts (
+                id INTEGER PRIMARY KEY,
+                candidate_id INTEGER NOT NULL REFERENCES candidates(id) ON DELETE CASCADE,
+                run_id INTEGER,
+                attempt INTEGER NOT NULL,
+                url TEXT NOT NULL,
+                http_status INTEGER,
+                error TEXT,
+                wait_seconds REAL,
+                started_at REAL NOT NULL,
+                duration REAL
+            );
+            CREATE INDEX attempts_by_candidate ON download_attempts(candidate_id);
+
+            CREATE TABLE filter_decisions (
+                image_sha256 TEXT NOT NULL REFERENCES images(sha256) ON DELETE CASCADE,
+                keyword_id INTEGER NOT NULL REFERENCES keywords(id) ON DELETE CASCADE,
+                rule TEXT NOT NULL,
+                settings_hash TEXT NOT NULL,
+                pass INTEGER NOT NULL,
+                value TEXT,
+                threshold TEXT,
+                reason TEXT,
+                decided_at REAL NOT NULL,
+                PRIMARY KEY (image_sha256, keyword_id, rule)
+            );
+
+            CREATE TABLE descriptions (
+                id INTEGER PRIMARY KEY,
+                keyword_id INTEGER NOT NULL REFERENCES keywords(id) ON DELETE CASCADE,
+                image_sha256 TEXT NOT NULL DEFAULT '',
+                aspect TEXT NOT NULL,
+                mode TEXT NOT NULL CHECK (mode IN ('image-grounded', 'text-only')),
+                language TEXT NOT NULL,
+                variant INTEGER NOT NULL DEFAULT 0,
+                template_sha256 TEXT NOT NULL,
+                model TEXT NOT NULL,
+                text TEXT,
+                status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected', 'failed')),
+                reason TEXT,
+                detail TEXT,
+                request_key TEXT,
+                prompt_tokens INTEGER NOT NULL DEFAULT 0,
+                completion_tokens INTEGER NOT NULL DEFAULT 0,
+                created_at REAL NOT NULL,
+                UNIQUE (keyword_id, image_sha256, aspect, mode, language, variant, template_sha256, model)
+            );
+
+            CREATE TABLE questions (
+                id TEXT PRIMARY KEY NOT NULL,
+                keyword_id INTEGER REFERENCES keywords(id) ON DELETE CASCADE,
+                image_sha256 TEXT NOT NULL DEFAULT '',
+                type INTEGER NOT NULL,
+                question TEXT NOT NULL,
+                options TEXT NOT NULL,
+                answer INTEGER NOT NULL,
+                aspect TEXT,
+                rationale TEXT,
+                category TEXT,
+                split TEXT NOT NULL DEFAULT 'train',
+                status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected', 'failed')),
+                reason TEXT,
+                origin TEXT NOT NULL DEFAULT 'generated',
+                model TEXT,
+                template_sha256 TEXT,
+                request_key TEXT,
+                leaky INTEGER,
+                extra TEXT NOT NULL DEFAULT '{}',
+                created_at REAL NOT NULL
+            );
+            CREATE INDEX questions_by_keyword ON questions(keyword_id);
+
+            CREATE TABLE llm_cache (
+                key TEXT PRIMARY KEY NOT NULL,
+                model TEXT NOT NULL,
+                purpose TEXT,
+                response TEXT NOT NULL,
+                prompt_tokens INTEGER NOT NULL DEFAULT 0,
+                completion_tokens INTEGER NOT NULL DEFAULT 0,
+                cached_tokens INTEGER NOT NULL DEFAULT 0,
+                hits INTEGER NOT NULL DEFAULT 0,
+                created_at REAL NOT NULL
+            );
+
+            CREATE TABLE runs (
+                id INTEGER PRIMARY KEY,
+                command TEXT NOT NULL,
+                settings TEXT NOT NULL DEFAULT '{}',
+                started_at REAL NOT NULL,
+                finished_at REAL,
+                status TEXT NOT NULL DEFAULT 'running',
+                counts TEXT NOT NULL DEFAULT '{}',
+                dsbuild_version TEXT NOT NULL
+            );
+
+            CREATE TABLE train_runs (
+                id INTEGER PRIMARY KEY,
+                run_id INTEGER REFERENCES runs(id),
+                out_dir TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                model TEXT NOT NULL,
+                config TEXT NOT NULL,
+                fingerprint TEXT,
+                shards TEXT NOT NULL DEFAULT '[]',
+                status TEXT NOT NULL,
+                steps INTEGER,
+                first_loss REAL,
+                final_loss REAL,
+                wall_seconds REAL,
+                peak_memory_bytes INTEGER,
+                energy_joules REAL,
+                checkpoint TEXT,
+                error TEXT,
+                created_at REAL NOT NULL
+            );
+
+            CREATE TABLE eval_results (
+                id INTEGER PRIMARY KEY,
+                run_id INTEGER REFERENCES runs(id),
+                model TEXT NOT NULL,
+                label TEXT,
+                condition TEXT NOT NULL,
+                circular INTEGER NOT NULL DEFAULT 0,
+                questions_source TEXT NOT NULL,
+                train_run_id INTEGER REFERENCES train_runs(id),
+                result TEXT NOT NULL,
+                created_at REAL NOT NULL
+            );
+            """)
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import GRDB
+
+/// Counts per stage and per reason, computed from the manifest. `dsbuild status` prints it; `--json` prints
+/// `json` (the shape other tools rely on).
+public struct StatusReport: Sendable, Equatable {
+    public var keywords = 0
+    public var candidates = 0
+    public var candidatesBySource: [String: Int] = [:]
+    public var downloadsOK = 0
+    public var downloadsFailed: [String: Int] = [:]
+    public var imagesStored = 0
+    public var imagesKept = 0
+    public var imagesDropped: [String: Int] = [:]
+    public var imagesUndecided = 0
+    public var descriptionsAccepted = 0
+    public var descriptionsRejected: [String: Int] = [:]
+    public var descriptionsByAspect: [String: Int] = [:]
+    public var questionsAccepted = 0
+    public var questionsRejected: [String: Int] = [:]
+    public var questionsByType: [String: Int] = [:]
+    public var questionsBySplit: [String: Int] = [:]
+    public var llmRequests = 0
+    public var llmCacheHits = 0
+    public var promptTokens = 0
+    public var completionTokens = 0
+    public var trainRuns = 0
+    public var evalResults = 0
+
+    public init() {}
+
+    public static func compute(_ manifest: Manifest) throws -> StatusReport {
+        try manifest.read { db in try compute(db) }
+    }
+
+    public static func compute(_ db: Database) throws -> StatusReport {
+        var r = StatusReport()
+        func count(_ sql: String) throws -> Int { try Int.fetchOne(db, sql: sql) ?? 0 }
+        func grouped(_ sql: String) throws -> [String: Int] {
+            var out: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: sql) {
+                let key: String = row[0] ?? "unknown"
+                out[key, default: 0] += row[1] as Int
+            }
+            return out
+        }
+        r.keywords = try count("SELECT COUNT(*) FROM keywords")
+        r.candidates = try count("SELECT COUNT(*) FROM candidates")
+        r.candidatesBySource = try grouped("SELECT source, COUNT(*) FROM candidates GROUP BY source")
+        r.downloadsOK = try count("SELECT COUNT(*) FROM downloads WHERE status = 'ok'")
+        r.downloadsFailed = try grouped("SELECT reason, COUNT(*) FROM downloads WHERE status = 'failed' GROUP BY reason")
+        r.imagesStored = try count("SELECT COUNT(*) FROM images")
+        // A (keyword, image) pair is kept when it has decisions and none of them drops it.
+        r.imagesKept = try count("""
+            SELECT COUNT(*) FROM (SELECT image_sha256, keyword_id FROM filter_decisions
+                                  GROUP BY image_sha256, keyword_id HAVING MIN(pass) = 1)
+            """)
+        r.imagesDropped = try grouped("SELECT rule, COUNT(*) FROM filter_decisions WHERE pass = 0 GROUP BY rule")
+        r.descriptionsAccepted = try count("SELECT COUNT(*) FROM descriptions WHERE status = 'accepted'")
+        r.descriptionsRejected = try grouped("SELECT reason, COUNT(*) FROM descriptions WHERE status != 'accepted' GROUP BY reason")
+        r.descriptionsByAspect = try grouped("SELECT aspect, COUNT(*) FROM descriptions WHERE status = 'accepted' GROUP BY aspect")
+        r.questionsAccepted = try count("SELECT COUNT(*) FROM questions WHERE status = 'accepted'")
+        r.questionsRejected = try grouped("SELECT reason, COUNT(*) FROM questions WHERE status != 'accepted' GROUP BY reason")
+        r.questionsByType = try grouped("SELECT CAST(type AS TEXT), COUNT(*) FROM questions WHERE status = 'accepted' GROUP BY type")
+        r.questionsBySplit = try grouped("SELECT split, COUNT(*) FROM questions WHERE status = 'accepted' GROUP BY split")
+        r.llmRequests = try count("SELECT COUNT(*) FROM llm_cache")
+        r.llmCacheHits = try count("SELECT COALESCE(SUM(hits), 0) FROM llm_cache")
+        r.promptTokens = try count("SELECT COALESCE(SUM(prompt_tokens), 0) FROM llm_cache")
+        r.completionTokens = try count("SELECT COALESCE(SUM(completion_tokens), 0) FROM llm_cache")
+        r.trainRuns = try count("SELECT COUNT(*) FROM train_runs")
+        r.evalResults = try count("SELECT COUNT(*) FROM eval_results")
+        return r
+    }
+
+    /// The machine-readable form documented for `dsbuild status --json`.
+    public var json: [String: Any] {
+        [
+            "keywords": keywords,
+            "candidates": candidates,
+            "candidates_by_source": candidatesBySource,
+            "downloads": ["ok": downloadsOK, "failed": downloadsFailed],
+            "images": ["stored": imagesStored, "kept": imagesKept, "dropped": imagesDropped],
+            "descriptions": ["accepted": descriptionsAccepted, "rejected": descriptionsRejected, "by_aspect": descriptionsByAspect],
+            "questions": ["accepted": questionsAccepted, "rejected": questionsRejected, "by_type": questionsByType.merging(["1": 0, "2": 0]) { a, _ in a },
+                          "by_split": questionsBySplit],
+            "llm": ["requests": llmRequests, "cache_hits": llmCacheHits, "prompt_tokens": promptTokens,
+                    "completion_tokens": completionTokens],
+            "train_runs": trainRuns,
+            "eval_results": evalResults,
+        ]
+    }
+
+    /// A human-readable rendering, one stage a block.
+    public var text: String {
+        var lines: [String] = []
+        func reasons(_ map: [String: Int]) {
+            for (key, value) in map.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
+                lines.append("    \(key): \(value)")
+            }
+        }
+        lines.append("keywords      \(keywords)")
+        lines.append("candidates    \(candidates)")
+        reasons(candidatesBySource)
+        lines.append("downloads     ok \(downloadsOK), failed \(downloadsFailed.values.reduce(0, +))")
+        reasons(downloadsFailed)
+        lines.append("images        stored \(imagesStored), kept \(imagesKept), dropped \(imagesDropped.values.reduce(0, +))")
+        reasons(imagesDropped)
+        lines.append("descriptions  accepted \(descriptionsAccepted), rejected \(descriptionsRejected.values.reduce(0, +))")
+        reasons(descriptionsRejected)
+        lines.append("questions     accepted \(questionsAccepted) (type 1: \(questionsByType["1"] ?? 0), type 2: \(questionsByType["2"] ?? 0)), rejected \(questionsRejected.values.reduce(0, +))")
+        reasons(questionsRejected)
+        lines.append("llm           requests \(llmRequests), cache hits \(llmCacheHits), tokens \(promptTokens) in / \(completionTokens) out")
+        if trainRuns > 0 || evalResults > 0 {
+            lines.append("train runs    \(trainRuns)")
+            lines.append("eval results  \(evalResults)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Yams
+
+/// A parsed and validated recipe: every setting of every command, one section per command.
+///
+/// Values are looked up by dotted path (`collect.sources.commons.base_url`). Command-line options override
+/// what the recipe says; `Settings` helpers in each module apply that order.
+public struct Recipe: Sendable {
+    public let file: String
+    public let root: RecipeValue
+    public let text: String
+
+    /// An empty recipe: every command uses its defaults.
+    public static let empty = Recipe(file: "(none)", root: .map([], line: 0), text: "")
+
+    init(file: String, root: RecipeValue, text: String) {
+        self.file = file
+        self.root = root
+        self.text = text
+    }
+
+    /// Reads and validates a recipe file against the sections the commands declare.
+    public static func load(contentsOf url: URL, schema: RecipeSchema) throws(RecipeError) -> Recipe {
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw RecipeError(.unreadable, file: url.path, line: 0, key: "", message: "cannot read: \(error.localizedDescription)")
+        }
+        return try parse(text: text, file: url.path, schema: schema)
+    }
+
+    public static func parse(text: String, file: String, schema: RecipeSchema) throws(RecipeError) -> Recipe {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw RecipeError(.syntax, file: file, line: Self.line(of: error), key: "", message: "not valid YAML: \(Self.summary(of: error))")
+        } catch {
+            throw RecipeError(.syntax, file: file, line: 0, key: "", message: "not valid YAML: \(error)")
+        }
+        guard let node else { return Recipe(file: file, root: .map([], line: 0), text: text) }
+        let value = try RecipeValidator(file: file).validate(node, as: schema.rootType, path: [])
+        return Recipe(file: file, root: value, text: text)
+    }
+
+    /// The value at a dotted path, if the recipe sets it.
+    public func value(_ path: String) -> RecipeValue? {
+        var current: RecipeValue? = root
+        for part in path.split(separator: ".") {
+            current = current?[String(part)]
+        }
+        if case .null = current { return nil }
+        return current
+    }
+
+    public func string(_ path: String) -> String? { value(path)?.stringValue }
+    public func int(_ path: String) -> Int? { value(path)?.intValue }
+    public func double(_ path: String) -> Double? { value(path)?.doubleValue }
+    public func bool(_ path: String) -> Bool? { value(path)?.boolValue }
+    public func strings(_ path: String) -> [String]? {
+        guard let v = value(path) else { return nil }
+        if let list = v.listValue { return list.compactMap(\.stringValue) }
+        if let s = v.stringValue { return s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        return nil
+    }
+    public func doubles(_ path: String) -> [Double]? { value(path)?.listValue?.compactMap(\.doubleValue) }
+
+    /// The keys set under a section path (e.g. the source names under `collect.sources`).
+    public func keys(_ path: String) -> [String] {
+        value(path)?.entries?.map(\.key) ?? []
+    }
+
+    /// A JSON rendering of the recipe (no secrets can be in it: the validator refuses them).
+    public var json: String { JSONText.encode(root.plain) }
+
+    private static func line(of error: YamlError) -> Int {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+            return mark.line
+        default:
+            return 0
+        }
+    }
+
+    private static func summary(of error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _):
+            return problem
+        default:
+            return "\(error)"
+        }
+    }
+}
+
+/// All sections a recipe may have; the CLI assembles it from the modules' declarations.
+public struct RecipeSchema: Sendable {
+    public let sections: [RecipeSection]
+    /// Top-level keys that are not command sections (name, keywords, workspace, llm…).
+    public let topLevel: [String: RecipeType]
+
+    public init(sections: [RecipeSection], topLevel: [String: RecipeType] = RecipeSchema.commonTopLevel) {
+        self.sections = sections
+        self.topLevel = topLevel
+    }
+
+    public static let commonTopLevel: [String: RecipeType] = [
+        "name": .string,
+        "description": .string,
+        "keywords": .string,
+        "workspace": .string,
+        "contact": .string,
+        "llm": .map([
+            "model": .string,
+            "base_url": .string,
+            "base_url_env": .string,
+            "api_key_env": .string,
+            "temperature": .number,
+            "max_tokens": .int,
+            "seed": .int,
+            "concurrency": .int,
+            "requests_per_minute": .number,
+            "tokens_per_minute": .number,
+            "timeout_seconds": .number,
+            "max_attempts": .int,
+            "json_mode": .choice(["json_schema", "json_object", "text"]),
+            "image_max_side": .int,
+            "image_detail": .choice(["auto", "low", "high"]),
+            "price_per_million": .map(["prompt": .number, "completion": .number, "cached_prompt": .number]),
+        ]),
+    ]
+
+    var rootType: RecipeType {
+        var fields = topLevel
+        for section in sections { fields[section.name] = section.type }
+        return .map(fields)
+    }
+}

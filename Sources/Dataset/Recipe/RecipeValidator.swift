@@ -1,0 +1,103 @@
+import Yams
+
+/// Checks a YAML node tree against a `RecipeType`, producing a `RecipeValue` or the first error.
+struct RecipeValidator {
+    let file: String
+
+    /// Keys that would hold a secret: the recipe may name the environment variable, never the value.
+    static let secretKeys: Set<String> = ["api_key", "apikey", "token", "secret", "password", "openai_api_key"]
+
+    func validate(_ node: Node, as type: RecipeType, path: [String]) throws(RecipeError) -> RecipeValue {
+        let line = node.mark?.line ?? 0
+        let key = path.joined(separator: ".")
+        if case .scalar(let scalar) = node, scalar.tag.description == Tag.Name.null.rawValue || (scalar.string == "~" || (scalar.string.isEmpty && scalar.style == .plain)) {
+            return .null(line: line)
+        }
+        switch type {
+        case .string:
+            guard case .scalar(let scalar) = node else { throw wrong(key, line, type) }
+            return .string(scalar.string, line: line)
+        case .int:
+            guard let i = node.int else { throw wrong(key, line, type) }
+            return .int(i, line: line)
+        case .number:
+            if let i = node.int { return .int(i, line: line) }
+            guard let d = node.float else { throw wrong(key, line, type) }
+            return .number(d, line: line)
+        case .bool:
+            guard let b = node.bool else { throw wrong(key, line, type) }
+            return .bool(b, line: line)
+        case .choice(let values):
+            guard case .scalar(let scalar) = node, values.contains(scalar.string) else {
+                throw RecipeError(.badValue, file: file, line: line, key: key,
+                                  message: "expected \(type.label), got \(describe(node))")
+            }
+            return .string(scalar.string, line: line)
+        case .list(let element):
+            if case .sequence(let sequence) = node {
+                var items: [RecipeValue] = []
+                for (index, item) in sequence.enumerated() {
+                    items.append(try validate(item, as: element, path: path + ["\(index)"]))
+                }
+                return .list(items, line: line)
+            }
+            // A single scalar where a list is expected is read as a one-element list (or a comma list).
+            if case .scalar = node {
+                return .list([try validate(node, as: element, path: path)], line: line)
+            }
+            throw wrong(key, line, type)
+        case .map(let fields):
+            return try validateMap(node, fields: fields, extra: nil, path: path, line: line, type: type)
+        case .mapWithExtra(let fields, let extra):
+            return try validateMap(node, fields: fields, extra: extra, path: path, line: line, type: type)
+        case .dictionary(let valueType):
+            return try validateMap(node, fields: [:], extra: valueType, path: path, line: line, type: type)
+        case .oneOf(let types):
+            for candidate in types {
+                if let value = try? validate(node, as: candidate, path: path) { return value }
+            }
+            throw wrong(key, line, type)
+        }
+    }
+
+    private func validateMap(_ node: Node, fields: [String: RecipeType], extra: RecipeType?, path: [String],
+                             line: Int, type: RecipeType) throws(RecipeError) -> RecipeValue {
+        guard case .mapping(let mapping) = node else { throw wrong(path.joined(separator: "."), line, type) }
+        var items: [(key: String, value: RecipeValue)] = []
+        for (keyNode, valueNode) in mapping {
+            let name = keyNode.string ?? ""
+            let childPath = path + [name]
+            let childKey = childPath.joined(separator: ".")
+            let keyLine = keyNode.mark?.line ?? line
+            if Self.secretKeys.contains(name.lowercased()) {
+                throw RecipeError(.secretInRecipe, file: file, line: keyLine, key: childKey,
+                                  message: "secrets never go in a recipe; set the environment variable instead (a recipe may name it with `api_key_env`)")
+            }
+            let childType: RecipeType
+            if let known = fields[name] {
+                childType = known
+            } else if let extra {
+                childType = extra
+            } else {
+                let known = fields.keys.sorted().joined(separator: ", ")
+                throw RecipeError(.unknownKey, file: file, line: keyLine, key: childKey,
+                                  message: "unknown key (known here: \(known))")
+            }
+            items.append((name, try validate(valueNode, as: childType, path: childPath)))
+        }
+        return .map(items, line: line)
+    }
+
+    private func wrong(_ key: String, _ line: Int, _ type: RecipeType) -> RecipeError {
+        RecipeError(.wrongType, file: file, line: line, key: key, message: "expected \(type.label)")
+    }
+
+    private func describe(_ node: Node) -> String {
+        if let s = node.string { return "`\(s)`" }
+        return "a \(node.isMapping ? "mapping" : "list")"
+    }
+}
+
+private extension Node {
+    var isMapping: Bool { if case .mapping = self { return true } else { return false } }
+}

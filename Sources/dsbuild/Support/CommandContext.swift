@@ -1,0 +1,52 @@
+import ArgumentParser
+import Collect
+import Dataset
+import Filter
+import Foundation
+import Generate
+import Logging
+import Train
+
+/// What a command needs once its options are parsed: the workspace, its recipe, a logger and progress.
+struct CommandContext {
+    let workspace: Workspace
+    let recipe: Recipe
+    let logger: Logger
+    let progress: ProgressReporter
+    let options: GlobalOptions
+
+    /// Every section a recipe may hold, as the modules declare them.
+    static let recipeSchema = RecipeSchema(sections: [
+        CollectRecipe.section, FilterRecipe.section, GenerateRecipe.describe, GenerateRecipe.mcq,
+        GenerateRecipe.eval, TrainRecipe.shards, TrainRecipe.train,
+    ])
+
+    /// Opens the workspace named by the options and loads its stored recipe.
+    static func open(_ options: GlobalOptions, command: String) throws -> CommandContext {
+        let workspace = try Workspace.open(at: options.workspaceURL)
+        let recipe: Recipe
+        if FileManager.default.fileExists(atPath: workspace.recipeURL.path) {
+            recipe = try Recipe.load(contentsOf: workspace.recipeURL, schema: recipeSchema)
+        } else {
+            recipe = .empty
+        }
+        return CommandContext(workspace: workspace, recipe: recipe, logger: options.makeLogger(command),
+                              progress: options.makeProgress(), options: options)
+    }
+}
+
+/// Prints results: JSON on stdout with `--json`, text otherwise.
+enum Output {
+    static func json(_ object: Any) {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    }
+
+    static func warning(_ message: String) {
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+    }
+}

@@ -1,0 +1,74 @@
+"""Loading processors and models the same way everywhere, with or without torchvision.
+
+transformers 5.x gives Qwen2-VL's processor a video sub-processor that needs torchvision. The trainer only uses
+images, and a CPU-only torch has no matching torchvision wheel on PyPI, so when torchvision is missing the
+processor is assembled from its tokenizer and (PIL) image processor without the video part. With torchvision
+installed, `AutoProcessor.from_pretrained` is used unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+
+def torchvision_available() -> bool:
+    from transformers.utils import is_torchvision_available
+
+    return is_torchvision_available()
+
+
+def _image_only_processor_class(base):
+    """A subclass of `base` whose constructor has no video_processor, so ProcessorMixin does not require one."""
+
+    class ImageOnlyProcessor(base):  # type: ignore[misc, valid-type]
+        def __init__(self, image_processor=None, tokenizer=None, chat_template=None, **kwargs):
+            base.__init__(self, image_processor, tokenizer, None, chat_template=chat_template, **kwargs)
+            self.video_processor = None
+
+    ImageOnlyProcessor.__name__ = base.__name__
+    ImageOnlyProcessor.__qualname__ = base.__qualname__
+    return ImageOnlyProcessor
+
+
+def processor_class_name(path: str) -> str | None:
+    for name in ("processor_config.json", "preprocessor_config.json", "tokenizer_config.json"):
+        p = os.path.join(path, name)
+        if os.path.isfile(p):
+            with open(p, encoding="utf-8") as f:
+                cls = json.load(f).get("processor_class")
+            if cls:
+                return cls
+    return None
+
+
+def load_processor(path: str):
+    """The model's processor from a local directory (never the network)."""
+    import transformers
+    from transformers import AutoProcessor
+
+    if torchvision_available():
+        return AutoProcessor.from_pretrained(path, local_files_only=True)
+    name = processor_class_name(path)
+    base = getattr(transformers, name, None) if name else None
+    if base is None:
+        return AutoProcessor.from_pretrained(path, local_files_only=True)
+    from transformers import AutoImageProcessor, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    image_processor = AutoImageProcessor.from_pretrained(path, local_files_only=True, backend="pil")
+    chat_template = getattr(tokenizer, "chat_template", None)
+    template_file = os.path.join(path, "chat_template.jinja")
+    if os.path.isfile(template_file):
+        with open(template_file, encoding="utf-8") as f:
+            chat_template = f.read()
+    return _image_only_processor_class(base)(image_processor=image_processor, tokenizer=tokenizer, chat_template=chat_template)
+
+
+def make_processor(base_class, image_processor, tokenizer, chat_template):
+    """Construct a processor in memory (used when building a model), tolerating a missing torchvision."""
+    if torchvision_available():
+        from transformers import AutoVideoProcessor  # noqa: F401  (a real video processor is built by the caller)
+    return _image_only_processor_class(base_class)(
+        image_processor=image_processor, tokenizer=tokenizer, chat_template=chat_template
+    )
