@@ -24,6 +24,7 @@ class Features:
     labels: list[int]
     pixel_values: torch.Tensor | None = None
     image_grid_thw: torch.Tensor | None = None
+    mm_token_type_ids: list[int] | None = None  # returned by processors whose models need it for M-RoPE
 
     @property
     def trained_tokens(self) -> int:
@@ -86,9 +87,10 @@ class Renderer:
             grid = torch.as_tensor(enc["image_grid_thw"])
             pixels = torch.as_tensor(enc["pixel_values"])
             spans = self._shift_for_images(text, spans, grid)
+            types = list(enc["mm_token_type_ids"][0]) if "mm_token_type_ids" in enc else None
         else:
             enc = self.tokenizer([text], return_offsets_mapping=True, add_special_tokens=False)
-            grid = pixels = None
+            grid = pixels = types = None
         ids = list(enc["input_ids"][0])
         offsets = enc["offset_mapping"][0]
         labels = [tok if _inside(start, end, spans) else IGNORE for tok, (start, end) in zip(ids, offsets)]
@@ -99,7 +101,7 @@ class Renderer:
                     "raise max_length or lower the image processor's max_pixels"
                 )
             ids, labels = ids[: self.max_length], labels[: self.max_length]
-        return Features(ids, labels, pixels, grid)
+        return Features(ids, labels, pixels, grid, types)
 
     def _shift_for_images(self, text: str, spans, grid: torch.Tensor):
         """Map spans in the template text to the processor's text, where each image pad became N pads."""
@@ -136,6 +138,12 @@ def collate(features: list[Features], pad_id: int) -> dict:
         labels[i, :n] = torch.tensor(f.labels)
         mask[i, :n] = 1
     batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    if any(f.mm_token_type_ids is not None for f in features):
+        types = torch.zeros((len(features), width), dtype=torch.long)  # 0 = text, for text-only samples too
+        for i, f in enumerate(features):
+            if f.mm_token_type_ids is not None:
+                types[i, : len(f.mm_token_type_ids)] = torch.tensor(f.mm_token_type_ids)
+        batch["mm_token_type_ids"] = types
     with_pixels = [f for f in features if f.pixel_values is not None]
     if with_pixels:
         batch["pixel_values"] = torch.cat([f.pixel_values for f in with_pixels])

@@ -1,0 +1,163 @@
+import Foundation
+
+/// A chat-completions service: what the filter's VLM judge, describe, mcq and eval ask a model through.
+///
+/// Declared here, in the shared core, so that Filter, Generate and Train depend on the protocol only; the
+/// OpenAI-compatible implementation (libcurl, cache, retries, rate limits) lives in Generate and the CLI wires
+/// it in. Implementations cache every request in the manifest's `llm_cache` by a hash of the full request
+/// body, so a rerun never pays twice.
+public protocol ChatService: Sendable {
+    /// Sends one request (or answers it from the cache) and returns the model's reply. Output that fails the
+    /// request's schema or validator is retried a bounded number of times with the error fed back; after that
+    /// the error is thrown as `ChatError` with code `invalidOutput`. Errors that make further requests useless
+    /// (exhausted quota, authentication) are thrown with `isFatal == true`.
+    func complete(_ request: ChatRequest) async throws(ChatError) -> ChatResult
+}
+
+/// One message of a chat request.
+public struct ChatMessage: Sendable, Equatable, Hashable {
+    public enum Role: String, Sendable, Hashable { case system, user, assistant }
+
+    /// A piece of content: text, or an image sent inline as a data URL.
+    public enum Part: Sendable, Equatable, Hashable {
+        case text(String)
+        /// Image bytes with their MIME type; the client re-encodes/downscales them to its configured max side.
+        case image(Data, mimeType: String)
+    }
+
+    public var role: Role
+    public var parts: [Part]
+
+    public init(role: Role, parts: [Part]) {
+        self.role = role
+        self.parts = parts
+    }
+
+    public static func system(_ text: String) -> ChatMessage { ChatMessage(role: .system, parts: [.text(text)]) }
+    public static func user(_ text: String) -> ChatMessage { ChatMessage(role: .user, parts: [.text(text)]) }
+    public static func assistant(_ text: String) -> ChatMessage { ChatMessage(role: .assistant, parts: [.text(text)]) }
+
+    public var hasImage: Bool {
+        parts.contains { if case .image = $0 { return true } else { return false } }
+    }
+}
+
+/// What the caller wants back.
+public enum ChatResponseFormat: Sendable, Equatable, Hashable {
+    case text
+    /// A JSON object matching this JSON Schema (as JSON text). `name` matches `[A-Za-z0-9_-]{1,64}`.
+    case jsonSchema(name: String, schema: String)
+}
+
+/// A chat-completions request, independent of any endpoint's wire quirks.
+public struct ChatRequest: Sendable {
+    public var model: String
+    public var messages: [ChatMessage]
+    public var temperature: Double?
+    public var maxTokens: Int?
+    public var seed: Int?
+    public var responseFormat: ChatResponseFormat
+    /// What the request is for (`describe`, `mcq`, `eval`, `watermark_judge`…), stored with the cache entry.
+    public var purpose: String
+    /// Extra checks on the reply text beyond the schema; return an error message to have it retried.
+    public var validator: (@Sendable (String) -> String?)?
+    /// Skip the cache for this request (a `--refresh` run); the new answer replaces the cached one.
+    public var refresh: Bool
+
+    public init(model: String, messages: [ChatMessage], temperature: Double? = nil, maxTokens: Int? = nil,
+                seed: Int? = nil, responseFormat: ChatResponseFormat = .text, purpose: String,
+                validator: (@Sendable (String) -> String?)? = nil, refresh: Bool = false) {
+        self.model = model
+        self.messages = messages
+        self.temperature = temperature
+        self.maxTokens = maxTokens
+        self.seed = seed
+        self.responseFormat = responseFormat
+        self.purpose = purpose
+        self.validator = validator
+        self.refresh = refresh
+    }
+}
+
+/// Token counts of one reply.
+public struct ChatUsage: Sendable, Equatable, Codable {
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var cachedTokens: Int
+
+    public init(promptTokens: Int = 0, completionTokens: Int = 0, cachedTokens: Int = 0) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.cachedTokens = cachedTokens
+    }
+}
+
+/// The model's reply.
+public struct ChatResult: Sendable {
+    /// The reply text (for JSON formats: the JSON object's text, already validated).
+    public var text: String
+    public var usage: ChatUsage
+    /// True when the answer came from the manifest's cache (no request was made).
+    public var fromCache: Bool
+    /// The cache key: sha256 of the full request body.
+    public var requestKey: String
+    public var finishReason: String?
+    /// The model name the endpoint reported.
+    public var model: String
+    /// How many requests were made for it (retries and validation re-asks included; 0 from the cache).
+    public var attempts: Int
+
+    public init(text: String, usage: ChatUsage, fromCache: Bool, requestKey: String, finishReason: String?,
+                model: String, attempts: Int) {
+        self.text = text
+        self.usage = usage
+        self.fromCache = fromCache
+        self.requestKey = requestKey
+        self.finishReason = finishReason
+        self.model = model
+        self.attempts = attempts
+    }
+
+    /// The reply parsed as a JSON object (for `.jsonSchema` requests).
+    public var jsonObject: [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+    }
+}
+
+/// Why a chat request failed.
+public struct ChatError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// The endpoint could not be reached or kept failing (connection errors, 5xx, 429 after all retries).
+        case unavailable
+        /// Billing: retrying cannot help (`insufficient_quota`).
+        case insufficientQuota = "insufficient_quota"
+        /// The key was refused (401/403).
+        case authentication
+        /// The request was refused as invalid (400/404/422): a wrong model name, a too-long prompt…
+        case badRequest = "bad_request"
+        /// The model's output never passed the schema/validator within the allowed attempts.
+        case invalidOutput = "invalid_output"
+        /// The model refused ("I can't help with that").
+        case refusal
+        /// The reply was cut at max_tokens.
+        case truncated
+        case timedOut = "timeout"
+        case cancelled
+    }
+
+    public let code: Code
+    public let message: String
+    /// The HTTP status of the last response, when there was one.
+    public let status: Int?
+
+    public init(_ code: Code, _ message: String, status: Int? = nil) {
+        self.code = code
+        self.message = message
+        self.status = status
+    }
+
+    /// Errors after which no further request can succeed: the run should stop with this message.
+    public var isFatal: Bool { code == .insufficientQuota || code == .authentication }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}
