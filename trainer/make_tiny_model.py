@@ -147,6 +147,8 @@ def build_config(tokenizer, hidden: int, layers: int):
             "num_key_value_heads": kv_heads,
             "max_position_embeddings": 4096,
             "rms_norm_eps": 1e-6,
+            # Wider than the usual 0.02 so that a frozen, random lm_head still lets LoRA move the loss.
+            "initializer_range": 0.1,
             "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [t, h, w]},
             "bos_token_id": ids["<|endoftext|>"],
             "eos_token_id": ids["<|im_end|>"],

@@ -9,6 +9,11 @@ enum Wiring {
         nil
     }
 
+    /// Small JPEG thumbnails for the report.
+    static func thumbnailer() -> (any ThumbnailMaking)? {
+        nil
+    }
+
     /// The VLM watermark judge over the configured chat endpoint.
     static func watermarkJudge(_ context: CommandContext) throws -> (any WatermarkJudging)? {
         nil
