@@ -52,7 +52,7 @@ import _DSBuildTestSupport
         #expect(!html.contains("http://") || html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
         #expect(!html.contains("https://"), "no external assets")
 
-        let shot = tmp.path("shot.png")
+        let shot = ProcessInfo.processInfo.environment["DSBUILD_KEEP_SCREENSHOT"].map { URL(fileURLWithPath: $0) } ?? tmp.path("shot.png")
         let capture = try HeadlessBrowser.capture(page: out.appendingPathComponent("index.html"), screenshot: shot)
         #expect(capture.consoleErrors.isEmpty, "\(capture.consoleErrors)")
         let png = try Data(contentsOf: shot)

@@ -84,9 +84,12 @@ def test_modes_draw_the_documented_samples(shards):
     assert {x.paired for x in Stream(parse_mode("paired"), s, 0).epoch_order(0)} == {True}
     vift = Stream(parse_mode("vift"), s, 0).epoch_order(0)
     assert {(x.paired, x.kind) for x in vift} == {(False, "description"), (False, "qa"), (True, "caption")}
-    for r in (0.0, 0.25, 0.5, 1.0):
+    for r in (0.25, 0.5, 0.75):
         order = Stream(parse_mode(f"hybrid:{r}"), s, 1).epoch_order(0)
         assert len(order) == 24 and sum(x.paired for x in order) == round(r * 24)
+    # The extremes draw from one pool only (hybrid:0 is text-only, hybrid:1 is paired).
+    assert {x.paired for x in Stream(parse_mode("hybrid:0"), s, 1).epoch_order(0)} == {False}
+    assert {x.paired for x in Stream(parse_mode("hybrid:1"), s, 1).epoch_order(0)} == {True}
     a, b = Stream(parse_mode("hybrid:0.5"), s, 7), Stream(parse_mode("hybrid:0.5"), s, 7)
     assert [x.id for x in a.epoch_order(3)] == [x.id for x in b.epoch_order(3)]
     with pytest.raises(UserError):

@@ -22,10 +22,12 @@ public struct WatermarkRule: FilterRule {
         "depositphotos.com", "bigstockphoto.com", "stock.adobe.com", "ftcdn.net", "fotolia.com", "pond5.com",
     ]
     /// The rights-metadata keys that name who supplies an image.
-    static let creditKeys = ["exif.copyright", "exif.artist", "iptc.by_line", "iptc.credit", "iptc.source",
-                             "iptc.copyright_notice", "xmp.dc.rights", "xmp.dc.creator", "xmp.photoshop.credit",
-                             "xmp.photoshop.source", "xmp.plus.licensor_name", "xmp.plus.licensor_url",
-                             "xmp.xmprights.web_statement", "xmp.xmprights.usage_terms"]
+    static let creditKeys: [String] = {
+        typealias K = EmbeddedRights.Key
+        return [K.exifCopyright, K.exifArtist, K.iptcByline, K.iptcCredit, K.iptcSource, K.iptcCopyrightNotice,
+                K.xmpRights, K.xmpCreator, K.xmpCredit, K.xmpSource, K.xmpLicensorName, K.xmpLicensorURL,
+                K.xmpWebStatement, K.xmpUsageTerms, K.xmpOwner]
+    }()
 
     public let name = "watermark"
     public let pwatermarkThreshold: Double
@@ -51,7 +53,7 @@ public struct WatermarkRule: FilterRule {
                          "pwatermark \(raw) >= \(formatNumber(pwatermarkThreshold))")
         }
         if s.rightsGetty {
-            return .drop("getty_gift_asset", "stock metadata", "Getty Images asset id in XMP (\(s.probe.rights["xmp.getty.asset_id"] ?? ""))")
+            return .drop("getty_gift_asset", "stock metadata", "Getty Images asset id in XMP (\(s.probe.rights[EmbeddedRights.Key.gettyAssetID] ?? ""))")
         }
         for key in Self.creditKeys {
             guard let value = s.probe.rights[key] else { continue }
@@ -84,7 +86,7 @@ public struct WatermarkRule: FilterRule {
 }
 
 extension FilterSubject {
-    var rightsGetty: Bool { probe.rights["xmp.getty.asset_id"].map { !$0.isEmpty } ?? false }
+    var rightsGetty: Bool { probe.rights[EmbeddedRights.Key.gettyAssetID].map { !$0.isEmpty } ?? false }
 }
 
 /// Drops images whose embedded rights metadata prohibits AI/ML training (`plus:DataMining`), and images that
@@ -95,7 +97,7 @@ public struct RightsRule: FilterRule {
     public var settingsDescription: String { "dmi-prohibited" }
 
     public func decide(_ s: FilterSubject) async -> RuleDecision {
-        guard let mining = s.probe.rights["xmp.plus.data_mining"], !mining.isEmpty else {
+        guard let mining = s.probe.rights[EmbeddedRights.Key.xmpDataMining], !mining.isEmpty else {
             return .keep("unspecified", "not prohibited", "no DataMining statement")
         }
         let value = mining.components(separatedBy: "/").last ?? mining

@@ -6,12 +6,17 @@ import Foundation
 enum Wiring {
     /// The codec-backed pixel analyzer for integrity and pHash.
     static func pixelAnalyzer() -> (any PixelAnalyzing)? {
-        nil
+        CodecPixelAnalyzer()
+    }
+
+    /// The header prober Collect calls on each new image.
+    static func imageProber() -> any ImageProbing {
+        CodecImageProber()
     }
 
     /// Small JPEG thumbnails for the report.
     static func thumbnailer() -> (any ThumbnailMaking)? {
-        nil
+        CodecThumbnailer()
     }
 
     /// The VLM watermark judge over the configured chat endpoint.
