@@ -162,6 +162,32 @@ struct HTTPEngineResponseTests {
         }
     }
 
+    @Test func hostLimitOverrideAndQueuedTimeouts() async throws {
+        // One at a time for this host; each answer takes 150 ms, so the fifth request waits ~600 ms in the
+        // engine's queue. Its 400 ms total timeout must only start when it is admitted.
+        let router = LoopbackRouter().onPrefix("/one/") { request in
+            usleep(150_000)
+            return .text(request.path)
+        }
+        let server = try LoopbackHTTPServer(router: router)
+        defer { server.stop() }
+        var configuration = HTTPEngine.Configuration(userAgent: "dsbuild-tests")
+        configuration.hostLimits = [HTTPRequest.defaultHostKey(for: server.url("/")): 1]
+        let engine = HTTPEngine(configuration: configuration)
+        defer { engine.shutdown() }
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<5 {
+                group.addTask {
+                    try await engine.perform(HTTPRequest(url: server.url("/one/\(i)"), totalTimeout: .milliseconds(400))).status
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses == [200, 200, 200, 200, 200])
+        #expect(server.maxConcurrentRequests == 1)
+        #expect(server.maxConcurrentConnections == 1)
+    }
+
     @Test func cancellingTheTaskStopsTheTransfer() async throws {
         let router = LoopbackRouter().on("/slow") { _ in
             LoopbackResponse(body: Data(count: 1000), pacing: (10, .milliseconds(100)))
@@ -185,6 +211,24 @@ struct HTTPEngineResponseTests {
             }
             #expect(server.openConnections == 0)
             #expect(server.bodyBytesSent("/slow") < 1000)
+        }
+    }
+
+    @Test func cancellingAQueuedTransferNeverSendsIt() async throws {
+        let router = LoopbackRouter()
+            .on("/slow") { _ in LoopbackResponse(body: Data("done".utf8), delayBeforeHeaders: .milliseconds(400)) }
+            .on("/queued") { _ in .text("should not be asked") }
+        var configuration = HTTPEngine.Configuration(userAgent: "dsbuild-tests")
+        configuration.maxConnectionsPerHost = 1
+        try await withLoopback(router, engine: configuration) { server, engine in
+            let first = Task { try await engine.perform(HTTPRequest(url: server.url("/slow"))).status }
+            try await Task.sleep(for: .milliseconds(100))
+            let queued = Task { await performExpectingError(engine, HTTPRequest(url: server.url("/queued"))) }
+            try await Task.sleep(for: .milliseconds(50))
+            queued.cancel()
+            #expect(await queued.value?.code == .cancelled)
+            #expect(try await first.value == 200)
+            #expect(server.requestCount("/queued") == 0)
         }
     }
 

@@ -33,7 +33,10 @@ final class CurlMultiLoop: @unchecked Sendable {
     private let maxIdleHandles: Int
 
     // Thread-confined state.
-    private var pending: [CurlTransfer] = []
+    /// Transfers waiting for room, one FIFO per host key; `hostOrder` lists hosts with waiting transfers.
+    private var queues: [String: TransferQueue] = [:]
+    private var hostOrder: [String] = []
+    private var nextHost = 0
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     private var activePerHost: [String: Int] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
@@ -47,7 +50,9 @@ final class CurlMultiLoop: @unchecked Sendable {
         self.multiplex = multiplex
         self.maxIdleHandles = maxIdleHandles
         _ = dsb_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, limits.maxTotal)
-        _ = dsb_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, limits.maxPerHost)
+        // The engine admits transfers per host key itself; curl's own cap is only a backstop and must not be
+        // tighter than any per-host override.
+        _ = dsb_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, max(limits.maxPerHost, limits.perHost.values.max() ?? 0))
         _ = dsb_multi_setopt_long(multi, CURLMOPT_PIPELINING, multiplex ? dsb_pipe_multiplex() : 0)
         // Keep enough idle connections cached for every host we may talk to at full concurrency.
         _ = dsb_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(limits.maxTotal, 16))
@@ -104,7 +109,7 @@ final class CurlMultiLoop: @unchecked Sendable {
                 if transfer.cancelRequested.load(ordering: .acquiring) {
                     transfer.resume(with: .failure(HTTPError(.cancelled, url: transfer.request.url)))
                 } else {
-                    pending.append(transfer)
+                    enqueue(transfer)
                 }
             }
             for id in cancelled { cancelTransfer(id) }
@@ -127,23 +132,39 @@ final class CurlMultiLoop: @unchecked Sendable {
         shutDownTransfers()
     }
 
-    /// Moves pending transfers into the multi handle while the global and per-host limits allow, in order.
-    /// Limits are enforced here, before curl sees a transfer, so a queued transfer's timeouts do not start
-    /// running while it waits (curl would count them from `curl_multi_add_handle`).
-    private func admit() {
-        guard !pending.isEmpty, active.count < limits.maxTotal else { return }
-        var kept: [CurlTransfer] = []
-        kept.reserveCapacity(pending.count)
-        for transfer in pending {
-            let key = transfer.request.hostKey
-            let inUse = activePerHost[key, default: 0]
-            if active.count < limits.maxTotal, inUse < limits.limit(for: key) {
-                start(transfer)
-            } else {
-                kept.append(transfer)
-            }
+    private func enqueue(_ transfer: CurlTransfer) {
+        let key = transfer.request.hostKey
+        if queues[key] == nil {
+            queues[key] = TransferQueue()
+            hostOrder.append(key)
         }
-        pending = kept
+        queues[key]!.push(transfer)
+    }
+
+    /// Moves waiting transfers into the multi handle while the global and per-host limits allow: FIFO within a
+    /// host, hosts taken in turn so one busy host cannot starve the others. Limits are enforced here, before
+    /// curl sees a transfer, so a queued transfer's timeouts do not run while it waits (curl counts them from
+    /// `curl_multi_add_handle`). Cost is per host with waiting work, not per waiting transfer.
+    private func admit() {
+        guard !hostOrder.isEmpty else { return }
+        var emptied: Set<String> = []
+        let count = hostOrder.count
+        for step in 0..<count {
+            guard active.count < limits.maxTotal else { break }
+            let key = hostOrder[(nextHost + step) % count]
+            let limit = limits.limit(for: key)
+            while active.count < limits.maxTotal, activePerHost[key, default: 0] < limit,
+                  let transfer = queues[key]?.pop() {
+                start(transfer)
+            }
+            if queues[key]?.isEmpty ?? true { emptied.insert(key) }
+        }
+        nextHost = (nextHost + 1) % count
+        if !emptied.isEmpty {
+            hostOrder.removeAll { emptied.contains($0) }
+            for key in emptied { queues[key] = nil }
+            nextHost = hostOrder.isEmpty ? 0 : nextHost % hostOrder.count
+        }
     }
 
     private func start(_ transfer: CurlTransfer) {
@@ -189,10 +210,11 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     private func cancelTransfer(_ id: UInt64) {
-        if let index = pending.firstIndex(where: { $0.id == id }) {
-            let transfer = pending.remove(at: index)
-            transfer.resume(with: .failure(HTTPError(.cancelled, url: transfer.request.url)))
-            return
+        for key in hostOrder {
+            if let transfer = queues[key]?.remove(id: id) {
+                transfer.resume(with: .failure(HTTPError(.cancelled, url: transfer.request.url)))
+                return
+            }
         }
         guard let (easy, _) = active.first(where: { $0.value.id == id }), let transfer = detach(easy) else { return }
         transfer.easy = nil
@@ -215,10 +237,15 @@ final class CurlMultiLoop: @unchecked Sendable {
             defer { inbox.added.removeAll() }
             return inbox.added
         }
-        for transfer in pending + leftovers {
+        var waiting = leftovers
+        for key in hostOrder {
+            while let transfer = queues[key]?.pop() { waiting.append(transfer) }
+        }
+        queues.removeAll()
+        hostOrder.removeAll()
+        for transfer in waiting {
             transfer.resume(with: .failure(HTTPError(.cancelled, url: transfer.request.url, detail: "the HTTP engine was shut down")))
         }
-        pending.removeAll()
         for easy in Array(active.keys) {
             if let transfer = detach(easy) {
                 transfer.easy = nil
@@ -228,5 +255,38 @@ final class CurlMultiLoop: @unchecked Sendable {
         }
         for easy in idleHandles { curl_easy_cleanup(easy) }
         idleHandles.removeAll()
+    }
+}
+
+/// A FIFO with O(1) push and pop (an array and a head index, compacted when half is consumed). Cancelled
+/// entries become holes that `pop` skips.
+struct TransferQueue {
+    private var items: [CurlTransfer?] = []
+    private var head = 0
+
+    var isEmpty: Bool { head == items.count }
+
+    mutating func push(_ transfer: CurlTransfer) { items.append(transfer) }
+
+    mutating func pop() -> CurlTransfer? {
+        while head < items.count {
+            let item = items[head]
+            items[head] = nil
+            head += 1
+            if head > 64, head * 2 > items.count {
+                items.removeFirst(head)
+                head = 0
+            }
+            if let item { return item }
+        }
+        return nil
+    }
+
+    /// Takes out the transfer with `id` (a cancellation while it waits).
+    mutating func remove(id: UInt64) -> CurlTransfer? {
+        guard let index = items[head...].firstIndex(where: { $0?.id == id }) else { return nil }
+        let item = items[index]
+        items[index] = nil
+        return item
     }
 }

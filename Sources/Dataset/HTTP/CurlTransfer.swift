@@ -21,6 +21,7 @@ final class CurlTransfer: @unchecked Sendable {
     private var blockStatus = 0
     private var blockVersion = ""
     private var blockHeaders = HTTPHeaders()
+    private var blockEnded = false
     private var finalHead: HTTPResponseHead?
     private var bodyBytes = 0
     /// Why a callback stopped the transfer (curl then reports CURLE_WRITE_ERROR).
@@ -60,6 +61,9 @@ final class CurlTransfer: @unchecked Sendable {
         check("PROTOCOLS_STR", dsb_easy_setopt_str(easy, CURLOPT_PROTOCOLS_STR, "http,https"))
         check("REDIR_PROTOCOLS_STR", dsb_easy_setopt_str(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
         check("NOSIGNAL", dsb_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
+        check("TCP_KEEPALIVE", dsb_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1))
+        // With an environment proxy, the CONNECT response must not look like the server's response.
+        check("SUPPRESS_CONNECT_HEADERS", dsb_easy_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
         check("ERRORBUFFER", dsb_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, errorBuffer))
         check("USERAGENT", dsb_easy_setopt_str(easy, CURLOPT_USERAGENT, userAgent))
         if r.acceptCompressed { check("ACCEPT_ENCODING", dsb_easy_setopt_str(easy, CURLOPT_ACCEPT_ENCODING, "")) }
@@ -131,6 +135,7 @@ final class CurlTransfer: @unchecked Sendable {
             blockVersion = parts.first.map { String($0.dropFirst(5)) } ?? ""
             blockStatus = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
             blockHeaders = HTTPHeaders()
+            blockEnded = false
             return true
         }
         if line.isEmpty { return endOfHeaderBlock() }
@@ -143,6 +148,9 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     private func endOfHeaderBlock() -> Bool {
+        // A second blank line without a new status line ends chunked trailers: not a new response.
+        guard !blockEnded else { return true }
+        blockEnded = true
         if (100..<200).contains(blockStatus) { return true }
         let follows = request.maxRedirects > 0 && (300..<400).contains(blockStatus) && blockStatus != 304
             && blockHeaders.contains("Location")
@@ -150,7 +158,8 @@ final class CurlTransfer: @unchecked Sendable {
 
         let head = HTTPResponseHead(status: blockStatus, headers: blockHeaders, httpVersion: blockVersion, url: currentURL())
         finalHead = head
-        if let limit = request.maxBodyBytes, let length = head.contentLength, length > limit {
+        if let limit = request.maxBodyBytes, let length = head.contentLength, length > limit,
+           request.method.uppercased() != "HEAD" {
             stopReason = .bodyTooLarge(limit: limit, seen: length)
             return false
         }
