@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Synchronization
 import Testing
 import _DSBuildTestSupport
 
@@ -186,6 +187,34 @@ struct HTTPEngineResponseTests {
         #expect(statuses == [200, 200, 200, 200, 200])
         #expect(server.maxConcurrentRequests == 1)
         #expect(server.maxConcurrentConnections == 1)
+    }
+
+    @Test func hostKeyGroupsServersUnderOneLimit() async throws {
+        // Two servers (two ports, two default host keys) share one explicit key limited to 1 at a time.
+        let gauge = Mutex((now: 0, max: 0))
+        let handler: @Sendable (LoopbackRequest) -> LoopbackResponse = { _ in
+            gauge.withLock { $0.now += 1; $0.max = max($0.max, $0.now) }
+            usleep(30_000)
+            gauge.withLock { $0.now -= 1 }
+            return .text("ok")
+        }
+        let a = try LoopbackHTTPServer(handler: handler)
+        let b = try LoopbackHTTPServer(handler: handler)
+        defer { a.stop(); b.stop() }
+        let engine = HTTPEngine(configuration: .init(userAgent: "dsbuild-tests", hostLimits: ["mirrors": 1]))
+        defer { engine.shutdown() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<6 {
+                let server = i.isMultiple(of: 2) ? a : b
+                group.addTask {
+                    let response = try await engine.perform(HTTPRequest(url: server.url("/x\(i)"), hostKey: "mirrors"))
+                    #expect(response.status == 200)
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(gauge.withLock { $0.max } == 1)
+        #expect(a.totalRequests == 3 && b.totalRequests == 3)
     }
 
     @Test func cancellingTheTaskStopsTheTransfer() async throws {

@@ -147,6 +147,7 @@ struct HTTPFailureTests {
             let scheme = String(target.prefix { $0 != ":" })
             #expect(error?.code == .disallowedScheme(scheme))
             #expect(error?.description.contains("only http and https") == true)
+            #expect(error?.detail?.contains("redirected to \(target)") == true)
         }
     }
 

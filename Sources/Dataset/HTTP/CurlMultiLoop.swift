@@ -133,7 +133,7 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     private func enqueue(_ transfer: CurlTransfer) {
-        let key = transfer.request.hostKey
+        let key = transfer.hostKey
         if queues[key] == nil {
             queues[key] = TransferQueue()
             hostOrder.append(key)
@@ -189,7 +189,7 @@ final class CurlMultiLoop: @unchecked Sendable {
             return
         }
         active[easy] = transfer
-        activePerHost[transfer.request.hostKey, default: 0] += 1
+        activePerHost[transfer.hostKey, default: 0] += 1
     }
 
     private func finish(_ easy: UnsafeMutableRawPointer, code: CURLcode) {
@@ -203,7 +203,7 @@ final class CurlMultiLoop: @unchecked Sendable {
     private func detach(_ easy: UnsafeMutableRawPointer) -> CurlTransfer? {
         guard let transfer = active.removeValue(forKey: easy) else { return nil }
         curl_multi_remove_handle(multi, easy)
-        let key = transfer.request.hostKey
+        let key = transfer.hostKey
         activePerHost[key, default: 1] -= 1
         if activePerHost[key] == 0 { activePerHost[key] = nil }
         return transfer

@@ -9,6 +9,8 @@ final class CurlTransfer: @unchecked Sendable {
     let id: UInt64
     let request: HTTPRequest
     let sink: (any HTTPBodySink)?
+    /// `request.hostKey`, computed once.
+    let hostKey: String
     private let continuation: CheckedContinuation<Result<HTTPResponse, HTTPError>, Never>
     /// Set by the cancellation handler on any thread; checked by the engine thread.
     let cancelRequested: Atomic<Bool>
@@ -35,6 +37,7 @@ final class CurlTransfer: @unchecked Sendable {
         self.id = id
         self.request = request
         self.sink = sink
+        self.hostKey = request.hostKey
         self.continuation = continuation
         self.cancelRequested = Atomic(false)
         let size = Int(dsb_error_size())
@@ -183,6 +186,9 @@ final class CurlTransfer: @unchecked Sendable {
                 return false
             }
         } else {
+            if body.isEmpty, let expected = finalHead?.contentLength, expected > 0 {
+                body.reserveCapacity(min(expected, request.maxBodyBytes ?? expected, 64 << 20))
+            }
             body.append(contentsOf: chunk)
         }
         return true
@@ -243,11 +249,14 @@ final class CurlTransfer: @unchecked Sendable {
     private func error(for code: CURLcode) -> HTTPError {
         let url = request.url
         let message = String(cString: errorBuffer)
-        let detail = message.isEmpty ? String(cString: curl_easy_strerror(code)) : message
+        var detail = message.isEmpty ? String(cString: curl_easy_strerror(code)) : message
         let mapped: HTTPError.Code
         switch code {
         case CURLE_UNSUPPORTED_PROTOCOL:
             mapped = .disallowedScheme(Self.quotedScheme(in: message) ?? "")
+            if let location = blockHeaders["Location"], (300..<400).contains(blockStatus) {
+                detail = "redirected to \(location); \(detail)"
+            }
         case CURLE_URL_MALFORMAT:
             mapped = .invalidURL
         case CURLE_COULDNT_RESOLVE_HOST:
