@@ -138,7 +138,7 @@ struct HTTPEngineResponseTests {
             usleep(20_000)
             return .text(request.path)
         }
-        var configuration = HTTPEngine.Configuration(userAgent: "dsbuild-tests")
+        var configuration = HTTPEngine.Configuration.loopback()
         configuration.maxConnectionsPerHost = 4
         try await withLoopback(router, engine: configuration) { server, engine in
             let statuses = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
@@ -172,7 +172,7 @@ struct HTTPEngineResponseTests {
         }
         let server = try LoopbackHTTPServer(router: router)
         defer { server.stop() }
-        var configuration = HTTPEngine.Configuration(userAgent: "dsbuild-tests")
+        var configuration = HTTPEngine.Configuration.loopback()
         configuration.hostLimits = [HTTPRequest.defaultHostKey(for: server.url("/")): 1]
         let engine = HTTPEngine(configuration: configuration)
         defer { engine.shutdown() }
@@ -201,7 +201,7 @@ struct HTTPEngineResponseTests {
         let a = try LoopbackHTTPServer(handler: handler)
         let b = try LoopbackHTTPServer(handler: handler)
         defer { a.stop(); b.stop() }
-        let engine = HTTPEngine(configuration: .init(userAgent: "dsbuild-tests", hostLimits: ["mirrors": 1]))
+        let engine = HTTPEngine(configuration: .loopback(hostLimits: ["mirrors": 1]))
         defer { engine.shutdown() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<6 {
@@ -247,7 +247,7 @@ struct HTTPEngineResponseTests {
         let router = LoopbackRouter()
             .on("/slow") { _ in LoopbackResponse(body: Data("done".utf8), delayBeforeHeaders: .milliseconds(400)) }
             .on("/queued") { _ in .text("should not be asked") }
-        var configuration = HTTPEngine.Configuration(userAgent: "dsbuild-tests")
+        var configuration = HTTPEngine.Configuration.loopback()
         configuration.maxConnectionsPerHost = 1
         try await withLoopback(router, engine: configuration) { server, engine in
             let first = Task { try await engine.perform(HTTPRequest(url: server.url("/slow"))).status }

@@ -48,7 +48,7 @@ struct HTTPFailureTests {
         let url = server.url("/x")
         server.stop()
         try await Task.sleep(for: .milliseconds(50))  // the accept thread closes the socket
-        let engine = HTTPEngine()
+        let engine = HTTPEngine(configuration: .loopback())
         defer { engine.shutdown() }
         let error = await performExpectingError(engine, HTTPRequest(url: url))
         #expect(error?.code == .connectFailed)
@@ -152,7 +152,7 @@ struct HTTPFailureTests {
     }
 
     @Test func nonHTTPRequestURLIsRefusedWithoutATransfer() async throws {
-        let engine = HTTPEngine()
+        let engine = HTTPEngine(configuration: .loopback())
         defer { engine.shutdown() }
         let error = await performExpectingError(engine, HTTPRequest(url: URL(fileURLWithPath: "/etc/passwd")))
         #expect(error?.code == .disallowedScheme("file"))
@@ -164,7 +164,7 @@ struct HTTPFailureTests {
         }
         let server = try LoopbackHTTPServer(router: router)
         defer { server.stop() }
-        let engine = HTTPEngine()
+        let engine = HTTPEngine(configuration: .loopback())
         let task = Task { await performExpectingError(engine, HTTPRequest(url: server.url("/slow"))) }
         try await Task.sleep(for: .milliseconds(200))
         engine.shutdown()

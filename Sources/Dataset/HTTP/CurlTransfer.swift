@@ -52,8 +52,17 @@ final class CurlTransfer: @unchecked Sendable {
 
     // MARK: Setup
 
+    /// What the engine sets on every transfer.
+    struct EngineOptions {
+        var userAgent: String
+        var multiplex: Bool
+        var proxy: HTTPEngine.Proxy
+    }
+
     /// Sets every option on a fresh (or reset) easy handle. Returns an error when curl refuses one.
-    func configure(_ easy: UnsafeMutableRawPointer, userAgent: String, multiplex: Bool) -> HTTPError? {
+    func configure(_ easy: UnsafeMutableRawPointer, options: EngineOptions) -> HTTPError? {
+        let userAgent = options.userAgent
+        let multiplex = options.multiplex
         self.easy = easy
         let r = request
         var failed: (String, CURLcode)?
@@ -69,6 +78,11 @@ final class CurlTransfer: @unchecked Sendable {
         check("SUPPRESS_CONNECT_HEADERS", dsb_easy_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
         check("ERRORBUFFER", dsb_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, errorBuffer))
         check("USERAGENT", dsb_easy_setopt_str(easy, CURLOPT_USERAGENT, userAgent))
+        switch options.proxy {
+        case .environment: break
+        case .direct: check("PROXY", dsb_easy_setopt_str(easy, CURLOPT_PROXY, ""))  // "" disables env proxies
+        case .url(let proxy): check("PROXY", dsb_easy_setopt_str(easy, CURLOPT_PROXY, proxy))
+        }
         if r.acceptCompressed { check("ACCEPT_ENCODING", dsb_easy_setopt_str(easy, CURLOPT_ACCEPT_ENCODING, "")) }
         check("FOLLOWLOCATION", dsb_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, r.maxRedirects > 0 ? 1 : 0))
         check("MAXREDIRS", dsb_easy_setopt_long(easy, CURLOPT_MAXREDIRS, max(r.maxRedirects, 0)))
