@@ -128,31 +128,39 @@ enum ShardSampleBuilder {
 
         // Kept (image, keyword) pairs: every decision recorded for the pair passed.
         let keptRows = try Row.fetchAll(db, sql: """
-            SELECT d.image_sha256 AS sha, d.keyword_id AS kid, i.path, i.format, i.bytes,
+            WITH kept AS (
+                SELECT image_sha256 AS sha, keyword_id AS kid FROM filter_decisions
+                 GROUP BY image_sha256, keyword_id HAVING MIN(pass) = 1
+            )
+            SELECT kept.sha, kept.kid, i.path, i.format, i.bytes,
                    COALESCE(i.display_width, i.width) AS w, COALESCE(i.display_height, i.height) AS h, i.orientation,
-                   i.rights,
-                   (SELECT c.source || char(31) || COALESCE(c.license, '') || char(31) || COALESCE(c.author, '')
-                           || char(31) || COALESCE(c.page_url, '')
-                      FROM downloads dl JOIN candidates c ON c.id = dl.candidate_id
-                     WHERE dl.image_sha256 = d.image_sha256 AND dl.status = 'ok'
-                     ORDER BY (c.keyword_id = d.keyword_id) DESC, c.id LIMIT 1) AS prov
-              FROM filter_decisions d JOIN images i ON i.sha256 = d.image_sha256
-             GROUP BY d.image_sha256, d.keyword_id
-            HAVING MIN(d.pass) = 1
-             ORDER BY d.keyword_id, d.image_sha256
+                   i.rights
+              FROM kept JOIN images i ON i.sha256 = kept.sha
+             ORDER BY kept.kid, kept.sha
             """)
+        // Where each image came from: its first successful download's candidate, preferring the same keyword's.
+        var sources: [String: [(kid: Int64, prov: Provenance)]] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT dl.image_sha256 AS sha, c.keyword_id AS kid, c.source, c.license, c.author, c.page_url
+              FROM downloads dl JOIN candidates c ON c.id = dl.candidate_id
+             WHERE dl.status = 'ok' AND dl.image_sha256 IS NOT NULL ORDER BY c.id
+            """) {
+            var p = Provenance()
+            p.source = row["source"]
+            p.license = row["license"]
+            p.author = row["author"]
+            p.pageURL = row["page_url"]
+            sources[row["sha"], default: []].append((row["kid"], p))
+        }
         var kept: [String: Kept] = [:]  // "sha|kid"
         var keptByKeyword: [Int64: [Kept]] = [:]
         for row in keptRows {
             let kid: Int64 = row["kid"]
             guard let kw = keywords[kid], !novel.contains(kw.text) else { continue }
             var prov = Provenance()
-            if let p: String = row["prov"] {
-                let parts = p.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
-                prov.source = parts[0]
-                prov.license = parts.count > 1 && !parts[1].isEmpty ? parts[1] : nil
-                prov.author = parts.count > 2 && !parts[2].isEmpty ? parts[2] : nil
-                prov.pageURL = parts.count > 3 && !parts[3].isEmpty ? parts[3] : nil
+            let candidates = sources[row["sha"] as String] ?? []
+            if let p = candidates.first(where: { $0.kid == kid }) ?? candidates.first {
+                prov = p.prov
             } else {
                 let rights = JSONText.decodeStringMap(row["rights"])
                 prov.source = rights["source"]
