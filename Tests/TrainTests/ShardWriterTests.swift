@@ -167,6 +167,10 @@ struct ShardWriterTests {
         #expect(ds["paired_rows"] as? Int == summary.pairedSamples)
         #expect((ds["text_columns"] as? [String])?.contains("messages") == true)
         #expect((ds["paired_columns"] as? [String]).map { Set($0).isSuperset(of: ["jpg", "json", "txt"]) } == true)
+        let trainer = try #require(report["trainer"] as? [String: Any])
+        #expect(trainer["text"] as? Int == summary.textRecords)
+        #expect(trainer["paired"] as? Int == summary.pairedSamples)
+        #expect(trainer["paired_image_bytes_ok"] as? Bool == true)
     }
 
     /// Killing `dsbuild shards` mid-shard and running it again gives the same bytes as an uninterrupted run,

@@ -6,6 +6,7 @@
   json, reads the txt; reports each key's txt, image sha256, decoded size and the json's fields.
 - Hugging Face datasets: loads the text JSONL files with the `json` builder and the tars with the `webdataset`
   builder; reports row counts and columns.
+- the bundled trainer's reader (trainer/dataset.py): loads the folder with checksum verification.
 Exit status 1 with a message on stderr when a client fails.
 """
 
@@ -61,6 +62,13 @@ def main() -> int:
         ds = load_dataset("webdataset", data_files={"train": tars}, split="train")
         out["datasets"]["paired_rows"] = ds.num_rows
         out["datasets"]["paired_columns"] = sorted(ds.column_names)
+    # The bundled trainer's own reader (stdlib only), with its checksum verification.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "trainer"))
+    import dataset as trainer_dataset
+
+    shard_set = trainer_dataset.load_shards(root, verify=True)
+    out["trainer"] = {"text": len(shard_set.text), "paired": len(shard_set.paired),
+                      "paired_image_bytes_ok": all(len(s.image.read()) > 0 for s in shard_set.paired)}
     json.dump(out, sys.stdout, sort_keys=True)
     return 0
 
