@@ -37,6 +37,9 @@ extension DSBuild {
         @Option(help: "Seed for the novel-keyword choice.")
         var seed: Int?
 
+        @Option(name: .customLong("export"), help: "Also write an export (repeatable): llava, llama-factory, openai, mcq.")
+        var exports: [String] = []
+
         func run() async throws {
             let context = try CommandContext.open(options, command: "shards")
             let recipe = context.recipe
@@ -72,9 +75,18 @@ extension DSBuild {
             let writer = ShardWriter(workspace: context.workspace, settings: settings, transformer: nil,
                                      logger: context.logger, progress: context.progress)
             let summary = try await writer.write()
+            let exportNames = exports.isEmpty ? (recipe.strings("shards.exports") ?? []) : exports
+            var exported: [String] = []
+            if !exportNames.isEmpty {
+                exported = try ShardExports.write(exportNames, workspace: context.workspace, out: settings.out,
+                                                  novelFraction: settings.novelFraction, seed: settings.seed)
+            }
             if options.json {
-                Output.json(summary.json)
+                var json = summary.json
+                json["exports"] = exported
+                Output.json(json)
             } else {
+                if !exported.isEmpty { print("exports: \(exported.joined(separator: ", "))") }
                 print("wrote \(summary.textRecords) text records in \(summary.textShards) shard(s) and \(summary.pairedSamples) paired samples in \(summary.pairedShards) shard(s) (\(summary.written) written, \(summary.reused) already there)")
                 print("index: \(summary.index.path)  fingerprint \(summary.fingerprint.prefix(16))")
             }
