@@ -182,3 +182,37 @@ struct TrainLauncherTests {
                                                                    "--nproc-per-node", "4", "/t/train.py", "--config", "/o/c.json"])
     }
 }
+
+@Suite("train command")
+struct TrainCommandTests {
+    @Test func trainJSONPrintsTheSummaryAndExitsZero() async throws {
+        let setup = try await TrainLauncherTests.Setup(stdout: TrainLauncherTests.goodRun)
+        let result = try CommandRunner().run([
+            "train", "--workspace", setup.fixture.workspace.root.path, "--shards", setup.shards.path, "--mode", "text-only",
+            "--model", "/models/tiny", "--out", setup.fixture.dir.path("run").path, "--max-steps", "3",
+            "--python", setup.fake.path, "--trainer", setup.fixture.dir.url.path, "--json",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try result.json()
+        #expect(json["steps"] as? Int == 3)
+        #expect(json["first_loss"] as? Double == 2.5)
+        #expect(json["final_loss"] as? Double == 1.5)
+        #expect(json["wall_seconds"] as? Double == 4.25)
+        #expect(json["peak_memory_bytes"] as? Int == 4096)
+        #expect(json["checkpoint"] as? String == "/runs/x/final")
+        #expect(json["mode"] as? String == "text-only")
+    }
+
+    @Test func aFailingTrainerExitsNonZeroWithItsErrorLine() async throws {
+        let setup = try await TrainLauncherTests.Setup(stdout: #"{"event": "error", "message": "model folder /models/tiny has no config.json"}"#,
+                                                       stderr: "Traceback (most recent call last):\n  boom", status: 2)
+        let result = try CommandRunner().run([
+            "train", "--workspace", setup.fixture.workspace.root.path, "--shards", setup.shards.path, "--mode", "paired",
+            "--model", "/models/tiny", "--out", setup.fixture.dir.path("run").path, "--python", setup.fake.path,
+            "--trainer", setup.fixture.dir.url.path,
+        ])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("model folder /models/tiny has no config.json"))
+        #expect(!result.stderr.contains("Traceback"))
+    }
+}
