@@ -216,3 +216,42 @@ struct TrainCommandTests {
         #expect(!result.stderr.contains("Traceback"))
     }
 }
+
+@Suite("train interrupt")
+struct TrainInterruptTests {
+    /// Ctrl-C reaches dsbuild only (not the trainer's process group): dsbuild forwards it, the trainer stops,
+    /// and the run is recorded as interrupted.
+    @Test func sigintIsForwardedToTheTrainerAndTheRunRecordedAsInterrupted() async throws {
+        let fixture = try FixtureWorkspace(images: 1, testEvery: 0)
+        let (shards, _) = try await fixture.writeShards()
+        let fake = fixture.dir.path("fake-python")
+        let marker = fixture.dir.path("got-sigint")
+        try """
+            #!/bin/bash
+            trap 'kill $sleeper; touch "\(marker.path)"; echo "{\\"event\\": \\"error\\", \\"message\\": \\"interrupted at step 1\\"}"; exit 130' INT
+            echo '{"event": "start", "total_steps": 100}'
+            echo '{"event": "step", "step": 1, "loss": 3.0}'
+            sleep 60 >/dev/null 2>&1 &
+            sleeper=$!
+            touch "\(marker.path).ready"
+            wait $sleeper
+            """.write(to: fake, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake.path)
+        let running = try CommandRunner().start([
+            "train", "--workspace", fixture.workspace.root.path, "--shards", shards.path, "--mode", "text-only",
+            "--model", "m", "--out", fixture.dir.path("run").path, "--python", fake.path, "--trainer", fixture.dir.url.path,
+            "--verbose",
+        ])
+        // Wait until the trainer has installed its handler, then interrupt dsbuild alone.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !FileManager.default.fileExists(atPath: marker.path + ".ready") { usleep(20_000) }
+        usleep(300_000)  // dsbuild installs its forwarder right after the spawn
+        kill(running.process.processIdentifier, SIGINT)
+        let result = running.wait()
+        #expect(result.status != 0)
+        #expect(FileManager.default.fileExists(atPath: marker.path), "\(result.stderr)")
+        #expect(result.stderr.contains("interrupted"))
+        let status = try fixture.workspace.manifest.read { db in try String.fetchOne(db, sql: "SELECT status FROM train_runs") }
+        #expect(status == "interrupted")
+    }
+}

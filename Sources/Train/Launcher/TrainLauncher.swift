@@ -231,6 +231,14 @@ public struct TrainLauncher: Sendable {
             group.leave()
         }
 
+        progress.start("train \(settings.mode)", total: settings.maxSteps ?? 0)
+        do {
+            try CleanSpawn.run(process)
+        } catch {
+            throw TrainError(.launch, "cannot start \(argv[0]): \(error.localizedDescription); pass --python PATH or run `dsbuild train --setup`")
+        }
+        // Only now ignore SIGINT here and forward it: a signal ignored before the spawn would be inherited as
+        // ignored, and the trainer could never be interrupted.
         signal(SIGINT, SIG_IGN)
         let interrupts = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         interrupts.setEventHandler {
@@ -243,12 +251,6 @@ public struct TrainLauncher: Sendable {
             signal(SIGINT, SIG_DFL)
         }
 
-        progress.start("train \(settings.mode)", total: settings.maxSteps ?? 0)
-        do {
-            try process.run()
-        } catch {
-            throw TrainError(.launch, "cannot start \(argv[0]): \(error.localizedDescription); pass --python PATH or run `dsbuild train --setup`")
-        }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async {
                 process.waitUntilExit()
@@ -345,5 +347,29 @@ enum GPUEnergy {
         let values = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
             .compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         return values.isEmpty ? nil : values.reduce(0, +) / 1000
+    }
+}
+
+/// Starts a `Process` from a fresh thread whose signal mask is empty. Foundation spawns the child with the
+/// calling thread's mask, and Swift concurrency / dispatch worker threads block most signals: a trainer started
+/// from one would have SIGINT blocked for life and never see Ctrl-C.
+enum CleanSpawn {
+    static func run(_ process: Process) throws {
+        nonisolated(unsafe) var failure: (any Error)?
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            var empty = sigset_t()
+            sigemptyset(&empty)
+            pthread_sigmask(SIG_SETMASK, &empty, nil)
+            do { try process.run() } catch { failure = error }
+            // Block again before this thread can receive anything meant for the process's handlers.
+            var all = sigset_t()
+            sigfillset(&all)
+            pthread_sigmask(SIG_SETMASK, &all, nil)
+            done.signal()
+        }
+        thread.start()
+        done.wait()
+        if let failure { throw failure }
     }
 }
