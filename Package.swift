@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CWebP", pkgConfig: "libwebp", providers: [.apt(["libwebp-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // The shared core: workspace, manifest, records, recipe, HTTP engine, progress, stage runner.
         .target(
@@ -48,7 +49,9 @@ let package = Package(
             dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), "CJPEG", "CPNG", "CWebP", "CLibXML2", "CImageShims"],
             swiftSettings: upcoming),
         .target(name: "Generate", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
-        .target(name: "Train", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
+        .target(name: "Train", dependencies: ["Dataset", "CZlib", .product(name: "GRDB", package: "GRDB.swift"),
+                                             .product(name: "Crypto", package: "swift-crypto"),
+                                             .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
         // Release-mode benchmark driver for bench/filter (probe + pHash throughput).
         .executableTarget(name: "BenchFilter", dependencies: ["Filter"], swiftSettings: upcoming),
         .executableTarget(
@@ -61,7 +64,7 @@ let package = Package(
             swiftSettings: upcoming),
 
         // Test helpers shared by several test targets: loopback servers, image factories, fixtures.
-        .target(name: "_DSBuildTestSupport", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
+        .target(name: "_DSBuildTestSupport", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")], swiftSettings: upcoming),
 
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
         .testTarget(name: "CollectTests", dependencies: ["Collect", "Dataset", "Filter", "_DSBuildTestSupport"], swiftSettings: upcoming),
