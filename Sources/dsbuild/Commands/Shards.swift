@@ -71,8 +71,7 @@ extension DSBuild {
             if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_SHARD_DELAY_MS"], let v = Int(ms) {
                 settings.delayPerSample = .milliseconds(v)
             }
-            // Resizing needs Filter's codecs; they are wired here once Filter provides an `ImageTransforming`.
-            let writer = ShardWriter(workspace: context.workspace, settings: settings, transformer: nil,
+            let writer = ShardWriter(workspace: context.workspace, settings: settings, transformer: Wiring.imageTransformer(),
                                      logger: context.logger, progress: context.progress)
             let summary = try await writer.write()
             let exportNames = exports.isEmpty ? (recipe.strings("shards.exports") ?? []) : exports

@@ -19,6 +19,11 @@ enum Wiring {
         CodecThumbnailer()
     }
 
+    /// Resize/re-encode for `dsbuild shards --resize`.
+    static func imageTransformer() -> (any ImageTransforming)? {
+        CodecImageTransformer()
+    }
+
     /// The VLM watermark judge over the configured chat endpoint.
     static func watermarkJudge(_ context: CommandContext) throws -> (any WatermarkJudging)? {
         nil
