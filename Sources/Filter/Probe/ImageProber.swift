@@ -33,7 +33,7 @@ public enum ImageProber {
         let r = ByteReader(bytes)
         guard r.count > 0 else { throw .notAnImage("empty file (0 bytes)") }
         if r.u8(0) == 0xFF, r.u8(1) == 0xD8 { return try JPEGProbe.probe(r) }
-        if r.matches(0, "\u{89}PNG") || (r.count < 8 && r.u8(0) == 0x89 && r.matches(1, "PNG")) {
+        if r.u8(0) == 0x89, r.count < 4 || r.matches(1, "PNG") {
             return try PNGProbe.probe(r)
         }
         if r.matches(0, "GIF87a") || r.matches(0, "GIF89a") { return try GIFProbe.probe(r) }
