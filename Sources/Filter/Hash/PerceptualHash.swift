@@ -30,11 +30,24 @@ public struct PerceptualHash: Hashable, Sendable, Codable, CustomStringConvertib
 
     /// Decode then hash. Decoding is strict (a truncated file is an error, as in Pillow by default).
     public static func compute(data: Data, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws(DecodeError) -> PerceptualHash {
-        compute(image: try ImageDecoder.decode(data: data, maxPixels: maxPixels))
+        do {
+            return try data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) throws(DecodeError) -> PerceptualHash in
+                let luma = try ImageDecoder.decodeLuma(bytes: buf, maxPixels: maxPixels)
+                return fromLuma32(Resampler.resize(luma, width: size, height: size, filter: .lanczos).pixels)
+            }
+        } catch let e as DecodeError {
+            throw e
+        } catch {
+            throw .unsupported("\(error)")
+        }
     }
 
     public static func compute(fileAt url: URL, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws(DecodeError) -> PerceptualHash {
-        compute(image: try ImageDecoder.decode(fileAt: url, maxPixels: maxPixels))
+        let data: Data
+        do { data = try Data(contentsOf: url, options: [.alwaysMapped]) } catch {
+            throw .unsupported("cannot read \(url.path): \(error.localizedDescription)")
+        }
+        return try compute(data: data, maxPixels: maxPixels)
     }
 
     static let size = 32
