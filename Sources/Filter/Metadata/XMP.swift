@@ -16,8 +16,37 @@ enum XMP {
 
     private static let parserReady: Void = { xmlInitParser() }()
 
+    /// Substrings of the namespace URIs above; a packet declaring none of them has nothing we read,
+    /// so libxml2 is skipped (most camera and editor XMP).
+    private static let namespaceMarkers: [[UInt8]] = [
+        "purl.org/dc/elements", "xap/1.0/rights", "ns.adobe.com/photoshop", "ns.useplus.org", "Iptc4xmpExt",
+        "xmp.gettyimages.com",
+    ].map { Array($0.utf8) }
+
+    static func mayContainRights(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        namespaceMarkers.contains { needle in contains(bytes, needle) }
+    }
+
+    static func contains(_ hay: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
+        let n = needle.count, first = needle[0]
+        guard hay.count >= n else { return false }
+        let base = hay.baseAddress!
+        var i = 0
+        let last = hay.count - n
+        while i <= last {
+            guard let hit = memchr(base + i, Int32(first), last - i + 1) else { return false }
+            i = base.distance(to: UnsafeRawPointer(hit))
+            var j = 1
+            while j < n && hay[i + j] == needle[j] { j += 1 }
+            if j == n { return true }
+            i += 1
+        }
+        return false
+    }
+
     /// Parse an XMP packet. Returns nil when it is not well-formed XML.
     static func parse(_ bytes: UnsafeRawBufferPointer) -> EmbeddedRights? {
+        guard mayContainRights(bytes) else { return EmbeddedRights() }
         _ = parserReady
         guard bytes.count > 0, bytes.count < Int(Int32.max), let base = bytes.baseAddress else { return nil }
         let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
