@@ -27,6 +27,21 @@ case "probe":
             print("{\"error\": \"\(error)\", \"file\": \"\(f.lastPathComponent)\"}")
         }
     }
+case "probe-mem":
+    // Diagnostic: parse cost alone (files already in memory, first 64 KiB), and read cost alone.
+    let blobs = files.map { (try? Data(contentsOf: $0).prefix(65536)) ?? Data() }
+    var t = ContinuousClock.now
+    var sink = 0
+    for _ in 0..<100 { for b in blobs { if let p = try? ImageProber.probe(data: b) { sink &+= p.width } } }
+    print("parse only: \((ContinuousClock.now - t) / (100 * blobs.count)) per file", sink)
+    t = ContinuousClock.now
+    var buf = [UInt8](repeating: 0, count: 4096)
+    for f in files {
+        let fd = open(f.path, O_RDONLY)
+        _ = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 4096, 0) }
+        close(fd)
+    }
+    print("open+pread 4K+close: \((ContinuousClock.now - t) / files.count) per file")
 case "bench":
     // Wall time and this process's CPU time (user + system): on a shared, loaded machine CPU time is
     // the fairer comparison; both are printed.
@@ -69,12 +84,46 @@ case "bench":
         }
     }
     let parallelWall = wallSeconds() - w0
+    // Approximate mode (DCT-scaled JPEG decode) and how far it lands from the exact hash.
+    var fastDistances: [Int] = []
+    let fastMinSide = Int(ProcessInfo.processInfo.environment["BENCH_FAST_MIN_SIDE"] ?? "") ?? 128
+    (w0, c0) = (wallSeconds(), cpuSeconds())
+    var fastHashes: [PerceptualHash?] = []
+    for f in files where !skipHash { fastHashes.append(try? PerceptualHash.compute(fileAt: f, mode: .fast(minSide: fastMinSide))) }
+    let (fastWall, fastCPU) = (wallSeconds() - w0, cpuSeconds() - c0)
+    if !skipHash {
+        for (f, fast) in zip(files.prefix(Set(files.map(\.lastPathComponent)).count), fastHashes) {
+            if let fast, let exact = try? PerceptualHash.compute(fileAt: f) { fastDistances.append(fast - exact) }
+        }
+    }
+    // Where probe time goes: parsing alone (bytes already in memory) and the open/pread/close floor.
+    let heads = paths.prefix(Set(paths.map { ($0 as NSString).lastPathComponent }).count).map { p -> [UInt8] in
+        let fd = open(p, O_RDONLY)
+        defer { close(fd) }
+        return [UInt8](unsafeUninitializedCapacity: 1 << 20) { buf, count in count = max(0, pread(fd, buf.baseAddress, 1 << 20, 0)) }
+    }
+    c0 = cpuSeconds()
+    var parsed = 0
+    for _ in 0..<10 { for h in heads { parsed += h.withUnsafeBytes { (try? ImageProber.probe(bytes: $0)) == nil ? 0 : 1 } } }
+    let parseCPU = (cpuSeconds() - c0) / Double(10 * heads.count)
+    c0 = cpuSeconds()
+    var page = [UInt8](repeating: 0, count: 4096)
+    for p in paths {
+        let fd = open(p, O_RDONLY)
+        _ = page.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 4096, 0) }
+        close(fd)
+    }
+    let ioCPU = (cpuSeconds() - c0) / Double(paths.count)
     let n = Double(files.count)
     print("""
     {"files": \(files.count), "probe_wall_s": \(probeWall), "probe_cpu_s": \(probeCPU), \
     "probe_failures": \(probeFailures), "phash_wall_s": \(hashWall), "phash_cpu_s": \(hashCPU), \
     "phash_parallel_wall_s": \(parallelWall), "cores": \(cores), \
-    "phash_failures": \(hashFailures), "checksum": "\(String(checksum, radix: 16))", "sink": \(sink), "n": \(n)}
+    "phash_failures": \(hashFailures), "fast_wall_s": \(fastWall), "fast_cpu_s": \(fastCPU), \
+    "fast_distance_mean": \(Double(fastDistances.reduce(0, +)) / Double(max(fastDistances.count, 1))), \
+    "fast_distance_max": \(fastDistances.max() ?? -1), "fast_exact_count": \(fastDistances.filter { $0 == 0 }.count), \
+    "fast_compared": \(fastDistances.count), "parse_cpu_us": \(parseCPU * 1e6), "io_floor_cpu_us": \(ioCPU * 1e6), \
+    "checksum": "\(String(checksum, radix: 16))", "sink": \(sink), "n": \(n)}
     """)
 default:
     FileHandle.standardError.write(Data("unknown mode \(mode)\n".utf8))

@@ -46,7 +46,7 @@ static void dsb_jpeg_silent(j_common_ptr cinfo) { (void)cinfo; }
 #define MULDIV255(a, b) ({ int t_ = (a) * (b) + 128; ((t_ >> 8) + t_) >> 8; })
 
 static int jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int strict, int luma,
-                       dsb_image *out, char *err, size_t errlen) {
+                       int min_side, dsb_image *out, char *err, size_t errlen) {
     struct jpeg_decompress_struct cinfo;
     dsb_jpeg_err jerr;
     uint8_t *volatile pixels = NULL;
@@ -78,6 +78,13 @@ static int jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int
     if (max_pixels && (uint64_t)cinfo.image_width * (uint64_t)cinfo.image_height > max_pixels) {
         jpeg_destroy_decompress(&cinfo);
         return DSB_TOO_LARGE;
+    }
+    if (min_side > 0) {
+        unsigned int shortest = cinfo.image_width < cinfo.image_height ? cinfo.image_width : cinfo.image_height;
+        unsigned int denom = 8;
+        while (denom > 1 && shortest / denom < (unsigned int)min_side) denom /= 2;
+        cinfo.scale_num = 1;
+        cinfo.scale_denom = denom;
     }
     int cmyk = 0, adobe_inverted = 0;
     switch (cinfo.jpeg_color_space) {
@@ -176,12 +183,17 @@ static int jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int
 
 int dsb_jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int strict,
                     dsb_image *out, char *err, size_t errlen) {
-    return jpeg_decode(data, len, max_pixels, strict, 0, out, err, errlen);
+    return jpeg_decode(data, len, max_pixels, strict, 0, 0, out, err, errlen);
 }
 
 int dsb_jpeg_decode_luma(const uint8_t *data, size_t len, uint64_t max_pixels, int strict,
                          dsb_image *out, char *err, size_t errlen) {
-    return jpeg_decode(data, len, max_pixels, strict, 1, out, err, errlen);
+    return jpeg_decode(data, len, max_pixels, strict, 1, 0, out, err, errlen);
+}
+
+int dsb_jpeg_decode_luma_scaled(const uint8_t *data, size_t len, uint64_t max_pixels, int strict,
+                                int min_side, dsb_image *out, char *err, size_t errlen) {
+    return jpeg_decode(data, len, max_pixels, strict, 1, min_side > 0 ? min_side : 1, out, err, errlen);
 }
 
 int dsb_jpeg_encode(const uint8_t *pixels, int width, int height, int channels, int quality,

@@ -140,14 +140,26 @@ enum XMP {
         }
     }
 
-    private static let interesting: Set<String> = [dc, xmpRights, photoshop, plus, iptcExt, gettyGIFT]
+    private static let interesting: [String] = [dc, xmpRights, photoshop, plus, iptcExt, gettyGIFT]
+    /// The same URIs NUL-terminated, so the tree walk can compare with strcmp and build Swift strings
+    /// only for the few properties we keep.
+    private static let interestingC: [[CChar]] = interesting.map { $0.utf8CString.map { $0 } }
+
+    private static func interestingNamespace(_ ns: UnsafeMutablePointer<xmlNs>?) -> String? {
+        guard let href = ns?.pointee.href else { return nil }
+        let h = UnsafeRawPointer(href).assumingMemoryBound(to: CChar.self)
+        for (i, c) in interestingC.enumerated() where c.withUnsafeBufferPointer({ strcmp(h, $0.baseAddress!) == 0 }) {
+            return interesting[i]
+        }
+        return nil
+    }
 
     private static func walk(_ node: xmlNodePtr, into r: inout EmbeddedRights, depth: Int) {
         guard depth < 64 else { return }
         // Attribute form on any element (usually rdf:Description or a struct's rdf:li).
         var attr = node.pointee.properties
         while let a = attr {
-            if let ns = nsURI(a.pointee.ns), interesting.contains(ns), let name = string(a.pointee.name),
+            if let ns = interestingNamespace(a.pointee.ns), let name = string(a.pointee.name),
                let value = string(a.pointee.children?.pointee.content), !value.isEmpty {
                 record(ns: ns, name: name, values: [value], into: &r)
             }
@@ -156,7 +168,7 @@ enum XMP {
         var child = node.pointee.children
         while let c = child {
             if c.pointee.type == XML_ELEMENT_NODE {
-                if let ns = nsURI(c.pointee.ns), interesting.contains(ns), let name = string(c.pointee.name) {
+                if let ns = interestingNamespace(c.pointee.ns), let name = string(c.pointee.name) {
                     record(ns: ns, name: name, values: values(of: c), into: &r)
                 }
                 walk(c, into: &r, depth: depth + 1)
