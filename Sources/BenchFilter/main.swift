@@ -27,28 +27,103 @@ case "probe":
             print("{\"error\": \"\(error)\", \"file\": \"\(f.lastPathComponent)\"}")
         }
     }
+case "probe-mem":
+    // Diagnostic: parse cost alone (files already in memory, first 64 KiB), and read cost alone.
+    let blobs = files.map { (try? Data(contentsOf: $0).prefix(65536)) ?? Data() }
+    var t = ContinuousClock.now
+    var sink = 0
+    for _ in 0..<100 { for b in blobs { if let p = try? ImageProber.probe(data: b) { sink &+= p.width } } }
+    print("parse only: \((ContinuousClock.now - t) / (100 * blobs.count)) per file", sink)
+    t = ContinuousClock.now
+    var buf = [UInt8](repeating: 0, count: 4096)
+    for f in files {
+        let fd = open(f.path, O_RDONLY)
+        _ = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 4096, 0) }
+        close(fd)
+    }
+    print("open+pread 4K+close: \((ContinuousClock.now - t) / files.count) per file")
 case "bench":
-    let clock = ContinuousClock()
+    // Wall time and this process's CPU time (user + system): on a shared, loaded machine CPU time is
+    // the fairer comparison; both are printed.
+    func cpuSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+    func wallSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+    let paths = files.map(\.path)
     var probeFailures = 0
-    var pixels = 0
-    let probeTime = clock.measure {
-        for f in files {
-            if let p = try? ImageProber.probe(fileAt: f) { pixels &+= p.width } else { probeFailures += 1 }
-        }
+    var sink = 0
+    var (w0, c0) = (wallSeconds(), cpuSeconds())
+    for p in paths {
+        if let probe = try? ImageProber.probe(path: p) { sink &+= probe.width } else { probeFailures += 1 }
     }
+    let (probeWall, probeCPU) = (wallSeconds() - w0, cpuSeconds() - c0)
     var hashFailures = 0
-    var xor: UInt64 = 0
-    let hashTime = clock.measure {
-        for f in files {
-            if let h = try? PerceptualHash.compute(fileAt: f) { xor ^= h.value } else { hashFailures += 1 }
+    var checksum: UInt64 = 0
+    let skipHash = ProcessInfo.processInfo.environment["BENCH_PROBE_ONLY"] != nil
+    (w0, c0) = (wallSeconds(), cpuSeconds())
+    for f in files where !skipHash {
+        if let h = try? PerceptualHash.compute(fileAt: f) { checksum &+= h.value } else { hashFailures += 1 }
+    }
+    let (hashWall, hashCPU) = (wallSeconds() - w0, cpuSeconds() - c0)
+    // The same pHash work spread over all cores (a real filter run hashes with a task group).
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    (w0, c0) = (wallSeconds(), cpuSeconds())
+    if !skipHash {
+        await withTaskGroup(of: Void.self) { group in
+            let chunk = (files.count + cores - 1) / cores
+            for start in stride(from: 0, to: files.count, by: chunk) {
+                let slice = Array(files[start..<min(start + chunk, files.count)])
+                group.addTask { for f in slice { _ = try? PerceptualHash.compute(fileAt: f) } }
+            }
         }
     }
-    func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+    let parallelWall = wallSeconds() - w0
+    // Approximate mode (DCT-scaled JPEG decode) and how far it lands from the exact hash.
+    var fastDistances: [Int] = []
+    let fastMinSide = Int(ProcessInfo.processInfo.environment["BENCH_FAST_MIN_SIDE"] ?? "") ?? 128
+    (w0, c0) = (wallSeconds(), cpuSeconds())
+    var fastHashes: [PerceptualHash?] = []
+    for f in files where !skipHash { fastHashes.append(try? PerceptualHash.compute(fileAt: f, mode: .fast(minSide: fastMinSide))) }
+    let (fastWall, fastCPU) = (wallSeconds() - w0, cpuSeconds() - c0)
+    if !skipHash {
+        for (f, fast) in zip(files.prefix(Set(files.map(\.lastPathComponent)).count), fastHashes) {
+            if let fast, let exact = try? PerceptualHash.compute(fileAt: f) { fastDistances.append(fast - exact) }
+        }
+    }
+    // Where probe time goes: parsing alone (bytes already in memory) and the open/pread/close floor.
+    let heads = paths.prefix(Set(paths.map { ($0 as NSString).lastPathComponent }).count).map { p -> [UInt8] in
+        let fd = open(p, O_RDONLY)
+        defer { close(fd) }
+        return [UInt8](unsafeUninitializedCapacity: 1 << 20) { buf, count in count = max(0, pread(fd, buf.baseAddress, 1 << 20, 0)) }
+    }
+    c0 = cpuSeconds()
+    var parsed = 0
+    for _ in 0..<10 { for h in heads { parsed += h.withUnsafeBytes { (try? ImageProber.probe(bytes: $0)) == nil ? 0 : 1 } } }
+    let parseCPU = (cpuSeconds() - c0) / Double(10 * heads.count)
+    c0 = cpuSeconds()
+    var page = [UInt8](repeating: 0, count: 4096)
+    for p in paths {
+        let fd = open(p, O_RDONLY)
+        _ = page.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 4096, 0) }
+        close(fd)
+    }
+    let ioCPU = (cpuSeconds() - c0) / Double(paths.count)
     let n = Double(files.count)
     print("""
-    {"files": \(files.count), "probe_s": \(seconds(probeTime)), "probe_per_s": \(n / seconds(probeTime)), \
-    "probe_failures": \(probeFailures), "phash_s": \(seconds(hashTime)), "phash_per_s": \(n / seconds(hashTime)), \
-    "phash_failures": \(hashFailures), "checksum": "\(String(xor, radix: 16))", "sink": \(pixels)}
+    {"files": \(files.count), "probe_wall_s": \(probeWall), "probe_cpu_s": \(probeCPU), \
+    "probe_failures": \(probeFailures), "phash_wall_s": \(hashWall), "phash_cpu_s": \(hashCPU), \
+    "phash_parallel_wall_s": \(parallelWall), "cores": \(cores), \
+    "phash_failures": \(hashFailures), "fast_wall_s": \(fastWall), "fast_cpu_s": \(fastCPU), \
+    "fast_distance_mean": \(Double(fastDistances.reduce(0, +)) / Double(max(fastDistances.count, 1))), \
+    "fast_distance_max": \(fastDistances.max() ?? -1), "fast_exact_count": \(fastDistances.filter { $0 == 0 }.count), \
+    "fast_compared": \(fastDistances.count), "parse_cpu_us": \(parseCPU * 1e6), "io_floor_cpu_us": \(ioCPU * 1e6), \
+    "checksum": "\(String(checksum, radix: 16))", "sink": \(sink), "n": \(n)}
     """)
 default:
     FileHandle.standardError.write(Data("unknown mode \(mode)\n".utf8))

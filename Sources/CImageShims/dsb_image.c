@@ -45,12 +45,13 @@ static void dsb_jpeg_silent(j_common_ptr cinfo) { (void)cinfo; }
 
 #define MULDIV255(a, b) ({ int t_ = (a) * (b) + 128; ((t_ >> 8) + t_) >> 8; })
 
-int dsb_jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int strict,
-                    dsb_image *out, char *err, size_t errlen) {
+static int jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int strict, int luma,
+                       int min_side, dsb_image *out, char *err, size_t errlen) {
     struct jpeg_decompress_struct cinfo;
     dsb_jpeg_err jerr;
     uint8_t *volatile pixels = NULL;
     uint8_t *volatile row = NULL;
+    uint8_t *volatile rgbrow = NULL;
     memset(out, 0, sizeof(*out));
     memset(&jerr, 0, sizeof(jerr));
     cinfo.err = jpeg_std_error(&jerr.pub);
@@ -64,6 +65,7 @@ int dsb_jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int st
         jpeg_destroy_decompress(&cinfo);
         free(pixels);
         free(row);
+        free(rgbrow);
         memset(out, 0, sizeof(*out));
         return DSB_ERROR;
     }
@@ -76,6 +78,13 @@ int dsb_jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int st
     if (max_pixels && (uint64_t)cinfo.image_width * (uint64_t)cinfo.image_height > max_pixels) {
         jpeg_destroy_decompress(&cinfo);
         return DSB_TOO_LARGE;
+    }
+    if (min_side > 0) {
+        unsigned int shortest = cinfo.image_width < cinfo.image_height ? cinfo.image_width : cinfo.image_height;
+        unsigned int denom = 8;
+        while (denom > 1 && shortest / denom < (unsigned int)min_side) denom /= 2;
+        cinfo.scale_num = 1;
+        cinfo.scale_denom = denom;
     }
     int cmyk = 0, adobe_inverted = 0;
     switch (cinfo.jpeg_color_space) {
@@ -90,25 +99,39 @@ int dsb_jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int st
     }
     jpeg_start_decompress(&cinfo);
     int outc = cmyk ? 3 : cinfo.output_components;
+    int gray_in = cinfo.output_components == 1;
+    if (luma) outc = 1;
     size_t stride = (size_t)cinfo.output_width * (size_t)outc;
+    /* A scanline buffer is needed for CMYK (converted to RGB) and for luma from RGB. */
+    int via_row = cmyk || (luma && !gray_in);
     pixels = malloc(stride * cinfo.output_height);
     if (!pixels) {
         jpeg_destroy_decompress(&cinfo);
         return DSB_NO_MEMORY;
     }
-    if (cmyk) {
+    if (via_row) {
         row = malloc((size_t)cinfo.output_width * 4);
-        if (!row) { jpeg_destroy_decompress(&cinfo); free(pixels); return DSB_NO_MEMORY; }
+        rgbrow = malloc((size_t)cinfo.output_width * 3);
+        if (!row || !rgbrow) { jpeg_destroy_decompress(&cinfo); free(pixels); free(row); free(rgbrow); return DSB_NO_MEMORY; }
     }
     while (cinfo.output_scanline < cinfo.output_height) {
         size_t y = cinfo.output_scanline;
-        if (!cmyk) {
+        if (!via_row) {
             JSAMPROW r = pixels + y * stride;
             jpeg_read_scanlines(&cinfo, &r, 1);
+        } else if (!cmyk) {
+            /* luma from RGB */
+            JSAMPROW r = rgbrow;
+            jpeg_read_scanlines(&cinfo, &r, 1);
+            uint8_t *o = pixels + y * stride;
+            for (JDIMENSION x = 0; x < cinfo.output_width; x++) {
+                const uint8_t *p = rgbrow + 3 * x;
+                o[x] = (uint8_t)((p[0] * 19595u + p[1] * 38470u + p[2] * 7471u + 0x8000u) >> 16);
+            }
         } else {
             JSAMPROW r = row;
             jpeg_read_scanlines(&cinfo, &r, 1);
-            uint8_t *o = pixels + y * stride;
+            uint8_t *o = luma ? rgbrow : pixels + y * stride;
             for (JDIMENSION x = 0; x < cinfo.output_width; x++) {
                 int c = row[4 * x], m = row[4 * x + 1], yy = row[4 * x + 2], k = row[4 * x + 3];
                 if (adobe_inverted) { c = 255 - c; m = 255 - m; yy = 255 - yy; k = 255 - k; }
@@ -119,6 +142,13 @@ int dsb_jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int st
                 v = nk - MULDIV255(m, nk);  o[3 * x + 1] = v < 0 ? 0 : (v > 255 ? 255 : v);
                 v = nk - MULDIV255(yy, nk); o[3 * x + 2] = v < 0 ? 0 : (v > 255 ? 255 : v);
             }
+            if (luma) {
+                uint8_t *l = pixels + y * stride;
+                for (JDIMENSION x = 0; x < cinfo.output_width; x++) {
+                    const uint8_t *p = rgbrow + 3 * x;
+                    l[x] = (uint8_t)((p[0] * 19595u + p[1] * 38470u + p[2] * 7471u + 0x8000u) >> 16);
+                }
+            }
         }
         if (strict && jerr.saw_eof_warning) break;
     }
@@ -127,6 +157,7 @@ int dsb_jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int st
         jpeg_destroy_decompress(&cinfo);
         free(pixels);
         free(row);
+        free(rgbrow);
         memset(out, 0, sizeof(*out));
         return DSB_TRUNCATED;
     }
@@ -136,6 +167,7 @@ int dsb_jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int st
         jpeg_destroy_decompress(&cinfo);
         free(pixels);
         free(row);
+        free(rgbrow);
         memset(out, 0, sizeof(*out));
         return DSB_TRUNCATED;
     }
@@ -145,7 +177,23 @@ int dsb_jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int st
     out->pixels = pixels;
     jpeg_destroy_decompress(&cinfo);
     free(row);
+    free(rgbrow);
     return DSB_OK;
+}
+
+int dsb_jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int strict,
+                    dsb_image *out, char *err, size_t errlen) {
+    return jpeg_decode(data, len, max_pixels, strict, 0, 0, out, err, errlen);
+}
+
+int dsb_jpeg_decode_luma(const uint8_t *data, size_t len, uint64_t max_pixels, int strict,
+                         dsb_image *out, char *err, size_t errlen) {
+    return jpeg_decode(data, len, max_pixels, strict, 1, 0, out, err, errlen);
+}
+
+int dsb_jpeg_decode_luma_scaled(const uint8_t *data, size_t len, uint64_t max_pixels, int strict,
+                                int min_side, dsb_image *out, char *err, size_t errlen) {
+    return jpeg_decode(data, len, max_pixels, strict, 1, min_side > 0 ? min_side : 1, out, err, errlen);
 }
 
 int dsb_jpeg_encode(const uint8_t *pixels, int width, int height, int channels, int quality,

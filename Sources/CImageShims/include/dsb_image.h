@@ -31,6 +31,17 @@ typedef struct {
 int dsb_jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int strict,
                     dsb_image *out, char *err, size_t errlen);
 
+/* As dsb_jpeg_decode, but returns one channel of Pillow `convert("L")` luma,
+ * L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16, computed per scanline from the same RGB that
+ * dsb_jpeg_decode would return (gray JPEGs: the gray samples). Saves the full RGB buffer for hashing. */
+int dsb_jpeg_decode_luma(const uint8_t *data, size_t len, uint64_t max_pixels, int strict,
+                         dsb_image *out, char *err, size_t errlen);
+
+/* Luma with libjpeg's DCT scaling: the largest 1/2, 1/4 or 1/8 reduction that keeps the short side
+ * >= min_side. Much faster, but no longer bit-exact with Pillow (an approximate pHash mode). */
+int dsb_jpeg_decode_luma_scaled(const uint8_t *data, size_t len, uint64_t max_pixels, int strict,
+                                int min_side, dsb_image *out, char *err, size_t errlen);
+
 /* Decode a PNG to 8-bit gray, RGB or RGBA: palette expanded, tRNS -> alpha, gray+alpha -> RGBA,
  * 16-bit -> 8-bit by taking the high byte (as Pillow does), Adam7 de-interlaced, no gamma applied. */
 int dsb_png_decode(const uint8_t *data, size_t len, uint64_t max_pixels,

@@ -51,12 +51,27 @@ public enum ImageDecoder {
         }
     }
 
-    private static func viaC(_ format: ImageFormat, _ bytes: UnsafeRawBufferPointer, _ maxPixels: Int, strict: Bool) throws(DecodeError) -> DecodedImage {
+    /// Decode straight to Pillow `convert("L")` luma (one channel). For JPEG the conversion happens per
+    /// scanline inside the decoder, so the full RGB image is never stored; other formats decode then convert.
+    /// - Parameter reducedMinSide: when set, JPEGs are decoded with libjpeg's DCT scaling (1/2–1/8) down
+    ///   to a short side of at least this many pixels: several times faster, not bit-exact with Pillow.
+    public static func decodeLuma(bytes: UnsafeRawBufferPointer, maxPixels: Int = defaultMaxPixels, strict: Bool = true,
+                                  reducedMinSide: Int? = nil) throws(DecodeError) -> DecodedImage {
+        if bytes.count > 2, bytes[0] == 0xFF, bytes[1] == 0xD8 {
+            return try viaC(.jpeg, bytes, maxPixels, strict: strict, luma: true, minSide: reducedMinSide ?? 0)
+        }
+        return try decode(bytes: bytes, maxPixels: maxPixels, strict: strict).luma()
+    }
+
+    private static func viaC(_ format: ImageFormat, _ bytes: UnsafeRawBufferPointer, _ maxPixels: Int, strict: Bool,
+                             luma: Bool = false, minSide: Int = 0) throws(DecodeError) -> DecodedImage {
         var img = dsb_image()
         var err = [CChar](repeating: 0, count: 256)
         let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let rc: Int32 = format == .jpeg
-            ? dsb_jpeg_decode(base, bytes.count, UInt64(maxPixels), strict ? 1 : 0, &img, &err, err.count)
+            ? (minSide > 0
+                ? dsb_jpeg_decode_luma_scaled(base, bytes.count, UInt64(maxPixels), strict ? 1 : 0, Int32(minSide), &img, &err, err.count)
+                : (luma ? dsb_jpeg_decode_luma : dsb_jpeg_decode)(base, bytes.count, UInt64(maxPixels), strict ? 1 : 0, &img, &err, err.count))
             : dsb_png_decode(base, bytes.count, UInt64(maxPixels), &img, &err, err.count)
         let message = cString(err)
         switch Int(rc) {

@@ -1,4 +1,5 @@
 import CImageShims
+import CWebP
 import Foundation
 
 /// Why pixels could not be encoded.
@@ -45,6 +46,25 @@ public enum ImageEncoder {
         }
         guard rc == DSB_OK, let out else { throw EncodeError(format: .png, message: cString(err)) }
         defer { dsb_free(out) }
+        return Data(bytes: out, count: length)
+    }
+
+    /// WebP, lossy at `quality` 0–100 or lossless. Gray is expanded to RGB.
+    public static func webp(_ image: DecodedImage, quality: Float = 85, lossless: Bool = false) throws(EncodeError) -> Data {
+        let src = image.channels == 3 || image.channels == 4 ? image : image.rgb()
+        var out: UnsafeMutablePointer<UInt8>?
+        let stride = Int32(src.width * src.channels)
+        let w = Int32(src.width), h = Int32(src.height)
+        let length: Int = src.pixels.withUnsafeBufferPointer { p in
+            switch (src.channels, lossless) {
+            case (4, true): WebPEncodeLosslessRGBA(p.baseAddress, w, h, stride, &out)
+            case (4, false): WebPEncodeRGBA(p.baseAddress, w, h, stride, quality, &out)
+            case (_, true): WebPEncodeLosslessRGB(p.baseAddress, w, h, stride, &out)
+            default: WebPEncodeRGB(p.baseAddress, w, h, stride, quality, &out)
+            }
+        }
+        guard length > 0, let out else { throw EncodeError(format: .webp, message: "libwebp encoder failed") }
+        defer { WebPFree(out) }
         return Data(bytes: out, count: length)
     }
 }

@@ -120,6 +120,21 @@ public enum Resampler {
             current.withUnsafeBufferPointer { src in
                 out.withUnsafeMutableBufferPointer { dst in
                     horiz.weights.withUnsafeBufferPointer { kk in
+                        if c == 1 {
+                            // Gray (the pHash path): contiguous taps, a plain dot product LLVM can vectorise.
+                            let s = src.baseAddress!, k = kk.baseAddress!
+                            for yy in 0..<rows {
+                                let rowIn = s + (yy + first) * inW
+                                for xx in 0..<width {
+                                    let xmin = horiz.bounds[2 * xx], xmax = horiz.bounds[2 * xx + 1]
+                                    let taps = k + xx * horiz.ksize, line = rowIn + xmin
+                                    var ss: Int32 = 1 << Int32(precisionBits - 1)
+                                    for x in 0..<xmax { ss &+= Int32(line[x]) &* taps[x] }
+                                    dst[yy * width + xx] = clip8(ss)
+                                }
+                            }
+                            return
+                        }
                         for yy in 0..<rows {
                             let rowIn = (yy + first) * inW * c
                             let rowOut = yy * width * c

@@ -16,8 +16,37 @@ enum XMP {
 
     private static let parserReady: Void = { xmlInitParser() }()
 
+    /// Substrings of the namespace URIs above; a packet declaring none of them has nothing we read,
+    /// so libxml2 is skipped (most camera and editor XMP).
+    private static let namespaceMarkers: [[UInt8]] = [
+        "purl.org/dc/elements", "xap/1.0/rights", "ns.adobe.com/photoshop", "ns.useplus.org", "Iptc4xmpExt",
+        "xmp.gettyimages.com",
+    ].map { Array($0.utf8) }
+
+    static func mayContainRights(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        namespaceMarkers.contains { needle in contains(bytes, needle) }
+    }
+
+    static func contains(_ hay: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
+        let n = needle.count, first = needle[0]
+        guard hay.count >= n else { return false }
+        let base = hay.baseAddress!
+        var i = 0
+        let last = hay.count - n
+        while i <= last {
+            guard let hit = memchr(base + i, Int32(first), last - i + 1) else { return false }
+            i = base.distance(to: UnsafeRawPointer(hit))
+            var j = 1
+            while j < n && hay[i + j] == needle[j] { j += 1 }
+            if j == n { return true }
+            i += 1
+        }
+        return false
+    }
+
     /// Parse an XMP packet. Returns nil when it is not well-formed XML.
     static func parse(_ bytes: UnsafeRawBufferPointer) -> EmbeddedRights? {
+        guard mayContainRights(bytes) else { return EmbeddedRights() }
         _ = parserReady
         guard bytes.count > 0, bytes.count < Int(Int32.max), let base = bytes.baseAddress else { return nil }
         let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
@@ -111,14 +140,26 @@ enum XMP {
         }
     }
 
-    private static let interesting: Set<String> = [dc, xmpRights, photoshop, plus, iptcExt, gettyGIFT]
+    private static let interesting: [String] = [dc, xmpRights, photoshop, plus, iptcExt, gettyGIFT]
+    /// The same URIs NUL-terminated, so the tree walk can compare with strcmp and build Swift strings
+    /// only for the few properties we keep.
+    private static let interestingC: [[CChar]] = interesting.map { $0.utf8CString.map { $0 } }
+
+    private static func interestingNamespace(_ ns: UnsafeMutablePointer<xmlNs>?) -> String? {
+        guard let href = ns?.pointee.href else { return nil }
+        let h = UnsafeRawPointer(href).assumingMemoryBound(to: CChar.self)
+        for (i, c) in interestingC.enumerated() where c.withUnsafeBufferPointer({ strcmp(h, $0.baseAddress!) == 0 }) {
+            return interesting[i]
+        }
+        return nil
+    }
 
     private static func walk(_ node: xmlNodePtr, into r: inout EmbeddedRights, depth: Int) {
         guard depth < 64 else { return }
         // Attribute form on any element (usually rdf:Description or a struct's rdf:li).
         var attr = node.pointee.properties
         while let a = attr {
-            if let ns = nsURI(a.pointee.ns), interesting.contains(ns), let name = string(a.pointee.name),
+            if let ns = interestingNamespace(a.pointee.ns), let name = string(a.pointee.name),
                let value = string(a.pointee.children?.pointee.content), !value.isEmpty {
                 record(ns: ns, name: name, values: [value], into: &r)
             }
@@ -127,7 +168,7 @@ enum XMP {
         var child = node.pointee.children
         while let c = child {
             if c.pointee.type == XML_ELEMENT_NODE {
-                if let ns = nsURI(c.pointee.ns), interesting.contains(ns), let name = string(c.pointee.name) {
+                if let ns = interestingNamespace(c.pointee.ns), let name = string(c.pointee.name) {
                     record(ns: ns, name: name, values: values(of: c), into: &r)
                 }
                 walk(c, into: &r, depth: depth + 1)

@@ -15,17 +15,61 @@ public enum ImageProber {
         }
     }
 
-    /// Probe a file. The file is memory-mapped, so only the pages the header parsers touch are read
-    /// (for JPEG: markers up to SOS; PNG: chunks before IDAT; GIF walks block headers to count frames).
+    /// Read sizes for `probe(fileAt:)`: most JPEG/PNG headers fit in the first 4 KiB, photos with EXIF
+    /// thumbnails or big XMP in 64 KiB, ICC profiles and Photoshop blocks in 256 KiB–1 MiB; only then
+    /// is the whole file read.
+    static let readSteps = [4 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024]
+
+    /// Probe a file, reading only as much of its head as the headers need (4 KiB, 64 KiB, … then all).
+    /// GIF and WebP are read whole: their frame count and metadata chunks need a walk over the file.
     public static func probe(fileAt url: URL) throws(ProbeError) -> ImageProbe {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url, options: [.alwaysMapped])
-        } catch {
-            let reason = (error as NSError).localizedFailureReason ?? error.localizedDescription
-            throw .unreadable(path: url.path, reason: reason)
+        try probe(path: url.path)
+    }
+
+    public static func probe(path: String) throws(ProbeError) -> ImageProbe {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        func readPrefix(_ n: Int) throws(ProbeError) -> [UInt8] {
+            var failure: Int32 = 0
+            let bytes = [UInt8](unsafeUninitializedCapacity: n) { buf, count in
+                count = 0
+                while count < n {
+                    let r = pread(fd, buf.baseAddress! + count, n - count, off_t(count))
+                    if r < 0 { if errno == EINTR { continue }; failure = errno; return }
+                    if r == 0 { return }
+                    count += r
+                }
+            }
+            if failure != 0 { throw .unreadable(path: path, reason: String(cString: strerror(failure))) }
+            return bytes
         }
-        return try probe(data: data)
+        func wholeFileLimit() throws(ProbeError) -> Int {
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+            return Int(st.st_size) + 1  // one more than the size, so a short read proves we have it all
+        }
+        func attempt(_ b: [UInt8]) -> Result<ImageProbe, ProbeError> {
+            b.withUnsafeBytes { buf in Result { () throws(ProbeError) -> ImageProbe in try probe(bytes: buf) } }
+        }
+        var step = 0
+        var limit = readSteps[0]
+        while true {
+            let bytes = try readPrefix(limit)
+            let complete = bytes.count < limit
+            if !complete, bytes.starts(with: Array("GIF8".utf8)) || bytes.starts(with: Array("RIFF".utf8)) {
+                limit = try wholeFileLimit()
+                step = readSteps.count
+                continue
+            }
+            let result = attempt(bytes)
+            if case .failure(.truncated) = result, !complete {
+                step += 1
+                limit = step < readSteps.count ? readSteps[step] : try wholeFileLimit()
+                continue
+            }
+            return try result.get()
+        }
     }
 
     /// Probe raw bytes.
@@ -33,7 +77,7 @@ public enum ImageProber {
         let r = ByteReader(bytes)
         guard r.count > 0 else { throw .notAnImage("empty file (0 bytes)") }
         if r.u8(0) == 0xFF, r.u8(1) == 0xD8 { return try JPEGProbe.probe(r) }
-        if r.matches(0, "\u{89}PNG") || (r.count < 8 && r.u8(0) == 0x89 && r.matches(1, "PNG")) {
+        if r.u8(0) == 0x89, r.count < 4 || r.matches(1, "PNG") {
             return try PNGProbe.probe(r)
         }
         if r.matches(0, "GIF87a") || r.matches(0, "GIF89a") { return try GIFProbe.probe(r) }
