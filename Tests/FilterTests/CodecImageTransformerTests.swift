@@ -32,7 +32,10 @@ import _DSBuildTestSupport
 
     @Test func orientationIsAppliedSoTheOutputIsUpright() throws {
         // A 40×20 JPEG tagged orientation 6 is displayed 20×40; keep_ratio to 40 must give 20×40.
-        let pixels = (0..<(40 * 20)).flatMap { i -> [UInt8] in [UInt8(i % 40 * 6), UInt8(i / 40 * 12), 128] }
+        var pixels: [UInt8] = []
+        for i in 0..<(40 * 20) {
+            pixels += [UInt8(i % 40 * 6), UInt8(i / 40 * 12), 128]
+        }
         let plain = try ImageEncoder.jpeg(DecodedImage(width: 40, height: 20, channels: 3, pixels: pixels), quality: 90)
         let image = ImageFactory.insertAfterSOI(plain, [ImageFactory.exifAPP1(orientation: 6)])
         #expect(try CodecImageProber().probe(data: image).displayWidth == 20)
