@@ -103,12 +103,20 @@ public final class FakeChatEndpoint: ChatTransport {
         return ""
     }
 
-    public func post(url: URL, headers: [(String, String)], body: Data, timeout: TimeInterval) async throws(ChatTransportError) -> ChatHTTPResponse {
+    /// One reply as the endpoint decides it: a response (or a dropped connection) after `delay` seconds.
+    public struct Reply: Sendable {
+        public var response: ChatHTTPResponse?
+        public var delay: Double
+    }
+
+    /// Decides the reply to one request (records it, applies the limits and the script). Shared by the
+    /// in-process transport and the loopback server.
+    public func reply(body: Data, authorization: String?) -> Reply {
         let object = (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:]
         let now = Date().timeIntervalSinceReferenceDate
         let (scripted, limited): (Behaviour?, Bool) = state.withLock { state in
             state.bodies.append(body)
-            state.authorizations.append(headers.first { $0.0.lowercased() == "authorization" }?.1 ?? "")
+            state.authorizations.append(authorization ?? "")
             var limited = false
             if let limits {
                 state.starts.removeAll { now - $0 >= limits.window }
@@ -116,46 +124,76 @@ public final class FakeChatEndpoint: ChatTransport {
             }
             return (state.script.isEmpty ? nil : state.script.removeFirst(), limited)
         }
-        if latency > 0 { try? await Task.sleep(for: .seconds(latency)) }
-        if Task.isCancelled { throw ChatTransportError(.cancelled, "cancelled") }
         if limited {
-            return error(429, "Rate limit reached for requests", code: "rate_limit_exceeded",
-                         headers: ["retry-after-ms": "\(Int((limits?.window ?? 1) * 1000 / Double(limits?.requests ?? 1)))"])
+            let wait = Int((limits?.window ?? 1) * 1000 / Double(limits?.requests ?? 1))
+            return Reply(response: error(429, "Rate limit reached for requests", code: "rate_limit_exceeded",
+                                         headers: ["retry-after-ms": "\(wait)"]), delay: latency)
         }
         if let format = (object["response_format"] as? [String: Any])?["type"] as? String {
             switch (schemaSupport, format) {
             case (.rejectsJSONSchema, "json_schema"), (.rejectsAll, _):
-                return error(400, "Invalid parameter: 'response_format' of type '\(format)' is not supported with this model.",
-                             code: nil, param: "response_format")
+                return Reply(response: error(400, "Invalid parameter: 'response_format' of type '\(format)' is not supported with this model.",
+                                             code: nil, param: "response_format"), delay: latency)
             default: break
             }
         }
-        return try await respond(scripted ?? responder(object))
+        var reply = respond(scripted ?? responder(object))
+        reply.delay += latency
+        return reply
     }
 
-    private func respond(_ behaviour: Behaviour) async throws(ChatTransportError) -> ChatHTTPResponse {
+    public func post(url: URL, headers: [(String, String)], body: Data, timeout: TimeInterval) async throws(ChatTransportError) -> ChatHTTPResponse {
+        let reply = reply(body: body, authorization: headers.first { $0.0.lowercased() == "authorization" }?.1)
+        if reply.delay > 0 {
+            do { try await Task.sleep(for: .seconds(reply.delay)) } catch { throw ChatTransportError(.cancelled, "cancelled") }
+        }
+        guard let response = reply.response else { throw ChatTransportError(.connection, "connection reset by peer") }
+        return response
+    }
+
+    /// Serves the endpoint at `http://127.0.0.1:PORT/v1/chat/completions` (base URL: `server.url("/v1")`).
+    public func serve() throws -> LoopbackHTTPServer {
+        try LoopbackHTTPServer { [self] request in
+            guard request.path == "/v1/chat/completions", request.method == "POST" else {
+                return .status(404, body: #"{"error":{"message":"not found","type":"invalid_request_error","code":null}}"#)
+            }
+            let reply = self.reply(body: request.body, authorization: request.header("Authorization"))
+            var response: LoopbackResponse
+            if let chat = reply.response {
+                response = LoopbackResponse.status(chat.status, headers: chat.headers.map { (name: $0.key, value: $0.value) },
+                                                   body: String(decoding: chat.body, as: UTF8.self))
+            } else {
+                response = .fault(.resetBeforeResponse)
+            }
+            if reply.delay > 0 { response.delayBeforeHeaders = .milliseconds(Int(reply.delay * 1000)) }
+            return response
+        }
+    }
+
+    private func respond(_ behaviour: Behaviour) -> Reply {
         switch behaviour {
         case .content(let text, let finish):
-            return success(message: ["role": "assistant", "content": text, "refusal": NSNull()], finish: finish)
+            return Reply(response: success(message: ["role": "assistant", "content": text, "refusal": NSNull()], finish: finish), delay: 0)
         case .refusal(let text):
-            return success(message: ["role": "assistant", "content": NSNull(), "refusal": text], finish: "stop")
+            return Reply(response: success(message: ["role": "assistant", "content": NSNull(), "refusal": text], finish: "stop"), delay: 0)
         case .malformedBody:
-            return ChatHTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: Data("{\"choices\": [".utf8))
+            return Reply(response: ChatHTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: Data("{\"choices\": [".utf8)), delay: 0)
         case .rateLimited(let headers):
-            return error(429, "Rate limit reached for requests per min (RPM)", code: "rate_limit_exceeded", headers: headers)
+            return Reply(response: error(429, "Rate limit reached for requests per min (RPM)", code: "rate_limit_exceeded", headers: headers), delay: 0)
         case .insufficientQuota:
-            return error(429, "You exceeded your current quota, please check your plan and billing details.",
-                         code: "insufficient_quota", type: "insufficient_quota")
+            return Reply(response: error(429, "You exceeded your current quota, please check your plan and billing details.",
+                                         code: "insufficient_quota", type: "insufficient_quota"), delay: 0)
         case .error(let status, let message, let code):
-            return error(status, message, code: code)
+            return Reply(response: error(status, message, code: code), delay: 0)
         case .llamaError(let status, let message):
             let body: [String: Any] = ["error": ["code": status, "message": message, "type": "unavailable_error"]]
-            return ChatHTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: Self.json(body))
+            return Reply(response: ChatHTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: Self.json(body)), delay: 0)
         case .dropConnection:
-            throw ChatTransportError(.connection, "connection reset by peer")
+            return Reply(response: nil, delay: 0)
         case .slow(let seconds, let then):
-            do { try await Task.sleep(for: .seconds(seconds)) } catch { throw ChatTransportError(.cancelled, "cancelled") }
-            return try await respond(then)
+            var reply = respond(then)
+            reply.delay += seconds
+            return reply
         }
     }
 

@@ -71,7 +71,7 @@ public final class OpenAIClient: ChatService {
     /// The best wire format the endpoint accepted; lowered for the client's lifetime when it refuses one.
     private let wireFormat = Mutex(WireFormat.jsonSchema)
 
-    public init(configuration: OpenAIClientConfiguration, transport: any ChatTransport = URLSessionChatTransport(),
+    public init(configuration: OpenAIClientConfiguration, transport: any ChatTransport = HTTPChatTransport(),
                 cache: LLMCache?, logger: Logger = Logger(label: "dsbuild.llm")) {
         self.configuration = configuration
         self.transport = transport
