@@ -231,7 +231,7 @@ func schemaRequest(_ text: String = "Q?", refresh: Bool = false) -> ChatRequest 
         let started = Date()
         task.cancel()
         let result = await task.result
-        #expect(Date().timeIntervalSince(started) < 2)
+        #expect(Date().timeIntervalSince(started) < 4)   // the reply would take 5 s
         if case .failure(let error) = result { #expect((error as? ChatError)?.code == .cancelled) } else { Issue.record("not cancelled") }
     }
 }
