@@ -119,7 +119,7 @@ import Testing
         let summary = try await runner.run(Type2Stage(settings: settings, client: client), concurrency: 2)
         #expect(summary.pending == 4)
         let rows = try fixture.manifest.read { db in
-            try Row.fetchAll(db, sql: "SELECT k.text, q.status, q.reason, q.options, q.answer FROM questions q JOIN keywords k ON k.id = q.keyword_id")
+            try Row.fetchAll(db, sql: "SELECT k.text, q.status, q.reason || ' ' || q.extra, q.options, q.answer FROM questions q JOIN keywords k ON k.id = q.keyword_id")
         }
         let byKeyword = Dictionary(uniqueKeysWithValues: rows.map { ($0[0] as String, $0) })
         #expect(byKeyword["Galbi"]?[1] as String? == "accepted")

@@ -19,7 +19,9 @@ public enum MCQPipeline {
             var counts = Counts()
             for (q, rejection) in try Type1Builder.build(settings: settings, in: db) {
                 if let rejection {
-                    try QuestionStore.save(q, status: "rejected", reason: "\(rejection.0): \(rejection.1)", in: db)
+                    var q = q
+                    q.extra = JSONText.encodeObject(["detail": rejection.1])
+                    try QuestionStore.save(q, status: "rejected", reason: rejection.0, in: db)
                     counts.type1Rejected += 1
                 } else {
                     try QuestionStore.save(q, in: db)

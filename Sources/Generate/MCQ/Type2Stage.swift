@@ -125,12 +125,14 @@ public struct Type2Stage: Stage {
         switch outcome {
         case .accepted(let q, let key):
             try QuestionStore.save(q, requestKey: key, in: db)
-        case .rejected(let q, let reason, let detail):
-            try QuestionStore.save(q, status: "rejected", reason: "\(reason): \(detail)", in: db)
+        case .rejected(var q, let reason, let detail):
+            q.extra = JSONText.encodeObject(["detail": detail])
+            try QuestionStore.save(q, status: "rejected", reason: reason, in: db)
         case .failed(let error):
             let q = MCQuestion(id: item.id, keywordID: item.keywordID, keyword: item.keyword, type: 2, question: "",
-                               options: [], answer: 0, category: item.category, model: settings.model)
-            try QuestionStore.save(q, status: "failed", reason: error.description, in: db)
+                               options: [], answer: 0, category: item.category, model: settings.model,
+                               extra: JSONText.encodeObject(["detail": error.message]))
+            try QuestionStore.save(q, status: "failed", reason: error.code.rawValue, in: db)
         }
     }
 
