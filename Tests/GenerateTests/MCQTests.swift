@@ -135,3 +135,31 @@ import Testing
         #expect(galbi.options.count == 4)
     }
 }
+
+@Suite struct BlindCheckTests {
+    @Test(arguments: [("B", 1), ("The answer is C.", 2), ("(A)", 0), ("Pork belly", 3), ("A or B", nil as Int?)])
+    func letterExtraction(_ reply: String, _ expected: Int?) {
+        #expect(BlindCheck.letter(in: reply, options: ["Chicken", "Duck", "Lamb", "Pork belly"]) == expected)
+    }
+
+    @Test func questionsAnsweredRightWithoutTheImageAreFlaggedAndDropped() async throws {
+        let fixture = try GenerateFixture([KeywordEntry(text: "Galbi", category: "food")])
+        try fixture.manifest.write { db in
+            try QuestionStore.save(MCQuestion(id: "leaky", type: 2, question: "Which is a fruit?", options: ["Stone", "Apple", "Iron", "Glass"], answer: 1), in: db)
+            try QuestionStore.save(MCQuestion(id: "visual", type: 1, question: "What is the name of the food in this image?", options: ["Galbi", "Yukhoe", "Bossam", "Kimchi"], answer: 2), in: db)
+        }
+        let endpoint = FakeChatEndpoint { body in
+            FakeChatEndpoint.lastUserText(body).contains("fruit") ? .content("B") : .content("A")
+        }
+        let (client, _, dir) = try makeClient(endpoint, workspace: fixture.workspace)
+        _ = dir
+        var settings = MCQSettings()
+        settings.model = "fake-model"
+        let report = try await BlindCheck.run(settings: settings, client: client, manifest: fixture.manifest, repeats: 3, drop: true)
+        #expect(report.byType[2]?.leaky == 1)
+        #expect(report.byType[1]?.leaky == 0)
+        #expect(endpoint.requestCount == 6)   // 3 seeds per question
+        let remaining = try fixture.manifest.read { db in try QuestionStore.accepted(in: db) }.map(\.id)
+        #expect(remaining == ["visual"])
+    }
+}

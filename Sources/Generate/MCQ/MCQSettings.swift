@@ -18,6 +18,9 @@ public struct MCQSettings: Sendable {
     public var seed = 0
     public var concurrency = 8
     public var refresh = false
+    public var blindCheck = false
+    public var blindRepeats = 3
+    public var dropLeaky = false
 
     public init() {}
 
@@ -36,5 +39,8 @@ public struct MCQSettings: Sendable {
         splitBy = recipe.string("mcq.split_by") ?? splitBy
         seed = recipe.int("mcq.seed") ?? seed
         concurrency = recipe.int("mcq.concurrency") ?? recipe.int("llm.concurrency") ?? concurrency
+        blindCheck = recipe.bool("mcq.blind_check") ?? blindCheck
+        blindRepeats = recipe.int("mcq.blind_repeats") ?? blindRepeats
+        dropLeaky = recipe.bool("mcq.drop_leaky") ?? dropLeaky
     }
 }

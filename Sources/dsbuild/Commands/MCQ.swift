@@ -30,6 +30,12 @@ extension DSBuild {
         var concurrency: Int?
         @Flag(help: "Ask the model again instead of answering from the request cache.")
         var refresh = false
+        @Flag(help: "Ask each question without the image (and descriptions); flag those always answered right.")
+        var blindCheck = false
+        @Option(help: "Blind answers per question (all must be right to count as leaky).")
+        var blindRepeats: Int?
+        @Flag(help: "Reject the questions the blind check flags.")
+        var dropLeaky = false
         @Option(help: "Import a K-Viscuit JSONL file into the workspace (no generation).")
         var importKViscuit: String?
         @Option(help: "Write the accepted questions to this file (no generation).")
@@ -70,6 +76,13 @@ extension DSBuild {
             if let testFraction { settings.testFraction = testFraction }
             if let concurrency { settings.concurrency = concurrency }
             settings.refresh = refresh
+            if blindCheck { settings.blindCheck = true }
+            if let blindRepeats { settings.blindRepeats = blindRepeats }
+            if dropLeaky { settings.dropLeaky = true }
+            var configuration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
+            configuration.limits.concurrency = max(configuration.limits.concurrency, settings.concurrency)
+            configuration.maxReasks = max(settings.maxAttempts - 1, 0)
+            let client = OpenAIClient(configuration: configuration, cache: LLMCache(manifest: manifest), logger: context.logger)
 
             var result: [String: Any] = [:]
             var failed = false
@@ -79,10 +92,6 @@ extension DSBuild {
             }
             var ledger: UsageLedger?
             if settings.types.contains(2) {
-                var configuration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
-                configuration.limits.concurrency = max(configuration.limits.concurrency, settings.concurrency)
-                configuration.maxReasks = max(settings.maxAttempts - 1, 0)
-                let client = OpenAIClient(configuration: configuration, cache: LLMCache(manifest: manifest), logger: context.logger)
                 ledger = client.ledger
                 let runner = StageRunner(manifest: manifest, progress: context.progress, logger: context.logger)
                 let stage = Type2Stage(settings: settings, client: client)
@@ -101,6 +110,18 @@ extension DSBuild {
             result["test"] = counts.test
             result["duplicates"] = counts.duplicates
             result["answer_letters"] = counts.histogram
+            if settings.blindCheck {
+                ledger = client.ledger
+                do {
+                    let report = try await BlindCheck.run(settings: settings, client: client, manifest: manifest,
+                                                          repeats: settings.blindRepeats, drop: settings.dropLeaky)
+                    result["blind_check"] = report.json
+                    if report.failures > 0 { failed = true }
+                } catch let error as ChatError {
+                    Output.error("mcq blind check stopped: \(error.description)")
+                    throw ExitCode(2)
+                }
+            }
             if let ledger { result["llm"] = ledger.totals.json }
             if options.json {
                 Output.json(result)
