@@ -115,7 +115,7 @@ public final class OpenAIClient: ChatService {
             }
             if raw == nil {
                 allFromCache = false
-                let sent = try await send(body, model: request.model, attempts: &attempts)
+                let sent = try await send(body, model: request.model, purpose: request.purpose, attempts: &attempts)
                 switch sent {
                 case .refused(let message):
                     guard format < .text else { throw ChatError(.badRequest, message, status: 400) }
@@ -175,7 +175,7 @@ public final class OpenAIClient: ChatService {
         case refused(String)
     }
 
-    private func send(_ body: Data, model: String, attempts: inout Int) async throws(ChatError) -> Sent {
+    private func send(_ body: Data, model: String, purpose: String, attempts: inout Int) async throws(ChatError) -> Sent {
         var headers = [("Content-Type", "application/json"), ("Accept", "application/json")]
         if let key = configuration.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
         let estimated = body.count / 4 + 256
@@ -203,7 +203,7 @@ public final class OpenAIClient: ChatService {
                     if let cache {
                         let usage = Self.usage(in: response.body) ?? ChatUsage()
                         do {
-                            try await cache.store(key: LLMCache.key(for: body), model: model, purpose: "chat",
+                            try await cache.store(key: LLMCache.key(for: body), model: model, purpose: purpose,
                                                   response: text, usage: usage)
                         } catch {
                             logger.warning("could not store the response in llm_cache", metadata: ["error": "\(error)"])
