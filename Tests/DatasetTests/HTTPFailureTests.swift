@@ -48,7 +48,7 @@ struct HTTPFailureTests {
         let url = server.url("/x")
         server.stop()
         try await Task.sleep(for: .milliseconds(50))  // the accept thread closes the socket
-        let engine = HTTPEngine()
+        let engine = HTTPEngine(configuration: .loopback())
         defer { engine.shutdown() }
         let error = await performExpectingError(engine, HTTPRequest(url: url))
         #expect(error?.code == .connectFailed)
@@ -147,11 +147,12 @@ struct HTTPFailureTests {
             let scheme = String(target.prefix { $0 != ":" })
             #expect(error?.code == .disallowedScheme(scheme))
             #expect(error?.description.contains("only http and https") == true)
+            #expect(error?.detail?.contains("redirected to \(target)") == true)
         }
     }
 
     @Test func nonHTTPRequestURLIsRefusedWithoutATransfer() async throws {
-        let engine = HTTPEngine()
+        let engine = HTTPEngine(configuration: .loopback())
         defer { engine.shutdown() }
         let error = await performExpectingError(engine, HTTPRequest(url: URL(fileURLWithPath: "/etc/passwd")))
         #expect(error?.code == .disallowedScheme("file"))
@@ -163,7 +164,7 @@ struct HTTPFailureTests {
         }
         let server = try LoopbackHTTPServer(router: router)
         defer { server.stop() }
-        let engine = HTTPEngine()
+        let engine = HTTPEngine(configuration: .loopback())
         let task = Task { await performExpectingError(engine, HTTPRequest(url: server.url("/slow"))) }
         try await Task.sleep(for: .milliseconds(200))
         engine.shutdown()

@@ -28,8 +28,7 @@ final class CurlMultiLoop: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     private let inbox = Mutex(Inbox())
     private let limits: Limits
-    private let userAgent: String
-    private let multiplex: Bool
+    private let transferOptions: CurlTransfer.EngineOptions
     private let maxIdleHandles: Int
 
     // Thread-confined state.
@@ -41,19 +40,18 @@ final class CurlMultiLoop: @unchecked Sendable {
     private var activePerHost: [String: Int] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
 
-    init(limits: Limits, userAgent: String, multiplex: Bool, maxIdleHandles: Int) {
+    init(limits: Limits, transferOptions: CurlTransfer.EngineOptions, maxIdleHandles: Int) {
         precondition(CurlGlobal.initialized, "curl_global_init failed")
         guard let multi = curl_multi_init() else { fatalError("curl_multi_init failed (out of memory)") }
         self.multi = multi
         self.limits = limits
-        self.userAgent = userAgent
-        self.multiplex = multiplex
+        self.transferOptions = transferOptions
         self.maxIdleHandles = maxIdleHandles
         _ = dsb_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, limits.maxTotal)
         // The engine admits transfers per host key itself; curl's own cap is only a backstop and must not be
         // tighter than any per-host override.
         _ = dsb_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, max(limits.maxPerHost, limits.perHost.values.max() ?? 0))
-        _ = dsb_multi_setopt_long(multi, CURLMOPT_PIPELINING, multiplex ? dsb_pipe_multiplex() : 0)
+        _ = dsb_multi_setopt_long(multi, CURLMOPT_PIPELINING, transferOptions.multiplex ? dsb_pipe_multiplex() : 0)
         // Keep enough idle connections cached for every host we may talk to at full concurrency.
         _ = dsb_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(limits.maxTotal, 16))
     }
@@ -104,7 +102,6 @@ final class CurlMultiLoop: @unchecked Sendable {
                 defer { inbox.added.removeAll(); inbox.cancelled.removeAll() }
                 return (inbox.added, inbox.cancelled, inbox.stopping)
             }
-            if stopping { break }
             for transfer in added {
                 if transfer.cancelRequested.load(ordering: .acquiring) {
                     transfer.resume(with: .failure(HTTPError(.cancelled, url: transfer.request.url)))
@@ -112,6 +109,7 @@ final class CurlMultiLoop: @unchecked Sendable {
                     enqueue(transfer)
                 }
             }
+            if stopping { break }  // everything queued or running is failed below
             for id in cancelled { cancelTransfer(id) }
             admit()
 
@@ -133,7 +131,7 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     private func enqueue(_ transfer: CurlTransfer) {
-        let key = transfer.request.hostKey
+        let key = transfer.hostKey
         if queues[key] == nil {
             queues[key] = TransferQueue()
             hostOrder.append(key)
@@ -177,7 +175,7 @@ final class CurlMultiLoop: @unchecked Sendable {
             transfer.resume(with: .failure(HTTPError(.transport(curlCode: -1, message: "curl_easy_init failed"), url: transfer.request.url)))
             return
         }
-        if let error = transfer.configure(easy, userAgent: userAgent, multiplex: multiplex) {
+        if let error = transfer.configure(easy, options: transferOptions) {
             recycle(easy)
             transfer.resume(with: .failure(error))
             return
@@ -189,7 +187,7 @@ final class CurlMultiLoop: @unchecked Sendable {
             return
         }
         active[easy] = transfer
-        activePerHost[transfer.request.hostKey, default: 0] += 1
+        activePerHost[transfer.hostKey, default: 0] += 1
     }
 
     private func finish(_ easy: UnsafeMutableRawPointer, code: CURLcode) {
@@ -203,7 +201,7 @@ final class CurlMultiLoop: @unchecked Sendable {
     private func detach(_ easy: UnsafeMutableRawPointer) -> CurlTransfer? {
         guard let transfer = active.removeValue(forKey: easy) else { return nil }
         curl_multi_remove_handle(multi, easy)
-        let key = transfer.request.hostKey
+        let key = transfer.hostKey
         activePerHost[key, default: 1] -= 1
         if activePerHost[key] == 0 { activePerHost[key] = nil }
         return transfer
