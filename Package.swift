@@ -48,7 +48,7 @@ let package = Package(
             name: "Filter",
             dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), "CJPEG", "CPNG", "CWebP", "CLibXML2", "CImageShims"],
             swiftSettings: upcoming),
-        .target(name: "Generate", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
+        .target(name: "Generate", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
         .target(name: "Train", dependencies: ["Dataset", "CZlib", .product(name: "GRDB", package: "GRDB.swift"),
                                              .product(name: "Crypto", package: "swift-crypto"),
                                              .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),

@@ -1,10 +1,77 @@
 import ArgumentParser
+import Dataset
+import Foundation
+import Generate
 
-// Placeholder until this stage lands: replace the whole file with the real command.
 extension DSBuild {
+    /// `dsbuild describe [--model M] [--aspects a,b] [--modes m] [--languages l] [--per-keyword N] [--refresh]`
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write descriptions per keyword and aspect through an OpenAI-compatible endpoint.")
+        static let configuration = CommandConfiguration(abstract: "Write descriptions per keyword and aspect through an OpenAI-compatible endpoint ($OPENAI_BASE_URL, $OPENAI_API_KEY).")
         @OptionGroup var options: GlobalOptions
-        func run() async throws { throw NotYetAvailable(command: "describe") }
+
+        @Option(help: "The model (default: describe.model or llm.model of the recipe).")
+        var model: String?
+        @Option(help: "Comma-separated aspects: visual, cultural, ecological, caption, or a template of prompts/describe/.")
+        var aspects: String?
+        @Option(help: "Comma-separated modes: image-grounded, text-only.")
+        var modes: String?
+        @Option(help: "Comma-separated output languages (default: each keyword's language, else en).")
+        var languages: String?
+        @Option(help: "Descriptions per keyword, aspect and language (different seeds and temperatures).")
+        var perKeyword: Int?
+        @Option(help: "Requests in flight.")
+        var concurrency: Int?
+        @Flag(help: "Ask the model again instead of answering from the request cache.")
+        var refresh = false
+
+        func run() async throws {
+            let context = try CommandContext.open(options, command: "describe")
+            var settings = DescribeSettings(recipe: context.recipe, workspaceRoot: context.workspace.root)
+            if let model { settings.model = model }
+            if let aspects { settings.aspects = Self.list(aspects) }
+            if let modes {
+                settings.modes = Self.list(modes)
+                for mode in settings.modes where !["image-grounded", "text-only"].contains(mode) {
+                    throw ValidationError("unknown mode \"\(mode)\": use image-grounded or text-only")
+                }
+            }
+            if let languages { settings.languages = Self.list(languages) }
+            if let perKeyword { settings.perKeyword = perKeyword }
+            if let concurrency { settings.concurrency = concurrency }
+            settings.refresh = refresh
+
+            var clientConfiguration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
+            clientConfiguration.limits.concurrency = max(clientConfiguration.limits.concurrency, settings.concurrency)
+            let client = OpenAIClient(configuration: clientConfiguration, cache: LLMCache(manifest: context.workspace.manifest),
+                                      logger: context.logger)
+            let stage = try DescribeStage(settings: settings, client: client, workspaceRoot: context.workspace.root)
+            let runner = StageRunner(manifest: context.workspace.manifest, progress: context.progress, logger: context.logger)
+            let concurrency = settings.concurrency
+            let summary: StageSummary
+            do {
+                summary = try await Interruption.cancellable { try await runner.run(stage, concurrency: concurrency) }
+            } catch let error as ChatError {
+                Output.error("describe stopped: \(error.description)")
+                if options.json { Output.json(["stopped": error.description, "llm": client.ledger.totals.json]) }
+                throw ExitCode(2)
+            }
+            let totals = client.ledger.totals
+            if options.json {
+                Output.json(["pending": summary.pending, "counts": summary.counts, "failures": summary.failures,
+                             "interrupted": summary.interrupted, "seconds": summary.seconds, "model": settings.model,
+                             "llm": totals.json])
+            } else if !options.quiet {
+                let counts = summary.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                print("describe: \(summary.pending) to do — \(counts.isEmpty ? "nothing" : counts)")
+                var line = "llm: \(totals.requests) requests, \(totals.cacheHits) from cache, \(totals.retries) retries, \(totals.promptTokens)+\(totals.completionTokens) tokens"
+                if let cost = totals.cost { line += String(format: ", $%.4f", cost) }
+                print(line)
+            }
+            if summary.failures > 0 || summary.interrupted { throw ExitCode(1) }
+        }
+
+        static func list(_ text: String) -> [String] {
+            text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
     }
 }

@@ -1,0 +1,37 @@
+import Dataset
+import Foundation
+
+/// A `ChatTransport` over the shared libcurl `HTTPEngine`: one attempt per call (the client owns retries, so the
+/// engine's retrying runner is not used), with the client's timeout as the total timeout.
+public final class HTTPChatTransport: ChatTransport {
+    private let engine: HTTPEngine
+    /// Replies larger than this are refused (a chat completion is kilobytes).
+    public let maxBodyBytes: Int
+
+    /// `maxConnections` should be at least the client's concurrency (the engine's default of 6 per host is meant
+    /// for polite crawling, not for an API endpoint).
+    public init(maxConnections: Int = 64, maxBodyBytes: Int = 32 << 20) {
+        engine = HTTPEngine(configuration: .init(maxTotalConnections: maxConnections, maxConnectionsPerHost: maxConnections))
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    public func post(url: URL, headers: [(String, String)], body: Data, timeout: TimeInterval) async throws(ChatTransportError) -> ChatHTTPResponse {
+        let request = HTTPRequest(url: url, method: "POST", headers: headers.map { (name: $0.0, value: $0.1) }, body: body,
+                                  totalTimeout: .seconds(timeout), maxBodyBytes: maxBodyBytes, maxRedirects: 0,
+                                  acceptCompressed: true)
+        do {
+            let response = try await engine.perform(request)
+            var fields: [String: String] = [:]
+            for field in response.headers where fields[field.name.lowercased()] == nil {
+                fields[field.name.lowercased()] = field.value
+            }
+            return ChatHTTPResponse(status: response.status, headers: fields, body: response.body ?? Data())
+        } catch {
+            switch error.code {
+            case .cancelled: throw ChatTransportError(.cancelled, "cancelled")
+            case .timedOut: throw ChatTransportError(.timedOut, error.description)
+            default: throw ChatTransportError(.connection, error.description)
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Crypto
+import Dataset
+import Foundation
+import GRDB
+
+/// The manifest's `llm_cache`: raw endpoint responses keyed by the sha256 of the full request body.
+///
+/// Every response the endpoint returns is stored here before the client parses or uses it, so a run killed after
+/// the response arrived never pays for it again. Re-asks (with the validation error fed back) have their own
+/// bodies and so their own entries: a rerun replays the same conversation from the cache.
+public struct LLMCache: Sendable {
+    public struct Entry: Sendable {
+        public var response: String
+        public var usage: ChatUsage
+    }
+
+    public let manifest: Manifest
+
+    public init(manifest: Manifest) {
+        self.manifest = manifest
+    }
+
+    public static func key(for body: Data) -> String {
+        SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The stored response for `key`, counting a hit.
+    public func lookup(_ key: String) async throws -> Entry? {
+        try await manifest.asyncWrite { db -> Entry? in
+            guard let row = try Row.fetchOne(db, sql: "SELECT response, prompt_tokens, completion_tokens, cached_tokens FROM llm_cache WHERE key = ?", arguments: [key]) else {
+                return nil
+            }
+            try db.execute(sql: "UPDATE llm_cache SET hits = hits + 1 WHERE key = ?", arguments: [key])
+            return Entry(response: row[0], usage: ChatUsage(promptTokens: row[1], completionTokens: row[2], cachedTokens: row[3]))
+        }
+    }
+
+    public func store(key: String, model: String, purpose: String, response: String, usage: ChatUsage) async throws {
+        try await manifest.asyncWrite { db in
+            try db.execute(sql: """
+                INSERT INTO llm_cache (key, model, purpose, response, prompt_tokens, completion_tokens, cached_tokens, hits, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
+                ON CONFLICT(key) DO UPDATE SET response = excluded.response, prompt_tokens = excluded.prompt_tokens,
+                    completion_tokens = excluded.completion_tokens, cached_tokens = excluded.cached_tokens,
+                    created_at = excluded.created_at
+                """, arguments: [key, model, purpose, response, usage.promptTokens, usage.completionTokens,
+                                 usage.cachedTokens, Date().timeIntervalSince1970])
+        }
+    }
+}

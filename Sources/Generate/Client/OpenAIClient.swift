@@ -1,0 +1,324 @@
+import Dataset
+import Foundation
+import Logging
+import Synchronization
+
+/// Settings of the OpenAI-compatible client.
+public struct OpenAIClientConfiguration: Sendable {
+    /// The API root, e.g. `https://api.openai.com/v1` or `http://127.0.0.1:8080/v1`.
+    public var baseURL: URL
+    /// Sent as `Authorization: Bearer …`; never logged, never stored.
+    public var apiKey: String?
+    /// `detail` of image parts (`auto`, `low`, `high`); nil leaves it out (vLLM rejects it).
+    public var imageDetail: String?
+    public var timeout: TimeInterval
+    /// Requests per call for connection errors, 408/409/429/5xx (the first try included).
+    public var maxAttempts: Int
+    /// Re-asks with the validation error fed back, after the first answer.
+    public var maxReasks: Int
+    public var backoffBase: Double
+    public var backoffMax: Double
+    public var limits: RequestPacer.Limits
+    public var prices: [String: ModelPrice]
+
+    public init(baseURL: URL, apiKey: String?, imageDetail: String? = "auto", timeout: TimeInterval = 120,
+                maxAttempts: Int = 6, maxReasks: Int = 2, backoffBase: Double = 0.5, backoffMax: Double = 30,
+                limits: RequestPacer.Limits = .init(), prices: [String: ModelPrice] = [:]) {
+        self.baseURL = baseURL
+        self.apiKey = apiKey
+        self.imageDetail = imageDetail
+        self.timeout = timeout
+        self.maxAttempts = maxAttempts
+        self.maxReasks = maxReasks
+        self.backoffBase = backoffBase
+        self.backoffMax = backoffMax
+        self.limits = limits
+        self.prices = prices
+    }
+
+    public static let defaultBaseURL = URL(string: "https://api.openai.com/v1")!
+
+    /// Reads the endpoint and key from the environment: `OPENAI_BASE_URL` / `OPENAI_API_KEY`, or the variables the
+    /// recipe names (`llm.base_url_env`, `llm.api_key_env`).
+    public static func fromEnvironment(_ environment: [String: String], baseURLVariable: String = "OPENAI_BASE_URL",
+                                       apiKeyVariable: String = "OPENAI_API_KEY") -> OpenAIClientConfiguration {
+        let base = environment[baseURLVariable].flatMap { $0.isEmpty ? nil : URL(string: $0) } ?? defaultBaseURL
+        let key = environment[apiKeyVariable].flatMap { $0.isEmpty ? nil : $0 }
+        return OpenAIClientConfiguration(baseURL: base, apiKey: key)
+    }
+
+    var completionsURL: URL {
+        let text = baseURL.absoluteString
+        let trimmed = text.hasSuffix("/") ? String(text.dropLast()) : text
+        return URL(string: trimmed + "/chat/completions")!
+    }
+}
+
+/// The OpenAI chat-completions client: cache, pacing, retries, structured-output fallbacks and validation.
+///
+/// Flow of one `complete`: build the body for the best wire format the endpoint has accepted so far
+/// (`json_schema` → `json_object` → text with the schema in the prompt and the first JSON object extracted);
+/// answer from `llm_cache` by the body's sha256, else send it (paced, retried with backoff honouring
+/// `retry-after(-ms)` and `x-ratelimit-reset-*`) and store the raw response before using it; validate against
+/// the schema and the request's validator; on a problem, re-ask with the error fed back, up to `maxReasks`.
+public final class OpenAIClient: ChatService {
+    public let configuration: OpenAIClientConfiguration
+    public let ledger: UsageLedger
+    public let pacer: RequestPacer
+    private let transport: any ChatTransport
+    private let cache: LLMCache?
+    private let logger: Logger
+    /// The best wire format the endpoint accepted; lowered for the client's lifetime when it refuses one.
+    private let wireFormat = Mutex(WireFormat.jsonSchema)
+
+    public init(configuration: OpenAIClientConfiguration, transport: any ChatTransport = HTTPChatTransport(),
+                cache: LLMCache?, logger: Logger = Logger(label: "dsbuild.llm")) {
+        self.configuration = configuration
+        self.transport = transport
+        self.cache = cache
+        self.logger = logger
+        ledger = UsageLedger(prices: configuration.prices)
+        pacer = RequestPacer(limits: configuration.limits)
+    }
+
+    public var currentWireFormat: WireFormat { wireFormat.withLock { $0 } }
+
+    public func complete(_ request: ChatRequest) async throws(ChatError) -> ChatResult {
+        var conversation = request.messages
+        var firstKey: String?
+        var attempts = 0
+        var allFromCache = true
+        var usage = ChatUsage()
+        var lastProblem = ""
+        var reasks = 0
+        let validator: JSONSchemaValidator? = {
+            if case .jsonSchema(_, let schema) = request.responseFormat { return JSONSchemaValidator(schema: schema) }
+            return nil
+        }()
+        while true {
+            if Task.isCancelled { throw ChatError(.cancelled, "cancelled") }
+            let format = validator == nil ? WireFormat.text : currentWireFormat
+            var wireRequest = request
+            wireRequest.messages = conversation
+            if format != .jsonSchema, case .jsonSchema(_, let schema) = request.responseFormat {
+                wireRequest.messages.insert(.system(ChatRequestBody.schemaInstruction(schema)), at: 0)
+            }
+            let body = ChatRequestBody.data(ChatRequestBody.object(for: wireRequest, format: format,
+                                                                   detail: configuration.imageDetail))
+            let key = LLMCache.key(for: body)
+            if firstKey == nil { firstKey = key }
+
+            var raw: String?
+            if !request.refresh, let cache, let entry = try? await cache.lookup(key) {
+                raw = entry.response
+                ledger.update { $0.cacheHits += 1 }
+            }
+            if raw == nil {
+                allFromCache = false
+                let sent = try await send(body, model: request.model, purpose: request.purpose, attempts: &attempts)
+                switch sent {
+                case .refused(let message):
+                    guard format < .text else { throw ChatError(.badRequest, message, status: 400) }
+                    let lower = WireFormat(rawValue: format.rawValue + 1)!
+                    wireFormat.withLock { $0 = max($0, lower) }
+                    ledger.update { $0.formatFallbacks += 1 }
+                    logger.info("endpoint refused the response format; falling back", metadata: ["llm.format": "\(lower)"])
+                    continue
+                case .ok(let text):
+                    raw = text
+                }
+            }
+            let reply = try parse(raw!, storeKey: key, request: request, fromCache: allFromCache)
+            if !allFromCache || reply.usage.promptTokens > 0 {
+                usage.promptTokens += reply.usage.promptTokens
+                usage.completionTokens += reply.usage.completionTokens
+                usage.cachedTokens += reply.usage.cachedTokens
+            }
+            if let refusal = reply.refusal { throw ChatError(.refusal, refusal) }
+
+            var text = reply.content
+            var problem: String?
+            if let validator {
+                let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                if (try? JSONSerialization.jsonObject(with: Data(trimmed.utf8))) is [String: Any] {
+                    text = trimmed
+                } else if let extracted = JSONExtraction.firstObject(in: text) {
+                    text = extracted
+                } else {
+                    problem = reply.finishReason == "length"
+                        ? "the reply was cut at max_tokens before the JSON object ended; answer more briefly"
+                        : "the reply contains no JSON object"
+                }
+                if problem == nil { problem = validator.validate(text: text) }
+            }
+            if problem == nil, let check = request.validator { problem = check(text) }
+            guard let problem else {
+                return ChatResult(text: text, usage: usage, fromCache: allFromCache, requestKey: firstKey!,
+                                  finishReason: reply.finishReason, model: reply.model ?? request.model,
+                                  attempts: attempts)
+            }
+            lastProblem = problem
+            guard reasks < configuration.maxReasks else { break }
+            reasks += 1
+            ledger.update { $0.reasks += 1 }
+            conversation.append(.assistant(reply.content))
+            conversation.append(.user("Your reply was rejected: \(problem). Answer again, following the instructions exactly."))
+        }
+        throw ChatError(.invalidOutput, "after \(reasks + 1) answers the output still fails validation: \(lastProblem)")
+    }
+
+    // MARK: - Sending
+
+    private enum Sent {
+        case ok(String)
+        /// The endpoint refused the `response_format` (400 naming it): step down and try again.
+        case refused(String)
+    }
+
+    private func send(_ body: Data, model: String, purpose: String, attempts: inout Int) async throws(ChatError) -> Sent {
+        var headers = [("Content-Type", "application/json"), ("Accept", "application/json")]
+        if let key = configuration.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
+        let estimated = body.count / 4 + 256
+        var lastMessage = "no attempt made"
+        var lastStatus: Int?
+        for attempt in 1...max(configuration.maxAttempts, 1) {
+            if Task.isCancelled { throw ChatError(.cancelled, "cancelled") }
+            do {
+                try await pacer.acquire(estimatedTokens: estimated)
+            } catch {
+                throw ChatError(.cancelled, "cancelled while waiting for the rate limiter")
+            }
+            attempts += 1
+            ledger.update { $0.requests += 1; if attempt > 1 { $0.retries += 1 } }
+            var wait: Double?
+            do {
+                let response = try await transport.post(url: configuration.completionsURL, headers: headers,
+                                                        body: body, timeout: configuration.timeout)
+                let usedTokens = Self.usage(in: response.body).map { $0.promptTokens + $0.completionTokens }
+                await pacer.release(actualTokens: usedTokens, estimatedTokens: estimated)
+                await pacer.observe(headers: response.headers)
+                if (200..<300).contains(response.status) {
+                    let text = String(decoding: response.body, as: UTF8.self)
+                    // Stored before anything uses it: a kill after this point never pays again.
+                    if let cache {
+                        let usage = Self.usage(in: response.body) ?? ChatUsage()
+                        do {
+                            try await cache.store(key: LLMCache.key(for: body), model: model, purpose: purpose,
+                                                  response: text, usage: usage)
+                        } catch {
+                            logger.warning("could not store the response in llm_cache", metadata: ["error": "\(error)"])
+                        }
+                    }
+                    return .ok(text)
+                }
+                let apiError = APIError(response.body)
+                lastStatus = response.status
+                lastMessage = "HTTP \(response.status) from \(configuration.baseURL.host ?? "the endpoint"): \(apiError.message)"
+                if apiError.code == "insufficient_quota" || apiError.type == "insufficient_quota" {
+                    throw ChatError(.insufficientQuota, "\(lastMessage) — add credit or use another key; retrying cannot help",
+                                    status: response.status)
+                }
+                switch response.status {
+                case 401, 403:
+                    throw ChatError(.authentication, "\(lastMessage) — check the API key variable", status: response.status)
+                case 408, 409, 429, 500...:
+                    if response.status == 429 { ledger.update { $0.rateLimited += 1 } }
+                    wait = RateLimitHeaders.retryAfter(response.headers) ?? Self.resetWait(response.headers)
+                    if response.status == 429, let wait { await pacer.pause(for: wait) }
+                case 400 where apiError.mentionsResponseFormat:
+                    return .refused(lastMessage)
+                default:
+                    throw ChatError(.badRequest, lastMessage, status: response.status)
+                }
+            } catch let error as ChatTransportError {
+                await pacer.release(actualTokens: nil, estimatedTokens: estimated)
+                if error.code == .cancelled { throw ChatError(.cancelled, "cancelled") }
+                lastMessage = "\(configuration.baseURL.host ?? "the endpoint"): \(error.detail)"
+                lastStatus = nil
+            } catch let error as ChatError {
+                throw error
+            } catch {
+                await pacer.release(actualTokens: nil, estimatedTokens: estimated)
+                lastMessage = "\(error)"
+            }
+            guard attempt < configuration.maxAttempts else { break }
+            let backoff = min(configuration.backoffMax, configuration.backoffBase * pow(2, Double(attempt - 1)))
+            let delay = min(configuration.backoffMax * 4, wait ?? backoff * Double.random(in: 0.5...1.0))
+            logger.debug("retrying", metadata: ["llm.attempt": "\(attempt)", "llm.wait_s": "\(delay)", "llm.error": "\(lastMessage)"])
+            do { try await Task.sleep(for: .seconds(delay)) } catch { throw ChatError(.cancelled, "cancelled") }
+        }
+        let code: ChatError.Code = lastStatus == nil && lastMessage.contains("timeout") ? .timedOut : .unavailable
+        throw ChatError(code, "gave up after \(attempts) attempts: \(lastMessage)", status: lastStatus)
+    }
+
+    /// The wait the `x-ratelimit-reset-*` headers imply when a window is exhausted.
+    static func resetWait(_ headers: [String: String]) -> Double? {
+        let waits = ["requests", "tokens"].compactMap { kind -> Double? in
+            guard headers["x-ratelimit-remaining-\(kind)"].flatMap(Int.init) == 0 || headers["x-ratelimit-remaining-\(kind)"] == nil
+            else { return nil }
+            return headers["x-ratelimit-reset-\(kind)"].flatMap(RateLimitHeaders.duration)
+        }
+        return waits.max()
+    }
+
+    // MARK: - Parsing
+
+    struct Reply {
+        var content: String
+        var refusal: String?
+        var finishReason: String?
+        var model: String?
+        var usage: ChatUsage
+    }
+
+    private func parse(_ raw: String, storeKey: String, request: ChatRequest, fromCache: Bool) throws(ChatError) -> Reply {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any],
+              let choices = object["choices"] as? [[String: Any]], let first = choices.first else {
+            throw ChatError(.unavailable, "the endpoint's reply is not a chat completion: \(raw.prefix(200))")
+        }
+        let message = first["message"] as? [String: Any] ?? [:]
+        var content = message["content"] as? String ?? ""
+        if content.isEmpty, let parts = message["content"] as? [[String: Any]] {
+            content = parts.compactMap { $0["text"] as? String }.joined()
+        }
+        let usage = Self.usage(in: Data(raw.utf8)) ?? ChatUsage()
+        if !fromCache { ledger.charge(model: request.model, usage: usage) }
+        return Reply(content: content, refusal: (message["refusal"] as? String).flatMap { $0.isEmpty ? nil : $0 },
+                     finishReason: first["finish_reason"] as? String, model: object["model"] as? String, usage: usage)
+    }
+
+    static func usage(in body: Data) -> ChatUsage? {
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+              let usage = object["usage"] as? [String: Any] else { return nil }
+        let details = usage["prompt_tokens_details"] as? [String: Any]
+        return ChatUsage(promptTokens: usage["prompt_tokens"] as? Int ?? 0,
+                         completionTokens: usage["completion_tokens"] as? Int ?? 0,
+                         cachedTokens: details?["cached_tokens"] as? Int ?? 0)
+    }
+}
+
+/// The `{"error": {...}}` body of a failed request; `code` is a string (OpenAI) or a number (llama.cpp).
+struct APIError {
+    var message = ""
+    var type: String?
+    var code: String?
+    var param: String?
+
+    init(_ body: Data) {
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+            message = String(decoding: body.prefix(300), as: UTF8.self)
+            return
+        }
+        let error = object["error"] as? [String: Any] ?? object
+        message = error["message"] as? String ?? (object["error"] as? String) ?? ""
+        type = error["type"] as? String
+        if let code = error["code"] as? String { self.code = code }
+        else if let code = error["code"] as? Int { self.code = String(code) }
+        param = error["param"] as? String
+    }
+
+    var mentionsResponseFormat: Bool {
+        let text = "\(message) \(param ?? "")".lowercased()
+        return text.contains("response_format") || text.contains("json_schema") || text.contains("json schema")
+    }
+}

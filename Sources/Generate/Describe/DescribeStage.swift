@@ -1,0 +1,262 @@
+import Dataset
+import Foundation
+import GRDB
+
+/// `describe` as a `Stage`: one item per (keyword, image or none, aspect, mode, language, variant) that has no
+/// accepted or rejected row for the current template and model; failed rows are retried on the next run.
+public struct DescribeStage: Stage {
+    public struct Item: Sendable {
+        public var keywordID: Int64
+        public var keyword: String
+        public var category: String
+        public var language: String
+        public var aspect: String
+        public var mode: String
+        public var variant: Int
+        public var imageSHA256: String
+        public var imagePath: String?
+        public var imageFormat: String?
+        public var imageLongSide: Int?
+        public var sourceTitle: String
+        public var sourceDescription: String
+        public var template: AspectTemplate
+        /// Every keyword of the dataset (shared storage), for the consistency check.
+        public var allKeywords: [String]
+    }
+
+    public enum Outcome: Sendable {
+        case accepted(text: String, result: ChatResultSummary)
+        case rejected(DescriptionRejection, text: String, result: ChatResultSummary)
+        case failed(ChatError)
+    }
+
+    /// What is kept of a `ChatResult` in the descriptions row.
+    public struct ChatResultSummary: Sendable {
+        public var requestKey: String
+        public var promptTokens: Int
+        public var completionTokens: Int
+        public var fromCache: Bool
+    }
+
+    public let name = "describe"
+    public let settings: DescribeSettings
+    public let client: any ChatService
+    public let workspaceRoot: URL
+    public let downscaler: any ImageDownscaling
+    public let templates: [String: AspectTemplate]
+    /// Accepted descriptions per (keyword, aspect, language), for the near-duplicate check across in-flight items.
+    let registry = DescriptionRegistry()
+
+    public init(settings: DescribeSettings, client: any ChatService, workspaceRoot: URL,
+                downscaler: any ImageDownscaling = IdentityDownscaler()) throws {
+        self.settings = settings
+        self.client = client
+        self.workspaceRoot = workspaceRoot
+        self.downscaler = downscaler
+        var templates: [String: AspectTemplate] = [:]
+        for aspect in settings.aspects {
+            guard let template = try AspectTemplate.load(aspect: aspect, directory: settings.templatesDirectory) else {
+                throw ChatError(.badRequest, "no template for the aspect \"\(aspect)\": add \(aspect).txt to \(settings.templatesDirectory?.path ?? "prompts/describe/") or use one of \(BuiltinAspects.templates.keys.sorted().joined(separator: ", "))")
+            }
+            templates[aspect] = template
+        }
+        self.templates = templates
+    }
+
+    // MARK: Pending
+
+    public func pending(in manifest: Manifest) async throws -> [Item] {
+        let settings = self.settings
+        let templates = self.templates
+        let accepted = try await manifest.asyncRead { db in
+            try Row.fetchAll(db, sql: "SELECT keyword_id, aspect, language, text FROM descriptions WHERE status = 'accepted' AND text IS NOT NULL")
+                .map { row -> (String, String) in
+                    let id: Int64 = row[0]
+                    let aspect: String = row[1]
+                    let language: String = row[2]
+                    return ("\(id)|\(aspect)|\(language)", row[3])
+                }
+        }
+        await registry.seed(accepted)
+        return try await manifest.asyncRead { db in
+            let keywords = try KeywordStore.all(in: db)
+            let allKeywords = keywords.map(\.entry.text)
+            let done = try Set(Row.fetchAll(db, sql: """
+                SELECT keyword_id, image_sha256, aspect, mode, language, variant, template_sha256 FROM descriptions
+                WHERE model = ? AND status IN ('accepted', 'rejected')
+                """, arguments: [settings.model]).map { row -> String in
+                    let id: Int64 = row[0]
+                    let sha: String = row[1]
+                    let aspect: String = row[2]
+                    let mode: String = row[3]
+                    let language: String = row[4]
+                    let variant: Int = row[5]
+                    let template: String = row[6]
+                    return "\(id)|\(sha)|\(aspect)|\(mode)|\(language)|\(variant)|\(template)"
+                })
+            var items: [Item] = []
+            for keyword in keywords {
+                let kept = try Self.keptImages(of: keyword.id, limit: settings.imagesPerKeyword, in: db)
+                let source = try Row.fetchOne(db, sql: """
+                    SELECT title, description FROM candidates WHERE keyword_id = ? AND (title IS NOT NULL OR description IS NOT NULL)
+                    ORDER BY rank, id LIMIT 1
+                    """, arguments: [keyword.id])
+                let languages = settings.languages.isEmpty ? [keyword.entry.language ?? "en"] : settings.languages
+                for aspect in settings.aspects {
+                    guard let template = templates[aspect] else { continue }
+                    for mode in settings.modes {
+                        let images: [(String, String?, String?, Int?)] = mode == "text-only" ? [("", nil, nil, nil)] : kept
+                        for image in images {
+                            for language in languages {
+                                for variant in 0..<max(settings.perKeyword, 1) {
+                                    let key = "\(keyword.id)|\(image.0)|\(aspect)|\(mode)|\(language)|\(variant)|\(template.sha256)"
+                                    if done.contains(key) { continue }
+                                    items.append(Item(keywordID: keyword.id, keyword: keyword.entry.text,
+                                                      category: keyword.entry.category ?? "item", language: language,
+                                                      aspect: aspect, mode: mode, variant: variant, imageSHA256: image.0,
+                                                      imagePath: image.1, imageFormat: image.2, imageLongSide: image.3,
+                                                      sourceTitle: source?["title"] ?? "",
+                                                      sourceDescription: source?["description"] ?? "", template: template,
+                                                      allKeywords: allKeywords))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return items
+        }
+    }
+
+    /// The kept images of a keyword: every filter decision for the (image, keyword) pair passed.
+    static func keptImages(of keywordID: Int64, limit: Int, in db: Database) throws -> [(String, String?, String?, Int?)] {
+        try Row.fetchAll(db, sql: """
+            SELECT i.sha256, i.path, i.format, MAX(COALESCE(i.display_width, i.width, 0), COALESCE(i.display_height, i.height, 0))
+            FROM images i JOIN filter_decisions d ON d.image_sha256 = i.sha256 AND d.keyword_id = ?
+            GROUP BY i.sha256 HAVING MIN(d.pass) = 1
+            ORDER BY i.sha256 LIMIT ?
+            """, arguments: [keywordID, max(limit, 1)]).map { ($0[0], $0[1], $0[2], $0[3]) }
+    }
+
+    // MARK: Work
+
+    public func work(on item: Item) async throws -> Outcome {
+        let prompt = item.template.render([
+            "keyword": item.keyword, "category": item.category, "language": LanguageNames.name(item.language),
+            "source_title": item.sourceTitle, "source_description": item.sourceDescription,
+        ])
+        var parts: [ChatMessage.Part] = [.text(prompt)]
+        if item.mode == "image-grounded", let path = item.imagePath {
+            do {
+                var data = try Data(contentsOf: workspaceRoot.appendingPathComponent(path))
+                var mime = Self.mimeType(item.imageFormat)
+                if let side = item.imageLongSide, side > settings.maxImageSide {
+                    (data, mime) = try downscaler.downscale(data, mimeType: mime, maxSide: settings.maxImageSide)
+                }
+                parts.append(.image(data, mimeType: mime))
+            } catch {
+                return .failed(ChatError(.badRequest, "cannot read the image \(item.imageSHA256.prefix(12)) at \(path): \(error)"))
+            }
+        }
+        let sampling = settings.sampling(variant: item.variant)
+        let request = ChatRequest(model: settings.model,
+                                  messages: [.system("You write accurate, specific reference descriptions for a dataset."),
+                                             ChatMessage(role: .user, parts: parts)],
+                                  temperature: sampling.temperature, maxTokens: settings.maxTokens, seed: sampling.seed,
+                                  purpose: "describe.\(item.aspect)", refresh: settings.refresh)
+        let result: ChatResult
+        do {
+            result = try await client.complete(request)
+        } catch {
+            if error.isFatal || error.code == .cancelled { throw error }
+            return .failed(error)
+        }
+        let summary = ChatResultSummary(requestKey: result.requestKey, promptTokens: result.usage.promptTokens,
+                                        completionTokens: result.usage.completionTokens, fromCache: result.fromCache)
+        let text = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let validator = DescriptionValidator(minChars: settings.minChars[item.aspect] ?? BuiltinAspects.minChars[item.aspect] ?? 100,
+                                             maxChars: settings.maxChars[item.aspect] ?? BuiltinAspects.maxChars[item.aspect] ?? 3000,
+                                             allKeywords: item.allKeywords)
+        if result.finishReason == "length" {
+            return .rejected(DescriptionRejection("truncated", "cut at max_tokens (\(settings.maxTokens))"), text: text, result: summary)
+        }
+        if let rejection = validator.check(text, keyword: item.keyword, language: item.language) {
+            return .rejected(rejection, text: text, result: summary)
+        }
+        let group = "\(item.keywordID)|\(item.aspect)|\(item.language)"
+        if let similarity = await registry.admit(text, group: group, threshold: settings.dedupThreshold) {
+            return .rejected(DescriptionRejection("near_duplicate", String(format: "Jaccard %.2f with an accepted description", similarity)),
+                             text: text, result: summary)
+        }
+        return .accepted(text: text, result: summary)
+    }
+
+    static func mimeType(_ format: String?) -> String {
+        switch format?.lowercased() {
+        case "png": return "image/png"
+        case "webp": return "image/webp"
+        case "gif": return "image/gif"
+        default: return "image/jpeg"
+        }
+    }
+
+    // MARK: Record
+
+    public func record(_ outcome: Outcome, for item: Item, in db: Database) throws {
+        var status: String
+        var text: String?
+        var reason: String?
+        var detail: String?
+        var summary: ChatResultSummary?
+        switch outcome {
+        case .accepted(let t, let s):
+            (status, text, summary) = ("accepted", t, s)
+        case .rejected(let rejection, let t, let s):
+            (status, text, reason, detail, summary) = ("rejected", t, rejection.reason, rejection.detail, s)
+        case .failed(let error):
+            (status, reason, detail) = ("failed", error.code.rawValue, error.message)
+        }
+        try db.execute(sql: """
+            INSERT INTO descriptions (keyword_id, image_sha256, aspect, mode, language, variant, template_sha256, model,
+                text, status, reason, detail, request_key, prompt_tokens, completion_tokens, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (keyword_id, image_sha256, aspect, mode, language, variant, template_sha256, model) DO UPDATE SET
+                text = excluded.text, status = excluded.status, reason = excluded.reason, detail = excluded.detail,
+                request_key = excluded.request_key, prompt_tokens = excluded.prompt_tokens,
+                completion_tokens = excluded.completion_tokens, created_at = excluded.created_at
+            """, arguments: [item.keywordID, item.imageSHA256, item.aspect, item.mode, item.language, item.variant,
+                             item.template.sha256, settings.model, text, status, reason, detail, summary?.requestKey,
+                             summary?.promptTokens ?? 0, summary?.completionTokens ?? 0, Date().timeIntervalSince1970])
+    }
+
+    public func classify(_ outcome: Outcome) -> StageOutcomeClass {
+        switch outcome {
+        case .accepted: return .ok
+        case .rejected(let rejection, _, _): return StageOutcomeClass(key: "rejected_\(rejection.reason)")
+        case .failed(let error):
+            return StageOutcomeClass(key: "failed_\(error.code.rawValue)", failed: true, message: error.description)
+        }
+    }
+}
+
+/// The accepted descriptions by group, so that of two near-duplicates written at the same time only the first is
+/// accepted.
+actor DescriptionRegistry {
+    private var groups: [String: [Set<String>]] = [:]
+
+    func seed(_ accepted: [(String, String)]) {
+        groups = [:]
+        for (group, text) in accepted { groups[group, default: []].append(NearDuplicate.shingles(text)) }
+    }
+
+    /// Nil (and the text is registered) when no accepted text in the group is as similar as `threshold`; else the
+    /// highest similarity.
+    func admit(_ text: String, group: String, threshold: Double) -> Double? {
+        let shingles = NearDuplicate.shingles(text)
+        if let best = groups[group, default: []].map({ NearDuplicate.jaccard(shingles, $0) }).max(), best >= threshold {
+            return best
+        }
+        groups[group, default: []].append(shingles)
+        return nil
+    }
+}

@@ -1,0 +1,39 @@
+import Dataset
+import Foundation
+import GRDB
+
+/// Reads and writes `questions` rows.
+public enum QuestionStore {
+    /// Inserts or replaces a question with its status (`accepted`, `rejected`, `failed`) and reason.
+    public static func save(_ q: MCQuestion, status: String = "accepted", reason: String? = nil, requestKey: String? = nil,
+                            in db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO questions (id, keyword_id, image_sha256, type, question, options, answer, aspect, rationale, category,
+                split, status, reason, origin, model, template_sha256, request_key, extra, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET keyword_id = excluded.keyword_id, image_sha256 = excluded.image_sha256,
+                type = excluded.type, question = excluded.question, options = excluded.options, answer = excluded.answer,
+                aspect = excluded.aspect, rationale = excluded.rationale, category = excluded.category, split = excluded.split,
+                status = excluded.status, reason = excluded.reason, origin = excluded.origin, model = excluded.model,
+                template_sha256 = excluded.template_sha256, request_key = excluded.request_key, extra = excluded.extra
+            """, arguments: [q.id, q.keywordID, q.imageSHA256, q.type, q.question, JSONText.encodeObject(q.options), q.answer,
+                             q.aspect, q.rationale, q.category, q.split, status, reason, q.origin, q.model, q.templateSHA256,
+                             requestKey, q.extra, Date().timeIntervalSince1970])
+    }
+
+    /// Accepted questions, in id order (optionally of one origin and split).
+    public static func accepted(origin: String? = nil, split: String? = nil, in db: Database) throws -> [MCQuestion] {
+        var sql = "SELECT q.*, k.text AS keyword FROM questions q LEFT JOIN keywords k ON k.id = q.keyword_id WHERE q.status = 'accepted'"
+        var arguments: StatementArguments = []
+        if let origin { sql += " AND q.origin = ?"; arguments += [origin] }
+        if let split { sql += " AND q.split = ?"; arguments += [split] }
+        sql += " ORDER BY q.rowid"
+        return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            let options = (try? JSONSerialization.jsonObject(with: Data((row["options"] as String).utf8))) as? [String] ?? []
+            return MCQuestion(id: row["id"], keywordID: row["keyword_id"], keyword: row["keyword"], imageSHA256: row["image_sha256"],
+                              type: row["type"], question: row["question"], options: options, answer: row["answer"],
+                              aspect: row["aspect"], rationale: row["rationale"], category: row["category"], split: row["split"],
+                              origin: row["origin"], model: row["model"], templateSHA256: row["template_sha256"], extra: row["extra"])
+        }
+    }
+}

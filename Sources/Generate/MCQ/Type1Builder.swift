@@ -1,0 +1,91 @@
+import Dataset
+import Foundation
+import GRDB
+
+/// Type 1 (visual recognition) questions: per kept image, "What is the name of the {category} in this image?"
+/// with the keyword and 3 sibling keywords of the same category as options.
+public enum Type1Builder {
+    struct Keyword {
+        let id: Int64
+        let text: String
+        let category: String
+        let taxon: String?
+        let description: Set<String>
+    }
+
+    public static func build(settings: MCQSettings, in db: Database) throws -> [(MCQuestion, rejection: (String, String)?)] {
+        let stored = try KeywordStore.all(in: db)
+        var descriptions: [Int64: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT keyword_id, text FROM descriptions WHERE status = 'accepted' AND text IS NOT NULL ORDER BY id") {
+            let id: Int64 = row[0]
+            descriptions[id, default: ""] += " " + (row[1] as String)
+        }
+        let keywords = stored.map { entry in
+            Keyword(id: entry.id, text: entry.entry.text, category: entry.entry.category ?? "item",
+                    taxon: settings.taxonomyColumn.flatMap { entry.entry.extra[$0] },
+                    description: NearDuplicate.shingles(descriptions[entry.id] ?? ""))
+        }
+        let validator = MCQValidator()
+        var out: [(MCQuestion, (String, String)?)] = []
+        for keyword in keywords {
+            let siblings = keywords.filter { $0.category == keyword.category && $0.id != keyword.id }
+            let images = try String.fetchAll(db, sql: """
+                SELECT image_sha256 FROM filter_decisions WHERE keyword_id = ? GROUP BY image_sha256 HAVING MIN(pass) = 1 ORDER BY image_sha256
+                """, arguments: [keyword.id])
+            for sha in images {
+                var usedSets: [Set<String>] = []
+                var usedPositions: [Int] = []
+                for n in 0..<max(settings.perImage, 1) {
+                    let id = "t1-\(sha.prefix(16))-\(keyword.id)-\(n)"
+                    let stem = settings.type1Template.replacingOccurrences(of: "{category}", with: keyword.category.lowercased())
+                    var generator = SeededGenerator(text: "\(settings.seed)|\(id)")
+                    let pool = ranked(siblings, for: keyword, policy: settings.distractors, generator: &generator)
+                    guard pool.count >= 3 else {
+                        let q = MCQuestion(id: id, keywordID: keyword.id, keyword: keyword.text, imageSHA256: sha, type: 1,
+                                           question: stem, options: [keyword.text], answer: 0, category: keyword.category)
+                        out.append((q, ("too_few_siblings", "\(pool.count) other keywords in the category \"\(keyword.category)\"; 3 needed")))
+                        break
+                    }
+                    // Two questions of one image differ in distractors: take the first unused 3-set from the pool
+                    // (the most similar for `hard`), widening the window by one sibling per earlier question.
+                    var chosen = Array(pool.prefix(3))
+                    var window = 3
+                    while usedSets.contains(Set(chosen.map(\.text))) && window < pool.count {
+                        window += 1
+                        chosen = Array(pool.prefix(window).shuffled(using: &generator).prefix(3))
+                    }
+                    usedSets.append(Set(chosen.map(\.text)))
+                    var q = MCQuestion(id: id, keywordID: keyword.id, keyword: keyword.text, imageSHA256: sha, type: 1,
+                                       question: stem, options: [keyword.text] + chosen.map(\.text), answer: 0,
+                                       aspect: "identity", category: keyword.category)
+                    q = AnswerBalancer.place(q, seed: settings.seed)
+                    if usedPositions.contains(q.answer) {
+                        let free = (0..<4).first { !usedPositions.contains($0) } ?? (q.answer + 1) % 4
+                        var permutation = Array(0..<4)
+                        permutation.swapAt(q.answer, free)
+                        q = q.permuted(permutation)
+                    }
+                    usedPositions.append(q.answer)
+                    out.append((q, validator.check(question: q.question, options: q.options, answer: keyword.text,
+                                                   keyword: keyword.text, type: 1)))
+                }
+            }
+        }
+        return out
+    }
+
+    /// Siblings in distractor order: `random` shuffled; `hard` by taxonomy (same taxon first), then by description
+    /// similarity to the answer, ties shuffled.
+    static func ranked(_ siblings: [Keyword], for answer: Keyword, policy: String, generator: inout SeededGenerator) -> [Keyword] {
+        let shuffled = siblings.shuffled(using: &generator)
+        guard policy == "hard" else { return shuffled }
+        func score(_ k: Keyword) -> Double {
+            let taxon = (answer.taxon != nil && k.taxon == answer.taxon) ? 1.0 : 0.0
+            return taxon + NearDuplicate.jaccard(answer.description, k.description)
+        }
+        return shuffled.enumerated().sorted { a, b in
+            let (sa, sb) = (score(a.element), score(b.element))
+            return sa != sb ? sa > sb : a.offset < b.offset
+        }.map(\.element)
+    }
+}
