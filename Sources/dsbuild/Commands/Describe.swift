@@ -44,7 +44,8 @@ extension DSBuild {
             clientConfiguration.limits.concurrency = max(clientConfiguration.limits.concurrency, settings.concurrency)
             let client = OpenAIClient(configuration: clientConfiguration, cache: LLMCache(manifest: context.workspace.manifest),
                                       logger: context.logger)
-            let stage = try DescribeStage(settings: settings, client: client, workspaceRoot: context.workspace.root)
+            let stage = try DescribeStage(settings: settings, client: client, workspaceRoot: context.workspace.root,
+                                          downscaler: Wiring.downscaler())
             let runner = StageRunner(manifest: context.workspace.manifest, progress: context.progress, logger: context.logger)
             let concurrency = settings.concurrency
             let summary: StageSummary

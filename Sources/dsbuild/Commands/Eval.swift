@@ -90,7 +90,8 @@ extension DSBuild {
                 }
                 throw ValidationError("no endpoint: pass --endpoint URL or set OPENAI_BASE_URL")
             }
-            let chat = try EvalChat.make(endpoint: base, apiKey: env["OPENAI_API_KEY"], workspace: workspace)
+            let chat = try EvalChat.make(endpoint: base, apiKey: env[recipe.string("llm.api_key_env") ?? "OPENAI_API_KEY"],
+                                         workspace: workspace, recipe: recipe)
             let evaluator = Evaluator(chat: chat, settings: settings, progress: options.makeProgress())
             let (report, _) = try await evaluator.run(questionList, source: source)
             var stored: Int64?

@@ -1,11 +1,23 @@
 import Dataset
 import Foundation
+import Generate
 
-/// Where `dsbuild eval` gets its `ChatService`. The OpenAI-compatible client (libcurl, cache in `llm_cache`,
-/// retries) lives in Generate; until it lands on this branch, eval through the CLI reports that clearly.
-/// Wire it here: `return OpenAIChatService(baseURL: endpoint, apiKey: apiKey, cache: workspace?.manifest)`.
+/// Where `dsbuild eval` gets its `ChatService`: the OpenAI-compatible client at the given endpoint, caching in
+/// the workspace's `llm_cache` when there is a workspace (so re-running an evaluation costs nothing).
 enum EvalChat {
-    static func make(endpoint: String, apiKey: String?, workspace: Workspace?) throws -> any ChatService {
-        throw NotYetAvailable(command: "eval --endpoint (the OpenAI-compatible client from Generate is not in this build)")
+    static func make(endpoint: String, apiKey: String?, workspace: Workspace?, recipe: Recipe = .empty) throws -> any ChatService {
+        guard let base = URL(string: endpoint), base.scheme == "http" || base.scheme == "https" else {
+            throw ValidationErrorMessage("--endpoint \(endpoint) is not an http(s) URL")
+        }
+        var configuration = OpenAIClientConfiguration.from(recipe: recipe, environment: ProcessInfo.processInfo.environment)
+        configuration.baseURL = base
+        configuration.apiKey = apiKey
+        return OpenAIClient(configuration: configuration, cache: workspace.map { LLMCache(manifest: $0.manifest) })
     }
+}
+
+/// A one-line error for a bad option value found after parsing.
+struct ValidationErrorMessage: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -1,6 +1,7 @@
 import Dataset
 import Filter
 import Foundation
+import Generate
 
 /// Connects modules that may not import each other: the CLI hands each stage the implementations it needs.
 enum Wiring {
@@ -26,6 +27,15 @@ enum Wiring {
 
     /// The VLM watermark judge over the configured chat endpoint.
     static func watermarkJudge(_ context: CommandContext) throws -> (any WatermarkJudging)? {
-        nil
+        let configuration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
+        let client = OpenAIClient(configuration: configuration, cache: LLMCache(manifest: context.workspace.manifest),
+                                  logger: context.logger)
+        let model = context.recipe.string("filter.watermark.vlm_model") ?? context.recipe.string("llm.model") ?? "gpt-4o-mini"
+        return VLMWatermarkJudge(service: client, model: model)
+    }
+
+    /// Downscales images before they are sent to a model.
+    static func downscaler() -> any ImageDownscaling {
+        CodecDownscaler()
     }
 }
