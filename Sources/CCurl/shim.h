@@ -23,4 +23,13 @@ static inline CURLcode dsb_easy_getinfo_ptr(CURL *h, CURLINFO i, void **v) { ret
 
 static inline CURLMcode dsb_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
 
+/* Macros Swift does not import (composite #defines) and the CURLMsg union, as plain functions. */
+static inline CURLcode dsb_global_init_default(void) { return curl_global_init(CURL_GLOBAL_DEFAULT); }
+static inline long dsb_pipe_multiplex(void) { return CURLPIPE_MULTIPLEX; }
+static inline long dsb_http_version_2tls(void) { return CURL_HTTP_VERSION_2TLS; }
+static inline long dsb_error_size(void) { return CURL_ERROR_SIZE; }
+static inline int dsb_msg_is_done(const CURLMsg *m) { return m->msg == CURLMSG_DONE; }
+static inline CURLcode dsb_msg_result(const CURLMsg *m) { return m->data.result; }
+static inline CURL *dsb_msg_easy(const CURLMsg *m) { return m->easy_handle; }
+
 #endif
