@@ -37,7 +37,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: upcoming),
-        .target(name: "Collect", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), "CCurl", "CLibXML2"], swiftSettings: upcoming),
+        .target(name: "Collect", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"), "CCurl", "CLibXML2"], swiftSettings: upcoming),
         .target(name: "Filter", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), "CJPEG", "CPNG", "CWebP", "CLibXML2"], swiftSettings: upcoming),
         .target(name: "Generate", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
         .target(name: "Train", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
