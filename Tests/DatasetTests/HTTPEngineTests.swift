@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Synchronization
 import Testing
 import _DSBuildTestSupport
 
@@ -137,7 +138,7 @@ struct HTTPEngineResponseTests {
             usleep(20_000)
             return .text(request.path)
         }
-        var configuration = HTTPEngine.Configuration(userAgent: "dsbuild-tests")
+        var configuration = HTTPEngine.Configuration.loopback()
         configuration.maxConnectionsPerHost = 4
         try await withLoopback(router, engine: configuration) { server, engine in
             let statuses = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
@@ -160,6 +161,60 @@ struct HTTPEngineResponseTests {
             #expect(server.maxConcurrentRequests >= 2, "requests should overlap")
             #expect(server.connectionsAccepted <= 8, "connections should be reused")
         }
+    }
+
+    @Test func hostLimitOverrideAndQueuedTimeouts() async throws {
+        // One at a time for this host; each answer takes 150 ms, so the fifth request waits ~600 ms in the
+        // engine's queue. Its 400 ms total timeout must only start when it is admitted.
+        let router = LoopbackRouter().onPrefix("/one/") { request in
+            usleep(150_000)
+            return .text(request.path)
+        }
+        let server = try LoopbackHTTPServer(router: router)
+        defer { server.stop() }
+        var configuration = HTTPEngine.Configuration.loopback()
+        configuration.hostLimits = [HTTPRequest.defaultHostKey(for: server.url("/")): 1]
+        let engine = HTTPEngine(configuration: configuration)
+        defer { engine.shutdown() }
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<5 {
+                group.addTask {
+                    try await engine.perform(HTTPRequest(url: server.url("/one/\(i)"), totalTimeout: .milliseconds(400))).status
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses == [200, 200, 200, 200, 200])
+        #expect(server.maxConcurrentRequests == 1)
+        #expect(server.maxConcurrentConnections == 1)
+    }
+
+    @Test func hostKeyGroupsServersUnderOneLimit() async throws {
+        // Two servers (two ports, two default host keys) share one explicit key limited to 1 at a time.
+        let gauge = Mutex((now: 0, max: 0))
+        let handler: @Sendable (LoopbackRequest) -> LoopbackResponse = { _ in
+            gauge.withLock { $0.now += 1; $0.max = max($0.max, $0.now) }
+            usleep(30_000)
+            gauge.withLock { $0.now -= 1 }
+            return .text("ok")
+        }
+        let a = try LoopbackHTTPServer(handler: handler)
+        let b = try LoopbackHTTPServer(handler: handler)
+        defer { a.stop(); b.stop() }
+        let engine = HTTPEngine(configuration: .loopback(hostLimits: ["mirrors": 1]))
+        defer { engine.shutdown() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<6 {
+                let server = i.isMultiple(of: 2) ? a : b
+                group.addTask {
+                    let response = try await engine.perform(HTTPRequest(url: server.url("/x\(i)"), hostKey: "mirrors"))
+                    #expect(response.status == 200)
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(gauge.withLock { $0.max } == 1)
+        #expect(a.totalRequests == 3 && b.totalRequests == 3)
     }
 
     @Test func cancellingTheTaskStopsTheTransfer() async throws {
@@ -185,6 +240,24 @@ struct HTTPEngineResponseTests {
             }
             #expect(server.openConnections == 0)
             #expect(server.bodyBytesSent("/slow") < 1000)
+        }
+    }
+
+    @Test func cancellingAQueuedTransferNeverSendsIt() async throws {
+        let router = LoopbackRouter()
+            .on("/slow") { _ in LoopbackResponse(body: Data("done".utf8), delayBeforeHeaders: .milliseconds(400)) }
+            .on("/queued") { _ in .text("should not be asked") }
+        var configuration = HTTPEngine.Configuration.loopback()
+        configuration.maxConnectionsPerHost = 1
+        try await withLoopback(router, engine: configuration) { server, engine in
+            let first = Task { try await engine.perform(HTTPRequest(url: server.url("/slow"))).status }
+            try await Task.sleep(for: .milliseconds(100))
+            let queued = Task { await performExpectingError(engine, HTTPRequest(url: server.url("/queued"))) }
+            try await Task.sleep(for: .milliseconds(50))
+            queued.cancel()
+            #expect(await queued.value?.code == .cancelled)
+            #expect(try await first.value == 200)
+            #expect(server.requestCount("/queued") == 0)
         }
     }
 

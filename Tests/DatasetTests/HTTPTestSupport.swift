@@ -7,7 +7,7 @@ import _DSBuildTestSupport
 /// Runs `body` against a fresh loopback server and engine, and stops both afterwards.
 func withLoopback<T>(
     _ router: LoopbackRouter,
-    engine configuration: HTTPEngine.Configuration = HTTPEngine.Configuration(userAgent: HTTPEngine.userAgent(contact: "tests@example.org")),
+    engine configuration: HTTPEngine.Configuration = .loopback(userAgent: HTTPEngine.userAgent(contact: "tests@example.org")),
     _ body: (LoopbackHTTPServer, HTTPEngine) async throws -> T
 ) async throws -> T {
     let server = try LoopbackHTTPServer(router: router)
@@ -69,3 +69,10 @@ func seconds(since start: ContinuousClock.Instant) -> Double {
 /// 1 MiB of `i % 251`; its SHA-256 was computed independently (Python hashlib).
 let mebibytePattern = Data((0..<(1 << 20)).map { UInt8($0 % 251) })
 let mebibytePatternSHA256 = "631b84027d6b9e52b539c4e8373622d23032dfadc64d60af87339c9037e4f769"
+
+extension HTTPEngine.Configuration {
+    /// Direct connections (an `http_proxy` in the environment must not capture loopback traffic).
+    static func loopback(userAgent: String = "dsbuild-tests", hostLimits: [String: Int] = [:]) -> HTTPEngine.Configuration {
+        HTTPEngine.Configuration(userAgent: userAgent, hostLimits: hostLimits, proxy: .direct)
+    }
+}

@@ -28,27 +28,30 @@ final class CurlMultiLoop: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     private let inbox = Mutex(Inbox())
     private let limits: Limits
-    private let userAgent: String
-    private let multiplex: Bool
+    private let transferOptions: CurlTransfer.EngineOptions
     private let maxIdleHandles: Int
 
     // Thread-confined state.
-    private var pending: [CurlTransfer] = []
+    /// Transfers waiting for room, one FIFO per host key; `hostOrder` lists hosts with waiting transfers.
+    private var queues: [String: TransferQueue] = [:]
+    private var hostOrder: [String] = []
+    private var nextHost = 0
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     private var activePerHost: [String: Int] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
 
-    init(limits: Limits, userAgent: String, multiplex: Bool, maxIdleHandles: Int) {
+    init(limits: Limits, transferOptions: CurlTransfer.EngineOptions, maxIdleHandles: Int) {
         precondition(CurlGlobal.initialized, "curl_global_init failed")
         guard let multi = curl_multi_init() else { fatalError("curl_multi_init failed (out of memory)") }
         self.multi = multi
         self.limits = limits
-        self.userAgent = userAgent
-        self.multiplex = multiplex
+        self.transferOptions = transferOptions
         self.maxIdleHandles = maxIdleHandles
         _ = dsb_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, limits.maxTotal)
-        _ = dsb_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, limits.maxPerHost)
-        _ = dsb_multi_setopt_long(multi, CURLMOPT_PIPELINING, multiplex ? dsb_pipe_multiplex() : 0)
+        // The engine admits transfers per host key itself; curl's own cap is only a backstop and must not be
+        // tighter than any per-host override.
+        _ = dsb_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, max(limits.maxPerHost, limits.perHost.values.max() ?? 0))
+        _ = dsb_multi_setopt_long(multi, CURLMOPT_PIPELINING, transferOptions.multiplex ? dsb_pipe_multiplex() : 0)
         // Keep enough idle connections cached for every host we may talk to at full concurrency.
         _ = dsb_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(limits.maxTotal, 16))
     }
@@ -99,14 +102,14 @@ final class CurlMultiLoop: @unchecked Sendable {
                 defer { inbox.added.removeAll(); inbox.cancelled.removeAll() }
                 return (inbox.added, inbox.cancelled, inbox.stopping)
             }
-            if stopping { break }
             for transfer in added {
                 if transfer.cancelRequested.load(ordering: .acquiring) {
                     transfer.resume(with: .failure(HTTPError(.cancelled, url: transfer.request.url)))
                 } else {
-                    pending.append(transfer)
+                    enqueue(transfer)
                 }
             }
+            if stopping { break }  // everything queued or running is failed below
             for id in cancelled { cancelTransfer(id) }
             admit()
 
@@ -127,23 +130,39 @@ final class CurlMultiLoop: @unchecked Sendable {
         shutDownTransfers()
     }
 
-    /// Moves pending transfers into the multi handle while the global and per-host limits allow, in order.
-    /// Limits are enforced here, before curl sees a transfer, so a queued transfer's timeouts do not start
-    /// running while it waits (curl would count them from `curl_multi_add_handle`).
-    private func admit() {
-        guard !pending.isEmpty, active.count < limits.maxTotal else { return }
-        var kept: [CurlTransfer] = []
-        kept.reserveCapacity(pending.count)
-        for transfer in pending {
-            let key = transfer.request.hostKey
-            let inUse = activePerHost[key, default: 0]
-            if active.count < limits.maxTotal, inUse < limits.limit(for: key) {
-                start(transfer)
-            } else {
-                kept.append(transfer)
-            }
+    private func enqueue(_ transfer: CurlTransfer) {
+        let key = transfer.hostKey
+        if queues[key] == nil {
+            queues[key] = TransferQueue()
+            hostOrder.append(key)
         }
-        pending = kept
+        queues[key]!.push(transfer)
+    }
+
+    /// Moves waiting transfers into the multi handle while the global and per-host limits allow: FIFO within a
+    /// host, hosts taken in turn so one busy host cannot starve the others. Limits are enforced here, before
+    /// curl sees a transfer, so a queued transfer's timeouts do not run while it waits (curl counts them from
+    /// `curl_multi_add_handle`). Cost is per host with waiting work, not per waiting transfer.
+    private func admit() {
+        guard !hostOrder.isEmpty else { return }
+        var emptied: Set<String> = []
+        let count = hostOrder.count
+        for step in 0..<count {
+            guard active.count < limits.maxTotal else { break }
+            let key = hostOrder[(nextHost + step) % count]
+            let limit = limits.limit(for: key)
+            while active.count < limits.maxTotal, activePerHost[key, default: 0] < limit,
+                  let transfer = queues[key]?.pop() {
+                start(transfer)
+            }
+            if queues[key]?.isEmpty ?? true { emptied.insert(key) }
+        }
+        nextHost = (nextHost + 1) % count
+        if !emptied.isEmpty {
+            hostOrder.removeAll { emptied.contains($0) }
+            for key in emptied { queues[key] = nil }
+            nextHost = hostOrder.isEmpty ? 0 : nextHost % hostOrder.count
+        }
     }
 
     private func start(_ transfer: CurlTransfer) {
@@ -156,7 +175,7 @@ final class CurlMultiLoop: @unchecked Sendable {
             transfer.resume(with: .failure(HTTPError(.transport(curlCode: -1, message: "curl_easy_init failed"), url: transfer.request.url)))
             return
         }
-        if let error = transfer.configure(easy, userAgent: userAgent, multiplex: multiplex) {
+        if let error = transfer.configure(easy, options: transferOptions) {
             recycle(easy)
             transfer.resume(with: .failure(error))
             return
@@ -168,7 +187,7 @@ final class CurlMultiLoop: @unchecked Sendable {
             return
         }
         active[easy] = transfer
-        activePerHost[transfer.request.hostKey, default: 0] += 1
+        activePerHost[transfer.hostKey, default: 0] += 1
     }
 
     private func finish(_ easy: UnsafeMutableRawPointer, code: CURLcode) {
@@ -182,17 +201,18 @@ final class CurlMultiLoop: @unchecked Sendable {
     private func detach(_ easy: UnsafeMutableRawPointer) -> CurlTransfer? {
         guard let transfer = active.removeValue(forKey: easy) else { return nil }
         curl_multi_remove_handle(multi, easy)
-        let key = transfer.request.hostKey
+        let key = transfer.hostKey
         activePerHost[key, default: 1] -= 1
         if activePerHost[key] == 0 { activePerHost[key] = nil }
         return transfer
     }
 
     private func cancelTransfer(_ id: UInt64) {
-        if let index = pending.firstIndex(where: { $0.id == id }) {
-            let transfer = pending.remove(at: index)
-            transfer.resume(with: .failure(HTTPError(.cancelled, url: transfer.request.url)))
-            return
+        for key in hostOrder {
+            if let transfer = queues[key]?.remove(id: id) {
+                transfer.resume(with: .failure(HTTPError(.cancelled, url: transfer.request.url)))
+                return
+            }
         }
         guard let (easy, _) = active.first(where: { $0.value.id == id }), let transfer = detach(easy) else { return }
         transfer.easy = nil
@@ -215,10 +235,15 @@ final class CurlMultiLoop: @unchecked Sendable {
             defer { inbox.added.removeAll() }
             return inbox.added
         }
-        for transfer in pending + leftovers {
+        var waiting = leftovers
+        for key in hostOrder {
+            while let transfer = queues[key]?.pop() { waiting.append(transfer) }
+        }
+        queues.removeAll()
+        hostOrder.removeAll()
+        for transfer in waiting {
             transfer.resume(with: .failure(HTTPError(.cancelled, url: transfer.request.url, detail: "the HTTP engine was shut down")))
         }
-        pending.removeAll()
         for easy in Array(active.keys) {
             if let transfer = detach(easy) {
                 transfer.easy = nil
@@ -228,5 +253,38 @@ final class CurlMultiLoop: @unchecked Sendable {
         }
         for easy in idleHandles { curl_easy_cleanup(easy) }
         idleHandles.removeAll()
+    }
+}
+
+/// A FIFO with O(1) push and pop (an array and a head index, compacted when half is consumed). Cancelled
+/// entries become holes that `pop` skips.
+struct TransferQueue {
+    private var items: [CurlTransfer?] = []
+    private var head = 0
+
+    var isEmpty: Bool { head == items.count }
+
+    mutating func push(_ transfer: CurlTransfer) { items.append(transfer) }
+
+    mutating func pop() -> CurlTransfer? {
+        while head < items.count {
+            let item = items[head]
+            items[head] = nil
+            head += 1
+            if head > 64, head * 2 > items.count {
+                items.removeFirst(head)
+                head = 0
+            }
+            if let item { return item }
+        }
+        return nil
+    }
+
+    /// Takes out the transfer with `id` (a cancellation while it waits).
+    mutating func remove(id: UInt64) -> CurlTransfer? {
+        guard let index = items[head...].firstIndex(where: { $0?.id == id }) else { return nil }
+        let item = items[index]
+        items[index] = nil
+        return item
     }
 }

@@ -9,6 +9,8 @@ final class CurlTransfer: @unchecked Sendable {
     let id: UInt64
     let request: HTTPRequest
     let sink: (any HTTPBodySink)?
+    /// `request.hostKey`, computed once.
+    let hostKey: String
     private let continuation: CheckedContinuation<Result<HTTPResponse, HTTPError>, Never>
     /// Set by the cancellation handler on any thread; checked by the engine thread.
     let cancelRequested: Atomic<Bool>
@@ -21,6 +23,7 @@ final class CurlTransfer: @unchecked Sendable {
     private var blockStatus = 0
     private var blockVersion = ""
     private var blockHeaders = HTTPHeaders()
+    private var blockEnded = false
     private var finalHead: HTTPResponseHead?
     private var bodyBytes = 0
     /// Why a callback stopped the transfer (curl then reports CURLE_WRITE_ERROR).
@@ -34,6 +37,7 @@ final class CurlTransfer: @unchecked Sendable {
         self.id = id
         self.request = request
         self.sink = sink
+        self.hostKey = request.hostKey
         self.continuation = continuation
         self.cancelRequested = Atomic(false)
         let size = Int(dsb_error_size())
@@ -48,8 +52,17 @@ final class CurlTransfer: @unchecked Sendable {
 
     // MARK: Setup
 
+    /// What the engine sets on every transfer.
+    struct EngineOptions {
+        var userAgent: String
+        var multiplex: Bool
+        var proxy: HTTPEngine.Proxy
+    }
+
     /// Sets every option on a fresh (or reset) easy handle. Returns an error when curl refuses one.
-    func configure(_ easy: UnsafeMutableRawPointer, userAgent: String, multiplex: Bool) -> HTTPError? {
+    func configure(_ easy: UnsafeMutableRawPointer, options: EngineOptions) -> HTTPError? {
+        let userAgent = options.userAgent
+        let multiplex = options.multiplex
         self.easy = easy
         let r = request
         var failed: (String, CURLcode)?
@@ -60,8 +73,16 @@ final class CurlTransfer: @unchecked Sendable {
         check("PROTOCOLS_STR", dsb_easy_setopt_str(easy, CURLOPT_PROTOCOLS_STR, "http,https"))
         check("REDIR_PROTOCOLS_STR", dsb_easy_setopt_str(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
         check("NOSIGNAL", dsb_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
+        check("TCP_KEEPALIVE", dsb_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1))
+        // With an environment proxy, the CONNECT response must not look like the server's response.
+        check("SUPPRESS_CONNECT_HEADERS", dsb_easy_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
         check("ERRORBUFFER", dsb_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, errorBuffer))
         check("USERAGENT", dsb_easy_setopt_str(easy, CURLOPT_USERAGENT, userAgent))
+        switch options.proxy {
+        case .environment: break
+        case .direct: check("PROXY", dsb_easy_setopt_str(easy, CURLOPT_PROXY, ""))  // "" disables env proxies
+        case .url(let proxy): check("PROXY", dsb_easy_setopt_str(easy, CURLOPT_PROXY, proxy))
+        }
         if r.acceptCompressed { check("ACCEPT_ENCODING", dsb_easy_setopt_str(easy, CURLOPT_ACCEPT_ENCODING, "")) }
         check("FOLLOWLOCATION", dsb_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, r.maxRedirects > 0 ? 1 : 0))
         check("MAXREDIRS", dsb_easy_setopt_long(easy, CURLOPT_MAXREDIRS, max(r.maxRedirects, 0)))
@@ -131,6 +152,7 @@ final class CurlTransfer: @unchecked Sendable {
             blockVersion = parts.first.map { String($0.dropFirst(5)) } ?? ""
             blockStatus = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
             blockHeaders = HTTPHeaders()
+            blockEnded = false
             return true
         }
         if line.isEmpty { return endOfHeaderBlock() }
@@ -143,6 +165,9 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     private func endOfHeaderBlock() -> Bool {
+        // A second blank line without a new status line ends chunked trailers: not a new response.
+        guard !blockEnded else { return true }
+        blockEnded = true
         if (100..<200).contains(blockStatus) { return true }
         let follows = request.maxRedirects > 0 && (300..<400).contains(blockStatus) && blockStatus != 304
             && blockHeaders.contains("Location")
@@ -150,7 +175,8 @@ final class CurlTransfer: @unchecked Sendable {
 
         let head = HTTPResponseHead(status: blockStatus, headers: blockHeaders, httpVersion: blockVersion, url: currentURL())
         finalHead = head
-        if let limit = request.maxBodyBytes, let length = head.contentLength, length > limit {
+        if let limit = request.maxBodyBytes, let length = head.contentLength, length > limit,
+           request.method.uppercased() != "HEAD" {
             stopReason = .bodyTooLarge(limit: limit, seen: length)
             return false
         }
@@ -174,6 +200,9 @@ final class CurlTransfer: @unchecked Sendable {
                 return false
             }
         } else {
+            if body.isEmpty, let expected = finalHead?.contentLength, expected > 0 {
+                body.reserveCapacity(min(expected, request.maxBodyBytes ?? expected, 64 << 20))
+            }
             body.append(contentsOf: chunk)
         }
         return true
@@ -234,11 +263,14 @@ final class CurlTransfer: @unchecked Sendable {
     private func error(for code: CURLcode) -> HTTPError {
         let url = request.url
         let message = String(cString: errorBuffer)
-        let detail = message.isEmpty ? String(cString: curl_easy_strerror(code)) : message
+        var detail = message.isEmpty ? String(cString: curl_easy_strerror(code)) : message
         let mapped: HTTPError.Code
         switch code {
         case CURLE_UNSUPPORTED_PROTOCOL:
             mapped = .disallowedScheme(Self.quotedScheme(in: message) ?? "")
+            if let location = blockHeaders["Location"], (300..<400).contains(blockStatus) {
+                detail = "redirected to \(location); \(detail)"
+            }
         case CURLE_URL_MALFORMAT:
             mapped = .invalidURL
         case CURLE_COULDNT_RESOLVE_HOST:

@@ -58,4 +58,13 @@ public struct HTTPRetryResult: Sendable {
     public var attempts: [HTTPAttempt]
 
     public func get() throws(HTTPError) -> HTTPResponse { try result.get() }
+
+    /// The final response, or nil when the last attempt failed.
+    public var response: HTTPResponse? { try? result.get() }
+
+    /// The final error, or nil when there was a response.
+    public var error: HTTPError? {
+        if case .failure(let error) = result { return error }
+        return nil
+    }
 }

@@ -6,6 +6,16 @@ import Synchronization
 /// transfers is bounded globally and per host. `perform` suspends the calling task until the transfer ends;
 /// cancelling the task removes the transfer.
 public final class HTTPEngine: Sendable {
+    /// Where requests go.
+    public enum Proxy: Sendable, Equatable {
+        /// curl's default: `http_proxy`, `https_proxy`, `no_proxy` from the environment.
+        case environment
+        /// Always connect directly, whatever the environment says (loopback tests).
+        case direct
+        /// This proxy URL, e.g. `http://proxy:3128` or `socks5h://127.0.0.1:1080`.
+        case url(String)
+    }
+
     public struct Configuration: Sendable {
         /// `dsbuild/<version> (+contact)`: sent with every request unless the request sets its own.
         public var userAgent: String
@@ -19,6 +29,7 @@ public final class HTTPEngine: Sendable {
         public var multiplex: Bool
         /// Reset easy handles kept for reuse.
         public var maxIdleHandles: Int
+        public var proxy: Proxy
 
         public init(
             userAgent: String = HTTPEngine.userAgent(contact: "https://github.com/dsbuild/dsbuild"),
@@ -26,7 +37,8 @@ public final class HTTPEngine: Sendable {
             maxConnectionsPerHost: Int = 6,
             hostLimits: [String: Int] = [:],
             multiplex: Bool = true,
-            maxIdleHandles: Int = 64
+            maxIdleHandles: Int = 64,
+            proxy: Proxy = .environment
         ) {
             self.userAgent = userAgent
             self.maxTotalConnections = maxTotalConnections
@@ -34,6 +46,7 @@ public final class HTTPEngine: Sendable {
             self.hostLimits = hostLimits
             self.multiplex = multiplex
             self.maxIdleHandles = maxIdleHandles
+            self.proxy = proxy
         }
     }
 
@@ -53,8 +66,7 @@ public final class HTTPEngine: Sendable {
                 maxTotal: max(1, configuration.maxTotalConnections),
                 maxPerHost: max(1, configuration.maxConnectionsPerHost),
                 perHost: configuration.hostLimits),
-            userAgent: configuration.userAgent,
-            multiplex: configuration.multiplex,
+            transferOptions: .init(userAgent: configuration.userAgent, multiplex: configuration.multiplex, proxy: configuration.proxy),
             maxIdleHandles: configuration.maxIdleHandles)
         loop.start()
     }

@@ -23,8 +23,13 @@ public struct HTTPRequest: Sendable {
     public var maxRedirects: Int
     /// Send `Accept-Encoding` for every encoding curl can decode, and decode transparently.
     public var acceptCompressed: Bool
-    /// The key the engine's per-host limit counts against; defaults to `scheme://host:port` of `url`.
-    public var hostKey: String
+    /// The key the engine's per-host limit counts against; defaults to `scheme://host:port` of `url` (and
+    /// follows `url` when it changes). Set it to group hosts (e.g. all of a CDN's mirrors) under one limit.
+    public var hostKey: String {
+        get { hostKeyOverride ?? HTTPRequest.defaultHostKey(for: url) }
+        set { hostKeyOverride = newValue }
+    }
+    private var hostKeyOverride: String?
 
     public init(
         url: URL,
@@ -51,7 +56,7 @@ public struct HTTPRequest: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.maxRedirects = maxRedirects
         self.acceptCompressed = acceptCompressed
-        self.hostKey = hostKey ?? HTTPRequest.defaultHostKey(for: url)
+        self.hostKeyOverride = hostKey
     }
 
     /// `scheme://host:port`, lower-cased, with the scheme's default port filled in.

@@ -7,6 +7,11 @@ public enum RetryAfter {
         public var delay: Duration
         /// The header it came from and its raw value, e.g. `Retry-After: 1`.
         public var source: String
+
+        public init(delay: Duration, source: String) {
+            self.delay = delay
+            self.source = source
+        }
     }
 
     /// Parses a `Retry-After` value: delta-seconds (`120`) or an HTTP-date (IMF-fixdate, RFC 850 or asctime).
@@ -40,18 +45,36 @@ public enum RetryAfter {
     }
 
     /// RFC 9110 §5.6.7: IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`, obsolete RFC 850
-    /// `Sunday, 06-Nov-94 08:49:37 GMT` and asctime `Sun Nov  6 08:49:37 1994`.
+    /// `Sunday, 06-Nov-94 08:49:37 GMT` and asctime `Sun Nov  6 08:49:37 1994`. Parsed by hand: the
+    /// formats are fixed, and DateFormatter's zone parsing differs between platforms.
     public static func parseHTTPDate(_ text: String) -> Date? {
-        let formats = ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"]
-        let collapsed = text.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
-        for format in formats {
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.timeZone = TimeZone(identifier: "GMT")
-            formatter.dateFormat = format
-            if let date = formatter.date(from: collapsed) { return date }
+        let tokens = text.replacingOccurrences(of: ",", with: " ").split(separator: " ").map(String.init)
+        var day: Int?, month: Int?, year: Int?, time: String?
+        switch tokens.count {
+        case 6 where tokens[5] == "GMT":  // IMF-fixdate
+            (day, month, year, time) = (Int(tokens[1]), monthNumber(tokens[2]), Int(tokens[3]), tokens[4])
+        case 4 where tokens[3] == "GMT":  // RFC 850
+            let parts = tokens[1].split(separator: "-").map(String.init)
+            guard parts.count == 3, let yy = Int(parts[2]) else { return nil }
+            (day, month, time) = (Int(parts[0]), monthNumber(parts[1]), tokens[2])
+            year = parts[2].count == 2 ? (yy < 70 ? 2000 + yy : 1900 + yy) : yy
+        case 5:  // asctime
+            (month, day, time, year) = (monthNumber(tokens[1]), Int(tokens[2]), tokens[3], Int(tokens[4]))
+        default:
+            return nil
         }
-        return nil
+        let clock = (time ?? "").split(separator: ":").compactMap { Int($0) }
+        guard let day, let month, let year, clock.count == 3, (1...31).contains(day), clock[0] < 24, clock[1] < 60,
+              clock[2] < 61 else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "GMT")!
+        let components = DateComponents(year: year, month: month, day: day, hour: clock[0], minute: clock[1], second: clock[2])
+        return calendar.date(from: components)
+    }
+
+    private static func monthNumber(_ name: String) -> Int? {
+        let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+        return months.firstIndex(of: name.lowercased()).map { $0 + 1 }
     }
 }
 
