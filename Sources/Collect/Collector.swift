@@ -66,6 +66,7 @@ public struct Collector: Sendable {
         if settings.searchOnly || summary.search.interrupted { return summary }
         let downloads = DownloadStage(workspace: workspace, prober: prober,
                                       http: HTTPImageFetcher(engine: engine, settings: settings.download))
+        downloads.removeStaleTemporaryFiles()
         summary.download = try await runner.run(downloads, concurrency: settings.download.concurrency)
         return summary
     }

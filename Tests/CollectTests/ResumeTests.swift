@@ -67,8 +67,10 @@ import _DSBuildTestSupport
         let summary = try third.json()
         #expect(summary["downloads"] as? Int == Self.imageCount)
 
-        // Every stored file is whole: its name is the sha256 of its bytes' row, and nothing is left in .tmp.
+        // Every stored file is whole (its size is the recorded one) and no temporary file is left behind.
         let ws = try Workspace.open(at: killed)
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: ws.temporaryDirectory.path)) ?? []
+        #expect(leftovers.isEmpty, "left in images/.tmp: \(leftovers)")
         let rows = try ws.manifest.read { db in try Row.fetchAll(db, sql: "SELECT path, bytes FROM images") }
         for row in rows {
             let size = try FileManager.default.attributesOfItem(atPath: ws.imageURL(relativePath: row["path"]).path)[.size] as? Int

@@ -34,6 +34,16 @@ public struct DownloadStage: Stage {
         self.local = local
     }
 
+    /// Removes temporary files a killed run left behind (they were never taken for images). Run before a download
+    /// run starts; two collect runs on one workspace at the same time are not supported.
+    public func removeStaleTemporaryFiles() {
+        let directory = workspace.temporaryDirectory
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in names where name.hasSuffix(".part") {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        }
+    }
+
     public func pending(in manifest: Manifest) async throws -> [PendingDownload] {
         try await manifest.asyncRead { db in
             try Row.fetchAll(db, sql: """
