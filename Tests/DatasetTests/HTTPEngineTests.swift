@@ -163,6 +163,25 @@ struct HTTPEngineResponseTests {
         }
     }
 
+    @Test func manyRequestsReuseAFewConnections() async throws {
+        let router = LoopbackRouter().onPrefix("/n/") { .text($0.path) }
+        var configuration = HTTPEngine.Configuration.loopback()
+        configuration.maxConnectionsPerHost = 8
+        try await withLoopback(router, engine: configuration) { server, engine in
+            let ok = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for i in 0..<500 {
+                    group.addTask {
+                        let response = try await engine.perform(HTTPRequest(url: server.url("/n/\(i)")))
+                        return response.body == Data("/n/\(i)".utf8)
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(ok == 500)
+            #expect(server.connectionsAccepted <= 8, "keep-alive connections are reused")
+        }
+    }
+
     @Test func hostLimitOverrideAndQueuedTimeouts() async throws {
         // One at a time for this host; each answer takes 150 ms, so the fifth request waits ~600 ms in the
         // engine's queue. Its 400 ms total timeout must only start when it is admitted.

@@ -159,6 +159,37 @@ struct HTTPRetryTests {
         }
     }
 
+    @Test func downloaderShapeStreamsToFileAndRefusesNoAI() async throws {
+        let calls = Counter()
+        let router = LoopbackRouter()
+            .on("/img") { _ in calls.next() == 1 ? .status(503, headers: [("retry-after-ms", "10")]) : .ok(mebibytePattern, contentType: "image/jpeg") }
+            .on("/noai") { _ in LoopbackResponse(headers: [("X-Robots-Tag", "otherbot: noindex"), ("X-Robots-Tag", "noimageai")], body: mebibytePattern) }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("dsbuild-http-\(UUID().uuidString).jpg")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let refuseNoAI: @Sendable (HTTPResponseHead) -> HTTPSinkDecision = { head in
+            head.headers.values("X-Robots-Tag").contains { $0.contains("noai") || $0.contains("noimageai") }
+                ? .abort("X-Robots-Tag: noai") : .proceed
+        }
+        try await withLoopback(router) { server, engine in
+            let sinks = Mutex<[HashingBodySink]>([])
+            let outcome = await engine.perform(HTTPRequest(url: server.url("/img"), maxBodyBytes: 50 << 20), retry: Self.quick) {
+                let sink = try? HashingBodySink(writingTo: file, onHead: refuseNoAI)
+                if let sink { sinks.withLock { $0.append(sink) } }
+                return sink
+            }
+            #expect(outcome.attempts.map(\.status) == [503, 200])
+            let (sha, bytes) = try #require(sinks.withLock { $0.last }).finish()
+            #expect(sha == mebibytePatternSHA256 && bytes == mebibytePattern.count)
+            #expect(try Data(contentsOf: file) == mebibytePattern, "the retry rewrote the file from the start")
+
+            let refused = await engine.perform(HTTPRequest(url: server.url("/noai")), retry: Self.quick) {
+                try? HashingBodySink(onHead: refuseNoAI)
+            }
+            #expect(refused.attempts.count == 1, "an abort is not retried")
+            #expect(refused.error?.code == .aborted(reason: "X-Robots-Tag: noai"))
+        }
+    }
+
     @Test func backoffDoublesUpToTheCap() {
         let policy = RetryPolicy(baseDelay: .milliseconds(100), maxDelay: .seconds(1), jitter: .none)
         #expect((1...6).map { policy.backoff(beforeRetry: $0) } == [

@@ -5,6 +5,22 @@ import Synchronization
 /// connections are reused, HTTP/2 is multiplexed where the server offers it, and the number of concurrent
 /// transfers is bounded globally and per host. `perform` suspends the calling task until the transfer ends;
 /// cancelling the task removes the transfer.
+///
+/// ```swift
+/// let engine = HTTPEngine(configuration: .init(userAgent: HTTPEngine.userAgent(contact: "me@example.org")))
+/// // Collected body, no retries:
+/// let page = try await engine.perform(HTTPRequest(url: url))
+/// // Streamed to a file and hashed, refused on `X-Robots-Tag: noai`, retried with backoff:
+/// let outcome = await engine.perform(HTTPRequest(url: imageURL, maxBodyBytes: 50 << 20), retry: RetryPolicy()) {
+///     try? HashingBodySink(writingTo: tempFile) { head in
+///         head.headers.values("X-Robots-Tag").contains { $0.contains("noai") } ? .abort("X-Robots-Tag: noai") : .proceed
+///     }
+/// }
+/// // outcome.attempts: every try, with status or error and the wait chosen.
+/// ```
+///
+/// Per-host limits are applied by the engine before a transfer reaches curl (so timeouts only run once a
+/// transfer is admitted); CURLMOPT_MAX_HOST_CONNECTIONS / MAX_TOTAL_CONNECTIONS are set as a backstop.
 public final class HTTPEngine: Sendable {
     /// Where requests go.
     public enum Proxy: Sendable, Equatable {
