@@ -11,8 +11,10 @@ struct MinimalHeaderProber: ImageProbing {
     func probe(fileAt url: URL) throws -> ProbedImage {
         let handle = try FileHandle(forReadingFrom: url)
         defer { try? handle.close() }
-        // SOF markers sit after EXIF/ICC segments, which can be large: read generously.
-        return try probe(data: try handle.read(upToCount: 4 << 20) ?? Data())
+        // The frame header usually sits in the first 256 KiB (after EXIF/ICC segments); read more only when not.
+        let head = try handle.read(upToCount: 256 << 10) ?? Data()
+        if let image = try? probe(data: head) { return image }
+        return try probe(data: head + (try handle.readToEnd() ?? Data()))
     }
 
     func probe(data: Data) throws -> ProbedImage {
