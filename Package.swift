@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CWebP", pkgConfig: "libwebp", providers: [.apt(["libwebp-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // The shared core: workspace, manifest, records, recipe, HTTP engine, progress, stage runner.
         .target(
@@ -38,9 +39,21 @@ let package = Package(
             ],
             swiftSettings: upcoming),
         .target(name: "Collect", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"), "CCurl", "CLibXML2"], swiftSettings: upcoming),
-        .target(name: "Filter", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), "CJPEG", "CPNG", "CWebP", "CLibXML2"], swiftSettings: upcoming),
+        // libjpeg/libpng report errors by longjmp; Swift cannot setjmp, so decode/encode live in a tiny C target.
+        .target(
+            name: "CImageShims",
+            dependencies: ["CJPEG", "CPNG"],
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+        .target(
+            name: "Filter",
+            dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), "CJPEG", "CPNG", "CWebP", "CLibXML2", "CImageShims"],
+            swiftSettings: upcoming),
         .target(name: "Generate", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
-        .target(name: "Train", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
+        .target(name: "Train", dependencies: ["Dataset", "CZlib", .product(name: "GRDB", package: "GRDB.swift"),
+                                             .product(name: "Crypto", package: "swift-crypto"),
+                                             .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
+        // Release-mode benchmark driver for bench/filter (probe + pHash throughput).
+        .executableTarget(name: "BenchFilter", dependencies: ["Filter"], swiftSettings: upcoming),
         .executableTarget(
             name: "dsbuild",
             dependencies: [
@@ -51,7 +64,7 @@ let package = Package(
             swiftSettings: upcoming),
 
         // Test helpers shared by several test targets: loopback servers, image factories, fixtures.
-        .target(name: "_DSBuildTestSupport", dependencies: ["Dataset"], swiftSettings: upcoming),
+        .target(name: "_DSBuildTestSupport", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")], swiftSettings: upcoming),
 
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
         .testTarget(name: "CollectTests", dependencies: ["Collect", "Dataset", "Filter", "_DSBuildTestSupport"], swiftSettings: upcoming),

@@ -62,13 +62,33 @@ def load_processor(path: str):
     if os.path.isfile(template_file):
         with open(template_file, encoding="utf-8") as f:
             chat_template = f.read()
-    return _image_only_processor_class(base)(image_processor=image_processor, tokenizer=tokenizer, chat_template=chat_template)
+    processor = _image_only_processor_class(base)(
+        image_processor=image_processor, tokenizer=tokenizer, chat_template=chat_template
+    )
+    processor.dsbuild_video_config = None
+    cfg_path = os.path.join(path, "processor_config.json")
+    if os.path.isfile(cfg_path):
+        with open(cfg_path, encoding="utf-8") as f:
+            processor.dsbuild_video_config = json.load(f).get("video_processor")
+    return processor
+
+
+def save_processor(processor, path: str) -> None:
+    """save_pretrained, keeping the video sub-processor's config that an image-only processor could not build."""
+    processor.save_pretrained(path)
+    video = getattr(processor, "dsbuild_video_config", None)
+    cfg_path = os.path.join(path, "processor_config.json")
+    if video and os.path.isfile(cfg_path):
+        with open(cfg_path, encoding="utf-8") as f:
+            cfg = json.load(f)
+        if "video_processor" not in cfg:
+            cfg["video_processor"] = video
+            with open(cfg_path, "w", encoding="utf-8") as f:
+                json.dump(cfg, f, indent=2)
 
 
 def make_processor(base_class, image_processor, tokenizer, chat_template):
-    """Construct a processor in memory (used when building a model), tolerating a missing torchvision."""
-    if torchvision_available():
-        from transformers import AutoVideoProcessor  # noqa: F401  (a real video processor is built by the caller)
+    """Construct an image-only processor in memory (used when building a model)."""
     return _image_only_processor_class(base_class)(
         image_processor=image_processor, tokenizer=tokenizer, chat_template=chat_template
     )

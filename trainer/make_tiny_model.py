@@ -147,6 +147,8 @@ def build_config(tokenizer, hidden: int, layers: int):
             "num_key_value_heads": kv_heads,
             "max_position_embeddings": 4096,
             "rms_norm_eps": 1e-6,
+            # Wider than the usual 0.02 so that a frozen, random lm_head still lets LoRA move the loss.
+            "initializer_range": 0.1,
             "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [t, h, w]},
             "bos_token_id": ids["<|endoftext|>"],
             "eos_token_id": ids["<|im_end|>"],
@@ -203,7 +205,30 @@ def build(out: str, corpus_files: list[str], vocab_size: int, seed: int, hidden:
     os.makedirs(out, exist_ok=True)
     model.save_pretrained(out)
     processor.save_pretrained(out)
+    add_video_processor_config(out, image_processor)
     return os.path.abspath(out)
+
+
+def add_video_processor_config(out: str, image_processor) -> None:
+    """Record the video sub-processor too, so that where torchvision is installed `AutoProcessor` builds the
+    full Qwen2VLProcessor (this trainer never feeds video; without torchvision it is simply not built)."""
+    import json
+
+    path = os.path.join(out, "processor_config.json")
+    with open(path, encoding="utf-8") as f:
+        cfg = json.load(f)
+    if "video_processor" not in cfg:
+        cfg["video_processor"] = {
+            "video_processor_type": "Qwen2VLVideoProcessor",
+            "size": dict(image_processor.size),
+            "patch_size": image_processor.patch_size,
+            "temporal_patch_size": image_processor.temporal_patch_size,
+            "merge_size": image_processor.merge_size,
+            "image_mean": list(image_processor.image_mean),
+            "image_std": list(image_processor.image_std),
+        }
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(cfg, f, indent=2)
 
 
 def main(argv: list[str] | None = None) -> int:

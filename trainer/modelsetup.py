@@ -128,12 +128,14 @@ def load_for_training(base_path: str, resume_dir: str | None, lora: dict, freeze
 def save(model, processor, path: str, merged_path: str | None = None) -> None:
     """save_pretrained for the model (or adapter) and the processor; for LoRA optionally a merged full model."""
     os.makedirs(path, exist_ok=True)
+    from hfcompat import save_processor
+
     model.save_pretrained(path)
-    processor.save_pretrained(path)
+    save_processor(processor, path)
     if merged_path is not None and hasattr(model, "merge_and_unload"):
         import copy
 
         merged = copy.deepcopy(model).merge_and_unload()
         os.makedirs(merged_path, exist_ok=True)
         merged.save_pretrained(merged_path)
-        processor.save_pretrained(merged_path)
+        save_processor(processor, merged_path)

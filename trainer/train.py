@@ -178,13 +178,20 @@ def run(args, emit: Emitter, dist: Dist) -> int:
     else:
         total_steps = max(1, math.ceil(cfg.epochs * stream.epoch_size / per_step))
     warmup = cfg.warmup_steps or math.ceil(cfg.warmup_ratio * total_steps)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, Schedule(total_steps, warmup))
+    schedule = Schedule(total_steps, warmup)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
 
     step, consumed, first_loss, tokens_total, samples_total = 0, 0, None, 0, 0
     if resume_dir:
         state = checkpoint.load_state(resume_dir)
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
+        # The schedule follows this run's max_steps (it may have been raised to train further).
+        # (load_state_dict wrote the saved totals into `schedule`, so install a fresh one.)
+        schedule = Schedule(total_steps, warmup)
+        scheduler.lr_lambdas = [schedule]
+        for group, base_lr in zip(optimizer.param_groups, scheduler.base_lrs):
+            group["lr"] = base_lr * schedule(scheduler.last_epoch)
         checkpoint.set_rng_state(state["rng"])
         step, consumed = state["step"], state["samples_consumed"]
         first_loss = state.get("first_loss")
@@ -250,9 +257,9 @@ def run(args, emit: Emitter, dist: Dist) -> int:
             scaler.update()
         else:
             optimizer.step()
+        lr = optimizer.param_groups[0]["lr"]  # the rate this step used
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        lr = scheduler.get_last_lr()[0]
         loss_sum, tokens, trained, n_samples, paired_n, pixel_batches = dist.all_sum(
             [loss_sum / micro, tokens, trained, n_samples, paired_n, pixel_batches])
         step_loss = loss_sum / dist.world_size

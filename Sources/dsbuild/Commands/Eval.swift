@@ -1,10 +1,110 @@
 import ArgumentParser
+import Dataset
+import Foundation
+import Train
 
-// Placeholder until this stage lands: replace the whole file with the real command.
 extension DSBuild {
+    /// `dsbuild eval`: MCQ accuracy by type, with and without the image, for a model behind an OpenAI-compatible endpoint.
     struct Eval: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Score a model on the multiple-choice questions.")
+        static let configuration = CommandConfiguration(abstract: "Score a model on the MCQs (with and without image); print and store the table.")
+
         @OptionGroup var options: GlobalOptions
-        func run() async throws { throw NotYetAvailable(command: "eval") }
+
+        @Option(help: "Questions JSONL (dsbuild, K-Viscuit or BUTTERFLY-style; detected). Default: the workspace's test split.")
+        var questions: String?
+
+        @Option(help: "Where the questions' image_path values resolve (default: beside the questions file).")
+        var images: String?
+
+        @Option(help: "The workspace split to score when no --questions is given.")
+        var split: String?
+
+        @Option(help: "The model name sent to the endpoint.")
+        var model: String?
+
+        @Option(help: "The OpenAI-compatible base URL (default: $OPENAI_BASE_URL).")
+        var endpoint: String?
+
+        @Option(help: "with-image, no-image or description-only.")
+        var condition: String?
+
+        @Flag(help: "CircularEval: correct only if right under every rotation of the options.")
+        var circular = false
+
+        @Option(help: "A name for this result in --compare (e.g. base, text-only, paired).")
+        var label: String?
+
+        @Option(help: "A dsbuild training run folder: links the result to that run.")
+        var checkpoint: String?
+
+        @Option(name: .customLong("max-tokens")) var maxTokens: Int?
+        @Option var concurrency: Int?
+
+        @Flag(help: "Show the stored results side by side instead of evaluating.")
+        var compare = false
+
+        func run() async throws {
+            let workspace = try? Workspace.open(at: options.workspaceURL)
+            if compare {
+                guard let workspace else { throw ValidationError("--compare needs a workspace (--workspace DIR)") }
+                let rows = try EvalStore.compare(in: workspace)
+                if options.json { Output.json(["results": rows]) } else { print(EvalStore.compareText(rows)) }
+                return
+            }
+            let context = workspace.flatMap { _ in try? CommandContext.open(options, command: "eval") }
+            let recipe = context?.recipe ?? .empty
+            guard let modelName = model ?? recipe.string("eval.model") else { throw ValidationError("--model is required") }
+            let conditionName = condition ?? recipe.strings("eval.conditions")?.first ?? "with-image"
+            guard let cond = EvalCondition(rawValue: conditionName) else {
+                throw ValidationError("--condition must be with-image, no-image or description-only, not \(conditionName)")
+            }
+            var settings = EvalSettings(model: modelName)
+            settings.condition = cond
+            settings.circular = circular || recipe.bool("eval.circular") == true
+            settings.maxTokens = maxTokens ?? recipe.int("eval.max_tokens") ?? 3
+            settings.concurrency = concurrency ?? recipe.int("eval.concurrency") ?? 4
+
+            let questionList: [EvalQuestion]
+            let source: String
+            if let file = questions ?? recipe.string("eval.questions") {
+                let url = URL(fileURLWithPath: file)
+                let read = try QuestionFileReader.read(url)
+                questionList = read.questions
+                source = "\(url.lastPathComponent) (\(read.format.rawValue))"
+                settings.imagesDirectory = URL(fileURLWithPath: images ?? recipe.string("eval.images") ?? url.deletingLastPathComponent().appendingPathComponent("images").path)
+            } else {
+                guard let workspace else { throw ValidationError("no --questions file and no workspace to read the test split from") }
+                let splitName = split ?? recipe.string("eval.split") ?? "test"
+                questionList = try EvalStore.questions(in: workspace, split: splitName)
+                source = "workspace:\(splitName)"
+            }
+            guard !questionList.isEmpty else { throw ValidationError("no questions to score in \(source)") }
+            if cond == .descriptionOnly {
+                guard let workspace else { throw ValidationError("description-only needs a workspace with accepted descriptions") }
+                settings.descriptions = try EvalStore.descriptions(in: workspace)
+            }
+            let env = ProcessInfo.processInfo.environment
+            guard let base = endpoint ?? recipe.string("eval.endpoint") ?? env["OPENAI_BASE_URL"] else {
+                if checkpoint != nil {
+                    throw ValidationError("scoring a local checkpoint without a server (trainer/eval_mcq.py) is not wired in yet; serve it with vLLM and pass --endpoint")
+                }
+                throw ValidationError("no endpoint: pass --endpoint URL or set OPENAI_BASE_URL")
+            }
+            let chat = try EvalChat.make(endpoint: base, apiKey: env["OPENAI_API_KEY"], workspace: workspace)
+            let evaluator = Evaluator(chat: chat, settings: settings, progress: options.makeProgress())
+            let (report, _) = try await evaluator.run(questionList, source: source)
+            var stored: Int64?
+            if let workspace {
+                let trainRun = try checkpoint.flatMap { try EvalStore.trainRunID(forCheckpoint: $0, in: workspace) }
+                stored = try EvalStore.store(report, label: label ?? recipe.string("eval.label"), trainRunID: trainRun, runID: nil, in: workspace)
+            }
+            if options.json {
+                var json = report.json
+                json["stored_id"] = stored.map { $0 as Any } ?? NSNull()
+                Output.json(json)
+            } else {
+                print(report.text)
+            }
+        }
     }
 }

@@ -1,10 +1,83 @@
 import ArgumentParser
+import Dataset
+import Filter
+import Foundation
 
-// Placeholder until this stage lands: replace the whole file with the real command.
 extension DSBuild {
+    /// `dsbuild filter`: applies the recipe's rules and records keep/drop with the reason per image.
     struct Filter: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Apply the recipe's rules; record keep/drop and the reason per image.")
+        static let configuration = CommandConfiguration(
+            abstract: "Apply the recipe's rules; record keep/drop and the reason per image.")
+
         @OptionGroup var options: GlobalOptions
-        func run() async throws { throw NotYetAvailable(command: "filter") }
+
+        @Flag(help: "Print what would be dropped per rule without recording anything.")
+        var dryRun = false
+
+        @Option(help: "Minimum shorter side in pixels (default 512; 0 turns the rule off).")
+        var minShortSide: Int?
+
+        @Option(help: "Allowed aspect ratio range W/H as MIN,MAX (default 0.5,2.0).")
+        var aspectRatio: String?
+
+        @Option(help: "Hamming distance at or under which two pHashes are duplicates (default 8).")
+        var phashDistance: Int?
+
+        @Option(help: "Warn about keywords left with fewer kept images than this.")
+        var minPerKeyword: Int?
+
+        @Flag(help: "Ask the configured vision model whether each image shows a watermark (cached).")
+        var vlmJudge = false
+
+        func run() async throws {
+            let context = try CommandContext.open(options, command: "filter")
+            var settings = FilterSettings(recipe: context.recipe)
+            if let minShortSide { settings.minShortSide = minShortSide > 0 ? minShortSide : nil }
+            if let aspectRatio {
+                let parts = aspectRatio.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard parts.count == 2, parts[0] > 0, parts[0] <= parts[1] else {
+                    throw ValidationError("--aspect-ratio wants MIN,MAX with 0 < MIN <= MAX, e.g. 0.5,2.0")
+                }
+                settings.aspectRatio = (parts[0], parts[1])
+            }
+            if let phashDistance { settings.phashDistance = phashDistance }
+            if let minPerKeyword { settings.minPerKeyword = minPerKeyword }
+            if vlmJudge { settings.vlmJudge = true }
+            let pipeline = FilterPipeline(workspace: context.workspace, settings: settings,
+                                          analyzer: Wiring.pixelAnalyzer(),
+                                          judge: settings.vlmJudge ? try Wiring.watermarkJudge(context) : nil,
+                                          logger: context.logger)
+            let summary = try await pipeline.run(progress: context.progress, dryRun: dryRun)
+            for error in summary.errors { Output.error(error) }
+            if options.json {
+                Output.json(summary.json)
+            } else {
+                print(FilterReportText.render(summary))
+            }
+            for (keyword, kept) in summary.thinKeywords.sorted(by: { $0.key < $1.key }) where !options.json {
+                Output.warning("keyword \(keyword) has \(kept) kept image(s), fewer than \(settings.minPerKeyword)")
+            }
+            if !summary.errors.isEmpty { throw ExitCode(1) }
+        }
+    }
+}
+
+/// Renders a filter summary as a table: dropped by rule, then kept/dropped per keyword.
+enum FilterReportText {
+    static func render(_ s: FilterSummary) -> String {
+        var lines = [s.dryRun ? "filter (dry run: nothing recorded)" : "filter", "  images×keywords \(s.pairs), kept \(s.kept)"]
+        for (rule, count) in s.droppedByRule.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
+            lines.append("  \(s.dryRun ? "would drop" : "dropped") by \(rule): \(count)")
+        }
+        if !s.perKeyword.isEmpty {
+            lines.append("  per keyword (kept / dropped):")
+            for (keyword, c) in s.perKeyword.sorted(by: { $0.key < $1.key }) {
+                lines.append("    \(keyword): \(c.kept) / \(c.dropped)")
+            }
+        }
+        for dup in s.crossKeywordDuplicates {
+            lines.append("  same image under \(dup.keywords.joined(separator: ", ")) (\(dup.sha256.prefix(12))): likely label error")
+        }
+        return lines.joined(separator: "\n")
     }
 }

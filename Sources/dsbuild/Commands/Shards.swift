@@ -1,10 +1,95 @@
 import ArgumentParser
+import Dataset
+import Foundation
+import Train
 
-// Placeholder until this stage lands: replace the whole file with the real command.
 extension DSBuild {
+    /// `dsbuild shards [--out DIR]`: text-only JSONL shards, paired WebDataset tars and `shards.json`.
     struct Shards: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write text-only JSONL and paired WebDataset shards, and exports.")
+        static let configuration = CommandConfiguration(abstract: "Write text-only JSONL and paired WebDataset shards, and the shards.json index.")
+
         @OptionGroup var options: GlobalOptions
-        func run() async throws { throw NotYetAvailable(command: "shards") }
+
+        @Option(help: "Output folder (default: recipe shards.out, else WORKSPACE/shards).")
+        var out: String?
+
+        @Option(name: .customLong("shard-size"), help: "Paired samples per tar (default 500).")
+        var shardSize: Int?
+
+        @Option(name: .customLong("shard-bytes"), help: "Close a shard before it passes this many bytes (default 256 MiB).")
+        var shardBytes: Int?
+
+        @Option(help: "Text shard compression: none or gzip.")
+        var compression: String?
+
+        @Option(help: "Image resize on write: none (copy the stored bytes), keep_ratio, center_crop, border.")
+        var resize: String?
+
+        @Option(name: .customLong("image-size"), help: "Target size in pixels for --resize (default 512).")
+        var imageSize: Int?
+
+        @Option(help: "Re-encode quality for --resize (default 90).")
+        var quality: Int?
+
+        @Option(name: .customLong("novel-fraction"), help: "Hold out this fraction of keywords as novel classes (base-to-novel).")
+        var novelFraction: Double?
+
+        @Option(help: "Seed for the novel-keyword choice.")
+        var seed: Int?
+
+        @Option(name: .customLong("export"), help: "Also write an export (repeatable): llava, llama-factory, openai, mcq.")
+        var exports: [String] = []
+
+        func run() async throws {
+            let context = try CommandContext.open(options, command: "shards")
+            let recipe = context.recipe
+            let outDir = out ?? recipe.string("shards.out") ?? context.workspace.root.appendingPathComponent("shards").path
+            var settings = ShardSettings(out: URL(fileURLWithPath: outDir, relativeTo: context.workspace.root).standardizedFileURL)
+            settings.shardSize = shardSize ?? recipe.int("shards.shard_size") ?? settings.shardSize
+            settings.shardBytes = shardBytes ?? recipe.int("shards.shard_bytes") ?? settings.shardBytes
+            guard settings.shardSize > 0, settings.shardBytes > 0 else { throw ValidationError("--shard-size and --shard-bytes must be positive") }
+            let compressionName = compression ?? recipe.string("shards.compression") ?? "none"
+            guard let c = ShardSettings.Compression(rawValue: compressionName) else {
+                throw ValidationError("--compression must be none or gzip (zstd is not built in yet), not \(compressionName)")
+            }
+            settings.compression = c
+            let resizeName = resize ?? recipe.string("shards.resize") ?? "none"
+            if resizeName != "none" {
+                guard let mode = ImageTransformRequest.Mode(rawValue: resizeName) else {
+                    throw ValidationError("--resize must be none, keep_ratio, center_crop or border, not \(resizeName)")
+                }
+                settings.resize = ImageTransformRequest(mode: mode, size: imageSize ?? recipe.int("shards.image_size") ?? 512,
+                                                        quality: quality ?? recipe.int("shards.quality") ?? 90)
+            }
+            settings.novelFraction = novelFraction ?? recipe.double("shards.novel_fraction") ?? 0
+            guard (0..<1).contains(settings.novelFraction) else { throw ValidationError("--novel-fraction must be in [0, 1)") }
+            settings.seed = seed ?? recipe.int("shards.seed") ?? 0
+            settings.recipeJSON = recipe.json
+            settings.splitBy = recipe.string("mcq.split_by") ?? "keyword"
+            settings.testFraction = recipe.double("mcq.test_fraction") ?? 0.2
+            settings.splitSeed = recipe.int("mcq.seed") ?? 0
+            if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_SHARD_DELAY_MS"], let v = Int(ms) {
+                settings.delayPerSample = .milliseconds(v)
+            }
+            // Resizing needs Filter's codecs; they are wired here once Filter provides an `ImageTransforming`.
+            let writer = ShardWriter(workspace: context.workspace, settings: settings, transformer: nil,
+                                     logger: context.logger, progress: context.progress)
+            let summary = try await writer.write()
+            let exportNames = exports.isEmpty ? (recipe.strings("shards.exports") ?? []) : exports
+            var exported: [String] = []
+            if !exportNames.isEmpty {
+                exported = try ShardExports.write(exportNames, workspace: context.workspace, out: settings.out,
+                                                  novelFraction: settings.novelFraction, seed: settings.seed)
+            }
+            if options.json {
+                var json = summary.json
+                json["exports"] = exported
+                Output.json(json)
+            } else {
+                if !exported.isEmpty { print("exports: \(exported.joined(separator: ", "))") }
+                print("wrote \(summary.textRecords) text records in \(summary.textShards) shard(s) and \(summary.pairedSamples) paired samples in \(summary.pairedShards) shard(s) (\(summary.written) written, \(summary.reused) already there)")
+                print("index: \(summary.index.path)  fingerprint \(summary.fingerprint.prefix(16))")
+            }
+        }
     }
 }

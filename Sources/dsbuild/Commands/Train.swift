@@ -1,10 +1,98 @@
 import ArgumentParser
+import Dataset
+import Foundation
+import Train
 
-// Placeholder until this stage lands: replace the whole file with the real command.
 extension DSBuild {
+    /// `dsbuild train`: runs the bundled PyTorch trainer on a shard folder and records the run.
     struct Train: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Train on text-only, paired or mixed shards with the bundled trainer.")
+        static let configuration = CommandConfiguration(abstract: "Train on text-only / paired / mixed shards with the bundled trainer.")
+
         @OptionGroup var options: GlobalOptions
-        func run() async throws { throw NotYetAvailable(command: "train") }
+
+        @Option(help: "The shard folder (with shards.json); default WORKSPACE/shards.")
+        var shards: String?
+
+        @Option(help: "text-only, paired, hybrid:<ratio> or vift.")
+        var mode: String?
+
+        @Option(help: "The base model: a local Hugging Face folder or a hub id.")
+        var model: String?
+
+        @Option(help: "The run's output folder (checkpoints, config).")
+        var out: String?
+
+        @Option(name: .customLong("max-steps")) var maxSteps: Int?
+        @Option var epochs: Double?
+        @Option(help: "cpu, cuda or auto.") var device: String?
+        @Option(help: "GPUs on this node; more than one launches torch.distributed.run.") var gpus: Int?
+        @Option(help: "The Python interpreter of the trainer's virtual environment.") var python: String?
+        @Option(help: "The folder holding train.py (default: the repository's trainer/).") var trainer: String?
+        @Flag(help: "Create the trainer's virtual environment (trainer/setup.sh) first and use it.") var setup = false
+
+        func run() async throws {
+            let context = try CommandContext.open(options, command: "train")
+            let recipe = context.recipe
+            let modeText = mode ?? recipe.string("train.mode") ?? "text-only"
+            guard let trainMode = TrainMode(modeText) else {
+                throw ValidationError("--mode must be text-only, paired, hybrid:<ratio in 0…1> or vift, not \(modeText)")
+            }
+            guard let modelName = model ?? recipe.string("train.model") else { throw ValidationError("--model is required (a local folder or a hub id)") }
+            guard let outDir = out ?? recipe.string("train.out") else { throw ValidationError("--out is required") }
+            let root = context.workspace.root
+            let trainerDir = try Self.trainerDirectory(trainer)
+            var settings = TrainSettings(
+                shards: URL(fileURLWithPath: shards ?? recipe.string("shards.out") ?? "shards", relativeTo: root).standardizedFileURL,
+                mode: trainMode, model: modelName, out: URL(fileURLWithPath: outDir).standardizedFileURL, trainerDirectory: trainerDir)
+            settings.maxSteps = maxSteps ?? recipe.int("train.max_steps")
+            settings.epochs = epochs ?? recipe.double("train.epochs")
+            settings.device = device ?? recipe.string("train.device")
+            settings.gpus = gpus ?? recipe.int("train.gpus") ?? 1
+            var python = python ?? recipe.string("train.python") ?? "python3"
+            if setup {
+                let venv = trainerDir.appendingPathComponent(".venv")
+                let status = try Self.runSetup(trainerDir: trainerDir, venv: venv)
+                guard status == 0 else { throw TrainError(.launch, "trainer/setup.sh failed with status \(status)") }
+                python = venv.appendingPathComponent("bin/python").path
+            }
+            settings.python = python
+            // The recipe's other train: keys go to the trainer's config as they are (lr, batch_size, lora, …).
+            var extra: [String: AnyPlain] = [:]
+            for key in ["lr", "batch_size", "grad_accum", "seed", "save_steps", "dtype", "freeze_vision", "freeze_projector",
+                        "gradient_checkpointing", "lora"] {
+                if let v = recipe.value("train.\(key)") { extra[key] = v.plain }
+            }
+            settings.extraJSON = JSONText.encode(extra)
+            var launcher = TrainLauncher(workspace: context.workspace, settings: settings, logger: context.logger, progress: context.progress)
+            launcher.passStderr = options.verbose
+            let outcome = try await launcher.run()
+            if options.json {
+                Output.json(outcome.json)
+            } else {
+                print("trained \(outcome.steps) steps (\(trainMode)) in \(String(format: "%.1f", outcome.wallSeconds)) s; loss \(outcome.firstLoss.map { String(format: "%.4f", $0) } ?? "?") → \(outcome.finalLoss.map { String(format: "%.4f", $0) } ?? "?"); checkpoint \(outcome.checkpoint ?? "(none)")")
+            }
+        }
+
+        /// `--trainer`, else `DSBUILD_TRAINER_DIR`, else a `trainer/train.py` above the executable or the current directory.
+        static func trainerDirectory(_ option: String?) throws -> URL {
+            if let option { return URL(fileURLWithPath: option).standardizedFileURL }
+            if let env = ProcessInfo.processInfo.environment["DSBUILD_TRAINER_DIR"], !env.isEmpty { return URL(fileURLWithPath: env) }
+            var candidates: [URL] = []
+            var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            for _ in 0..<6 { candidates.append(dir.appendingPathComponent("trainer")); dir.deleteLastPathComponent() }
+            candidates.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("trainer"))
+            for c in candidates where FileManager.default.fileExists(atPath: c.appendingPathComponent("train.py").path) { return c }
+            throw ValidationError("cannot find the bundled trainer (trainer/train.py); pass --trainer DIR or set DSBUILD_TRAINER_DIR")
+        }
+
+        static func runSetup(trainerDir: URL, venv: URL) throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["bash", trainerDir.appendingPathComponent("setup.sh").path, venv.path]
+            process.standardOutput = FileHandle.standardError
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
     }
 }

@@ -1,0 +1,69 @@
+import Foundation
+
+/// Writes the static HTML report: one self-contained folder (`index.html` + `thumbs/`), no server and no
+/// external assets. Thumbnails are small JPEGs made with the codecs, never the full images.
+public struct ReportWriter: Sendable {
+    /// The filter thresholds to draw on the histograms.
+    public struct Thresholds: Sendable {
+        public var minShortSide: Int?
+        public var aspectRatio: (Double, Double)?
+
+        public init(minShortSide: Int? = 512, aspectRatio: (Double, Double)? = (0.5, 2.0)) {
+            self.minShortSide = minShortSide
+            self.aspectRatio = aspectRatio
+        }
+    }
+
+    /// What was written.
+    public struct Result: Sendable {
+        public let indexURL: URL
+        public let thumbnails: Int
+        public let thumbnailFailures: [String]
+    }
+
+    public let workspace: Workspace
+    public let thumbnailer: (any ThumbnailMaking)?
+    public let thresholds: Thresholds
+    public var thumbnailSide = 160
+
+    public init(workspace: Workspace, thumbnailer: (any ThumbnailMaking)?, thresholds: Thresholds) {
+        self.workspace = workspace
+        self.thumbnailer = thumbnailer
+        self.thresholds = thresholds
+    }
+
+    public func write(to directory: URL, progress: ProgressReporter) throws -> Result {
+        let data = try workspace.manifest.read { db in try ReportData.load(db) }
+        let thumbs = directory.appendingPathComponent("thumbs")
+        try FileManager.default.createDirectory(at: thumbs, withIntermediateDirectories: true)
+
+        var made = 0
+        var failures: [String] = []
+        var available: Set<String> = []
+        let images = Dictionary(data.keywords.flatMap(\.images).map { ($0.sha256, $0) }, uniquingKeysWith: { a, _ in a })
+        progress.start("thumbnails", total: images.count)
+        for (sha, image) in images.sorted(by: { $0.key < $1.key }) {
+            let target = thumbs.appendingPathComponent("\(sha).jpg")
+            defer { progress.advance() }
+            if FileManager.default.fileExists(atPath: target.path) {
+                available.insert(sha)
+                continue
+            }
+            guard let thumbnailer else { continue }
+            do {
+                let jpeg = try thumbnailer.thumbnail(fileAt: workspace.imageURL(relativePath: image.path), maxSide: thumbnailSide)
+                try jpeg.write(to: target, options: .atomic)
+                available.insert(sha)
+                made += 1
+            } catch {
+                failures.append("thumbnail \(sha.prefix(12)) (\(image.path)): \(error)")
+            }
+        }
+        progress.finish()
+
+        let html = ReportHTML(data: data, thresholds: thresholds, thumbnails: available, generated: Date()).render()
+        let index = directory.appendingPathComponent("index.html")
+        try Data(html.utf8).write(to: index, options: .atomic)
+        return Result(indexURL: index, thumbnails: made, thumbnailFailures: failures)
+    }
+}

@@ -1,0 +1,30 @@
+import Dataset
+import Foundation
+
+/// `PixelAnalyzing` with the real codecs: a strict full decode for integrity, and the imagehash-exact pHash.
+public struct CodecPixelAnalyzer: PixelAnalyzing {
+    public init() {}
+
+    public func verifyDecodes(fileAt url: URL, maxPixels: Int) throws {
+        _ = try ImageDecoder.decode(fileAt: url, maxPixels: maxPixels, strict: true)
+    }
+
+    public func perceptualHash(fileAt url: URL) throws -> String {
+        try PerceptualHash.compute(fileAt: url).description
+    }
+}
+
+/// `ThumbnailMaking` with the real codecs: decode, apply the EXIF orientation, downscale, encode a small JPEG.
+public struct CodecThumbnailer: ThumbnailMaking {
+    public var quality: Int
+
+    public init(quality: Int = 80) { self.quality = quality }
+
+    public func thumbnail(fileAt url: URL, maxSide: Int) throws -> Data {
+        let orientation = (try? ImageProber.probe(fileAt: url).orientation) ?? 1
+        let decoded = try ImageDecoder.decode(fileAt: url, strict: false)
+        let upright = decoded.applyingOrientation(orientation)
+        let small = Resampler.thumbnail(upright.rgb(), maxSide: maxSide, filter: .bilinear)
+        return try ImageEncoder.jpeg(small, quality: quality)
+    }
+}

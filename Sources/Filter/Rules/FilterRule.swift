@@ -1,0 +1,77 @@
+import Dataset
+import Foundation
+
+/// What a rule looks at: one stored image as one keyword's candidate, with its probe and provenance.
+public struct FilterSubject: Sendable {
+    public let sha256: String
+    public let keywordID: Int64
+    public let keyword: String
+    /// Absolute path of the stored image.
+    public let fileURL: URL
+    public let bytes: Int
+    public let probe: ProbedImage
+    /// URLs the image came from (image URL and page URL of every candidate that led to it).
+    public let urls: [String]
+    /// Candidate metadata (`pwatermark`, `punsafe`, `WIDTH`…), merged over the candidates.
+    public let extra: [String: String]
+    /// When the image was first stored (earliest wins ties between duplicates).
+    public let storedAt: Double
+
+    public init(sha256: String, keywordID: Int64, keyword: String, fileURL: URL, bytes: Int, probe: ProbedImage,
+                urls: [String], extra: [String: String], storedAt: Double) {
+        self.sha256 = sha256
+        self.keywordID = keywordID
+        self.keyword = keyword
+        self.fileURL = fileURL
+        self.bytes = bytes
+        self.probe = probe
+        self.urls = urls
+        self.extra = extra
+        self.storedAt = storedAt
+    }
+}
+
+/// One rule's verdict on one subject: pass or drop, the measured value, the threshold, and a human reason
+/// (`short_side 384 < 512`).
+public struct RuleDecision: Sendable, Equatable {
+    public let pass: Bool
+    public let value: String
+    public let threshold: String
+    public let reason: String
+
+    public init(pass: Bool, value: String, threshold: String, reason: String) {
+        self.pass = pass
+        self.value = value
+        self.threshold = threshold
+        self.reason = reason
+    }
+
+    public static func keep(_ value: String, _ threshold: String, _ reason: String) -> RuleDecision {
+        RuleDecision(pass: true, value: value, threshold: threshold, reason: reason)
+    }
+
+    public static func drop(_ value: String, _ threshold: String, _ reason: String) -> RuleDecision {
+        RuleDecision(pass: false, value: value, threshold: threshold, reason: reason)
+    }
+}
+
+/// A filter rule that decides each image on its own. A new rule is a new conformer registered in
+/// `FilterSettings.rules`.
+public protocol FilterRule: Sendable {
+    /// The stable snake_case name recorded with each decision and counted by `status`.
+    var name: String { get }
+    /// The settings that change this rule's outcome, rendered stably; their hash makes decisions made under
+    /// other settings pending again.
+    var settingsDescription: String { get }
+    func decide(_ subject: FilterSubject) async -> RuleDecision
+}
+
+extension FilterRule {
+    public var settingsHash: String { ContentHash.sha256Hex("\(name)|\(settingsDescription)") }
+}
+
+/// Formats a number for reasons: integers without a decimal point, others with up to 3 decimals.
+func formatNumber(_ value: Double) -> String {
+    if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
+    return String(format: "%.3g", value)
+}

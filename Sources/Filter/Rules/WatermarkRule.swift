@@ -1,0 +1,109 @@
+import Dataset
+import Foundation
+
+/// Asks a vision model whether an image shows a visible watermark. Implemented over `ChatService` in
+/// `VLMWatermarkJudge`; a protocol so tests can script it.
+public protocol WatermarkJudging: Sendable {
+    /// Returns true when the model sees a watermark, logo or stock text, with its short explanation.
+    func judge(imageAt url: URL, format: String) async throws -> (watermarked: Bool, explanation: String)
+}
+
+/// Drops images that carry a watermark signal, each signal recorded by name and value:
+/// the candidate's `pwatermark` ≥ threshold (LAION convention), a stock agency named in the embedded
+/// EXIF/IPTC/XMP credit, source, licensor or copyright, a stock host in the image or page URL, and optionally a
+/// VLM judge.
+public struct WatermarkRule: FilterRule {
+    public static let defaultStockNames = [
+        "Getty Images", "iStock", "istockphoto", "Shutterstock", "Alamy", "Adobe Stock", "Dreamstime",
+        "Depositphotos", "123RF", "Bigstock", "Fotolia", "Pond5", "agefotostock", "Masterfile", "Science Photo Library",
+    ]
+    public static let defaultStockDomains = [
+        "shutterstock.com", "alamy.com", "istockphoto.com", "gettyimages.", "dreamstime.com", "123rf.com",
+        "depositphotos.com", "bigstockphoto.com", "stock.adobe.com", "ftcdn.net", "fotolia.com", "pond5.com",
+    ]
+    /// The rights-metadata keys that name who supplies an image.
+    static let creditKeys: [String] = {
+        typealias K = EmbeddedRights.Key
+        return [K.exifCopyright, K.exifArtist, K.iptcByline, K.iptcCredit, K.iptcSource, K.iptcCopyrightNotice,
+                K.xmpRights, K.xmpCreator, K.xmpCredit, K.xmpSource, K.xmpLicensorName, K.xmpLicensorURL,
+                K.xmpWebStatement, K.xmpUsageTerms, K.xmpOwner]
+    }()
+
+    public let name = "watermark"
+    public let pwatermarkThreshold: Double
+    public let stockNames: [String]
+    public let stockDomains: [String]
+    public let judge: (any WatermarkJudging)?
+
+    public init(pwatermarkThreshold: Double = 0.8, stockNames: [String] = WatermarkRule.defaultStockNames,
+                stockDomains: [String] = WatermarkRule.defaultStockDomains, judge: (any WatermarkJudging)? = nil) {
+        self.pwatermarkThreshold = pwatermarkThreshold
+        self.stockNames = stockNames
+        self.stockDomains = stockDomains
+        self.judge = judge
+    }
+
+    public var settingsDescription: String {
+        "\(pwatermarkThreshold)|\(stockNames.sorted().joined(separator: ","))|\(stockDomains.sorted().joined(separator: ","))|judge=\(judge != nil)"
+    }
+
+    public func decide(_ s: FilterSubject) async -> RuleDecision {
+        if let raw = s.extra["pwatermark"] ?? s.extra["PWATERMARK"], let p = Double(raw), p >= pwatermarkThreshold {
+            return .drop("pwatermark=\(raw)", ">= \(formatNumber(pwatermarkThreshold))",
+                         "pwatermark \(raw) >= \(formatNumber(pwatermarkThreshold))")
+        }
+        if s.rightsGetty {
+            return .drop("getty_gift_asset", "stock metadata", "Getty Images asset id in XMP (\(s.probe.rights[EmbeddedRights.Key.gettyAssetID] ?? ""))")
+        }
+        for key in Self.creditKeys {
+            guard let value = s.probe.rights[key] else { continue }
+            let lowered = value.lowercased()
+            if let agency = stockNames.first(where: { lowered.contains($0.lowercased()) }) {
+                return .drop("\(key)=\(value.prefix(80))", "stock names", "\(key) names stock agency \(agency)")
+            }
+            if let domain = stockDomains.first(where: { lowered.contains($0) }) {
+                return .drop("\(key)=\(value.prefix(80))", "stock domains", "\(key) points at stock host \(domain)")
+            }
+        }
+        for url in s.urls {
+            let host = (URL(string: url)?.host ?? "").lowercased()
+            if let domain = stockDomains.first(where: { host.contains($0) }) {
+                return .drop("url=\(url.prefix(100))", "stock domains", "URL host \(host) is stock host \(domain)")
+            }
+        }
+        if let judge {
+            do {
+                let verdict = try await judge.judge(imageAt: s.fileURL, format: s.probe.format)
+                if verdict.watermarked {
+                    return .drop("vlm=watermarked", "vlm judge", "VLM judge sees a watermark: \(verdict.explanation.prefix(120))")
+                }
+            } catch {
+                return .drop("vlm=error", "vlm judge", "VLM judge failed: \(error)")
+            }
+        }
+        return .keep("none", "no signal", "no watermark signal")
+    }
+}
+
+extension FilterSubject {
+    var rightsGetty: Bool { probe.rights[EmbeddedRights.Key.gettyAssetID].map { !$0.isEmpty } ?? false }
+}
+
+/// Drops images whose embedded rights metadata prohibits AI/ML training (`plus:DataMining`), and images that
+/// declare themselves AI-generated is left to the caller (recorded, not dropped).
+public struct RightsRule: FilterRule {
+    public let name = "rights"
+    public init() {}
+    public var settingsDescription: String { "dmi-prohibited" }
+
+    public func decide(_ s: FilterSubject) async -> RuleDecision {
+        guard let mining = s.probe.rights[EmbeddedRights.Key.xmpDataMining], !mining.isEmpty else {
+            return .keep("unspecified", "not prohibited", "no DataMining statement")
+        }
+        let value = mining.components(separatedBy: "/").last ?? mining
+        if value.uppercased().contains("PROHIBITED") {
+            return .drop(value, "not prohibited", "plus:DataMining \(value) prohibits AI/ML training")
+        }
+        return .keep(value, "not prohibited", "plus:DataMining \(value)")
+    }
+}

@@ -1,0 +1,220 @@
+import Dataset
+import Foundation
+import GRDB
+import Logging
+
+/// What a filter run decided: counts by rule and per keyword, and what a user should look at.
+public struct FilterSummary: Sendable {
+    public struct KeywordCounts: Sendable, Equatable {
+        public var kept = 0
+        public var dropped = 0
+    }
+
+    public var decidedThisRun = 0
+    public var pairs = 0
+    public var kept = 0
+    public var droppedByRule: [String: Int] = [:]
+    public var perKeyword: [String: KeywordCounts] = [:]
+    /// Keywords left with fewer kept images than `min_per_keyword`.
+    public var thinKeywords: [String: Int] = [:]
+    /// The same or a near-identical image under two keywords: a likely label error.
+    public var crossKeywordDuplicates: [(sha256: String, keywords: [String])] = []
+    public var errors: [String] = []
+    public var dryRun = false
+
+    public var json: [String: Any] {
+        [
+            "dry_run": dryRun, "pairs": pairs, "kept": kept, "dropped": droppedByRule, "decided": decidedThisRun,
+            "per_keyword": perKeyword.mapValues { ["kept": $0.kept, "dropped": $0.dropped] },
+            "thin_keywords": thinKeywords,
+            "cross_keyword_duplicates": crossKeywordDuplicates.map { ["sha256": $0.sha256, "keywords": $0.keywords] as [String: Any] },
+            "errors": errors,
+        ]
+    }
+}
+
+/// Runs the filter: the per-image rules through the shared `StageRunner`, then duplicate grouping per keyword
+/// (it needs every image of the keyword at once), then the summary. Decisions of rules that are no longer
+/// active are removed, so `status` and the report count what the current recipe decides.
+public struct FilterPipeline: Sendable {
+    public let workspace: Workspace
+    public let settings: FilterSettings
+    public let analyzer: (any PixelAnalyzing)?
+    public let judge: (any WatermarkJudging)?
+    public let logger: Logger
+
+    public init(workspace: Workspace, settings: FilterSettings, analyzer: (any PixelAnalyzing)?,
+                judge: (any WatermarkJudging)?, logger: Logger) {
+        self.workspace = workspace
+        self.settings = settings
+        self.analyzer = analyzer
+        self.judge = judge
+        self.logger = logger
+    }
+
+    static let duplicatesRule = "duplicates"
+
+    public func run(progress: ProgressReporter, dryRun: Bool = false) async throws -> FilterSummary {
+        let rules = settings.rules(analyzer: analyzer, judge: judge)
+        if dryRun { return try await dryRunSummary(rules: rules) }
+        let active = rules.map(\.name) + (settings.duplicates ? [Self.duplicatesRule] : [])
+        try workspace.manifest.write { db in
+            let placeholders = active.map { _ in "?" }.joined(separator: ",")
+            let sql = active.isEmpty ? "DELETE FROM filter_decisions"
+                : "DELETE FROM filter_decisions WHERE rule NOT IN (\(placeholders))"
+            try db.execute(sql: sql, arguments: StatementArguments(active))
+        }
+        let stage = FilterRuleStage(root: workspace.root, rules: rules)
+        let runner = StageRunner(manifest: workspace.manifest, progress: progress, logger: logger)
+        let stageSummary = try await runner.run(stage, concurrency: settings.concurrency, settingsJSON: settings.json)
+        var summary = FilterSummary()
+        summary.decidedThisRun = stageSummary.pending
+        if settings.duplicates {
+            summary.errors += try await groupDuplicates(progress: progress)
+        }
+        return try summarize(into: summary)
+    }
+
+    // MARK: Duplicates
+
+    private func groupDuplicates(progress: ProgressReporter) async throws -> [String] {
+        guard let analyzer else {
+            return ["duplicates: no pixel analyzer available; near-duplicate detection skipped"]
+        }
+        let subjects = try workspace.manifest.read { db in try FilterSubjects.load(db, root: workspace.root) }
+        let failing: Set<String> = try workspace.manifest.read { db in
+            Set(try String.fetchAll(db, sql: """
+                SELECT DISTINCT keyword_id || '|' || image_sha256 FROM filter_decisions WHERE pass = 0 AND rule != ?
+                """, arguments: [Self.duplicatesRule]))
+        }
+        var errors: [String] = []
+        var hashes = try workspace.manifest.read { db in
+            try Dictionary(Row.fetchAll(db, sql: "SELECT sha256, phash FROM images WHERE phash IS NOT NULL")
+                .map { ($0["sha256"] as String, $0["phash"] as String) }, uniquingKeysWith: { a, _ in a })
+        }
+        let needed = Array(Set(subjects.filter { hashes[$0.sha256] == nil && !failing.contains("\($0.keywordID)|\($0.sha256)") }
+            .map { ($0.sha256) }))
+        if !needed.isEmpty {
+            let byHash = Dictionary(subjects.map { ($0.sha256, $0.fileURL) }, uniquingKeysWith: { a, _ in a })
+            progress.start("phash", total: needed.count)
+            let computed: [(String, Result<String, any Error>)] = await withTaskGroup(of: (String, Result<String, any Error>).self) { group in
+                var results: [(String, Result<String, any Error>)] = []
+                var iterator = needed.makeIterator()
+                func add() {
+                    guard let sha = iterator.next(), let url = byHash[sha] else { return }
+                    group.addTask { (sha, Result { try analyzer.perceptualHash(fileAt: url) }) }
+                }
+                for _ in 0..<max(1, settings.concurrency) { add() }
+                while let result = await group.next() {
+                    results.append(result)
+                    progress.advance()
+                    add()
+                }
+                return results
+            }
+            progress.finish()
+            try workspace.manifest.write { db in
+                for (sha, result) in computed {
+                    switch result {
+                    case .success(let hash):
+                        hashes[sha] = hash
+                        try db.execute(sql: "UPDATE images SET phash = ? WHERE sha256 = ?", arguments: [hash, sha])
+                    case .failure(let error):
+                        errors.append("phash \(sha.prefix(12)): \(error)")
+                    }
+                }
+            }
+        }
+        let grouping = DuplicateGrouping(maxDistance: settings.phashDistance)
+        let hash = ContentHash.sha256Hex("duplicates|\(settings.phashDistance)")
+        let byKeyword = Dictionary(grouping: subjects, by: \.keywordID)
+        let now = Date().timeIntervalSince1970
+        for (keywordID, members) in byKeyword {
+            let eligible = members.filter { !failing.contains("\(keywordID)|\($0.sha256)") }
+            let verdicts = grouping.group(eligible.compactMap { s in
+                hashes[s.sha256].flatMap { UInt64($0, radix: 16) }.map {
+                    DuplicateGrouping.Member(sha256: s.sha256, phash: $0, pixels: s.probe.width * s.probe.height, storedAt: s.storedAt)
+                }
+            })
+            try workspace.manifest.write { db in
+                try db.execute(sql: "DELETE FROM filter_decisions WHERE keyword_id = ? AND rule = ?", arguments: [keywordID, Self.duplicatesRule])
+                for (sha, verdict) in verdicts {
+                    let (pass, value, reason): (Bool, String, String)
+                    switch verdict {
+                    case .kept:
+                        (pass, value, reason) = (true, "unique", "no duplicate within distance \(settings.phashDistance)")
+                    case .duplicate(let of, let distance):
+                        (pass, value, reason) = (false, "\(distance)",
+                                                 distance == 0 && of == sha ? "exact duplicate"
+                                                 : "near duplicate of \(of.prefix(12)) (distance \(distance) <= \(settings.phashDistance))")
+                    }
+                    try db.execute(sql: """
+                        INSERT INTO filter_decisions(image_sha256, keyword_id, rule, settings_hash, pass, value, threshold, reason, decided_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [sha, keywordID, Self.duplicatesRule, hash, pass, value, "<= \(settings.phashDistance)", reason, now])
+                }
+            }
+        }
+        return errors
+    }
+
+    // MARK: Summary
+
+    private func summarize(into base: FilterSummary) throws -> FilterSummary {
+        var summary = base
+        try workspace.manifest.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT d.keyword_id, k.text, d.image_sha256, MIN(d.pass) AS kept,
+                       GROUP_CONCAT(CASE WHEN d.pass = 0 THEN d.rule END) AS dropped_by
+                FROM filter_decisions d JOIN keywords k ON k.id = d.keyword_id
+                GROUP BY d.keyword_id, d.image_sha256
+                """)
+            var keptByImage: [String: [String]] = [:]
+            for row in rows {
+                let keyword: String = row["text"]
+                summary.pairs += 1
+                var counts = summary.perKeyword[keyword] ?? .init()
+                if (row["kept"] as Int) == 1 {
+                    summary.kept += 1
+                    counts.kept += 1
+                    keptByImage[row["image_sha256"], default: []].append(keyword)
+                } else {
+                    counts.dropped += 1
+                    for rule in (row["dropped_by"] as String? ?? "").split(separator: ",") {
+                        summary.droppedByRule[String(rule), default: 0] += 1
+                    }
+                }
+                summary.perKeyword[keyword] = counts
+            }
+            for keyword in try String.fetchAll(db, sql: "SELECT text FROM keywords") {
+                let kept = summary.perKeyword[keyword]?.kept ?? 0
+                if kept < settings.minPerKeyword { summary.thinKeywords[keyword] = kept }
+            }
+            summary.crossKeywordDuplicates = keptByImage.filter { $0.value.count > 1 }
+                .map { (sha256: $0.key, keywords: $0.value.sorted()) }
+                .sorted { $0.sha256 < $1.sha256 }
+        }
+        return summary
+    }
+
+    private func dryRunSummary(rules: [any FilterRule]) async throws -> FilterSummary {
+        let subjects = try workspace.manifest.read { db in try FilterSubjects.load(db, root: workspace.root) }
+        var summary = FilterSummary()
+        summary.dryRun = true
+        for subject in subjects {
+            summary.pairs += 1
+            var counts = summary.perKeyword[subject.keyword] ?? .init()
+            var dropped = false
+            for rule in rules {
+                let decision = await rule.decide(subject)
+                if !decision.pass {
+                    summary.droppedByRule[rule.name, default: 0] += 1
+                    dropped = true
+                }
+            }
+            if dropped { counts.dropped += 1 } else { counts.kept += 1; summary.kept += 1 }
+            summary.perKeyword[subject.keyword] = counts
+        }
+        return summary
+    }
+}

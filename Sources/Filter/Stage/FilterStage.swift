@@ -1,0 +1,66 @@
+import Dataset
+import Foundation
+import GRDB
+
+/// The per-image part of the filter as a `Stage`: pending = (image, keyword) pairs lacking a decision of some
+/// active rule under its current settings; work = run those rules; record = upsert their decisions.
+struct FilterRuleStage: Stage {
+    struct Item: Sendable {
+        let subject: FilterSubject
+        let rules: [any FilterRule]
+    }
+
+    struct Outcome: Sendable {
+        let decisions: [(rule: String, hash: String, decision: RuleDecision)]
+    }
+
+    let name = "filter"
+    let root: URL
+    let rules: [any FilterRule]
+
+    func pending(in manifest: Manifest) async throws -> [Item] {
+        let rules = self.rules
+        let root = self.root
+        return try await manifest.asyncRead { db in
+            let subjects = try FilterSubjects.load(db, root: root)
+            var existing: [String: Set<String>] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT image_sha256, keyword_id, rule, settings_hash FROM filter_decisions") {
+                existing["\(row["keyword_id"] as Int64)|\(row["image_sha256"] as String)", default: []]
+                    .insert("\(row["rule"] as String)|\(row["settings_hash"] as String)")
+            }
+            return subjects.compactMap { subject in
+                let done = existing["\(subject.keywordID)|\(subject.sha256)"] ?? []
+                let stale = rules.filter { !done.contains("\($0.name)|\($0.settingsHash)") }
+                return stale.isEmpty ? nil : Item(subject: subject, rules: stale)
+            }
+        }
+    }
+
+    func work(on item: Item) async throws -> Outcome {
+        var decisions: [(String, String, RuleDecision)] = []
+        for rule in item.rules {
+            decisions.append((rule.name, rule.settingsHash, await rule.decide(item.subject)))
+        }
+        return Outcome(decisions: decisions)
+    }
+
+    func record(_ outcome: Outcome, for item: Item, in db: Database) throws {
+        let now = Date().timeIntervalSince1970
+        for (rule, hash, d) in outcome.decisions {
+            try db.execute(sql: """
+                INSERT INTO filter_decisions(image_sha256, keyword_id, rule, settings_hash, pass, value, threshold, reason, decided_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(image_sha256, keyword_id, rule) DO UPDATE SET
+                  settings_hash = excluded.settings_hash, pass = excluded.pass, value = excluded.value,
+                  threshold = excluded.threshold, reason = excluded.reason, decided_at = excluded.decided_at
+                """, arguments: [item.subject.sha256, item.subject.keywordID, rule, hash, d.pass, d.value, d.threshold, d.reason, now])
+        }
+    }
+
+    func classify(_ outcome: Outcome) -> StageOutcomeClass {
+        if let dropped = outcome.decisions.first(where: { !$0.decision.pass }) {
+            return StageOutcomeClass(key: "dropped_\(dropped.rule)")
+        }
+        return StageOutcomeClass(key: "kept")
+    }
+}

@@ -1,0 +1,103 @@
+import Dataset
+import Foundation
+import GRDB
+
+/// Reading questions and descriptions from the workspace, storing results in `eval_results`, and the
+/// `--compare` view.
+public enum EvalStore {
+    /// Accepted questions of a split from the manifest; image paths are absolute paths into the workspace store.
+    public static func questions(in workspace: Workspace, split: String) throws -> [EvalQuestion] {
+        let root = workspace.root
+        return try workspace.manifest.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT q.id, q.type, q.question, q.options, q.answer, q.category AS qcat, k.category AS kcat, k.text AS keyword,
+                       i.path AS path
+                  FROM questions q LEFT JOIN keywords k ON k.id = q.keyword_id LEFT JOIN images i ON i.sha256 = q.image_sha256
+                 WHERE q.status = 'accepted' AND q.split = ? ORDER BY q.id
+                """, arguments: [split]).compactMap { row -> EvalQuestion? in
+                guard let options = JSONText.decode([String].self, from: row["options"]) else { return nil }
+                let path: String? = row["path"]
+                return EvalQuestion(id: row["id"], type: row["type"], question: row["question"], options: options, answer: row["answer"],
+                                    category: row["qcat"] ?? row["kcat"], imagePath: path.map { root.appendingPathComponent($0).path },
+                                    keyword: row["keyword"])
+            }
+        }
+    }
+
+    /// One accepted description per keyword (visual aspect first, then by id), for `description-only`.
+    public static func descriptions(in workspace: Workspace) throws -> [String: String] {
+        try workspace.manifest.read { db in
+            var out: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT k.text AS keyword, d.text FROM descriptions d JOIN keywords k ON k.id = d.keyword_id
+                 WHERE d.status = 'accepted' AND d.text IS NOT NULL
+                 ORDER BY k.text, (d.aspect = 'visual') DESC, d.id
+                """) {
+                let keyword: String = row["keyword"]
+                if out[keyword] == nil { out[keyword] = row["text"] }
+            }
+            return out
+        }
+    }
+
+    /// The train run whose out dir is `checkpoint` (or contains it), if recorded.
+    public static func trainRunID(forCheckpoint checkpoint: String, in workspace: Workspace) throws -> Int64? {
+        let path = URL(fileURLWithPath: checkpoint).standardizedFileURL.path
+        return try workspace.manifest.read { db in
+            try Int64.fetchOne(db, sql: "SELECT id FROM train_runs WHERE out_dir = ? OR checkpoint = ? OR ? LIKE out_dir || '/%' ORDER BY id DESC LIMIT 1",
+                               arguments: [path, path, path])
+        }
+    }
+
+    @discardableResult
+    public static func store(_ report: EvalReport, label: String?, trainRunID: Int64?, runID: Int64?, in workspace: Workspace) throws -> Int64 {
+        let json = JSONText.encodeObject(report.json)
+        return try workspace.manifest.write { db in
+            try db.execute(sql: """
+                INSERT INTO eval_results(run_id, model, label, condition, circular, questions_source, train_run_id, result, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [runID, report.model, label, report.condition.rawValue, report.circular, report.source, trainRunID, json,
+                                 Date().timeIntervalSince1970])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// The latest stored result per (model, label, condition, circular, source), as rows for the comparison table.
+    public static func compare(in workspace: Workspace) throws -> [[String: Any]] {
+        try workspace.manifest.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT e.id, e.model, e.label, e.condition, e.circular, e.questions_source, e.result, t.mode AS train_mode
+                  FROM eval_results e LEFT JOIN train_runs t ON t.id = e.train_run_id
+                 WHERE e.id IN (SELECT MAX(id) FROM eval_results GROUP BY model, COALESCE(label, ''), condition, circular, questions_source)
+                 ORDER BY e.questions_source, COALESCE(e.label, e.model), e.condition, e.circular
+                """).map { row in
+                let result = (try? JSONSerialization.jsonObject(with: Data((row["result"] as String).utf8))) as? [String: Any] ?? [:]
+                var out: [String: Any] = ["id": row["id"] as Int64, "model": row["model"] as String, "condition": row["condition"] as String,
+                                          "circular": (row["circular"] as Int) != 0, "questions_source": row["questions_source"] as String,
+                                          "overall": result["overall"] ?? [:], "by_type": result["by_type"] ?? [:]]
+                out["label"] = (row["label"] as String?) ?? NSNull()
+                out["train_mode"] = (row["train_mode"] as String?) ?? NSNull()
+                return out
+            }
+        }
+    }
+
+    /// Results side by side: one line per stored result, Type 1 / Type 2 / overall accuracy.
+    public static func compareText(_ rows: [[String: Any]]) -> String {
+        func acc(_ o: Any?) -> String {
+            guard let o = o as? [String: Any], let a = o["accuracy"] as? Double, let n = o["n"] as? Int, n > 0 else { return "     —" }
+            return String(format: "%5.1f%%", a * 100)
+        }
+        var lines = ["model / label".padding(toLength: 32, withPad: " ", startingAt: 0) + "condition             Type 1  Type 2  overall   n"]
+        for row in rows {
+            let name = (row["label"] as? String) ?? (row["model"] as? String ?? "")
+            var condition = row["condition"] as? String ?? ""
+            if row["circular"] as? Bool == true { condition += " circ" }
+            let types = row["by_type"] as? [String: Any] ?? [:]
+            let overall = row["overall"] as? [String: Any]
+            lines.append(name.padding(toLength: 32, withPad: " ", startingAt: 0) + condition.padding(toLength: 20, withPad: " ", startingAt: 0)
+                         + "  \(acc(types["1"]))  \(acc(types["2"]))  \(acc(overall))  \(overall?["n"] as? Int ?? 0)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

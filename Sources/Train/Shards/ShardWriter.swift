@@ -1,0 +1,277 @@
+import Dataset
+import Foundation
+import Logging
+
+/// Settings of one `dsbuild shards` run.
+public struct ShardSettings: Sendable {
+    public enum Compression: String, Sendable, CaseIterable { case none, gzip }
+
+    public var out: URL
+    /// Paired samples per tar (at most); text records per JSONL file (at most) is `textShardSize`.
+    public var shardSize = 500
+    public var textShardSize = 10_000
+    /// A shard is closed before it would pass this many bytes (unless it is empty).
+    public var shardBytes = 256 << 20
+    public var compression: Compression = .none
+    /// nil: copy the stored image bytes unchanged (EXIF orientation is recorded in the sample's json).
+    public var resize: ImageTransformRequest?
+    public var novelFraction = 0.0
+    public var seed = 0
+    /// The workspace recipe (secrets never in it), recorded in the index.
+    public var recipeJSON = "{}"
+    /// The question split as the mcq stage made it, recorded in the index.
+    public var splitBy = "keyword"
+    public var testFraction = 0.2
+    public var splitSeed = 0
+    /// Test hook: sleep this long after each paired sample (to kill a run mid-shard).
+    public var delayPerSample: Duration = .zero
+
+    public init(out: URL) { self.out = out }
+}
+
+/// What a run wrote.
+public struct ShardSummary: Sendable {
+    public var textRecords = 0
+    public var pairedSamples = 0
+    public var byKind: [String: Int] = [:]
+    public var textShards = 0
+    public var pairedShards = 0
+    public var written = 0
+    public var reused = 0
+    public var novelKeywords: [String] = []
+    public var excludedTestQuestions = 0
+    public var fingerprint = ""
+    public var index: URL
+
+    public var json: [String: Any] {
+        ["text": textRecords, "paired": pairedSamples, "by_kind": byKind, "text_shards": textShards,
+         "paired_shards": pairedShards, "written": written, "reused": reused, "novel_keywords": novelKeywords,
+         "excluded_test_questions": excludedTestQuestions, "fingerprint": fingerprint, "index": index.path]
+    }
+}
+
+public struct ShardError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable { case noData = "no_data", missingImage = "missing_image", noTransformer = "no_transformer", write }
+    public let code: Code
+    public let message: String
+    public init(_ code: Code, _ message: String) { self.code = code; self.message = message }
+    public var description: String { message }
+}
+
+/// Writes text-only JSONL shards, paired WebDataset tars and the `shards.json` index (docs/shard-format.md).
+///
+/// The pending work is "every planned shard whose file is not already there from the same plan": the plan
+/// (which records go in which shard) is a pure function of the manifest and the settings, each finished shard
+/// is renamed into place whole, and a marker with the plan's hash is written beside it. A killed run rerun
+/// writes only the missing shards; the output is byte-identical to an uninterrupted run.
+public struct ShardWriter: Sendable {
+    public let workspace: Workspace
+    public let settings: ShardSettings
+    public let transformer: (any ImageTransforming)?
+    public let logger: Logger
+    public let progress: ProgressReporter
+
+    public init(workspace: Workspace, settings: ShardSettings, transformer: (any ImageTransforming)? = nil,
+                logger: Logger = Logger(label: "dsbuild.shards"), progress: ProgressReporter = ProgressReporter(style: .quiet)) {
+        self.workspace = workspace
+        self.settings = settings
+        self.transformer = transformer
+        self.logger = logger
+        self.progress = progress
+    }
+
+    struct Planned {
+        enum Kind: String { case text, paired }
+        var kind: Kind
+        var file: String
+        var range: Range<Int>
+        var planHash: String
+    }
+
+    struct Marker: Codable {
+        var plan: String
+        var sha256: String
+        var bytes: Int
+        var samples: Int
+    }
+
+    public func write() async throws -> ShardSummary {
+        if settings.resize != nil && transformer == nil {
+            throw ShardError(.noTransformer, "resizing needs the image codecs, which this build has not wired in; use --resize none")
+        }
+        let inputs = try ShardSampleBuilder.build(workspace.manifest,
+                                                  options: .init(novelFraction: settings.novelFraction, seed: settings.seed))
+        if inputs.text.isEmpty && inputs.paired.isEmpty {
+            throw ShardError(.noData, "nothing to shard: the workspace has no kept images, accepted descriptions or train-split questions; run filter, describe and mcq first")
+        }
+        let out = settings.out
+        let fm = FileManager.default
+        let markers = out.appendingPathComponent(".progress")
+        for dir in [out, out.appendingPathComponent("text"), out.appendingPathComponent("paired"), markers] {
+            try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+            AtomicFile.removeStaleTemporaries(in: dir)
+        }
+
+        let textLines = inputs.text.map { $0.line() }
+        let plans = planText(textLines) + planPaired(inputs.paired)
+        var summary = ShardSummary(index: out.appendingPathComponent("shards.json"))
+        summary.textRecords = inputs.text.count
+        summary.pairedSamples = inputs.paired.count
+        for r in inputs.text { summary.byKind[r.kind, default: 0] += 1 }
+        for s in inputs.paired { summary.byKind[s.kind, default: 0] += 1 }
+        summary.novelKeywords = inputs.novelKeywords
+        summary.excludedTestQuestions = inputs.excludedTestQuestions
+
+        progress.start("shards", total: plans.count)
+        var entries: [Planned.Kind: [[String: Any]]] = [:]
+        for plan in plans {
+            try Task.checkCancellation()
+            let url = out.appendingPathComponent(plan.file)
+            let markerURL = markers.appendingPathComponent(plan.file.replacingOccurrences(of: "/", with: "-") + ".json")
+            var marker: Marker? = nil
+            if let old = JSONText.decode(Marker.self, from: try? String(contentsOf: markerURL, encoding: .utf8)),
+               old.plan == plan.planHash,
+               let size = (try? fm.attributesOfItem(atPath: url.path))?[.size] as? Int, size == old.bytes {
+                marker = old
+                summary.reused += 1
+            }
+            if marker == nil {
+                try? fm.removeItem(at: markerURL)
+                let data: Data
+                switch plan.kind {
+                case .text: data = try encodeText(Array(textLines[plan.range]))
+                case .paired: data = try await encodeTar(Array(inputs.paired[plan.range]))
+                }
+                try AtomicFile.write(data, to: url)
+                let made = Marker(plan: plan.planHash, sha256: Hash.sha256Hex(data), bytes: data.count, samples: plan.range.count)
+                try AtomicFile.write(Data(JSONText.encode(made).utf8), to: markerURL)
+                marker = made
+                summary.written += 1
+                logger.debug("wrote shard", metadata: ["shard.file": "\(plan.file)", "shard.samples": "\(plan.range.count)"])
+            }
+            entries[plan.kind, default: []].append(["file": plan.file, "samples": marker!.samples, "bytes": marker!.bytes,
+                                                    "sha256": marker!.sha256])
+            progress.advance()
+        }
+        progress.finish()
+
+        // Shards of an earlier, larger run that this plan no longer has.
+        let planned = Set(plans.map(\.file))
+        for sub in ["text", "paired"] {
+            for name in (try? fm.contentsOfDirectory(atPath: out.appendingPathComponent(sub).path)) ?? [] where !name.hasPrefix(".") {
+                if !planned.contains("\(sub)/\(name)") { try? fm.removeItem(at: out.appendingPathComponent("\(sub)/\(name)")) }
+            }
+        }
+
+        let text = entries[.text] ?? []
+        let paired = entries[.paired] ?? []
+        summary.textShards = text.count
+        summary.pairedShards = paired.count
+        let shas = (text + paired).compactMap { $0["sha256"] as? String }.sorted()
+        summary.fingerprint = Hash.sha256Hex(shas.joined())
+        let index: [String: Any] = [
+            "format": "dsbuild-shards", "version": 1, "dsbuild_version": DSBuildVersion.string,
+            "fingerprint": summary.fingerprint, "recipe": (try? JSONSerialization.jsonObject(with: Data(settings.recipeJSON.utf8))) ?? [String: Any](),
+            "split": ["by": settings.splitBy, "test_fraction": settings.testFraction, "seed": settings.splitSeed],
+            "novel_keywords": inputs.novelKeywords, "text": text, "paired": paired,
+            "counts": ["text": inputs.text.count, "paired": inputs.paired.count, "by_kind": summary.byKind],
+            "images": ["resize": settings.resize.map { ["mode": $0.mode.rawValue, "size": $0.size, "quality": $0.quality] } ?? "none"],
+        ]
+        let indexData = try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+        try AtomicFile.write(indexData + Data("\n".utf8), to: summary.index)
+        return summary
+    }
+
+    // MARK: Planning
+
+    private var textExtension: String {
+        switch settings.compression {
+        case .none: "jsonl"
+        case .gzip: "jsonl.gz"
+        }
+    }
+
+    private func planText(_ lines: [Data]) -> [Planned] {
+        var plans: [Planned] = []
+        var start = 0
+        var bytes = 0
+        func close(_ end: Int) {
+            guard end > start else { return }
+            let hash = Hash.sha256Hex(Data(("text|\(settings.compression.rawValue)|").utf8) + lines[start..<end].reduce(Data(), +))
+            plans.append(Planned(kind: .text, file: String(format: "text/%05d.%@", plans.count, textExtension), range: start..<end, planHash: hash))
+            start = end
+            bytes = 0
+        }
+        for (i, line) in lines.enumerated() {
+            if i > start && (i - start >= settings.textShardSize || bytes + line.count > settings.shardBytes) { close(i) }
+            bytes += line.count
+        }
+        close(lines.count)
+        return plans
+    }
+
+    private func planPaired(_ samples: [PairedSample]) -> [Planned] {
+        var plans: [Planned] = []
+        var start = 0
+        var bytes = 0
+        let resize = settings.resize.map { "\($0.mode.rawValue):\($0.size):\($0.quality)" } ?? "none"
+        func close(_ end: Int) {
+            guard end > start else { return }
+            var text = "paired|\(resize)"
+            for s in samples[start..<end] {
+                text += "|" + JSONText.encodeObject(s.json(width: s.width, height: s.height, orientationApplied: false)) + s.text + s.imageSHA256
+            }
+            plans.append(Planned(kind: .paired, file: String(format: "paired/%05d.tar", plans.count), range: start..<end,
+                                 planHash: Hash.sha256Hex(text)))
+            start = end
+            bytes = 0
+        }
+        for (i, s) in samples.enumerated() {
+            let size = s.imageBytes + s.text.utf8.count + 4096
+            if i > start && (i - start >= settings.shardSize || bytes + size > settings.shardBytes) { close(i) }
+            bytes += size
+        }
+        close(samples.count)
+        return plans
+    }
+
+    // MARK: Encoding
+
+    private func encodeText(_ lines: [Data]) throws -> Data {
+        let raw = lines.reduce(into: Data()) { $0.append($1) }
+        switch settings.compression {
+        case .none: return raw
+        case .gzip: return try Gzip.compress(raw)
+        }
+    }
+
+    private func encodeTar(_ samples: [PairedSample]) async throws -> Data {
+        var tar = TarWriter()
+        for sample in samples {
+            let url = workspace.imageURL(relativePath: sample.imagePath)
+            guard let original = try? Data(contentsOf: url) else {
+                throw ShardError(.missingImage, "image \(sample.imageSHA256) (\(sample.imagePath)) is missing from the workspace store; rerun collect")
+            }
+            var bytes = original
+            var format = sample.imageFormat
+            var width = sample.width
+            var height = sample.height
+            var applied = false
+            if let request = settings.resize, let transformer {
+                let out = try transformer.transform(original, format: sample.imageFormat, request: request)
+                bytes = out.data
+                format = ImageFormatName.normalized(out.format)
+                width = out.width
+                height = out.height
+                applied = true
+            }
+            let json = try JSONSerialization.data(withJSONObject: sample.json(width: width, height: height, orientationApplied: applied),
+                                                  options: [.sortedKeys, .withoutEscapingSlashes])
+            try tar.append(name: "\(sample.key).\(format)", contents: bytes)
+            try tar.append(name: "\(sample.key).json", contents: json)
+            try tar.append(name: "\(sample.key).txt", contents: Data(sample.text.utf8))
+            if settings.delayPerSample > .zero { try await Task.sleep(for: settings.delayPerSample) }
+        }
+        return tar.finished()
+    }
+}

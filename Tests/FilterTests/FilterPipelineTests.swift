@@ -1,0 +1,174 @@
+import Dataset
+@testable import Filter
+import Foundation
+import GRDB
+import Logging
+import Testing
+import _DSBuildTestSupport
+
+/// A scripted analyzer: pHashes and decode failures chosen by the test.
+struct ScriptedAnalyzer: PixelAnalyzing {
+    var hashes: [String: String] = [:]
+    var corrupt: Set<String> = []
+
+    struct Corrupt: Error, CustomStringConvertible { var description: String { "premature end of JPEG data" } }
+
+    func verifyDecodes(fileAt url: URL, maxPixels: Int) throws {
+        if corrupt.contains(url.deletingPathExtension().lastPathComponent) { throw Corrupt() }
+    }
+
+    func perceptualHash(fileAt url: URL) throws -> String {
+        hashes[url.deletingPathExtension().lastPathComponent] ?? "0000000000000000"
+    }
+}
+
+func sha(_ n: Int) -> String { String(format: "%064x", n) }
+
+@Suite struct FilterPipelineTests {
+    let logger = Logger(label: "test")
+    let quiet = ProgressReporter(style: .quiet)
+
+    @Test func vlvDefaultsDropSmallAndExtremeAspectAndRecordTheMeasuredValue() async throws {
+        let tmp = TemporaryDirectory()
+        var f = try StoredImageFixture(tmp)
+        try f.add(keyword: "Gat", sha: sha(1), width: 1024, height: 768)
+        try f.add(keyword: "Gat", sha: sha(2), width: 640, height: 384)
+        try f.add(keyword: "Gat", sha: sha(3), width: 3000, height: 1000)
+        // Stored 600×1400 with orientation 6 is displayed 1400×600: aspect 2.33 is computed on the display size.
+        try f.add(keyword: "Gat", sha: sha(4), width: 600, height: 1400, orientation: 6)
+        let pipeline = FilterPipeline(workspace: f.workspace, settings: FilterSettings(), analyzer: ScriptedAnalyzer(
+            hashes: [sha(1): "ffff000000000000", sha(2): "0000ffff00000000", sha(3): "00000000ffff0000", sha(4): "000000000000ffff"]),
+                                      judge: nil, logger: logger)
+        let summary = try await pipeline.run(progress: quiet)
+        let d = try f.decisions()
+        #expect(d[sha(1)]?["min_short_side"]?.pass == true)
+        #expect(d[sha(2)]?["min_short_side"]?.reason == "short_side 384 < 512")
+        #expect(d[sha(3)]?["aspect_ratio"]?.reason == "aspect_ratio 3.000 > 2")
+        #expect(d[sha(4)]?["aspect_ratio"]?.reason == "aspect_ratio 2.333 > 2")
+        #expect(d[sha(4)]?["min_short_side"]?.pass == true)
+        #expect(summary.kept == 1)
+        #expect(summary.droppedByRule == ["min_short_side": 1, "aspect_ratio": 2])
+        let status = try StatusReport.compute(f.workspace.manifest)
+        #expect(status.imagesKept == 1)
+        #expect(status.imagesDropped["aspect_ratio"] == 2)
+    }
+
+    @Test func watermarkSignalsAreRecordedByNameAndValue() async throws {
+        let tmp = TemporaryDirectory()
+        var f = try StoredImageFixture(tmp)
+        try f.add(keyword: "K", sha: sha(1), width: 800, height: 800, extra: ["pwatermark": "0.91"])
+        try f.add(keyword: "K", sha: sha(2), width: 800, height: 800, extra: ["pwatermark": "0.2"])
+        try f.add(keyword: "K", sha: sha(3), width: 800, height: 800, rights: ["xmp.photoshop.credit": "Getty Images/iStockphoto"])
+        try f.add(keyword: "K", sha: sha(4), width: 800, height: 800, url: "https://image.shutterstock.com/z/x.jpg")
+        try f.add(keyword: "K", sha: sha(5), width: 800, height: 800,
+                  rights: ["xmp.plus.data_mining": "http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED-AIMLTRAINING"])
+        let hashes = (1...5).reduce(into: [String: String]()) { $0[sha($1)] = String(format: "%016llx", UInt64(1) << UInt64($1 * 12)) }
+        let pipeline = FilterPipeline(workspace: f.workspace, settings: FilterSettings(),
+                                      analyzer: ScriptedAnalyzer(hashes: hashes), judge: nil, logger: logger)
+        _ = try await pipeline.run(progress: quiet)
+        let d = try f.decisions()
+        #expect(d[sha(1)]?["watermark"]?.reason == "pwatermark 0.91 >= 0.8")
+        #expect(d[sha(2)]?["watermark"]?.pass == true)
+        #expect(d[sha(3)]?["watermark"]?.reason.contains("Getty Images") == true)
+        #expect(d[sha(4)]?["watermark"]?.reason.contains("shutterstock.com") == true)
+        #expect(d[sha(5)]?["rights"]?.pass == false)
+        #expect(d[sha(5)]?["rights"]?.reason.contains("DMI-PROHIBITED-AIMLTRAINING") == true)
+    }
+
+    @Test func corruptImagesFailIntegrityWithTheDecoderMessage() async throws {
+        let tmp = TemporaryDirectory()
+        var f = try StoredImageFixture(tmp)
+        try f.add(keyword: "K", sha: sha(1), width: 800, height: 800)
+        try f.add(keyword: "K", sha: sha(2), width: 800, height: 800)
+        let analyzer = ScriptedAnalyzer(hashes: [sha(1): "00000000000000ff", sha(2): "ff00000000000000"], corrupt: [sha(2)])
+        let pipeline = FilterPipeline(workspace: f.workspace, settings: FilterSettings(), analyzer: analyzer, judge: nil, logger: logger)
+        _ = try await pipeline.run(progress: quiet)
+        let d = try f.decisions()
+        #expect(d[sha(1)]?["integrity"]?.pass == true)
+        #expect(d[sha(2)]?["integrity"]?.reason == "jpeg does not decode: premature end of JPEG data")
+    }
+
+    @Test func nearDuplicatesKeepTheLargestThenEarliestAndCrossKeywordCopiesAreReported() async throws {
+        let tmp = TemporaryDirectory()
+        var f = try StoredImageFixture(tmp)
+        try f.add(keyword: "A", sha: sha(1), width: 800, height: 600, createdAt: 1)
+        try f.add(keyword: "A", sha: sha(2), width: 1600, height: 1200, createdAt: 2)   // largest: kept
+        try f.add(keyword: "A", sha: sha(3), width: 800, height: 600, createdAt: 0)     // same size as 1, earlier
+        try f.add(keyword: "A", sha: sha(4), width: 800, height: 600, createdAt: 3)     // far away: kept
+        try f.add(keyword: "B", sha: sha(2), width: 1600, height: 1200, createdAt: 2)   // the same image under B
+        let analyzer = ScriptedAnalyzer(hashes: [
+            sha(1): "ffffffff00000000", sha(2): "ffffffff0000000f", sha(3): "ffffffff000000ff", sha(4): "00000000ffffffff",
+        ])
+        var settings = FilterSettings()
+        settings.phashDistance = 8
+        let pipeline = FilterPipeline(workspace: f.workspace, settings: settings, analyzer: analyzer, judge: nil, logger: logger)
+        let summary = try await pipeline.run(progress: quiet)
+        let d = try f.decisions()
+        #expect(d[sha(2)]?["duplicates"]?.pass == true)
+        #expect(d[sha(4)]?["duplicates"]?.pass == true)
+        #expect(d[sha(1)]?["duplicates"]?.reason == "near duplicate of \(sha(2).prefix(12)) (distance 4 <= 8)")
+        #expect(d[sha(3)]?["duplicates"]?.pass == false)
+        #expect(summary.crossKeywordDuplicates.map(\.keywords) == [["A", "B"]])
+        // pHashes are cached in the manifest.
+        let cached = try f.workspace.manifest.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM images WHERE phash IS NOT NULL") }
+        #expect(cached == 4)
+    }
+
+    @Test func aChangedThresholdRedecidesOnlyThatRuleAndARemovedRuleStopsCounting() async throws {
+        let tmp = TemporaryDirectory()
+        var f = try StoredImageFixture(tmp)
+        try f.add(keyword: "K", sha: sha(1), width: 600, height: 600)
+        try f.add(keyword: "K", sha: sha(2), width: 300, height: 300)
+        let analyzer = ScriptedAnalyzer(hashes: [sha(1): "00000000000000ff", sha(2): "ff00000000000000"])
+        var settings = FilterSettings()
+        _ = try await FilterPipeline(workspace: f.workspace, settings: settings, analyzer: analyzer, judge: nil, logger: logger).run(progress: quiet)
+        let before = try f.workspace.manifest.read { db in
+            try Double.fetchOne(db, sql: "SELECT decided_at FROM filter_decisions WHERE rule = 'aspect_ratio' AND image_sha256 = ?", arguments: [sha(1)])
+        }
+        settings.minShortSide = 700
+        settings.watermark = false
+        let second = try await FilterPipeline(workspace: f.workspace, settings: settings, analyzer: analyzer, judge: nil, logger: logger).run(progress: quiet)
+        #expect(second.decidedThisRun == 2)
+        let d = try f.decisions()
+        #expect(d[sha(1)]?["min_short_side"]?.reason == "short_side 600 < 700")
+        #expect(d[sha(1)]?["watermark"] == nil)
+        let after = try f.workspace.manifest.read { db in
+            try Double.fetchOne(db, sql: "SELECT decided_at FROM filter_decisions WHERE rule = 'aspect_ratio' AND image_sha256 = ?", arguments: [sha(1)])
+        }
+        #expect(before == after)
+        let third = try await FilterPipeline(workspace: f.workspace, settings: settings, analyzer: analyzer, judge: nil, logger: logger).run(progress: quiet)
+        #expect(third.decidedThisRun == 0)
+    }
+
+    @Test func dryRunRecordsNothing() async throws {
+        let tmp = TemporaryDirectory()
+        var f = try StoredImageFixture(tmp)
+        try f.add(keyword: "K", sha: sha(1), width: 300, height: 300)
+        let summary = try await FilterPipeline(workspace: f.workspace, settings: FilterSettings(), analyzer: ScriptedAnalyzer(),
+                                               judge: nil, logger: logger).run(progress: quiet, dryRun: true)
+        #expect(summary.droppedByRule["min_short_side"] == 1)
+        #expect(try f.decisions().isEmpty)
+    }
+
+    @Test func animatedAndFormatRulesDecideOnTheProbe() async throws {
+        let tmp = TemporaryDirectory()
+        var f = try StoredImageFixture(tmp)
+        try f.add(keyword: "K", sha: sha(1), width: 800, height: 800, format: "gif", animated: true)
+        var settings = FilterSettings()
+        settings.formats = ["jpg", "png"]
+        _ = try await FilterPipeline(workspace: f.workspace, settings: settings, analyzer: ScriptedAnalyzer(), judge: nil, logger: logger).run(progress: quiet)
+        let d = try f.decisions()
+        #expect(d[sha(1)]?["animated"]?.pass == false)
+        #expect(d[sha(1)]?["formats"]?.reason == "format gif not in jpeg,png")
+    }
+
+    @Test func groupingIsDeterministicForEqualCandidates() {
+        let g = DuplicateGrouping(maxDistance: 0)
+        let verdicts = g.group([
+            .init(sha256: "b", phash: 1, pixels: 10, storedAt: 0),
+            .init(sha256: "a", phash: 1, pixels: 10, storedAt: 0),
+        ])
+        #expect(verdicts["a"] == .kept)
+        #expect(verdicts["b"] == .duplicate(of: "a", distance: 0))
+    }
+}

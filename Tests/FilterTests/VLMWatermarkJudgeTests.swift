@@ -1,0 +1,62 @@
+import Dataset
+import Filter
+import Foundation
+import Synchronization
+import Testing
+import _DSBuildTestSupport
+
+/// A chat service that answers from a script and keeps the requests it saw.
+final class ScriptedChat: ChatService {
+    let answers: @Sendable (ChatRequest) -> String
+    let seen = Mutex<[ChatRequest]>([])
+
+    init(_ answers: @escaping @Sendable (ChatRequest) -> String) { self.answers = answers }
+
+    func complete(_ request: ChatRequest) async throws(ChatError) -> ChatResult {
+        seen.withLock { $0.append(request) }
+        let text = answers(request)
+        if let problem = request.validator?(text) { throw ChatError(.invalidOutput, problem) }
+        return ChatResult(text: text, usage: ChatUsage(promptTokens: 10, completionTokens: 5), fromCache: false,
+                          requestKey: "k", finishReason: "stop", model: request.model, attempts: 1)
+    }
+}
+
+@Suite struct VLMWatermarkJudgeTests {
+    func anyImage() throws -> URL {
+        let items = try KViscuitFixture.type1Items()
+        let item = try #require(items.first { FileManager.default.fileExists(atPath: TestPaths.kViscuitImages.appendingPathComponent($0.imagePath).path) })
+        return TestPaths.kViscuitImages.appendingPathComponent(item.imagePath)
+    }
+
+    @Test func theJudgeSendsASmallJPEGWithASchemaAndReadsTheVerdict() async throws {
+        let chat = ScriptedChat { _ in #"{"watermark": true, "evidence": "a translucent Shutterstock logo across the middle"}"# }
+        let judge = VLMWatermarkJudge(service: chat, model: "vision-model", maxSide: 256)
+        let verdict = try await judge.judge(imageAt: try anyImage(), format: "jpeg")
+        #expect(verdict.watermarked)
+        #expect(verdict.explanation.contains("Shutterstock"))
+        let request = try #require(chat.seen.withLock { $0.first })
+        #expect(request.purpose == "watermark_judge")
+        guard case .jsonSchema(let name, _) = request.responseFormat else { Issue.record("no schema"); return }
+        #expect(name == "watermark_judgement")
+        let image = request.messages[0].parts.compactMap { part -> Data? in
+            if case .image(let data, _) = part { return data } else { return nil }
+        }.first
+        let bytes = try #require(image)
+        #expect(bytes.starts(with: [0xFF, 0xD8, 0xFF]))
+        let probe = try CodecImageProber().probe(data: bytes)
+        #expect(max(probe.width, probe.height) <= 256)
+    }
+
+    @Test func aMalformedVerdictIsAnErrorNotAKeep() async throws {
+        let chat = ScriptedChat { _ in "I think there might be a watermark." }
+        let judge = VLMWatermarkJudge(service: chat, model: "m")
+        await #expect(throws: ChatError.self) { _ = try await judge.judge(imageAt: try anyImage(), format: "jpeg") }
+        let rule = WatermarkRule(judge: judge)
+        let url = try anyImage()
+        let subject = FilterSubject(sha256: "x", keywordID: 1, keyword: "k", fileURL: url, bytes: 1,
+                                    probe: try CodecImageProber().probe(fileAt: url), urls: [], extra: [:], storedAt: 0)
+        let decision = await rule.decide(subject)
+        #expect(!decision.pass)
+        #expect(decision.reason.hasPrefix("VLM judge failed"))
+    }
+}
