@@ -1,7 +1,6 @@
 import ArgumentParser
 import Collect
 import Dataset
-import Filter
 import Foundation
 
 extension DSBuild {
@@ -70,7 +69,7 @@ extension DSBuild {
                 for error in result.errors { Output.error(error.description) }
                 try KeywordStore.insert(result.keywords, into: context.workspace.manifest)
             }
-            let collector = Collector(workspace: context.workspace, settings: settings, prober: CodecImageProber(),
+            let collector = Collector(workspace: context.workspace, settings: settings, prober: MinimalHeaderProber(),
                                       logger: context.logger, progress: context.progress)
             let summary = try await collector.run()
             for problem in summary.problems { Output.warning(problem) }
