@@ -13,7 +13,7 @@ import _DSBuildTestSupport
         #expect(try ws.manifest.journalMode() == "wal")
         let fk = try ws.manifest.read { db in try Int.fetchOne(db, sql: "PRAGMA foreign_keys") }
         #expect(fk == 1)
-        #expect(try ws.manifest.appliedMigrations() == [ManifestSchema.latestVersion])
+        #expect(try ws.manifest.appliedMigrations().last == ManifestSchema.latestVersion)
     }
 
     @Test func openingAPlainDirectoryIsANotAWorkspaceError() throws {
@@ -67,7 +67,7 @@ import _DSBuildTestSupport
         try queue.write { db in try db.execute(sql: "CREATE TABLE unrelated(x)") }
         try queue.close()
         let ws = try Workspace.open(at: tmp.url)
-        #expect(try ws.manifest.appliedMigrations() == [ManifestSchema.latestVersion])
+        #expect(try ws.manifest.appliedMigrations().last == ManifestSchema.latestVersion)
         #expect(try ws.manifest.read { db in try db.tableExists("keywords") })
     }
 

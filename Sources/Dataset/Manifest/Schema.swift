@@ -6,12 +6,29 @@ public enum ManifestSchema {
     /// The identifier of the newest migration this binary knows.
     public static var latestVersion: String { migrationNames.last! }
 
-    static let migrationNames = ["v1-initial"]
+    static let migrationNames = ["v1-initial", "v2-collect-searches"]
 
     public static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-initial") { db in try createInitialTables(db) }
+        migrator.registerMigration("v2-collect-searches") { db in try createSourceSearches(db) }
         return migrator
+    }
+
+    /// One row per keyword × source that collect has searched, so that a keyword with no results is not searched
+    /// again on resume, and a failed search says why.
+    private static func createSourceSearches(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE source_searches (
+                keyword_id INTEGER NOT NULL REFERENCES keywords(id) ON DELETE CASCADE,
+                source TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+                found INTEGER NOT NULL DEFAULT 0,
+                detail TEXT,
+                finished_at REAL NOT NULL,
+                PRIMARY KEY (keyword_id, source)
+            );
+            """)
     }
 
     private static func createInitialTables(_ db: Database) throws {

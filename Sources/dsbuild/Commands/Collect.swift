@@ -1,10 +1,154 @@
 import ArgumentParser
+import Collect
+import Dataset
+import Foundation
 
-// Placeholder until this stage lands: replace the whole file with the real command.
 extension DSBuild {
+    /// `dsbuild collect`: keywords → candidates from sources → downloaded, hashed, probed images.
     struct Collect: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Keywords → candidate images from sources → downloaded, hashed, probed.")
+        static let configuration = CommandConfiguration(
+            abstract: "Keywords → candidate images from sources → downloaded, hashed, probed.",
+            discussion: """
+                Searches every keyword in each source, then downloads every candidate not yet downloaded. Killing it
+                and running it again downloads only what is missing. Transient failures (429, 5xx, timeouts) are
+                retried on the next run; permanent ones (404, not an image, robots.txt) are not.
+                """)
+
         @OptionGroup var options: GlobalOptions
-        func run() async throws { throw NotYetAvailable(command: "collect") }
+
+        @Option(help: "A keyword file to add first (TXT, CSV/TSV with a `keyword` header, or JSONL).")
+        var keywords: String?
+
+        @Option(help: "Comma-separated sources: \(ImageSources.names.joined(separator: ", ")).")
+        var sources: String?
+
+        @Option(help: "Candidates per keyword and source (after the licence filter).")
+        var perKeyword: Int?
+
+        @Option(help: "Accepted licences, comma-separated (cc0,pdm,cc-by,cc-by-sa,…); `any` accepts everything.")
+        var licenses: String?
+
+        @Option(help: "Downloads in flight over all hosts.")
+        var concurrency: Int?
+
+        @Option(help: "Downloads in flight per host.")
+        var perHost: Int?
+
+        @Option(help: "The input of the `urls` source (CSV/TSV/JSONL URL list) or the `directory` source (a folder).")
+        var sourceFile: String?
+
+        @Option(help: "The URL column of a URL list (default `url`).")
+        var urlColumn: String?
+
+        @Option(help: "The caption column of a URL list (default `caption`).")
+        var captionColumn: String?
+
+        @Option(help: "The keyword column of a URL list; without it every row gets --keyword.")
+        var keywordColumn: String?
+
+        @Option(help: "The keyword of URL-list rows without a keyword column, or of files directly in a folder.")
+        var keyword: String?
+
+        @Option(help: "Attempts per image (the first included).")
+        var maxAttempts: Int?
+
+        @Option(help: "Total timeout per download, in seconds.")
+        var timeout: Double?
+
+        @Option(help: "A contact (URL or e-mail) for the User-Agent: dsbuild/<version> (+contact).")
+        var contact: String?
+
+        @Flag(help: "Search only: record candidates, download nothing.")
+        var searchOnly = false
+
+        func run() async throws {
+            let context = try CommandContext.open(options, command: "collect")
+            let settings = try makeSettings(context)
+            if let keywords {
+                let result = try KeywordFileReader().read(contentsOf: URL(fileURLWithPath: keywords))
+                for error in result.errors { Output.error(error.description) }
+                try KeywordStore.insert(result.keywords, into: context.workspace.manifest)
+            }
+            let collector = Collector(workspace: context.workspace, settings: settings, prober: MinimalHeaderProber(),
+                                      logger: context.logger, progress: context.progress)
+            let summary = try await collector.run()
+            for problem in summary.problems { Output.warning(problem) }
+            print(summary: summary)
+            if summary.failed { throw ExitCode(1) }
+        }
+
+        /// Defaults ← recipe ← options.
+        func makeSettings(_ context: CommandContext) throws -> CollectSettings {
+            var settings = try CollectSettings(recipe: context.recipe, recipeDirectory: context.workspace.root)
+            if let sources {
+                settings.sources = sources.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
+            for name in settings.sources where !ImageSources.names.contains(name) {
+                throw ValidationError("unknown source `\(name)`; use \(ImageSources.names.joined(separator: ", "))")
+            }
+            if let perKeyword {
+                guard perKeyword > 0 else { throw ValidationError("--per-keyword must be at least 1") }
+                settings.perKeyword = perKeyword
+            }
+            if let licenses {
+                settings.licenses = licenses.lowercased() == "any" ? .any
+                    : try LicenseFilter(parsing: licenses.split(separator: ",").map(String.init))
+            }
+            if let concurrency {
+                guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
+                settings.download.concurrency = concurrency
+            }
+            if let perHost {
+                guard perHost > 0 else { throw ValidationError("--per-host must be at least 1") }
+                settings.download.perHost = perHost
+            }
+            if let maxAttempts { settings.download.maxAttempts = max(1, maxAttempts) }
+            if let timeout { settings.download.totalTimeout = timeout }
+            if let contact { settings.download.userAgentContact = contact }
+            settings.searchOnly = searchOnly
+            for name in ["urls", "directory"] where settings.sources.contains(name) {
+                var o = settings.options(for: name)
+                if let sourceFile {
+                    if name == "urls" { o.file = sourceFile } else { o.path = sourceFile }
+                }
+                if let urlColumn { o.urlColumn = urlColumn }
+                if let captionColumn { o.captionColumn = captionColumn }
+                if let keywordColumn { o.keywordColumn = keywordColumn }
+                if let keyword { o.keyword = keyword }
+                settings.sourceOptions[name] = o
+            }
+            return settings
+        }
+
+        func print(summary: CollectSummary) {
+            let download = summary.download
+            if options.json {
+                var object: [String: Any] = [
+                    "keywords_added": summary.keywordsAdded,
+                    "searches": summary.search.pending,
+                    "search_counts": summary.search.counts,
+                    "input_problems": summary.problems.count,
+                    "interrupted": summary.search.interrupted || (download?.interrupted ?? false),
+                ]
+                if let download {
+                    object["downloads"] = download.pending
+                    object["download_counts"] = download.counts
+                    object["download_failures"] = download.failures
+                    object["download_seconds"] = download.seconds
+                    object["images_per_second"] = download.seconds > 0 ? Double(download.succeeded) / download.seconds : 0
+                }
+                Output.json(object)
+                return
+            }
+            guard !options.quiet else { return }
+            Swift.print("searched \(summary.search.pending) keyword×source pairs (\(summary.search.failures) failed)")
+            if let download {
+                let rate = download.seconds > 0 ? Double(download.succeeded) / download.seconds : 0
+                Swift.print("downloaded \(download.succeeded)/\(download.pending) in \(String(format: "%.1f", download.seconds)) s (\(String(format: "%.1f", rate)) images/s)")
+                for (key, count) in download.counts.sorted(by: { $0.key < $1.key }) {
+                    Swift.print("  \(key): \(count)")
+                }
+            }
+        }
     }
 }

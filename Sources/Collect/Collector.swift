@@ -1,0 +1,73 @@
+import Dataset
+import Foundation
+import Logging
+
+/// What one `dsbuild collect` run did.
+public struct CollectSummary: Sendable {
+    public var keywordsAdded = 0
+    public var search: StageSummary
+    public var download: StageSummary?
+    /// Input lines that could not be read (URL list rows…), as `file:line: message`.
+    public var problems: [String] = []
+
+    public var failed: Bool { search.failures > 0 || (download?.failures ?? 0) > 0 || !problems.isEmpty }
+}
+
+/// Runs collect: the search stage (keyword × source → candidates), then the download stage (candidate → image),
+/// both through the shared `StageRunner`, so both resume from the manifest.
+public struct Collector: Sendable {
+    public let workspace: Workspace
+    public let settings: CollectSettings
+    public let prober: any ImageProbing
+    public let logger: Logger
+    public let progress: ProgressReporter
+    let environment: [String: String]
+
+    public init(workspace: Workspace, settings: CollectSettings, prober: any ImageProbing, logger: Logger,
+                progress: ProgressReporter, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.workspace = workspace
+        self.settings = settings
+        self.prober = prober
+        self.logger = logger
+        self.progress = progress
+        self.environment = environment
+    }
+
+    /// The engine collect uses: its limits, the polite User-Agent, ≤ 2 connections to upload.wikimedia.org.
+    public func makeEngine() -> HTTPEngine {
+        let d = settings.download
+        return HTTPEngine(configuration: .init(
+            userAgent: d.userAgent, maxTotalConnections: max(d.concurrency, 1), maxConnectionsPerHost: max(d.perHost, 1),
+            hostLimits: ["https://upload.wikimedia.org:443": min(2, max(d.perHost, 1))]))
+    }
+
+    public func run() async throws -> CollectSummary {
+        var sources: [any ImageSource] = []
+        for name in settings.sources {
+            sources.append(try ImageSources.make(name, options: settings.options(for: name), environment: environment))
+        }
+        let problems = sources.compactMap { $0 as? URLListSource }.flatMap(\.problems)
+        let engine = makeEngine()
+        defer { engine.shutdown() }
+        var rates: [String: Double] = [:]
+        for source in sources {
+            guard let base = ImageSources.apiBaseURL(of: source) else { continue }
+            if let rate = settings.options(for: source.name).requestsPerMinute ?? ImageSources.defaultRequestsPerMinute[source.name] {
+                rates[base] = rate
+            }
+        }
+        let fetcher = EngineJSONFetcher(engine: engine, retry: settings.download.retryPolicy, rates: rates)
+        let context = SourceContext(fetcher: fetcher, licenses: settings.licenses, logger: logger)
+        let search = SearchStage(sources: sources, perKeyword: settings.perKeyword, context: context)
+        let runner = StageRunner(manifest: workspace.manifest, progress: progress, logger: logger)
+        var summary = CollectSummary(search: StageSummary(stage: "search"), problems: problems)
+        summary.keywordsAdded = try search.addDeclaredKeywords(to: workspace.manifest)
+        summary.search = try await runner.run(search, concurrency: settings.searchConcurrency)
+        if settings.searchOnly || summary.search.interrupted { return summary }
+        let downloads = DownloadStage(workspace: workspace, prober: prober,
+                                      http: HTTPImageFetcher(engine: engine, settings: settings.download))
+        downloads.removeStaleTemporaryFiles()
+        summary.download = try await runner.run(downloads, concurrency: settings.download.concurrency)
+        return summary
+    }
+}

@@ -1,0 +1,175 @@
+import Dataset
+import Foundation
+import GRDB
+
+/// The second half of collect: every candidate without a finished download is fetched, checked to be an image
+/// by its magic bytes, hashed, moved into the content-addressed store, probed, and recorded (`images` +
+/// `downloads` + every attempt) in one transaction.
+///
+/// Resume: pending work is recomputed from the manifest. A candidate with an `ok` download, or a failure that is
+/// not worth another try (404, not an image, robots…), is done. A transient failure (429, 5xx, timeout,
+/// connection reset…) is stored with `retryable = 1` and is pending again on the next run. A file is moved into
+/// the store before its row is written, so a killed run leaves at most an unreferenced file that the next run's
+/// download of the same bytes finds in place; a temporary file is never taken for an image.
+public struct DownloadStage: Stage {
+    public enum Outcome: Sendable {
+        case stored(sha256: String, path: String, bytes: Int, probe: ProbedImage, finalURL: String, httpStatus: Int?,
+                    attempts: [AttemptRecord], newImage: Bool)
+        /// Another candidate with the same URL already has the image.
+        case reused(sha256: String)
+        case failed(DownloadFailure, attempts: [AttemptRecord])
+    }
+
+    public let name = "download"
+    public let workspace: Workspace
+    public let prober: any ImageProbing
+    public let http: (any ImageFetching)?
+    public let local: any ImageFetching
+
+    public init(workspace: Workspace, prober: any ImageProbing, http: (any ImageFetching)?,
+                local: any ImageFetching = LocalFileFetcher()) {
+        self.workspace = workspace
+        self.prober = prober
+        self.http = http
+        self.local = local
+    }
+
+    /// Removes temporary files a killed run left behind (they were never taken for images). Run before a download
+    /// run starts; two collect runs on one workspace at the same time are not supported.
+    public func removeStaleTemporaryFiles() {
+        let directory = workspace.temporaryDirectory
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in names where name.hasSuffix(".part") {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        }
+    }
+
+    public func pending(in manifest: Manifest) async throws -> [PendingDownload] {
+        try await manifest.asyncRead { db in
+            try Row.fetchAll(db, sql: """
+                SELECT c.id, c.image_url, c.source FROM candidates c
+                LEFT JOIN downloads d ON d.candidate_id = c.id
+                WHERE d.candidate_id IS NULL OR (d.status = 'failed' AND d.retryable = 1)
+                ORDER BY c.id
+                """).map { PendingDownload(candidateID: $0["id"], url: $0["image_url"], source: $0["source"]) }
+        }
+    }
+
+    public func work(on item: PendingDownload) async throws -> Outcome {
+        let url = item.url
+        if let sha = try await workspace.manifest.asyncRead({ db in
+            try String.fetchOne(db, sql: """
+                SELECT d.image_sha256 FROM downloads d JOIN candidates c ON c.id = d.candidate_id
+                WHERE c.image_url = ? AND d.status = 'ok' AND d.image_sha256 IS NOT NULL LIMIT 1
+                """, arguments: [url])
+        }) {
+            return .reused(sha256: sha)
+        }
+        let fetcher: any ImageFetching
+        if url.lowercased().hasPrefix("file:") {
+            guard item.source == "directory" else {
+                return .failed(DownloadFailure(reason: "disallowed_scheme", detail: "only http and https are fetched, not file: \(url)"), attempts: [])
+            }
+            fetcher = local
+        } else if let http {
+            fetcher = http
+        } else {
+            return .failed(DownloadFailure(reason: "no_http", detail: "HTTP downloads are disabled in this run: \(url)"), attempts: [])
+        }
+        let directory = workspace.temporaryDirectory
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let fetched = try await fetcher.fetch(item, into: directory)
+        switch fetched.result {
+        case .failure(let failure):
+            return .failed(failure, attempts: fetched.attempts)
+        case .success(let file):
+            return accept(file, url: url, attempts: fetched.attempts)
+        }
+    }
+
+    /// Checks the fetched bytes, probes them and moves them into the store.
+    func accept(_ file: FetchedFile, url: String, attempts: [AttemptRecord]) -> Outcome {
+        let prefix = (try? FileHandle(forReadingFrom: file.file)).flatMap { handle -> Data? in
+            defer { try? handle.close() }
+            return try? handle.read(upToCount: 512)
+        } ?? Data()
+        guard ImageMagic.format(of: prefix) != nil else {
+            try? FileManager.default.removeItem(at: file.file)
+            return .failed(DownloadFailure(reason: "not_an_image", detail: "\(ImageMagic.describeNonImage(prefix)) from \(url)",
+                                           httpStatus: file.httpStatus), attempts: attempts)
+        }
+        let probe: ProbedImage
+        do {
+            probe = try prober.probe(fileAt: file.file)
+        } catch {
+            try? FileManager.default.removeItem(at: file.file)
+            return .failed(DownloadFailure(reason: "probe_failed", detail: "\(error) (\(url))", httpStatus: file.httpStatus),
+                           attempts: attempts)
+        }
+        let relative = Workspace.relativeImagePath(sha256: file.sha256, fileExtension: probe.fileExtension)
+        let existed = FileManager.default.fileExists(atPath: workspace.imageURL(relativePath: relative).path)
+        do {
+            let path = try workspace.storeImage(temporaryFile: file.file, sha256: file.sha256, fileExtension: probe.fileExtension)
+            return .stored(sha256: file.sha256, path: path, bytes: file.bytes, probe: probe, finalURL: file.finalURL,
+                           httpStatus: file.httpStatus, attempts: attempts, newImage: !existed)
+        } catch {
+            try? FileManager.default.removeItem(at: file.file)
+            return .failed(DownloadFailure(reason: "store_failed", detail: "\(error) (\(url))"), attempts: attempts)
+        }
+    }
+
+    public func record(_ outcome: Outcome, for item: PendingDownload, in db: Database) throws {
+        let now = Date().timeIntervalSince1970
+        let runID = try Int64.fetchOne(db, sql: "SELECT id FROM runs WHERE command = ? AND status = 'running' ORDER BY id DESC LIMIT 1",
+                                       arguments: [name])
+        func insertAttempts(_ attempts: [AttemptRecord]) throws {
+            for attempt in attempts {
+                try db.execute(sql: """
+                    INSERT INTO download_attempts(candidate_id, run_id, attempt, url, http_status, error, wait_seconds, started_at, duration)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [item.candidateID, runID, attempt.number, attempt.url, attempt.httpStatus, attempt.error,
+                                     attempt.waitSeconds, attempt.startedAt, attempt.duration])
+            }
+        }
+        switch outcome {
+        case let .stored(sha, path, bytes, probe, finalURL, status, attempts, _):
+            try insertAttempts(attempts)
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO images(sha256, path, bytes, format, width, height, display_width, display_height,
+                    orientation, animated, frames, rights, probe, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [sha, path, bytes, probe.format, probe.width, probe.height, probe.displayWidth,
+                                 probe.displayHeight, probe.orientation, probe.animated, probe.frames,
+                                 JSONText.encode(probe.rights), JSONText.encode(probe.details), now])
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO downloads(candidate_id, status, reason, detail, image_sha256, http_status, attempts,
+                    final_url, retryable, finished_at)
+                VALUES (?, 'ok', NULL, NULL, ?, ?, ?, ?, 0, ?)
+                """, arguments: [item.candidateID, sha, status, attempts.count, finalURL, now])
+        case .reused(let sha):
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO downloads(candidate_id, status, reason, detail, image_sha256, http_status, attempts,
+                    final_url, retryable, finished_at)
+                VALUES (?, 'ok', 'same_url', NULL, ?, NULL, 0, ?, 0, ?)
+                """, arguments: [item.candidateID, sha, item.url, now])
+        case let .failed(failure, attempts):
+            try insertAttempts(attempts)
+            let previous = try Int.fetchOne(db, sql: "SELECT attempts FROM downloads WHERE candidate_id = ?", arguments: [item.candidateID]) ?? 0
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO downloads(candidate_id, status, reason, detail, image_sha256, http_status, attempts,
+                    final_url, retryable, finished_at)
+                VALUES (?, 'failed', ?, ?, NULL, ?, ?, NULL, ?, ?)
+                """, arguments: [item.candidateID, failure.reason, failure.detail, failure.httpStatus,
+                                 previous + attempts.count, failure.retryable, now])
+        }
+    }
+
+    public func classify(_ outcome: Outcome) -> StageOutcomeClass {
+        switch outcome {
+        case .stored(_, _, _, _, _, _, _, let newImage): return StageOutcomeClass(key: newImage ? "ok" : "ok_duplicate")
+        case .reused: return StageOutcomeClass(key: "ok_same_url")
+        case .failed(let failure, _):
+            return StageOutcomeClass(key: failure.reason, failed: true, message: failure.description)
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Dataset
+import Foundation
+
+/// A URL list as img2dataset takes it: CSV, TSV or JSONL with a URL column, an optional caption column and any
+/// other columns (LAION's `pwatermark`, `punsafe`, `WIDTH`, `HEIGHT`…) kept in `candidates.extra`. The keyword
+/// comes from a column or is fixed. A list is not a search: every row of a keyword is a candidate (no limit).
+public struct URLListSource: ImageSource {
+    public struct Columns: Sendable {
+        public var url = "url"
+        public var caption: String? = "caption"
+        public var keyword: String?
+        /// The keyword of every row when there is no keyword column.
+        public var fixedKeyword = "urls"
+
+        public init(url: String = "url", caption: String? = "caption", keyword: String? = nil, fixedKeyword: String = "urls") {
+            self.url = url
+            self.caption = caption
+            self.keyword = keyword
+            self.fixedKeyword = fixedKeyword
+        }
+    }
+
+    public let name = "urls"
+    public let file: URL
+    /// The rows by keyword, in file order.
+    let rows: [String: [Candidate]]
+    let keywordOrder: [String]
+    /// Lines that could not be read (`file:line: message`), reported by the command.
+    public let problems: [String]
+
+    public init(file: URL, format: String? = nil, columns: Columns = Columns()) throws(CollectError) {
+        self.file = file
+        let text: String
+        do {
+            text = try String(contentsOf: file, encoding: .utf8)
+        } catch {
+            throw CollectError(.unreadableInput, item: file.path, detail: error.localizedDescription)
+        }
+        let kind = format ?? Self.format(of: file)
+        let records: [(line: Int, fields: [String: String])]
+        var problems: [String] = []
+        switch kind {
+        case "jsonl":
+            records = Self.jsonLines(text, problems: &problems, file: file.lastPathComponent)
+        case "csv", "tsv":
+            records = Self.delimited(text, delimiter: kind == "tsv" ? "\t" : ",", problems: &problems, file: file.lastPathComponent)
+        default:
+            throw CollectError(.invalidSetting, item: "collect.sources.urls.format",
+                               detail: "\(kind) is not supported for \(file.lastPathComponent); use csv, tsv or jsonl")
+        }
+        guard records.isEmpty || records.contains(where: { $0.fields[columns.url] != nil }) else {
+            throw CollectError(.unreadableInput, item: file.path,
+                               detail: "no `\(columns.url)` column; name it with --url-column or collect.sources.urls.url_column")
+        }
+        var rows: [String: [Candidate]] = [:]
+        var order: [String] = []
+        for record in records {
+            guard let url = record.fields[columns.url]?.trimmingCharacters(in: .whitespaces), !url.isEmpty else {
+                problems.append("\(file.lastPathComponent):\(record.line): empty `\(columns.url)`")
+                continue
+            }
+            let keyword = columns.keyword.flatMap { record.fields[$0] }.flatMap { $0.isEmpty ? nil : $0 } ?? columns.fixedKeyword
+            var extra = record.fields
+            extra.removeValue(forKey: columns.url)
+            if let key = columns.keyword { extra.removeValue(forKey: key) }
+            let caption = columns.caption.flatMap { extra.removeValue(forKey: $0) }
+            extra["line"] = String(record.line)
+            let license = extra["license"] ?? extra["LICENSE"]
+            if rows[keyword] == nil { order.append(keyword) }
+            let candidate = Candidate(
+                source: name, sourceID: url, imageURL: url, license: License.normalize(license) ?? license,
+                description: caption, declaredWidth: (extra["WIDTH"] ?? extra["width"]).flatMap { Int(Double($0) ?? -1) }.flatMap { $0 >= 0 ? $0 : nil },
+                declaredHeight: (extra["HEIGHT"] ?? extra["height"]).flatMap { Int(Double($0) ?? -1) }.flatMap { $0 >= 0 ? $0 : nil },
+                extra: extra, rank: rows[keyword, default: []].count)
+            rows[keyword, default: []].append(candidate)
+        }
+        self.rows = rows
+        self.keywordOrder = order
+        self.problems = problems
+    }
+
+    static func format(of file: URL) -> String {
+        switch file.pathExtension.lowercased() {
+        case "tsv", "tab": return "tsv"
+        case "jsonl", "ndjson", "json": return "jsonl"
+        default: return "csv"
+        }
+    }
+
+    public func declaredKeywords() -> [KeywordEntry] {
+        keywordOrder.map { KeywordEntry(text: $0) }
+    }
+
+    /// The list's rows for `keyword`; a keyword the list does not name has none. The licence filter applies to rows
+    /// that carry a licence column; `limit` does not (a list is taken whole).
+    public func candidates(for query: String, keyword: String, limit: Int, context: SourceContext) async throws -> [Candidate] {
+        (rows[keyword] ?? []).filter { $0.license == nil || context.licenses.accepts($0.license) }
+    }
+
+    private static func delimited(_ text: String, delimiter: Character, problems: inout [String], file: String) -> [(line: Int, fields: [String: String])] {
+        var header: [String]?
+        var out: [(line: Int, fields: [String: String])] = []
+        for result in DelimitedTextReader(delimiter: delimiter).records(in: text) {
+            switch result {
+            case .failure(let failure):
+                problems.append("\(file):\(failure.line): \(failure.message)")
+            case .success(let record):
+                guard let names = header else {
+                    header = record.fields.map { $0.trimmingCharacters(in: .whitespaces) }
+                    continue
+                }
+                var fields: [String: String] = [:]
+                for (index, name) in names.enumerated() where index < record.fields.count && !name.isEmpty {
+                    fields[name] = record.fields[index]
+                }
+                out.append((record.line, fields))
+            }
+        }
+        return out
+    }
+
+    private static func jsonLines(_ text: String, problems: inout [String], file: String) -> [(line: Int, fields: [String: String])] {
+        var out: [(line: Int, fields: [String: String])] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
+                problems.append("\(file):\(index + 1): not a JSON object")
+                continue
+            }
+            out.append((index + 1, object.compactMapValues { JSONField.string($0) }))
+        }
+        return out
+    }
+}
