@@ -38,7 +38,7 @@ struct HTTPRetryTests {
             formatter.locale = Locale(identifier: "en_US_POSIX")
             formatter.timeZone = TimeZone(identifier: "GMT")
             formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-            return .status(429, headers: [("Retry-After", formatter.string(from: Date().addingTimeInterval(2)))])
+            return .status(429, headers: [("Retry-After", formatter.string(from: Date().addingTimeInterval(3)))])
         }
         try await withLoopback(router) { server, engine in
             let start = ContinuousClock.now
@@ -47,8 +47,8 @@ struct HTTPRetryTests {
             #expect(outcome.response?.status == 200)
             #expect(outcome.attempts.count == 2)
             let wait = try #require(outcome.attempts[0].wait)
-            // The date has one-second resolution: now + 2 s truncated lies 1–2 s ahead.
-            #expect(wait > .milliseconds(900) && wait <= .seconds(2))
+            // The date has one-second resolution: now + 3 s truncated lies 2–3 s ahead when sent; allow for a loaded machine.
+            #expect(wait > .milliseconds(500) && wait <= .seconds(3))
             guard case .serverAsked(let source, capped: false)? = outcome.attempts[0].waitReason else {
                 Issue.record("expected a Retry-After wait, got \(String(describing: outcome.attempts[0].waitReason))")
                 return

@@ -69,7 +69,7 @@ extension DSBuild {
                 for error in result.errors { Output.error(error.description) }
                 try KeywordStore.insert(result.keywords, into: context.workspace.manifest)
             }
-            let collector = Collector(workspace: context.workspace, settings: settings, prober: MinimalHeaderProber(),
+            let collector = Collector(workspace: context.workspace, settings: settings, prober: Wiring.imageProber(),
                                       logger: context.logger, progress: context.progress)
             let summary = try await collector.run()
             for problem in summary.problems { Output.warning(problem) }
