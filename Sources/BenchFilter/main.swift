@@ -58,6 +58,7 @@ case "bench":
     let paths = files.map(\.path)
     var probeFailures = 0
     var sink = 0
+    for p in paths.prefix(50) { _ = try? ImageProber.probe(path: p) }  // warm-up (Python's side does the same)
     var (w0, c0) = (wallSeconds(), cpuSeconds())
     for p in paths {
         if let probe = try? ImageProber.probe(path: p) { sink &+= probe.width } else { probeFailures += 1 }
