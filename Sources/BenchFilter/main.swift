@@ -27,6 +27,15 @@ case "probe":
             print("{\"error\": \"\(error)\", \"file\": \"\(f.lastPathComponent)\"}")
         }
     }
+case "write-cmyk":
+    // Diagnostic: write a CMYK JPEG and print our decode (first pixels) and pHash, to compare with Pillow.
+    let w = 48, h = 40
+    var samples = [UInt8]()
+    for y in 0..<h { for x in 0..<w { samples += [UInt8(x * 5), UInt8(y * 6), UInt8((x + y) * 2), UInt8((x * y) % 200)] } }
+    let data = try ImageEncoder.jpegCMYK(samples: samples, width: w, height: h)
+    try data.write(to: files[0])
+    let d = try ImageDecoder.decode(data: data)
+    print(Array(d.pixels.prefix(12)), PerceptualHash.compute(image: d).hex, d.luma().pixels.reduce(0) { $0 + Int($1) })
 case "probe-mem":
     // Diagnostic: parse cost alone (files already in memory, first 64 KiB), and read cost alone.
     let blobs = files.map { (try? Data(contentsOf: $0).prefix(65536)) ?? Data() }

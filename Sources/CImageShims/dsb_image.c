@@ -207,8 +207,8 @@ int dsb_jpeg_encode(const uint8_t *pixels, int width, int height, int channels, 
     unsigned long buflen = 0;
     *out = NULL;
     *outlen = 0;
-    if (channels != 1 && channels != 3) {
-        set_err(err, errlen, "JPEG encoder takes gray or RGB pixels");
+    if (channels != 1 && channels != 3 && channels != 4) {
+        set_err(err, errlen, "JPEG encoder takes gray, RGB or CMYK pixels");
         return DSB_ERROR;
     }
     memset(&jerr, 0, sizeof(jerr));
@@ -229,7 +229,7 @@ int dsb_jpeg_encode(const uint8_t *pixels, int width, int height, int channels, 
     cinfo.image_width = (JDIMENSION)width;
     cinfo.image_height = (JDIMENSION)height;
     cinfo.input_components = channels;
-    cinfo.in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    cinfo.in_color_space = channels == 1 ? JCS_GRAYSCALE : (channels == 3 ? JCS_RGB : JCS_CMYK);
     jpeg_set_defaults(&cinfo);
     jpeg_set_quality(&cinfo, quality, TRUE);
     if (progressive) jpeg_simple_progression(&cinfo);

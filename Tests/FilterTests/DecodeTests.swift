@@ -138,3 +138,21 @@ func decodeError(_ data: Data, strict: Bool = true) -> DecodeError? {
         #expect(img.luma().pixels == [76, 124])  // (255*19595+0x8000)>>16 = 76; (10*19595+200*38470+30*7471+0x8000)>>16 = 124
     }
 }
+
+@Suite struct CMYKTests {
+    /// An Adobe CMYK JPEG decodes as Pillow does (inverted CMYK → RGB → L). Expected values came from
+    /// Pillow 11.3.0 + imagehash 4.3.2 on the same bytes (`BenchFilter write-cmyk` writes them).
+    @Test func adobeCMYKMatchesPillow() throws {
+        let w = 48, h = 40
+        var samples = [UInt8]()
+        for y in 0..<h { for x in 0..<w { samples += [UInt8(x * 5), UInt8(y * 6), UInt8((x + y) * 2), UInt8((x * y) % 200)] } }
+        let data = try ImageEncoder.jpegCMYK(samples: samples, width: w, height: h)
+        let p = try probe(data)
+        #expect(p.colorModel == .cmyk && p.components == 4)
+        let d = try ImageDecoder.decode(data: data)
+        #expect(d.channels == 3 && d.width == w)
+        #expect(d.luma().pixels.reduce(0) { $0 + Int($1) } == 81501)
+        #expect(PerceptualHash.compute(image: d).hex == "807f7f7c68706143")
+        #expect(try PerceptualHash.compute(data: data).hex == "807f7f7c68706143")  // luma-direct path
+    }
+}

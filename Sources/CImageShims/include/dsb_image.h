@@ -47,7 +47,8 @@ int dsb_jpeg_decode_luma_scaled(const uint8_t *data, size_t len, uint64_t max_pi
 int dsb_png_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
                    dsb_image *out, char *err, size_t errlen);
 
-/* Encode 8-bit gray (1) or RGB (3) pixels as a baseline (or progressive) JPEG. *out is malloc'd. */
+/* Encode 8-bit gray (1), RGB (3) or CMYK (4, written as-is with an Adobe marker, i.e. not inverted)
+ * pixels as a baseline (or progressive) JPEG. *out is malloc'd. */
 int dsb_jpeg_encode(const uint8_t *pixels, int width, int height, int channels, int quality,
                     int progressive, uint8_t **out, size_t *outlen, char *err, size_t errlen);
 
