@@ -36,6 +36,13 @@ case "write-cmyk":
     try data.write(to: files[0])
     let d = try ImageDecoder.decode(data: data)
     print(Array(d.pixels.prefix(12)), PerceptualHash.compute(image: d).hex, d.luma().pixels.reduce(0) { $0 + Int($1) })
+case "write-gray16":
+    // Diagnostic: a 16-bit gray PNG (values 0…65520) and our pHash, to compare with Pillow's I;16 handling.
+    let w = 64, h = 64
+    var samples = [UInt8]()
+    for i in 0..<(w * h) { let v = i * 16; samples += [UInt8(v >> 8), UInt8(v & 0xFF)] }
+    try ImageEncoder.png(samples: samples, width: w, height: h, channels: 1, bitDepth: 16).write(to: files[0])
+    print(try PerceptualHash.compute(fileAt: files[0]).hex)
 case "probe-mem":
     // Diagnostic: parse cost alone (files already in memory, first 64 KiB), and read cost alone.
     let blobs = files.map { (try? Data(contentsOf: $0).prefix(65536)) ?? Data() }

@@ -275,8 +275,8 @@ static void dsb_png_error(png_structp png, png_const_charp msg) {
 
 static void dsb_png_warning(png_structp png, png_const_charp msg) { (void)png; (void)msg; }
 
-int dsb_png_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
-                   dsb_image *out, char *err, size_t errlen) {
+static int png_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int clip_gray16,
+                      dsb_image *out, char *err, size_t errlen) {
     dsb_png_ctx ctx;
     memset(&ctx, 0, sizeof(ctx));
     ctx.data = data;
@@ -311,6 +311,30 @@ int dsb_png_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
         png_destroy_read_struct(&png, &info, NULL);
         return DSB_TOO_LARGE;
     }
+    int gray16 = clip_gray16 && color == PNG_COLOR_TYPE_GRAY && depth == 16;
+    if (gray16) {
+        png_set_interlace_handling(png);
+        png_read_update_info(png, info);
+        size_t stride16 = png_get_rowbytes(png, info);
+        if (stride16 != (size_t)w * 2) png_error(png, "unexpected row layout for 16-bit gray");
+        pixels = malloc(stride16 * h);
+        rows = malloc(sizeof(png_bytep) * h);
+        if (!pixels || !rows) png_error(png, "out of memory");
+        for (png_uint_32 y = 0; y < h; y++) rows[y] = pixels + (size_t)y * stride16;
+        png_read_image(png, rows);
+        png_read_end(png, NULL);
+        png_destroy_read_struct(&png, &info, NULL);
+        free(rows);
+        /* In place: sample i (2 bytes at 2i) -> byte i; i < 2i so nothing is overwritten before use. */
+        size_t n = (size_t)w * h;
+        for (size_t i = 0; i < n; i++) {
+            unsigned v = ((unsigned)pixels[2 * i] << 8) | pixels[2 * i + 1];
+            pixels[i] = (uint8_t)(v > 255 ? 255 : v);
+        }
+        out->pixels = pixels;
+        out->channels = 1;
+        return DSB_OK;
+    }
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
@@ -334,6 +358,16 @@ int dsb_png_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
     out->pixels = pixels;
     out->channels = channels;
     return DSB_OK;
+}
+
+int dsb_png_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
+                   dsb_image *out, char *err, size_t errlen) {
+    return png_decode(data, len, max_pixels, 0, out, err, errlen);
+}
+
+int dsb_png_decode_pillow_luma16(const uint8_t *data, size_t len, uint64_t max_pixels,
+                                 dsb_image *out, char *err, size_t errlen) {
+    return png_decode(data, len, max_pixels, 1, out, err, errlen);
 }
 
 typedef struct {
