@@ -27,6 +27,22 @@ case "probe":
             print("{\"error\": \"\(error)\", \"file\": \"\(f.lastPathComponent)\"}")
         }
     }
+case "write-cmyk":
+    // Diagnostic: write a CMYK JPEG and print our decode (first pixels) and pHash, to compare with Pillow.
+    let w = 48, h = 40
+    var samples = [UInt8]()
+    for y in 0..<h { for x in 0..<w { samples += [UInt8(x * 5), UInt8(y * 6), UInt8((x + y) * 2), UInt8((x * y) % 200)] } }
+    let data = try ImageEncoder.jpegCMYK(samples: samples, width: w, height: h)
+    try data.write(to: files[0])
+    let d = try ImageDecoder.decode(data: data)
+    print(Array(d.pixels.prefix(12)), PerceptualHash.compute(image: d).hex, d.luma().pixels.reduce(0) { $0 + Int($1) })
+case "write-gray16":
+    // Diagnostic: a 16-bit gray PNG (values 0…65520) and our pHash, to compare with Pillow's I;16 handling.
+    let w = 64, h = 64
+    var samples = [UInt8]()
+    for i in 0..<(w * h) { let v = i * 16; samples += [UInt8(v >> 8), UInt8(v & 0xFF)] }
+    try ImageEncoder.png(samples: samples, width: w, height: h, channels: 1, bitDepth: 16).write(to: files[0])
+    print(try PerceptualHash.compute(fileAt: files[0]).hex)
 case "probe-mem":
     // Diagnostic: parse cost alone (files already in memory, first 64 KiB), and read cost alone.
     let blobs = files.map { (try? Data(contentsOf: $0).prefix(65536)) ?? Data() }
@@ -58,6 +74,7 @@ case "bench":
     let paths = files.map(\.path)
     var probeFailures = 0
     var sink = 0
+    for p in paths.prefix(50) { _ = try? ImageProber.probe(path: p) }  // warm-up (Python's side does the same)
     var (w0, c0) = (wallSeconds(), cpuSeconds())
     for p in paths {
         if let probe = try? ImageProber.probe(path: p) { sink &+= probe.width } else { probeFailures += 1 }

@@ -45,6 +45,15 @@ static void dsb_jpeg_silent(j_common_ptr cinfo) { (void)cinfo; }
 
 #define MULDIV255(a, b) ({ int t_ = (a) * (b) + 128; ((t_ >> 8) + t_) >> 8; })
 
+/* Pillow's RGB -> L, one row. Written over 32-bit lanes without aliasing so clang vectorises it. */
+static void luma_row(uint8_t *restrict out, const uint8_t *restrict rgb, size_t n) {
+#pragma clang loop vectorize(enable) interleave(enable)
+    for (size_t x = 0; x < n; x++) {
+        uint32_t r = rgb[3 * x], g = rgb[3 * x + 1], b = rgb[3 * x + 2];
+        out[x] = (uint8_t)((r * 19595u + g * 38470u + b * 7471u + 0x8000u) >> 16);
+    }
+}
+
 static int jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int strict, int luma,
                        int min_side, dsb_image *out, char *err, size_t errlen) {
     struct jpeg_decompress_struct cinfo;
@@ -114,26 +123,24 @@ static int jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int
         rgbrow = malloc((size_t)cinfo.output_width * 3);
         if (!row || !rgbrow) { jpeg_destroy_decompress(&cinfo); free(pixels); free(row); free(rgbrow); return DSB_NO_MEMORY; }
     }
+    /* Non-volatile copies for the hot loop (the volatile originals exist only for the longjmp path). */
+    uint8_t *const px = pixels, *const rowbuf = row, *const rgb = rgbrow;
     while (cinfo.output_scanline < cinfo.output_height) {
         size_t y = cinfo.output_scanline;
         if (!via_row) {
-            JSAMPROW r = pixels + y * stride;
+            JSAMPROW r = px + y * stride;
             jpeg_read_scanlines(&cinfo, &r, 1);
         } else if (!cmyk) {
             /* luma from RGB */
-            JSAMPROW r = rgbrow;
+            JSAMPROW r = rgb;
             jpeg_read_scanlines(&cinfo, &r, 1);
-            uint8_t *o = pixels + y * stride;
-            for (JDIMENSION x = 0; x < cinfo.output_width; x++) {
-                const uint8_t *p = rgbrow + 3 * x;
-                o[x] = (uint8_t)((p[0] * 19595u + p[1] * 38470u + p[2] * 7471u + 0x8000u) >> 16);
-            }
+            luma_row(px + y * stride, rgb, cinfo.output_width);
         } else {
-            JSAMPROW r = row;
+            JSAMPROW r = rowbuf;
             jpeg_read_scanlines(&cinfo, &r, 1);
-            uint8_t *o = luma ? rgbrow : pixels + y * stride;
+            uint8_t *o = luma ? rgb : px + y * stride;
             for (JDIMENSION x = 0; x < cinfo.output_width; x++) {
-                int c = row[4 * x], m = row[4 * x + 1], yy = row[4 * x + 2], k = row[4 * x + 3];
+                int c = rowbuf[4 * x], m = rowbuf[4 * x + 1], yy = rowbuf[4 * x + 2], k = rowbuf[4 * x + 3];
                 if (adobe_inverted) { c = 255 - c; m = 255 - m; yy = 255 - yy; k = 255 - k; }
                 /* Pillow cmyk2rgb */
                 int nk = 255 - k;
@@ -143,11 +150,7 @@ static int jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int
                 v = nk - MULDIV255(yy, nk); o[3 * x + 2] = v < 0 ? 0 : (v > 255 ? 255 : v);
             }
             if (luma) {
-                uint8_t *l = pixels + y * stride;
-                for (JDIMENSION x = 0; x < cinfo.output_width; x++) {
-                    const uint8_t *p = rgbrow + 3 * x;
-                    l[x] = (uint8_t)((p[0] * 19595u + p[1] * 38470u + p[2] * 7471u + 0x8000u) >> 16);
-                }
+                luma_row(px + y * stride, rgb, cinfo.output_width);
             }
         }
         if (strict && jerr.saw_eof_warning) break;
@@ -204,8 +207,8 @@ int dsb_jpeg_encode(const uint8_t *pixels, int width, int height, int channels, 
     unsigned long buflen = 0;
     *out = NULL;
     *outlen = 0;
-    if (channels != 1 && channels != 3) {
-        set_err(err, errlen, "JPEG encoder takes gray or RGB pixels");
+    if (channels != 1 && channels != 3 && channels != 4) {
+        set_err(err, errlen, "JPEG encoder takes gray, RGB or CMYK pixels");
         return DSB_ERROR;
     }
     memset(&jerr, 0, sizeof(jerr));
@@ -226,7 +229,7 @@ int dsb_jpeg_encode(const uint8_t *pixels, int width, int height, int channels, 
     cinfo.image_width = (JDIMENSION)width;
     cinfo.image_height = (JDIMENSION)height;
     cinfo.input_components = channels;
-    cinfo.in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    cinfo.in_color_space = channels == 1 ? JCS_GRAYSCALE : (channels == 3 ? JCS_RGB : JCS_CMYK);
     jpeg_set_defaults(&cinfo);
     jpeg_set_quality(&cinfo, quality, TRUE);
     if (progressive) jpeg_simple_progression(&cinfo);
@@ -272,8 +275,8 @@ static void dsb_png_error(png_structp png, png_const_charp msg) {
 
 static void dsb_png_warning(png_structp png, png_const_charp msg) { (void)png; (void)msg; }
 
-int dsb_png_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
-                   dsb_image *out, char *err, size_t errlen) {
+static int png_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int clip_gray16,
+                      dsb_image *out, char *err, size_t errlen) {
     dsb_png_ctx ctx;
     memset(&ctx, 0, sizeof(ctx));
     ctx.data = data;
@@ -308,6 +311,30 @@ int dsb_png_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
         png_destroy_read_struct(&png, &info, NULL);
         return DSB_TOO_LARGE;
     }
+    int gray16 = clip_gray16 && color == PNG_COLOR_TYPE_GRAY && depth == 16;
+    if (gray16) {
+        png_set_interlace_handling(png);
+        png_read_update_info(png, info);
+        size_t stride16 = png_get_rowbytes(png, info);
+        if (stride16 != (size_t)w * 2) png_error(png, "unexpected row layout for 16-bit gray");
+        pixels = malloc(stride16 * h);
+        rows = malloc(sizeof(png_bytep) * h);
+        if (!pixels || !rows) png_error(png, "out of memory");
+        for (png_uint_32 y = 0; y < h; y++) rows[y] = pixels + (size_t)y * stride16;
+        png_read_image(png, rows);
+        png_read_end(png, NULL);
+        png_destroy_read_struct(&png, &info, NULL);
+        free(rows);
+        /* In place: sample i (2 bytes at 2i) -> byte i; i < 2i so nothing is overwritten before use. */
+        size_t n = (size_t)w * h;
+        for (size_t i = 0; i < n; i++) {
+            unsigned v = ((unsigned)pixels[2 * i] << 8) | pixels[2 * i + 1];
+            pixels[i] = (uint8_t)(v > 255 ? 255 : v);
+        }
+        out->pixels = pixels;
+        out->channels = 1;
+        return DSB_OK;
+    }
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
@@ -331,6 +358,16 @@ int dsb_png_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
     out->pixels = pixels;
     out->channels = channels;
     return DSB_OK;
+}
+
+int dsb_png_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
+                   dsb_image *out, char *err, size_t errlen) {
+    return png_decode(data, len, max_pixels, 0, out, err, errlen);
+}
+
+int dsb_png_decode_pillow_luma16(const uint8_t *data, size_t len, uint64_t max_pixels,
+                                 dsb_image *out, char *err, size_t errlen) {
+    return png_decode(data, len, max_pixels, 1, out, err, errlen);
 }
 
 typedef struct {

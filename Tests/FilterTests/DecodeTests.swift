@@ -138,3 +138,60 @@ func decodeError(_ data: Data, strict: Bool = true) -> DecodeError? {
         #expect(img.luma().pixels == [76, 124])  // (255*19595+0x8000)>>16 = 76; (10*19595+200*38470+30*7471+0x8000)>>16 = 124
     }
 }
+
+@Suite struct CMYKTests {
+    /// An Adobe CMYK JPEG decodes as Pillow does (inverted CMYK → RGB → L). Expected values came from
+    /// Pillow 11.3.0 + imagehash 4.3.2 on the same bytes (`BenchFilter write-cmyk` writes them).
+    @Test func adobeCMYKMatchesPillow() throws {
+        let w = 48, h = 40
+        var samples = [UInt8]()
+        for y in 0..<h { for x in 0..<w { samples += [UInt8(x * 5), UInt8(y * 6), UInt8((x + y) * 2), UInt8((x * y) % 200)] } }
+        let data = try ImageEncoder.jpegCMYK(samples: samples, width: w, height: h)
+        let p = try probe(data)
+        #expect(p.colorModel == .cmyk && p.components == 4)
+        let d = try ImageDecoder.decode(data: data)
+        #expect(d.channels == 3 && d.width == w)
+        #expect(d.luma().pixels.reduce(0) { $0 + Int($1) } == 81501)
+        #expect(PerceptualHash.compute(image: d).hex == "807f7f7c68706143")
+        #expect(try PerceptualHash.compute(data: data).hex == "807f7f7c68706143")  // luma-direct path
+    }
+}
+
+@Suite struct AnimatedAndExtendedTests {
+    /// An animated WebP assembled from real lossless frames decodes its first frame through libwebp's demuxer.
+    @Test func animatedWebPFirstFrame() throws {
+        let first = rgbImage(12, 8, seed: 1), second = rgbImage(12, 8, seed: 5)
+        func vp8l(_ img: DecodedImage) throws -> [UInt8] {
+            let bytes = Array(try ImageEncoder.webp(img, lossless: true))
+            // RIFF(12) then one chunk: "VP8L" size payload.
+            #expect(bytes[12..<16].elementsEqual(F.ascii("VP8L")))
+            let size = Int(bytes[16]) | Int(bytes[17]) << 8 | Int(bytes[18]) << 16 | Int(bytes[19]) << 24
+            return Array(bytes[20..<(20 + size)])
+        }
+        var chunks = [F.riffChunk("VP8X", [0x02, 0, 0, 0] + F.le24(11) + F.le24(7)), F.riffChunk("ANIM", [0, 0, 0, 0, 0, 0])]
+        for img in [first, second] {
+            chunks.append(F.riffChunk("ANMF", F.le24(0) + F.le24(0) + F.le24(11) + F.le24(7) + F.le24(100) + [0]
+                                      + F.riffChunk("VP8L", try vp8l(img))))
+        }
+        let data = F.riff(chunks)
+        let p = try probe(data)
+        #expect(p.animated && p.frameCount == 2 && p.width == 12 && p.height == 8)
+        let d = try ImageDecoder.decode(data: data)
+        #expect(d.channels == 4 && d.width == 12 && d.height == 8)
+        #expect(d.rgb() == first)
+    }
+
+    /// Extended XMP (APP1 "http://ns.adobe.com/xmp/extension/") split in two chunks, stored out of order.
+    @Test func extendedXMPIsReassembled() throws {
+        let packet = Array(F.prohibitedXMP.utf8)
+        let half = packet.count / 2
+        func segment(_ offset: Int, _ part: ArraySlice<UInt8>) -> [UInt8] {
+            F.jpegSegment(0xE1, F.ascii("http://ns.adobe.com/xmp/extension/") + [0]
+                          + F.ascii(String(repeating: "A", count: 32)) + F.be32(packet.count) + F.be32(offset) + Array(part))
+        }
+        let data = F.jpegHeader(width: 10, height: 10, segments: [segment(half, packet[half...]), segment(0, packet[..<half])])
+        let r = try probe(data).rights
+        #expect(r.xmpDataMining?.hasSuffix("DMI-PROHIBITED") == true)
+        #expect(r.xmpSource == "Shutterstock")
+    }
+}

@@ -97,3 +97,17 @@ struct Reference: Decodable {
         #expect(throws: DecodeError.self) { try PerceptualHash.compute(data: data.prefix(data.count / 2)) }
     }
 }
+
+@Suite struct PillowModeParityTests {
+    /// Pillow opens 16-bit gray PNG as `I;16` and `convert("L")` clips at 255; the hash follows that,
+    /// while ordinary decoding keeps the high byte. Expected hash from imagehash 4.3.2 / Pillow 11.3.0
+    /// on the same file (`BenchFilter write-gray16`).
+    @Test func gray16PNGHashesLikePillow() throws {
+        var samples = [UInt8]()
+        for i in 0..<(64 * 64) { let v = i * 16; samples += [UInt8(v >> 8), UInt8(v & 0xFF)] }
+        let data = try ImageEncoder.png(samples: samples, width: 64, height: 64, channels: 1, bitDepth: 16)
+        #expect(try PerceptualHash.compute(data: data).hex == "870f0f0f0f0f0f0f")
+        let decoded = try ImageDecoder.decode(data: data)
+        #expect(decoded.channels == 1 && decoded.pixels[64 * 10] == UInt8((64 * 10 * 16) >> 8))
+    }
+}

@@ -47,7 +47,14 @@ int dsb_jpeg_decode_luma_scaled(const uint8_t *data, size_t len, uint64_t max_pi
 int dsb_png_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
                    dsb_image *out, char *err, size_t errlen);
 
-/* Encode 8-bit gray (1) or RGB (3) pixels as a baseline (or progressive) JPEG. *out is malloc'd. */
+/* As dsb_png_decode, except 16-bit grayscale (colour type 0) is returned as Pillow's `convert("L")` of
+ * its `I;16` mode computes it: each sample clipped to 255 (not scaled). Other PNGs decode as above.
+ * Only for hashing parity with imagehash; use dsb_png_decode for pixels people look at. */
+int dsb_png_decode_pillow_luma16(const uint8_t *data, size_t len, uint64_t max_pixels,
+                                 dsb_image *out, char *err, size_t errlen);
+
+/* Encode 8-bit gray (1), RGB (3) or CMYK (4, written as-is with an Adobe marker, i.e. not inverted)
+ * pixels as a baseline (or progressive) JPEG. *out is malloc'd. */
 int dsb_jpeg_encode(const uint8_t *pixels, int width, int height, int channels, int quality,
                     int progressive, uint8_t **out, size_t *outlen, char *err, size_t errlen);
 

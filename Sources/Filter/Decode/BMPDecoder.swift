@@ -42,9 +42,10 @@ enum BMPDecoder {
         func shift(_ mask: Int) -> Int { mask == 0 ? 0 : mask.trailingZeroBitCount }
         func scale(_ v: Int, _ mask: Int) -> UInt8 {
             guard mask != 0 else { return 255 }
-            let bits = (mask >> shift(mask)).nonzeroBitCount
+            // Bit width of the (possibly non-contiguous, hostile) mask, so x < 1 << bits always holds.
+            let bits = Int.bitWidth - (mask >> shift(mask)).leadingZeroBitCount
             let x = (v & mask) >> shift(mask)
-            return bits >= 8 ? UInt8(x >> (bits - 8)) : UInt8(x * 255 / ((1 << bits) - 1))
+            return bits >= 8 ? UInt8(truncatingIfNeeded: x >> (bits - 8)) : UInt8(min(255, x * 255 / ((1 << bits) - 1)))
         }
         for y in 0..<h {
             let row = dataOffset + (topDown ? y : h - 1 - y) * stride

@@ -33,7 +33,7 @@ enum GIFDecoder {
                 palette = table
                 o += n
             }
-            guard let minCode = r.u8(o), minCode >= 1, minCode <= 11 else { throw .corrupt(.gif, "bad LZW code size") }
+            guard let minCode = r.u8(o), minCode >= 2, minCode <= 8 else { throw .corrupt(.gif, "bad LZW minimum code size") }
             o += 1
             var data: [UInt8] = []
             while true {
@@ -103,7 +103,7 @@ enum GIFDecoder {
             var sp = 0
             if previous == -1 {
                 guard code < clear else { throw .corrupt(.gif, "LZW stream starts with code \(code)") }
-                out.append(UInt8(code))
+                out.append(UInt8(truncatingIfNeeded: code))
                 previous = code
                 continue
             }
@@ -117,8 +117,8 @@ enum GIFDecoder {
                 c = prefix[c]
                 guard c >= 0, sp < 4096 else { throw .corrupt(.gif, "LZW table loop") }
             }
-            stack[sp] = UInt8(c); sp += 1
-            let first = UInt8(c)
+            stack[sp] = UInt8(truncatingIfNeeded: c); sp += 1
+            let first = UInt8(truncatingIfNeeded: c)
             while sp > 0 { sp -= 1; out.append(stack[sp]) }
             if next < 4096 {
                 prefix[next] = previous

@@ -60,6 +60,10 @@ public enum ImageDecoder {
         if bytes.count > 2, bytes[0] == 0xFF, bytes[1] == 0xD8 {
             return try viaC(.jpeg, bytes, maxPixels, strict: strict, luma: true, minSide: reducedMinSide ?? 0)
         }
+        if bytes.count > 8, bytes[0] == 0x89, bytes[1] == 0x50 {
+            // 16-bit gray: Pillow's I;16 → L clips instead of scaling; match it for hash parity.
+            return try viaC(.png, bytes, maxPixels, strict: strict, luma: true).luma()
+        }
         return try decode(bytes: bytes, maxPixels: maxPixels, strict: strict).luma()
     }
 
@@ -72,7 +76,7 @@ public enum ImageDecoder {
             ? (minSide > 0
                 ? dsb_jpeg_decode_luma_scaled(base, bytes.count, UInt64(maxPixels), strict ? 1 : 0, Int32(minSide), &img, &err, err.count)
                 : (luma ? dsb_jpeg_decode_luma : dsb_jpeg_decode)(base, bytes.count, UInt64(maxPixels), strict ? 1 : 0, &img, &err, err.count))
-            : dsb_png_decode(base, bytes.count, UInt64(maxPixels), &img, &err, err.count)
+            : (luma ? dsb_png_decode_pillow_luma16 : dsb_png_decode)(base, bytes.count, UInt64(maxPixels), &img, &err, err.count)
         let message = cString(err)
         switch Int(rc) {
         case Int(DSB_OK):

@@ -26,6 +26,21 @@ public enum ImageEncoder {
         return Data(bytes: out, count: length)
     }
 
+    /// CMYK JPEG from raw C, M, Y, K samples (4 per pixel), stored as given with libjpeg's Adobe marker.
+    /// Mostly for tests: real-world CMYK comes from print workflows.
+    public static func jpegCMYK(samples: [UInt8], width: Int, height: Int, quality: Int = 90) throws(EncodeError) -> Data {
+        guard samples.count == width * height * 4 else { throw EncodeError(format: .jpeg, message: "need 4 samples per pixel") }
+        var out: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        var err = [CChar](repeating: 0, count: 256)
+        let rc = samples.withUnsafeBufferPointer {
+            dsb_jpeg_encode($0.baseAddress, Int32(width), Int32(height), 4, Int32(min(max(quality, 1), 100)), 0, &out, &length, &err, err.count)
+        }
+        guard rc == DSB_OK, let out else { throw EncodeError(format: .jpeg, message: cString(err)) }
+        defer { dsb_free(out) }
+        return Data(bytes: out, count: length)
+    }
+
     /// PNG of 8-bit pixels (1–4 channels), optionally Adam7-interlaced.
     public static func png(_ image: DecodedImage, interlaced: Bool = false) throws(EncodeError) -> Data {
         try png(samples: image.pixels, width: image.width, height: image.height, channels: image.channels,

@@ -23,8 +23,17 @@ enum XMP {
         "xmp.gettyimages.com",
     ].map { Array($0.utf8) }
 
+    /// Qualified names of the properties we read always appear as `prefix:LocalName` (XMP writers do not
+    /// use default namespaces for properties), so a packet with none of these has nothing for us.
+    private static let propertyMarkers: [[UInt8]] = [
+        ":rights", ":creator", ":Credit", ":Source", ":WebStatement", ":Marked", ":UsageTerms", ":Owner",
+        ":Licensor", ":DataMining", ":DigitalSourceType", ":AssetID",
+    ].map { Array($0.utf8) }
+
+    /// Cheap pre-check so libxml2 runs only on packets that can hold a field we keep (most camera and
+    /// editor XMP — history, document IDs, colour settings — is skipped).
     static func mayContainRights(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        namespaceMarkers.contains { needle in contains(bytes, needle) }
+        namespaceMarkers.contains { contains(bytes, $0) } && propertyMarkers.contains { contains(bytes, $0) }
     }
 
     static func contains(_ hay: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {

@@ -27,12 +27,13 @@ enum ISOBMFFProbe {
                 var header = 8
                 if size == 1, let hi = r.u32be(o + 8), let lo = r.u32be(o + 12) { size = hi << 32 | lo; header = 16 }
                 if size == 0 { size = end - o }
-                guard size >= header, o + size <= end else { return }
+                guard size >= header, size <= end - o else { return }
                 if r.matches(o + 4, "meta") {
                     walk(o + header + 4, o + size, depth: depth + 1)  // full box: version + flags
                 } else if r.matches(o + 4, "iprp") || r.matches(o + 4, "ipco") {
                     walk(o + header, o + size, depth: depth + 1)
                 } else if r.matches(o + 4, "ispe"), let w = r.u32be(o + header + 4), let h = r.u32be(o + header + 8) {
+                    // w and h are 32-bit, so their product fits in Int (64-bit).
                     if best == nil || w * h > best!.0 * best!.1 { best = (w, h) }
                 }
                 o += size
