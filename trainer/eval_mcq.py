@@ -24,7 +24,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from protocol import Emitter, UserError, claim_stdout, one_line, quiet_libraries  # noqa: E402
+from protocol import Emitter, UserError, claim_stdout, one_line, quiet_env, quiet_transformers  # noqa: E402
 
 LETTERS = "ABCDEFGH"
 SUFFIX = "Answer with the option's letter from the given choices directly."
@@ -82,6 +82,8 @@ class Scorer:
         import modelsetup
         from hfcompat import load_processor
 
+        quiet_transformers()
+
         self.torch = torch
         if device_name == "auto":
             device_name = "cuda" if torch.cuda.is_available() else "cpu"
@@ -92,6 +94,7 @@ class Scorer:
         if not os.path.isdir(model_path):
             raise UserError(f"model {model_path!r} is not a local directory")
         if modelsetup.is_adapter_dir(model_path):
+            modelsetup.check_model_dir(base or modelsetup.adapter_base_path(model_path))
             from peft import PeftModel
 
             base = base or modelsetup.adapter_base_path(model_path)
@@ -100,6 +103,7 @@ class Scorer:
                                 for n in ("processor_config.json", "preprocessor_config.json"))
             self.processor = load_processor(model_path if has_processor else base)
         else:
+            modelsetup.check_model_dir(model_path)
             model = modelsetup.load_base(model_path, dtype)
             self.processor = load_processor(model_path)
         self.model = model.to(self.device).eval()
@@ -220,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=0, help="score only the first N questions")
     args = p.parse_args(argv)
     emit = Emitter(claim_stdout())
-    quiet_libraries()
+    quiet_env()
     try:
         return run(args, emit)
     except UserError as e:

@@ -6,8 +6,6 @@ import json
 import os
 import re
 
-import torch
-
 from protocol import UserError
 
 DEFAULT_LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -34,12 +32,18 @@ def model_class():
     return AutoModelForImageTextToText
 
 
-def load_base(path: str, dtype: torch.dtype = torch.float32):
+def check_model_dir(path: str) -> None:
     if not os.path.isdir(path):
         raise UserError(f"model {path!r} is not a local directory; give the path of a Hugging Face model folder")
     if not os.path.isfile(os.path.join(path, "config.json")):
         raise UserError(f"{path} has no config.json; it is not a Hugging Face model folder")
-    return model_class().from_pretrained(path, dtype=dtype, local_files_only=True)
+
+
+def load_base(path: str, dtype=None):
+    import torch
+
+    check_model_dir(path)
+    return model_class().from_pretrained(path, dtype=dtype or torch.float32, local_files_only=True)
 
 
 def adapter_base_path(adapter_dir: str) -> str:
@@ -126,16 +130,17 @@ def load_for_training(base_path: str, resume_dir: str | None, lora: dict, freeze
 
 
 def save(model, processor, path: str, merged_path: str | None = None) -> None:
-    """save_pretrained for the model (or adapter) and the processor; for LoRA optionally a merged full model."""
+    """save_pretrained for the model (or adapter) and the processor; for LoRA optionally a merged full model
+    (which merges `model` in place: pass `merged_path` only when training is over)."""
     os.makedirs(path, exist_ok=True)
     from hfcompat import save_processor
 
     model.save_pretrained(path)
     save_processor(processor, path)
     if merged_path is not None and hasattr(model, "merge_and_unload"):
-        import copy
-
-        merged = copy.deepcopy(model).merge_and_unload()
+        # In place (no second copy of a large model in memory): the adapter is already saved above, and this is
+        # only called once training is over.
+        merged = model.merge_and_unload()
         os.makedirs(merged_path, exist_ok=True)
         merged.save_pretrained(merged_path)
         save_processor(processor, merged_path)

@@ -60,17 +60,18 @@ def claim_stdout() -> TextIO:
     return os.fdopen(fd, "w", encoding="utf-8", buffering=1)
 
 
-def quiet_libraries() -> None:
-    """Keep library chatter on stderr and at warning level; never let it reach the protocol."""
+def quiet_env() -> None:
+    """Before any library import: no network, no progress bars, no tokenizer thread warnings."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-    try:
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-    except Exception:  # noqa: BLE001 - transformers missing is reported later, where it is imported
-        pass
+
+def quiet_transformers() -> None:
+    """transformers' own logging at error level (it writes to stderr; stdout is the protocol's)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()

@@ -18,7 +18,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from protocol import Emitter, UserError, claim_stdout, one_line, quiet_libraries  # noqa: E402
+from protocol import Emitter, UserError, claim_stdout, one_line, quiet_env, quiet_transformers  # noqa: E402
 
 
 class Dist:
@@ -124,28 +124,33 @@ class Positions:
 
 
 def run(args, emit: Emitter, dist: Dist) -> int:
-    import torch
-
-    import checkpoint
+    # Cheap checks first (config, shards, model folder), so bad input fails before torch is even imported.
     import modelsetup
     from config import load_config
     from dataset import load_shards
-    from hfcompat import load_processor
     from mixing import Stream
-    from render import Renderer, collate
 
     t0 = time.time()
     cfg = load_config(args.config)
     mode = cfg.parsed_mode
+    shards = load_shards(cfg.shards, need_text=mode.needs_text, need_paired=mode.needs_paired, verify=cfg.verify_shards)
+    stream = Stream(mode, shards, cfg.seed)
+    positions = Positions(stream)
+    modelsetup.check_model_dir(cfg.model)
+
+    import torch
+
+    import checkpoint
+    from hfcompat import load_processor
+    from render import Renderer, collate
+
+    quiet_transformers()
     device = pick_device(cfg.device, dist)
     dtype = pick_dtype(cfg.dtype, device)
     dist.init(device.type)
     dist.reduce_device = "cuda" if device.type == "cuda" else "cpu"
     torch.manual_seed(cfg.seed)
 
-    shards = load_shards(cfg.shards, need_text=mode.needs_text, need_paired=mode.needs_paired, verify=cfg.verify_shards)
-    stream = Stream(mode, shards, cfg.seed)
-    positions = Positions(stream)
     processor = load_processor(cfg.model)
     renderer = Renderer(processor, cfg.max_length)
     pad_id = processor.tokenizer.pad_token_id
@@ -161,7 +166,10 @@ def run(args, emit: Emitter, dist: Dist) -> int:
                         "use another 'out' folder or set resume to false")
     model = modelsetup.load_for_training(cfg.model, resume_dir, cfg.lora, cfg.freeze_vision, cfg.freeze_projector)
     if cfg.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.x name
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if hasattr(model, "config"):
             model.config.use_cache = False
     model.to(device)
@@ -184,6 +192,9 @@ def run(args, emit: Emitter, dist: Dist) -> int:
     step, consumed, first_loss, tokens_total, samples_total = 0, 0, None, 0, 0
     if resume_dir:
         state = checkpoint.load_state(resume_dir)
+        if state.get("mode") not in (None, str(mode)):
+            raise UserError(f"{resume_dir} was trained in mode {state['mode']}, this config asks for {mode}; "
+                            "use another 'out' folder or set resume to false")
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         # The schedule follows this run's max_steps (it may have been raised to train further).
@@ -228,7 +239,7 @@ def run(args, emit: Emitter, dist: Dist) -> int:
     last_loss, last_saved = None, step if resume_dir else -1
     while step < total_steps:
         t_step = time.time()
-        loss_sum, micro, tokens, trained, n_samples, paired_n, pixel_batches = 0.0, 0, 0, 0, 0, 0, 0
+        loss_sum, loss_tokens, tokens, trained, n_samples, paired_n, pixel_batches = 0.0, 0, 0, 0, 0, 0, 0
         for a in range(cfg.grad_accum):
             base = consumed + (a * dist.world_size + dist.rank) * cfg.batch_size
             samples = [positions[base + k] for k in range(cfg.batch_size)]
@@ -238,13 +249,15 @@ def run(args, emit: Emitter, dist: Dist) -> int:
                 pixel_batches += 1
             sync = a == cfg.grad_accum - 1 or not dist.active
             ctx = train_model.no_sync() if not sync else _null()
+            labels = batch.pop("labels")
             with ctx:
                 with torch.autocast(device_type=device.type, dtype=dtype, enabled=autocast):
-                    out = train_model(**batch)
-                loss = out.loss / cfg.grad_accum
+                    logits = train_model(**batch).logits
+                tok_loss, n_tok = token_loss(logits, labels)
+                loss = tok_loss / max(n_tok, 1) / cfg.grad_accum  # a batch with nothing to learn adds zero
                 (scaler.scale(loss) if scaler else loss).backward()
-            loss_sum += float(out.loss.detach())
-            micro += 1
+            loss_sum += float(tok_loss.detach())
+            loss_tokens += n_tok
             tokens += int(batch["attention_mask"].sum())
             trained += sum(f.trained_tokens for f in feats)
             n_samples += len(samples)
@@ -260,9 +273,9 @@ def run(args, emit: Emitter, dist: Dist) -> int:
         lr = optimizer.param_groups[0]["lr"]  # the rate this step used
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        loss_sum, tokens, trained, n_samples, paired_n, pixel_batches = dist.all_sum(
-            [loss_sum / micro, tokens, trained, n_samples, paired_n, pixel_batches])
-        step_loss = loss_sum / dist.world_size
+        loss_sum, loss_tokens, tokens, trained, n_samples, paired_n, pixel_batches = dist.all_sum(
+            [loss_sum, loss_tokens, tokens, trained, n_samples, paired_n, pixel_batches])
+        step_loss = loss_sum / max(loss_tokens, 1)  # mean over every trained token of the step, all processes
         step += 1
         consumed += per_step
         tokens_total += int(tokens)
@@ -299,6 +312,20 @@ def run(args, emit: Emitter, dist: Dist) -> int:
     return 0
 
 
+def token_loss(logits, labels):
+    """Summed next-token cross-entropy over the labelled positions, and how many there are."""
+    import torch.nn.functional as F
+
+    from render import IGNORE
+
+    logits = logits[:, :-1].float()
+    target = labels[:, 1:].to(logits.device)
+    n = int((target != IGNORE).sum())
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=IGNORE,
+                           reduction="sum")
+    return loss, n
+
+
 class _null:
     def __enter__(self):
         return self
@@ -312,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="training configuration JSON")
     args = parser.parse_args(argv)
     protocol_out = claim_stdout()
-    quiet_libraries()
+    quiet_env()
     dist = Dist()
     emit = Emitter(protocol_out, enabled=dist.main)
     try:

@@ -82,7 +82,8 @@ MODE_RUNS = {
     "text-only": {"lora": {"enabled": True, "r": 8, "alpha": 16}, "lr": 3e-2},
     "paired": {"lora": {"enabled": False}, "lr": 1e-2},
     "hybrid:0.5": {"lora": {"enabled": True, "r": 8, "alpha": 16}, "lr": 3e-2},
-    "vift": {"lora": {"enabled": False}, "lr": 1e-2},
+    # Also exercises bf16 autocast and activation checkpointing.
+    "vift": {"lora": {"enabled": False}, "lr": 1e-2, "dtype": "bf16", "gradient_checkpointing": True},
 }
 
 
@@ -95,8 +96,8 @@ def mode_run(tiny_model, shards, tmp_path_factory):
             out = str(tmp_path_factory.mktemp("run-" + mode.replace(":", "-")))
             cfg = write_config(
                 os.path.join(out, "config.json"), shards=shards, model=tiny_model, out=os.path.join(out, "out"),
-                mode=mode, max_steps=24, batch_size=2, grad_accum=1, device="cpu", dtype="fp32", seed=0,
-                save_steps=12, warmup_steps=2, **MODE_RUNS[mode],
+                mode=mode, max_steps=24, batch_size=2, grad_accum=1, device="cpu", seed=0,
+                save_steps=12, warmup_steps=2, **{"dtype": "fp32", **MODE_RUNS[mode]},
             )
             cache[mode] = (run_train(cfg), os.path.join(out, "out"))
         return cache[mode]

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ENV, TRAINER, Run, run_train, write_config
 
-COMMON = dict(mode="hybrid:0.5", batch_size=2, grad_accum=2, device="cpu", seed=3, lr=3e-2, warmup_steps=1,
+COMMON = dict(mode="hybrid:0.5", batch_size=1, grad_accum=2, device="cpu", seed=3, lr=3e-2, warmup_steps=1,
               lora={"enabled": True, "r": 4, "alpha": 16})
 
 
@@ -101,7 +101,7 @@ def test_torchrun_two_processes(tiny_model, shards, tmp_path):
     cfg = write_config(str(tmp_path / "ddp.json"), shards=shards, model=tiny_model, out=str(tmp_path / "o"),
                        mode="hybrid:0.5", max_steps=3, batch_size=1, grad_accum=1, device="cpu", lr=1e-2,
                        lora={"enabled": True})
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517"]
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
     run = run_train(cfg, launcher=launcher)
     assert run.returncode == 0, run.stderr[-4000:]
     start = run.one("start")  # only rank 0 speaks

@@ -34,6 +34,7 @@ def test_mode_trains_and_loss_drops(mode, mode_run):
     assert all(s["tokens_per_s"] > 0 and s["memory_bytes"] > 0 for s in steps)
     losses = run.losses
     first, last = mean(losses[:6]), mean(losses[-6:])
+    print(f"{mode}: mean loss of the first 6 steps {first:.3f}, of the last 6 {last:.3f} ({last / first:.2f}x)")
     assert last < 0.85 * first, f"{mode}: loss did not drop: first {first:.3f} last {last:.3f} ({losses})"
     assert end["steps"] == 24 and end["first_loss"] == pytest.approx(losses[0], rel=1e-4)
     assert end["final_loss"] == pytest.approx(losses[-1], rel=1e-4)
