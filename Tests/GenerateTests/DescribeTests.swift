@@ -69,7 +69,9 @@ func runDescribe(_ fixture: GenerateFixture, _ endpoint: FakeChatEndpoint, setti
     _ = dir
     let stage = try DescribeStage(settings: settings, client: client, workspaceRoot: fixture.workspace.root)
     let runner = StageRunner(manifest: fixture.manifest, progress: ProgressReporter(style: .quiet), logger: Logger(label: "test"))
-    return try await runner.run(stage, concurrency: settings.concurrency)
+    let summary = try await runner.run(stage, concurrency: settings.concurrency)
+    try DescriptionDeduplication.apply(in: fixture.manifest, threshold: settings.dedupThreshold)
+    return summary
 }
 
 @Suite struct DescribeTests {
@@ -157,6 +159,8 @@ func runDescribe(_ fixture: GenerateFixture, _ endpoint: FakeChatEndpoint, setti
         let galbi = rows.filter { $0["keyword"] as String == "Galbi" }
         #expect(galbi.filter { $0["status"] as String == "accepted" }.count == 1)
         #expect(galbi.filter { $0["reason"] as String? == "near_duplicate" }.count == 2)
+        // The fixed order keeps variant 0, whichever reply arrived first.
+        #expect(galbi.first { $0["status"] as String == "accepted" }?["variant"] as Int? == 0)
         #expect(rows.filter { $0["keyword"] as String == "Yukhoe" && $0["status"] as String == "accepted" }.count == 3)
     }
 

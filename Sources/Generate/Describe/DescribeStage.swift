@@ -45,7 +45,6 @@ public struct DescribeStage: Stage {
     public let downscaler: any ImageDownscaling
     public let templates: [String: AspectTemplate]
     /// Accepted descriptions per (keyword, aspect, language), for the near-duplicate check across in-flight items.
-    let registry = DescriptionRegistry()
 
     public init(settings: DescribeSettings, client: any ChatService, workspaceRoot: URL,
                 downscaler: any ImageDownscaling = IdentityDownscaler()) throws {
@@ -68,16 +67,6 @@ public struct DescribeStage: Stage {
     public func pending(in manifest: Manifest) async throws -> [Item] {
         let settings = self.settings
         let templates = self.templates
-        let accepted = try await manifest.asyncRead { db in
-            try Row.fetchAll(db, sql: "SELECT keyword_id, aspect, language, text FROM descriptions WHERE status = 'accepted' AND text IS NOT NULL")
-                .map { row -> (String, String) in
-                    let id: Int64 = row[0]
-                    let aspect: String = row[1]
-                    let language: String = row[2]
-                    return ("\(id)|\(aspect)|\(language)", row[3])
-                }
-        }
-        await registry.seed(accepted)
         return try await manifest.asyncRead { db in
             let keywords = try KeywordStore.all(in: db)
             let allKeywords = keywords.map(\.entry.text)
@@ -183,11 +172,8 @@ public struct DescribeStage: Stage {
         if let rejection = validator.check(text, keyword: item.keyword, language: item.language) {
             return .rejected(rejection, text: text, result: summary)
         }
-        let group = "\(item.keywordID)|\(item.aspect)|\(item.language)"
-        if let similarity = await registry.admit(text, group: group, threshold: settings.dedupThreshold) {
-            return .rejected(DescriptionRejection("near_duplicate", String(format: "Jaccard %.2f with an accepted description", similarity)),
-                             text: text, result: summary)
-        }
+        // Near-duplicates are settled after the run by `DescriptionDeduplication`, in a fixed order, so the
+        // outcome does not depend on which request finished first.
         return .accepted(text: text, result: summary)
     }
 
@@ -236,27 +222,5 @@ public struct DescribeStage: Stage {
         case .failed(let error):
             return StageOutcomeClass(key: "failed_\(error.code.rawValue)", failed: true, message: error.description)
         }
-    }
-}
-
-/// The accepted descriptions by group, so that of two near-duplicates written at the same time only the first is
-/// accepted.
-actor DescriptionRegistry {
-    private var groups: [String: [Set<String>]] = [:]
-
-    func seed(_ accepted: [(String, String)]) {
-        groups = [:]
-        for (group, text) in accepted { groups[group, default: []].append(NearDuplicate.shingles(text)) }
-    }
-
-    /// Nil (and the text is registered) when no accepted text in the group is as similar as `threshold`; else the
-    /// highest similarity.
-    func admit(_ text: String, group: String, threshold: Double) -> Double? {
-        let shingles = NearDuplicate.shingles(text)
-        if let best = groups[group, default: []].map({ NearDuplicate.jaccard(shingles, $0) }).max(), best >= threshold {
-            return best
-        }
-        groups[group, default: []].append(shingles)
-        return nil
     }
 }

@@ -212,7 +212,10 @@ enum ShardSampleBuilder {
             prov.model = row["model"]
             prov.templateSHA256 = row["template_sha256"]
             prov.mode = row["mode"]
-            let ident = ["description", "\(row["id"] as Int64)"]
+            // Identified by the description's natural key, not its row id (ids depend on the order replies arrived),
+            // so a resumed run writes the same keys as an uninterrupted one.
+            let ident: [String] = ["description", kw.text, sha, aspect, row["mode"] as String, language,
+                                   "\(row["variant"] as Int)", row["template_sha256"] as String, row["model"] as String]
             var textProv = prov
             if sha.isEmpty { textProv.source = nil; textProv.license = nil; textProv.author = nil; textProv.pageURL = nil }
             let userText = ChatTemplates.fill(ChatTemplates.describeText[aspect] ?? ChatTemplates.describeTextDefault, keyword: kw.text)

@@ -56,6 +56,7 @@ extension DSBuild {
                 if options.json { Output.json(["stopped": error.description, "llm": client.ledger.totals.json]) }
                 throw ExitCode(2)
             }
+            let nearDuplicates = try DescriptionDeduplication.apply(in: context.workspace.manifest, threshold: settings.dedupThreshold)
             let totals = client.ledger.totals
             if options.json {
                 Output.json(["pending": summary.pending, "counts": summary.counts, "failures": summary.failures,

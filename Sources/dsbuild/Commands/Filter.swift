@@ -51,10 +51,10 @@ extension DSBuild {
             for error in summary.errors { Output.error(error) }
             if options.json {
                 Output.json(summary.json)
-            } else {
+            } else if !options.quiet {
                 print(FilterReportText.render(summary))
             }
-            for (keyword, kept) in summary.thinKeywords.sorted(by: { $0.key < $1.key }) where !options.json {
+            for (keyword, kept) in summary.thinKeywords.sorted(by: { $0.key < $1.key }) where !options.json && !options.quiet {
                 Output.warning("keyword \(keyword) has \(kept) kept image(s), fewer than \(settings.minPerKeyword)")
             }
             if !summary.errors.isEmpty { throw ExitCode(1) }

@@ -1,10 +1,110 @@
 import ArgumentParser
+import Dataset
+import Foundation
 
-// Placeholder until this stage lands: replace the whole file with the real command.
 extension DSBuild {
+    /// `dsbuild run recipe.yaml`: init (if needed) → collect → filter → describe → mcq → shards, then train and
+    /// eval when the recipe has their sections. Every stage is resumable, so the whole run is: run it again after
+    /// any interruption and it finishes without repeating finished work.
     struct Run: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run the whole pipeline from one recipe.")
+        static let configuration = CommandConfiguration(
+            abstract: "Run the whole pipeline from one recipe (resumable; rerun after any interruption).",
+            discussion: """
+                Stages: \(PipelineStage.allCases.map(\.rawValue).joined(separator: " → ")). train and eval run only when \
+                the recipe has their sections. The workspace is --workspace, else the recipe's `workspace:` (relative \
+                to the recipe), else $DSBUILD_WORKSPACE or the current directory.
+                """)
+
+        @Argument(help: "The recipe (YAML).")
+        var recipe: String
+
+        @Option(help: "Start at this stage (\(PipelineStage.allCases.map(\.rawValue).joined(separator: ", "))).")
+        var from: PipelineStage?
+
+        @Option(help: "Stop after this stage.")
+        var until: PipelineStage?
+
         @OptionGroup var options: GlobalOptions
-        func run() async throws { throw NotYetAvailable(command: "run") }
+
+        func run() async throws {
+            let recipeURL = URL(fileURLWithPath: recipe).standardizedFileURL
+            let parsed = try Recipe.load(contentsOf: recipeURL, schema: CommandContext.recipeSchema)
+            let directory: URL
+            if let workspace = options.workspace {
+                directory = URL(fileURLWithPath: workspace)
+            } else if let workspace = parsed.string("workspace") {
+                directory = URL(fileURLWithPath: workspace, relativeTo: recipeURL.deletingLastPathComponent()).standardizedFileURL
+            } else {
+                directory = Workspace.defaultDirectory()
+            }
+            let stages = PipelineStage.selected(for: parsed, from: from, until: until)
+            let started = Date().timeIntervalSince1970
+
+            // init: always safe to repeat (keywords merge, the recipe is stored again).
+            var initArguments = [directory.path, "--recipe", recipeURL.path, "--quiet"]
+            do {
+                var command = try Init.parse(initArguments)
+                try await command.run()
+            } catch let exit as ExitCode where exit.rawValue == 1 {
+                Output.warning("some keyword lines could not be read (see above); continuing with the rest")
+            }
+
+            var stageArguments = ["--workspace", directory.path]
+            if options.quiet || options.json { stageArguments.append("--quiet") }
+            if options.verbose { stageArguments.append("--verbose") }
+            let progress = options.makeProgress()
+            let arguments = stageArguments
+            let result = try await Interruption.cancellable { () async -> PipelineResult in
+                var result = PipelineResult()
+                for stage in stages {
+                    if Task.isCancelled { result.interrupted = true; break }
+                    progress.message("== \(stage.rawValue)")
+                    do {
+                        try await stage.run(arguments: arguments)
+                        result.outcomes.append((stage, "ok"))
+                    } catch let exit as ExitCode where exit.rawValue == 1 {
+                        result.outcomes.append((stage, "failures"))
+                        result.failed = true
+                    } catch let exit as ExitCode {
+                        result.outcomes.append((stage, "stopped"))
+                        result.stopped = "\(stage.rawValue) stopped (exit \(exit.rawValue))"
+                        break
+                    } catch {
+                        result.outcomes.append((stage, "error"))
+                        Output.error("\(stage.rawValue): \(error)")
+                        result.stopped = "\(stage.rawValue): \(error)"
+                        break
+                    }
+                }
+                if Task.isCancelled { result.interrupted = true }
+                return result
+            }
+            let (outcomes, failed, stopped) = (result.outcomes, result.failed, result.stopped)
+            let interrupted = result.interrupted
+            let workspace = try Workspace.open(at: directory)
+            let summary = try RunSummary.compute(workspace: workspace, recipe: parsed, since: started,
+                                                 outcomes: outcomes.map { ($0.stage.rawValue, $0.status) })
+            if options.json {
+                var object = summary.json
+                object["workspace"] = workspace.root.path
+                object["interrupted"] = interrupted
+                if let stopped { object["stopped"] = stopped }
+                Output.json(object)
+            } else if !options.quiet {
+                print(summary.table)
+            }
+            if let stopped { Output.error(stopped) }
+            if interrupted { Output.error("interrupted: run `dsbuild run \(recipe)` again to finish") }
+            if stopped != nil || interrupted { throw ExitCode(2) }
+            if failed { throw ExitCode(1) }
+        }
     }
+}
+
+/// What the stages of one `dsbuild run` did.
+struct PipelineResult: Sendable {
+    var outcomes: [(stage: PipelineStage, status: String)] = []
+    var failed = false
+    var stopped: String?
+    var interrupted = false
 }

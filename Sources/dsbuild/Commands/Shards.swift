@@ -84,7 +84,7 @@ extension DSBuild {
                 var json = summary.json
                 json["exports"] = exported
                 Output.json(json)
-            } else {
+            } else if !options.quiet {
                 if !exported.isEmpty { print("exports: \(exported.joined(separator: ", "))") }
                 print("wrote \(summary.textRecords) text records in \(summary.textShards) shard(s) and \(summary.pairedSamples) paired samples in \(summary.pairedShards) shard(s) (\(summary.written) written, \(summary.reused) already there)")
                 print("index: \(summary.index.path)  fingerprint \(summary.fingerprint.prefix(16))")
