@@ -170,7 +170,14 @@ public struct Evaluator: Sendable {
         var cached = 0
         for shift in shifts {
             let q = question.rotated(by: shift)
-            let request = try request(for: q)
+            let request: ChatRequest
+            do {
+                request = try self.request(for: q)
+            } catch {
+                // A question that cannot be asked (its image is missing…) is scored wrong and reported; the rest go on.
+                return (EvalAnswer(question: question, replies: replies, chosen: chosen, correct: false, unparsed: false,
+                                   error: "\(error)"), cached)
+            }
             do {
                 let result = try await chat.complete(request)
                 if result.fromCache { cached += 1 }

@@ -40,6 +40,9 @@ extension DSBuild {
         @Option(name: .customLong("max-tokens")) var maxTokens: Int?
         @Option var concurrency: Int?
 
+        @Option(help: "The Python that runs a local --checkpoint (default: train.python, else trainer/.venv, else python3).")
+        var python: String?
+
         @Flag(help: "Show the stored results side by side instead of evaluating.")
         var compare = false
 
@@ -84,16 +87,30 @@ extension DSBuild {
                 settings.descriptions = try EvalStore.descriptions(in: workspace)
             }
             let env = ProcessInfo.processInfo.environment
-            guard let base = endpoint ?? recipe.string("eval.endpoint") ?? env["OPENAI_BASE_URL"] else {
-                if checkpoint != nil {
-                    throw ValidationError("scoring a local checkpoint without a server (trainer/eval_mcq.py) is not wired in yet; serve it with vLLM and pass --endpoint")
-                }
-                throw ValidationError("no endpoint: pass --endpoint URL or set OPENAI_BASE_URL")
-            }
-            let chat = try EvalChat.make(endpoint: base, apiKey: env[recipe.string("llm.api_key_env") ?? "OPENAI_API_KEY"],
+            let chat: any ChatService
+            if let base = endpoint ?? recipe.string("eval.endpoint") ?? (checkpoint == nil ? env["OPENAI_BASE_URL"] : nil) {
+                chat = try EvalChat.make(endpoint: base, apiKey: env[recipe.string("llm.api_key_env") ?? "OPENAI_API_KEY"],
                                          workspace: workspace, recipe: recipe)
+            } else if let checkpoint {
+                // No server: score the checkpoint through the bundled trainer's eval_mcq.py.
+                let trainerDir = try DSBuild.Train.trainerDirectory(nil)
+                let venvPython = trainerDir.appendingPathComponent(".venv/bin/python").path
+                let python = self.python ?? recipe.string("train.python")
+                    ?? (FileManager.default.isExecutableFile(atPath: venvPython) ? venvPython : "python3")
+                var local = LocalCheckpointChat.Settings(
+                    python: python, script: trainerDir.appendingPathComponent("eval_mcq.py"),
+                    checkpoint: URL(fileURLWithPath: checkpoint).standardizedFileURL, condition: cond,
+                    imagesDirectory: settings.imagesDirectory)
+                if let device = recipe.string("train.device") { local.device = device }
+                chat = try LocalCheckpointChat.prepare(local, questions: questionList, circular: settings.circular)
+            } else {
+                throw ValidationError("no endpoint: pass --endpoint URL, set OPENAI_BASE_URL, or score a local --checkpoint DIR")
+            }
             let evaluator = Evaluator(chat: chat, settings: settings, progress: options.makeProgress())
-            let (report, _) = try await evaluator.run(questionList, source: source)
+            let (report, answers) = try await evaluator.run(questionList, source: source)
+            for answer in answers {
+                if let error = answer.error { Output.error(error.contains(answer.question.id) ? error : "question \(answer.question.id): \(error)") }
+            }
             var stored: Int64?
             if let workspace {
                 let trainRun = try checkpoint.flatMap { try EvalStore.trainRunID(forCheckpoint: $0, in: workspace) }
@@ -106,6 +123,7 @@ extension DSBuild {
             } else {
                 print(report.text)
             }
+            if report.errors > 0 { throw ExitCode(1) }
         }
     }
 }
