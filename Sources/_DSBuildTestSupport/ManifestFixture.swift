@@ -40,7 +40,7 @@ public enum ManifestFixture {
                   let options = t1["options"] as? [String], let answer = t1["answer"] as? Int else { continue }
             let keyword = options[answer]
             let category = t1["category"] as? String ?? ""
-            let sha = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+            let sha = ContentHash.sha256Hex(data)
             let relative = Workspace.relativeImagePath(sha256: sha, fileExtension: "jpg")
             let destination = workspace.imageURL(relativePath: relative)
             try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)

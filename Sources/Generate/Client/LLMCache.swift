@@ -21,7 +21,7 @@ public struct LLMCache: Sendable {
     }
 
     public static func key(for body: Data) -> String {
-        SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        ContentHash.sha256Hex(body)
     }
 
     /// The stored response for `key`, counting a hit.

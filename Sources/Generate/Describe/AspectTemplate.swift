@@ -1,3 +1,4 @@
+import Dataset
 import Crypto
 import Foundation
 
@@ -14,7 +15,7 @@ public struct AspectTemplate: Sendable, Equatable {
     public init(aspect: String, text: String) {
         self.aspect = aspect
         self.text = text
-        sha256 = SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        sha256 = ContentHash.sha256Hex(text)
     }
 
     /// The template with its placeholders filled; missing values become empty strings and lines that end up

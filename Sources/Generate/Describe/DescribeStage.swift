@@ -88,7 +88,7 @@ public struct DescribeStage: Stage {
                 let kept = try Self.keptImages(of: keyword.id, limit: settings.imagesPerKeyword, in: db)
                 let source = try Row.fetchOne(db, sql: """
                     SELECT title, description FROM candidates WHERE keyword_id = ? AND (title IS NOT NULL OR description IS NOT NULL)
-                    ORDER BY rank, id LIMIT 1
+                    ORDER BY rank, source, source_id LIMIT 1
                     """, arguments: [keyword.id])
                 let languages = settings.languages.isEmpty ? [keyword.entry.language ?? "en"] : settings.languages
                 for aspect in settings.aspects {

@@ -51,7 +51,7 @@ public struct Type2Stage: Stage {
             var items: [Item] = []
             for keyword in try KeywordStore.all(in: db) {
                 let texts = try String.fetchAll(db, sql: """
-                    SELECT text FROM descriptions WHERE keyword_id = ? AND status = 'accepted' AND text IS NOT NULL ORDER BY aspect, id LIMIT 4
+                    SELECT text FROM descriptions WHERE keyword_id = ? AND status = 'accepted' AND text IS NOT NULL ORDER BY aspect, mode, image_sha256, language, variant, template_sha256, model LIMIT 4
                     """, arguments: [keyword.id])
                 guard !texts.isEmpty else { continue }
                 for variant in 0..<max(settings.perKeyword, 1) {

@@ -31,7 +31,7 @@ public enum EvalStore {
             for row in try Row.fetchAll(db, sql: """
                 SELECT k.text AS keyword, d.text FROM descriptions d JOIN keywords k ON k.id = d.keyword_id
                  WHERE d.status = 'accepted' AND d.text IS NOT NULL
-                 ORDER BY k.text, (d.aspect = 'visual') DESC, d.id
+                 ORDER BY k.text, (d.aspect = 'visual') DESC, d.aspect, d.mode, d.image_sha256, d.language, d.variant
                 """) {
                 let keyword: String = row["keyword"]
                 if out[keyword] == nil { out[keyword] = row["text"] }

@@ -1,3 +1,4 @@
+import Dataset
 import Foundation
 
 /// A shard folder's `shards.json`, read and checked before training (docs/shard-format.md).
@@ -63,13 +64,13 @@ public struct ShardIndex: Sendable {
             guard size == entry.bytes else {
                 throw ValidationError(message: "shard \(file.path) has \(size) bytes, the index says \(entry.bytes); rerun `dsbuild shards`")
             }
-            let sha = try Hash.sha256Hex(fileAt: file)
+            let sha = try ContentHash.sha256Hex(fileAt: file)
             guard sha == entry.sha256 else {
                 throw ValidationError(message: "shard \(file.path) does not match its sha256 in the index (corrupt or changed); rerun `dsbuild shards`")
             }
         }
         let shas = (index.text + index.paired).map(\.sha256).sorted()
-        if !index.fingerprint.isEmpty, Hash.sha256Hex(shas.joined()) != index.fingerprint {
+        if !index.fingerprint.isEmpty, ContentHash.sha256Hex(shas.joined()) != index.fingerprint {
             throw ValidationError(message: "\(url.path): the fingerprint does not match the shards' sha256s; rerun `dsbuild shards`")
         }
         return index

@@ -1,3 +1,4 @@
+import Dataset
 import Foundation
 
 /// The user turns that shard records put before the dataset's text. Templates are plain text with a
@@ -45,6 +46,6 @@ public enum ChatTemplates {
         for (k, v) in describeText.sorted(by: { $0.key < $1.key }) { parts.append("t.\(k)=\(v)") }
         for (k, v) in describeImage.sorted(by: { $0.key < $1.key }) { parts.append("i.\(k)=\(v)") }
         parts += [describeTextDefault, describeImageDefault, captionUser, captionAssistant, mcqSuffix]
-        return Hash.sha256Hex(parts.joined(separator: "\n"))
+        return ContentHash.sha256Hex(parts.joined(separator: "\n"))
     }()
 }

@@ -143,7 +143,7 @@ enum ShardSampleBuilder {
         for row in try Row.fetchAll(db, sql: """
             SELECT dl.image_sha256 AS sha, c.keyword_id AS kid, c.source, c.license, c.author, c.page_url
               FROM downloads dl JOIN candidates c ON c.id = dl.candidate_id
-             WHERE dl.status = 'ok' AND dl.image_sha256 IS NOT NULL ORDER BY c.id
+             WHERE dl.status = 'ok' AND dl.image_sha256 IS NOT NULL ORDER BY c.keyword_id, c.source, c.rank, c.source_id
             """) {
             var p = Provenance()
             p.source = row["source"]
@@ -282,14 +282,14 @@ enum ShardSampleBuilder {
     }
 
     static func shortHash(_ parts: [String]) -> String {
-        String(Hash.sha256Hex(parts.joined(separator: "\u{1F}")).prefix(16))
+        String(ContentHash.sha256Hex(parts.joined(separator: "\u{1F}")).prefix(16))
     }
 
     /// Whole keywords held out as novel classes: the first `round(fraction × n)` by a seeded hash order.
     static func novelKeywords(_ keywords: [String], fraction: Double, seed: Int) -> Set<String> {
         guard fraction > 0, !keywords.isEmpty else { return [] }
         let count = min(keywords.count, Int((fraction * Double(keywords.count)).rounded()))
-        let ordered = keywords.sorted { Hash.sha256Hex("\(seed):\($0)") < Hash.sha256Hex("\(seed):\($1)") }
+        let ordered = keywords.sorted { ContentHash.sha256Hex("\(seed):\($0)") < ContentHash.sha256Hex("\(seed):\($1)") }
         return Set(ordered.prefix(count))
     }
 }

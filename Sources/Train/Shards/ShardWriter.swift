@@ -143,7 +143,7 @@ public struct ShardWriter: Sendable {
                 case .paired: data = try await encodeTar(Array(inputs.paired[plan.range]))
                 }
                 try AtomicFile.write(data, to: url)
-                let made = Marker(plan: plan.planHash, sha256: Hash.sha256Hex(data), bytes: data.count, samples: plan.range.count)
+                let made = Marker(plan: plan.planHash, sha256: ContentHash.sha256Hex(data), bytes: data.count, samples: plan.range.count)
                 try AtomicFile.write(Data(JSONText.encode(made).utf8), to: markerURL)
                 marker = made
                 summary.written += 1
@@ -168,7 +168,7 @@ public struct ShardWriter: Sendable {
         summary.textShards = text.count
         summary.pairedShards = paired.count
         let shas = (text + paired).compactMap { $0["sha256"] as? String }.sorted()
-        summary.fingerprint = Hash.sha256Hex(shas.joined())
+        summary.fingerprint = ContentHash.sha256Hex(shas.joined())
         let index: [String: Any] = [
             "format": "dsbuild-shards", "version": 1, "dsbuild_version": DSBuildVersion.string,
             "fingerprint": summary.fingerprint, "recipe": (try? JSONSerialization.jsonObject(with: Data(settings.recipeJSON.utf8))) ?? [String: Any](),
@@ -197,7 +197,7 @@ public struct ShardWriter: Sendable {
         var bytes = 0
         func close(_ end: Int) {
             guard end > start else { return }
-            let hash = Hash.sha256Hex(Data(("text|\(settings.compression.rawValue)|").utf8) + lines[start..<end].reduce(Data(), +))
+            let hash = ContentHash.sha256Hex(Data(("text|\(settings.compression.rawValue)|").utf8) + lines[start..<end].reduce(Data(), +))
             plans.append(Planned(kind: .text, file: String(format: "text/%05d.%@", plans.count, textExtension), range: start..<end, planHash: hash))
             start = end
             bytes = 0
@@ -222,7 +222,7 @@ public struct ShardWriter: Sendable {
                 text += "|" + JSONText.encodeObject(s.json(width: s.width, height: s.height, orientationApplied: false)) + s.text + s.imageSHA256
             }
             plans.append(Planned(kind: .paired, file: String(format: "paired/%05d.tar", plans.count), range: start..<end,
-                                 planHash: Hash.sha256Hex(text)))
+                                 planHash: ContentHash.sha256Hex(text)))
             start = end
             bytes = 0
         }
