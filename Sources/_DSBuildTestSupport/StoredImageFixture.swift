@@ -17,7 +17,7 @@ public struct StoredImageFixture {
     public mutating func add(keyword: String, sha: String, width: Int, height: Int, orientation: Int = 1, format: String = "jpeg",
                       bytes: Int = 100_000, animated: Bool = false, rights: [String: String] = [:],
                       extra: [String: String] = [:], url: String = "https://upload.example.org/a.jpg",
-                      createdAt: Double = 0, copying file: URL? = nil) throws -> String {
+                      createdAt: Double = 0, rank: Int = 0, copying file: URL? = nil) throws -> String {
         if let file {
             let target = workspace.imageURL(relativePath: "images/\(sha.prefix(2))/\(sha).jpg")
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -37,9 +37,9 @@ public struct StoredImageFixture {
                                  swap ? height : width, swap ? width : height, orientation, animated,
                                  JSONText.encode(rights), createdAt])
             try db.execute(sql: """
-                INSERT INTO candidates(keyword_id, source, source_id, image_url, extra, created_at)
-                VALUES (?, 'urls', ?, ?, ?, 0)
-                """, arguments: [kid, "\(candidate)", url, JSONText.encode(extra)])
+                INSERT INTO candidates(keyword_id, source, source_id, image_url, extra, rank, created_at)
+                VALUES (?, 'urls', ?, ?, ?, ?, 0)
+                """, arguments: [kid, "\(candidate)", url, JSONText.encode(extra), rank])
             try db.execute(sql: "INSERT INTO downloads(candidate_id, status, image_sha256, finished_at) VALUES (?, 'ok', ?, 0)",
                            arguments: [db.lastInsertedRowID, sha])
         }

@@ -88,14 +88,14 @@ func sha(_ n: Int) -> String { String(format: "%064x", n) }
         #expect(d[sha(2)]?["integrity"]?.reason == "jpeg does not decode: premature end of JPEG data")
     }
 
-    @Test func nearDuplicatesKeepTheLargestThenEarliestAndCrossKeywordCopiesAreReported() async throws {
+    @Test func nearDuplicatesKeepTheLargestThenBestRankedAndCrossKeywordCopiesAreReported() async throws {
         let tmp = TemporaryDirectory()
         var f = try StoredImageFixture(tmp)
-        try f.add(keyword: "A", sha: sha(1), width: 800, height: 600, createdAt: 1)
-        try f.add(keyword: "A", sha: sha(2), width: 1600, height: 1200, createdAt: 2)   // largest: kept
-        try f.add(keyword: "A", sha: sha(3), width: 800, height: 600, createdAt: 0)     // same size as 1, earlier
-        try f.add(keyword: "A", sha: sha(4), width: 800, height: 600, createdAt: 3)     // far away: kept
-        try f.add(keyword: "B", sha: sha(2), width: 1600, height: 1200, createdAt: 2)   // the same image under B
+        try f.add(keyword: "A", sha: sha(1), width: 800, height: 600, rank: 1)
+        try f.add(keyword: "A", sha: sha(2), width: 1600, height: 1200, rank: 2)   // largest: kept
+        try f.add(keyword: "A", sha: sha(3), width: 800, height: 600, rank: 0)     // same size as 1, better ranked
+        try f.add(keyword: "A", sha: sha(4), width: 800, height: 600, rank: 3)     // far away: kept
+        try f.add(keyword: "B", sha: sha(2), width: 1600, height: 1200, rank: 2)   // the same image under B
         let analyzer = ScriptedAnalyzer(hashes: [
             sha(1): "ffffffff00000000", sha(2): "ffffffff0000000f", sha(3): "ffffffff000000ff", sha(4): "00000000ffffffff",
         ])
@@ -165,8 +165,8 @@ func sha(_ n: Int) -> String { String(format: "%064x", n) }
     @Test func groupingIsDeterministicForEqualCandidates() {
         let g = DuplicateGrouping(maxDistance: 0)
         let verdicts = g.group([
-            .init(sha256: "b", phash: 1, pixels: 10, storedAt: 0),
-            .init(sha256: "a", phash: 1, pixels: 10, storedAt: 0),
+            .init(sha256: "b", phash: 1, pixels: 10, searchRank: 0),
+            .init(sha256: "a", phash: 1, pixels: 10, searchRank: 0),
         ])
         #expect(verdicts["a"] == .kept)
         #expect(verdicts["b"] == .duplicate(of: "a", distance: 0))

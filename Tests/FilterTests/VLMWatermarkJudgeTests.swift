@@ -54,7 +54,7 @@ final class ScriptedChat: ChatService {
         let rule = WatermarkRule(judge: judge)
         let url = try anyImage()
         let subject = FilterSubject(sha256: "x", keywordID: 1, keyword: "k", fileURL: url, bytes: 1,
-                                    probe: try CodecImageProber().probe(fileAt: url), urls: [], extra: [:], storedAt: 0)
+                                    probe: try CodecImageProber().probe(fileAt: url), urls: [], extra: [:], searchRank: 0)
         let decision = await rule.decide(subject)
         #expect(!decision.pass)
         #expect(decision.reason.hasPrefix("VLM judge failed"))

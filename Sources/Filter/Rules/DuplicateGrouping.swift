@@ -1,20 +1,20 @@
 import Foundation
 
 /// Exact and near-duplicate grouping by 64-bit perceptual hash. Within a keyword the best image (most pixels,
-/// then earliest stored, then smallest sha256 for a stable order) is kept and every image within the Hamming
+/// then best search rank, then smallest sha256 for a stable order) is kept and every image within the Hamming
 /// threshold of a kept one is dropped as its duplicate.
 public struct DuplicateGrouping: Sendable {
     public struct Member: Sendable, Equatable {
         public let sha256: String
         public let phash: UInt64
         public let pixels: Int
-        public let storedAt: Double
+        public let searchRank: Int
 
-        public init(sha256: String, phash: UInt64, pixels: Int, storedAt: Double) {
+        public init(sha256: String, phash: UInt64, pixels: Int, searchRank: Int) {
             self.sha256 = sha256
             self.phash = phash
             self.pixels = pixels
-            self.storedAt = storedAt
+            self.searchRank = searchRank
         }
     }
 
@@ -33,7 +33,7 @@ public struct DuplicateGrouping: Sendable {
     public func group(_ members: [Member]) -> [String: Verdict] {
         let ordered = members.sorted {
             if $0.pixels != $1.pixels { return $0.pixels > $1.pixels }
-            if $0.storedAt != $1.storedAt { return $0.storedAt < $1.storedAt }
+            if $0.searchRank != $1.searchRank { return $0.searchRank < $1.searchRank }
             return $0.sha256 < $1.sha256
         }
         var kept: [Member] = []

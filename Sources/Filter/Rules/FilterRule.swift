@@ -14,11 +14,12 @@ public struct FilterSubject: Sendable {
     public let urls: [String]
     /// Candidate metadata (`pwatermark`, `punsafe`, `WIDTH`…), merged over the candidates.
     public let extra: [String: String]
-    /// When the image was first stored (earliest wins ties between duplicates).
-    public let storedAt: Double
+    /// The best (lowest) search rank among the candidates that led to the image: between two duplicates of the
+    /// same size, the better-ranked one is kept (deterministic, unlike download time).
+    public let searchRank: Int
 
     public init(sha256: String, keywordID: Int64, keyword: String, fileURL: URL, bytes: Int, probe: ProbedImage,
-                urls: [String], extra: [String: String], storedAt: Double) {
+                urls: [String], extra: [String: String], searchRank: Int) {
         self.sha256 = sha256
         self.keywordID = keywordID
         self.keyword = keyword
@@ -27,7 +28,7 @@ public struct FilterSubject: Sendable {
         self.probe = probe
         self.urls = urls
         self.extra = extra
-        self.storedAt = storedAt
+        self.searchRank = searchRank
     }
 }
 

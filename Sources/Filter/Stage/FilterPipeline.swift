@@ -133,7 +133,7 @@ public struct FilterPipeline: Sendable {
             let eligible = members.filter { !failing.contains("\(keywordID)|\($0.sha256)") }
             let verdicts = grouping.group(eligible.compactMap { s in
                 hashes[s.sha256].flatMap { UInt64($0, radix: 16) }.map {
-                    DuplicateGrouping.Member(sha256: s.sha256, phash: $0, pixels: s.probe.width * s.probe.height, storedAt: s.storedAt)
+                    DuplicateGrouping.Member(sha256: s.sha256, phash: $0, pixels: s.probe.width * s.probe.height, searchRank: s.searchRank)
                 }
             })
             try workspace.manifest.write { db in

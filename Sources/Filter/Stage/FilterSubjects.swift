@@ -9,7 +9,7 @@ enum FilterSubjects {
         let rows = try Row.fetchAll(db, sql: """
             SELECT i.sha256, c.keyword_id, k.text AS keyword, i.path, i.bytes, i.format, i.width, i.height,
                    i.display_width, i.display_height, i.orientation, i.animated, i.frames, i.rights, i.created_at,
-                   c.image_url, c.page_url, c.extra
+                   c.image_url, c.page_url, c.extra, c.rank
             FROM downloads d
             JOIN candidates c ON c.id = d.candidate_id
             JOIN keywords k ON k.id = c.keyword_id
@@ -25,7 +25,9 @@ enum FilterSubjects {
             let key = "\(keywordID)|\(sha)"
             var urls = [row["image_url"] as String?, row["page_url"] as String?].compactMap { $0 }
             var extra = JSONText.decode([String: JSONScalar].self, from: row["extra"])?.mapValues(\.text) ?? [:]
+            var rank: Int = row["rank"] ?? 0
             if let existing = subjects[key] {
+                rank = min(rank, existing.searchRank)
                 urls = existing.urls + urls
                 extra = existing.extra.merging(extra) { a, _ in a }
             } else {
@@ -41,7 +43,7 @@ enum FilterSubjects {
             subjects[key] = FilterSubject(
                 sha256: sha, keywordID: keywordID, keyword: row["keyword"],
                 fileURL: root.appendingPathComponent(row["path"] as String), bytes: row["bytes"], probe: probe,
-                urls: urls, extra: extra, storedAt: row["created_at"])
+                urls: urls, extra: extra, searchRank: rank)
         }
         return order.compactMap { subjects[$0] }
     }
