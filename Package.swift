@@ -38,7 +38,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: upcoming),
-        .target(name: "Collect", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"), "CCurl", "CLibXML2"], swiftSettings: upcoming),
+        .target(name: "Collect", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), "CCurl", "CLibXML2"], swiftSettings: upcoming),
         // libjpeg/libpng report errors by longjmp; Swift cannot setjmp, so decode/encode live in a tiny C target.
         .target(
             name: "CImageShims",

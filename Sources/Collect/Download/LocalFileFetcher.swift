@@ -1,4 +1,4 @@
-import Crypto
+import Dataset
 import Foundation
 
 /// "Downloads" a local file (the directory source): copies it to a temporary file in chunks while hashing it,
@@ -15,20 +15,15 @@ public struct LocalFileFetcher: ImageFetching {
         do {
             let input = try FileHandle(forReadingFrom: source)
             defer { try? input.close() }
-            guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary.path])
-            }
-            let output = try FileHandle(forWritingTo: temporary)
-            var hasher = SHA256()
-            var bytes = 0
+            // The same hashing writer the HTTP downloads stream through.
+            let sink = try HashingBodySink(writingTo: temporary)
             while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
                 try Task.checkCancellation()
-                hasher.update(data: chunk)
-                try output.write(contentsOf: chunk)
-                bytes += chunk.count
+                if case .abort(let reason) = chunk.withUnsafeBytes({ sink.receive($0) }) {
+                    throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: reason])
+                }
             }
-            try output.close()
-            let sha = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+            let (sha, bytes) = try sink.finish()
             let attempt = AttemptRecord(number: 1, url: item.url, httpStatus: nil, error: nil, waitSeconds: nil,
                                         startedAt: started.timeIntervalSince1970, duration: Date().timeIntervalSince(started))
             return FetchResult(.success(FetchedFile(file: temporary, sha256: sha, bytes: bytes, finalURL: item.url, httpStatus: nil)),

@@ -1,4 +1,3 @@
-import Crypto
 import Dataset
 import Foundation
 import GRDB

@@ -1,5 +1,4 @@
 import Dataset
-import Crypto
 import Foundation
 
 /// One aspect's prompt: plain text with named placeholders (`{keyword}`, `{category}`, `{language}`,
