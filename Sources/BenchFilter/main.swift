@@ -19,6 +19,12 @@ case "phash":
             print("error", f.lastPathComponent, error)
         }
     }
+case "phash-fast":
+    for f in files {
+        do { print(try PerceptualHash.compute(fileAt: f, mode: .fast()).hex, f.lastPathComponent) } catch {
+            print("error", f.lastPathComponent, error)
+        }
+    }
 case "probe":
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
@@ -58,6 +64,40 @@ case "probe-mem":
         close(fd)
     }
     print("open+pread 4K+close: \((ContinuousClock.now - t) / files.count) per file")
+case "probe-repeat":
+    // Diagnostic for profilers: geometry probes over all files, 20 times.
+    var sink = 0
+    let paths = files.map(\.path)
+    for _ in 0..<200 { for p in paths { if let r = try? ImageProber.probe(path: p, scope: .geometry) { sink &+= r.width } } }
+    print(sink)
+case "probe-threads":
+    // Diagnostic: full-scope probes of all files ×20 on 1 thread, then on 2 threads.
+    let paths = files.map(\.path)
+    for threads in [1, 2] {
+        let t = ContinuousClock.now
+        await withTaskGroup(of: Void.self) { group in
+            for k in 0..<threads {
+                group.addTask {
+                    for _ in 0..<20 { for (i, p) in paths.enumerated() where i % threads == k { _ = try? ImageProber.probe(path: p) } }
+                }
+            }
+        }
+        print(threads, "threads:", (ContinuousClock.now - t) / (20 * paths.count), "per file")
+    }
+case "probe-each":
+    // Diagnostic: parse cost per file (head already in memory), slowest first.
+    var rows: [(Double, String)] = []
+    for f in files {
+        let b = [UInt8]((try? Data(contentsOf: f)) ?? Data()).prefix(1 << 20)
+        let a = Array(b)
+        let t = ContinuousClock.now
+        for _ in 0..<200 { _ = a.withUnsafeBytes { try? ImageProber.probe(bytes: $0) } }
+        let d = (ContinuousClock.now - t) / 200
+        rows.append((Double(d.components.attoseconds) / 1e12, f.lastPathComponent))
+    }
+    rows.sort { $0.0 > $1.0 }
+    print("mean us", rows.map(\.0).reduce(0, +) / Double(rows.count))
+    for r in rows.prefix(40) { print(String(format: "%.2f", r.0), r.1) }
 case "bench":
     // Wall time and this process's CPU time (user + system): on a shared, loaded machine CPU time is
     // the fairer comparison; both are printed.
@@ -72,14 +112,34 @@ case "bench":
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
     let paths = files.map(\.path)
+    let cores = ProcessInfo.processInfo.activeProcessorCount
     var probeFailures = 0
     var sink = 0
     for p in paths.prefix(50) { _ = try? ImageProber.probe(path: p) }  // warm-up (Python's side does the same)
-    var (w0, c0) = (wallSeconds(), cpuSeconds())
-    for p in paths {
-        if let probe = try? ImageProber.probe(path: p) { sink &+= probe.width } else { probeFailures += 1 }
+    func timeProbes(_ scope: ProbeScope) -> (wall: Double, cpu: Double) {
+        let (w, c) = (wallSeconds(), cpuSeconds())
+        for p in paths {
+            if let probe = try? ImageProber.probe(path: p, scope: scope) { sink &+= probe.width } else { probeFailures += 1 }
+        }
+        return (wallSeconds() - w, cpuSeconds() - c)
     }
-    let (probeWall, probeCPU) = (wallSeconds() - w0, cpuSeconds() - c0)
+    /// The same probes spread over all cores, as collect's download workers and filter's task group run them.
+    func timeParallelProbes(_ scope: ProbeScope) async -> Double {
+        let w = wallSeconds()
+        await withTaskGroup(of: Void.self) { group in
+            let chunk = (paths.count + cores - 1) / cores
+            for start in stride(from: 0, to: paths.count, by: chunk) {
+                let slice = Array(paths[start..<min(start + chunk, paths.count)])
+                group.addTask { for p in slice { _ = try? ImageProber.probe(path: p, scope: scope) } }
+            }
+        }
+        return wallSeconds() - w
+    }
+    let (probeWall, probeCPU) = timeProbes(.geometry)
+    let (probeFullWall, probeFullCPU) = timeProbes(.full)
+    let probeParallelWall = await timeParallelProbes(.geometry)
+    let probeFullParallelWall = await timeParallelProbes(.full)
+    var w0 = 0.0, c0 = 0.0
     var hashFailures = 0
     var checksum: UInt64 = 0
     let skipHash = ProcessInfo.processInfo.environment["BENCH_PROBE_ONLY"] != nil
@@ -89,7 +149,6 @@ case "bench":
     }
     let (hashWall, hashCPU) = (wallSeconds() - w0, cpuSeconds() - c0)
     // The same pHash work spread over all cores (a real filter run hashes with a task group).
-    let cores = ProcessInfo.processInfo.activeProcessorCount
     (w0, c0) = (wallSeconds(), cpuSeconds())
     if !skipHash {
         await withTaskGroup(of: Void.self) { group in
@@ -121,7 +180,7 @@ case "bench":
     }
     c0 = cpuSeconds()
     var parsed = 0
-    for _ in 0..<10 { for h in heads { parsed += h.withUnsafeBytes { (try? ImageProber.probe(bytes: $0)) == nil ? 0 : 1 } } }
+    for _ in 0..<10 { for h in heads { parsed += h.withUnsafeBytes { (try? ImageProber.probe(bytes: $0, scope: .geometry)) == nil ? 0 : 1 } } }
     let parseCPU = (cpuSeconds() - c0) / Double(10 * heads.count)
     c0 = cpuSeconds()
     var page = [UInt8](repeating: 0, count: 4096)
@@ -134,7 +193,8 @@ case "bench":
     let n = Double(files.count)
     print("""
     {"files": \(files.count), "probe_wall_s": \(probeWall), "probe_cpu_s": \(probeCPU), \
-    "probe_failures": \(probeFailures), "phash_wall_s": \(hashWall), "phash_cpu_s": \(hashCPU), \
+    "probe_failures": \(probeFailures), "probe_full_wall_s": \(probeFullWall), "probe_full_cpu_s": \(probeFullCPU), \
+    "probe_parallel_wall_s": \(probeParallelWall), "probe_full_parallel_wall_s": \(probeFullParallelWall), "phash_wall_s": \(hashWall), "phash_cpu_s": \(hashCPU), \
     "phash_parallel_wall_s": \(parallelWall), "cores": \(cores), \
     "phash_failures": \(hashFailures), "fast_wall_s": \(fastWall), "fast_cpu_s": \(fastCPU), \
     "fast_distance_mean": \(Double(fastDistances.reduce(0, +)) / Double(max(fastDistances.count, 1))), \

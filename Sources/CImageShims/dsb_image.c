@@ -1,4 +1,5 @@
 #include "dsb_image.h"
+#include "dsb_jpeg_internal.h"
 
 #include <setjmp.h>
 #include <stdio.h>
@@ -10,28 +11,15 @@
 
 void dsb_free(void *p) { free(p); }
 
-static void set_err(char *err, size_t errlen, const char *msg) {
-    if (err && errlen) {
-        snprintf(err, errlen, "%s", msg);
-    }
-}
 
 /* ---------------------------------------------------------------- JPEG */
 
-typedef struct {
-    struct jpeg_error_mgr pub;
-    jmp_buf jump;
-    int saw_eof_warning;
-    int warnings;
-    char first_warning[JMSG_LENGTH_MAX];
-} dsb_jpeg_err;
-
-static void dsb_jpeg_error_exit(j_common_ptr cinfo) {
+void dsb_jpeg_error_exit(j_common_ptr cinfo) {
     dsb_jpeg_err *e = (dsb_jpeg_err *)cinfo->err;
     longjmp(e->jump, 1);
 }
 
-static void dsb_jpeg_emit(j_common_ptr cinfo, int level) {
+void dsb_jpeg_emit(j_common_ptr cinfo, int level) {
     dsb_jpeg_err *e = (dsb_jpeg_err *)cinfo->err;
     if (level < 0) {                       /* a warning */
         if (e->pub.msg_code == JWRN_JPEG_EOF) e->saw_eof_warning = 1;
@@ -41,12 +29,19 @@ static void dsb_jpeg_emit(j_common_ptr cinfo, int level) {
     }
 }
 
-static void dsb_jpeg_silent(j_common_ptr cinfo) { (void)cinfo; }
+void dsb_jpeg_silent(j_common_ptr cinfo) { (void)cinfo; }
+
+void dsb_set_err(char *err, size_t errlen, const char *msg) {
+    if (err && errlen) {
+        snprintf(err, errlen, "%s", msg);
+    }
+}
 
 #define MULDIV255(a, b) ({ int t_ = (a) * (b) + 128; ((t_ >> 8) + t_) >> 8; })
 
-/* Pillow's RGB -> L, one row. Written over 32-bit lanes without aliasing so clang vectorises it. */
-static void luma_row(uint8_t *restrict out, const uint8_t *restrict rgb, size_t n) {
+/* Pillow's RGB -> L, one row. Written over 32-bit lanes without aliasing so clang vectorises it
+ * (an AVX2 clone is picked at load time where the CPU has it). */
+DSB_SIMD_CLONES void dsb_luma_row(uint8_t *restrict out, const uint8_t *restrict rgb, size_t n) {
 #pragma clang loop vectorize(enable) interleave(enable)
     for (size_t x = 0; x < n; x++) {
         uint32_t r = rgb[3 * x], g = rgb[3 * x + 1], b = rgb[3 * x + 2];
@@ -70,7 +65,7 @@ static int jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int
     if (setjmp(jerr.jump)) {
         char msg[JMSG_LENGTH_MAX];
         (*cinfo.err->format_message)((j_common_ptr)&cinfo, msg);
-        set_err(err, errlen, msg);
+        dsb_set_err(err, errlen, msg);
         jpeg_destroy_decompress(&cinfo);
         free(pixels);
         free(row);
@@ -134,7 +129,7 @@ static int jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int
             /* luma from RGB */
             JSAMPROW r = rgb;
             jpeg_read_scanlines(&cinfo, &r, 1);
-            luma_row(px + y * stride, rgb, cinfo.output_width);
+            dsb_luma_row(px + y * stride, rgb, cinfo.output_width);
         } else {
             JSAMPROW r = rowbuf;
             jpeg_read_scanlines(&cinfo, &r, 1);
@@ -150,13 +145,13 @@ static int jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int
                 v = nk - MULDIV255(yy, nk); o[3 * x + 2] = v < 0 ? 0 : (v > 255 ? 255 : v);
             }
             if (luma) {
-                luma_row(px + y * stride, rgb, cinfo.output_width);
+                dsb_luma_row(px + y * stride, rgb, cinfo.output_width);
             }
         }
         if (strict && jerr.saw_eof_warning) break;
     }
     if (strict && jerr.saw_eof_warning) {
-        set_err(err, errlen, "premature end of JPEG data: the file is truncated");
+        dsb_set_err(err, errlen, "premature end of JPEG data: the file is truncated");
         jpeg_destroy_decompress(&cinfo);
         free(pixels);
         free(row);
@@ -166,7 +161,7 @@ static int jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int
     }
     jpeg_finish_decompress(&cinfo);
     if (strict && jerr.saw_eof_warning) {
-        set_err(err, errlen, "premature end of JPEG data: the file is truncated");
+        dsb_set_err(err, errlen, "premature end of JPEG data: the file is truncated");
         jpeg_destroy_decompress(&cinfo);
         free(pixels);
         free(row);
@@ -208,7 +203,7 @@ int dsb_jpeg_encode(const uint8_t *pixels, int width, int height, int channels, 
     *out = NULL;
     *outlen = 0;
     if (channels != 1 && channels != 3 && channels != 4) {
-        set_err(err, errlen, "JPEG encoder takes gray, RGB or CMYK pixels");
+        dsb_set_err(err, errlen, "JPEG encoder takes gray, RGB or CMYK pixels");
         return DSB_ERROR;
     }
     memset(&jerr, 0, sizeof(jerr));
@@ -218,7 +213,7 @@ int dsb_jpeg_encode(const uint8_t *pixels, int width, int height, int channels, 
     if (setjmp(jerr.jump)) {
         char msg[JMSG_LENGTH_MAX];
         (*cinfo.err->format_message)((j_common_ptr)&cinfo, msg);
-        set_err(err, errlen, msg);
+        dsb_set_err(err, errlen, msg);
         jpeg_destroy_compress(&cinfo);
         free(buf);
         return DSB_ERROR;
@@ -289,7 +284,7 @@ static int png_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int 
     png_infop info = png_create_info_struct(png);
     if (!info) { png_destroy_read_struct(&png, NULL, NULL); return DSB_NO_MEMORY; }
     if (setjmp(png_jmpbuf(png))) {
-        set_err(err, errlen, ctx.message[0] ? ctx.message : "PNG decode error");
+        dsb_set_err(err, errlen, ctx.message[0] ? ctx.message : "PNG decode error");
         png_destroy_read_struct(&png, &info, NULL);
         free(pixels);
         free(rows);
@@ -405,7 +400,7 @@ int dsb_png_encode(const uint8_t *pixels, int width, int height, int channels, i
     *out = NULL;
     *outlen = 0;
     if (channels < 1 || channels > 4 || (bit_depth != 8 && bit_depth != 16)) {
-        set_err(err, errlen, "PNG encoder takes 1-4 channels at 8 or 16 bits");
+        dsb_set_err(err, errlen, "PNG encoder takes 1-4 channels at 8 or 16 bits");
         return DSB_ERROR;
     }
     dsb_png_wctx ctx;
@@ -416,7 +411,7 @@ int dsb_png_encode(const uint8_t *pixels, int width, int height, int channels, i
     png_infop info = png_create_info_struct(png);
     if (!info) { png_destroy_write_struct(&png, NULL); return DSB_NO_MEMORY; }
     if (setjmp(png_jmpbuf(png))) {
-        set_err(err, errlen, ctx.message[0] ? ctx.message : "PNG encode error");
+        dsb_set_err(err, errlen, ctx.message[0] ? ctx.message : "PNG encode error");
         png_destroy_write_struct(&png, &info);
         free(rows);
         free(ctx.buf);

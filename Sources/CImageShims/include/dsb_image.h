@@ -42,6 +42,29 @@ int dsb_jpeg_decode_luma(const uint8_t *data, size_t len, uint64_t max_pixels, i
 int dsb_jpeg_decode_luma_scaled(const uint8_t *data, size_t len, uint64_t max_pixels, int strict,
                                 int min_side, dsb_image *out, char *err, size_t errlen);
 
+/* A JPEG opened for streaming luma resampling (pHash): open reads the header and reports the output
+ * size (after DCT scaling when min_side > 0, chosen as in dsb_jpeg_decode_luma_scaled); the caller
+ * computes Pillow's resampling coefficients for that size and calls dsb_jpeg_stream_resample_luma once.
+ * CMYK/YCCK JPEGs are refused by open (DSB_ERROR): decode them with dsb_jpeg_decode_luma. */
+typedef struct dsb_jpeg_stream dsb_jpeg_stream;
+
+int dsb_jpeg_stream_open(const uint8_t *data, size_t len, uint64_t max_pixels, int min_side,
+                         dsb_jpeg_stream **out, int *width, int *height, int *components,
+                         char *err, size_t errlen);
+
+/* Decode every scanline, convert it to Pillow "L" and resample it horizontally to out_w (hksize 0: no
+ * horizontal pass, out_w must equal the width), keep the rows the vertical pass reads, then resample
+ * vertically to out_h (vksize 0: none, out_h must equal the height). Bounds are (start, count) pairs in
+ * input pixels, weights out × ksize fixed-point (Pillow's PRECISION_BITS 22), exactly as Pillow's
+ * ImagingResample computes them. `out` receives out_w × out_h bytes. Bit-exact with decoding via
+ * dsb_jpeg_decode_luma and resizing with Pillow. */
+int dsb_jpeg_stream_resample_luma(dsb_jpeg_stream *s, int strict,
+                                  int out_w, const int32_t *hbounds, const int32_t *hweights, int hksize,
+                                  int out_h, const int32_t *vbounds, const int32_t *vweights, int vksize,
+                                  uint8_t *out, char *err, size_t errlen);
+
+void dsb_jpeg_stream_close(dsb_jpeg_stream *s);
+
 /* Decode a PNG to 8-bit gray, RGB or RGBA: palette expanded, tRNS -> alpha, gray+alpha -> RGBA,
  * 16-bit -> 8-bit by taking the high byte (as Pillow does), Adam7 de-interlaced, no gamma applied. */
 int dsb_png_decode(const uint8_t *data, size_t len, uint64_t max_pixels,

@@ -10,7 +10,7 @@ public struct CodecImageTransformer: ImageTransforming {
     public init(maxPixels: Int = ImageDecoder.defaultMaxPixels) { self.maxPixels = maxPixels }
 
     public func transform(_ data: Data, format: String, request: ImageTransformRequest) throws -> TransformedImage {
-        let orientation = (try? ImageProber.probe(data: data).orientation) ?? 1
+        let orientation = (try? ImageProber.probe(data: data, scope: .geometry).orientation) ?? 1
         var image = try ImageDecoder.decode(data: data, maxPixels: maxPixels, strict: false).applyingOrientation(orientation)
         if image.channels == 2 { image = image.rgb() }
         let size = max(1, request.size)

@@ -21,7 +21,7 @@ public struct CodecThumbnailer: ThumbnailMaking {
     public init(quality: Int = 80) { self.quality = quality }
 
     public func thumbnail(fileAt url: URL, maxSide: Int) throws -> Data {
-        let orientation = (try? ImageProber.probe(fileAt: url).orientation) ?? 1
+        let orientation = (try? ImageProber.probe(fileAt: url, scope: .geometry).orientation) ?? 1
         let decoded = try ImageDecoder.decode(fileAt: url, strict: false)
         let upright = decoded.applyingOrientation(orientation)
         let small = Resampler.thumbnail(upright.rgb(), maxSide: maxSide, filter: .bilinear)

@@ -39,7 +39,7 @@ public enum ImageDecoder {
         if r.matches(0, "GIF8") { return try GIFDecoder.decode(r, maxPixels: maxPixels) }
         // Something else: let the prober name it (AVIF/HEIF/TIFF → unsupported, HTML → not an image).
         do {
-            let probe = try ImageProber.probe(bytes: bytes)
+            let probe = try ImageProber.probe(bytes: bytes, scope: .geometry)
             throw DecodeError.unsupported("no \(probe.format.rawValue.uppercased()) decoder built in")
         } catch let e as ProbeError {
             if case .notAnImage(let what) = e { throw .notAnImage(what) }
@@ -78,23 +78,29 @@ public enum ImageDecoder {
                 : (luma ? dsb_jpeg_decode_luma : dsb_jpeg_decode)(base, bytes.count, UInt64(maxPixels), strict ? 1 : 0, &img, &err, err.count))
             : (luma ? dsb_png_decode_pillow_luma16 : dsb_png_decode)(base, bytes.count, UInt64(maxPixels), &img, &err, err.count)
         let message = cString(err)
+        guard rc == DSB_OK else {
+            throw shimError(rc, format, message: message, width: Int(img.width), height: Int(img.height), maxPixels: maxPixels)
+        }
+        defer { dsb_free(img.pixels) }
+        let n = Int(img.width) * Int(img.height) * Int(img.channels)
+        let pixels = [UInt8](UnsafeBufferPointer(start: img.pixels, count: n))
+        return DecodedImage(width: Int(img.width), height: Int(img.height), channels: Int(img.channels), pixels: pixels)
+    }
+
+    /// The typed error for a failed CImageShims call.
+    static func shimError(_ rc: Int32, _ format: ImageFormat, message: String, width: Int, height: Int, maxPixels: Int) -> DecodeError {
         switch Int(rc) {
-        case Int(DSB_OK):
-            defer { dsb_free(img.pixels) }
-            let n = Int(img.width) * Int(img.height) * Int(img.channels)
-            let pixels = [UInt8](UnsafeBufferPointer(start: img.pixels, count: n))
-            return DecodedImage(width: Int(img.width), height: Int(img.height), channels: Int(img.channels), pixels: pixels)
         case Int(DSB_TOO_LARGE):
-            throw .tooLarge(width: Int(img.width), height: Int(img.height), maxPixels: maxPixels)
+            return .tooLarge(width: width, height: height, maxPixels: maxPixels)
         case Int(DSB_TRUNCATED):
-            throw .truncated(format, message)
+            return .truncated(format, message)
         case Int(DSB_NO_MEMORY):
-            throw .corrupt(format, "out of memory while decoding")
+            return .corrupt(format, "out of memory while decoding")
         default:
             let lower = message.lowercased()
-            if lower.contains("premature end") || lower.contains("truncated") { throw .truncated(format, message) }
-            if lower.contains("unsupported") { throw .unsupported("\(format.rawValue.uppercased()): \(message)") }
-            throw .corrupt(format, message)
+            if lower.contains("premature end") || lower.contains("truncated") { return .truncated(format, message) }
+            if lower.contains("unsupported") { return .unsupported("\(format.rawValue.uppercased()): \(message)") }
+            return .corrupt(format, message)
         }
     }
 

@@ -45,6 +45,11 @@ public struct PerceptualHash: Hashable, Sendable, Codable, CustomStringConvertib
         if case .fast(let side) = mode { minSide = max(side, 32) }
         do {
             return try data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) throws(DecodeError) -> PerceptualHash in
+                if buf.count > 2, buf[0] == 0xFF, buf[1] == 0xD8,
+                   let small = try StreamedJPEGResize.luma(bytes: buf, width: size, height: size, filter: .lanczos,
+                                                           maxPixels: maxPixels, strict: true, minSide: minSide ?? 0) {
+                    return fromLuma32(small)
+                }
                 let luma = try ImageDecoder.decodeLuma(bytes: buf, maxPixels: maxPixels, reducedMinSide: minSide)
                 return fromLuma32(Resampler.resize(luma, width: size, height: size, filter: .lanczos).pixels)
             }

@@ -13,7 +13,8 @@ struct TIFFDirectory {
     enum ParseError: Error { case notTIFF, truncated }
 
     /// Parse a TIFF structure ("II*\0" / "MM\0*") starting at the beginning of `bytes`.
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> TIFFDirectory {
+    /// - Parameter readsText: decode Copyright and Artist (skipped by geometry-only probes).
+    static func parse(_ bytes: UnsafeRawBufferPointer, readsText: Bool = true) throws(ParseError) -> TIFFDirectory {
         let r = ByteReader(bytes)
         let big: Bool
         if r.matches(0, "MM") { big = true } else if r.matches(0, "II") { big = false } else { throw .notTIFF }
@@ -47,8 +48,8 @@ struct TIFFDirectory {
             }
             switch tag {
             case 0x0112: dir.orientation = integer()
-            case 0x8298: dir.copyright = text()
-            case 0x013B: dir.artist = text()
+            case 0x8298: if readsText { dir.copyright = text() }
+            case 0x013B: if readsText { dir.artist = text() }
             case 0x0100: dir.imageWidth = integer()
             case 0x0101: dir.imageHeight = integer()
             case 0x0102: dir.bitsPerSample = integer()
@@ -61,12 +62,12 @@ struct TIFFDirectory {
     }
 
     /// Parse an EXIF payload; accepts the "Exif\0\0" prefix used by JPEG APP1 and some WebP/PNG writers.
-    static func parseEXIF(_ bytes: UnsafeRawBufferPointer) -> TIFFDirectory? {
+    static func parseEXIF(_ bytes: UnsafeRawBufferPointer, readsText: Bool = true) -> TIFFDirectory? {
         var b = bytes
         if b.count >= 6, b[0] == 0x45, b[1] == 0x78, b[2] == 0x69, b[3] == 0x66, b[4] == 0, b[5] == 0 {
             b = UnsafeRawBufferPointer(rebasing: b[6...])
         }
-        return try? parse(b)
+        return try? parse(b, readsText: readsText)
     }
 
     var rights: EmbeddedRights {

@@ -3,10 +3,10 @@ import Foundation
 /// Header-only image probing. Pure: bytes in, `ImageProbe` out; no pixel data is decoded.
 public enum ImageProber {
     /// Probe an in-memory image.
-    public static func probe(data: Data) throws(ProbeError) -> ImageProbe {
+    public static func probe(data: Data, scope: ProbeScope = .full) throws(ProbeError) -> ImageProbe {
         do {
             return try data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) throws(ProbeError) -> ImageProbe in
-                try probe(bytes: buf)
+                try probe(bytes: buf, scope: scope)
             }
         } catch let e as ProbeError {
             throw e
@@ -15,73 +15,55 @@ public enum ImageProber {
         }
     }
 
-    /// Read sizes for `probe(fileAt:)`: most JPEG/PNG headers fit in the first 4 KiB, photos with EXIF
-    /// thumbnails or big XMP in 64 KiB, ICC profiles and Photoshop blocks in 256 KiB–1 MiB; only then
-    /// is the whole file read.
-    static let readSteps = [4 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024]
+    /// The first read of `probe(path:)`: most JPEG/PNG headers fit in 4 KiB.
+    static let firstRead = 4 * 1024
+    /// Reads after a truncated first look, when the header walk cannot say how much it needs.
+    static let growthSteps = [64 * 1024, 256 * 1024, 1024 * 1024]
 
-    /// Probe a file, reading only as much of its head as the headers need (4 KiB, 64 KiB, … then all).
+    /// Probe a file, reading only as much of its head as the headers need.
     /// GIF and WebP are read whole: their frame count and metadata chunks need a walk over the file.
-    public static func probe(fileAt url: URL) throws(ProbeError) -> ImageProbe {
-        try probe(path: url.path)
+    public static func probe(fileAt url: URL, scope: ProbeScope = .full) throws(ProbeError) -> ImageProbe {
+        try probe(path: url.path, scope: scope)
     }
 
-    public static func probe(path: String) throws(ProbeError) -> ImageProbe {
+    /// Probe a file by path: 4 KiB first; when a JPEG segment or PNG chunk runs past what was read, only the
+    /// missing part up to its end (plus room for the next headers) is read and appended, so a photo with a
+    /// 30 KiB EXIF block costs two reads and no re-read.
+    public static func probe(path: String, scope: ProbeScope = .full) throws(ProbeError) -> ImageProbe {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
-        func readPrefix(_ n: Int) throws(ProbeError) -> [UInt8] {
-            var failure: Int32 = 0
-            let bytes = [UInt8](unsafeUninitializedCapacity: n) { buf, count in
-                count = 0
-                while count < n {
-                    let r = pread(fd, buf.baseAddress! + count, n - count, off_t(count))
-                    if r < 0 { if errno == EINTR { continue }; failure = errno; return }
-                    if r == 0 { return }
-                    count += r
-                }
-            }
-            if failure != 0 { throw .unreadable(path: path, reason: String(cString: strerror(failure))) }
-            return bytes
-        }
-        func wholeFileLimit() throws(ProbeError) -> Int {
-            var st = stat()
-            guard fstat(fd, &st) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-            return Int(st.st_size) + 1  // one more than the size, so a short read proves we have it all
-        }
-        func attempt(_ b: [UInt8]) -> Result<ImageProbe, ProbeError> {
-            b.withUnsafeBytes { buf in Result { () throws(ProbeError) -> ImageProbe in try probe(bytes: buf) } }
-        }
+        var head = FileHead(fd: fd, path: path)
+        defer { head.deallocate() }
+        try head.read(upTo: firstRead)
         var step = 0
-        var limit = readSteps[0]
         while true {
-            let bytes = try readPrefix(limit)
-            let complete = bytes.count < limit
-            if !complete, bytes.starts(with: Array("GIF8".utf8)) || bytes.starts(with: Array("RIFF".utf8)) {
-                limit = try wholeFileLimit()
-                step = readSteps.count
-                continue
+            if !head.complete, head.starts(with: "GIF8") || head.starts(with: "RIFF") {
+                try head.readAll()
             }
-            let result = attempt(bytes)
-            if case .failure(.truncated) = result, !complete {
+            let result = head.withBytes { bytes in Result { () throws(ProbeError) -> ImageProbe in try probe(bytes: bytes, scope: scope) } }
+            guard case .failure(.truncated) = result, !head.complete else { return try result.get() }
+            if let wanted = head.withBytes(HeaderExtent.wanted), wanted > head.count {
+                try head.read(upTo: wanted)
+            } else if step < growthSteps.count, growthSteps[step] > head.count {
+                try head.read(upTo: growthSteps[step])
                 step += 1
-                limit = step < readSteps.count ? readSteps[step] : try wholeFileLimit()
-                continue
+            } else {
+                try head.readAll()
             }
-            return try result.get()
         }
     }
 
     /// Probe raw bytes.
-    public static func probe(bytes: UnsafeRawBufferPointer) throws(ProbeError) -> ImageProbe {
+    public static func probe(bytes: UnsafeRawBufferPointer, scope: ProbeScope = .full) throws(ProbeError) -> ImageProbe {
         let r = ByteReader(bytes)
         guard r.count > 0 else { throw .notAnImage("empty file (0 bytes)") }
-        if r.u8(0) == 0xFF, r.u8(1) == 0xD8 { return try JPEGProbe.probe(r) }
+        if r.u8(0) == 0xFF, r.u8(1) == 0xD8 { return try JPEGProbe.probe(r, scope: scope) }
         if r.u8(0) == 0x89, r.count < 4 || r.matches(1, "PNG") {
-            return try PNGProbe.probe(r)
+            return try PNGProbe.probe(r, scope: scope)
         }
         if r.matches(0, "GIF87a") || r.matches(0, "GIF89a") { return try GIFProbe.probe(r) }
-        if r.matches(0, "RIFF"), r.matches(8, "WEBP") { return try WebPProbe.probe(r) }
+        if r.matches(0, "RIFF"), r.matches(8, "WEBP") { return try WebPProbe.probe(r, scope: scope) }
         if r.matches(0, "BM") { return try BMPProbe.probe(r) }
         if r.matches(4, "ftyp") { return try ISOBMFFProbe.probe(r) }
         if r.matches(0, "II*\u{0}") || r.matches(0, "MM\u{0}*") { return try TIFFProbe.probe(r) }

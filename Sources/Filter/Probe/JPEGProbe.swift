@@ -4,7 +4,8 @@ enum JPEGProbe {
     static let xmpSignature: StaticString = "http://ns.adobe.com/xap/1.0/\u{0}"
     static let extendedXMPSignature: StaticString = "http://ns.adobe.com/xmp/extension/\u{0}"
 
-    static func probe(_ r: ByteReader) throws(ProbeError) -> ImageProbe {
+    static func probe(_ r: ByteReader, scope: ProbeScope = .full) throws(ProbeError) -> ImageProbe {
+        let readsRights = scope.readsRights
         var o = 2
         var sof: (marker: UInt8, precision: Int, height: Int, width: Int, components: Int, ids: [UInt8])?
         var adobeTransform: Int?
@@ -53,10 +54,12 @@ enum JPEGProbe {
                 if p.matches(0, "JFIF\u{0}") { sawJFIF = true }
             case 0xE1:
                 if p.matches(0, "Exif\u{0}") {
-                    if let dir = TIFFDirectory.parseEXIF(payload) {
+                    if let dir = TIFFDirectory.parseEXIF(payload, readsText: readsRights) {
                         if let o = dir.orientation { orientation = o }
                         rights.merge(dir.rights)
                     }
+                } else if !readsRights {
+                    break
                 } else if p.matches(0, xmpSignature) {
                     let n = xmpSignature.utf8CodeUnitCount
                     if let xmp = XMP.parse(UnsafeRawBufferPointer(rebasing: payload[n...])) { rights.merge(xmp) }
@@ -68,7 +71,7 @@ enum JPEGProbe {
                     }
                 }
             case 0xED:
-                if p.matches(0, "Photoshop 3.0\u{0}") { photoshop += payload[14...] }
+                if readsRights, p.matches(0, "Photoshop 3.0\u{0}") { photoshop += payload[14...] }
             case 0xEE:
                 if p.matches(0, "Adobe"), let t = p.u8(11) { adobeTransform = Int(t) }
             default: break

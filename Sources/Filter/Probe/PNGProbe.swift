@@ -3,7 +3,7 @@
 enum PNGProbe {
     static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
-    static func probe(_ r: ByteReader) throws(ProbeError) -> ImageProbe {
+    static func probe(_ r: ByteReader, scope: ProbeScope = .full) throws(ProbeError) -> ImageProbe {
         guard r.count >= 8 else { throw .truncated(.png) }
         guard (0..<8).allSatisfy({ r.u8($0) == signature[$0] }) else {
             throw .corrupt(.png, "bad signature (file transferred in text mode?)")
@@ -44,13 +44,13 @@ enum PNGProbe {
             case "acTL": frames = d.u32be(0)
             case "tRNS": hasTRNS = true
             case "eXIf":
-                if let dir = TIFFDirectory.parseEXIF(data) {
+                if let dir = TIFFDirectory.parseEXIF(data, readsText: scope.readsRights) {
                     if let v = dir.orientation { orientation = v }
                     rights.merge(dir.rights)
                 }
             case "iTXt":
                 // keyword \0 compression-flag compression-method language \0 translated \0 text
-                if d.matches(0, "XML:com.adobe.xmp\u{0}"), d.u8(18) == 0 {
+                if scope.readsRights, d.matches(0, "XML:com.adobe.xmp\u{0}"), d.u8(18) == 0 {
                     var p = 20
                     var nulls = 0
                     while p < d.count, nulls < 2 { if d.u8(p) == 0 { nulls += 1 }; p += 1 }

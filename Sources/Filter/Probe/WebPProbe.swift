@@ -1,7 +1,7 @@
 /// WebP: RIFF container with VP8 (lossy), VP8L (lossless) or VP8X (extended: canvas size, alpha,
 /// animation with ANIM/ANMF, EXIF and "XMP " chunks).
 enum WebPProbe {
-    static func probe(_ r: ByteReader) throws(ProbeError) -> ImageProbe {
+    static func probe(_ r: ByteReader, scope: ProbeScope = .full) throws(ProbeError) -> ImageProbe {
         guard r.has(0, 20) else { throw .truncated(.webp) }
         var o = 12
         var result: ImageProbe?
@@ -27,11 +27,11 @@ enum WebPProbe {
             } else if r.matches(o, "ANMF") {
                 frames += 1
             } else if r.matches(o, "EXIF") {
-                if let dir = TIFFDirectory.parseEXIF(d.bytes) {
+                if let dir = TIFFDirectory.parseEXIF(d.bytes, readsText: scope.readsRights) {
                     if let v = dir.orientation { orientation = v }
                     rights.merge(dir.rights)
                 }
-            } else if r.matches(o, "XMP ") {
+            } else if scope.readsRights, r.matches(o, "XMP ") {
                 if let xmp = XMP.parse(d.bytes) { rights.merge(xmp) }
             }
             if size > available { break }
