@@ -22,7 +22,7 @@ public enum FilterRecipe {
         ]),
         "rights": .map(["enabled": .bool]),
         "integrity": .map(["enabled": .bool, "max_pixels": .int]),
-        "duplicates": .map(["enabled": .bool, "phash_distance": .int, "across_keywords": .bool]),
+        "duplicates": .map(["enabled": .bool, "phash_distance": .int, "phash": .choice(["exact", "fast"]), "across_keywords": .bool]),
         "min_per_keyword": .int,
         "rules": .list(.string),
         "concurrency": .int,

@@ -17,8 +17,13 @@ struct ScriptedAnalyzer: PixelAnalyzing {
         if corrupt.contains(url.deletingPathExtension().lastPathComponent) { throw Corrupt() }
     }
 
-    func perceptualHash(fileAt url: URL) throws -> String {
-        hashes[url.deletingPathExtension().lastPathComponent] ?? "0000000000000000"
+    /// Fast-mode hashes, where a test wants the two modes to disagree (defaults to the exact ones).
+    var fastHashes: [String: String] = [:]
+
+    func perceptualHash(fileAt url: URL, mode: PerceptualHash.Mode) throws -> String {
+        let name = url.deletingPathExtension().lastPathComponent
+        if case .fast = mode, let fast = fastHashes[name] { return fast }
+        return hashes[name] ?? "0000000000000000"
     }
 }
 
@@ -112,6 +117,52 @@ func sha(_ n: Int) -> String { String(format: "%064x", n) }
         // pHashes are cached in the manifest.
         let cached = try f.workspace.manifest.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM images WHERE phash IS NOT NULL") }
         #expect(cached == 4)
+    }
+
+    /// The fast pHash lives in its own column: switching modes recomputes instead of comparing one kind of
+    /// hash with the other, and switching back reuses the cached exact hashes.
+    @Test func fastPHashModeIsCachedApartFromTheExactHash() async throws {
+        let tmp = TemporaryDirectory()
+        var f = try StoredImageFixture(tmp)
+        try f.add(keyword: "A", sha: sha(1), width: 800, height: 600, rank: 0)
+        try f.add(keyword: "A", sha: sha(2), width: 1600, height: 1200, rank: 1)
+        // Exact hashes 10 bits apart (distinct); fast hashes 1 bit apart (duplicates).
+        let analyzer = ScriptedAnalyzer(hashes: [sha(1): "00000000000003ff", sha(2): "0000000000000000"],
+                                        fastHashes: [sha(1): "0000000000000001", sha(2): "0000000000000000"])
+        var settings = FilterSettings()
+        settings.phashMode = .fast
+        _ = try await FilterPipeline(workspace: f.workspace, settings: settings, analyzer: analyzer, judge: nil, logger: logger)
+            .run(progress: quiet)
+        #expect(try f.decisions()[sha(1)]?["duplicates"]?.pass == false)
+        let columns = { () throws -> [String?] in
+            try f.workspace.manifest.read { db in
+                try Row.fetchAll(db, sql: "SELECT phash, phash_fast FROM images WHERE sha256 = ?", arguments: [sha(1)])
+                    .flatMap { [$0["phash"] as String?, $0["phash_fast"] as String?] }
+            }
+        }
+        #expect(try columns() == [nil, "0000000000000001"])
+
+        settings.phashMode = .exact
+        _ = try await FilterPipeline(workspace: f.workspace, settings: settings, analyzer: analyzer, judge: nil, logger: logger)
+            .run(progress: quiet)
+        #expect(try f.decisions()[sha(1)]?["duplicates"]?.pass == true)
+        #expect(try columns() == ["00000000000003ff", "0000000000000001"])
+        // Cached: an analyzer that would now hash differently is not asked again.
+        let changed = ScriptedAnalyzer(hashes: [sha(1): "0000000000000000", sha(2): "0000000000000000"])
+        _ = try await FilterPipeline(workspace: f.workspace, settings: settings, analyzer: changed, judge: nil, logger: logger)
+            .run(progress: quiet)
+        #expect(try f.decisions()[sha(1)]?["duplicates"]?.pass == true)
+    }
+
+    @Test func phashModeComesFromTheRecipe() throws {
+        let schema = RecipeSchema(sections: [FilterRecipe.section])
+        let recipe = try Recipe.parse(text: "filter:\n  duplicates:\n    phash: fast\n", file: "r.yaml", schema: schema)
+        #expect(FilterSettings(recipe: recipe).phashMode == .fast)
+        #expect(throws: RecipeError.self) {
+            try Recipe.parse(text: "filter:\n  duplicates:\n    phash: fastest\n", file: "r.yaml", schema: schema)
+        }
+        #expect(FilterSettings().phashMode == .exact)
+        #expect(FilterSettings(recipe: recipe).json.contains("\"phash\":\"fast\""))
     }
 
     @Test func aChangedThresholdRedecidesOnlyThatRuleAndARemovedRuleStopsCounting() async throws {

@@ -6,12 +6,15 @@ public enum ManifestSchema {
     /// The identifier of the newest migration this binary knows.
     public static var latestVersion: String { migrationNames.last! }
 
-    static let migrationNames = ["v1-initial", "v2-collect-searches"]
+    static let migrationNames = ["v1-initial", "v2-collect-searches", "v3-phash-fast"]
 
     public static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-initial") { db in try createInitialTables(db) }
         migrator.registerMigration("v2-collect-searches") { db in try createSourceSearches(db) }
+        // The approximate pHash (filter.duplicates.phash: fast) is kept apart from the imagehash-exact one,
+        // so switching modes never mixes the two in one comparison.
+        migrator.registerMigration("v3-phash-fast") { db in try db.execute(sql: "ALTER TABLE images ADD COLUMN phash_fast TEXT") }
         return migrator
     }
 

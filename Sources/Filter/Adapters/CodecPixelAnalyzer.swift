@@ -1,7 +1,7 @@
 import Dataset
 import Foundation
 
-/// `PixelAnalyzing` with the real codecs: a strict full decode for integrity, and the imagehash-exact pHash.
+/// `PixelAnalyzing` with the real codecs: a strict full decode for integrity, and the pHash (imagehash-exact or fast).
 public struct CodecPixelAnalyzer: PixelAnalyzing {
     public init() {}
 
@@ -9,8 +9,8 @@ public struct CodecPixelAnalyzer: PixelAnalyzing {
         _ = try ImageDecoder.decode(fileAt: url, maxPixels: maxPixels, strict: true)
     }
 
-    public func perceptualHash(fileAt url: URL) throws -> String {
-        try PerceptualHash.compute(fileAt: url).description
+    public func perceptualHash(fileAt url: URL, mode: PerceptualHash.Mode) throws -> String {
+        try PerceptualHash.compute(fileAt: url, mode: mode).description
     }
 }
 

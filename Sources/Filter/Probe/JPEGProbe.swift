@@ -7,7 +7,7 @@ enum JPEGProbe {
     static func probe(_ r: ByteReader, scope: ProbeScope = .full) throws(ProbeError) -> ImageProbe {
         let readsRights = scope.readsRights
         var o = 2
-        var sof: (marker: UInt8, precision: Int, height: Int, width: Int, components: Int, ids: [UInt8])?
+        var sof: (marker: UInt8, precision: Int, height: Int, width: Int, components: Int, rgbIDs: Bool)?
         var adobeTransform: Int?
         var sawJFIF = false
         var rights = EmbeddedRights()
@@ -45,8 +45,9 @@ enum JPEGProbe {
                 guard let precision = p.u8(0), let h = p.u16be(1), let w = p.u16be(3), let nc = p.u8(5) else {
                     throw .corrupt(.jpeg, "SOF segment too short (\(payloadLength) bytes)")
                 }
-                let ids = (0..<Int(nc)).compactMap { p.u8(6 + 3 * $0) }
-                sof = (m, Int(precision), h, w, Int(nc), ids)
+                // Component ids 'R' 'G' 'B' mark an untransformed RGB JPEG.
+                let rgbIDs = nc == 3 && p.u8(6) == 0x52 && p.u8(9) == 0x47 && p.u8(12) == 0x42
+                sof = (m, Int(precision), h, w, Int(nc), rgbIDs)
             case 0xDA:
                 sawSOS = true
                 break markers
@@ -88,7 +89,7 @@ enum JPEGProbe {
         guard sof.height > 0 else {
             throw .unsupported("JPEG whose height is defined by a DNL marker (SOF height 0)")
         }
-        guard [1, 3, 4].contains(sof.components) || (sof.components == 2) else {
+        guard (1...4).contains(sof.components) else {
             throw .corrupt(.jpeg, "SOF declares \(sof.components) components")
         }
         if !photoshop.isEmpty {
@@ -102,7 +103,7 @@ enum JPEGProbe {
         switch sof.components {
         case 1: model = .gray
         case 3:
-            if adobeTransform == 0 || (!sawJFIF && adobeTransform == nil && sof.ids == [0x52, 0x47, 0x42]) {
+            if adobeTransform == 0 || (!sawJFIF && adobeTransform == nil && sof.rgbIDs) {
                 model = .rgb
             } else {
                 model = .ycbcr
@@ -114,8 +115,8 @@ enum JPEGProbe {
         return ImageProbe(
             format: .jpeg, width: sof.width, height: sof.height, orientation: orientation,
             frameCount: 1, bitDepth: sof.precision, colorModel: model, components: sof.components,
-            progressive: [0xC2, 0xC6, 0xCA, 0xCE].contains(m),
+            progressive: m & 0x03 == 0x02,  // C2 C6 CA CE (m is one of the SOF markers)
             arithmetic: (0xC9...0xCB).contains(m) || (0xCD...0xCF).contains(m),
-            lossless: [0xC3, 0xC7, 0xCB, 0xCF].contains(m), jpegSOF: m, rights: rights)
+            lossless: m & 0x03 == 0x03, jpegSOF: m, rights: rights)  // C3 C7 CB CF
     }
 }

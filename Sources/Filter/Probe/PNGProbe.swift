@@ -17,9 +17,14 @@ enum PNGProbe {
         guard width > 0, height > 0, width <= Int(Int32.max), height <= Int(Int32.max) else {
             throw .corrupt(.png, "IHDR size \(width)×\(height) is out of range")
         }
-        let validDepths: [Int: [Int]] = [0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16]]
-        guard let depths = validDepths[colorType] else { throw .corrupt(.png, "invalid colour type \(colorType)") }
-        guard depths.contains(depth) else { throw .corrupt(.png, "invalid bit depth \(depth) for colour type \(colorType)") }
+        let depthAllowed: Bool
+        switch colorType {
+        case 0: depthAllowed = depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16
+        case 3: depthAllowed = depth == 1 || depth == 2 || depth == 4 || depth == 8
+        case 2, 4, 6: depthAllowed = depth == 8 || depth == 16
+        default: throw .corrupt(.png, "invalid colour type \(colorType)")
+        }
+        guard depthAllowed else { throw .corrupt(.png, "invalid bit depth \(depth) for colour type \(colorType)") }
         guard interlace <= 1 else { throw .corrupt(.png, "invalid interlace method \(interlace)") }
 
         var o = 33
@@ -64,12 +69,18 @@ enum PNGProbe {
             if r.has(o + 4, 4), r.matches(o + 4, "IEND") { throw .corrupt(.png, "no IDAT chunk (no image data)") }
             throw .truncated(.png)
         }
-        let model: ColorModel = [0: .gray, 2: .rgb, 3: .palette, 4: .grayAlpha, 6: .rgba][colorType]!
+        let (model, components): (ColorModel, Int) = switch colorType {
+        case 0: (.gray, 1)
+        case 2: (.rgb, 3)
+        case 3: (.palette, 1)
+        case 4: (.grayAlpha, 2)
+        default: (.rgba, 4)
+        }
         let frameCount = frames ?? 1
         return ImageProbe(
             format: .png, width: width, height: height, orientation: orientation,
             animated: frameCount > 1, frameCount: frameCount, bitDepth: depth, colorModel: model,
-            components: [0: 1, 2: 3, 3: 1, 4: 2, 6: 4][colorType],
+            components: components,
             hasAlpha: colorType == 4 || colorType == 6 || hasTRNS, interlaced: interlace == 1, rights: rights)
     }
 }

@@ -6,8 +6,9 @@ public protocol PixelAnalyzing: Sendable {
     /// Fully decodes the file; throws an error naming the cause when it is truncated or corrupt, or when its
     /// pixel count exceeds `maxPixels` (refused before allocating).
     func verifyDecodes(fileAt url: URL, maxPixels: Int) throws
-    /// The 64-bit pHash as the `imagehash` library computes it, as 16 hex digits.
-    func perceptualHash(fileAt url: URL) throws -> String
+    /// The 64-bit pHash as 16 hex digits: `.exact` as the `imagehash` library computes it, `.fast` from a
+    /// DCT-scaled JPEG decode (a few bits off at most; see `PerceptualHash.Mode`).
+    func perceptualHash(fileAt url: URL, mode: PerceptualHash.Mode) throws -> String
 }
 
 /// Drops images that do not decode completely with the real codecs (truncated, corrupt), bounded in memory.

@@ -88,21 +88,22 @@ public struct FilterPipeline: Sendable {
                 """, arguments: [Self.duplicatesRule]))
         }
         var errors: [String] = []
+        let column = settings.phashMode.column, hashMode = settings.phashMode.hashMode
         var hashes = try workspace.manifest.read { db in
-            try Dictionary(Row.fetchAll(db, sql: "SELECT sha256, phash FROM images WHERE phash IS NOT NULL")
+            try Dictionary(Row.fetchAll(db, sql: "SELECT sha256, \(column) AS phash FROM images WHERE \(column) IS NOT NULL")
                 .map { ($0["sha256"] as String, $0["phash"] as String) }, uniquingKeysWith: { a, _ in a })
         }
         let needed = Array(Set(subjects.filter { hashes[$0.sha256] == nil && !failing.contains("\($0.keywordID)|\($0.sha256)") }
             .map { ($0.sha256) }))
         if !needed.isEmpty {
             let byHash = Dictionary(subjects.map { ($0.sha256, $0.fileURL) }, uniquingKeysWith: { a, _ in a })
-            progress.start("phash", total: needed.count)
+            progress.start(settings.phashMode == .exact ? "phash" : "phash (fast)", total: needed.count)
             let computed: [(String, Result<String, any Error>)] = await withTaskGroup(of: (String, Result<String, any Error>).self) { group in
                 var results: [(String, Result<String, any Error>)] = []
                 var iterator = needed.makeIterator()
                 func add() {
                     guard let sha = iterator.next(), let url = byHash[sha] else { return }
-                    group.addTask { (sha, Result { try analyzer.perceptualHash(fileAt: url) }) }
+                    group.addTask { (sha, Result { try analyzer.perceptualHash(fileAt: url, mode: hashMode) }) }
                 }
                 for _ in 0..<max(1, settings.concurrency) { add() }
                 while let result = await group.next() {
@@ -118,7 +119,7 @@ public struct FilterPipeline: Sendable {
                     switch result {
                     case .success(let hash):
                         hashes[sha] = hash
-                        try db.execute(sql: "UPDATE images SET phash = ? WHERE sha256 = ?", arguments: [hash, sha])
+                        try db.execute(sql: "UPDATE images SET \(column) = ? WHERE sha256 = ?", arguments: [hash, sha])
                     case .failure(let error):
                         errors.append("phash \(sha.prefix(12)): \(error)")
                     }
@@ -126,7 +127,7 @@ public struct FilterPipeline: Sendable {
             }
         }
         let grouping = DuplicateGrouping(maxDistance: settings.phashDistance)
-        let hash = ContentHash.sha256Hex("duplicates|\(settings.phashDistance)")
+        let hash = ContentHash.sha256Hex("duplicates|\(settings.phashDistance)|\(settings.phashMode.rawValue)")
         let byKeyword = Dictionary(grouping: subjects, by: \.keywordID)
         let now = Date().timeIntervalSince1970
         for (keywordID, members) in byKeyword {

@@ -23,6 +23,9 @@ public struct FilterSettings: Sendable {
     public var integrityMaxPixels = 178_956_970
     public var duplicates = true
     public var phashDistance = 8
+    /// `exact` (default): bit-exact with Python imagehash, interchangeable with hashes made elsewhere.
+    /// `fast`: JPEGs decoded with DCT scaling first, ~1.7× the throughput, ≤ 2 bits from exact on K-Viscuit.
+    public var phashMode: PHashMode = .exact
     public var minPerKeyword = 1
     public var concurrency = 2
 
@@ -50,6 +53,7 @@ public struct FilterSettings: Sendable {
         if let v = recipe.int("filter.integrity.max_pixels") { integrityMaxPixels = v }
         if let v = recipe.bool("filter.duplicates.enabled") { duplicates = v }
         if let v = recipe.int("filter.duplicates.phash_distance") { phashDistance = v }
+        if let v = recipe.string("filter.duplicates.phash").flatMap(PHashMode.init(rawValue:)) { phashMode = v }
         if let v = recipe.int("filter.min_per_keyword") { minPerKeyword = v }
         if let v = recipe.int("filter.concurrency") { concurrency = max(1, v) }
     }
@@ -81,7 +85,18 @@ public struct FilterSettings: Sendable {
             "animated": dropAnimated ? "drop" : "keep", "watermark": watermark,
             "pwatermark_threshold": pwatermarkThreshold, "vlm_judge": vlmJudge, "rights": rights,
             "integrity": integrity, "duplicates": duplicates, "phash_distance": phashDistance,
+            "phash": phashMode.rawValue,
             "min_per_keyword": minPerKeyword,
         ])
     }
+}
+
+/// Which pHash the duplicates rule compares (`filter.duplicates.phash`).
+public enum PHashMode: String, Sendable, CaseIterable {
+    case exact, fast
+
+    /// The hash computation this mode asks for.
+    public var hashMode: PerceptualHash.Mode { self == .exact ? .exact : .fast() }
+    /// The `images` column its hashes are cached in.
+    var column: String { self == .exact ? "phash" : "phash_fast" }
 }

@@ -23,6 +23,9 @@ extension DSBuild {
         @Option(help: "Hamming distance at or under which two pHashes are duplicates (default 8).")
         var phashDistance: Int?
 
+        @Option(help: "pHash for duplicates: exact (bit-exact with Python imagehash, the default) or fast (DCT-scaled JPEG decode, ≤ 2 bits off).")
+        var phash: PHashMode?
+
         @Option(help: "Warn about keywords left with fewer kept images than this.")
         var minPerKeyword: Int?
 
@@ -41,6 +44,7 @@ extension DSBuild {
                 settings.aspectRatio = (parts[0], parts[1])
             }
             if let phashDistance { settings.phashDistance = phashDistance }
+            if let phash { settings.phashMode = phash }
             if let minPerKeyword { settings.minPerKeyword = minPerKeyword }
             if vlmJudge { settings.vlmJudge = true }
             let pipeline = FilterPipeline(workspace: context.workspace, settings: settings,
@@ -81,3 +85,5 @@ enum FilterReportText {
         return lines.joined(separator: "\n")
     }
 }
+
+extension PHashMode: ExpressibleByArgument {}
