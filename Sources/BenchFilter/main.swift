@@ -84,6 +84,22 @@ case "probe-threads":
         }
         print(threads, "threads:", (ContinuousClock.now - t) / (20 * paths.count), "per file")
     }
+case "integrity":
+    // What the filter's pixel work costs per image: integrity decode + separate exact pHash (two decodes)
+    // against the verifying decode that yields the exact pHash on the way (one decode for JPEGs).
+    let analyzer = CodecPixelAnalyzer()
+    var t = ContinuousClock.now
+    for f in files { _ = try? analyzer.verifyDecodes(fileAt: f, maxPixels: 1 << 28); _ = try? analyzer.perceptualHash(fileAt: f, mode: .exact) }
+    let two = ContinuousClock.now - t
+    t = ContinuousClock.now
+    var missing = 0
+    for f in files where (try? analyzer.verifyDecodesAndHash(fileAt: f, maxPixels: 1 << 28)) == nil {
+        _ = try? analyzer.perceptualHash(fileAt: f, mode: .exact)
+        missing += 1
+    }
+    let one = ContinuousClock.now - t
+    print("verify + hash as two decodes: \(two / files.count) per image; verify yielding the hash: \(one / files.count) per image"
+          + " (\(missing) non-JPEG hashed separately); \(String(format: "%.2f", Double(two.components.attoseconds / 1_000_000_000 + two.components.seconds * 1_000_000_000) / Double(one.components.attoseconds / 1_000_000_000 + one.components.seconds * 1_000_000_000)))x")
 case "probe-each":
     // Diagnostic: parse cost per file (head already in memory), slowest first.
     var rows: [(Double, String)] = []

@@ -3,6 +3,7 @@ import Dataset
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 import Testing
 import _DSBuildTestSupport
 
@@ -163,6 +164,36 @@ func sha(_ n: Int) -> String { String(format: "%064x", n) }
         }
         #expect(FilterSettings().phashMode == .exact)
         #expect(FilterSettings(recipe: recipe).json.contains("\"phash\":\"fast\""))
+    }
+
+    /// Hashes the integrity decode produced are stored and used; the analyzer is not asked to hash again.
+    @Test func integrityDecodeHashesAreUsedForDuplicates() async throws {
+        final class Counting: PixelAnalyzing {
+            let hashCalls = Mutex(0)
+            func verifyDecodes(fileAt url: URL, maxPixels: Int) throws {}
+            func verifyDecodesAndHash(fileAt url: URL, maxPixels: Int) throws -> String? {
+                url.deletingPathExtension().lastPathComponent == sha(2) ? "0000000000000001" : "0000000000000000"
+            }
+            func perceptualHash(fileAt url: URL, mode: PerceptualHash.Mode) throws -> String {
+                hashCalls.withLock { $0 += 1 }
+                return "ffffffffffffffff"
+            }
+        }
+        let tmp = TemporaryDirectory()
+        var f = try StoredImageFixture(tmp)
+        try f.add(keyword: "A", sha: sha(1), width: 1600, height: 1200, rank: 0)
+        try f.add(keyword: "A", sha: sha(2), width: 800, height: 600, rank: 1)
+        let analyzer = Counting()
+        _ = try await FilterPipeline(workspace: f.workspace, settings: FilterSettings(), analyzer: analyzer, judge: nil, logger: logger)
+            .run(progress: quiet)
+        #expect(analyzer.hashCalls.withLock { $0 } == 0)
+        #expect(try f.decisions()[sha(2)]?["duplicates"]?.reason == "near duplicate of \(sha(1).prefix(12)) (distance 1 <= 8)")
+        // In fast mode the integrity decode's exact hash is not what duplicates compares: the analyzer hashes.
+        var fast = FilterSettings()
+        fast.phashMode = .fast
+        _ = try await FilterPipeline(workspace: f.workspace, settings: fast, analyzer: analyzer, judge: nil, logger: logger)
+            .run(progress: quiet)
+        #expect(analyzer.hashCalls.withLock { $0 } == 2)
     }
 
     @Test func aChangedThresholdRedecidesOnlyThatRuleAndARemovedRuleStopsCounting() async throws {

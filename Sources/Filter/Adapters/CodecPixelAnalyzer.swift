@@ -9,6 +9,21 @@ public struct CodecPixelAnalyzer: PixelAnalyzing {
         _ = try ImageDecoder.decode(fileAt: url, maxPixels: maxPixels, strict: true)
     }
 
+    /// JPEGs (not CMYK) are verified by the streamed decode that also yields the exact pHash: every scanline
+    /// is decoded strictly and the decoder finished, as a full decode would, without storing the pixels.
+    public func verifyDecodesAndHash(fileAt url: URL, maxPixels: Int) throws -> String? {
+        let data = try Data(contentsOf: url, options: [.alwaysMapped])
+        let hash = try data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) throws(DecodeError) -> PerceptualHash? in
+            guard buf.count > 2, buf[0] == 0xFF, buf[1] == 0xD8 else { return nil }
+            return try StreamedJPEGResize.luma(bytes: buf, width: PerceptualHash.size, height: PerceptualHash.size,
+                                               filter: .lanczos, maxPixels: maxPixels, strict: true)
+                .map(PerceptualHash.fromLuma32)
+        }
+        if let hash { return hash.description }
+        _ = try ImageDecoder.decode(data: data, maxPixels: maxPixels, strict: true)
+        return nil
+    }
+
     public func perceptualHash(fileAt url: URL, mode: PerceptualHash.Mode) throws -> String {
         try PerceptualHash.compute(fileAt: url, mode: mode).description
     }

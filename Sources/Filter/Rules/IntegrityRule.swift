@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Synchronization
 
 /// Decodes pixels and computes perceptual hashes; implemented with the real codecs in `ImageCodecAnalyzer`.
 public protocol PixelAnalyzing: Sendable {
@@ -9,6 +10,29 @@ public protocol PixelAnalyzing: Sendable {
     /// The 64-bit pHash as 16 hex digits: `.exact` as the `imagehash` library computes it, `.fast` from a
     /// DCT-scaled JPEG decode (a few bits off at most; see `PerceptualHash.Mode`).
     func perceptualHash(fileAt url: URL, mode: PerceptualHash.Mode) throws -> String
+    /// `verifyDecodes`, returning the exact pHash as well where the same decode yields it (JPEG), so the
+    /// duplicates rule need not decode the image a second time; nil where it does not.
+    func verifyDecodesAndHash(fileAt url: URL, maxPixels: Int) throws -> String?
+}
+
+extension PixelAnalyzing {
+    public func verifyDecodesAndHash(fileAt url: URL, maxPixels: Int) throws -> String? {
+        try verifyDecodes(fileAt: url, maxPixels: maxPixels)
+        return nil
+    }
+}
+
+/// Exact pHashes that the integrity rule's decodes produced on the way, keyed by image sha256, for the filter
+/// to store before duplicate grouping.
+public final class PHashByproducts: Sendable {
+    private let hashes = Mutex<[String: String]>([:])
+
+    public init() {}
+
+    func record(_ hash: String, for sha256: String) { hashes.withLock { $0[sha256] = hash } }
+
+    /// Everything recorded so far, emptying the collection.
+    public func drain() -> [String: String] { hashes.withLock { h in defer { h = [:] }; return h } }
 }
 
 /// Drops images that do not decode completely with the real codecs (truncated, corrupt), bounded in memory.
@@ -16,17 +40,26 @@ public struct IntegrityRule: FilterRule {
     public let name = "integrity"
     public let analyzer: any PixelAnalyzing
     public let maxPixels: Int
+    /// Where exact pHashes computed by the verifying decode go; nil when nobody wants them.
+    public let hashes: PHashByproducts?
 
-    public init(analyzer: any PixelAnalyzing, maxPixels: Int = 178_956_970) {
+    public init(analyzer: any PixelAnalyzing, maxPixels: Int = 178_956_970, hashes: PHashByproducts? = nil) {
         self.analyzer = analyzer
         self.maxPixels = maxPixels
+        self.hashes = hashes
     }
 
     public var settingsDescription: String { "\(maxPixels)" }
 
     public func decide(_ s: FilterSubject) async -> RuleDecision {
         do {
-            try analyzer.verifyDecodes(fileAt: s.fileURL, maxPixels: maxPixels)
+            if let hashes {
+                if let hash = try analyzer.verifyDecodesAndHash(fileAt: s.fileURL, maxPixels: maxPixels) {
+                    hashes.record(hash, for: s.sha256)
+                }
+            } else {
+                try analyzer.verifyDecodes(fileAt: s.fileURL, maxPixels: maxPixels)
+            }
             return .keep("decodes", "full decode", "\(s.probe.format) decodes completely")
         } catch {
             return .drop("error", "full decode", "\(s.probe.format) does not decode: \(error)")

@@ -55,7 +55,8 @@ public struct FilterPipeline: Sendable {
     static let duplicatesRule = "duplicates"
 
     public func run(progress: ProgressReporter, dryRun: Bool = false) async throws -> FilterSummary {
-        let rules = settings.rules(analyzer: analyzer, judge: judge)
+        let byproducts = PHashByproducts()
+        let rules = settings.rules(analyzer: analyzer, judge: judge, hashes: byproducts)
         if dryRun { return try await dryRunSummary(rules: rules) }
         let active = rules.map(\.name) + (settings.duplicates ? [Self.duplicatesRule] : [])
         try workspace.manifest.write { db in
@@ -67,6 +68,15 @@ public struct FilterPipeline: Sendable {
         let stage = FilterRuleStage(root: workspace.root, rules: rules)
         let runner = StageRunner(manifest: workspace.manifest, progress: progress, logger: logger)
         let stageSummary = try await runner.run(stage, concurrency: settings.concurrency, settingsJSON: settings.json)
+        // Exact pHashes the integrity decodes produced: stored now, so duplicate grouping does not decode again.
+        let hashed = byproducts.drain()
+        if !hashed.isEmpty {
+            try workspace.manifest.write { db in
+                for (sha, hash) in hashed {
+                    try db.execute(sql: "UPDATE images SET phash = ? WHERE sha256 = ? AND phash IS NULL", arguments: [hash, sha])
+                }
+            }
+        }
         var summary = FilterSummary()
         summary.decidedThisRun = stageSummary.pending
         if settings.duplicates {

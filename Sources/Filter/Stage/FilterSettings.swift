@@ -24,7 +24,8 @@ public struct FilterSettings: Sendable {
     public var duplicates = true
     public var phashDistance = 8
     /// `exact` (default): bit-exact with Python imagehash, interchangeable with hashes made elsewhere.
-    /// `fast`: JPEGs decoded with DCT scaling first, ~1.7× the throughput, ≤ 2 bits from exact on K-Viscuit.
+    /// `fast`: JPEGs decoded with DCT scaling first, ~1.5× the hashing throughput, ≤ 2 bits from exact on
+    /// K-Viscuit. With the integrity rule on, exact is cheaper overall: the verifying decode yields it.
     public var phashMode: PHashMode = .exact
     public var minPerKeyword = 1
     public var concurrency = 2
@@ -59,7 +60,9 @@ public struct FilterSettings: Sendable {
     }
 
     /// The per-image rules these settings switch on, in the order they are reported.
-    public func rules(analyzer: (any PixelAnalyzing)?, judge: (any WatermarkJudging)?) -> [any FilterRule] {
+    /// - Parameter hashes: where the integrity rule puts exact pHashes its decodes yield (exact mode only).
+    public func rules(analyzer: (any PixelAnalyzing)?, judge: (any WatermarkJudging)?,
+                      hashes: PHashByproducts? = nil) -> [any FilterRule] {
         var rules: [any FilterRule] = []
         if let minShortSide { rules.append(MinShortSideRule(minimum: minShortSide)) }
         if let maxLongSide { rules.append(MaxLongSideRule(maximum: maxLongSide)) }
@@ -73,7 +76,10 @@ public struct FilterSettings: Sendable {
                                        stockDomains: stockDomains, judge: vlmJudge ? judge : nil))
         }
         if rights { rules.append(RightsRule()) }
-        if integrity, let analyzer { rules.append(IntegrityRule(analyzer: analyzer, maxPixels: integrityMaxPixels)) }
+        if integrity, let analyzer {
+            rules.append(IntegrityRule(analyzer: analyzer, maxPixels: integrityMaxPixels,
+                                       hashes: duplicates && phashMode == .exact ? hashes : nil))
+        }
         return rules
     }
 
