@@ -48,8 +48,8 @@ struct FileHead {
         withBytes { ByteReader($0).matches(0, ascii) }
     }
 
-    func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        body(UnsafeRawBufferPointer(start: buffer, count: count))
+    func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeRawBufferPointer(start: buffer, count: count))
     }
 
     mutating func deallocate() {

@@ -41,8 +41,11 @@ public enum ImageProber {
             if !head.complete, head.starts(with: "GIF8") || head.starts(with: "RIFF") {
                 try head.readAll()
             }
-            let result = head.withBytes { bytes in Result { () throws(ProbeError) -> ImageProbe in try probe(bytes: bytes, scope: scope) } }
-            guard case .failure(.truncated) = result, !head.complete else { return try result.get() }
+            do {
+                return try head.withBytes { (bytes) throws(ProbeError) -> ImageProbe in try probe(bytes: bytes, scope: scope) }
+            } catch .truncated where !head.complete {
+                // Read further below.
+            }
             if let wanted = head.withBytes(HeaderExtent.wanted), wanted > head.count {
                 try head.read(upTo: wanted)
             } else if step < growthSteps.count, growthSteps[step] > head.count {

@@ -57,7 +57,7 @@ enum JPEGProbe {
                 if p.matches(0, "Exif\u{0}") {
                     if let dir = TIFFDirectory.parseEXIF(payload, readsText: readsRights) {
                         if let o = dir.orientation { orientation = o }
-                        rights.merge(dir.rights)
+                        if readsRights { rights.merge(dir.rights) }
                     }
                 } else if !readsRights {
                     break
