@@ -92,9 +92,14 @@ public final class FakeChatEndpoint: ChatTransport {
     public var limitViolations: Int { state.withLock { $0.over } }
 
     /// The last user text of a request body (what a responder usually keys on).
-    public static func lastUserText(_ body: [String: Any]) -> String {
+    public static func lastUserText(_ body: [String: Any]) -> String { userText(body, first: false) }
+
+    /// The text of the first user message: the task itself, also when later turns re-ask.
+    public static func firstUserText(_ body: [String: Any]) -> String { userText(body, first: true) }
+
+    static func userText(_ body: [String: Any], first: Bool) -> String {
         let messages = body["messages"] as? [[String: Any]] ?? []
-        for message in messages.reversed() where message["role"] as? String == "user" {
+        for message in first ? messages : messages.reversed() where message["role"] as? String == "user" {
             if let text = message["content"] as? String { return text }
             if let parts = message["content"] as? [[String: Any]] {
                 return parts.compactMap { $0["text"] as? String }.joined(separator: "\n")

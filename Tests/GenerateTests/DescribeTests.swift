@@ -56,7 +56,7 @@ struct GenerateFixture {
 /// A plausible description of the keyword named in the prompt (first keyword of `keywords` found in it).
 func describingResponder(_ keywords: [String], suffix: @escaping @Sendable (String, [String: Any]) -> String = { _, _ in "" }) -> @Sendable ([String: Any]) -> FakeChatEndpoint.Behaviour {
     { body in
-        let prompt = FakeChatEndpoint.lastUserText(body)
+        let prompt = FakeChatEndpoint.firstUserText(body)
         let keyword = keywords.first { prompt.contains($0) } ?? "thing"
         let aspect = prompt.contains("history") ? "cultural history" : "appearance"
         let seed = body["seed"] as? Int ?? 0
@@ -65,7 +65,7 @@ func describingResponder(_ keywords: [String], suffix: @escaping @Sendable (Stri
 }
 
 func runDescribe(_ fixture: GenerateFixture, _ endpoint: FakeChatEndpoint, settings: DescribeSettings) async throws -> StageSummary {
-    let (client, _, dir) = try makeClient(endpoint, workspace: fixture.workspace)
+    let (client, _, dir) = try makeClient(endpoint, workspace: fixture.workspace, maxReasks: settings.maxAttempts - 1)
     _ = dir
     let stage = try DescribeStage(settings: settings, client: client, workspaceRoot: fixture.workspace.root)
     let runner = StageRunner(manifest: fixture.manifest, progress: ProgressReporter(style: .quiet), logger: Logger(label: "test"))
@@ -106,7 +106,7 @@ func runDescribe(_ fixture: GenerateFixture, _ endpoint: FakeChatEndpoint, setti
         let fixture = try GenerateFixture(all.map { KeywordEntry(text: $0, category: "food", language: $0 == "Yakgwa" || $0 == "Japchae" ? "ko" : "en") })
         let good = describingResponder(all)
         let endpoint = FakeChatEndpoint { body in
-            let prompt = FakeChatEndpoint.lastUserText(body)
+            let prompt = FakeChatEndpoint.firstUserText(body)
             if prompt.contains("Kimchi") { return .content("I'm sorry, but I can't help with describing that item.") }
             if prompt.contains("Galbi") { return .content("Galbi is grilled ribs.") }
             if prompt.contains("Songpyeon") { return good(["messages": [["role": "user", "content": "Yakgwa"]]]) }
@@ -135,6 +135,47 @@ func runDescribe(_ fixture: GenerateFixture, _ endpoint: FakeChatEndpoint, setti
         let again = try await runDescribe(fixture, endpoint, settings: settings)
         #expect(again.pending == 1)
         #expect(endpoint.requestCount > failing)
+    }
+
+    /// A rejected description is asked again with the reason fed back (up to `max_attempts` answers); one that is
+    /// rejected every time is recorded with the last answer and reason.
+    @Test func rejectedDescriptionsAreReaskedWithTheReason() async throws {
+        let all = ["Galbi", "Kimchi", "Yakgwa"]
+        let fixture = try GenerateFixture(all.map { KeywordEntry(text: $0, category: "food") })
+        let good = describingResponder(all)
+        let endpoint = FakeChatEndpoint { body in
+            let task = FakeChatEndpoint.firstUserText(body), last = FakeChatEndpoint.lastUserText(body)
+            if task.contains("Galbi") && !last.contains("Your reply was rejected") { return .content("Galbi is grilled ribs.") }
+            if task.contains("Kimchi") { return .content("I'm sorry, but I can't describe that.") }
+            return good(body)
+        }
+        var settings = DescribeSettings()
+        settings.model = "fake-model"
+        settings.maxAttempts = 3
+        let summary = try await runDescribe(fixture, endpoint, settings: settings)
+        let rows = Dictionary(uniqueKeysWithValues: try fixture.rows().map { ($0["keyword"] as String, $0) })
+        #expect(rows["Galbi"]?["status"] as String? == "accepted")
+        #expect((rows["Galbi"]?["text"] as String?)?.hasPrefix("Galbi is described here") == true)
+        #expect(rows["Kimchi"]?["status"] as String? == "rejected" && rows["Kimchi"]?["reason"] as String? == "refusal")
+        #expect(rows["Kimchi"]?["text"] as String? == "I'm sorry, but I can't describe that.")
+        #expect(rows["Yakgwa"]?["status"] as String? == "accepted")
+        #expect(summary.counts["rejected_refusal"] == 1 && summary.failures == 0)
+        let galbi = endpoint.bodies.filter { FakeChatEndpoint.firstUserText($0).contains("Galbi") }
+        let kimchi = endpoint.bodies.filter { FakeChatEndpoint.firstUserText($0).contains("Kimchi") }
+        #expect(galbi.count == 2 && kimchi.count == 3)
+        // The re-ask carries the rejected answer and the reason.
+        let reask = try #require(galbi.last)
+        let messages = try #require(reask["messages"] as? [[String: Any]])
+        #expect(messages.contains { $0["role"] as? String == "assistant" && $0["content"] as? String == "Galbi is grilled ribs." })
+        #expect(FakeChatEndpoint.lastUserText(reask).contains("too short (22 characters, at least"))
+
+        // One attempt: no re-ask.
+        let single = try GenerateFixture([KeywordEntry(text: "Galbi", category: "food")])
+        let once = FakeChatEndpoint { _ in .content("Galbi is grilled ribs.") }
+        settings.maxAttempts = 1
+        _ = try await runDescribe(single, once, settings: settings)
+        #expect(once.requestCount == 1)
+        #expect(try single.rows().first?["reason"] as String? == "too_short")
     }
 
     @Test func variantsUseTheirOwnSeedsAndNearDuplicatesAreDropped() async throws {

@@ -19,6 +19,9 @@ public struct DescribeSettings: Sendable {
     public var dedupThreshold = 0.8
     public var concurrency = 8
     public var maxImageSide = 1024
+    /// Answers asked for per description: a rejected one (too short, wrong language, …) is re-asked with the
+    /// reason fed back until this many answers were given (`describe.max_attempts`).
+    public var maxAttempts = 3
     public var refresh = false
 
     public init() {}
@@ -45,6 +48,7 @@ public struct DescribeSettings: Sendable {
         dedupThreshold = recipe.double("describe.dedup_threshold") ?? dedupThreshold
         concurrency = recipe.int("describe.concurrency") ?? recipe.int("llm.concurrency") ?? concurrency
         maxImageSide = recipe.int("llm.image_max_side") ?? maxImageSide
+        maxAttempts = max(1, recipe.int("describe.max_attempts") ?? maxAttempts)
     }
 
     /// Variant `v` of a keyword: its own seed and a slightly higher temperature, so variants differ.

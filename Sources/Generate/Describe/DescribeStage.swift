@@ -1,6 +1,7 @@
 import Dataset
 import Foundation
 import GRDB
+import Synchronization
 
 /// `describe` as a `Stage`: one item per (keyword, image or none, aspect, mode, language, variant) that has no
 /// accepted or rejected row for the current template and model; failed rows are retried on the next run.
@@ -26,7 +27,8 @@ public struct DescribeStage: Stage {
 
     public enum Outcome: Sendable {
         case accepted(text: String, result: ChatResultSummary)
-        case rejected(DescriptionRejection, text: String, result: ChatResultSummary)
+        /// `result` is nil when every answer was rejected by the validator (the client gave up re-asking).
+        case rejected(DescriptionRejection, text: String, result: ChatResultSummary?)
         case failed(ChatError)
     }
 
@@ -148,24 +150,37 @@ public struct DescribeStage: Stage {
             }
         }
         let sampling = settings.sampling(variant: item.variant)
-        let request = ChatRequest(model: settings.model,
+        let validator = DescriptionValidator(minChars: settings.minChars[item.aspect] ?? BuiltinAspects.minChars[item.aspect] ?? 100,
+                                             maxChars: settings.maxChars[item.aspect] ?? BuiltinAspects.maxChars[item.aspect] ?? 3000,
+                                             allKeywords: item.allKeywords)
+        // The client re-asks a rejected description with the reason fed back; the last rejection is kept for the
+        // row when every answer was rejected.
+        let lastRejection = LastRejection()
+        let keyword = item.keyword, language = item.language
+        var request = ChatRequest(model: settings.model,
                                   messages: [.system("You write accurate, specific reference descriptions for a dataset."),
                                              ChatMessage(role: .user, parts: parts)],
                                   temperature: sampling.temperature, maxTokens: settings.maxTokens, seed: sampling.seed,
                                   purpose: "describe.\(item.aspect)", refresh: settings.refresh)
+        request.validator = { answer in
+            let text = answer.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let rejection = validator.check(text, keyword: keyword, language: language) else { return nil }
+            lastRejection.set(rejection, text: text)
+            return "\(rejection.reason.replacingOccurrences(of: "_", with: " ")) (\(rejection.detail))"
+        }
         let result: ChatResult
         do {
             result = try await client.complete(request)
         } catch {
             if error.isFatal || error.code == .cancelled { throw error }
+            if error.code == .invalidOutput, let (rejection, text) = lastRejection.get() {
+                return .rejected(rejection, text: text, result: nil)
+            }
             return .failed(error)
         }
         let summary = ChatResultSummary(requestKey: result.requestKey, promptTokens: result.usage.promptTokens,
                                         completionTokens: result.usage.completionTokens, fromCache: result.fromCache)
         let text = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        let validator = DescriptionValidator(minChars: settings.minChars[item.aspect] ?? BuiltinAspects.minChars[item.aspect] ?? 100,
-                                             maxChars: settings.maxChars[item.aspect] ?? BuiltinAspects.maxChars[item.aspect] ?? 3000,
-                                             allKeywords: item.allKeywords)
         if result.finishReason == "length" {
             return .rejected(DescriptionRejection("truncated", "cut at max_tokens (\(settings.maxTokens))"), text: text, result: summary)
         }
@@ -223,4 +238,12 @@ public struct DescribeStage: Stage {
             return StageOutcomeClass(key: "failed_\(error.code.rawValue)", failed: true, message: error.description)
         }
     }
+}
+
+/// The validator's last rejection of one description request, shared with the client's validation closure.
+final class LastRejection: Sendable {
+    private let value = Mutex<(DescriptionRejection, String)?>(nil)
+
+    func set(_ rejection: DescriptionRejection, text: String) { value.withLock { $0 = (rejection, text) } }
+    func get() -> (DescriptionRejection, String)? { value.withLock { $0 } }
 }

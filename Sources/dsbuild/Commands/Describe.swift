@@ -42,6 +42,7 @@ extension DSBuild {
 
             var clientConfiguration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
             clientConfiguration.limits.concurrency = max(clientConfiguration.limits.concurrency, settings.concurrency)
+            clientConfiguration.maxReasks = settings.maxAttempts - 1
             let client = OpenAIClient(configuration: clientConfiguration, cache: LLMCache(manifest: context.workspace.manifest),
                                       logger: context.logger)
             let stage = try DescribeStage(settings: settings, client: client, workspaceRoot: context.workspace.root,
