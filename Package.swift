@@ -26,6 +26,7 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CWebP", pkgConfig: "libwebp", providers: [.apt(["libwebp-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
         // The shared core: workspace, manifest, records, recipe, HTTP engine, progress, stage runner.
         .target(
@@ -49,7 +50,7 @@ let package = Package(
             dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), "CJPEG", "CPNG", "CWebP", "CLibXML2", "CImageShims"],
             swiftSettings: upcoming),
         .target(name: "Generate", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
-        .target(name: "Train", dependencies: ["Dataset", "CZlib", .product(name: "GRDB", package: "GRDB.swift"),
+        .target(name: "Train", dependencies: ["Dataset", "CZlib", "CZstd", .product(name: "GRDB", package: "GRDB.swift"),
                                              .product(name: "Crypto", package: "swift-crypto"),
                                              .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
         // Release-mode benchmark driver for bench/filter (probe + pHash throughput).

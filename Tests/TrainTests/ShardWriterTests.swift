@@ -78,6 +78,15 @@ struct ShardWriterTests {
         let unzipped = try runProcess(["gzip", "-dc", b.appendingPathComponent("text/00000.jsonl.gz").path])
         #expect(unzipped.status == 0)
         #expect(Data(unzipped.stdout.utf8) == plain)
+        // zstd: reproducible too, smaller than the plain text, and the zstd tool gives the plain text back.
+        let (e, _) = try await fixture.writeShards("e") { $0.compression = .zstd }
+        let (f, _) = try await fixture.writeShards("f") { $0.compression = .zstd }
+        #expect(try files(e) == files(f))
+        let zst = e.appendingPathComponent("text/00000.jsonl.zst")
+        #expect(try Data(contentsOf: zst).count < plain.count)
+        let unzstd = try runProcess(["zstd", "-dc", zst.path])
+        #expect(unzstd.status == 0, "\(unzstd.stderr)")
+        #expect(Data(unzstd.stdout.utf8) == plain)
     }
 
     @Test func rerunReusesFinishedShardsAndRewritesDamagedOnes() async throws {
@@ -128,10 +137,13 @@ struct ShardWriterTests {
         #expect(listing.stdout.contains("1970-01-01"))
     }
 
-    /// The real clients: webdataset iterates every paired sample; HF datasets loads the text JSONL and the tars.
-    @Test func webdatasetAndHFDatasetsReadTheShardsUnchanged() async throws {
+    /// The real clients: webdataset iterates every paired sample; HF datasets loads the text JSONL and the tars;
+    /// the bundled trainer's reader loads both. Plain, gzip and zstd text shards alike.
+    @Test(arguments: [ShardSettings.Compression.none, .gzip, .zstd])
+    func webdatasetAndHFDatasetsReadTheShardsUnchanged(compression: ShardSettings.Compression) async throws {
         let fixture = try FixtureWorkspace()
-        let (out, summary) = try await fixture.writeShards()
+        let (out, summary) = try await fixture.writeShards("out-\(compression.rawValue)") { $0.compression = compression }
+        #expect(try files(out).keys.contains { $0.hasPrefix("text/") && $0.hasSuffix(compression == .none ? ".jsonl" : compression == .gzip ? ".jsonl.gz" : ".jsonl.zst") })
         guard let python = Interop.pythonOrFail() else { return }
         let script = TestPaths.repositoryRoot.appendingPathComponent("scripts/interop/check_shards.py").path
         let result = try runProcess([python.path, script, out.path])

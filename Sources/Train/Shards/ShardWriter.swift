@@ -4,7 +4,7 @@ import Logging
 
 /// Settings of one `dsbuild shards` run.
 public struct ShardSettings: Sendable {
-    public enum Compression: String, Sendable, CaseIterable { case none, gzip }
+    public enum Compression: String, Sendable, CaseIterable { case none, gzip, zstd }
 
     public var out: URL
     /// Paired samples per tar (at most); text records per JSONL file (at most) is `textShardSize`.
@@ -188,6 +188,7 @@ public struct ShardWriter: Sendable {
         switch settings.compression {
         case .none: "jsonl"
         case .gzip: "jsonl.gz"
+        case .zstd: "jsonl.zst"
         }
     }
 
@@ -242,6 +243,7 @@ public struct ShardWriter: Sendable {
         switch settings.compression {
         case .none: return raw
         case .gzip: return try Gzip.compress(raw)
+        case .zstd: return try Zstd.compress(raw)
         }
     }
 

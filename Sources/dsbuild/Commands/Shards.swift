@@ -19,7 +19,7 @@ extension DSBuild {
         @Option(name: .customLong("shard-bytes"), help: "Close a shard before it passes this many bytes (default 256 MiB).")
         var shardBytes: Int?
 
-        @Option(help: "Text shard compression: none or gzip.")
+        @Option(help: "Text shard compression: none, gzip (.jsonl.gz) or zstd (.jsonl.zst).")
         var compression: String?
 
         @Option(help: "Image resize on write: none (copy the stored bytes), keep_ratio, center_crop, border.")
@@ -50,7 +50,7 @@ extension DSBuild {
             guard settings.shardSize > 0, settings.shardBytes > 0 else { throw ValidationError("--shard-size and --shard-bytes must be positive") }
             let compressionName = compression ?? recipe.string("shards.compression") ?? "none"
             guard let c = ShardSettings.Compression(rawValue: compressionName) else {
-                throw ValidationError("--compression must be none or gzip (zstd is not built in yet), not \(compressionName)")
+                throw ValidationError("--compression must be none, gzip or zstd, not \(compressionName)")
             }
             settings.compression = c
             let resizeName = resize ?? recipe.string("shards.resize") ?? "none"
