@@ -86,8 +86,17 @@ enum XMP {
             }
             child = c.pointee.next
         }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = trimmingWhitespace(text)
         return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// Trims Unicode whitespace and newlines at both ends on the scalars (Foundation's `trimmingCharacters`
+    /// goes through NSString here and cost most of a rights probe).
+    static func trimmingWhitespace(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        return String(scalars[first...last])
     }
 
     private static func attribute(_ node: xmlNodePtr, ns: String, name: String) -> String? {
