@@ -94,6 +94,23 @@ import _DSBuildTestSupport
         #expect(r.isEmpty && r.flattened.isEmpty && r.dataMiningProhibited == nil)
     }
 
+    /// Element values are trimmed of Unicode whitespace and newlines at both ends, never inside.
+    @Test func elementTextIsTrimmedOfUnicodeWhitespace() throws {
+        let xml = """
+        <x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+         <rdf:Description xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/">
+          <photoshop:Credit>
+        \t\u{00A0}Getty  Images\u{3000}\r
+          </photoshop:Credit>
+          <photoshop:Source> \u{2028} </photoshop:Source>
+         </rdf:Description></rdf:RDF></x:xmpmeta>
+        """
+        let r = try probe(F.jpegHeader(width: 10, height: 10, segments: [F.xmpAPP1(xml)])).rights
+        #expect(r.xmpCredit == "Getty  Images")
+        #expect(r.xmpSource == nil)
+        #expect(XMP.trimmingWhitespace("\n é \t") == "é" && XMP.trimmingWhitespace(" \n") == "")
+    }
+
     @Test func hostileIFDOffsetsDoNotCrash() throws {
         // IFD0 pointing past the end, and an entry whose value offset is huge.
         var tiff = F.exifTIFF(orientation: 6, copyright: "A long copyright string")
