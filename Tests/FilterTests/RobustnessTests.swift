@@ -37,7 +37,9 @@ import _DSBuildTestSupport
     func prefixesAndBitFlipsNeverCrash(seed: UInt64) throws {
         var rng = SeededGenerator(state: 0x9E37_79B9_7F4A_7C15 &* seed)
         var checked = 0
-        for (_, data) in try Self.corpus() {
+        let dir = TemporaryDirectory("robustness")
+        let file = dir.path("variant.bin")
+        for (name, data) in try Self.corpus() {
             var variants: [Data] = stride(from: 0, to: data.count, by: max(1, data.count / 150)).map { data.prefix($0) }
             for _ in 0..<300 {
                 var b = Array(data)
@@ -47,8 +49,15 @@ import _DSBuildTestSupport
                 variants.append(Data(b))
             }
             for v in variants {
-                _ = try? ImageProber.probe(data: v)
+                let inMemory = Result { () throws(ProbeError) -> ImageProbe in try ImageProber.probe(data: v) }
+                _ = try? ImageProber.probe(data: v, scope: .geometry)
                 _ = try? ImageDecoder.decode(data: v, maxPixels: 1 << 20)
+                _ = try? PerceptualHash.compute(data: v, maxPixels: 1 << 20)
+                _ = try? PerceptualHash.compute(data: v, maxPixels: 1 << 20, mode: .fast(minSide: 8))
+                // Reading the head of a file piece by piece decides exactly as probing all of it in memory.
+                try v.write(to: file)
+                let fromFile = Result { () throws(ProbeError) -> ImageProbe in try ImageProber.probe(fileAt: file) }
+                #expect(fromFile == inMemory, "\(name): \(v.count) bytes")
                 checked += 1
             }
         }
