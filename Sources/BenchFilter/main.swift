@@ -12,6 +12,17 @@ guard let mode = args.first else {
 }
 let files = args.dropFirst().map { URL(fileURLWithPath: $0) }
 
+/// Runs `body` over `items` split into one contiguous slice per core, in a task group (as the filter spreads work).
+func onAllCores<T: Sendable>(_ items: [T], cores: Int, _ body: @escaping @Sendable (T) -> Void) async {
+    await withTaskGroup(of: Void.self) { group in
+        let chunk = max(1, (items.count + cores - 1) / cores)
+        for start in stride(from: 0, to: items.count, by: chunk) {
+            let slice = Array(items[start..<min(start + chunk, items.count)])
+            group.addTask { for item in slice { body(item) } }
+        }
+    }
+}
+
 switch mode {
 case "phash":
     for f in files {
@@ -151,13 +162,7 @@ case "bench":
         var best = Double.infinity
         for _ in 0..<passes {
             let w = wallSeconds()
-            await withTaskGroup(of: Void.self) { group in
-                let chunk = (paths.count + cores - 1) / cores
-                for start in stride(from: 0, to: paths.count, by: chunk) {
-                    let slice = Array(paths[start..<min(start + chunk, paths.count)])
-                    group.addTask { for p in slice { _ = try? ImageProber.probe(path: p, scope: scope) } }
-                }
-            }
+            await onAllCores(paths, cores: cores) { _ = try? ImageProber.probe(path: $0, scope: scope) }
             best = min(best, wallSeconds() - w)
         }
         return best
@@ -179,13 +184,7 @@ case "bench":
     // The same pHash work spread over all cores (a real filter run hashes with a task group).
     (w0, c0) = (wallSeconds(), cpuSeconds())
     if !skipHash {
-        await withTaskGroup(of: Void.self) { group in
-            let chunk = (files.count + cores - 1) / cores
-            for start in stride(from: 0, to: files.count, by: chunk) {
-                let slice = Array(files[start..<min(start + chunk, files.count)])
-                group.addTask { for f in slice { _ = try? PerceptualHash.compute(fileAt: f) } }
-            }
-        }
+        await onAllCores(files, cores: cores) { _ = try? PerceptualHash.compute(fileAt: $0) }
     }
     let parallelWall = wallSeconds() - w0
     // Approximate mode (DCT-scaled JPEG decode) and how far it lands from the exact hash.
@@ -197,13 +196,7 @@ case "bench":
     let (fastWall, fastCPU) = (wallSeconds() - w0, cpuSeconds() - c0)
     w0 = wallSeconds()
     if !skipHash {
-        await withTaskGroup(of: Void.self) { group in
-            let chunk = (files.count + cores - 1) / cores
-            for start in stride(from: 0, to: files.count, by: chunk) {
-                let slice = Array(files[start..<min(start + chunk, files.count)])
-                group.addTask { for f in slice { _ = try? PerceptualHash.compute(fileAt: f, mode: .fast(minSide: fastMinSide)) } }
-            }
-        }
+        await onAllCores(files, cores: cores) { _ = try? PerceptualHash.compute(fileAt: $0, mode: .fast(minSide: fastMinSide)) }
     }
     let fastParallelWall = wallSeconds() - w0
     if !skipHash {
