@@ -127,4 +127,103 @@ import _DSBuildTestSupport
         #expect((status["downloads"] as? [String: Any])?["ok"] as? Int == 18)
         #expect(server.totalRequests - imageRequests <= 8, "a rerun searches again at most, never downloads again")
     }
+
+    /// Flickr's REST API (`flickr.photos.search`, `stat`/`photos` envelope, string licence ids, `url_l` sizes, pages):
+    /// candidates are searched, licence-filtered and downloaded; the API key from the environment reaches the
+    /// server but never the manifest, the output or an error message, and a rejected key stops with Flickr's reason.
+    @Test func flickrIsSearchedPagedAndDownloadedAndItsKeyStaysSecret() throws {
+        let files = Self.images()
+        let key = "flickr-SECRET-key-0123456789"
+        let router = LoopbackRouter()
+            .on("/robots.txt") { _ in .status(404) }
+            .on("/services/rest/") { request in
+                let items = URLComponents(string: "http://x/?" + (request.query ?? ""))?.queryItems ?? []
+                func item(_ name: String) -> String? { items.first { $0.name == name }?.value }
+                let json = { (object: [String: Any]) in
+                    LoopbackResponse.ok(try! JSONSerialization.data(withJSONObject: object), contentType: "application/json")
+                }
+                guard item("method") == "flickr.photos.search", item("format") == "json", item("nojsoncallback") == "1" else {
+                    return json(["stat": "fail", "code": 112, "message": "Method not found"])
+                }
+                guard item("api_key") == key else { return json(["stat": "fail", "code": 100, "message": "Invalid API Key (Key not found)"]) }
+                let page = Int(item("page") ?? "1") ?? 1
+                let base = item("text") == "Gat" ? 0 : 10
+                let host = request.header("Host") ?? ""
+                // Page 1: a CC BY photo, an all-rights-reserved one (licence 0, filtered out) and a CC BY-SA one
+                // with only a medium size; page 2: one more CC BY.
+                let photos: [[String: Any]] = page == 1 ? [
+                    ["id": "\(base + 1)", "owner": "1@N01", "ownername": "Kim", "title": "one", "license": "4",
+                     "description": ["_content": "A <b>gat</b> &amp; more"],
+                     "url_l": "http://\(host)/fl/\(base + 1)_l.jpg", "width_l": 1024, "height_l": 768],
+                    ["id": "\(base + 2)", "owner": "2@N02", "title": "two", "license": "0",
+                     "url_l": "http://\(host)/fl/\(base + 2)_l.jpg", "width_l": 1024, "height_l": 768],
+                    ["id": "\(base + 3)", "owner": "3@N03", "title": "three", "license": "5",
+                     "url_m": "http://\(host)/fl/\(base + 3)_m.jpg", "width_m": 500, "height_m": 375],
+                ] : [
+                    ["id": "\(base + 4)", "owner": "4@N04", "title": "four", "license": "4",
+                     "url_l": "http://\(host)/fl/\(base + 4)_l.jpg", "width_l": 800, "height_l": 600],
+                ]
+                return json(["stat": "ok", "photos": ["page": page, "pages": 2, "perpage": 3, "total": "4", "photo": photos]])
+            }
+            .onPrefix("/fl/") { request in
+                Self.serve(files, Int(request.path.dropFirst(4).prefix { $0.isNumber }) ?? -1)
+            }
+        let server = try LoopbackHTTPServer(router: router)
+        defer { server.stop() }
+        let base = server.url("").absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+
+        let tmp = TemporaryDirectory("flickr-loopback")
+        try "keyword\nGat\nHanbok\n".write(to: tmp.path("k.csv"), atomically: true, encoding: .utf8)
+        try """
+            collect:
+              per_keyword: 5
+              sources:
+                flickr:
+                  base_url: \(base)
+            """.write(to: tmp.path("r.yaml"), atomically: true, encoding: .utf8)
+        let cli = CommandRunner(environment: ["FLICKR_API_KEY": key])
+        let ws = tmp.path("ws").path
+        #expect(try cli.run(["init", ws, "--keywords", tmp.path("k.csv").path, "--recipe", tmp.path("r.yaml").path]).status == 0)
+        let result = try cli.run(["collect", "--workspace", ws, "--json", "--verbose"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(server.requestCount("/services/rest/") == 4, "two pages per keyword")
+
+        let workspace = try Workspace.open(at: URL(fileURLWithPath: ws))
+        let rows = try workspace.manifest.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT c.source_id, c.license, c.author, c.description, c.page_url, d.status FROM candidates c
+                LEFT JOIN downloads d ON d.candidate_id = c.id ORDER BY CAST(c.source_id AS INTEGER)
+                """)
+        }
+        #expect(rows.map { $0["source_id"] as String } == ["1", "3", "4", "11", "13", "14"], "licence 0 is filtered out")
+        #expect(rows.map { $0["license"] as String } == ["cc-by", "cc-by-sa", "cc-by", "cc-by", "cc-by-sa", "cc-by"])
+        #expect(rows.allSatisfy { $0["status"] as String? == "ok" })
+        #expect(rows.first?["author"] as String? == "Kim" && rows.first?["description"] as String? == "A gat & more")
+        #expect(rows.first?["page_url"] as String? == "https://www.flickr.com/photos/1@N01/1")
+
+        // The key went to the API and nowhere else.
+        #expect(!result.stdout.contains(key) && !result.stderr.contains(key))
+        let stored = try FileManager.default.subpathsOfDirectory(atPath: ws).filter { !$0.hasPrefix("images/") }
+        for path in stored {
+            let full = URL(fileURLWithPath: ws).appendingPathComponent(path)
+            guard let data = try? Data(contentsOf: full) else { continue }
+            #expect(data.range(of: Data(key.utf8)) == nil, "the API key is in \(path)")
+        }
+
+        // A key Flickr rejects: the search fails with Flickr's reason, masked, and the exit status says so.
+        try """
+            collect:
+              per_keyword: 5
+              sources:
+                flickr:
+                  base_url: \(base)
+            """.write(to: tmp.path("r2.yaml"), atomically: true, encoding: .utf8)
+        let bad = CommandRunner(environment: ["FLICKR_API_KEY": "wrong-key-987654"])
+        let ws2 = tmp.path("ws2").path
+        #expect(try bad.run(["init", ws2, "--keywords", tmp.path("k.csv").path, "--recipe", tmp.path("r2.yaml").path]).status == 0)
+        let failed = try bad.run(["collect", "--workspace", ws2])
+        #expect(failed.status != 0)
+        #expect(failed.stderr.contains("Flickr error 100: Invalid API Key"), "\(failed.stderr)")
+        #expect(!failed.stderr.contains("wrong-key-987654") && !failed.stdout.contains("wrong-key-987654"))
+    }
 }
