@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   libcurl4-openssl-dev libsqlite3-dev libxml2-dev
   libjpeg62-turbo-dev libpng-dev libwebp-dev
-  zlib1g-dev libzstd-dev zstd pkg-config
+  zlib1g-dev libzstd-dev zstd pkg-config openssl
   nginx-light python3-venv
   chromium
 )

@@ -57,6 +57,7 @@ final class CurlTransfer: @unchecked Sendable {
         var userAgent: String
         var multiplex: Bool
         var proxy: HTTPEngine.Proxy
+        var caBundle: String?
     }
 
     /// Sets every option on a fresh (or reset) easy handle. Returns an error when curl refuses one.
@@ -78,6 +79,7 @@ final class CurlTransfer: @unchecked Sendable {
         check("SUPPRESS_CONNECT_HEADERS", dsb_easy_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
         check("ERRORBUFFER", dsb_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, errorBuffer))
         check("USERAGENT", dsb_easy_setopt_str(easy, CURLOPT_USERAGENT, userAgent))
+        if let caBundle = options.caBundle { check("CAINFO", dsb_easy_setopt_str(easy, CURLOPT_CAINFO, caBundle)) }
         switch options.proxy {
         case .environment: break
         case .direct: check("PROXY", dsb_easy_setopt_str(easy, CURLOPT_PROXY, ""))  // "" disables env proxies

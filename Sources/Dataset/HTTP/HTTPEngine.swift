@@ -46,6 +46,9 @@ public final class HTTPEngine: Sendable {
         /// Reset easy handles kept for reuse.
         public var maxIdleHandles: Int
         public var proxy: Proxy
+        /// A PEM file of CA certificates to trust instead of the system store (a TLS-inspecting proxy's, a test
+        /// server's). Defaults to `$CURL_CA_BUNDLE`, then `$SSL_CERT_FILE`, as the curl tool reads them.
+        public var caBundle: String?
 
         public init(
             userAgent: String = HTTPEngine.userAgent(contact: "https://github.com/dsbuild/dsbuild"),
@@ -54,7 +57,8 @@ public final class HTTPEngine: Sendable {
             hostLimits: [String: Int] = [:],
             multiplex: Bool = true,
             maxIdleHandles: Int = 64,
-            proxy: Proxy = .environment
+            proxy: Proxy = .environment,
+            caBundle: String? = HTTPEngine.environmentCABundle()
         ) {
             self.userAgent = userAgent
             self.maxTotalConnections = maxTotalConnections
@@ -63,7 +67,13 @@ public final class HTTPEngine: Sendable {
             self.multiplex = multiplex
             self.maxIdleHandles = maxIdleHandles
             self.proxy = proxy
+            self.caBundle = caBundle
         }
+    }
+
+    /// `$CURL_CA_BUNDLE`, else `$SSL_CERT_FILE`, when set and not empty.
+    public static func environmentCABundle(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        [environment["CURL_CA_BUNDLE"], environment["SSL_CERT_FILE"]].compactMap { $0 }.first { !$0.isEmpty }
     }
 
     /// `dsbuild/<version> (+<contact>)`, the form Wikimedia's policy asks for.
@@ -82,7 +92,8 @@ public final class HTTPEngine: Sendable {
                 maxTotal: max(1, configuration.maxTotalConnections),
                 maxPerHost: max(1, configuration.maxConnectionsPerHost),
                 perHost: configuration.hostLimits),
-            transferOptions: .init(userAgent: configuration.userAgent, multiplex: configuration.multiplex, proxy: configuration.proxy),
+            transferOptions: .init(userAgent: configuration.userAgent, multiplex: configuration.multiplex, proxy: configuration.proxy,
+                                   caBundle: configuration.caBundle),
             maxIdleHandles: configuration.maxIdleHandles)
         loop.start()
     }
