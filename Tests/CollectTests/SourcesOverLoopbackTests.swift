@@ -13,6 +13,22 @@ import _DSBuildTestSupport
         return files.filter { $0.hasSuffix(".jpg") }.sorted().prefix(40).map { TestPaths.kViscuitImages.appendingPathComponent($0) }
     }
 
+    /// The loopback server's base URL without the trailing slash, for `base_url:` in a recipe.
+    static func baseURL(_ server: LoopbackHTTPServer) -> String {
+        server.url("").absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+    }
+
+    /// Writes the keywords Gat and Hanbok and `recipe` into `tmp`, and `dsbuild init`s a workspace named `name`
+    /// from them; returns the workspace path.
+    static func initWorkspace(_ tmp: TemporaryDirectory, _ name: String, recipe: String, cli: CommandRunner) throws -> String {
+        try "keyword\nGat\nHanbok\n".write(to: tmp.path("k.csv"), atomically: true, encoding: .utf8)
+        try recipe.write(to: tmp.path("\(name).yaml"), atomically: true, encoding: .utf8)
+        let ws = tmp.path(name).path
+        let created = try cli.run(["init", ws, "--keywords", tmp.path("k.csv").path, "--recipe", tmp.path("\(name).yaml").path])
+        #expect(created.status == 0, "\(created.stderr)")
+        return ws
+    }
+
     static func serve(_ files: [URL], _ index: Int) -> LoopbackResponse {
         guard index >= 0, let data = try? Data(contentsOf: files[index % files.count]) else { return .status(404) }
         return .ok(data, contentType: "image/jpeg")
@@ -83,11 +99,11 @@ import _DSBuildTestSupport
             .onPrefix("/gbif/") { request in Self.serve(files, Int(request.path.dropFirst(6).dropLast(4)) ?? -1) }
         let server = try LoopbackHTTPServer(router: router)
         defer { server.stop() }
-        let base = server.url("").absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let base = Self.baseURL(server)
 
         let tmp = TemporaryDirectory("sources-loopback")
-        try "keyword\nGat\nHanbok\n".write(to: tmp.path("k.csv"), atomically: true, encoding: .utf8)
-        try """
+        let cli = CommandRunner()
+        let ws = try Self.initWorkspace(tmp, "ws", recipe: """
             collect:
               per_keyword: 3
               sources:
@@ -98,10 +114,7 @@ import _DSBuildTestSupport
                   base_url: \(base)
                 gbif:
                   base_url: \(base)
-            """.write(to: tmp.path("r.yaml"), atomically: true, encoding: .utf8)
-        let cli = CommandRunner()
-        let ws = tmp.path("ws").path
-        #expect(try cli.run(["init", ws, "--keywords", tmp.path("k.csv").path, "--recipe", tmp.path("r.yaml").path]).status == 0)
+            """, cli: cli)
         let result = try cli.run(["collect", "--workspace", ws, "--json"])
         #expect(result.status == 0, "\(result.stderr)")
 
@@ -170,20 +183,16 @@ import _DSBuildTestSupport
             }
         let server = try LoopbackHTTPServer(router: router)
         defer { server.stop() }
-        let base = server.url("").absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-
         let tmp = TemporaryDirectory("flickr-loopback")
-        try "keyword\nGat\nHanbok\n".write(to: tmp.path("k.csv"), atomically: true, encoding: .utf8)
-        try """
+        let recipe = """
             collect:
               per_keyword: 5
               sources:
                 flickr:
-                  base_url: \(base)
-            """.write(to: tmp.path("r.yaml"), atomically: true, encoding: .utf8)
+                  base_url: \(Self.baseURL(server))
+            """
         let cli = CommandRunner(environment: ["FLICKR_API_KEY": key])
-        let ws = tmp.path("ws").path
-        #expect(try cli.run(["init", ws, "--keywords", tmp.path("k.csv").path, "--recipe", tmp.path("r.yaml").path]).status == 0)
+        let ws = try Self.initWorkspace(tmp, "ws", recipe: recipe, cli: cli)
         let result = try cli.run(["collect", "--workspace", ws, "--json", "--verbose"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(server.requestCount("/services/rest/") == 4, "two pages per keyword")
@@ -211,16 +220,8 @@ import _DSBuildTestSupport
         }
 
         // A key Flickr rejects: the search fails with Flickr's reason, masked, and the exit status says so.
-        try """
-            collect:
-              per_keyword: 5
-              sources:
-                flickr:
-                  base_url: \(base)
-            """.write(to: tmp.path("r2.yaml"), atomically: true, encoding: .utf8)
         let bad = CommandRunner(environment: ["FLICKR_API_KEY": "wrong-key-987654"])
-        let ws2 = tmp.path("ws2").path
-        #expect(try bad.run(["init", ws2, "--keywords", tmp.path("k.csv").path, "--recipe", tmp.path("r2.yaml").path]).status == 0)
+        let ws2 = try Self.initWorkspace(tmp, "ws2", recipe: recipe, cli: bad)
         let failed = try bad.run(["collect", "--workspace", ws2])
         #expect(failed.status != 0)
         #expect(failed.stderr.contains("Flickr error 100: Invalid API Key"), "\(failed.stderr)")

@@ -136,6 +136,15 @@ let http2TestFiles: [String: Data] = Dictionary(uniqueKeysWithValues: (0..<12).m
 @Suite(.serialized) struct HTTP2Tests {
     static var files: [String: Data] { http2TestFiles }
 
+    /// An engine trusting the server's certificate.
+    func engine(for server: TLSNginx, perHost: Int, multiplex: Bool = true) -> HTTPEngine {
+        var configuration = HTTPEngine.Configuration.loopback()
+        configuration.caBundle = server.certificate.path
+        configuration.maxConnectionsPerHost = perHost
+        configuration.multiplex = multiplex
+        return HTTPEngine(configuration: configuration)
+    }
+
     func fetchAll(_ engine: HTTPEngine, port: Int) async throws -> [(String, HTTPResponse, Int)] {
         try await withThrowingTaskGroup(of: (String, HTTPResponse, Int).self) { group in
             for name in Self.files.keys {
@@ -152,10 +161,7 @@ let http2TestFiles: [String: Data] = Dictionary(uniqueKeysWithValues: (0..<12).m
     @Test func concurrentTransfersAreMultiplexedOverOneHTTP2Connection() async throws {
         let server = try TLSNginx(files: Self.files)
         defer { server.stop() }
-        var configuration = HTTPEngine.Configuration.loopback()
-        configuration.caBundle = server.certificate.path
-        configuration.maxConnectionsPerHost = 6
-        let engine = HTTPEngine(configuration: configuration)
+        let engine = engine(for: server, perHost: 6)
         defer { engine.shutdown() }
         let results = try await fetchAll(engine, port: server.port)
         #expect(results.count == 12)
@@ -171,11 +177,7 @@ let http2TestFiles: [String: Data] = Dictionary(uniqueKeysWithValues: (0..<12).m
     @Test func withoutMultiplexingHTTP11UsesSeveralConnectionsWithinTheHostLimit() async throws {
         let server = try TLSNginx(files: Self.files)
         defer { server.stop() }
-        var configuration = HTTPEngine.Configuration.loopback()
-        configuration.caBundle = server.certificate.path
-        configuration.maxConnectionsPerHost = 4
-        configuration.multiplex = false
-        let engine = HTTPEngine(configuration: configuration)
+        let engine = engine(for: server, perHost: 4, multiplex: false)
         defer { engine.shutdown() }
         let results = try await fetchAll(engine, port: server.port)
         #expect(results.allSatisfy { $0.1.httpVersion == "1.1" && $0.2 == Self.files[$0.0]!.count })

@@ -12,7 +12,10 @@ public struct CodecPixelAnalyzer: PixelAnalyzing {
     /// JPEGs (not CMYK) are verified by the streamed decode that also yields the exact pHash: every scanline
     /// is decoded strictly and the decoder finished, as a full decode would, without storing the pixels.
     public func verifyDecodesAndHash(fileAt url: URL, maxPixels: Int) throws -> String? {
-        let data = try Data(contentsOf: url, options: [.alwaysMapped])
+        let data: Data
+        do { data = try Data(contentsOf: url, options: [.alwaysMapped]) } catch {
+            throw DecodeError.unsupported("cannot read \(url.path): \(error.localizedDescription)")
+        }
         let hash = try data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) throws(DecodeError) -> PerceptualHash? in
             guard buf.count > 2, buf[0] == 0xFF, buf[1] == 0xD8 else { return nil }
             return try StreamedJPEGResize.luma(bytes: buf, width: PerceptualHash.size, height: PerceptualHash.size,
