@@ -2,7 +2,7 @@ import Dataset
 import Foundation
 import Synchronization
 
-/// Decodes pixels and computes perceptual hashes; implemented with the real codecs in `ImageCodecAnalyzer`.
+/// Decodes pixels and computes perceptual hashes; implemented with the real codecs in `CodecPixelAnalyzer`.
 public protocol PixelAnalyzing: Sendable {
     /// Fully decodes the file; throws an error naming the cause when it is truncated or corrupt, or when its
     /// pixel count exceeds `maxPixels` (refused before allocating).
