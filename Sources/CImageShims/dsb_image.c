@@ -37,6 +37,15 @@ void dsb_set_err(char *err, size_t errlen, const char *msg) {
     }
 }
 
+void dsb_jpeg_scale_for_min_side(struct jpeg_decompress_struct *cinfo, int min_side) {
+    if (min_side <= 0) return;
+    unsigned int shortest = cinfo->image_width < cinfo->image_height ? cinfo->image_width : cinfo->image_height;
+    unsigned int denom = 8;
+    while (denom > 1 && shortest / denom < (unsigned int)min_side) denom /= 2;
+    cinfo->scale_num = 1;
+    cinfo->scale_denom = denom;
+}
+
 #define MULDIV255(a, b) ({ int t_ = (a) * (b) + 128; ((t_ >> 8) + t_) >> 8; })
 
 /* Pillow's RGB -> L, one row. Written over 32-bit lanes without aliasing so clang vectorises it
@@ -83,13 +92,7 @@ static int jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int
         jpeg_destroy_decompress(&cinfo);
         return DSB_TOO_LARGE;
     }
-    if (min_side > 0) {
-        unsigned int shortest = cinfo.image_width < cinfo.image_height ? cinfo.image_width : cinfo.image_height;
-        unsigned int denom = 8;
-        while (denom > 1 && shortest / denom < (unsigned int)min_side) denom /= 2;
-        cinfo.scale_num = 1;
-        cinfo.scale_denom = denom;
-    }
+    dsb_jpeg_scale_for_min_side(&cinfo, min_side);
     int cmyk = 0, adobe_inverted = 0;
     switch (cinfo.jpeg_color_space) {
         case JCS_GRAYSCALE: cinfo.out_color_space = JCS_GRAYSCALE; break;

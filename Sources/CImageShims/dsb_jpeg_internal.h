@@ -29,6 +29,10 @@ void dsb_set_err(char *err, size_t errlen, const char *msg);
 #define DSB_SIMD_CLONES
 #endif
 
+/* DCT scaling for the approximate pHash: the largest 1/2, 1/4 or 1/8 reduction that keeps the short side
+ * >= min_side (nothing when min_side <= 0). Call after jpeg_read_header. */
+void dsb_jpeg_scale_for_min_side(struct jpeg_decompress_struct *cinfo, int min_side);
+
 void dsb_luma_row(uint8_t *restrict out, const uint8_t *restrict rgb, size_t n);
 
 #endif

@@ -92,13 +92,7 @@ int dsb_jpeg_stream_open(const uint8_t *data, size_t len, uint64_t max_pixels, i
         dsb_jpeg_stream_close(s);
         return DSB_TOO_LARGE;
     }
-    if (min_side > 0) {
-        unsigned int shortest = s->cinfo.image_width < s->cinfo.image_height ? s->cinfo.image_width : s->cinfo.image_height;
-        unsigned int denom = 8;
-        while (denom > 1 && shortest / denom < (unsigned int)min_side) denom /= 2;
-        s->cinfo.scale_num = 1;
-        s->cinfo.scale_denom = denom;
-    }
+    dsb_jpeg_scale_for_min_side(&s->cinfo, min_side);
     switch (s->cinfo.jpeg_color_space) {
         case JCS_GRAYSCALE: s->cinfo.out_color_space = JCS_GRAYSCALE; break;
         case JCS_CMYK:

@@ -15,7 +15,7 @@ final class TLSNginx {
 
     /// Serves `files` (name → bytes) under /f/ at https://127.0.0.1:port.
     init(files: [String: Data]) throws {
-        port = try Self.freePort()
+        port = try LoopbackPort.free()
         let dir = directory.url
         let openssl = try Self.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                                     "-keyout", directory.path("key.pem").path, "-out", directory.path("cert.pem").path,
@@ -54,7 +54,7 @@ final class TLSNginx {
         try process.run()
         // Ready when the port accepts connections.
         for _ in 0..<100 {
-            if Self.accepts(port) { return }
+            if LoopbackPort.accepts(port) { return }
             Thread.sleep(forTimeInterval: 0.05)
         }
         let log = (try? String(contentsOf: directory.path("error.log"), encoding: .utf8)) ?? ""
@@ -95,33 +95,6 @@ final class TLSNginx {
         try p.run()
         p.waitUntilExit()
         return p.terminationStatus
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw SetupError(message: "no free loopback port") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    static func accepts(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
     }
 }
 

@@ -43,7 +43,7 @@ final class LlamaServer: @unchecked Sendable {
         python.waitUntilExit()
         let modelPath = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
-        let port = Int.random(in: 30000...40000)
+        let port = try LoopbackPort.free()
         baseURL = URL(string: "http://127.0.0.1:\(port)/v1")!
         process.executableURL = venv.appendingPathComponent("bin/llama-cpp-server")
         process.arguments = ["-m", modelPath, "--port", "\(port)", "--host", "127.0.0.1", "--ctx-size", "4096"]
