@@ -6,7 +6,7 @@ public enum ManifestSchema {
     /// The identifier of the newest migration this binary knows.
     public static var latestVersion: String { migrationNames.last! }
 
-    static let migrationNames = ["v1-initial", "v2-collect-searches", "v3-phash-fast"]
+    static let migrationNames = ["v1-initial", "v2-collect-searches", "v3-phash-fast", "v4-splits"]
 
     public static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -15,6 +15,8 @@ public enum ManifestSchema {
         // The approximate pHash (filter.duplicates.phash: fast) is kept apart from the imagehash-exact one,
         // so switching modes never mixes the two in one comparison.
         migrator.registerMigration("v3-phash-fast") { db in try db.execute(sql: "ALTER TABLE images ADD COLUMN phash_fast TEXT") }
+        // One definition of "kept" and one stored train/test split (ExperimentSplit).
+        migrator.registerMigration("v4-splits") { db in try createSplits(db) }
         return migrator
     }
 
@@ -31,6 +33,23 @@ public enum ManifestSchema {
                 finished_at REAL NOT NULL,
                 PRIMARY KEY (keyword_id, source)
             );
+            """)
+    }
+
+    private static func createSplits(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE VIEW kept_pairs AS
+                SELECT image_sha256, keyword_id FROM filter_decisions GROUP BY image_sha256, keyword_id HAVING MIN(pass) = 1;
+            CREATE TABLE splits (
+                keyword_id INTEGER NOT NULL REFERENCES keywords(id) ON DELETE CASCADE,
+                image_sha256 TEXT NOT NULL DEFAULT '',
+                split TEXT NOT NULL CHECK (split IN ('train', 'test')),
+                settings_hash TEXT NOT NULL,
+                settings TEXT NOT NULL,
+                assigned_at REAL NOT NULL,
+                PRIMARY KEY (keyword_id, image_sha256)
+            );
+            CREATE INDEX splits_by_image ON splits(image_sha256);
             """)
     }
 
