@@ -27,16 +27,23 @@ public enum ExperimentSplit {
         }
     }
 
+    /// The settings the stored split was made with (nil when nothing is split yet). Stages that only read the
+    /// split (shards, eval, check) assign newly kept pairs with these, so they never disagree with mcq.
+    public static func storedSettings(in db: Database) throws -> SplitSettings? {
+        guard let json = try String.fetchOne(db, sql: "SELECT settings FROM splits ORDER BY assigned_at LIMIT 1") else { return nil }
+        return try? JSONDecoder().decode(SplitSettings.self, from: Data(json.utf8))
+    }
+
     /// Places every kept pair and keyword that has no split yet. With `refresh`, forgets the stored split first.
     @discardableResult
     public static func assign(_ settings: SplitSettings, refresh: Bool = false, in db: Database) throws -> Assignment {
         if refresh {
             try db.execute(sql: "DELETE FROM splits")
-        } else if let stored = try String.fetchOne(db, sql: "SELECT settings FROM splits WHERE settings_hash != ? LIMIT 1",
-                                                   arguments: [settings.hash]) {
-            throw SettingsChanged(stored: stored, requested: settings.summary)
+        } else if let stored = try storedSettings(in: db), stored.hash != settings.hash {
+            throw SettingsChanged(stored: stored.summary, requested: settings.summary)
         }
         let now = Date().timeIntervalSince1970
+        let settingsJSON = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
         var result = Assignment()
         let keywords = try Row.fetchAll(db, sql: "SELECT id, text FROM keywords ORDER BY text").map { (id: $0["id"] as Int64, text: $0["text"] as String) }
         var stored: [Int64: [String: String]] = [:]  // keyword id → image sha ('' = keyword) → split
@@ -52,7 +59,7 @@ public enum ExperimentSplit {
         func insert(_ keywordID: Int64, _ sha: String, _ split: String) throws {
             try db.execute(sql: """
                 INSERT INTO splits (keyword_id, image_sha256, split, settings_hash, settings, assigned_at) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [keywordID, sha, split, settings.hash, settings.summary, now])
+                """, arguments: [keywordID, sha, split, settings.hash, settingsJSON, now])
             stored[keywordID, default: [:]][sha] = split
             result.newlyAssigned += 1
         }
