@@ -26,12 +26,22 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from protocol import Emitter, UserError, claim_stdout, one_line, quiet_env, quiet_transformers  # noqa: E402
 
-LETTERS = "ABCDEFGH"
-SUFFIX = "Answer with the option's letter from the given choices directly."
+def _prompt_spec() -> dict:
+    """The prompt as dsbuild asks it: `mcq_prompt.json`, written from dsbuild's QuestionVocabulary (a Swift test
+    checks the two agree), so this evaluator and `dsbuild eval` build the same prompt."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "mcq_prompt.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+PROMPT_SPEC = _prompt_spec()
+LETTERS = "".join(PROMPT_SPEC["letters"])
+SUFFIX = PROMPT_SPEC["instruction"]
 
 
 def mcq_prompt(question: str, options: list[str]) -> str:
-    return "\n".join([question] + [f"{LETTERS[i]}. {o}" for i, o in enumerate(options)] + [SUFFIX])
+    sep = PROMPT_SPEC["option_separator"]
+    lines = [question] + [f"{LETTERS[i]}{sep}{o}" for i, o in enumerate(options)] + [SUFFIX]
+    return PROMPT_SPEC["line_separator"].join(lines)
 
 
 def extract_letter(text: str, options: list[str]) -> str | None:

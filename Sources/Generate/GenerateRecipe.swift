@@ -48,6 +48,7 @@ public enum GenerateRecipe {
         "questions": .string,
         "images": .string,
         "split": .string,
+        "origin": .string,
         "max_tokens": .int,
         "concurrency": .int,
         "label": .string,

@@ -41,10 +41,11 @@ import Testing
 
     @Test func kViscuitRoundTripKeepsEveryValue() throws {
         let fixture = try GenerateFixture([])
-        let count = try MCQPipeline.importKViscuit(TestPaths.kViscuitAnnotations, manifest: fixture.manifest)
-        #expect(count == 657)
-        let out = fixture.directory.path("export.jsonl")
-        #expect(try MCQPipeline.export(.kViscuit, to: out, origin: "k-viscuit", split: nil, manifest: fixture.manifest) == 657)
+        let report = try MCQFiles.importFile(TestPaths.kViscuitAnnotations, imagesDirectory: TestPaths.kViscuitImages,
+                                             workspace: fixture.workspace, prober: HeaderOnlyProber())
+        #expect(report.imported == 657)
+        let out = fixture.directory.path("export/export.jsonl")
+        #expect(try MCQFiles.export(.kViscuit, to: out, origin: "k-viscuit", split: nil, workspace: fixture.workspace, transformer: nil).exported == 657)
         let original = try String(contentsOf: TestPaths.kViscuitAnnotations, encoding: .utf8).split(separator: "\n")
         let exported = try String(contentsOf: out, encoding: .utf8).split(separator: "\n")
         #expect(original.count == exported.count)
@@ -54,12 +55,17 @@ import Testing
             #expect(x == y, "\(a)\n\(b)")
         }
         // BUTTERFLY style: options in one string, the letter as the answer.
-        let butterfly = fixture.directory.path("b.jsonl")
-        _ = try MCQPipeline.export(.butterfly, to: butterfly, origin: "k-viscuit", split: nil, manifest: fixture.manifest)
+        let butterfly = fixture.directory.path("export/b.jsonl")
+        _ = try MCQFiles.export(.butterfly, to: butterfly, origin: "k-viscuit", split: nil, workspace: fixture.workspace, transformer: nil)
         let first = try JSONSerialization.jsonObject(with: Data(try String(contentsOf: butterfly, encoding: .utf8).split(separator: "\n")[0].utf8)) as! [String: Any]
         #expect(first["options"] as? String == "A) Bungeo-ppang B) Hwangnam-ppang C) Dakjuk D) Ice cream")
         #expect(first["answer"] as? String == "A")
         #expect(first["question_type"] as? String == "1")
+    }
+
+    @Test(arguments: LetterReplyCorpus.cases)
+    func blindCheckReadsRepliesAsEvalDoes(_ reply: String, _ expected: Int?) {
+        #expect(BlindCheck.letter(in: reply, options: LetterReplyCorpus.options) == expected)
     }
 
     @Test func type1QuestionsUseSiblingsAndTwoOfOneImageDiffer() throws {

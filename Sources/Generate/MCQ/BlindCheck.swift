@@ -26,28 +26,14 @@ public enum BlindCheck {
         }
     }
 
-    /// The K-Viscuit prompt: the question, `A. …` lines, then the instruction to answer with the letter.
+    /// The question as every model is asked it (`QuestionVocabulary.prompt`).
     public static func prompt(_ q: MCQuestion) -> String {
-        var lines = [q.question]
-        for (i, option) in q.options.enumerated() { lines.append("\(MCQuestion.letters[i]). \(option)") }
-        lines.append("Answer with the option's letter from the given choices directly.")
-        return lines.joined(separator: "\n")
+        QuestionVocabulary.prompt(question: q.question, options: q.options)
     }
 
-    /// The option letter in a reply, as VLMEvalKit extracts it: punctuation to spaces, exactly one option letter
-    /// among the tokens; else "answer is X"; else exactly one option's text.
+    /// The option a reply chose, by the one extractor eval uses too (`LetterExtractor`).
     public static func letter(in reply: String, options: [String]) -> Int? {
-        let letters = Array(MCQuestion.letters.prefix(options.count))
-        var cleaned = reply
-        for c in ".()[],:;!*#{}" { cleaned = cleaned.replacingOccurrences(of: String(c), with: " ") }
-        let tokens = cleaned.split(whereSeparator: \.isWhitespace).map(String.init)
-        let found = tokens.filter { letters.contains($0) }
-        if Set(found).count == 1 { return letters.firstIndex(of: found[0]) }
-        if let range = reply.range(of: "answer is ", options: .caseInsensitive),
-           let next = reply[range.upperBound...].first(where: { !$0.isWhitespace }),
-           let index = letters.firstIndex(of: String(next)) { return index }
-        let matching = options.indices.filter { reply.localizedCaseInsensitiveContains(options[$0]) }
-        return matching.count == 1 ? matching[0] : nil
+        LetterExtractor.extract(reply, options: options)
     }
 
     public static func run(settings: MCQSettings, client: any ChatService, manifest: Manifest, repeats: Int, drop: Bool) async throws -> Report {

@@ -1,74 +1,161 @@
+import Dataset
 import Foundation
+import GRDB
 
-/// The question file formats dsbuild reads and writes, one JSON object a line.
-public enum MCQFormat: String, Sendable, CaseIterable {
-    /// dsbuild's own: question, options, answer index, type, keyword, image sha256, source, model, template hash.
-    case dsbuild
-    /// K-Viscuit: `question`, `options`, 0-based `answer`, `category`, `id_`, `question_type`, `image_url`, `image_path`.
-    case kViscuit = "k-viscuit"
-    /// BUTTERFLY style: `options` as one string `"A) … B) … C) … D) …"`, `answer` letter, `question_type` "1"/"2", `label`.
-    case butterfly
+/// `mcq --import FILE` and `mcq --export FILE --format F`: the workspace's questions to and from the question file
+/// formats of `Dataset/Questions`, value for value. Exports copy each question's image, upright, into `images/`
+/// beside the file; imports store the images they name content-addressed in the workspace, so the imported
+/// questions are asked with their images. Imported questions keep their own origin and split.
+public enum MCQFiles {
+    /// Keys of `questions.extra` that hold file fields with no column; they become record fields again on export.
+    static let idKey = "id_", imagePathKey = "image_path", imageURLKey = "image_url", keywordKey = "keyword"
 
-    public func object(for q: MCQuestion) -> [String: Any] {
-        switch self {
-        case .dsbuild:
-            var object: [String: Any] = ["id": q.id, "question": q.question, "options": q.options, "answer": q.answer,
-                                         "type": q.type, "split": q.split, "source": q.origin, "image_sha256": q.imageSHA256]
-            if let keyword = q.keyword { object["keyword"] = keyword }
-            if let category = q.category { object["category"] = category }
-            if let aspect = q.aspect { object["aspect"] = aspect }
-            if let rationale = q.rationale { object["rationale"] = rationale }
-            if let model = q.model { object["model"] = model }
-            if let template = q.templateSHA256 { object["template_sha256"] = template }
-            return object
-        case .kViscuit:
-            // Imported fields come back verbatim (from `extra`); generated questions get the same keys.
-            var object = (try? JSONSerialization.jsonObject(with: Data(q.extra.utf8))) as? [String: Any] ?? [:]
-            object["question"] = q.question
-            object["options"] = q.options
-            object["answer"] = q.answer
-            if object["id_"] == nil { object["id_"] = q.id }
-            object["question_type"] = q.type
-            if let category = q.category { object["category"] = category }
-            if object["image_path"] == nil { object["image_path"] = q.imageSHA256.isEmpty ? "" : "\(q.imageSHA256).jpg" }
-            return object
-        case .butterfly:
-            let options = q.options.enumerated().map { "\(MCQuestion.letters[$0.offset])) \($0.element)" }.joined(separator: " ")
-            var object: [String: Any] = ["id": q.id, "question": q.question, "options": options, "answer": q.answerLetter,
-                                         "question_type": String(q.type), "label": q.keyword ?? q.options[q.answer]]
-            if !q.imageSHA256.isEmpty { object["image"] = q.imageSHA256 }
-            return object
+    public struct ImportReport: Sendable {
+        public var format: QuestionFileFormat
+        public var imported = 0
+        public var withImage = 0
+        /// One line per question whose image could not be stored (the question is imported without it).
+        public var imageProblems: [String] = []
+    }
+
+    public struct ExportReport: Sendable {
+        public var exported = 0
+        public var images = 0
+        /// Images re-encoded upright / rotated ones copied as stored (no transformer).
+        public var rotated = 0
+        public var notUpright = 0
+        /// One line per question whose image could not be copied (written without one).
+        public var imageProblems: [String] = []
+    }
+
+    /// The origin an imported question gets when neither the file nor `--origin` says.
+    public static func defaultOrigin(_ format: QuestionFileFormat) -> String {
+        switch format {
+        case .kViscuit: "k-viscuit"
+        case .butterfly: "butterfly"
+        case .dsbuild: "imported"
         }
     }
 
-    public func line(for q: MCQuestion) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: object(for: q), options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+    /// Reads `url` (format detected unless given) and stores its questions; images resolve against
+    /// `imagesDirectory`, else the `images/` folder beside the file.
+    public static func importFile(_ url: URL, format: QuestionFileFormat? = nil, imagesDirectory: URL? = nil, origin: String? = nil,
+                                  workspace: Workspace, prober: any ImageProbing) throws -> ImportReport {
+        let (detected, records) = try QuestionFile.read(url, format: format)
+        var report = ImportReport(format: detected)
+        let images = imagesDirectory ?? url.deletingLastPathComponent().appendingPathComponent("images")
+        var seen: [String: Int] = [:]
+        for r in records { seen[r.id, default: 0] += 1 }
+        var stored: [StoredQuestionImage] = []
+        var questions: [MCQuestion] = []
+        for r in records {
+            let rowOrigin = origin ?? r.origin ?? defaultOrigin(detected)
+            var q = MCQuestion(id: r.id, type: r.type, question: r.question, options: r.options, answer: r.answer,
+                               aspect: r.aspect, rationale: r.rationale, category: r.category, split: r.split ?? "test",
+                               origin: rowOrigin, model: r.model, templateSHA256: r.templateSHA256)
+            var extra = QuestionJSON.object(r.extra)
+            // K-Viscuit's `id_` repeats (64 of 657), so its row id adds the line; the file's id rides in `extra`.
+            if detected != .dsbuild && (rowOrigin == "k-viscuit" || seen[r.id, default: 0] > 1) {
+                q.id = "\(r.id)#\(r.line)"
+                if extra[idKey] == nil { extra[idKey] = r.id }
+            } else if detected == .dsbuild && seen[r.id, default: 0] > 1 {
+                q.id = "\(r.id)#\(r.line)"
+            }
+            if let path = r.imagePath, extra[imagePathKey] == nil { extra[imagePathKey] = path }
+            if let link = r.imageURL { extra[imageURLKey] = link }
+            if let keyword = r.keyword { extra[keywordKey] = keyword }
+            if let sha = r.imageSHA256, try workspace.manifest.read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM images WHERE sha256 = ?", arguments: [sha]) }) == true {
+                q.imageSHA256 = sha
+            } else if let path = r.imagePath {
+                let file = path.hasPrefix("/") ? URL(fileURLWithPath: path) : images.appendingPathComponent(path)
+                do {
+                    let image = try StoredQuestionImage.store(fileAt: file, in: workspace, prober: prober)
+                    stored.append(image)
+                    q.imageSHA256 = image.sha256
+                } catch {
+                    report.imageProblems.append("question \(r.id) (line \(r.line)): \(error.description); imported without its image")
+                }
+            }
+            if !q.imageSHA256.isEmpty { report.withImage += 1 }
+            q.extra = QuestionJSON.text(extra)
+            questions.append(q)
+        }
+        try workspace.manifest.write { db in
+            for image in stored { try image.record(in: db) }
+            for var q in questions {
+                let extra = QuestionJSON.object(q.extra)
+                if let keyword = extra[keywordKey] as? String,
+                   let id = try Int64.fetchOne(db, sql: "SELECT id FROM keywords WHERE text = ?", arguments: [keyword]) {
+                    q.keywordID = id
+                }
+                try QuestionStore.save(q, in: db)
+            }
+        }
+        report.imported = questions.count
+        return report
     }
 
-    /// Reads a K-Viscuit (or dsbuild) JSONL line into a question; unknown fields are kept in `extra`.
-    public static func importKViscuit(line: String, lineNumber: Int) throws -> MCQuestion {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            throw MCQFormatError(line: lineNumber, message: "not a JSON object")
+    /// Writes the accepted questions (optionally of one origin and split) to `url` in `format`, their images into
+    /// `images/` beside it.
+    public static func export(_ format: QuestionFileFormat, to url: URL, origin: String?, split: String?, workspace: Workspace,
+                              transformer: (any ImageTransforming)?) throws -> ExportReport {
+        struct StoredImage { let path: String; let orientation: Int?; let side: Int?; let link: String? }
+        let (questions, imageBySHA) = try workspace.manifest.read { db -> ([MCQuestion], [String: StoredImage]) in
+            let questions = try QuestionStore.accepted(origin: origin, split: split, in: db)
+            var images: [String: StoredImage] = [:]
+            for sha in Set(questions.map(\.imageSHA256)) where !sha.isEmpty {
+                guard let row = try Row.fetchOne(db, sql: "SELECT path, orientation, display_width, display_height FROM images WHERE sha256 = ?",
+                                                 arguments: [sha]) else { continue }
+                let link = try String.fetchOne(db, sql: """
+                    SELECT c.image_url FROM downloads d JOIN candidates c ON c.id = d.candidate_id
+                     WHERE d.image_sha256 = ? AND d.status = 'ok' AND (c.image_url LIKE 'http://%' OR c.image_url LIKE 'https://%')
+                     ORDER BY c.id LIMIT 1
+                    """, arguments: [sha])
+                let w: Int? = row["display_width"], h: Int? = row["display_height"]
+                images[sha] = StoredImage(path: row["path"], orientation: row["orientation"], side: max(w ?? 0, h ?? 0), link: link)
+            }
+            return (questions, images)
         }
-        guard let question = object["question"] as? String, let options = object["options"] as? [String],
-              let answer = object["answer"] as? Int, options.indices.contains(answer) else {
-            throw MCQFormatError(line: lineNumber, message: "needs question, options (a list) and answer (an index into it)")
+        var report = ExportReport()
+        let folder = QuestionImageFolder(directory: url.deletingLastPathComponent().appendingPathComponent("images"), transformer: transformer)
+        var records: [QuestionRecord] = []
+        for q in questions {
+            var extra = QuestionJSON.object(q.extra)
+            let fileID = extra.removeValue(forKey: idKey) as? String
+            let originalPath = extra.removeValue(forKey: imagePathKey) as? String
+            let storedLink = extra.removeValue(forKey: imageURLKey) as? String
+            let storedKeyword = extra.removeValue(forKey: keywordKey) as? String
+            var r = QuestionRecord(id: q.id, type: q.type, question: q.question, options: q.options, answer: q.answer,
+                                   category: q.category, split: q.split, origin: q.origin, keyword: q.keyword ?? storedKeyword,
+                                   imageSHA256: q.imageSHA256.isEmpty ? nil : q.imageSHA256, imagePath: originalPath,
+                                   imageURL: storedLink, aspect: q.aspect, rationale: q.rationale, model: q.model,
+                                   templateSHA256: q.templateSHA256, extra: QuestionJSON.text(extra))
+            if format == .dsbuild {
+                r.extra = q.extra  // lossless: the file's id and original image name travel to the next workspace
+            } else if let fileID {
+                r.id = fileID
+            }
+            if let image = imageBySHA[q.imageSHA256] {
+                r.imageURL = r.imageURL ?? image.link
+                do {
+                    let placed = try folder.place(sha: q.imageSHA256, source: workspace.imageURL(relativePath: image.path),
+                                                  orientation: image.orientation, longestSide: image.side, preferredName: originalPath)
+                    // The file names the image beside it: its sha256 is that copy's (upright) bytes.
+                    r.imagePath = placed.name
+                    r.imageSHA256 = placed.sha256
+                } catch {
+                    report.imageProblems.append("question \(q.id): \(error.description); written without its image")
+                    r.imagePath = nil
+                }
+            }
+            records.append(r)
         }
-        // K-Viscuit's `id_` is not unique (64 of 657 repeat), so the row id adds the line; `id_` stays in `extra`.
-        let id = "\((object["id_"] as? String) ?? (object["id"] as? String) ?? "line")#\(lineNumber)"
-        let type = (object["question_type"] as? Int) ?? Int(object["question_type"] as? String ?? "") ?? 1
-        var extra = object
-        for key in ["question", "options", "answer", "question_type", "category"] { extra.removeValue(forKey: key) }
-        let extraText = (try? JSONSerialization.data(withJSONObject: extra, options: [.sortedKeys, .withoutEscapingSlashes]))
-            .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return MCQuestion(id: id, type: type, question: question, options: options, answer: answer,
-                          category: object["category"] as? String, split: "test", origin: "k-viscuit", extra: extraText)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(QuestionFile.text(records, format: format).utf8).write(to: url, options: .atomic)
+        report.exported = records.count
+        report.images = folder.written
+        report.rotated = folder.rotated
+        report.notUpright = folder.notUpright
+        return report
     }
-}
-
-public struct MCQFormatError: Error, Sendable, CustomStringConvertible {
-    public let line: Int
-    public let message: String
-    public var description: String { "line \(line): \(message)" }
 }

@@ -2,7 +2,7 @@ import Dataset
 import Foundation
 import GRDB
 
-/// The steps of `mcq` that are not model calls: Type 1 building, dedup, balancing, splits, import and export.
+/// The steps of `mcq` that are not model calls: Type 1 building, dedup, balancing, and splits (files: `MCQFiles`).
 public enum MCQPipeline {
     public struct Counts: Sendable, Equatable {
         public var type1Accepted = 0
@@ -68,25 +68,5 @@ public enum MCQPipeline {
             counts.histogram = AnswerBalancer.histogram(kept.isEmpty ? [] : try QuestionStore.accepted(origin: "generated", in: db))
             return counts
         }
-    }
-
-    /// Imports a K-Viscuit JSONL file as questions of origin `k-viscuit` (split `test`).
-    public static func importKViscuit(_ url: URL, manifest: Manifest) throws -> Int {
-        let text = try String(contentsOf: url, encoding: .utf8)
-        let questions = try text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, line -> MCQuestion? in
-            line.trimmingCharacters(in: .whitespaces).isEmpty ? nil : try MCQFormat.importKViscuit(line: String(line), lineNumber: index + 1)
-        }
-        try manifest.write { db in
-            for q in questions { try QuestionStore.save(q, in: db) }
-        }
-        return questions.count
-    }
-
-    /// Writes accepted questions (optionally of one origin/split) in `format`, one JSON object a line.
-    public static func export(_ format: MCQFormat, to url: URL, origin: String?, split: String?, manifest: Manifest) throws -> Int {
-        let questions = try manifest.read { db in try QuestionStore.accepted(origin: origin, split: split, in: db) }
-        let text = questions.map { format.line(for: $0) }.joined(separator: "\n") + (questions.isEmpty ? "" : "\n")
-        try Data(text.utf8).write(to: url, options: .atomic)
-        return questions.count
     }
 }

@@ -1,3 +1,4 @@
+import Dataset
 import Crypto
 import Foundation
 
@@ -45,7 +46,7 @@ public struct MCQuestion: Sendable, Equatable {
         self.extra = extra
     }
 
-    public static let letters = ["A", "B", "C", "D", "E", "F"]
+    public static let letters = QuestionVocabulary.letters
 
     public var answerLetter: String { Self.letters[answer] }
 

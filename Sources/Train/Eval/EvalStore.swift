@@ -5,23 +5,31 @@ import GRDB
 /// Reading questions and descriptions from the workspace, storing results in `eval_results`, and the
 /// `--compare` view.
 public enum EvalStore {
-    /// Accepted questions of a split from the manifest; image paths are absolute paths into the workspace store.
-    public static func questions(in workspace: Workspace, split: String) throws -> [EvalQuestion] {
+    /// Accepted questions of a split (and of one origin: `generated` by default, nil for every origin) from the
+    /// manifest; image paths are absolute paths into the workspace store. A question with no keyword row (an
+    /// imported one) takes the keyword its file gave, else the answer of the Type 1 question about its image.
+    public static func questions(in workspace: Workspace, split: String, origin: String? = "generated") throws -> [EvalQuestion] {
         let root = workspace.root
-        return try workspace.manifest.read { db in
-            try Row.fetchAll(db, sql: """
+        let records = try workspace.manifest.read { db in
+            var sql = """
                 SELECT q.id, q.type, q.question, q.options, q.answer, q.category AS qcat, k.category AS kcat, k.text AS keyword,
-                       i.path AS path
+                       q.image_sha256, q.extra, i.path AS path
                   FROM questions q LEFT JOIN keywords k ON k.id = q.keyword_id LEFT JOIN images i ON i.sha256 = q.image_sha256
-                 WHERE q.status = 'accepted' AND q.split = ? ORDER BY q.id
-                """, arguments: [split]).compactMap { row -> EvalQuestion? in
+                 WHERE q.status = 'accepted' AND q.split = ?
+                """
+            var arguments: StatementArguments = [split]
+            if let origin { sql += " AND q.origin = ?"; arguments += [origin] }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY q.id", arguments: arguments).compactMap { row -> QuestionRecord? in
                 guard let options = JSONText.decode([String].self, from: row["options"]) else { return nil }
                 let path: String? = row["path"]
-                return EvalQuestion(id: row["id"], type: row["type"], question: row["question"], options: options, answer: row["answer"],
-                                    category: row["qcat"] ?? row["kcat"], imagePath: path.map { root.appendingPathComponent($0).path },
-                                    keyword: row["keyword"])
+                let sha: String = row["image_sha256"]
+                let keyword: String? = row["keyword"] ?? (QuestionJSON.object(row["extra"])["keyword"] as? String)
+                return QuestionRecord(id: row["id"], type: row["type"], question: row["question"], options: options, answer: row["answer"],
+                                      category: row["qcat"] ?? row["kcat"], keyword: keyword, imageSHA256: sha.isEmpty ? nil : sha,
+                                      imagePath: path.map { root.appendingPathComponent($0).path })
             }
         }
+        return QuestionFile.inferringKeywords(records).map(EvalQuestion.init(record:))
     }
 
     /// One accepted description per keyword (visual aspect first, then by id), for `description-only`.

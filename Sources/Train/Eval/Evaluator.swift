@@ -94,7 +94,7 @@ public struct Evaluator: Sendable {
 
     /// The request for one question under the settings' condition.
     public func request(for question: EvalQuestion) throws -> ChatRequest {
-        let prompt = ChatTemplates.mcqPrompt(question: question.question, options: question.options)
+        let prompt = QuestionVocabulary.prompt(question: question.question, options: question.options)
         var parts: [ChatMessage.Part] = []
         switch settings.condition {
         case .withImage:

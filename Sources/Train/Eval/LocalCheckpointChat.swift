@@ -48,7 +48,7 @@ public final class LocalCheckpointChat: ChatService {
             for shift in shifts {
                 let q = question.rotated(by: shift)
                 let id = "\(question.id)#\(shift)"
-                promptByID[id] = ChatTemplates.mcqPrompt(question: q.question, options: q.options)
+                promptByID[id] = QuestionVocabulary.prompt(question: q.question, options: q.options)
                 var object: [String: Any] = ["id": id, "question": q.question, "options": q.options, "answer": q.answer,
                                              "question_type": q.type]
                 if let path = q.imagePath {

@@ -25,15 +25,12 @@ public enum ChatTemplates {
     static let captionUser = "What is shown in this image?"
     static let captionAssistant = "This image shows {keyword}."
 
-    /// The K-Viscuit multiple-choice convention (shared with eval).
-    public static let mcqSuffix = "Answer with the option's letter from the given choices directly."
-    public static let letters = ["A", "B", "C", "D", "E", "F", "G", "H"]
+    /// The multiple-choice convention: the one vocabulary in `Dataset/Questions` (shared with eval and mcq).
+    public static let mcqSuffix = QuestionVocabulary.instruction
+    public static let letters = QuestionVocabulary.letters
 
     public static func mcqPrompt(question: String, options: [String]) -> String {
-        var lines = [question]
-        for (i, option) in options.enumerated() { lines.append("\(letters[i]). \(option)") }
-        lines.append(mcqSuffix)
-        return lines.joined(separator: "\n")
+        QuestionVocabulary.prompt(question: question, options: options)
     }
 
     static func fill(_ template: String, keyword: String) -> String {

@@ -16,8 +16,17 @@ extension DSBuild {
         @Option(help: "Where the questions' image_path values resolve (default: beside the questions file).")
         var images: String?
 
-        @Option(help: "The workspace split to score when no --questions is given.")
+        @Option(help: "The question file's format: dsbuild, k-viscuit or butterfly (default: detected from its fields).")
+        var questionsFormat: String?
+
+        @Option(help: "The workspace split to score when no --questions is given (default: test).")
         var split: String?
+
+        @Option(help: "The origin of the workspace questions to score: generated (default), k-viscuit, … or all.")
+        var origin: String?
+
+        @Option(name: .customLong("answers"), help: "Also write one JSON line per question (id, answer, predicted, correct, replies, error) to this file.")
+        var answersFile: String?
 
         @Option(help: "The model name sent to the endpoint.")
         var model: String?
@@ -71,15 +80,22 @@ extension DSBuild {
             let source: String
             if let file = questions ?? recipe.string("eval.questions") {
                 let url = URL(fileURLWithPath: file)
-                let read = try QuestionFileReader.read(url)
+                let format = try questionsFormat.map { name -> QuestionFileFormat in
+                    guard let f = QuestionFileFormat(rawValue: name) else {
+                        throw ValidationError("--questions-format must be \(QuestionFileFormat.allCases.map(\.rawValue).joined(separator: ", ")), not \(name)")
+                    }
+                    return f
+                }
+                let read = try QuestionFileReader.read(url, format: format)
                 questionList = read.questions
                 source = "\(url.lastPathComponent) (\(read.format.rawValue))"
                 settings.imagesDirectory = URL(fileURLWithPath: images ?? recipe.string("eval.images") ?? url.deletingLastPathComponent().appendingPathComponent("images").path)
             } else {
                 guard let workspace else { throw ValidationError("no --questions file and no workspace to read the test split from") }
                 let splitName = split ?? recipe.string("eval.split") ?? "test"
-                questionList = try EvalStore.questions(in: workspace, split: splitName)
-                source = "workspace:\(splitName)"
+                let originName = origin ?? recipe.string("eval.origin") ?? "generated"
+                questionList = try EvalStore.questions(in: workspace, split: splitName, origin: originName == "all" ? nil : originName)
+                source = originName == "generated" ? "workspace:\(splitName)" : "workspace:\(originName):\(splitName)"
             }
             guard !questionList.isEmpty else { throw ValidationError("no questions to score in \(source)") }
             if cond == .descriptionOnly {
@@ -111,6 +127,7 @@ extension DSBuild {
             for answer in answers {
                 if let error = answer.error { Output.error(error.contains(answer.question.id) ? error : "question \(answer.question.id): \(error)") }
             }
+            if let answersFile { try EvalAnswerFile.write(answers, to: URL(fileURLWithPath: answersFile)) }
             var stored: Int64?
             if let workspace {
                 let trainRun = try checkpoint.flatMap { try EvalStore.trainRunID(forCheckpoint: $0, in: workspace) }

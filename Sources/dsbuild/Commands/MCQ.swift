@@ -5,7 +5,8 @@ import Generate
 
 extension DSBuild {
     /// `dsbuild mcq [--types 1,2] [--model M] [--per-image N] [--seed S] [--test-fraction F] [--refresh]`
-    /// `dsbuild mcq --import-k-viscuit FILE` / `dsbuild mcq --export FILE --format k-viscuit|butterfly|dsbuild`
+    /// `dsbuild mcq --import FILE [--images DIR]` (also `--import-k-viscuit FILE`) /
+    /// `dsbuild mcq --export FILE --format k-viscuit|butterfly|dsbuild`
     struct MCQ: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "mcq",
@@ -36,13 +37,17 @@ extension DSBuild {
         var blindRepeats: Int?
         @Flag(help: "Reject the questions the blind check flags.")
         var dropLeaky = false
-        @Option(help: "Import a K-Viscuit JSONL file into the workspace (no generation).")
+        @Option(name: .customLong("import"), help: "Import a question file (dsbuild, K-Viscuit or BUTTERFLY style; detected, or --format) into the workspace, with its images (no generation).")
+        var importFile: String?
+        @Option(help: "Import a K-Viscuit JSONL file into the workspace (same as --import FILE --format k-viscuit).")
         var importKViscuit: String?
-        @Option(help: "Write the accepted questions to this file (no generation).")
+        @Option(help: "Where an imported file's image paths resolve (default: the images/ folder beside the file).")
+        var images: String?
+        @Option(help: "Write the accepted questions to this file, their images upright into images/ beside it (no generation).")
         var export: String?
-        @Option(help: "Export format: dsbuild, k-viscuit, butterfly.")
-        var format: String = "dsbuild"
-        @Option(help: "Export only questions of this origin (generated, k-viscuit).")
+        @Option(help: "File format: dsbuild, k-viscuit, butterfly (export default: dsbuild; import default: detected).")
+        var format: String?
+        @Option(help: "Export only questions of this origin (generated, k-viscuit…); on import, the origin to give them (default: the file's, else its format's name).")
         var origin: String?
         @Option(help: "Export only this split (train, test).")
         var split: String?
@@ -50,17 +55,37 @@ extension DSBuild {
         func run() async throws {
             let context = try CommandContext.open(options, command: "mcq")
             let manifest = context.workspace.manifest
-            if let importKViscuit {
-                let count = try MCQPipeline.importKViscuit(URL(fileURLWithPath: importKViscuit), manifest: manifest)
-                if options.json { Output.json(["imported": count]) } else if !options.quiet { print("mcq: imported \(count) questions") }
+            let chosenFormat = try format.map { name -> QuestionFileFormat in
+                guard let f = QuestionFileFormat(rawValue: name) else {
+                    throw ValidationError("unknown format \"\(name)\": use \(QuestionFileFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return f
+            }
+            if let file = importFile ?? importKViscuit {
+                let report = try MCQFiles.importFile(URL(fileURLWithPath: file), format: importKViscuit != nil ? .kViscuit : chosenFormat,
+                                                     imagesDirectory: images.map { URL(fileURLWithPath: $0) }, origin: origin,
+                                                     workspace: context.workspace, prober: Wiring.imageProber())
+                for problem in report.imageProblems { Output.error(problem) }
+                if options.json {
+                    Output.json(["imported": report.imported, "format": report.format.rawValue, "with_image": report.withImage,
+                                 "image_problems": report.imageProblems.count])
+                } else if !options.quiet {
+                    print("mcq: imported \(report.imported) questions (\(report.format.rawValue)), \(report.withImage) with their image"
+                          + (report.imageProblems.isEmpty ? "" : ", \(report.imageProblems.count) without (see above)"))
+                }
                 return
             }
             if let export {
-                guard let format = MCQFormat(rawValue: format) else {
-                    throw ValidationError("unknown format \"\(format)\": use \(MCQFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+                let report = try MCQFiles.export(chosenFormat ?? .dsbuild, to: URL(fileURLWithPath: export), origin: origin, split: split,
+                                                 workspace: context.workspace, transformer: Wiring.imageTransformer())
+                for problem in report.imageProblems { Output.error(problem) }
+                if options.json {
+                    Output.json(["exported": report.exported, "file": export, "images": report.images, "rotated": report.rotated,
+                                 "not_upright": report.notUpright, "image_problems": report.imageProblems.count])
+                } else if !options.quiet {
+                    print("mcq: wrote \(report.exported) questions to \(export), \(report.images) images (\(report.rotated) turned upright)")
                 }
-                let count = try MCQPipeline.export(format, to: URL(fileURLWithPath: export), origin: origin, split: split, manifest: manifest)
-                if options.json { Output.json(["exported": count, "file": export]) } else if !options.quiet { print("mcq: wrote \(count) questions to \(export)") }
+                if !report.imageProblems.isEmpty { throw ExitCode(1) }
                 return
             }
             var settings = MCQSettings(recipe: context.recipe)

@@ -2,10 +2,12 @@ import Foundation
 
 /// Finds which option a model's reply chose, the way VLMEvalKit does: punctuation `.()[],:;!*#{}` becomes
 /// spaces; exactly one option letter among the words, near the end, wins; else "answer is X"; else exactly one
-/// option's text inside the reply. Anything else is unparsed (nil).
+/// option's text inside the reply (or the longest one when it contains every other match). Anything else —
+/// two letters ("A or B"), no letter, a letter past the options — is unparsed (nil). The one extractor: eval and
+/// the blind check both call it.
 public enum LetterExtractor {
     public static func extract(_ reply: String, options: [String]) -> Int? {
-        let letters = Array(ChatTemplates.letters.prefix(options.count))
+        let letters = Array(QuestionVocabulary.letters.prefix(options.count))
         var cleaned = reply
         for ch in ".()[],:;!*#{}" { cleaned = cleaned.replacingOccurrences(of: String(ch), with: " ") }
         let words = cleaned.split(whereSeparator: \.isWhitespace).map(String.init)

@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+
+/// What went wrong with one question's image: which file, and why (the question is kept without it).
+public struct QuestionImageError: Error, Sendable, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+    public var description: String { "image \(path): \(reason)" }
+}
+
+/// An imported question's image, stored content-addressed in the workspace (`images/ab/<sha256>.<ext>`); `record`
+/// adds its `images` row, as a collected image has.
+public struct StoredQuestionImage: Sendable {
+    public let sha256: String
+    public let path: String
+    public let bytes: Int
+    public let probe: ProbedImage
+
+    /// Copies the file at `url` into the store (probed first: a file that is not an image is refused).
+    public static func store(fileAt url: URL, in workspace: Workspace, prober: any ImageProbing) throws(QuestionImageError) -> StoredQuestionImage {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw QuestionImageError(path: url.path, reason: FileManager.default.fileExists(atPath: url.path) ? "cannot be read" : "not found")
+        }
+        let probe: ProbedImage
+        do { probe = try prober.probe(data: data) } catch {
+            throw QuestionImageError(path: url.path, reason: "not a readable image (\(error))")
+        }
+        let sha = ContentHash.sha256Hex(data)
+        let temporary = workspace.temporaryDirectory.appendingPathComponent("import-\(UUID().uuidString).part")
+        do {
+            try FileManager.default.createDirectory(at: workspace.temporaryDirectory, withIntermediateDirectories: true)
+            try data.write(to: temporary)
+            let path = try workspace.storeImage(temporaryFile: temporary, sha256: sha, fileExtension: probe.fileExtension)
+            return StoredQuestionImage(sha256: sha, path: path, bytes: data.count, probe: probe)
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw QuestionImageError(path: url.path, reason: "cannot be stored in the workspace (\(error))")
+        }
+    }
+
+    /// The image's `images` row (kept if the image is already known).
+    public func record(in db: Database) throws {
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO images(sha256, path, bytes, format, width, height, display_width, display_height,
+                orientation, animated, frames, rights, probe, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [sha256, path, bytes, probe.format, probe.width, probe.height, probe.displayWidth, probe.displayHeight,
+                             probe.orientation, probe.animated, probe.frames, JSONText.encode(probe.rights),
+                             JSONText.encode(probe.details), Date().timeIntervalSince1970])
+    }
+}
+
+/// The `images/` folder written beside an exported question file: each image once, upright (EXIF orientation
+/// applied through `ImageTransforming` when it is not 1; other images copied byte for byte), named by the name
+/// the question file gave it when that is free, else `<sha256>.<ext>`.
+public final class QuestionImageFolder {
+    public let directory: URL
+    public let transformer: (any ImageTransforming)?
+    /// Images written, of them re-encoded upright, and rotated ones copied as stored (no transformer).
+    public private(set) var written = 0
+    public private(set) var rotated = 0
+    public private(set) var notUpright = 0
+    private var placedBySHA: [String: (name: String, sha256: String)] = [:]
+    private var shaByName: [String: String] = [:]
+
+    public init(directory: URL, transformer: (any ImageTransforming)?) {
+        self.directory = directory
+        self.transformer = transformer
+    }
+
+    /// Places the stored image `source` (sha256 `sha`, EXIF `orientation`, longest side `longestSide` in pixels)
+    /// and returns its name in the folder and the sha256 of the bytes written there (the stored one's unless it was
+    /// turned upright).
+    public func place(sha: String, source: URL, orientation: Int?, longestSide: Int?, preferredName: String?) throws(QuestionImageError) -> (name: String, sha256: String) {
+        if let placed = placedBySHA[sha] { return placed }
+        var data: Data
+        do { data = try Data(contentsOf: source) } catch {
+            throw QuestionImageError(path: source.path, reason: "is in the manifest but cannot be read from the store")
+        }
+        var ext = source.pathExtension.isEmpty ? "jpg" : source.pathExtension
+        var reencoded = false
+        if let orientation, orientation > 1 {
+            if let transformer {
+                do {
+                    guard let side = longestSide, side > 0 else { throw QuestionImageError(path: source.path, reason: "has no recorded size") }
+                    // keep_ratio at the image's own longest side: orientation applied, no scaling.
+                    let upright = try transformer.transform(data, format: ext, request: ImageTransformRequest(mode: .keepRatio, size: side, quality: 95))
+                    data = upright.data
+                    ext = upright.format
+                    reencoded = true
+                    rotated += 1
+                } catch {
+                    throw QuestionImageError(path: source.path, reason: "cannot be turned upright (\(error))")
+                }
+            } else {
+                notUpright += 1
+            }
+        }
+        var name = "\(sha).\(ext)"
+        if let preferred = preferredName.map({ URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }),
+           !preferred.isEmpty, !preferred.hasPrefix("."), shaByName["\(preferred).\(ext)"] == nil {
+            name = "\(preferred).\(ext)"
+        }
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try data.write(to: directory.appendingPathComponent(name), options: .atomic)
+        } catch {
+            throw QuestionImageError(path: directory.appendingPathComponent(name).path, reason: "cannot be written (\(error.localizedDescription))")
+        }
+        written += 1
+        let placed = (name: name, sha256: reencoded ? ContentHash.sha256Hex(data) : sha)
+        placedBySHA[sha] = placed
+        shaByName[name] = sha
+        return placed
+    }
+}

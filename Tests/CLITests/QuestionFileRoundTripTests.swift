@@ -1,0 +1,235 @@
+import Dataset
+import Foundation
+import GRDB
+import Testing
+import _DSBuildTestSupport
+
+/// Every question file dsbuild writes reads back — through the commands, on K-Viscuit's real 657 questions and
+/// 232 images: `mcq --import-k-viscuit --images` → `mcq --export --format F` → `eval --questions` and `mcq --import`.
+@Suite(.serialized) struct QuestionFileRoundTripTests {
+    let tmp = TemporaryDirectory("dsbuild-qfiles")
+    let cli = CommandRunner()
+
+    static func objects(_ url: URL) throws -> [NSDictionary] {
+        try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? NSDictionary)
+        }
+    }
+
+    /// A workspace holding K-Viscuit's questions, imported with their images.
+    func importedWorkspace(_ name: String) throws -> String {
+        let ws = tmp.path(name).path
+        try "keyword,category\nGat,clothes\n".write(to: tmp.path("k.csv"), atomically: true, encoding: .utf8)
+        let created = try cli.run(["init", ws, "--keywords", tmp.path("k.csv").path])
+        #expect(created.status == 0, "\(created.stderr)")
+        let imported = try cli.run(["mcq", "--workspace", ws, "--import-k-viscuit", TestPaths.kViscuitAnnotations.path,
+                                    "--images", TestPaths.kViscuitImages.path, "--json"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let json = try imported.json()
+        #expect(json["imported"] as? Int == 657)
+        // 11 questions name one of the 5 images K-Viscuit could not publish: imported without it, each said in one line.
+        #expect(json["with_image"] as? Int == 646)
+        #expect(json["image_problems"] as? Int == 11)
+        #expect(imported.stderr.split(separator: "\n").filter { $0.contains("not found") }.count == 11)
+        return ws
+    }
+
+    @Test func kViscuitImportThenExportGivesBackTheOriginalValueForValueWithItsImages() throws {
+        let ws = try importedWorkspace("ws")
+        let out = tmp.path("export/kv.jsonl")
+        let exported = try cli.run(["mcq", "--workspace", ws, "--export", out.path, "--format", "k-viscuit", "--origin", "k-viscuit", "--json"])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let report = try exported.json()
+        #expect(report["exported"] as? Int == 657)
+        #expect(report["images"] as? Int == 232)
+        let original = try Self.objects(TestPaths.kViscuitAnnotations)
+        let written = try Self.objects(out)
+        #expect(original.count == 657 && written.count == 657)
+        for (a, b) in zip(original, written) { #expect(a == b, "\(a)\n≠\n\(b)") }
+        // The images beside the file: byte for byte, except those whose EXIF orientation was applied.
+        let workspace = try Workspace.open(at: URL(fileURLWithPath: ws))
+        let rotated = try workspace.manifest.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM images WHERE orientation > 1") ?? 0 }
+        #expect(report["rotated"] as? Int == rotated)
+        var same = 0, changed = 0
+        for name in Set(original.compactMap { $0["image_path"] as? String }) {
+            let source = TestPaths.kViscuitImages.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: source.path) else { continue }
+            let copy = try Data(contentsOf: out.deletingLastPathComponent().appendingPathComponent("images/\(name)"))
+            if copy == (try Data(contentsOf: source)) { same += 1 } else { changed += 1 }
+        }
+        #expect(same + changed == 232)
+        #expect(changed == rotated)
+    }
+
+    @Test func workspaceEvalAsksImportedQuestionsWithTheirImagesApartFromGeneratedOnes() throws {
+        let ws = try importedWorkspace("ws-eval")
+        let chat = FakeChatEndpoint { _ in .content("A") }
+        let server = try chat.serve()
+        let endpoint = server.url("/v1").absoluteString
+        // The generated test split has no question: imported ones no longer mix into it.
+        let generated = try cli.run(["eval", "--workspace", ws, "--model", "m", "--endpoint", endpoint, "--json"])
+        #expect(generated.status != 0)
+        #expect(generated.stderr.contains("no questions to score"))
+        #expect(chat.requestCount == 0)
+        let answers = tmp.path("answers.jsonl")
+        let result = try cli.run(["eval", "--workspace", ws, "--origin", "k-viscuit", "--split", "test", "--model", "m", "--endpoint", endpoint,
+                                  "--condition", "with-image", "--answers", answers.path, "--json"])
+        // 11 questions have no image: reported, scored wrong, exit status 1; the other 646 are asked with their image.
+        #expect(result.status == 1)
+        let json = try result.json()
+        #expect(json["errors"] as? Int == 11)
+        #expect((json["overall"] as? [String: Any])?["n"] as? Int == 657)
+        #expect(chat.requestCount == 646)
+        #expect(chat.bodies.allSatisfy { body in
+            ((body["messages"] as? [[String: Any]])?.first?["content"] as? [[String: Any]])?.contains { $0["type"] as? String == "image_url" } == true
+        })
+        #expect(result.stderr.split(separator: "\n").filter { $0.contains("has no image") }.count == 11)
+        let lines = try Self.objects(answers)
+        #expect(lines.count == 657)
+        #expect(lines.filter { $0["error"] is String }.count == 11)
+    }
+
+    @Test(arguments: ["dsbuild", "k-viscuit", "butterfly"])
+    func everyExportReadsBackInEvalAndImportValueForValue(_ format: String) throws {
+        let ws = try importedWorkspace("ws-\(format)")
+        let file = tmp.path("out-\(format)/q.jsonl")
+        let exported = try cli.run(["mcq", "--workspace", ws, "--export", file.path, "--format", format])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        // eval --questions reads the same questions: ids, options (in the prompts) and answers.
+        let chat = FakeChatEndpoint { body in .content(FakeChatEndpoint.lastUserText(body).contains("\nB. ") ? "B" : "A") }
+        let server = try chat.serve()
+        let answers = tmp.path("answers-\(format).jsonl")
+        let read = try cli.run(["eval", "--questions", file.path, "--condition", "no-image", "--model", "m",
+                                "--endpoint", server.url("/v1").absoluteString, "--answers", answers.path, "--json"])
+        #expect(read.status == 0, "\(read.stderr)")
+        let original = try Self.objects(TestPaths.kViscuitAnnotations)
+        let asked = try Self.objects(answers)
+        #expect(asked.count == 657)
+        for (line, (o, a)) in zip(original, asked).enumerated() {
+            let id = o["id_"] as! String
+            #expect(a["id"] as? String == (format == "dsbuild" ? "\(id)#\(line + 1)" : id))
+            #expect(a["options"] as? [String] == o["options"] as? [String])
+            #expect(a["answer"] as? String == ["A", "B", "C", "D"][o["answer"] as! Int])
+            #expect(a["type"] as? Int == o["question_type"] as? Int)
+        }
+        let prompts = Set(chat.bodies.map(FakeChatEndpoint.lastUserText))
+        for o in original {
+            let options = o["options"] as! [String]
+            let prompt = ([o["question"] as! String] + options.enumerated().map { "\(["A", "B", "C", "D"][$0.offset]). \($0.element)" }
+                          + ["Answer with the option's letter from the given choices directly."]).joined(separator: "\n")
+            #expect(prompts.contains(prompt))
+        }
+        // Import into a fresh workspace (with the images beside the file) and export again: the same file, the same images.
+        let ws2 = tmp.path("ws2-\(format)").path
+        #expect(try cli.run(["init", ws2, "--keywords", tmp.path("k.csv").path]).status == 0)
+        let again = try cli.run(["mcq", "--workspace", ws2, "--import", file.path, "--json"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try again.json()["imported"] as? Int == 657)
+        #expect(try again.json()["with_image"] as? Int == 646)
+        let file2 = tmp.path("out2-\(format)/q.jsonl")
+        let second = try cli.run(["mcq", "--workspace", ws2, "--export", file2.path, "--format", format])
+        #expect(second.status == 0, "\(second.stderr)")
+        let first = try Self.objects(file), twice = try Self.objects(file2)
+        #expect(first.count == twice.count)
+        for (a, b) in zip(first, twice) { #expect(a == b, "\(a)\n≠\n\(b)") }
+        for object in first {
+            guard let name = (object["image_path"] ?? object["image"]) as? String,
+                  FileManager.default.fileExists(atPath: file.deletingLastPathComponent().appendingPathComponent("images/\(name)").path) else { continue }
+            #expect(try Data(contentsOf: file.deletingLastPathComponent().appendingPathComponent("images/\(name)"))
+                    == Data(contentsOf: file2.deletingLastPathComponent().appendingPathComponent("images/\(name)")))
+        }
+        // The rows themselves: origin and split kept.
+        let rows = try Workspace.open(at: URL(fileURLWithPath: ws2)).manifest.read { db in
+            try Row.fetchAll(db, sql: "SELECT origin, split, COUNT(*) AS n FROM questions GROUP BY origin, split")
+        }
+        #expect(rows.count == 1 && rows.first?["origin"] as String? == "k-viscuit" && rows.first?["split"] as String? == "test")
+    }
+
+    @Test func butterflyExportIsScoredWithItsImagesFromImagesDir() throws {
+        let ws = try importedWorkspace("ws-bf-img")
+        let file = tmp.path("bf/q.jsonl")
+        #expect(try cli.run(["mcq", "--workspace", ws, "--export", file.path, "--format", "butterfly"]).status == 0)
+        let moved = tmp.path("elsewhere")
+        try FileManager.default.moveItem(at: file.deletingLastPathComponent().appendingPathComponent("images"), to: moved)
+        let chat = FakeChatEndpoint { _ in .content("A") }
+        let server = try chat.serve()
+        let result = try cli.run(["eval", "--questions", file.path, "--images", moved.path, "--condition", "with-image", "--model", "m",
+                                  "--endpoint", server.url("/v1").absoluteString, "--json"])
+        #expect(result.status == 1)  // the 11 without an image
+        #expect(try result.json()["errors"] as? Int == 11)
+        #expect(chat.requestCount == 646)
+    }
+
+    /// A workspace of generated Type 1 questions, made by the commands from K-Viscuit images (directory source).
+    func generatedWorkspace() throws -> (ws: String, keywords: URL) {
+        let items = try KViscuitFixture.type1Items().filter {
+            $0.category == "Food" && FileManager.default.fileExists(atPath: TestPaths.kViscuitImages.appendingPathComponent($0.imagePath).path)
+        }
+        var seen = Set<String>()
+        let chosen = Array(items.filter { seen.insert($0.keyword).inserted && !$0.keyword.contains("/") }.prefix(8))
+        let source = tmp.path("src")
+        var csv = "keyword,category\n"
+        for item in chosen {
+            let folder = source.appendingPathComponent(item.keyword)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: TestPaths.kViscuitImages.appendingPathComponent(item.imagePath),
+                                             to: folder.appendingPathComponent(item.imagePath))
+            csv += "\"\(item.keyword)\",food\n"
+        }
+        let keywords = tmp.path("gen.csv")
+        try csv.write(to: keywords, atomically: true, encoding: .utf8)
+        let recipe = tmp.path("gen.yaml")
+        try "name: gen\nfilter:\n  min_short_side: 100\n  aspect_ratio: [0.3, 3.0]\nmcq:\n  types: [1]\n  seed: 3\n"
+            .write(to: recipe, atomically: true, encoding: .utf8)
+        let ws = tmp.path("gen-ws").path
+        for step in [["init", ws, "--keywords", keywords.path, "--recipe", recipe.path],
+                     ["collect", "--workspace", ws, "--sources", "directory", "--source-file", source.path, "--licenses", "any"],
+                     ["filter", "--workspace", ws], ["mcq", "--workspace", ws, "--types", "1"]] {
+            let r = try cli.run(step)
+            #expect(r.status == 0, "\(step[0]): \(r.stderr)")
+        }
+        return (ws, keywords)
+    }
+
+    @Test(arguments: ["dsbuild", "k-viscuit", "butterfly"])
+    func generatedQuestionsTravelToAnotherWorkspaceWithKeywordSplitAndImage(_ format: String) throws {
+        let (ws, keywords) = try generatedWorkspace()
+        let file = tmp.path("gen-\(format)/q.jsonl")
+        let exported = try cli.run(["mcq", "--workspace", ws, "--export", file.path, "--format", format, "--json"])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let first = try Self.objects(file)
+        #expect(first.count >= 8)
+        #expect(first.allSatisfy { ($0["image_path"] ?? $0["image"]) is String })
+        let chat = FakeChatEndpoint { _ in .content("A") }
+        let server = try chat.serve()
+        let answers = tmp.path("gen-answers-\(format).jsonl")
+        let read = try cli.run(["eval", "--questions", file.path, "--condition", "with-image", "--model", "m",
+                                "--endpoint", server.url("/v1").absoluteString, "--answers", answers.path, "--json"])
+        #expect(read.status == 0, "\(read.stderr)")
+        #expect(chat.requestCount == first.count)
+        let asked = try Self.objects(answers)
+        #expect(asked.map { $0["id"] as? String } == first.map { ($0["id"] ?? $0["id_"]) as? String })
+        let ws2 = tmp.path("gen-ws2-\(format)").path
+        #expect(try cli.run(["init", ws2, "--keywords", keywords.path]).status == 0)
+        let again = try cli.run(["mcq", "--workspace", ws2, "--import", file.path, "--json"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try again.json()["with_image"] as? Int == first.count)
+        let file2 = tmp.path("gen2-\(format)/q.jsonl")
+        #expect(try cli.run(["mcq", "--workspace", ws2, "--export", file2.path, "--format", format]).status == 0)
+        let twice = try Self.objects(file2)
+        #expect(first.count == twice.count)
+        for (a, b) in zip(first, twice) { #expect(a == b, "\(a)\n≠\n\(b)") }
+        // Same rows: keyword linked again, split and origin kept, the same (upright) image.
+        func rows(_ ws: String) throws -> [String] {
+            try Workspace.open(at: URL(fileURLWithPath: ws)).manifest.read { db in
+                try String.fetchAll(db, sql: """
+                    SELECT q.id || '|' || q.type || '|' || q.options || '|' || q.answer || '|' || q.split || '|' || q.origin || '|' ||
+                           COALESCE(k.text, '') || '|' || i.display_width || 'x' || i.display_height
+                      FROM questions q LEFT JOIN keywords k ON k.id = q.keyword_id LEFT JOIN images i ON i.sha256 = q.image_sha256
+                     WHERE q.status = 'accepted' ORDER BY q.id
+                    """)
+            }
+        }
+        #expect(try rows(ws2) == rows(ws))
+    }
+}
