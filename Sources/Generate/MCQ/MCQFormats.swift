@@ -83,10 +83,12 @@ public enum MCQFiles {
         try workspace.manifest.write { db in
             for image in stored { try image.record(in: db) }
             for var q in questions {
-                let extra = QuestionJSON.object(q.extra)
+                var extra = QuestionJSON.object(q.extra)
                 if let keyword = extra[keywordKey] as? String,
                    let id = try Int64.fetchOne(db, sql: "SELECT id FROM keywords WHERE text = ?", arguments: [keyword]) {
-                    q.keywordID = id
+                    q.keywordID = id  // the workspace knows the keyword: linked, not kept aside
+                    extra.removeValue(forKey: keywordKey)
+                    q.extra = QuestionJSON.text(extra)
                 }
                 try QuestionStore.save(q, in: db)
             }
@@ -130,11 +132,8 @@ public enum MCQFiles {
                                    imageSHA256: q.imageSHA256.isEmpty ? nil : q.imageSHA256, imagePath: originalPath,
                                    imageURL: storedLink, aspect: q.aspect, rationale: q.rationale, model: q.model,
                                    templateSHA256: q.templateSHA256, extra: QuestionJSON.text(extra))
-            if format == .dsbuild {
-                r.extra = q.extra  // lossless: the file's id and original image name travel to the next workspace
-            } else if let fileID {
-                r.id = fileID
-            }
+            if format != .dsbuild, let fileID { r.id = fileID }
+
             if let image = imageBySHA[q.imageSHA256] {
                 r.imageURL = r.imageURL ?? image.link
                 do {
@@ -147,6 +146,14 @@ public enum MCQFiles {
                     report.imageProblems.append("question \(q.id): \(error.description); written without its image")
                     r.imagePath = nil
                 }
+            }
+            if format == .dsbuild {
+                // Lossless: the file's own id, image name and link travel to the next workspace, unless the record's
+                // fields already say the same.
+                var kept = QuestionJSON.object(q.extra)
+                for (key, value) in [(imagePathKey, r.imagePath), (imageURLKey, r.imageURL), (keywordKey, r.keyword)]
+                    where value != nil && kept[key] as? String == value { kept.removeValue(forKey: key) }
+                r.extra = QuestionJSON.text(kept)
             }
             records.append(r)
         }
