@@ -132,14 +132,20 @@ import _DSBuildTestSupport
         let report = try run("report", ["report", "--workspace", ws.path])
         #expect(report.status == 0, "\(report.stderr)")
 
-        // The failures were recorded (so there was something to leak) …
-        let details = try Workspace.open(at: ws).manifest.read { db in
-            try String.fetchAll(db, sql: "SELECT detail FROM source_searches WHERE detail IS NOT NULL UNION ALL SELECT detail FROM descriptions WHERE detail IS NOT NULL")
-        }
-        #expect(details.count >= 4, "\(details)")
-        #expect(details.contains { $0.contains(SecretRedactor.mask) }, "the echoed keys were masked, not dropped: \(details)")
+        // Last, a describe killed with SIGKILL mid-run, so the manifest's WAL stays on disk for the sweep.
+        mode.withLock { $0 = 500 }
+        let before = endpoint.requestCount
+        let killed = try cli.start(["describe", "--workspace", ws.path, "--concurrency", "1", "--verbose"])
+        let deadline = Date().addingTimeInterval(30)
+        while endpoint.requestCount < before + 3 && Date() < deadline { usleep(20_000) }
+        killed.kill()
+        let killedResult = killed.wait()
+        outputs.append(("describe-killed", killedResult))
+        #expect(killedResult.signalled)
+        #expect(FileManager.default.fileExists(atPath: ws.appendingPathComponent("\(Workspace.manifestFileName)-wal").path),
+                "the WAL is swept too")
 
-        // … and no form of any canary is anywhere.
+        // No form of any canary is anywhere (files first: opening the manifest would fold the WAL back) …
         var leaks: [String] = []
         for (name, result) in outputs {
             for form in Self.found(in: Data(result.stdout.utf8)) { leaks.append("\(name) stdout: \(form.debugDescription)") }
@@ -153,7 +159,14 @@ import _DSBuildTestSupport
             swept += 1
             for form in Self.found(in: data) { leaks.append("\(url.path): \(form.debugDescription)") }
         }
-        #expect(swept >= 3, "the manifest, its WAL and the report were swept")
+        // … and the failures were recorded (so there was something to leak).
+        let details = try Workspace.open(at: ws).manifest.read { db in
+            try String.fetchAll(db, sql: "SELECT detail FROM source_searches WHERE detail IS NOT NULL UNION ALL SELECT detail FROM descriptions WHERE detail IS NOT NULL")
+        }
+        #expect(details.count >= 4, "\(details)")
+        #expect(details.contains { $0.contains(SecretRedactor.mask) }, "the echoed keys were masked, not dropped: \(details)")
+
+        #expect(swept >= 4, "the manifest, its WAL, the recipe and the report were swept")
         #expect(FileManager.default.fileExists(atPath: ws.appendingPathComponent("report/index.html").path))
         print("secret sweep: \(outputs.count) commands, \(swept) files, \(Self.canaries.count) canary forms, \(leaks.count) found")
         #expect(leaks.isEmpty, "\(leaks)")
