@@ -15,6 +15,13 @@ typedef int (*dsb_xferinfo_callback)(void *userdata, curl_off_t dltotal, curl_of
 static inline CURLcode dsb_easy_setopt_datacb(CURL *h, CURLoption o, dsb_data_callback v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode dsb_easy_setopt_xfercb(CURL *h, CURLoption o, dsb_xferinfo_callback v) { return curl_easy_setopt(h, o, v); }
 
+/* CURLOPT_OPENSOCKETFUNCTION: the engine checks the address curl is about to connect to and opens the socket
+   itself, or refuses with CURL_SOCKET_BAD before any packet is sent. */
+typedef curl_socket_t (*dsb_opensocket_callback)(void *clientp, curlsocktype purpose, struct curl_sockaddr *address);
+static inline CURLcode dsb_easy_setopt_opensocketcb(CURL *h, CURLoption o, dsb_opensocket_callback v) { return curl_easy_setopt(h, o, v); }
+static inline curl_socket_t dsb_socket_bad(void) { return CURL_SOCKET_BAD; }
+static inline const struct sockaddr *dsb_curl_sockaddr_addr(const struct curl_sockaddr *a) { return &a->addr; }
+
 static inline CURLcode dsb_easy_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode dsb_easy_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode dsb_easy_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }

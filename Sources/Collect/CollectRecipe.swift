@@ -39,6 +39,8 @@ public enum CollectRecipe {
         "max_attempts": .int,
         "retry_base_seconds": .number,
         "retry_max_seconds": .number,
+        "max_wait_seconds": .number,
+        "allow_hosts": .list(.string),
         "robots": .bool,
         "respect_x_robots_tag": .bool,
         "user_agent_contact": .string,

@@ -33,12 +33,20 @@ public struct Collector: Sendable {
         self.environment = environment
     }
 
-    /// The engine collect uses: its limits, the polite User-Agent, ≤ 2 connections to upload.wikimedia.org.
-    public func makeEngine() -> HTTPEngine {
+    /// The engine collect uses: its limits, the polite User-Agent, ≤ 2 connections to upload.wikimedia.org, and
+    /// no connection to a loopback, private, link-local, multicast or unspecified address but what
+    /// `collect.allow_hosts` names (every source here is remote; the directory source reads files, not URLs).
+    public func makeEngine() throws -> HTTPEngine {
         let d = settings.download
+        let policy: AddressPolicy
+        do {
+            policy = try AddressPolicy.publicOnly(allowing: d.allowHosts)
+        } catch {
+            throw CollectError(.invalidSetting, item: "collect.allow_hosts", detail: error.description)
+        }
         return HTTPEngine(configuration: .init(
             userAgent: d.userAgent, maxTotalConnections: max(d.concurrency, 1), maxConnectionsPerHost: max(d.perHost, 1),
-            hostLimits: ["https://upload.wikimedia.org:443": min(2, max(d.perHost, 1))]))
+            hostLimits: ["https://upload.wikimedia.org:443": min(2, max(d.perHost, 1))], addressPolicy: policy))
     }
 
     public func run() async throws -> CollectSummary {
@@ -47,7 +55,7 @@ public struct Collector: Sendable {
             sources.append(try ImageSources.make(name, options: settings.options(for: name), environment: environment))
         }
         let problems = sources.compactMap { $0 as? URLListSource }.flatMap(\.problems)
-        let engine = makeEngine()
+        let engine = try makeEngine()
         defer { engine.shutdown() }
         var rates: [String: Double] = [:]
         for source in sources {

@@ -50,6 +50,7 @@ import _DSBuildTestSupport
                   per_keyword: 3
                   licenses: [cc0, cc-by, cc-by-sa]
                   concurrency: 4
+                  allow_hosts: ["127.0.0.1:\(commons.server.port)"]
                   sources:
                     commons:
                       base_url: \(commons.baseURL)

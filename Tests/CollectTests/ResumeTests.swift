@@ -34,7 +34,8 @@ import _DSBuildTestSupport
             .joined(separator: "\n").write(to: list, atomically: true, encoding: .utf8)
         let runner = CommandRunner()
         let arguments = { (ws: URL) in ["collect", "--workspace", ws.path, "--sources", "urls", "--source-file", list.path,
-                                        "--keyword", "k", "--concurrency", "4", "--per-host", "4", "--json"] }
+                                        "--keyword", "k", "--concurrency", "4", "--per-host", "4", "--json",
+                                        "--allow-host", "127.0.0.1:\(server.port)"] }
 
         // Interrupted run: kill once a quarter of the images have been asked for.
         let killed = dir.path("killed")

@@ -106,6 +106,7 @@ import _DSBuildTestSupport
         let ws = try Self.initWorkspace(tmp, "ws", recipe: """
             collect:
               per_keyword: 3
+              allow_hosts: ["127.0.0.1:\(server.port)"]
               sources:
                 inaturalist:
                   base_url: \(base)
@@ -187,6 +188,7 @@ import _DSBuildTestSupport
         let recipe = """
             collect:
               per_keyword: 5
+              allow_hosts: ["127.0.0.1:\(server.port)"]
               sources:
                 flickr:
                   base_url: \(Self.baseURL(server))

@@ -177,12 +177,27 @@ func schemaRequest(_ text: String = "Q?", refresh: Bool = false) -> ChatRequest 
         #expect(endpoint.requestCount == 3)
     }
 
-    @Test func malformedBodyIsRecordedAsAFailureAndRefusalIsReported() async throws {
-        let endpoint = FakeChatEndpoint()
-        endpoint.enqueue(.malformedBody, .refusal("I'm sorry, I can't help with that."))
-        let (client, _, dir) = try makeClient(endpoint)
+    /// A malformed 200 is the endpoint failing, not an answer (issue 15, case 4): it is retried and never cached.
+    /// (This test used to pin the old behaviour, where the malformed body ended the request at once.)
+    @Test func malformedBodyIsRetriedNeverCachedAndRefusalIsReported() async throws {
+        let endpoint = FakeChatEndpoint { _ in .content(#"{"answer": "gat", "score": 1}"#) }
+        endpoint.enqueue(.malformedBody)
+        let (client, ws, dir) = try makeClient(endpoint)
         _ = dir
-        await #expect { try await client.complete(schemaRequest("m")) } throws: { ($0 as! ChatError).code == .unavailable }
+        let result = try await client.complete(schemaRequest("m"))
+        #expect(result.text == #"{"answer": "gat", "score": 1}"#)
+        #expect(endpoint.requestCount == 2 && result.attempts == 2)
+        let cached = try ws.manifest.read { db in try String.fetchAll(db, sql: "SELECT response FROM llm_cache") }
+        #expect(cached.count == 1 && cached.allSatisfy { $0.contains("choices") })
+
+        let always = FakeChatEndpoint { _ in .malformedBody }
+        let (failing, failingWorkspace, failingDir) = try makeClient(always)
+        _ = failingDir
+        await #expect { try await failing.complete(schemaRequest("m")) } throws: { ($0 as! ChatError).code == .unavailable }
+        #expect(always.requestCount == 6, "every attempt asked the endpoint")
+        #expect(try failingWorkspace.manifest.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM llm_cache") } == 0)
+
+        endpoint.enqueue(.refusal("I'm sorry, I can't help with that."))
         await #expect { try await client.complete(schemaRequest("r")) } throws: { ($0 as! ChatError).code == .refusal }
     }
 

@@ -12,7 +12,7 @@ public struct DownloadFailure: Error, Sendable, Equatable, CustomStringConvertib
 
     public init(reason: String, detail: String, httpStatus: Int? = nil, retryable: Bool = false) {
         self.reason = reason
-        self.detail = detail
+        self.detail = SecretRedactor.redact(detail)
         self.httpStatus = httpStatus
         self.retryable = retryable
     }
@@ -48,6 +48,7 @@ public struct DownloadFailure: Error, Sendable, Equatable, CustomStringConvertib
                 return DownloadFailure(reason: "x_robots_tag", detail: "X-Robots-Tag: \(directive) on \(error.url.absoluteString)")
             }
             return DownloadFailure(reason: "aborted", detail: detail)
+        case .privateAddress: return DownloadFailure(reason: "private_address", detail: detail)
         case .cancelled: return DownloadFailure(reason: "cancelled", detail: detail, retryable: true)
         case .transport: return DownloadFailure(reason: "transport_error", detail: detail, retryable: true)
         }

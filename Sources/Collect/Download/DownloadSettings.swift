@@ -18,6 +18,10 @@ public struct DownloadSettings: Sendable {
     public var maxAttempts = 4
     public var retryBaseSeconds: Double = 1
     public var retryMaxSeconds: Double = 60
+    /// The longest `Retry-After` honoured; a longer one stops collect with a message (`collect.max_wait_seconds`).
+    public var maxWaitSeconds: Double = 300
+    /// What remote sources may connect to besides public addresses (`collect.allow_hosts`: host[:port] or CIDR).
+    public var allowHosts: [String] = []
     /// Fetch and obey robots.txt per host.
     public var robots = true
     public var respectXRobotsTag = true
@@ -30,7 +34,8 @@ public struct DownloadSettings: Sendable {
 
     public var retryPolicy: RetryPolicy {
         RetryPolicy(maxAttempts: maxAttempts, baseDelay: .milliseconds(Int(retryBaseSeconds * 1000)),
-                    maxDelay: .milliseconds(Int(retryMaxSeconds * 1000)))
+                    maxDelay: .milliseconds(Int(retryMaxSeconds * 1000)),
+                    maxWait: .milliseconds(Int(maxWaitSeconds * 1000)))
     }
 
     /// The request for one image with every limit applied.

@@ -24,12 +24,24 @@ public struct HTTPImageFetcher: ImageFetching {
         guard scheme == "http" || scheme == "https" else {
             return .failed(DownloadFailure(reason: "disallowed_scheme", detail: "only http and https are fetched, not \(scheme): \(item.url)"))
         }
-        if let robots, let detail = await robots.disallowed(url) {
-            return .failed(DownloadFailure(reason: "robots_disallowed", detail: detail))
+        if let robots {
+            switch await robots.verdict(for: url) {
+            case .allowed: break
+            case .disallowed(let detail): return .failed(DownloadFailure(reason: "robots_disallowed", detail: detail))
+            case .unavailable(let detail):
+                // RFC 9309: an unreadable robots.txt is a temporary disallow, not a decision about the image.
+                return .failed(DownloadFailure(reason: "robots_unavailable", detail: detail, retryable: true))
+            }
         }
         let box = SinkBox(directory: directory, checkXRobotsTag: settings.respectXRobotsTag)
         let policy = settings.retryPolicy
         let result = await engine.perform(settings.request(for: url), retry: policy, makeSink: { box.makeSink() })
+        if let refused = result.waitRefused {
+            // A server asking for a wait beyond collect.max_wait_seconds stops the stage (nothing is recorded for
+            // this image: it stays pending for the next run).
+            box.discard()
+            throw refused
+        }
         let attempts = result.attempts.map { attempt in
             AttemptRecord(number: attempt.number, url: item.url, httpStatus: attempt.status,
                           error: attempt.error.map { DownloadFailure.transfer($0, attempts: 1).reason },

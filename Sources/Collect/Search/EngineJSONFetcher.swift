@@ -26,6 +26,7 @@ public struct EngineJSONFetcher: JSONFetching {
                                   maxBodyBytes: 32 * 1024 * 1024)
         if let limiter = limiters[request.hostKey] { try await limiter.acquire() }
         let result = await engine.perform(request, retry: retry)
+        if let refused = result.waitRefused { throw refused }
         switch result.result {
         case .success(let response):
             var headers: [String: String] = [:]

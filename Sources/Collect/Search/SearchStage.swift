@@ -59,6 +59,8 @@ public struct SearchStage: Stage {
             return .found(try await source.candidates(for: item.query, keyword: item.keyword, limit: perKeyword, context: context))
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as HTTPWaitTooLong {
+            throw error  // stops the stage: the search stays pending
         } catch {
             return .failed("\(error)")
         }

@@ -1,3 +1,4 @@
+import Dataset
 import Foundation
 
 /// Flickr `flickr.photos.search` (REST, JSON). The API key comes from the environment only and is never stored:
@@ -19,7 +20,9 @@ public struct FlickrSource: ImageSource {
     /// Reads the key from `keyVariable` in `environment`; a missing key is a `missingCredential` error.
     public init(baseURL: String = FlickrSource.defaultBaseURL, keyVariable: String = FlickrSource.defaultKeyVariable,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws(CollectError) {
-        guard let key = environment[keyVariable], !key.isEmpty else {
+        SecretRedactor.register(variables: [keyVariable], in: environment)
+        // A key pasted from a Windows .env ends in \r: send the key, not its line ending.
+        guard let key = environment[keyVariable]?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty else {
             throw CollectError(.missingCredential, item: "flickr",
                                detail: "set \(keyVariable) to a Flickr API key (https://www.flickr.com/services/api/misc.api_keys.html)")
         }
@@ -49,8 +52,9 @@ public struct FlickrSource: ImageSource {
             do {
                 object = try await context.object(url, source: name).object
             } catch let error as CollectError {
-                // The request URL carries the key: never let it reach a message.
-                throw CollectError(error.code, item: error.item, detail: error.detail.replacingOccurrences(of: apiKey, with: "***"))
+                // The request URL carries the key: never let it reach a message (CollectError redacts every
+                // encoded form of it; the raw replacement stays as a second line of defence).
+                throw CollectError(error.code, item: error.item, detail: error.detail.replacingOccurrences(of: apiKey, with: SecretRedactor.mask))
             }
             if JSONField.string(object["stat"]) == "fail" {
                 throw CollectError(.sourceFailed, item: name,

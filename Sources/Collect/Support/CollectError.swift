@@ -1,3 +1,5 @@
+import Dataset
+
 /// An error that stops collect (a bad setting, an unreadable input, a source API that cannot be used).
 /// Per-image failures are not errors but recorded outcomes (`DownloadFailure`).
 public struct CollectError: Error, Sendable, CustomStringConvertible {
@@ -21,8 +23,9 @@ public struct CollectError: Error, Sendable, CustomStringConvertible {
 
     public init(_ code: Code, item: String, detail: String) {
         self.code = code
-        self.item = item
-        self.detail = detail
+        // Items and details quote request URLs and response bodies, which may carry or echo a key.
+        self.item = SecretRedactor.redact(item)
+        self.detail = SecretRedactor.redact(detail)
     }
 
     public var description: String {

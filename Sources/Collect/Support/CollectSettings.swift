@@ -54,6 +54,15 @@ public struct CollectSettings: Sendable {
         if let v = recipe.bool("collect.robots") { d.robots = v }
         if let v = recipe.bool("collect.respect_x_robots_tag") { d.respectXRobotsTag = v }
         if let v = recipe.string("collect.user_agent_contact") { d.userAgentContact = v }
+        if let v = recipe.double("collect.max_wait_seconds") { d.maxWaitSeconds = v }
+        if let v = recipe.strings("collect.allow_hosts") {
+            do {
+                _ = try AddressPolicy.publicOnly(allowing: v)
+            } catch {
+                throw CollectError(.invalidSetting, item: "collect.allow_hosts", detail: error.description)
+            }
+            d.allowHosts = v
+        }
         download = d
         var enabled: [String] = []
         for name in recipe.keys("collect.sources") {

@@ -18,6 +18,12 @@ final class CurlTransfer: @unchecked Sendable {
     // Engine-thread state.
     var easy: UnsafeMutableRawPointer?
     private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var resolveList: UnsafeMutablePointer<curl_slist>?
+    /// The engine's address policy, checked by the open-socket callback on every connection.
+    private var addressPolicy = AddressPolicy.any
+    /// The last connection the policy refused ("10.0.0.1:80 is a private address"): curl then fails with
+    /// CURLE_COULDNT_CONNECT unless another address of the host was allowed.
+    private(set) var refusedAddress: String?
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private var body = Data()
     private var blockStatus = 0
@@ -48,6 +54,7 @@ final class CurlTransfer: @unchecked Sendable {
     deinit {
         errorBuffer.deallocate()
         if let headerList { curl_slist_free_all(headerList) }
+        if let resolveList { curl_slist_free_all(resolveList) }
     }
 
     // MARK: Setup
@@ -58,6 +65,7 @@ final class CurlTransfer: @unchecked Sendable {
         var multiplex: Bool
         var proxy: HTTPEngine.Proxy
         var caBundle: String?
+        var addressPolicy: AddressPolicy = .any
     }
 
     /// Sets every option on a fresh (or reset) easy handle. Returns an error when curl refuses one.
@@ -127,7 +135,19 @@ final class CurlTransfer: @unchecked Sendable {
         headerList = list
         if let list { check("HTTPHEADER", dsb_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)) }
 
+        if !r.resolve.isEmpty {
+            var entries: UnsafeMutablePointer<curl_slist>?
+            for entry in r.resolve { entries = curl_slist_append(entries, entry) }
+            resolveList = entries
+            check("RESOLVE", dsb_easy_setopt_slist(easy, CURLOPT_RESOLVE, entries))
+        }
+
         let me = Unmanaged.passUnretained(self).toOpaque()
+        addressPolicy = options.addressPolicy
+        if addressPolicy.restrictsPrivate {
+            check("OPENSOCKETFUNCTION", dsb_easy_setopt_opensocketcb(easy, CURLOPT_OPENSOCKETFUNCTION, curlOpenSocketCallback))
+            check("OPENSOCKETDATA", dsb_easy_setopt_ptr(easy, CURLOPT_OPENSOCKETDATA, me))
+        }
         check("WRITEFUNCTION", dsb_easy_setopt_datacb(easy, CURLOPT_WRITEFUNCTION, curlWriteCallback))
         check("WRITEDATA", dsb_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, me))
         check("HEADERFUNCTION", dsb_easy_setopt_datacb(easy, CURLOPT_HEADERFUNCTION, curlHeaderCallback))
@@ -142,6 +162,20 @@ final class CurlTransfer: @unchecked Sendable {
     private var lowSpeedSeconds: Int { max(1, Int(request.lowSpeedTime.seconds.rounded(.up))) }
 
     // MARK: Callbacks (engine thread)
+
+    /// Opens the socket for a connection to `address`, or refuses (CURL_SOCKET_BAD, nothing sent) when the
+    /// policy forbids it.
+    fileprivate func openSocket(_ address: UnsafeMutablePointer<curl_sockaddr>) -> curl_socket_t {
+        let raw = dsb_curl_sockaddr_addr(address)!
+        guard let ip = IPAddress(sockaddr: raw) else { return dsb_socket_bad() }
+        let port = IPAddress.port(of: raw)
+        if let refusal = addressPolicy.refusal(ip, port: port) {
+            refusedAddress = refusal
+            return dsb_socket_bad()
+        }
+        let fd = socket(address.pointee.family, address.pointee.socktype, address.pointee.`protocol`)
+        return fd >= 0 ? fd : dsb_socket_bad()
+    }
 
     fileprivate func didReceiveHeaderLine(_ bytes: UnsafeRawBufferPointer) -> Bool {
         // Strip CR/LF as bytes: in Swift "\r\n" is one Character, so String suffix checks miss it.
@@ -277,6 +311,9 @@ final class CurlTransfer: @unchecked Sendable {
             mapped = .invalidURL
         case CURLE_COULDNT_RESOLVE_HOST:
             mapped = .resolveFailed
+        case CURLE_COULDNT_CONNECT where refusedAddress != nil:
+            mapped = .privateAddress(refusedAddress!)
+            detail = "refused before connecting: \(refusedAddress!); a remote source may not reach loopback, private, link-local, multicast or unspecified addresses (collect.allow_hosts opens one)"
         case CURLE_COULDNT_CONNECT:
             mapped = .connectFailed
         case CURLE_OPERATION_TIMEDOUT:
@@ -330,6 +367,11 @@ private let curlWriteCallback: dsb_data_callback = { pointer, size, count, userd
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
     let ok = transfer.didReceiveBody(UnsafeRawBufferPointer(start: pointer, count: total))
     return ok ? total : 0
+}
+
+private let curlOpenSocketCallback: dsb_opensocket_callback = { userdata, _, address in
+    guard let userdata, let address else { return dsb_socket_bad() }
+    return Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue().openSocket(address)
 }
 
 private let curlHeaderCallback: dsb_data_callback = { pointer, size, count, userdata in

@@ -56,6 +56,13 @@ public struct HTTPAttempt: Sendable, CustomStringConvertible {
 public struct HTTPRetryResult: Sendable {
     public var result: Result<HTTPResponse, HTTPError>
     public var attempts: [HTTPAttempt]
+    /// Set when the server asked for a wait beyond `RetryPolicy.maxWait`: the retries stopped there.
+    public var waitRefused: HTTPWaitTooLong?
+
+    public init(result: Result<HTTPResponse, HTTPError>, attempts: [HTTPAttempt]) {
+        self.result = result
+        self.attempts = attempts
+    }
 
     public func get() throws(HTTPError) -> HTTPResponse { try result.get() }
 

@@ -44,10 +44,17 @@ extension HTTPEngine {
                 attempts.append(attempt)
                 return HTTPRetryResult(result: result, attempts: attempts)
             }
+            if policy.honourRetryAfter, let maxWait = policy.maxWait, let hint, hint.delay > maxWait {
+                attempts.append(attempt)
+                var refused = HTTPRetryResult(result: result, attempts: attempts)
+                refused.waitRefused = HTTPWaitTooLong(endpoint: request.hostKey, url: request.url, asked: hint, limit: maxWait)
+                return refused
+            }
             let (wait, reason) = policy.delay(beforeRetry: number, hint: hint)
             attempt.wait = wait
             attempt.waitReason = reason
             attempts.append(attempt)
+            ProgressReporter.announceWait(seconds: wait.seconds, for: "\(request.hostKey) (\(reason))")
             do {
                 try await Task.sleep(for: wait)
             } catch {

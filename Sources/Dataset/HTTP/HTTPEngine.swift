@@ -49,6 +49,8 @@ public final class HTTPEngine: Sendable {
         /// A PEM file of CA certificates to trust instead of the system store (a TLS-inspecting proxy's, a test
         /// server's). Defaults to `$CURL_CA_BUNDLE`, then `$SSL_CERT_FILE`, as the curl tool reads them.
         public var caBundle: String?
+        /// Which addresses connections may go to (`.publicOnly` for remote sources, see `AddressPolicy`).
+        public var addressPolicy: AddressPolicy
 
         public init(
             userAgent: String = HTTPEngine.userAgent(contact: "https://github.com/dsbuild/dsbuild"),
@@ -58,8 +60,10 @@ public final class HTTPEngine: Sendable {
             multiplex: Bool = true,
             maxIdleHandles: Int = 64,
             proxy: Proxy = .environment,
-            caBundle: String? = HTTPEngine.environmentCABundle()
+            caBundle: String? = HTTPEngine.environmentCABundle(),
+            addressPolicy: AddressPolicy = .any
         ) {
+            self.addressPolicy = addressPolicy
             self.userAgent = userAgent
             self.maxTotalConnections = maxTotalConnections
             self.maxConnectionsPerHost = maxConnectionsPerHost
@@ -93,7 +97,7 @@ public final class HTTPEngine: Sendable {
                 maxPerHost: max(1, configuration.maxConnectionsPerHost),
                 perHost: configuration.hostLimits),
             transferOptions: .init(userAgent: configuration.userAgent, multiplex: configuration.multiplex, proxy: configuration.proxy,
-                                   caBundle: configuration.caBundle),
+                                   caBundle: configuration.caBundle, addressPolicy: configuration.addressPolicy),
             maxIdleHandles: configuration.maxIdleHandles)
         loop.start()
     }

@@ -38,6 +38,9 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
         case tls
         /// A body sink or header check stopped the transfer.
         case aborted(reason: String)
+        /// The address connected to (directly or after a redirect) is loopback, private, link-local, multicast or
+        /// unspecified and the engine's `AddressPolicy` refuses it; the refusal happens before connecting.
+        case privateAddress(String)
         /// The task was cancelled or the engine shut down.
         case cancelled
         /// Any other libcurl failure.
@@ -61,7 +64,7 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
         switch code {
         case .connectFailed, .timedOut, .lowSpeed, .truncatedBody, .emptyReply, .connectionLost, .resolveFailed:
             return true
-        case .invalidURL, .bodyTooLarge, .tooManyRedirects, .disallowedScheme, .tls, .aborted, .cancelled:
+        case .invalidURL, .bodyTooLarge, .tooManyRedirects, .disallowedScheme, .tls, .aborted, .cancelled, .privateAddress:
             return false
         case .transport:
             return true
@@ -99,6 +102,8 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
             what = "TLS failure (certificate or handshake)"
         case .aborted(let reason):
             what = "aborted: \(reason)"
+        case .privateAddress(let why):
+            what = "refused: \(why)"
         case .cancelled:
             what = "cancelled"
         case .transport(let curlCode, let message):
@@ -108,6 +113,7 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
         if let detail, !detail.isEmpty {
             if case .transport = code {} else { text += " [\(detail)]" }
         }
-        return text
+        // The URL may carry a key (Flickr's api_key) or userinfo, the detail an echoed header.
+        return SecretRedactor.redact(text)
     }
 }

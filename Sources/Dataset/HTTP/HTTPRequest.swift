@@ -23,6 +23,9 @@ public struct HTTPRequest: Sendable {
     public var maxRedirects: Int
     /// Send `Accept-Encoding` for every encoding curl can decode, and decode transparently.
     public var acceptCompressed: Bool
+    /// Resolver overrides in curl's `CURLOPT_RESOLVE` form, `host:port:address` (tests point a name at an address
+    /// to prove the address policy refuses it before connecting).
+    public var resolve: [String] = []
     /// The key the engine's per-host limit counts against; defaults to `scheme://host:port` of `url` (and
     /// follows `url` when it changes). Set it to group hosts (e.g. all of a CDN's mirrors) under one limit.
     public var hostKey: String {

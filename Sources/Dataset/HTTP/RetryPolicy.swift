@@ -20,6 +20,10 @@ public struct RetryPolicy: Sendable {
     public var retryableError: @Sendable (HTTPError) -> Bool
     /// Wait what `Retry-After` / `retry-after-ms` asks (capped by `maxDelay`) instead of the backoff.
     public var honourRetryAfter: Bool
+    /// The longest server-asked wait honoured (in full, beyond `maxDelay`); a longer one ends the retries with
+    /// `HTTPRetryResult.waitRefused` set, so the caller can stop instead of stalling. Nil: every hint is capped
+    /// by `maxDelay`.
+    public var maxWait: Duration?
 
     /// 408, 429 and every 5xx.
     public static let defaultRetryableStatuses: Set<Int> = Set([408, 429]).union(500...599)
@@ -31,8 +35,10 @@ public struct RetryPolicy: Sendable {
         jitter: Jitter = .full,
         retryableStatuses: Set<Int> = RetryPolicy.defaultRetryableStatuses,
         retryableError: @escaping @Sendable (HTTPError) -> Bool = { $0.isTransient },
-        honourRetryAfter: Bool = true
+        honourRetryAfter: Bool = true,
+        maxWait: Duration? = nil
     ) {
+        self.maxWait = maxWait
         self.maxAttempts = max(1, maxAttempts)
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
@@ -57,6 +63,7 @@ public struct RetryPolicy: Sendable {
         beforeRetry retry: Int, hint: RetryAfter.Hint?, using generator: inout G
     ) -> (Duration, HTTPAttempt.WaitReason) {
         if honourRetryAfter, let hint {
+            if let maxWait, hint.delay <= maxWait { return (hint.delay, .serverAsked(hint.source, capped: false)) }
             let capped = hint.delay > maxDelay
             return (capped ? maxDelay : hint.delay, .serverAsked(hint.source, capped: capped))
         }

@@ -143,6 +143,8 @@ public struct ChatError: Error, Sendable, CustomStringConvertible {
         case truncated
         case timedOut = "timeout"
         case cancelled
+        /// The endpoint asked to wait longer than allowed (`llm.max_wait_seconds`): the run stops.
+        case waitTooLong = "wait_too_long"
     }
 
     public let code: Code
@@ -152,12 +154,13 @@ public struct ChatError: Error, Sendable, CustomStringConvertible {
 
     public init(_ code: Code, _ message: String, status: Int? = nil) {
         self.code = code
-        self.message = message
+        // Messages quote endpoint URLs and error bodies, which may echo the key: never keep one.
+        self.message = SecretRedactor.redact(message)
         self.status = status
     }
 
     /// Errors after which no further request can succeed: the run should stop with this message.
-    public var isFatal: Bool { code == .insufficientQuota || code == .authentication }
+    public var isFatal: Bool { code == .insufficientQuota || code == .authentication || code == .waitTooLong }
 
     public var description: String { "\(code.rawValue): \(message)" }
 }

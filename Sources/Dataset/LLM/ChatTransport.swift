@@ -18,13 +18,17 @@ public struct ChatHTTPResponse: Sendable {
 
 /// A failure below HTTP: the connection was refused, reset or timed out.
 public struct ChatTransportError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable { case connection, timedOut = "timeout", cancelled }
+    public enum Code: String, Sendable {
+        case connection, timedOut = "timeout", cancelled
+        /// The reply is larger than the transport accepts: asking again would fetch it again.
+        case tooLarge = "too_large"
+    }
     public let code: Code
     public let detail: String
 
     public init(_ code: Code, _ detail: String) {
         self.code = code
-        self.detail = detail
+        self.detail = SecretRedactor.redact(detail)
     }
 
     public var description: String { "\(code.rawValue): \(detail)" }

@@ -6,7 +6,7 @@ public enum RunRecord {
     public static func start(command: String, settingsJSON: String, in manifest: Manifest) throws -> Int64 {
         try manifest.write { db in
             try db.execute(sql: "INSERT INTO runs(command, settings, started_at, status, dsbuild_version) VALUES (?, ?, ?, 'running', ?)",
-                           arguments: [command, settingsJSON, Date().timeIntervalSince1970, DSBuildVersion.string])
+                           arguments: [command, SecretRedactor.redact(settingsJSON), Date().timeIntervalSince1970, DSBuildVersion.string])
             return db.lastInsertedRowID
         }
     }
@@ -21,7 +21,7 @@ public enum RunRecord {
     public static func finish(id: Int64, status: String, countsJSON: String, in manifest: Manifest) throws {
         try manifest.write { db in
             try db.execute(sql: "UPDATE runs SET finished_at = ?, status = ?, counts = ? WHERE id = ?",
-                           arguments: [Date().timeIntervalSince1970, status, countsJSON, id])
+                           arguments: [Date().timeIntervalSince1970, status, SecretRedactor.redact(countsJSON), id])
         }
     }
 }

@@ -18,6 +18,11 @@ public final class ProgressReporter: Sendable {
 
     public let style: Style
     private let state = Mutex(State())
+    /// The reporter of the stage running now (set by `start`, cleared by `finish`): where `announceWait` shows.
+    private static let active = Mutex<ProgressReporter?>(nil)
+    /// Waits longer than this are shown on the progress line whatever the log level.
+    public static let announcedWaitSeconds: Double = 10
+    private static let lastAnnouncement = Mutex<(what: String, at: Date)?>(nil)
     private let interval: TimeInterval
 
     public init(style: Style, plainInterval: TimeInterval = 5) {
@@ -35,6 +40,7 @@ public final class ProgressReporter: Sendable {
         state.withLock {
             $0 = State(label: label, total: total, done: 0, failed: 0, started: Date(), lastDraw: .distantPast, active: true)
         }
+        Self.active.withLock { $0 = self }
         draw(force: style == .plain)
     }
 
@@ -54,11 +60,28 @@ public final class ProgressReporter: Sendable {
         draw(force: true)
         if style == .terminal { Self.write("\n") }
         state.withLock { $0.active = false }
+        Self.active.withLock { if $0 === self { $0 = nil } }
+    }
+
+    /// Shows a wait of more than `announcedWaitSeconds` (a server's `Retry-After`, a rate-limit pause, a backoff)
+    /// on the active progress line, so a long pause is never silent: `waiting 42 s for api.example.org (…)`.
+    public static func announceWait(seconds: Double, for what: String) {
+        guard seconds > announcedWaitSeconds, let reporter = active.withLock({ $0 }) else { return }
+        // Concurrent requests waiting for the same thing say it once.
+        let now = Date()
+        let repeated = lastAnnouncement.withLock { last -> Bool in
+            if let last, last.what == what, now.timeIntervalSince(last.at) < announcedWaitSeconds { return true }
+            last = (what, now)
+            return false
+        }
+        guard !repeated else { return }
+        reporter.message("waiting \(formatDuration(seconds)) for \(what)")
     }
 
     /// Prints a message line without breaking the progress line.
     public func message(_ text: String) {
         guard style != .quiet else { return }
+        let text = SecretRedactor.redact(text)
         if style == .terminal { Self.write("\r\u{1B}[K") }
         Self.write(text + "\n")
         if style == .terminal { draw(force: true) }

@@ -123,6 +123,8 @@ public struct RecipeSchema: Sendable {
             "tokens_per_minute": .number,
             "timeout_seconds": .number,
             "max_attempts": .int,
+            "max_wait_seconds": .number,
+            "max_reply_bytes": .int,
             "json_mode": .choice(["json_schema", "json_object", "text"]),
             "image_max_side": .int,
             "image_detail": .choice(["auto", "low", "high"]),

@@ -1,6 +1,8 @@
 /// Escaping for text and attribute values in the generated HTML.
 enum HTML {
     static func escape(_ text: String) -> String {
+        // Every text of the report passes here: the last chance to keep a key out of it.
+        let text = SecretRedactor.redact(text)
         var out = ""
         out.reserveCapacity(text.count)
         for ch in text {

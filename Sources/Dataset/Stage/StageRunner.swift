@@ -63,7 +63,7 @@ public struct StageRunner: Sendable {
                     summary.counts[cls.key, default: 0] += 1
                     if cls.failed {
                         summary.failures += 1
-                        if let message = cls.message { progress.message("error: \(message)") }
+                        if let message = cls.message { progress.message("error: \(SecretRedactor.redact(message))") }
                     }
                     progress.advance(failed: cls.failed)
                     if Task.isCancelled {

@@ -30,6 +30,7 @@ public final class HTTPChatTransport: ChatTransport {
             switch error.code {
             case .cancelled: throw ChatTransportError(.cancelled, "cancelled")
             case .timedOut: throw ChatTransportError(.timedOut, error.description)
+            case .bodyTooLarge: throw ChatTransportError(.tooLarge, error.description)
             default: throw ChatTransportError(.connection, error.description)
             }
         }

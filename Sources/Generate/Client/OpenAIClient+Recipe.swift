@@ -14,6 +14,8 @@ extension OpenAIClientConfiguration {
         if let detail = recipe.string("llm.image_detail") { configuration.imageDetail = detail }
         if let timeout = recipe.double("llm.timeout_seconds") { configuration.timeout = timeout }
         if let attempts = recipe.int("llm.max_attempts") { configuration.maxAttempts = attempts }
+        if let wait = recipe.double("llm.max_wait_seconds") { configuration.maxWaitSeconds = wait }
+        if let bytes = recipe.int("llm.max_reply_bytes") { configuration.maxReplyBytes = bytes }
         configuration.limits = RequestPacer.Limits(concurrency: recipe.int("llm.concurrency") ?? 8,
                                                    requestsPerMinute: recipe.double("llm.requests_per_minute"),
                                                    tokensPerMinute: recipe.double("llm.tokens_per_minute"))

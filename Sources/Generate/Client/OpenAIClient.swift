@@ -20,6 +20,11 @@ public struct OpenAIClientConfiguration: Sendable {
     public var backoffMax: Double
     public var limits: RequestPacer.Limits
     public var prices: [String: ModelPrice]
+    /// The longest wait a server may ask for (`Retry-After`, `x-ratelimit-reset-*`) before the run stops with
+    /// `ChatError.Code.waitTooLong` instead of stalling (recipe `llm.max_wait_seconds`).
+    public var maxWaitSeconds: Double = 300
+    /// Replies larger than this are refused after one fetch (recipe `llm.max_reply_bytes`; a completion is kilobytes).
+    public var maxReplyBytes: Int = 32 << 20
 
     public init(baseURL: URL, apiKey: String?, imageDetail: String? = "auto", timeout: TimeInterval = 120,
                 maxAttempts: Int = 6, maxReasks: Int = 2, backoffBase: Double = 0.5, backoffMax: Double = 30,
@@ -42,8 +47,14 @@ public struct OpenAIClientConfiguration: Sendable {
     /// recipe names (`llm.base_url_env`, `llm.api_key_env`).
     public static func fromEnvironment(_ environment: [String: String], baseURLVariable: String = "OPENAI_BASE_URL",
                                        apiKeyVariable: String = "OPENAI_API_KEY") -> OpenAIClientConfiguration {
+        SecretRedactor.register(variables: [apiKeyVariable], in: environment)
         let base = environment[baseURLVariable].flatMap { $0.isEmpty ? nil : URL(string: $0) } ?? defaultBaseURL
-        let key = environment[apiKeyVariable].flatMap { $0.isEmpty ? nil : $0 }
+        // Credentials in the endpoint URL (`http://user:pw@host/v1`) are secrets too.
+        for part in [base.user, base.password] {
+            if let part, !part.isEmpty { SecretRedactor.register(secret: part) }
+        }
+        // A key pasted from a Windows .env ends in \r: send the key, not its line ending.
+        let key = environment[apiKeyVariable].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
         return OpenAIClientConfiguration(baseURL: base, apiKey: key)
     }
 
@@ -71,10 +82,10 @@ public final class OpenAIClient: ChatService {
     /// The best wire format the endpoint accepted; lowered for the client's lifetime when it refuses one.
     private let wireFormat = Mutex(WireFormat.jsonSchema)
 
-    public init(configuration: OpenAIClientConfiguration, transport: any ChatTransport = HTTPChatTransport(),
+    public init(configuration: OpenAIClientConfiguration, transport: (any ChatTransport)? = nil,
                 cache: LLMCache?, logger: Logger = Logger(label: "dsbuild.llm")) {
         self.configuration = configuration
-        self.transport = transport
+        self.transport = transport ?? (HTTPChatTransport(maxBodyBytes: configuration.maxReplyBytes) as any ChatTransport)
         self.cache = cache
         self.logger = logger
         ledger = UsageLedger(prices: configuration.prices)
@@ -109,7 +120,8 @@ public final class OpenAIClient: ChatService {
             if firstKey == nil { firstKey = key }
 
             var raw: String?
-            if !request.refresh, let cache, let entry = try? await cache.lookup(key) {
+            if !request.refresh, let cache, let entry = try? await cache.lookup(key),
+               Self.completionProblem(Data(entry.response.utf8)) == nil {  // an older run's bad entry is not replayed
                 raw = entry.response
                 ledger.update { $0.cacheHits += 1 }
             }
@@ -197,7 +209,12 @@ public final class OpenAIClient: ChatService {
                 let usedTokens = Self.usage(in: response.body).map { $0.promptTokens + $0.completionTokens }
                 await pacer.release(actualTokens: usedTokens, estimatedTokens: estimated)
                 await pacer.observe(headers: response.headers)
-                if (200..<300).contains(response.status) {
+                if (200..<300).contains(response.status), let problem = Self.completionProblem(response.body) {
+                    // A 200 that is not a chat completion (a proxy's login page, no choices, no content) is the
+                    // endpoint failing, not an answer: never cached, asked again.
+                    lastStatus = response.status
+                    lastMessage = "HTTP \(response.status) from \(configuration.baseURL.host ?? "the endpoint") is not a chat completion (\(problem)): \(Self.excerpt(response.body))"
+                } else if (200..<300).contains(response.status) {
                     let text = String(decoding: response.body, as: UTF8.self)
                     // Stored before anything uses it: a kill after this point never pays again.
                     if let cache {
@@ -210,29 +227,41 @@ public final class OpenAIClient: ChatService {
                         }
                     }
                     return .ok(text)
-                }
-                let apiError = APIError(response.body)
-                lastStatus = response.status
-                lastMessage = "HTTP \(response.status) from \(configuration.baseURL.host ?? "the endpoint"): \(apiError.message)"
-                if apiError.code == "insufficient_quota" || apiError.type == "insufficient_quota" {
-                    throw ChatError(.insufficientQuota, "\(lastMessage) — add credit or use another key; retrying cannot help",
-                                    status: response.status)
-                }
-                switch response.status {
-                case 401, 403:
-                    throw ChatError(.authentication, "\(lastMessage) — check the API key variable", status: response.status)
-                case 408, 409, 429, 500...:
-                    if response.status == 429 { ledger.update { $0.rateLimited += 1 } }
-                    wait = RateLimitHeaders.retryAfter(response.headers) ?? Self.resetWait(response.headers)
-                    if response.status == 429, let wait { await pacer.pause(for: wait) }
-                case 400 where apiError.mentionsResponseFormat:
-                    return .refused(lastMessage)
-                default:
-                    throw ChatError(.badRequest, lastMessage, status: response.status)
+                } else {
+                    let apiError = APIError(response.body)
+                    lastStatus = response.status
+                    lastMessage = "HTTP \(response.status) from \(configuration.baseURL.host ?? "the endpoint"): \(apiError.message)"
+                    if apiError.code == "insufficient_quota" || apiError.type == "insufficient_quota" {
+                        throw ChatError(.insufficientQuota, "\(lastMessage) — add credit or use another key; retrying cannot help",
+                                        status: response.status)
+                    }
+                    switch response.status {
+                    case 401, 403:
+                        throw ChatError(.authentication, "\(lastMessage) — check the API key variable", status: response.status)
+                    case 408, 409, 429, 500...:
+                        if response.status == 429 { ledger.update { $0.rateLimited += 1 } }
+                        wait = RateLimitHeaders.retryAfter(response.headers) ?? Self.resetWait(response.headers)
+                        if let asked = wait, asked > configuration.maxWaitSeconds {
+                            throw ChatError(.waitTooLong, """
+                                \(configuration.completionsURL.absoluteString) asked to wait \(Self.seconds(asked)) (HTTP \(response.status)), \
+                                more than llm.max_wait_seconds (\(Self.seconds(configuration.maxWaitSeconds))); stopped instead of stalling — \
+                                run again later or raise llm.max_wait_seconds
+                                """, status: response.status)
+                        }
+                        if response.status == 429, let wait { await pacer.pause(for: wait) }
+                    case 400 where apiError.mentionsResponseFormat:
+                        return .refused(lastMessage)
+                    default:
+                        throw ChatError(.badRequest, lastMessage, status: response.status)
+                    }
                 }
             } catch let error as ChatTransportError {
                 await pacer.release(actualTokens: nil, estimatedTokens: estimated)
                 if error.code == .cancelled { throw ChatError(.cancelled, "cancelled") }
+                if error.code == .tooLarge {
+                    // The same request would bring the same reply: one fetch, not maxAttempts.
+                    throw ChatError(.unavailable, "the reply of \(configuration.baseURL.host ?? "the endpoint") is too large, not asked again: \(error.detail)")
+                }
                 lastMessage = "\(configuration.baseURL.host ?? "the endpoint"): \(error.detail)"
                 lastStatus = nil
             } catch let error as ChatError {
@@ -243,8 +272,10 @@ public final class OpenAIClient: ChatService {
             }
             guard attempt < configuration.maxAttempts else { break }
             let backoff = min(configuration.backoffMax, configuration.backoffBase * pow(2, Double(attempt - 1)))
-            let delay = min(configuration.backoffMax * 4, wait ?? backoff * Double.random(in: 0.5...1.0))
+            // What the server asks is honoured in full (it is at most maxWaitSeconds, checked above).
+            let delay = wait ?? backoff * Double.random(in: 0.5...1.0)
             logger.debug("retrying", metadata: ["llm.attempt": "\(attempt)", "llm.wait_s": "\(delay)", "llm.error": "\(lastMessage)"])
+            ProgressReporter.announceWait(seconds: delay, for: "\(configuration.baseURL.host ?? "the endpoint") (\(wait == nil ? "backoff after: \(lastMessage.prefix(120))" : "the server asked"))")
             do { try await Task.sleep(for: .seconds(delay)) } catch { throw ChatError(.cancelled, "cancelled") }
         }
         let code: ChatError.Code = lastStatus == nil && lastMessage.contains("timeout") ? .timedOut : .unavailable
@@ -259,6 +290,28 @@ public final class OpenAIClient: ChatService {
             return headers["x-ratelimit-reset-\(kind)"].flatMap(RateLimitHeaders.duration)
         }
         return waits.max()
+    }
+
+    /// Why a 2xx body is not a chat completion (nil when it is one): not JSON, no `choices`, empty `choices`, or
+    /// a first choice without a message, content or refusal.
+    static func completionProblem(_ body: Data) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return "not a JSON object" }
+        guard let choices = object["choices"] as? [Any] else { return "no choices" }
+        guard let first = choices.first as? [String: Any] else { return "empty choices" }
+        guard let message = first["message"] as? [String: Any] else { return "the first choice has no message" }
+        if message["content"] is String || message["content"] is [Any] { return nil }
+        if let refusal = message["refusal"] as? String, !refusal.isEmpty { return nil }
+        return "the message has no content"
+    }
+
+    /// The start of a body for a message, on one line.
+    static func excerpt(_ body: Data) -> String {
+        let text = String(decoding: body.prefix(160), as: UTF8.self)
+        return text.split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value.rounded() == value ? "\(Int(value)) s" : String(format: "%.1f s", value)
     }
 
     // MARK: - Parsing

@@ -1,3 +1,4 @@
+import Dataset
 import Foundation
 
 /// Paces requests to an endpoint: at most `concurrency` in flight, at most `requestsPerMinute` started per minute
@@ -56,6 +57,7 @@ public actor RequestPacer {
         while true {
             let now = clock.now
             if let until = pausedUntil, until > now {
+                ProgressReporter.announceWait(seconds: Self.seconds(until - now), for: "the endpoint's rate-limit window to reopen")
                 try await Task.sleep(until: until, clock: clock)
                 continue
             }
@@ -82,6 +84,10 @@ public actor RequestPacer {
             if limits.tokensPerMinute != nil { tokenSpends.append((now, estimatedTokens)) }
             return
         }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Frees the slot; `actualTokens` (from the reply's usage) corrects the estimate.

@@ -58,6 +58,10 @@ extension DSBuild {
         @Option(help: "A contact (URL or e-mail) for the User-Agent: dsbuild/<version> (+contact).")
         var contact: String?
 
+        @Option(name: .customLong("allow-host"),
+                help: "Let remote sources connect to this loopback/private address: host[:port] or CIDR (repeatable; adds to collect.allow_hosts).")
+        var allowHosts: [String] = []
+
         @Flag(help: "Search only: record candidates, download nothing.")
         var searchOnly = false
 
@@ -105,6 +109,10 @@ extension DSBuild {
             if let maxAttempts { settings.download.maxAttempts = max(1, maxAttempts) }
             if let timeout { settings.download.totalTimeout = timeout }
             if let contact { settings.download.userAgentContact = contact }
+            if !allowHosts.isEmpty {
+                do { _ = try AddressPolicy.publicOnly(allowing: allowHosts) } catch { throw ValidationError("--allow-host \(error)") }
+                settings.download.allowHosts += allowHosts
+            }
             settings.searchOnly = searchOnly
             for name in ["urls", "directory"] where settings.sources.contains(name) {
                 var o = settings.options(for: name)

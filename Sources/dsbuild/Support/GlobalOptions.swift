@@ -34,7 +34,8 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
-/// Bootstraps swift-log once per process.
+/// Bootstraps swift-log (every handler redacting secrets) and registers the secrets of the environment with
+/// `SecretRedactor`, once per process.
 enum LoggingBootstrap {
     nonisolated(unsafe) private static var done = false
     private static let lock = NSLock()
@@ -44,10 +45,11 @@ enum LoggingBootstrap {
         defer { lock.unlock() }
         guard !done else { return }
         done = true
+        SecretRedactor.register(variables: SecretRedactor.defaultVariables, in: ProcessInfo.processInfo.environment)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = verbose ? .debug : .warning
-            return handler
+            return RedactingLogHandler(wrapping: handler)
         }
     }
 }

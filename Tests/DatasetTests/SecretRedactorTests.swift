@@ -1,0 +1,58 @@
+import Dataset
+import Foundation
+import Testing
+
+/// The one redactor (issue 15, case 5): every form a key travels in is masked, and credentials recognisable by
+/// their shape are masked without being registered.
+@Suite(.serialized) struct SecretRedactorTests {
+    static let key = "Kx+9/a=b c\r"
+
+    @Test func everyEncodedFormOfARegisteredKeyIsMasked() {
+        SecretRedactor.register(variables: ["DSB_TEST_KEY"], in: ["DSB_TEST_KEY": Self.key])
+        let forms = [
+            "Kx+9/a=b c\r",  // raw, with the Windows \r
+            "Kx+9/a=b c",  // trimmed
+            "Kx%2B9%2Fa%3Db%20c",  // strictly percent-encoded
+            "Kx%2b9%2fa%3db%20c",  // lower-case hex
+            "Kx%2B9%2Fa%3Db+c",  // form encoding (space as +)
+            "Kx%2B9%2Fa%3Db%20c%0D",  // encoded with the \r
+            "Kx+9\\/a=b c",  // JSON with escaped slashes
+            "Kx+9/a=b c\\r",  // JSON-escaped \r
+        ]
+        for form in forms {
+            let text = "GET https://api.example.org/rest?x=1&q=\(form)&y=2 failed: echo \(form)."
+            let clean = SecretRedactor.redact(text)
+            #expect(!clean.contains("Kx"), "form \(form.debugDescription) survived: \(clean.debugDescription)")
+        }
+        #expect(SecretRedactor.redact("nothing secret here") == "nothing secret here")
+    }
+
+    @Test func credentialShapesAreMaskedWithoutRegistration() {
+        let cases: [(String, String)] = [
+            ("http://user:pw-123@127.0.0.1:8080/v1 refused", "pw-123"),
+            ("https://alice@host.example/v1", "alice"),
+            ("Authorization: Bearer sk-abcdefghijkl", "sk-abcdefghijkl"),
+            (#"{"headers": {"Authorization": "Basic dXNlcjpwYXNz"}}"#, "dXNlcjpwYXNz"),
+            ("https://api.flickr.com/services/rest/?method=x&api_key=unregistered987&text=gat", "unregistered987"),
+            ("https://h/x?token=tok-5678&key=k-0912", "tok-5678"),
+            ("https://h/x?token=tok-5678&key=k-0912", "k-0912"),
+            (#"{"error": "bad", "api_key": "echoed-4455"}"#, "echoed-4455"),
+            ("invalid key=plain-3344 given", "plain-3344"),
+        ]
+        for (text, secret) in cases {
+            let clean = SecretRedactor.redact(text)
+            #expect(!clean.contains(secret), "\(secret) survived in \(clean)")
+            #expect(clean.contains(SecretRedactor.mask))
+        }
+        // What is not a credential stays readable.
+        #expect(SecretRedactor.redact("monkey=banana sort_key=3 http://127.0.0.1:8080/v1") == "monkey=banana sort_key=3 http://127.0.0.1:8080/v1")
+    }
+
+    @Test func errorsAreRedactedWhereTheyAreFormatted() {
+        SecretRedactor.register(secret: "sk-format-777")
+        let http = HTTPError(.connectFailed, url: URL(string: "https://u:p@h.example/x?api_key=sk-format-777")!, detail: "echo sk-format-777")
+        #expect(!http.description.contains("sk-format-777") && !http.description.contains(":p@"))
+        let chat = ChatError(.authentication, "HTTP 401: Incorrect API key provided: sk-format-777")
+        #expect(!chat.description.contains("sk-format-777"))
+    }
+}
