@@ -35,7 +35,8 @@ public enum GenerateRecipe {
         "blind_repeats": .int,
         "drop_leaky": .bool,
         "test_fraction": .number,
-        "split_by": .choice(["keyword", "image"]),
+        "split_by": .choice(["image", "keyword"]),
+        "test_images_per_keyword": .int,
         "seed": .int,
         "concurrency": .int,
     ])

@@ -47,16 +47,33 @@ final class ScriptedChat: ChatService {
         #expect(max(probe.width, probe.height) <= 256)
     }
 
+    func subject() throws -> FilterSubject {
+        let url = try anyImage()
+        return FilterSubject(sha256: "x", keywordID: 1, keyword: "k", fileURL: url, bytes: 1,
+                             probe: try CodecImageProber().probe(fileAt: url), urls: [], extra: [:], searchRank: 0)
+    }
+
     @Test func aMalformedVerdictIsAnErrorNotAKeep() async throws {
         let chat = ScriptedChat { _ in "I think there might be a watermark." }
         let judge = VLMWatermarkJudge(service: chat, model: "m")
-        await #expect(throws: ChatError.self) { _ = try await judge.judge(imageAt: try anyImage(), format: "jpeg") }
-        let rule = WatermarkRule(judge: judge)
-        let url = try anyImage()
-        let subject = FilterSubject(sha256: "x", keywordID: 1, keyword: "k", fileURL: url, bytes: 1,
-                                    probe: try CodecImageProber().probe(fileAt: url), urls: [], extra: [:], searchRank: 0)
-        let decision = await rule.decide(subject)
-        #expect(!decision.pass)
-        #expect(decision.reason.hasPrefix("VLM judge failed"))
+        await #expect(throws: WatermarkJudgeError.self) { _ = try await judge.judge(imageAt: try anyImage(), format: "jpeg") }
+        let decision = await WatermarkRule(judge: judge).decide(try subject())
+        #expect(!decision.pass && !decision.undecided)
+        #expect(decision.value == "vlm=no_verdict")
+        #expect(decision.reason.hasPrefix("VLM judge gave no verdict"))
+    }
+
+    /// A chat service that is down.
+    struct DownChat: ChatService {
+        let code: ChatError.Code
+        func complete(_ request: ChatRequest) async throws(ChatError) -> ChatResult { throw ChatError(code, "the endpoint is down") }
+    }
+
+    @Test(arguments: [ChatError.Code.unavailable, .timedOut, .insufficientQuota, .authentication])
+    func aJudgeThatCannotBeReachedLeavesTheImageUndecidedNotDropped(_ code: ChatError.Code) async throws {
+        let decision = await WatermarkRule(judge: VLMWatermarkJudge(service: DownChat(code: code), model: "m")).decide(try subject())
+        #expect(decision.undecided)
+        #expect(decision.value == "undecided")
+        #expect(decision.reason.contains("retried on the next filter run"), "\(decision.reason)")
     }
 }

@@ -39,6 +39,22 @@ import Testing
         #expect(c != a)
     }
 
+    @Test func rebalancingTheQuestionsBeingCreatedKeepsTwoQuestionsOfOneImageOnDistinctLetters() {
+        // 40 questions, two per image, placed A and B: rebalancing must reach 10 per letter without ever giving
+        // both questions of one image the same letter, and keep every answer's text.
+        let questions = (0..<40).map { n in
+            MCQuestion(id: "q\(n)", imageSHA256: "img\(n / 2)", type: 1, question: "What is this \(n)?",
+                       options: ["right", "w1", "w2", "w3"], answer: 0).permuted(n % 2 == 0 ? [0, 1, 2, 3] : [1, 0, 2, 3])
+        }
+        let balanced = AnswerBalancer.rebalance(questions) { $0.imageSHA256 }
+        #expect(AnswerBalancer.histogram(balanced) == [10, 10, 10, 10])
+        #expect(balanced.allSatisfy { $0.options[$0.answer] == "right" })
+        for pair in Dictionary(grouping: balanced, by: \.imageSHA256).values {
+            #expect(Set(pair.map(\.answer)).count == 2, "\(pair.map(\.id))")
+        }
+        #expect(AnswerBalancer.rebalance(questions) { $0.imageSHA256 } == balanced)
+    }
+
     @Test func kViscuitRoundTripKeepsEveryValue() throws {
         let fixture = try GenerateFixture([])
         let report = try MCQFiles.importFile(TestPaths.kViscuitAnnotations, imagesDirectory: TestPaths.kViscuitImages,
@@ -101,6 +117,9 @@ import Testing
                     """, arguments: ["\(food) is a Korean dish.", food])
             }
         }
+        // Every Type 2 question is asked with an image of its keyword: one kept image each, all training images.
+        for (food, file) in zip(foods, ["1.jpg", "10.jpg", "100.jpg", "101.jpg"]) { try fixture.addKeptImage(file, keyword: food) }
+        try fixture.manifest.write { db in _ = try ExperimentSplit.assign(SplitSettings(), in: db) }
         @Sendable func reply(_ question: String, _ answer: String, _ distractors: [String]) -> FakeChatEndpoint.Behaviour {
             let object: [String: Any] = ["question": question, "answer": answer, "distractors": distractors, "aspect": "ingredients", "rationale": "Because."]
             return .content(String(decoding: try! JSONSerialization.data(withJSONObject: object, options: .sortedKeys), as: UTF8.self))

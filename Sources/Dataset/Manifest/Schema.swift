@@ -6,7 +6,7 @@ public enum ManifestSchema {
     /// The identifier of the newest migration this binary knows.
     public static var latestVersion: String { migrationNames.last! }
 
-    static let migrationNames = ["v1-initial", "v2-collect-searches", "v3-phash-fast", "v4-splits"]
+    static let migrationNames = ["v1-initial", "v2-collect-searches", "v3-phash-fast", "v4-splits", "v5-question-keys"]
 
     public static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -17,6 +17,11 @@ public enum ManifestSchema {
         migrator.registerMigration("v3-phash-fast") { db in try db.execute(sql: "ALTER TABLE images ADD COLUMN phash_fast TEXT") }
         // One definition of "kept" and one stored train/test split (ExperimentSplit).
         migrator.registerMigration("v4-splits") { db in try createSplits(db) }
+        // Answer keys are placed once: `placed_at` is set when a question's answer letter is balanced over the set
+        // created with it, and a placed question is never permuted again (questions stored before are placed).
+        migrator.registerMigration("v5-question-keys") { db in
+            try db.execute(sql: "ALTER TABLE questions ADD COLUMN placed_at REAL; UPDATE questions SET placed_at = created_at WHERE status = 'accepted'")
+        }
         return migrator
     }
 

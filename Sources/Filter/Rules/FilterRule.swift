@@ -33,18 +33,29 @@ public struct FilterSubject: Sendable {
 }
 
 /// One rule's verdict on one subject: pass or drop, the measured value, the threshold, and a human reason
-/// (`short_side 384 < 512`).
+/// (`short_side 384 < 512`) — or no verdict at all (`undecided`): the rule could not decide for a reason outside
+/// the image (its judge was unreachable, out of quota, timed out). An undecided pair is stored with `pass = -1`
+/// under no settings hash, so it is not kept (`kept_pairs` wants every decision to pass), is not counted as a
+/// drop, and is pending again on the next filter run.
 public struct RuleDecision: Sendable, Equatable {
     public let pass: Bool
     public let value: String
     public let threshold: String
     public let reason: String
+    /// True when the rule failed to decide (a failure, never a drop): retried on the next run.
+    public let undecided: Bool
 
-    public init(pass: Bool, value: String, threshold: String, reason: String) {
+    public init(pass: Bool, value: String, threshold: String, reason: String, undecided: Bool = false) {
         self.pass = pass
         self.value = value
         self.threshold = threshold
         self.reason = reason
+        self.undecided = undecided
+    }
+
+    /// No verdict: the rule failed for a reason outside the image; `reason` says what failed.
+    public static func undecided(_ threshold: String, _ reason: String) -> RuleDecision {
+        RuleDecision(pass: false, value: "undecided", threshold: threshold, reason: reason, undecided: true)
     }
 
     public static func keep(_ value: String, _ threshold: String, _ reason: String) -> RuleDecision {

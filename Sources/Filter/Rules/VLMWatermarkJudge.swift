@@ -2,7 +2,8 @@ import Dataset
 import Foundation
 
 /// Asks a vision model, through any `ChatService` (cached like every LLM call), whether an image shows a
-/// visible watermark, logo or stock-agency text. The answer is a JSON object checked against a schema.
+/// visible watermark, logo or stock-agency text. The answer is a JSON object checked against a schema. A request
+/// that fails (network, quota, timeout) throws `WatermarkJudgeError.unavailable`: the image stays undecided.
 public struct VLMWatermarkJudge: WatermarkJudging {
     public let service: any ChatService
     public let model: String
@@ -28,7 +29,12 @@ public struct VLMWatermarkJudge: WatermarkJudging {
         """
 
     public func judge(imageAt url: URL, format: String) async throws -> (watermarked: Bool, explanation: String) {
-        let thumbnail = try CodecThumbnailer(quality: 85).thumbnail(fileAt: url, maxSide: maxSide)
+        let thumbnail: Data
+        do {
+            thumbnail = try CodecThumbnailer(quality: 85).thumbnail(fileAt: url, maxSide: maxSide)
+        } catch {
+            throw WatermarkJudgeError(.unreadableImage, "cannot make the thumbnail: \(error)")
+        }
         let request = ChatRequest(
             model: model,
             messages: [ChatMessage(role: .user, parts: [.text(Self.prompt), .image(thumbnail, mimeType: "image/jpeg")])],
@@ -40,7 +46,17 @@ public struct VLMWatermarkJudge: WatermarkJudging {
                       object["watermark"] is Bool else { return "answer with a JSON object whose `watermark` is true or false" }
                 return nil
             })
-        let result = try await service.complete(request)
+        let result: ChatResult
+        do {
+            result = try await service.complete(request)
+        } catch {
+            switch error.code {
+            // The model answered, but not with a verdict about this image.
+            case .invalidOutput, .refusal, .truncated: throw WatermarkJudgeError(.noVerdict, error.description)
+            // Network, 5xx, quota, authentication, timeout, a refused request (wrong model name…): outside the image.
+            default: throw WatermarkJudgeError(.unavailable, error.description)
+            }
+        }
         let object = result.jsonObject ?? [:]
         return ((object["watermark"] as? Bool) ?? false, (object["evidence"] as? String) ?? "")
     }

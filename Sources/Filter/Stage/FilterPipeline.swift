@@ -13,6 +13,9 @@ public struct FilterSummary: Sendable {
     public var decidedThisRun = 0
     public var pairs = 0
     public var kept = 0
+    /// Pairs a rule could not decide (its judge failed for a reason outside the image): not kept, not dropped,
+    /// decided on the next run. Each is also named in `errors`, so the command's exit status says so.
+    public var undecided = 0
     public var droppedByRule: [String: Int] = [:]
     public var perKeyword: [String: KeywordCounts] = [:]
     /// Keywords left with fewer kept images than `min_per_keyword`.
@@ -24,7 +27,7 @@ public struct FilterSummary: Sendable {
 
     public var json: [String: Any] {
         [
-            "dry_run": dryRun, "pairs": pairs, "kept": kept, "dropped": droppedByRule, "decided": decidedThisRun,
+            "dry_run": dryRun, "pairs": pairs, "kept": kept, "undecided": undecided, "dropped": droppedByRule, "decided": decidedThisRun,
             "per_keyword": perKeyword.mapValues { ["kept": $0.kept, "dropped": $0.dropped] },
             "thin_keywords": thinKeywords,
             "cross_keyword_duplicates": crossKeywordDuplicates.map { ["sha256": $0.sha256, "keywords": $0.keywords] as [String: Any] },
@@ -94,7 +97,7 @@ public struct FilterPipeline: Sendable {
         let subjects = try workspace.manifest.read { db in try FilterSubjects.load(db, root: workspace.root) }
         let failing: Set<String> = try workspace.manifest.read { db in
             Set(try String.fetchAll(db, sql: """
-                SELECT DISTINCT keyword_id || '|' || image_sha256 FROM filter_decisions WHERE pass = 0 AND rule != ?
+                SELECT DISTINCT keyword_id || '|' || image_sha256 FROM filter_decisions WHERE pass != 1 AND rule != ?
                 """, arguments: [Self.duplicatesRule]))
         }
         var errors: [String] = []
@@ -185,7 +188,9 @@ public struct FilterPipeline: Sendable {
                 let keyword: String = row["text"]
                 summary.pairs += 1
                 var counts = summary.perKeyword[keyword] ?? .init()
-                if (row["kept"] as Int) == 1 {
+                if (row["kept"] as Int) == FilterRuleStage.undecidedPass, (row["dropped_by"] as String?) == nil {
+                    summary.undecided += 1
+                } else if (row["kept"] as Int) == 1 {
                     summary.kept += 1
                     counts.kept += 1
                     keptByImage[row["image_sha256"], default: []].append(keyword)
@@ -196,6 +201,10 @@ public struct FilterPipeline: Sendable {
                     }
                 }
                 summary.perKeyword[keyword] = counts
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT reason FROM filter_decisions WHERE pass = ? ORDER BY image_sha256, keyword_id, rule",
+                                        arguments: [FilterRuleStage.undecidedPass]) {
+                summary.errors.append(row["reason"] ?? "an image is undecided; run filter again")
             }
             for keyword in try String.fetchAll(db, sql: "SELECT text FROM keywords") {
                 let kept = summary.perKeyword[keyword]?.kept ?? 0
@@ -218,7 +227,7 @@ public struct FilterPipeline: Sendable {
             var dropped = false
             for rule in rules {
                 let decision = await rule.decide(subject)
-                if !decision.pass {
+                if !decision.pass && !decision.undecided {
                     summary.droppedByRule[rule.name, default: 0] += 1
                     dropped = true
                 }

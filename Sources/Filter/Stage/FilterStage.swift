@@ -47,17 +47,28 @@ struct FilterRuleStage: Stage {
     func record(_ outcome: Outcome, for item: Item, in db: Database) throws {
         let now = Date().timeIntervalSince1970
         for (rule, hash, d) in outcome.decisions {
+            // Undecided: stored so the pair is not kept meanwhile, under a hash no rule has, so it stays pending.
+            let (hash, pass) = d.undecided ? (Self.undecidedHash, Self.undecidedPass) : (hash, d.pass ? 1 : 0)
             try db.execute(sql: """
                 INSERT INTO filter_decisions(image_sha256, keyword_id, rule, settings_hash, pass, value, threshold, reason, decided_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(image_sha256, keyword_id, rule) DO UPDATE SET
                   settings_hash = excluded.settings_hash, pass = excluded.pass, value = excluded.value,
                   threshold = excluded.threshold, reason = excluded.reason, decided_at = excluded.decided_at
-                """, arguments: [item.subject.sha256, item.subject.keywordID, rule, hash, d.pass, d.value, d.threshold, d.reason, now])
+                """, arguments: [item.subject.sha256, item.subject.keywordID, rule, hash, pass, d.value, d.threshold, d.reason, now])
         }
     }
 
+    /// The settings hash an undecided row is stored under (no rule's hash is this, so the pair is pending again).
+    static let undecidedHash = "undecided"
+    /// The `pass` value of an undecided row: neither a pass (1) nor a drop (0).
+    static let undecidedPass = -1
+
     func classify(_ outcome: Outcome) -> StageOutcomeClass {
+        if let undecided = outcome.decisions.first(where: { $0.decision.undecided }) {
+            return StageOutcomeClass(key: "undecided_\(undecided.rule)", failed: true,
+                                     message: undecided.decision.reason)
+        }
         if let dropped = outcome.decisions.first(where: { !$0.decision.pass }) {
             return StageOutcomeClass(key: "dropped_\(dropped.rule)")
         }

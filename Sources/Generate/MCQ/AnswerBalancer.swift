@@ -22,25 +22,36 @@ public enum AnswerBalancer {
         return counts
     }
 
-    /// Places every answer by its seeded shuffle, then moves answers from the most to the least used letter by
-    /// swapping two options (never dropping a question) until each letter is within `tolerance` of uniform.
-    /// The questions moved are chosen in id order, so the result depends only on the input and the seed.
+    /// Places every answer by its seeded shuffle, then rebalances (see `rebalance`).
     public static func balance(_ questions: [MCQuestion], seed: Int, tolerance: Double = 0.05) -> [MCQuestion] {
-        var placed = questions.map { place($0, seed: seed) }
-        guard let k = placed.first?.options.count, placed.count >= k else { return placed }
-        let target = placed.count / k
+        rebalance(questions.map { place($0, seed: seed) })
+    }
+
+    /// Moves answers of already placed questions from the most to the least used letter, by swapping two options
+    /// (never dropping a question), until no two letters differ by more than one — the closest to uniform the
+    /// count allows, so within any tolerance once n is large enough. The questions moved are chosen in id order,
+    /// so the result depends only on the input. A question is not moved onto a letter another question of its
+    /// `group` (e.g. the same image) already answers at, so two questions of one image keep distinct letters.
+    ///
+    /// Call it once, on the questions being created: stored questions are never passed again.
+    public static func rebalance(_ questions: [MCQuestion], group: (MCQuestion) -> String? = { _ in nil }) -> [MCQuestion] {
+        var placed = questions
+        guard let k = placed.first?.options.count, k > 1, placed.allSatisfy({ $0.options.count == k }) else { return placed }
         var counts = histogram(placed)
         let order = placed.indices.sorted { placed[$0].id < placed[$1].id }
-        var iterations = 0
-        while !isBalanced(placed, tolerance: tolerance), iterations < placed.count {
-            iterations += 1
-            let over = counts.indices.max { counts[$0] < counts[$1] }!
-            let under = counts.indices.min { counts[$0] < counts[$1] }!
-            guard counts[over] > target, over != under,
-                  let index = order.first(where: { placed[$0].answer == over }) else { break }
+        var lettersByGroup: [String: [Int]] = [:]
+        for q in placed { if let g = group(q) { lettersByGroup[g, default: []].append(q.answer) } }
+        for _ in 0..<placed.count {
+            guard let over = counts.indices.max(by: { counts[$0] < counts[$1] }),
+                  let under = counts.indices.min(by: { counts[$0] < counts[$1] }),
+                  counts[over] - counts[under] > 1 else { break }
+            guard let index = order.first(where: { i in
+                placed[i].answer == over && !(group(placed[i]).map { lettersByGroup[$0]?.contains(under) ?? false } ?? false)
+            }) else { break }
             var permutation = Array(0..<k)
             permutation.swapAt(over, under)
             placed[index] = placed[index].permuted(permutation)
+            if let g = group(placed[index]), let at = lettersByGroup[g]?.firstIndex(of: over) { lettersByGroup[g]?[at] = under }
             counts[over] -= 1
             counts[under] += 1
         }

@@ -2,7 +2,13 @@ import Dataset
 import Foundation
 import GRDB
 
-/// The steps of `mcq` that are not model calls: Type 1 building, dedup, balancing, and splits (files: `MCQFiles`).
+/// The steps of `mcq` that are not model calls: the split, Type 1 building, dedup and answer
+/// placement (question files: `MCQFiles`).
+///
+/// Answer keys are stable by construction: a question is created once (Type 1 only builds ids not stored yet;
+/// Type 2 only writes pending ones), its letters are balanced once, in `finalize`, over the set created since the
+/// last finalize, and a placed question's options, answer, split and status are never touched again unless
+/// `--refresh` re-derives everything.
 public enum MCQPipeline {
     public struct Counts: Sendable, Equatable {
         public var type1Accepted = 0
@@ -11,20 +17,36 @@ public enum MCQPipeline {
         public var total = 0
         public var test = 0
         public var histogram: [Int] = []
+        /// Questions placed by this finalize (created since the last one).
+        public var created = 0
+        /// Answer letters of the questions created now, per "type<T>/<split>".
+        public var createdHistogram: [String: [Int]] = [:]
     }
 
-    /// Builds and stores the Type 1 questions (rejected ones with their reason).
+    /// Splits the experiment (`ExperimentSplit.assign`): places newly kept images and keywords with the stored
+    /// settings. With `refresh`, re-splits and deletes every generated question, so all are derived again.
+    public static func assignSplit(_ settings: SplitSettings, refresh: Bool, manifest: Manifest) throws -> ExperimentSplit.Assignment {
+        try manifest.write { db in
+            if refresh { try db.execute(sql: "DELETE FROM questions WHERE origin = 'generated'") }
+            return try ExperimentSplit.assign(settings, refresh: refresh, in: db)
+        }
+    }
+
+    /// Builds and stores the Type 1 questions that do not exist yet (rejected ones with their reason). A stored
+    /// question — accepted, rejected by a check or by `--drop-leaky` — is never built again.
     public static func buildType1(settings: MCQSettings, manifest: Manifest) throws -> Counts {
         try manifest.write { db in
+            try ExperimentSplit.assign(settings.split, in: db)
             var counts = Counts()
-            for (q, rejection) in try Type1Builder.build(settings: settings, in: db) {
+            let stored = try QuestionStore.ids(type: 1, in: db)
+            for (q, rejection) in try Type1Builder.build(settings: settings, in: db) where !stored.contains(q.id) {
                 if let rejection {
                     var q = q
                     q.extra = JSONText.encodeObject(["detail": rejection.1])
                     try QuestionStore.save(q, status: "rejected", reason: rejection.0, in: db)
                     counts.type1Rejected += 1
                 } else {
-                    try QuestionStore.save(q, in: db)
+                    try QuestionStore.save(q, placed: false, in: db)
                     counts.type1Accepted += 1
                 }
             }
@@ -32,16 +54,20 @@ public enum MCQPipeline {
         }
     }
 
-    /// Over every accepted generated question: drops duplicates (normalised stem + sorted options; near-duplicate
-    /// Type 2 stems of one keyword), rebalances answer letters (permuting, never dropping), assigns splits.
+    /// Over the questions created since the last finalize: drops duplicates (normalised stem + sorted options;
+    /// near-duplicate Type 2 stems of one keyword) of stored questions and of each other, then balances their
+    /// answer letters per type and split (permuting, never dropping) and fixes them. Stored questions are only read.
     public static func finalize(settings: MCQSettings, manifest: Manifest) throws -> Counts {
         try manifest.write { db in
             var counts = Counts()
+            let fresh = try QuestionStore.unplacedIDs(in: db)
             let all = try QuestionStore.accepted(origin: "generated", in: db)
             var seen = Set<String>()
             var stems: [Int64: [Set<String>]] = [:]
-            var kept: [MCQuestion] = []
-            for q in all.sorted(by: { $0.id < $1.id }) {
+            var created: [MCQuestion] = []
+            // Stored (placed) questions first, so a new question never displaces one already stored.
+            let ordered = all.filter { !fresh.contains($0.id) }.sorted { $0.id < $1.id } + all.filter { fresh.contains($0.id) }.sorted { $0.id < $1.id }
+            for q in ordered {
                 let key = MCQValidator.normalize(q.question) + "|" + q.options.map(MCQValidator.normalize).sorted().joined(separator: "|")
                 var duplicate = seen.contains(key)
                 if !duplicate, q.type == 2, let keyword = q.keywordID {
@@ -49,23 +75,28 @@ public enum MCQPipeline {
                     duplicate = stems[keyword, default: []].contains { NearDuplicate.jaccard($0, shingles) >= 0.8 }
                     stems[keyword, default: []].append(shingles)
                 }
+                guard fresh.contains(q.id) else { seen.insert(key); continue }
                 if duplicate {
-                    try QuestionStore.save(q, status: "rejected", reason: "duplicate", in: db)
+                    try QuestionStore.reject(id: q.id, reason: "duplicate", in: db)
                     counts.duplicates += 1
                     continue
                 }
                 seen.insert(key)
-                kept.append(q)
+                created.append(q)
             }
-            for var q in AnswerBalancer.balance(kept, seed: settings.seed) {
-                let unit = settings.splitBy == "image" && !q.imageSHA256.isEmpty ? q.imageSHA256 : "\(q.keywordID ?? 0)"
-                var generator = SeededGenerator(text: "split|\(settings.seed)|\(unit)")
-                q.split = Double(generator.next() >> 11) / Double(1 << 53) < settings.testFraction ? "test" : "train"
-                if q.split == "test" { counts.test += 1 }
-                try QuestionStore.save(q, in: db)
+            let now = Date().timeIntervalSince1970
+            let groups = Dictionary(grouping: created) { "type\($0.type)/\($0.split)" }
+            for (name, questions) in groups.sorted(by: { $0.key < $1.key }) {
+                // Two questions of one image keep distinct letters (Type 1 with per_image > 1).
+                let balanced = AnswerBalancer.rebalance(questions) { $0.type == 1 ? "\($0.imageSHA256)|\($0.keywordID ?? 0)" : nil }
+                for q in balanced { try QuestionStore.place(q, at: now, in: db) }
+                counts.createdHistogram[name] = AnswerBalancer.histogram(balanced)
+                counts.created += balanced.count
             }
-            counts.total = kept.count
-            counts.histogram = AnswerBalancer.histogram(kept.isEmpty ? [] : try QuestionStore.accepted(origin: "generated", in: db))
+            let accepted = try QuestionStore.accepted(origin: "generated", in: db)
+            counts.total = accepted.count
+            counts.test = accepted.filter { $0.split == "test" }.count
+            counts.histogram = AnswerBalancer.histogram(accepted)
             return counts
         }
     }

@@ -13,10 +13,13 @@ public struct MCQSettings: Sendable {
     public var model = "gpt-4o-mini"
     public var temperature = 0.7
     public var maxAttempts = 3
-    public var testFraction = 0.2
-    public var splitBy = "keyword"
+    /// How the experiment is split (`mcq.split_by`, `mcq.test_fraction`, `mcq.test_images_per_keyword`, `mcq.seed`):
+    /// decided once, in `ExperimentSplit`; Type 2 questions draw their split from it.
+    public var split = SplitSettings()
+    /// Seed for answer placement, distractors and the Type 2 split draw.
     public var seed = 0
     public var concurrency = 8
+    /// Re-split and re-derive every generated question, asking the model again instead of answering from the cache.
     public var refresh = false
     public var blindCheck = false
     public var blindRepeats = 3
@@ -35,8 +38,7 @@ public struct MCQSettings: Sendable {
         model = recipe.string("mcq.model") ?? recipe.string("llm.model") ?? model
         temperature = recipe.double("mcq.temperature") ?? recipe.double("llm.temperature") ?? temperature
         maxAttempts = recipe.int("mcq.max_attempts") ?? maxAttempts
-        testFraction = recipe.double("mcq.test_fraction") ?? testFraction
-        splitBy = recipe.string("mcq.split_by") ?? splitBy
+        split = SplitSettings(recipe: recipe)
         seed = recipe.int("mcq.seed") ?? seed
         concurrency = recipe.int("mcq.concurrency") ?? recipe.int("llm.concurrency") ?? concurrency
         blindCheck = recipe.bool("mcq.blind_check") ?? blindCheck

@@ -3,7 +3,8 @@ import Foundation
 import GRDB
 
 /// Type 1 (visual recognition) questions: per kept image, "What is the name of the {category} in this image?"
-/// with the keyword and 3 sibling keywords of the same category as options.
+/// with the keyword and 3 sibling keywords of the same category as options. A question's split is its image's
+/// (`SplitMap.split(image:keyword:)`): a held-out image's questions are test questions.
 public enum Type1Builder {
     struct Keyword {
         let id: Int64
@@ -13,7 +14,9 @@ public enum Type1Builder {
         let description: Set<String>
     }
 
+    /// Every Type 1 question the kept images call for (stored or not), derived from the seed alone.
     public static func build(settings: MCQSettings, in db: Database) throws -> [(MCQuestion, rejection: (String, String)?)] {
+        let split = try SplitMap.load(in: db)
         let stored = try KeywordStore.all(in: db)
         var descriptions: [Int64: String] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT keyword_id, text FROM descriptions WHERE status = 'accepted' AND text IS NOT NULL ORDER BY id") {
@@ -29,10 +32,8 @@ public enum Type1Builder {
         var out: [(MCQuestion, (String, String)?)] = []
         for keyword in keywords {
             let siblings = keywords.filter { $0.category == keyword.category && $0.id != keyword.id }
-            let images = try String.fetchAll(db, sql: """
-                SELECT image_sha256 FROM filter_decisions WHERE keyword_id = ? GROUP BY image_sha256 HAVING MIN(pass) = 1 ORDER BY image_sha256
-                """, arguments: [keyword.id])
-            for sha in images {
+            for sha in try KeptPairs.images(of: keyword.id, in: db) {
+                let questionSplit = split.split(image: sha, keyword: keyword.id) ?? "test"
                 var usedSets: [Set<String>] = []
                 var usedPositions: [Int] = []
                 for n in 0..<max(settings.perImage, 1) {
@@ -42,7 +43,7 @@ public enum Type1Builder {
                     let pool = ranked(siblings, for: keyword, policy: settings.distractors, generator: &generator)
                     guard pool.count >= 3 else {
                         let q = MCQuestion(id: id, keywordID: keyword.id, keyword: keyword.text, imageSHA256: sha, type: 1,
-                                           question: stem, options: [keyword.text], answer: 0, category: keyword.category)
+                                           question: stem, options: [keyword.text], answer: 0, category: keyword.category, split: questionSplit)
                         out.append((q, ("too_few_siblings", "\(pool.count) other keywords in the category \"\(keyword.category)\"; 3 needed")))
                         break
                     }
@@ -57,7 +58,7 @@ public enum Type1Builder {
                     usedSets.append(Set(chosen.map(\.text)))
                     var q = MCQuestion(id: id, keywordID: keyword.id, keyword: keyword.text, imageSHA256: sha, type: 1,
                                        question: stem, options: [keyword.text] + chosen.map(\.text), answer: 0,
-                                       aspect: "identity", category: keyword.category)
+                                       aspect: "identity", category: keyword.category, split: questionSplit)
                     q = AnswerBalancer.place(q, seed: settings.seed)
                     if usedPositions.contains(q.answer) {
                         let free = (0..<4).first { !usedPositions.contains($0) } ?? (q.answer + 1) % 4

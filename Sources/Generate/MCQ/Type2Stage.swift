@@ -4,14 +4,23 @@ import GRDB
 
 /// Type 2 (complex reasoning) questions, per keyword and variant, written by the model from the keyword's accepted
 /// descriptions with a JSON schema. The model returns the answer apart from the distractors; dsbuild places it.
+///
+/// Each question's split is decided before it is written (`Type2Plan`) and it is linked to an image of its
+/// keyword in that split, so it can be asked with the image; a train question is written only from descriptions
+/// that may train, so nothing derived from a held-out image enters training through it.
 public struct Type2Stage: Stage {
     public struct Item: Sendable {
         public var keywordID: Int64
         public var keyword: String
         public var category: String
         public var variant: Int
+        /// `train` or `test`, decided before generation.
+        public var split: String
+        /// The image of the keyword the question is asked with (a test image for a test question).
+        public var imageSHA256: String
         public var descriptions: [String]
-        public var id: String { "t2-\(keywordID)-\(variant)" }
+        public var id: String { Self.id(keywordID: keywordID, variant: variant) }
+        public static func id(keywordID: Int64, variant: Int) -> String { "t2-\(keywordID)-\(variant)" }
     }
 
     public enum Outcome: Sendable {
@@ -44,32 +53,14 @@ public struct Type2Stage: Stage {
 
     public static var templateSHA256: String { AspectTemplate(aspect: "mcq-type2", text: template).sha256 }
 
+    /// The questions to write: those with no accepted or rejected row for the current model and template.
     public func pending(in manifest: Manifest) async throws -> [Item] {
         let settings = self.settings
-        return try await manifest.asyncRead { db in
-            let done = try Set(String.fetchAll(db, sql: "SELECT id FROM questions WHERE type = 2 AND status IN ('accepted', 'rejected')"))
-            var items: [Item] = []
-            for keyword in try KeywordStore.all(in: db) {
-                let texts = try String.fetchAll(db, sql: """
-                    SELECT text FROM descriptions WHERE keyword_id = ? AND status = 'accepted' AND text IS NOT NULL ORDER BY aspect, mode, image_sha256, language, variant, template_sha256, model LIMIT 4
-                    """, arguments: [keyword.id])
-                guard !texts.isEmpty else { continue }
-                for variant in 0..<max(settings.perKeyword, 1) {
-                    let item = Item(keywordID: keyword.id, keyword: keyword.entry.text, category: keyword.entry.category ?? "item",
-                                    variant: variant, descriptions: texts)
-                    if !done.contains(item.id) { items.append(item) }
-                }
-            }
-            return items
-        }
+        return try await manifest.asyncRead { db in try Type2Plan.make(settings: settings, in: db).pending }
     }
 
     public func work(on item: Item) async throws -> Outcome {
-        let prompt = Self.template
-            .replacingOccurrences(of: "{language}", with: LanguageNames.name(settings.language))
-            .replacingOccurrences(of: "{category}", with: item.category)
-            .replacingOccurrences(of: "{keyword}", with: item.keyword)
-            .replacingOccurrences(of: "{descriptions}", with: item.descriptions.joined(separator: "\n\n"))
+        let prompt = Self.prompt(for: item, language: settings.language)
         let validator = MCQValidator()
         let request = ChatRequest(
             model: settings.model, messages: [.user(prompt)], temperature: settings.temperature, maxTokens: 500,
@@ -87,20 +78,33 @@ public struct Type2Stage: Stage {
         } catch {
             if error.isFatal || error.code == .cancelled { throw error }
             if error.code == .invalidOutput {
-                let q = MCQuestion(id: item.id, keywordID: item.keywordID, keyword: item.keyword, type: 2, question: "",
-                                   options: [], answer: 0, category: item.category, model: settings.model,
-                                   templateSHA256: Self.templateSHA256)
-                return .rejected(q, reason: "invalid_output", detail: error.message)
+                return .rejected(question(item, text: "", options: []), reason: "invalid_output", detail: error.message)
             }
             return .failed(error)
         }
         guard let parsed = Self.parse(result.text) else { return .failed(ChatError(.invalidOutput, "unparseable: \(result.text.prefix(100))")) }
-        var q = MCQuestion(id: item.id, keywordID: item.keywordID, keyword: item.keyword, type: 2, question: parsed.question,
-                           options: [parsed.answer] + parsed.distractors, answer: 0, aspect: parsed.aspect,
-                           rationale: parsed.rationale, category: item.category, model: result.model,
-                           templateSHA256: Self.templateSHA256)
+        var q = question(item, text: parsed.question, options: [parsed.answer] + parsed.distractors)
+        q.aspect = parsed.aspect
+        q.rationale = parsed.rationale
+        // A first, seeded placement; the letters are balanced over the whole set created in this run by finalize.
         q = AnswerBalancer.place(q, seed: settings.seed)
         return .accepted(q, requestKey: result.requestKey)
+    }
+
+    /// The question row for an item: its split and image decided before generation, the requested model (so a
+    /// changed model makes the question pending again) and the template hash.
+    func question(_ item: Item, text: String, options: [String], extra: String = "{}") -> MCQuestion {
+        MCQuestion(id: item.id, keywordID: item.keywordID, keyword: item.keyword, imageSHA256: item.imageSHA256, type: 2,
+                   question: text, options: options, answer: 0, category: item.category, split: item.split,
+                   model: settings.model, templateSHA256: Self.templateSHA256, extra: extra)
+    }
+
+    static func prompt(for item: Item, language: String) -> String {
+        Self.template
+            .replacingOccurrences(of: "{language}", with: LanguageNames.name(language))
+            .replacingOccurrences(of: "{category}", with: item.category)
+            .replacingOccurrences(of: "{keyword}", with: item.keyword)
+            .replacingOccurrences(of: "{descriptions}", with: item.descriptions.joined(separator: "\n\n"))
     }
 
     struct Parsed {
@@ -124,14 +128,12 @@ public struct Type2Stage: Stage {
     public func record(_ outcome: Outcome, for item: Item, in db: Database) throws {
         switch outcome {
         case .accepted(let q, let key):
-            try QuestionStore.save(q, requestKey: key, in: db)
+            try QuestionStore.save(q, requestKey: key, placed: false, in: db)
         case .rejected(var q, let reason, let detail):
             q.extra = JSONText.encodeObject(["detail": detail])
             try QuestionStore.save(q, status: "rejected", reason: reason, in: db)
         case .failed(let error):
-            let q = MCQuestion(id: item.id, keywordID: item.keywordID, keyword: item.keyword, type: 2, question: "",
-                               options: [], answer: 0, category: item.category, model: settings.model,
-                               extra: JSONText.encodeObject(["detail": error.message]))
+            let q = question(item, text: "", options: [], extra: JSONText.encodeObject(["detail": error.message]))
             try QuestionStore.save(q, status: "failed", reason: error.code.rawValue, in: db)
         }
     }

@@ -3,8 +3,11 @@ import Dataset
 import Foundation
 import Generate
 
+extension SplitSettings.Design: ExpressibleByArgument {}
+
 extension DSBuild {
-    /// `dsbuild mcq [--types 1,2] [--model M] [--per-image N] [--seed S] [--test-fraction F] [--refresh]`
+    /// `dsbuild mcq [--types 1,2] [--model M] [--per-image N] [--seed S] [--split-by image|keyword]
+    /// [--test-fraction F] [--test-images-per-keyword N] [--refresh]`
     /// `dsbuild mcq --import FILE [--images DIR]` (also `--import-k-viscuit FILE`) /
     /// `dsbuild mcq --export FILE --format k-viscuit|butterfly|dsbuild`
     struct MCQ: AsyncParsableCommand {
@@ -25,11 +28,15 @@ extension DSBuild {
         var distractors: String?
         @Option(help: "Seed for answer placement, distractors and splits.")
         var seed: Int?
-        @Option(help: "Share of keywords (or images) in the test split.")
+        @Option(help: "Experiment design: image (same keywords in train and test, disjoint images; the default) or keyword (held-out keywords).")
+        var splitBy: SplitSettings.Design?
+        @Option(help: "Share of keywords (--split-by keyword) or of each keyword's kept images (image) in the test split, 0 ≤ F < 1.")
         var testFraction: Double?
+        @Option(help: "--split-by image: the least number of kept images held out per keyword with two or more (≥ 1).")
+        var testImagesPerKeyword: Int?
         @Option(help: "Requests in flight.")
         var concurrency: Int?
-        @Flag(help: "Ask the model again instead of answering from the request cache.")
+        @Flag(help: "Re-split the experiment and re-derive every generated question (asking the model again instead of answering from the cache).")
         var refresh = false
         @Flag(help: "Ask each question without the image (and descriptions); flag those always answered right.")
         var blindCheck = false
@@ -97,8 +104,16 @@ extension DSBuild {
                 guard ["random", "hard"].contains(distractors) else { throw ValidationError("--distractors is random or hard") }
                 settings.distractors = distractors
             }
-            if let seed { settings.seed = seed }
-            if let testFraction { settings.testFraction = testFraction }
+            if let seed { settings.seed = seed; settings.split.seed = seed }
+            if let splitBy { settings.split.design = splitBy }
+            if let testFraction {
+                guard testFraction >= 0, testFraction < 1 else { throw ValidationError("--test-fraction is a share from 0 up to (not including) 1, e.g. 0.2") }
+                settings.split.testFraction = testFraction
+            }
+            if let testImagesPerKeyword {
+                guard testImagesPerKeyword >= 1 else { throw ValidationError("--test-images-per-keyword is at least 1") }
+                settings.split.testImagesPerKeyword = testImagesPerKeyword
+            }
             if let concurrency { settings.concurrency = concurrency }
             settings.refresh = refresh
             if blindCheck { settings.blindCheck = true }
@@ -111,6 +126,22 @@ extension DSBuild {
 
             var result: [String: Any] = [:]
             var failed = false
+            let assignment: ExperimentSplit.Assignment
+            do {
+                assignment = try MCQPipeline.assignSplit(settings.split, refresh: settings.refresh, manifest: manifest)
+            } catch let error as ExperimentSplit.SettingsChanged {
+                Output.error("mcq: \(error.description)")
+                throw ExitCode(2)
+            }
+            result["split"] = settings.split.json.merging([
+                "test_images": assignment.testImages, "train_images": assignment.trainImages,
+                "test_keywords": assignment.testKeywords, "keywords_without_test": assignment.keywordsWithoutTest,
+            ]) { a, _ in a }
+            if settings.split.design == .image && !options.json && !options.quiet {
+                for keyword in assignment.keywordsWithoutTest {
+                    Output.warning("keyword \(keyword) has fewer than two kept images: no held-out image, so no test question")
+                }
+            }
             if settings.types.contains(1) {
                 let counts = try MCQPipeline.buildType1(settings: settings, manifest: manifest)
                 result["type1"] = ["accepted": counts.type1Accepted, "rejected": counts.type1Rejected]
@@ -120,10 +151,13 @@ extension DSBuild {
                 ledger = client.ledger
                 let runner = StageRunner(manifest: manifest, progress: context.progress, logger: context.logger)
                 let stage = Type2Stage(settings: settings, client: client)
+                let plan = try await manifest.asyncRead { [settings] db in try Type2Plan.make(settings: settings, in: db) }
+                if !options.json && !options.quiet { for line in plan.skipped { Output.warning(line) } }
                 let concurrency = settings.concurrency
                 do {
                     let summary = try await Interruption.cancellable { try await runner.run(stage, concurrency: concurrency) }
-                    result["type2"] = ["pending": summary.pending, "counts": summary.counts, "failures": summary.failures]
+                    result["type2"] = ["pending": summary.pending, "counts": summary.counts, "failures": summary.failures,
+                                       "skipped": plan.skipped]
                     failed = summary.failures > 0 || summary.interrupted
                 } catch let error as ChatError {
                     Output.error("mcq stopped: \(error.description)")
@@ -135,6 +169,8 @@ extension DSBuild {
             result["test"] = counts.test
             result["duplicates"] = counts.duplicates
             result["answer_letters"] = counts.histogram
+            result["created"] = counts.created
+            result["created_answer_letters"] = counts.createdHistogram
             if settings.blindCheck {
                 ledger = client.ledger
                 do {
@@ -151,7 +187,8 @@ extension DSBuild {
             if options.json {
                 Output.json(result)
             } else if !options.quiet {
-                print("mcq: \(counts.total) questions (\(counts.test) test), \(counts.duplicates) duplicates dropped, answer letters A–D \(counts.histogram)")
+                print("mcq: split \(settings.split.summary): \(assignment.testImages) test / \(assignment.trainImages) train images")
+                print("mcq: \(counts.total) questions (\(counts.test) test), \(counts.created) new, \(counts.duplicates) duplicates dropped, answer letters A–D \(counts.histogram)")
                 if let t1 = result["type1"] { print("type 1: \(t1)") }
                 if let t2 = result["type2"] { print("type 2: \(t2)") }
             }
