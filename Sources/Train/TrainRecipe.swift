@@ -10,6 +10,8 @@ public enum TrainRecipe {
         "resize": .choice(["none", "keep_ratio", "center_crop", "border"]),
         "image_size": .int,
         "quality": .int,
+        "image_format": .choice(["jpeg", "png"]),
+        "background": .string,
         "mixture": .string,
         "exports": .list(.string),
         "novel_fraction": .number,

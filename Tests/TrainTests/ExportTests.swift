@@ -71,6 +71,7 @@ struct ExportTests {
         let original = try EvalStore.questions(in: fixture.workspace, split: "test")
         #expect(questions.count == original.count && !questions.isEmpty)
         #expect(questions.map(\.answer) == original.map(\.answer))
-        #expect(questions.allSatisfy { FileManager.default.fileExists(atPath: dir.appendingPathComponent("images/\($0.imagePath ?? "")").path) })
+        // Its images (test images) are kept apart from the training exports' images/.
+        #expect(questions.allSatisfy { FileManager.default.fileExists(atPath: dir.appendingPathComponent("mcq_images/\($0.imagePath ?? "")").path) })
     }
 }

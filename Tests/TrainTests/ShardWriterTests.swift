@@ -19,7 +19,12 @@ struct ShardWriterTests {
         // 6 kept images: 6 captions + 6 image-grounded + 6 keyword-level descriptions paired, + train qa with images.
         #expect(summary.byKind["caption"] == 6)
         #expect(summary.excludedTestQuestions == fixture.summary.testQuestions)
-        #expect(summary.byKind["qa"] == 2 * fixture.summary.trainQuestions)
+        // Every train question is paired with its image; only Type 2 stems that do not point at an image are also
+        // text-only records (Type 1 asks "what is in this image?").
+        let textOnlyQuestions = try fixture.workspace.manifest.read { db in
+            try Row.fetchAll(db, sql: "SELECT type, question FROM questions WHERE split = 'train' AND status = 'accepted'")
+        }.filter { ($0["type"] as Int) == 2 && !ImageReferences.mentionsImage($0["question"]) }.count
+        #expect(summary.byKind["qa"] == fixture.summary.trainQuestions + textOnlyQuestions)
         #expect(summary.byKind["description"] == 4 * 6)
     }
 

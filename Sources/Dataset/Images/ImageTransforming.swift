@@ -1,12 +1,17 @@
 import Foundation
 
-/// Resizes and re-encodes an image for writing into shards (`dsbuild shards --resize …`).
+/// Resizes and re-encodes an image for writing into shards and exports (`dsbuild shards --resize …`,
+/// `--image-format …`).
 ///
 /// Declared in the shared core so that Train can ask for it without importing Filter, which owns the codecs
 /// (libjpeg-turbo, libpng, libwebp); the CLI wires Filter's implementation in. EXIF orientation is applied by
 /// the transformer, so the output is upright and carries no orientation tag.
 public protocol ImageTransforming: Sendable {
+    /// Upright, resized; PNG when the image has alpha, else JPEG at the requested quality.
     func transform(_ data: Data, format: String, request: ImageTransformRequest) throws -> TransformedImage
+    /// Upright, resized when `request.resize` is set, encoded in `request.format` (alpha flattened onto
+    /// `request.background` for JPEG).
+    func render(_ data: Data, format: String, request: ImageRenderRequest) throws -> TransformedImage
 }
 
 /// What the caller wants: a mode (`keep_ratio`, `center_crop`, `border`), the target size, and the re-encode quality.
@@ -28,6 +33,51 @@ public struct ImageTransformRequest: Sendable, Equatable, Hashable, Codable {
         self.mode = mode
         self.size = size
         self.quality = quality
+    }
+}
+
+/// The one image format of a dataset's paired shards and exports (`shards.image_format`).
+public enum ImageOutputFormat: String, Sendable, Codable, CaseIterable {
+    case jpeg, png
+
+    /// The member and file extension (`jpg`, `png`).
+    public var fileExtension: String { self == .jpeg ? "jpg" : "png" }
+    public var mimeType: String { self == .jpeg ? "image/jpeg" : "image/png" }
+}
+
+/// An opaque sRGB colour written `#rrggbb` (`shards.background`: what alpha is flattened onto for JPEG).
+public struct RGBColor: Sendable, Equatable, Hashable, Codable, CustomStringConvertible {
+    public var red: UInt8
+    public var green: UInt8
+    public var blue: UInt8
+
+    public init(red: UInt8, green: UInt8, blue: UInt8) { self.red = red; self.green = green; self.blue = blue }
+
+    public static let white = RGBColor(red: 255, green: 255, blue: 255)
+
+    /// Parses `#rrggbb` (the `#` optional); nil for anything else.
+    public init?(hex: String) {
+        var s = Substring(hex.trimmingCharacters(in: .whitespaces))
+        if s.hasPrefix("#") { s = s.dropFirst() }
+        guard s.count == 6, s.allSatisfy(\.isHexDigit), let v = UInt32(s, radix: 16) else { return nil }
+        self.init(red: UInt8(v >> 16 & 0xFF), green: UInt8(v >> 8 & 0xFF), blue: UInt8(v & 0xFF))
+    }
+
+    public var description: String { String(format: "#%02x%02x%02x", red, green, blue) }
+}
+
+/// A full render request: optional resize, the output format, its quality, the background for alpha.
+public struct ImageRenderRequest: Sendable, Equatable, Hashable, Codable {
+    public var resize: ImageTransformRequest?
+    public var format: ImageOutputFormat
+    public var quality: Int
+    public var background: RGBColor
+
+    public init(resize: ImageTransformRequest? = nil, format: ImageOutputFormat = .jpeg, quality: Int = 90, background: RGBColor = .white) {
+        self.resize = resize
+        self.format = format
+        self.quality = quality
+        self.background = background
     }
 }
 

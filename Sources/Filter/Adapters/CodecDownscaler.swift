@@ -1,15 +1,21 @@
 import Dataset
 import Foundation
 
-/// `ImageDownscaling` with the real codecs: images sent to a model are brought down to `maxSide` (EXIF
-/// orientation applied) and sent as JPEG, so requests stay small.
+/// `ImageDownscaling` with the real codecs: every image sent to a model is upright (EXIF orientation applied)
+/// and at most `maxSide` on its long side. An upright image within the limit is sent as stored, byte for
+/// byte; any other is rotated and/or scaled down (never up) and sent as JPEG, or PNG when it has alpha.
 public struct CodecDownscaler: ImageDownscaling {
     public var quality: Int
 
     public init(quality: Int = 85) { self.quality = quality }
 
     public func downscale(_ data: Data, mimeType: String, maxSide: Int) throws -> (data: Data, mimeType: String) {
-        let out = try CodecImageTransformer().transform(data, format: mimeType, request: .init(mode: .keepRatio, size: maxSide, quality: quality))
+        let probe = try? ImageProber.probe(data: data, scope: .geometry)
+        let orientation = probe?.orientation ?? 1
+        let longSide = probe.map { max($0.width, $0.height) } ?? Int.max
+        if orientation == 1 && longSide <= maxSide { return (data, mimeType) }
+        let side = min(maxSide, longSide == Int.max ? maxSide : longSide)
+        let out = try CodecImageTransformer().transform(data, format: mimeType, request: .init(mode: .keepRatio, size: side, quality: quality))
         return (out.data, out.format == "png" ? "image/png" : "image/jpeg")
     }
 }

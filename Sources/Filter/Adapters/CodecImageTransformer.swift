@@ -1,18 +1,68 @@
 import Dataset
 import Foundation
 
-/// `ImageTransforming` with the real codecs, for `dsbuild shards --resize`: decode, apply the EXIF
-/// orientation, resize (`keep_ratio`, `center_crop`, `border`, as img2dataset names them), re-encode. PNG and
-/// WebP inputs with alpha are written as PNG (alpha kept); everything else as JPEG at the requested quality.
+/// `ImageTransforming` with the real codecs, for `dsbuild shards`: decode, apply the EXIF orientation, resize
+/// (`keep_ratio`, `center_crop`, `border`, as img2dataset names them), re-encode. `transform`: inputs with
+/// alpha are written as PNG (alpha kept), everything else as JPEG. `render`: the one format asked for; JPEG
+/// flattens alpha onto the background, PNG keeps it. Greyscale stays greyscale in both.
 public struct CodecImageTransformer: ImageTransforming {
     public let maxPixels: Int
 
     public init(maxPixels: Int = ImageDecoder.defaultMaxPixels) { self.maxPixels = maxPixels }
 
     public func transform(_ data: Data, format: String, request: ImageTransformRequest) throws -> TransformedImage {
-        let orientation = (try? ImageProber.probe(data: data, scope: .geometry).orientation) ?? 1
-        var image = try ImageDecoder.decode(data: data, maxPixels: maxPixels, strict: false).applyingOrientation(orientation)
+        var image = try upright(data)
         if image.channels == 2 { image = image.rgb() }
+        image = Self.resize(image, request)
+        if image.channels == 4 {
+            return TransformedImage(data: try ImageEncoder.png(image), format: "png", width: image.width, height: image.height)
+        }
+        let jpeg = try ImageEncoder.jpeg(image.channels == 1 ? image : image.rgb(), quality: request.quality)
+        return TransformedImage(data: jpeg, format: "jpg", width: image.width, height: image.height)
+    }
+
+    public func render(_ data: Data, format: String, request: ImageRenderRequest) throws -> TransformedImage {
+        var image = try upright(data)
+        if let resize = request.resize { image = Self.resize(image, resize) }
+        switch request.format {
+        case .png:
+            return TransformedImage(data: try ImageEncoder.png(image), format: "png", width: image.width, height: image.height)
+        case .jpeg:
+            image = Self.flatten(image, onto: request.background)
+            return TransformedImage(data: try ImageEncoder.jpeg(image, quality: request.quality), format: "jpg",
+                                    width: image.width, height: image.height)
+        }
+    }
+
+    /// Decoded pixels with the EXIF orientation applied.
+    func upright(_ data: Data) throws -> DecodedImage {
+        let orientation = (try? ImageProber.probe(data: data, scope: .geometry).orientation) ?? 1
+        return try ImageDecoder.decode(data: data, maxPixels: maxPixels, strict: false).applyingOrientation(orientation)
+    }
+
+    /// Composites grey+alpha or RGBA onto an opaque background (straight alpha, rounded): grey+alpha onto a grey
+    /// background stays grey only when the background is grey; otherwise the result is RGB. Opaque images
+    /// are returned as they are.
+    static func flatten(_ image: DecodedImage, onto background: RGBColor) -> DecodedImage {
+        guard image.channels == 2 || image.channels == 4 else { return image }
+        let n = image.width * image.height
+        let bg = [Int(background.red), Int(background.green), Int(background.blue)]
+        var out = [UInt8](repeating: 0, count: n * 3)
+        let c = image.channels
+        image.pixels.withUnsafeBufferPointer { src in
+            for i in 0..<n {
+                let a = Int(src[i * c + c - 1])
+                for k in 0..<3 {
+                    let v = Int(src[i * c + (c == 2 ? 0 : k)])
+                    out[3 * i + k] = UInt8((v * a + bg[k] * (255 - a) + 127) / 255)
+                }
+            }
+        }
+        return DecodedImage(width: image.width, height: image.height, channels: 3, pixels: out)
+    }
+
+    static func resize(_ input: DecodedImage, _ request: ImageTransformRequest) -> DecodedImage {
+        var image = input
         let size = max(1, request.size)
         switch request.mode {
         case .keepRatio:
@@ -26,11 +76,7 @@ public struct CodecImageTransformer: ImageTransforming {
         case .border:
             image = Self.pad(Self.scale(image, longest: size), to: size)
         }
-        if image.channels == 4 {
-            return TransformedImage(data: try ImageEncoder.png(image), format: "png", width: image.width, height: image.height)
-        }
-        let jpeg = try ImageEncoder.jpeg(image.channels == 1 ? image : image.rgb(), quality: request.quality)
-        return TransformedImage(data: jpeg, format: "jpg", width: image.width, height: image.height)
+        return image
     }
 
     /// Scales so the longer side is `longest` (up or down, as img2dataset's keep_ratio does).

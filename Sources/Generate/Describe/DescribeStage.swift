@@ -141,9 +141,9 @@ public struct DescribeStage: Stage {
             do {
                 var data = try Data(contentsOf: workspaceRoot.appendingPathComponent(path))
                 var mime = Self.mimeType(item.imageFormat)
-                if let side = item.imageLongSide, side > settings.maxImageSide {
-                    (data, mime) = try downscaler.downscale(data, mimeType: mime, maxSide: settings.maxImageSide)
-                }
+                // Every image goes through the downscaler: it rotates to upright and scales down, and returns
+                // an upright image within the limit unchanged.
+                (data, mime) = try downscaler.downscale(data, mimeType: mime, maxSide: settings.maxImageSide)
                 parts.append(.image(data, mimeType: mime))
             } catch {
                 return .failed(ChatError(.badRequest, "cannot read the image \(item.imageSHA256.prefix(12)) at \(path): \(error)"))

@@ -1,15 +1,17 @@
 import Foundation
 
 /// OpenAI fine-tuning JSONL: `{"messages": [...]}` a line; paired samples put the image first in the user turn
-/// as an `image_url` content part holding a data URL, text-only records are plain strings.
+/// as an `image_url` content part holding a data URL (upright, in the dataset's format), text-only records are
+/// plain strings.
 struct OpenAIExport: ShardExportFormat {
     let name = "openai"
 
     func write(_ context: ExportContext) throws -> [String] {
         var lines: [Any] = []
         for sample in context.inputs.paired {
-            let data = try context.imageData(sample)
-            let mime = Evaluator.mimeType(sample.imageFormat)
+            let image = try context.renderedImage(sample)
+            let data = image.data
+            let mime = image.mimeType
             var first = true
             let messages: [[String: Any]] = sample.messages.map { m in
                 if first && m.role == "user" {

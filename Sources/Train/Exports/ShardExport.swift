@@ -11,33 +11,49 @@ protocol ShardExportFormat: Sendable {
 }
 
 /// What every export reads: the records, where images are, and a helper that places images for path-based formats.
+///
+/// Images leave through the same renderer as the paired shards: upright, in the dataset's one format, resized
+/// when the shards are. Training exports place them under `images/` (only trainable images ever get there);
+/// the test-question export places its images under `mcq_images/`, so no folder mixes the two.
 struct ExportContext {
     let inputs: ShardInputs
     let testQuestions: [EvalQuestion]
     let workspace: Workspace
     /// `OUT/exports`.
     let directory: URL
+    let renderer: ImageRenderer
+    /// Files placed by this run, per image folder (the rest of those folders is removed at the end).
+    let placed = PlacedFiles()
 
-    /// Places the sample's image under `exports/images/<sha>.<ext>` (a hard link, or a copy across file systems)
-    /// and returns that path relative to `directory`.
+    /// Places the sample's image under `exports/images/<sha>.<ext>` and returns that path relative to `directory`.
     func placeImage(_ sample: PairedSample) throws -> String {
-        try placeImage(sha256: sample.imageSHA256, format: sample.imageFormat, storePath: sample.imagePath)
+        try placeImage(sample.image, folder: "images")
     }
 
-    func placeImage(sha256: String, format: String, storePath: String) throws -> String {
-        let relative = "images/\(sha256).\(ImageFormatName.normalized(format))"
-        let destination = directory.appendingPathComponent(relative)
+    /// Writes the rendered image (a hard link to the store when it is copied unchanged) as
+    /// `folder/<stored sha>.<ext>`; rewrites a file left by other settings.
+    func placeImage(_ image: StoredImage, folder: String) throws -> String {
         let fm = FileManager.default
-        if !fm.fileExists(atPath: destination.path) {
-            try fm.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-            let source = workspace.imageURL(relativePath: storePath)
+        let ext = renderer.reasons(image).isEmpty ? image.format : renderer.settings.format.fileExtension
+        let relative = "\(folder)/\(image.sha).\(ext)"
+        let destination = directory.appendingPathComponent(relative)
+        placed.add(folder, relative)
+        try fm.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if renderer.reasons(image).isEmpty {
+            let source = workspace.imageURL(relativePath: image.path)
+            if let existing = try? Data(contentsOf: destination), ContentHash.sha256Hex(existing) == image.sha { return relative }
+            try? fm.removeItem(at: destination)
             do { try fm.linkItem(at: source, to: destination) } catch { try fm.copyItem(at: source, to: destination) }
+        } else {
+            let rendered = try renderer.render(image)
+            if (try? Data(contentsOf: destination)) != rendered.data { try AtomicFile.write(rendered.data, to: destination) }
         }
         return relative
     }
 
-    func imageData(_ sample: PairedSample) throws -> Data {
-        try Data(contentsOf: workspace.imageURL(relativePath: sample.imagePath))
+    /// The rendered bytes of the sample's image (for formats that embed images).
+    func renderedImage(_ sample: PairedSample) throws -> RenderedImage {
+        try renderer.render(sample.image)
     }
 
     static func jsonData(_ object: Any, pretty: Bool = false) throws -> Data {
@@ -53,26 +69,45 @@ struct ExportContext {
     }
 }
 
+/// The image files one export run placed, per folder. Used by one run on one thread (the exports are written
+/// one after another), hence unchecked.
+final class PlacedFiles: @unchecked Sendable {
+    private(set) var byFolder: [String: Set<String>] = [:]
+    func add(_ folder: String, _ relative: String) { byFolder[folder, default: []].insert(relative) }
+}
+
 public enum ShardExports {
     static let all: [any ShardExportFormat] = [LLaVAExport(), LLaMAFactoryExport(), OpenAIExport(), MCQTestExport()]
 
     public static var names: [String] { all.map(\.name) }
 
-    /// Writes the named exports under `out/exports`; returns the files written, relative to `out`.
-    public static func write(_ names: [String], workspace: Workspace, out: URL, novelFraction: Double = 0, seed: Int = 0) throws -> [String] {
+    /// Writes the named exports under `out/exports` from the same records, split and image settings as the
+    /// shards (`settings`; the defaults when nil); returns the files written, relative to `out`.
+    public static func write(_ names: [String], workspace: Workspace, out: URL, settings: ShardSettings? = nil,
+                             transformer: (any ImageTransforming)? = nil) throws -> [String] {
         let formats = try names.map { name in
             guard let format = all.first(where: { $0.name == name }) else {
                 throw ShardError(.write, "unknown export \(name); known: \(ShardExports.names.joined(separator: ", "))")
             }
             return format
         }
-        let inputs = try ShardSampleBuilder.build(workspace.manifest, options: .init(novelFraction: novelFraction, seed: seed))
+        let settings = settings ?? ShardSettings(out: out)
+        let writer = ShardWriter(workspace: workspace, settings: settings, transformer: transformer)
+        let inputs = try ShardSampleBuilder.build(workspace.manifest, options: writer.builderOptions)
         let test = try EvalStore.questions(in: workspace, split: "test")
         let context = ExportContext(inputs: inputs, testQuestions: test, workspace: workspace,
-                                    directory: out.appendingPathComponent("exports"))
+                                    directory: out.appendingPathComponent("exports"), renderer: writer.renderer)
         try FileManager.default.createDirectory(at: context.directory, withIntermediateDirectories: true)
         var files: [String] = []
         for format in formats { files += try format.write(context).map { "exports/\($0)" } }
+        // Images of an earlier run (other settings, or a sample no longer there) leave the folders this run wrote.
+        let fm = FileManager.default
+        for (folder, keep) in context.placed.byFolder {
+            let dir = context.directory.appendingPathComponent(folder)
+            for name in (try? fm.contentsOfDirectory(atPath: dir.path)) ?? [] where !keep.contains("\(folder)/\(name)") {
+                try? fm.removeItem(at: dir.appendingPathComponent(name))
+            }
+        }
         return files
     }
 }

@@ -64,24 +64,44 @@ struct PairedSample: Sendable {
     var text: String
     var messages: [(role: String, content: String)]
     var provenance: Provenance
-    var imageSHA256: String
-    var imagePath: String
-    var imageFormat: String
-    var imageBytes: Int
-    var width: Int?
-    var height: Int?
-    var orientation: Int?
+    var image: StoredImage
 
-    /// The `.json` member; `width`/`height` are the written image's (after any resize).
-    func json(width: Int?, height: Int?, orientationApplied: Bool) -> [String: Any] {
+    /// The stored image's hash (what `check` and the manifest know the image by).
+    var imageSHA256: String { image.sha }
+
+    /// The `.json` member. `width`/`height` are the written image's; `image_sha256` the stored image's,
+    /// `written_sha256` that of the bytes in the tar; `exif_orientation` the source's.
+    func json(_ rendered: RenderedImage) -> [String: Any] {
+        var out = planJSON(reasons: rendered.reasons)
+        out["width"] = rendered.width ?? NSNull()
+        out["height"] = rendered.height ?? NSNull()
+        out["written_sha256"] = rendered.writtenSHA256
+        out["image_format"] = rendered.fileExtension
+        return out
+    }
+
+    /// What is known before the image is rendered: the plan hash is made of it.
+    func planJSON(reasons: [ReencodeReason]) -> [String: Any] {
         [
             "key": key, "kind": kind, "keyword": keyword, "category": category ?? NSNull(), "aspect": aspect ?? NSNull(),
-            "language": language, "image_sha256": imageSHA256, "width": width ?? NSNull(), "height": height ?? NSNull(),
-            "exif_orientation": orientation ?? 1, "orientation_applied": orientationApplied,
+            "language": language, "image_sha256": image.sha, "width": image.width ?? NSNull(), "height": image.height ?? NSNull(),
+            "exif_orientation": image.orientation, "orientation_applied": reasons.contains(.orientation),
+            "reencoded": reasons.map(\.rawValue),
             "messages": messages.map { ["role": $0.role, "content": $0.content] },
             "provenance": provenance.json,
         ]
     }
+}
+
+/// What was left out of every training artifact, and why (`shards.json` `excluded`).
+struct Exclusions: Sendable {
+    /// Kept images that are test images (for any keyword).
+    var testImages = 0
+    /// Kept train images within the duplicate rule's pHash distance of a test image.
+    var nearDuplicatesOfTest = 0
+    /// Records and samples not written, by reason: `test_image`, `near_duplicate_of_test`, `test_keyword`,
+    /// `type1_text_only`, `image_reference_text_only`.
+    var records: [String: Int] = [:]
 }
 
 /// What the shards are made of, read from the manifest in a stable order.
@@ -90,54 +110,96 @@ struct ShardInputs: Sendable {
     var paired: [PairedSample]
     var novelKeywords: [String]
     var excludedTestQuestions: Int
+    var exclusions = Exclusions()
+    /// The split settings actually applied (the stored split's).
+    var split: SplitSettings
+    /// Every stored image, by hash (exports look up test questions' images here).
+    var images: [String: StoredImage] = [:]
 }
 
 /// Reads kept images, accepted descriptions and train-split questions from the manifest and turns them into
 /// records. Keys and ids are hashes of what identifies the record, so they are stable across runs.
+///
+/// Nothing derived from a test image enters a record: the split is read through `SplitMap` (newly kept pairs
+/// are placed first, with the stored split's own settings); an image within the duplicate rule's pHash distance
+/// of a test image counts as one. Text-only records carry no question that refers to an image.
 enum ShardSampleBuilder {
     struct Options: Sendable {
         var novelFraction: Double = 0
         var seed: Int = 0
+        /// Used only when the workspace has no stored split yet (the recipe's `mcq.*` split keys).
+        var split = SplitSettings()
+        /// `filter.duplicates.phash_distance`.
+        var phashDistance = 8
     }
 
     private struct Kept {
-        var sha: String
         var keywordID: Int64
         var keyword: String
         var category: String?
-        var path: String
-        var format: String
-        var bytes: Int
-        var width: Int?
-        var height: Int?
-        var orientation: Int?
+        var image: StoredImage
         var provenance: Provenance
     }
 
     static func build(_ manifest: Manifest, options: Options) throws -> ShardInputs {
-        try manifest.read { db in try build(db, options: options) }
+        let applied = try manifest.write { db -> SplitSettings in
+            let settings = try ExperimentSplit.storedSettings(in: db) ?? options.split
+            try ExperimentSplit.assign(settings, in: db)
+            return settings
+        }
+        return try manifest.read { db in try build(db, options: options, split: applied) }
     }
 
-    static func build(_ db: Database, options: Options) throws -> ShardInputs {
+    /// The kept images (any keyword) that may not train: test images and their near duplicates.
+    static func heldOut(_ db: Database, map: SplitMap, keptShas: Set<String>, distance: Int) throws -> (test: Set<String>, near: Set<String>) {
+        let test = keptShas.intersection(map.testImages)
+        var exact: [String: UInt64] = [:]
+        var fast: [String: UInt64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT sha256, phash, phash_fast FROM images WHERE phash IS NOT NULL OR phash_fast IS NOT NULL") {
+            let sha: String = row["sha256"]
+            if let h = (row["phash"] as String?).flatMap({ UInt64($0, radix: 16) }) { exact[sha] = h }
+            if let h = (row["phash_fast"] as String?).flatMap({ UInt64($0, radix: 16) }) { fast[sha] = h }
+        }
+        var near: Set<String> = []
+        guard distance >= 0 else { return (test, near) }
+        let testHashes = map.testImages.sorted().map { (exact[$0], fast[$0]) }
+        for sha in keptShas.subtracting(map.testImages) {
+            let mine = (exact[sha], fast[sha])
+            for (e, f) in testHashes {
+                // The imagehash-exact pHash when both have it, else the fast one.
+                let d: Int? = if let a = mine.0, let b = e { (a ^ b).nonzeroBitCount }
+                    else if let a = mine.1, let b = f { (a ^ b).nonzeroBitCount } else { nil }
+                if let d, d <= distance { near.insert(sha); break }
+            }
+        }
+        return (test, near)
+    }
+
+    static func build(_ db: Database, options: Options, split: SplitSettings) throws -> ShardInputs {
         // Keywords and the novel (held-out) ones.
         var keywords: [Int64: (text: String, category: String?, language: String?)] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT id, text, category, language FROM keywords ORDER BY text") {
             keywords[row["id"]] = (row["text"], row["category"], row["language"])
         }
         let novel = novelKeywords(Array(keywords.values.map(\.text)), fraction: options.novelFraction, seed: options.seed)
+        let map = try SplitMap.load(in: db)
+        let images = try StoredImage.all(in: db)
 
-        // Kept (image, keyword) pairs: every decision recorded for the pair passed.
-        let keptRows = try Row.fetchAll(db, sql: """
-            WITH kept AS (
-                SELECT image_sha256 AS sha, keyword_id AS kid FROM filter_decisions
-                 GROUP BY image_sha256, keyword_id HAVING MIN(pass) = 1
-            )
-            SELECT kept.sha, kept.kid, i.path, i.format, i.bytes,
-                   COALESCE(i.display_width, i.width) AS w, COALESCE(i.display_height, i.height) AS h, i.orientation,
-                   i.rights
-              FROM kept JOIN images i ON i.sha256 = kept.sha
-             ORDER BY kept.kid, kept.sha
-            """)
+        // Kept (image, keyword) pairs: the one definition, the `kept_pairs` view.
+        let keptPairs = try KeptPairs.all(in: db)
+        let (testImages, nearTest) = try heldOut(db, map: map, keptShas: Set(keptPairs.map(\.sha)), distance: options.phashDistance)
+        var exclusions = Exclusions()
+        exclusions.testImages = testImages.count
+        exclusions.nearDuplicatesOfTest = nearTest.count
+        func exclude(_ reason: String) { exclusions.records[reason, default: 0] += 1 }
+        /// Why text or pixels of this pair may not train (nil: they may).
+        func refusal(sha: String, keywordID: Int64) -> String? {
+            if !map.mayTrain(keyword: keywordID) { return "test_keyword" }
+            if testImages.contains(sha) || map.testImages.contains(sha) { return "test_image" }
+            if nearTest.contains(sha) { return "near_duplicate_of_test" }
+            return map.mayTrain(image: sha, keyword: keywordID) ? nil : "test_image"
+        }
+
         // Where each image came from: its first successful download's candidate, preferring the same keyword's.
         var sources: [String: [(kid: Int64, prov: Provenance)]] = [:]
         for row in try Row.fetchAll(db, sql: """
@@ -152,42 +214,51 @@ enum ShardSampleBuilder {
             p.pageURL = row["page_url"]
             sources[row["sha"], default: []].append((row["kid"], p))
         }
-        var kept: [String: Kept] = [:]  // "sha|kid"
+        var rights: [String: String?] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT sha256, rights FROM images") { rights[row["sha256"]] = row["rights"] }
+
+        // Kept pairs that may train, by "sha|kid" and per keyword (hash order).
+        var kept: [String: Kept] = [:]
         var keptByKeyword: [Int64: [Kept]] = [:]
-        for row in keptRows {
-            let kid: Int64 = row["kid"]
-            guard let kw = keywords[kid], !novel.contains(kw.text) else { continue }
+        var keptAny: Set<String> = []  // "sha|kid" of every kept pair, trainable or not
+        for pair in keptPairs {
+            let kid = pair.keywordID
+            guard let kw = keywords[kid], !novel.contains(kw.text), let image = images[pair.sha] else { continue }
+            keptAny.insert("\(pair.sha)|\(kid)")
+            if let reason = refusal(sha: pair.sha, keywordID: kid) {
+                exclude(reason)  // its caption
+                continue
+            }
             var prov = Provenance()
-            let candidates = sources[row["sha"] as String] ?? []
+            let candidates = sources[pair.sha] ?? []
             if let p = candidates.first(where: { $0.kid == kid }) ?? candidates.first {
                 prov = p.prov
             } else {
-                let rights = JSONText.decodeStringMap(row["rights"])
-                prov.source = rights["source"]
-                prov.license = rights["license"]
-                prov.author = rights["author"]
-                prov.pageURL = rights["page_url"]
+                let r = JSONText.decodeStringMap(rights[pair.sha] ?? nil)
+                prov.source = r["source"]
+                prov.license = r["license"]
+                prov.author = r["author"]
+                prov.pageURL = r["page_url"]
             }
-            let item = Kept(sha: row["sha"], keywordID: kid, keyword: kw.text, category: kw.category, path: row["path"],
-                            format: ImageFormatName.normalized(row["format"] ?? "jpg"), bytes: row["bytes"],
-                            width: row["w"], height: row["h"], orientation: row["orientation"], provenance: prov)
-            kept["\(item.sha)|\(kid)"] = item
+            let item = Kept(keywordID: kid, keyword: kw.text, category: kw.category, image: image, provenance: prov)
+            kept["\(pair.sha)|\(kid)"] = item
             keptByKeyword[kid, default: []].append(item)
         }
 
         var text: [TextRecord] = []
         var paired: [PairedSample] = []
 
-        // Captions: one per kept pair.
-        for item in keptRows.compactMap({ kept["\($0["sha"] as String)|\($0["kid"] as Int64)"] }) {
+        // Captions: one per trainable kept pair.
+        for pair in keptPairs {
+            guard let item = kept["\(pair.sha)|\(pair.keywordID)"] else { continue }
             let caption = ChatTemplates.fill(ChatTemplates.captionAssistant, keyword: item.keyword)
-            paired.append(sample(item, kind: "caption", idParts: ["caption", item.sha, "\(item.keywordID)"],
+            paired.append(sample(item, kind: "caption", idParts: ["caption", item.image.sha, "\(item.keywordID)"],
                                  aspect: "visual", language: keywords[item.keywordID]?.language ?? "en", text: caption,
                                  messages: [("user", ChatTemplates.captionUser), ("assistant", caption)], provenance: item.provenance))
         }
 
-        // Descriptions: text-only records for all accepted ones whose image (if any) is kept; paired samples with
-        // their own image, or — for keyword-level descriptions — the keyword's first kept image.
+        // Descriptions: image-grounded ones of trainable images (text record + paired with their image);
+        // keyword-level ones of keywords that may train (text record + paired with the keyword's first train image).
         let descriptions = try Row.fetchAll(db, sql: """
             SELECT id, keyword_id, image_sha256, aspect, mode, language, variant, template_sha256, model, text
               FROM descriptions WHERE status = 'accepted' AND text IS NOT NULL
@@ -199,16 +270,17 @@ enum ShardSampleBuilder {
             let sha: String = row["image_sha256"]
             let image: Kept?
             if sha.isEmpty {
+                guard map.mayTrain(keyword: kid) else { exclude("test_keyword"); continue }
                 image = keptByKeyword[kid]?.first
             } else {
-                guard let k = kept["\(sha)|\(kid)"] else { continue }  // its image was dropped
-                image = k
+                guard keptAny.contains("\(sha)|\(kid)") else { continue }  // its image was dropped
+                if let reason = refusal(sha: sha, keywordID: kid) { exclude(reason); continue }
+                image = kept["\(sha)|\(kid)"]
             }
             let aspect: String = row["aspect"]
             let language: String = row["language"]
             let body: String = row["text"]
             var prov = image?.provenance ?? Provenance()
-            if sha.isEmpty && image == nil { prov = Provenance() }
             prov.model = row["model"]
             prov.templateSHA256 = row["template_sha256"]
             prov.mode = row["mode"]
@@ -224,12 +296,14 @@ enum ShardSampleBuilder {
                                    messages: [("user", userText), ("assistant", body)], provenance: textProv))
             if let image {
                 let userImage = ChatTemplates.fill(ChatTemplates.describeImage[aspect] ?? ChatTemplates.describeImageDefault, keyword: kw.text)
-                paired.append(sample(image, kind: "description", idParts: ident + [image.sha], aspect: aspect, language: language,
+                paired.append(sample(image, kind: "description", idParts: ident + [image.image.sha], aspect: aspect, language: language,
                                      text: body, messages: [("user", userImage), ("assistant", body)], provenance: prov))
             }
         }
 
-        // Questions: train split only; test questions are for eval.
+        // Questions: train split only; test questions are for eval. A question linked to an image that may not
+        // train is left out everywhere; Type 1 (recognition: "what is in this image?") and any Type 2 whose stem
+        // refers to an image go only into paired samples, never into text-only records.
         let excluded = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM questions WHERE status = 'accepted' AND split != 'train'") ?? 0
         let questions = try Row.fetchAll(db, sql: """
             SELECT id, keyword_id, image_sha256, type, question, options, answer, aspect, category, model, template_sha256
@@ -243,10 +317,17 @@ enum ShardSampleBuilder {
                   options.count <= ChatTemplates.letters.count else { continue }
             let answer: Int = row["answer"]
             guard options.indices.contains(answer) else { continue }
-            let prompt = ChatTemplates.mcqPrompt(question: row["question"], options: options)
+            let sha: String = row["image_sha256"] ?? ""
+            if let kid, !map.mayTrain(keyword: kid) { exclude("test_keyword"); continue }
+            if !sha.isEmpty {
+                if map.testImages.contains(sha) { exclude("test_image"); continue }
+                if nearTest.contains(sha) { exclude("near_duplicate_of_test"); continue }
+                if let kid, keptAny.contains("\(sha)|\(kid)"), let reason = refusal(sha: sha, keywordID: kid) { exclude(reason); continue }
+            }
+            let stem: String = row["question"]
+            let prompt = ChatTemplates.mcqPrompt(question: stem, options: options)
             let letter = ChatTemplates.letters[answer]
             let type: Int = row["type"]
-            let sha: String = row["image_sha256"]
             let image = kid.flatMap { kept["\(sha)|\($0)"] }
             var prov = image?.provenance ?? Provenance()
             prov.model = row["model"]
@@ -258,9 +339,15 @@ enum ShardSampleBuilder {
             let category: String? = row["category"] ?? kw?.category
             let aspect: String = row["aspect"] ?? (type == 1 ? "recognition" : "reasoning")
             let language = kw?.language ?? "en"
-            text.append(TextRecord(id: "t-" + shortHash(["qa", qid]), kind: "qa", keyword: kw?.text ?? "", category: category,
-                                   aspect: aspect, language: language, text: "\(letter). \(options[answer])",
-                                   messages: [("user", prompt), ("assistant", letter)], provenance: textProv))
+            if type == 1 {
+                exclude("type1_text_only")
+            } else if ImageReferences.mentionsImage(stem) {
+                exclude("image_reference_text_only")
+            } else {
+                text.append(TextRecord(id: "t-" + shortHash(["qa", qid]), kind: "qa", keyword: kw?.text ?? "", category: category,
+                                       aspect: aspect, language: language, text: "\(letter). \(options[answer])",
+                                       messages: [("user", prompt), ("assistant", letter)], provenance: textProv))
+            }
             if let image {
                 paired.append(sample(image, kind: "qa", idParts: ["qa", qid], aspect: aspect, language: language,
                                      text: "\(letter). \(options[answer])", messages: [("user", prompt), ("assistant", letter)],
@@ -270,15 +357,15 @@ enum ShardSampleBuilder {
 
         text.sort { $0.id < $1.id }
         paired.sort { $0.key < $1.key }
-        return ShardInputs(text: text, paired: paired, novelKeywords: novel.sorted(), excludedTestQuestions: excluded)
+        return ShardInputs(text: text, paired: paired, novelKeywords: novel.sorted(), excludedTestQuestions: excluded,
+                           exclusions: exclusions, split: split, images: images)
     }
 
-    private static func sample(_ image: Kept, kind: String, idParts: [String], aspect: String?, language: String, text: String,
+    private static func sample(_ item: Kept, kind: String, idParts: [String], aspect: String?, language: String, text: String,
                                messages: [(String, String)], provenance: Provenance) -> PairedSample {
-        PairedSample(key: "p-" + shortHash(idParts), kind: kind, keyword: image.keyword, category: image.category, aspect: aspect,
+        PairedSample(key: "p-" + shortHash(idParts), kind: kind, keyword: item.keyword, category: item.category, aspect: aspect,
                      language: language, text: text, messages: messages.map { (role: $0.0, content: $0.1) }, provenance: provenance,
-                     imageSHA256: image.sha, imagePath: image.path, imageFormat: image.format, imageBytes: image.bytes,
-                     width: image.width, height: image.height, orientation: image.orientation)
+                     image: item.image)
     }
 
     static func shortHash(_ parts: [String]) -> String {

@@ -13,16 +13,23 @@ public struct ShardSettings: Sendable {
     /// A shard is closed before it would pass this many bytes (unless it is empty).
     public var shardBytes = 256 << 20
     public var compression: Compression = .none
-    /// nil: copy the stored image bytes unchanged (EXIF orientation is recorded in the sample's json).
-    public var resize: ImageTransformRequest?
+    /// How images are written: resize (nil: none — an upright image already in the dataset's format is copied
+    /// byte for byte), the one format of the dataset, the background alpha is flattened onto.
+    public var images = ImageOutputSettings()
+    /// Shorthand for `images.resize`.
+    public var resize: ImageTransformRequest? {
+        get { images.resize }
+        set { images.resize = newValue }
+    }
     public var novelFraction = 0.0
     public var seed = 0
     /// The workspace recipe (secrets never in it), recorded in the index.
     public var recipeJSON = "{}"
-    /// The question split as the mcq stage made it, recorded in the index.
-    public var splitBy = "keyword"
-    public var testFraction = 0.2
-    public var splitSeed = 0
+    /// The split to make when the workspace has none stored yet (the recipe's `mcq.*` keys); a stored split is
+    /// always used as it is, and its settings are what the index records.
+    public var split = SplitSettings()
+    /// `filter.duplicates.phash_distance`: images this close to a test image are held out with it.
+    public var phashDistance = 8
     /// Test hook: sleep this long after each paired sample (to kill a run mid-shard).
     public var delayPerSample: Duration = .zero
 
@@ -40,13 +47,19 @@ public struct ShardSummary: Sendable {
     public var reused = 0
     public var novelKeywords: [String] = []
     public var excludedTestQuestions = 0
+    public var excludedTestImages = 0
+    public var excludedNearDuplicatesOfTest = 0
+    /// Image counts over the distinct images of the paired shards (`copied`, `reencoded_for_orientation`, …).
+    public var imageCounts: [String: Int] = [:]
     public var fingerprint = ""
     public var index: URL
 
     public var json: [String: Any] {
         ["text": textRecords, "paired": pairedSamples, "by_kind": byKind, "text_shards": textShards,
          "paired_shards": pairedShards, "written": written, "reused": reused, "novel_keywords": novelKeywords,
-         "excluded_test_questions": excludedTestQuestions, "fingerprint": fingerprint, "index": index.path]
+         "excluded_test_questions": excludedTestQuestions, "excluded_test_images": excludedTestImages,
+         "excluded_near_duplicates_of_test": excludedNearDuplicatesOfTest, "images": imageCounts,
+         "fingerprint": fingerprint, "index": index.path]
     }
 }
 
@@ -95,12 +108,17 @@ public struct ShardWriter: Sendable {
         var samples: Int
     }
 
+    var renderer: ImageRenderer { ImageRenderer(workspace: workspace, settings: settings.images, transformer: transformer) }
+
+    var builderOptions: ShardSampleBuilder.Options {
+        .init(novelFraction: settings.novelFraction, seed: settings.seed, split: settings.split, phashDistance: settings.phashDistance)
+    }
+
     public func write() async throws -> ShardSummary {
         if settings.resize != nil && transformer == nil {
             throw ShardError(.noTransformer, "resizing needs the image codecs, which this build has not wired in; use --resize none")
         }
-        let inputs = try ShardSampleBuilder.build(workspace.manifest,
-                                                  options: .init(novelFraction: settings.novelFraction, seed: settings.seed))
+        let inputs = try ShardSampleBuilder.build(workspace.manifest, options: builderOptions)
         if inputs.text.isEmpty && inputs.paired.isEmpty {
             throw ShardError(.noData, "nothing to shard: the workspace has no kept images, accepted descriptions or train-split questions; run filter, describe and mcq first")
         }
@@ -121,6 +139,12 @@ public struct ShardWriter: Sendable {
         for s in inputs.paired { summary.byKind[s.kind, default: 0] += 1 }
         summary.novelKeywords = inputs.novelKeywords
         summary.excludedTestQuestions = inputs.excludedTestQuestions
+        summary.excludedTestImages = inputs.exclusions.testImages
+        summary.excludedNearDuplicatesOfTest = inputs.exclusions.nearDuplicatesOfTest
+        let renderer = self.renderer
+        var distinct: [String: StoredImage] = [:]
+        for s in inputs.paired { distinct[s.image.sha] = s.image }
+        summary.imageCounts = ImageRenderer.counts(Array(distinct.values), renderer: renderer)
 
         progress.start("shards", total: plans.count)
         var entries: [Planned.Kind: [[String: Any]]] = [:]
@@ -140,7 +164,7 @@ public struct ShardWriter: Sendable {
                 let data: Data
                 switch plan.kind {
                 case .text: data = try encodeText(Array(textLines[plan.range]))
-                case .paired: data = try await encodeTar(Array(inputs.paired[plan.range]))
+                case .paired: data = try await encodeTar(Array(inputs.paired[plan.range]), renderer: renderer)
                 }
                 try AtomicFile.write(data, to: url)
                 let made = Marker(plan: plan.planHash, sha256: ContentHash.sha256Hex(data), bytes: data.count, samples: plan.range.count)
@@ -172,10 +196,14 @@ public struct ShardWriter: Sendable {
         let index: [String: Any] = [
             "format": "dsbuild-shards", "version": 1, "dsbuild_version": DSBuildVersion.string,
             "fingerprint": summary.fingerprint, "recipe": (try? JSONSerialization.jsonObject(with: Data(settings.recipeJSON.utf8))) ?? [String: Any](),
-            "split": ["by": settings.splitBy, "test_fraction": settings.testFraction, "seed": settings.splitSeed],
+            "split": inputs.split.json.merging(["by": inputs.split.design.rawValue, "settings_hash": inputs.split.hash]) { a, _ in a },
             "novel_keywords": inputs.novelKeywords, "text": text, "paired": paired,
             "counts": ["text": inputs.text.count, "paired": inputs.paired.count, "by_kind": summary.byKind],
-            "images": ["resize": settings.resize.map { ["mode": $0.mode.rawValue, "size": $0.size, "quality": $0.quality] } ?? "none"],
+            "excluded_test_questions": inputs.excludedTestQuestions,
+            "excluded_test_images": inputs.exclusions.testImages,
+            "excluded_near_duplicates_of_test": inputs.exclusions.nearDuplicatesOfTest,
+            "excluded": ["records": inputs.exclusions.records, "phash_distance": settings.phashDistance],
+            "images": settings.images.json.merging(summary.imageCounts.mapValues { $0 as Any }) { a, _ in a },
         ]
         let indexData = try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
         try AtomicFile.write(indexData + Data("\n".utf8), to: summary.index)
@@ -215,12 +243,12 @@ public struct ShardWriter: Sendable {
         var plans: [Planned] = []
         var start = 0
         var bytes = 0
-        let resize = settings.resize.map { "\($0.mode.rawValue):\($0.size):\($0.quality)" } ?? "none"
+        let renderer = self.renderer
         func close(_ end: Int) {
             guard end > start else { return }
-            var text = "paired|\(resize)"
+            var text = "paired|\(settings.images.planKey)"
             for s in samples[start..<end] {
-                text += "|" + JSONText.encodeObject(s.json(width: s.width, height: s.height, orientationApplied: false)) + s.text + s.imageSHA256
+                text += "|" + JSONText.encodeObject(s.planJSON(reasons: renderer.reasons(s.image))) + s.text + s.imageSHA256
             }
             plans.append(Planned(kind: .paired, file: String(format: "paired/%05d.tar", plans.count), range: start..<end,
                                  planHash: ContentHash.sha256Hex(text)))
@@ -228,7 +256,7 @@ public struct ShardWriter: Sendable {
             bytes = 0
         }
         for (i, s) in samples.enumerated() {
-            let size = s.imageBytes + s.text.utf8.count + 4096
+            let size = s.image.bytes + s.text.utf8.count + 4096
             if i > start && (i - start >= settings.shardSize || bytes + size > settings.shardBytes) { close(i) }
             bytes += size
         }
@@ -247,29 +275,24 @@ public struct ShardWriter: Sendable {
         }
     }
 
-    private func encodeTar(_ samples: [PairedSample]) async throws -> Data {
+    private func encodeTar(_ samples: [PairedSample], renderer: ImageRenderer) async throws -> Data {
         var tar = TarWriter()
+        // An image appears in several samples of a shard: render it once (bounded, so a shard of large
+        // re-encoded images does not hold them all).
+        var cache: [String: RenderedImage] = [:]
+        var cachedBytes = 0
         for sample in samples {
-            let url = workspace.imageURL(relativePath: sample.imagePath)
-            guard let original = try? Data(contentsOf: url) else {
-                throw ShardError(.missingImage, "image \(sample.imageSHA256) (\(sample.imagePath)) is missing from the workspace store; rerun collect")
+            let rendered: RenderedImage
+            if let hit = cache[sample.image.sha] {
+                rendered = hit
+            } else {
+                rendered = try renderer.render(sample.image)
+                if cachedBytes + rendered.data.count > 128 << 20 { cache.removeAll(); cachedBytes = 0 }
+                cache[sample.image.sha] = rendered
+                cachedBytes += rendered.data.count
             }
-            var bytes = original
-            var format = sample.imageFormat
-            var width = sample.width
-            var height = sample.height
-            var applied = false
-            if let request = settings.resize, let transformer {
-                let out = try transformer.transform(original, format: sample.imageFormat, request: request)
-                bytes = out.data
-                format = ImageFormatName.normalized(out.format)
-                width = out.width
-                height = out.height
-                applied = true
-            }
-            let json = try JSONSerialization.data(withJSONObject: sample.json(width: width, height: height, orientationApplied: applied),
-                                                  options: [.sortedKeys, .withoutEscapingSlashes])
-            try tar.append(name: "\(sample.key).\(format)", contents: bytes)
+            let json = try JSONSerialization.data(withJSONObject: sample.json(rendered), options: [.sortedKeys, .withoutEscapingSlashes])
+            try tar.append(name: "\(sample.key).\(rendered.fileExtension)", contents: rendered.data)
             try tar.append(name: "\(sample.key).json", contents: json)
             try tar.append(name: "\(sample.key).txt", contents: Data(sample.text.utf8))
             if settings.delayPerSample > .zero { try await Task.sleep(for: settings.delayPerSample) }

@@ -28,8 +28,14 @@ extension DSBuild {
         @Option(name: .customLong("image-size"), help: "Target size in pixels for --resize (default 512).")
         var imageSize: Int?
 
-        @Option(help: "Re-encode quality for --resize (default 90).")
+        @Option(help: "Re-encode quality for --resize and for images re-encoded for orientation or format (default 90).")
         var quality: Int?
+
+        @Option(name: .customLong("image-format"), help: "The one image format of the paired shards and exports: jpeg (default) or png.")
+        var imageFormat: String?
+
+        @Option(help: "Colour alpha is flattened onto for --image-format jpeg, as #rrggbb (default #ffffff).")
+        var background: String?
 
         @Option(name: .customLong("novel-fraction"), help: "Hold out this fraction of keywords as novel classes (base-to-novel).")
         var novelFraction: Double?
@@ -53,32 +59,45 @@ extension DSBuild {
                 throw ValidationError("--compression must be none, gzip or zstd, not \(compressionName)")
             }
             settings.compression = c
+            let imageQuality = quality ?? recipe.int("shards.quality") ?? 90
+            guard (1...100).contains(imageQuality) else { throw ValidationError("--quality must be in 1...100, not \(imageQuality)") }
+            settings.images.quality = imageQuality
             let resizeName = resize ?? recipe.string("shards.resize") ?? "none"
             if resizeName != "none" {
                 guard let mode = ImageTransformRequest.Mode(rawValue: resizeName) else {
                     throw ValidationError("--resize must be none, keep_ratio, center_crop or border, not \(resizeName)")
                 }
                 settings.resize = ImageTransformRequest(mode: mode, size: imageSize ?? recipe.int("shards.image_size") ?? 512,
-                                                        quality: quality ?? recipe.int("shards.quality") ?? 90)
+                                                        quality: imageQuality)
             }
+            let formatName = imageFormat ?? recipe.string("shards.image_format") ?? "jpeg"
+            guard let format = ImageOutputFormat(rawValue: formatName == "jpg" ? "jpeg" : formatName) else {
+                throw ValidationError("--image-format must be jpeg or png, not \(formatName)")
+            }
+            settings.images.format = format
+            let backgroundText = background ?? recipe.string("shards.background") ?? "#ffffff"
+            guard let color = RGBColor(hex: backgroundText) else {
+                throw ValidationError("--background must be a colour written #rrggbb, not \(backgroundText)")
+            }
+            settings.images.background = color
             settings.novelFraction = novelFraction ?? recipe.double("shards.novel_fraction") ?? 0
             guard (0..<1).contains(settings.novelFraction) else { throw ValidationError("--novel-fraction must be in [0, 1)") }
             settings.seed = seed ?? recipe.int("shards.seed") ?? 0
             settings.recipeJSON = recipe.json
-            settings.splitBy = recipe.string("mcq.split_by") ?? "keyword"
-            settings.testFraction = recipe.double("mcq.test_fraction") ?? 0.2
-            settings.splitSeed = recipe.int("mcq.seed") ?? 0
+            settings.split = SplitSettings(recipe: recipe)
+            settings.phashDistance = recipe.int("filter.duplicates.phash_distance") ?? settings.phashDistance
             if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_SHARD_DELAY_MS"], let v = Int(ms) {
                 settings.delayPerSample = .milliseconds(v)
             }
-            let writer = ShardWriter(workspace: context.workspace, settings: settings, transformer: Wiring.imageTransformer(),
+            let transformer = Wiring.imageTransformer()
+            let writer = ShardWriter(workspace: context.workspace, settings: settings, transformer: transformer,
                                      logger: context.logger, progress: context.progress)
             let summary = try await writer.write()
             let exportNames = exports.isEmpty ? (recipe.strings("shards.exports") ?? []) : exports
             var exported: [String] = []
             if !exportNames.isEmpty {
                 exported = try ShardExports.write(exportNames, workspace: context.workspace, out: settings.out,
-                                                  novelFraction: settings.novelFraction, seed: settings.seed)
+                                                  settings: settings, transformer: transformer)
             }
             if options.json {
                 var json = summary.json

@@ -1,0 +1,143 @@
+import Dataset
+import Foundation
+import GRDB
+
+/// A stored image as the manifest knows it: where it is, its format, its EXIF orientation and display size.
+struct StoredImage: Sendable {
+    var sha: String
+    var path: String
+    /// Normalised extension (`jpg`, `png`, `webp`, …).
+    var format: String
+    /// The source's EXIF orientation (1 when it has none).
+    var orientation: Int
+    var bytes: Int
+    /// Upright size (EXIF orientation applied).
+    var width: Int?
+    var height: Int?
+
+    /// Every stored image by hash.
+    static func all(in db: Database) throws -> [String: StoredImage] {
+        var out: [String: StoredImage] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT sha256, path, format, bytes, COALESCE(display_width, width) AS w, COALESCE(display_height, height) AS h, orientation
+              FROM images
+            """) {
+            let sha: String = row["sha256"]
+            out[sha] = StoredImage(sha: sha, path: row["path"], format: ImageFormatName.normalized(row["format"] ?? "jpg"),
+                                   orientation: (row["orientation"] as Int?) ?? 1, bytes: row["bytes"] ?? 0,
+                                   width: row["w"], height: row["h"])
+        }
+        return out
+    }
+}
+
+/// How images leave the workspace: one format per dataset, upright, optionally resized (`shards.image_format`,
+/// `shards.background`, `shards.resize`).
+public struct ImageOutputSettings: Sendable, Equatable {
+    public var resize: ImageTransformRequest?
+    public var format: ImageOutputFormat = .jpeg
+    public var background: RGBColor = .white
+    /// Quality of a JPEG re-encode made for orientation or format (a resize uses its own).
+    public var quality = 90
+
+    public init(resize: ImageTransformRequest? = nil, format: ImageOutputFormat = .jpeg, background: RGBColor = .white, quality: Int = 90) {
+        self.resize = resize
+        self.format = format
+        self.background = background
+        self.quality = quality
+    }
+
+    var request: ImageRenderRequest {
+        ImageRenderRequest(resize: resize, format: format, quality: resize?.quality ?? quality, background: background)
+    }
+
+    /// Identifies the settings in shard plans (a change makes the paired shards pending again).
+    var planKey: String {
+        let r = resize.map { "\($0.mode.rawValue):\($0.size):\($0.quality)" } ?? "none"
+        return "\(r)|\(format.rawValue)|\(background)|\(quality)"
+    }
+
+    var json: [String: Any] {
+        var resizeJSON: Any = "none"
+        if let resize { resizeJSON = ["mode": resize.mode.rawValue, "size": resize.size, "quality": resize.quality] as [String: Any] }
+        return ["resize": resizeJSON, "format": format.rawValue, "extension": format.fileExtension,
+                "background": background.description, "quality": quality]
+    }
+}
+
+/// Why an image was re-encoded rather than copied byte for byte.
+enum ReencodeReason: String, Sendable, CaseIterable {
+    /// Its EXIF orientation was not 1: pixels rotated, tag gone.
+    case orientation
+    /// Its format was not the dataset's.
+    case format
+    /// `--resize` was asked for.
+    case resize
+}
+
+/// An image as it is written: the bytes, their extension and size, and what was done to it.
+struct RenderedImage: Sendable {
+    var data: Data
+    var fileExtension: String
+    var width: Int?
+    var height: Int?
+    var reasons: [ReencodeReason]
+    var writtenSHA256: String
+
+    var orientationApplied: Bool { reasons.contains(.orientation) }
+    var mimeType: String { Evaluator.mimeType(fileExtension) }
+}
+
+/// Renders stored images for shards and exports. An image that is upright, already in the dataset's format and
+/// not to be resized is copied byte for byte; any other is decoded, rotated, resized and encoded by the
+/// transformer (deterministic: same bytes in, same bytes out).
+struct ImageRenderer: Sendable {
+    let workspace: Workspace
+    let settings: ImageOutputSettings
+    let transformer: (any ImageTransforming)?
+
+    /// What must be done to `image` (empty: copy it).
+    func reasons(_ image: StoredImage) -> [ReencodeReason] {
+        var out: [ReencodeReason] = []
+        if image.orientation != 1 { out.append(.orientation) }
+        if image.format != settings.format.fileExtension { out.append(.format) }
+        if settings.resize != nil { out.append(.resize) }
+        return out
+    }
+
+    func render(_ image: StoredImage) throws -> RenderedImage {
+        let url = workspace.imageURL(relativePath: image.path)
+        guard let original = try? Data(contentsOf: url) else {
+            throw ShardError(.missingImage, "image \(image.sha) (\(image.path)) is missing from the workspace store; rerun collect")
+        }
+        let reasons = reasons(image)
+        if reasons.isEmpty {
+            return RenderedImage(data: original, fileExtension: image.format, width: image.width, height: image.height,
+                                 reasons: [], writtenSHA256: image.sha)
+        }
+        guard let transformer else {
+            throw ShardError(.noTransformer, "image \(image.sha.prefix(12)) needs re-encoding (\(reasons.map(\.rawValue).joined(separator: ", "))) but this build has no image codecs wired in")
+        }
+        let out: TransformedImage
+        do {
+            out = try transformer.render(original, format: image.format, request: settings.request)
+        } catch {
+            throw ShardError(.write, "image \(image.sha.prefix(12)) (\(image.path)) cannot be re-encoded: \(error)")
+        }
+        return RenderedImage(data: out.data, fileExtension: ImageFormatName.normalized(out.format), width: out.width, height: out.height,
+                             reasons: reasons, writtenSHA256: ContentHash.sha256Hex(out.data))
+    }
+
+    /// Counts over distinct images, from the plan alone (the same on a resumed run).
+    static func counts(_ images: [StoredImage], renderer: ImageRenderer) -> [String: Int] {
+        var counts = ["images": images.count, "copied": 0, "reencoded_for_orientation": 0, "reencoded_for_format": 0, "resized": 0]
+        for image in images {
+            let reasons = renderer.reasons(image)
+            if reasons.isEmpty { counts["copied", default: 0] += 1 }
+            if reasons.contains(.orientation) { counts["reencoded_for_orientation", default: 0] += 1 }
+            if reasons.contains(.format) { counts["reencoded_for_format", default: 0] += 1 }
+            if reasons.contains(.resize) { counts["resized", default: 0] += 1 }
+        }
+        return counts
+    }
+}
