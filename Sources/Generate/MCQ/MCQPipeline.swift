@@ -38,8 +38,11 @@ public enum MCQPipeline {
         try manifest.write { db in
             try ExperimentSplit.assign(settings.split, in: db)
             var counts = Counts()
-            let stored = try QuestionStore.ids(type: 1, in: db)
-            for (q, rejection) in try Type1Builder.build(settings: settings, in: db) where !stored.contains(q.id) {
+            let stored = try QuestionStore.reasons(type: 1, in: db)
+            for (q, rejection) in try Type1Builder.build(settings: settings, in: db) {
+                // A stored question stays as it is; only a keyword that had too few siblings and now has enough
+                // (keywords were added) gets its question.
+                if let reason = stored[q.id], reason != Type1Builder.tooFewSiblings || rejection != nil { continue }
                 if let rejection {
                     var q = q
                     q.extra = JSONText.encodeObject(["detail": rejection.1])

@@ -36,9 +36,10 @@ public enum QuestionStore {
         try db.execute(sql: "UPDATE questions SET status = 'rejected', reason = ? WHERE id = ?", arguments: [reason, id])
     }
 
-    /// The ids of every stored question (any status) of one type: what Type 1 building must not create again.
-    public static func ids(type: Int, in db: Database) throws -> Set<String> {
-        try Set(String.fetchAll(db, sql: "SELECT id FROM questions WHERE type = ?", arguments: [type]))
+    /// Every stored question of one type (any status), id → reason ('' when none): what must not be created again.
+    public static func reasons(type: Int, in db: Database) throws -> [String: String] {
+        try Dictionary(Row.fetchAll(db, sql: "SELECT id, COALESCE(reason, '') AS reason FROM questions WHERE type = ?", arguments: [type])
+            .map { ($0["id"] as String, $0["reason"] as String) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// Accepted generated questions whose answer letter is not placed yet (created since the last finalize).

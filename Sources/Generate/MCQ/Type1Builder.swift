@@ -14,6 +14,9 @@ public enum Type1Builder {
         let description: Set<String>
     }
 
+    /// The rejection of a keyword whose category has fewer than 3 other keywords.
+    public static let tooFewSiblings = "too_few_siblings"
+
     /// Every Type 1 question the kept images call for (stored or not), derived from the seed alone.
     public static func build(settings: MCQSettings, in db: Database) throws -> [(MCQuestion, rejection: (String, String)?)] {
         let split = try SplitMap.load(in: db)
@@ -44,7 +47,7 @@ public enum Type1Builder {
                     guard pool.count >= 3 else {
                         let q = MCQuestion(id: id, keywordID: keyword.id, keyword: keyword.text, imageSHA256: sha, type: 1,
                                            question: stem, options: [keyword.text], answer: 0, category: keyword.category, split: questionSplit)
-                        out.append((q, ("too_few_siblings", "\(pool.count) other keywords in the category \"\(keyword.category)\"; 3 needed")))
+                        out.append((q, (tooFewSiblings, "\(pool.count) other keywords in the category \"\(keyword.category)\"; 3 needed")))
                         break
                     }
                     // Two questions of one image differ in distractors: take the first unused 3-set from the pool
