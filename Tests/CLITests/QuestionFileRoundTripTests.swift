@@ -143,6 +143,16 @@ import _DSBuildTestSupport
             try Row.fetchAll(db, sql: "SELECT origin, split, COUNT(*) AS n FROM questions GROUP BY origin, split")
         }
         #expect(rows.count == 1 && rows.first?["origin"] as String? == "k-viscuit" && rows.first?["split"] as String? == "test")
+        // The exported images were upright: read back, none carries an EXIF rotation, and each shows as it did.
+        func images(_ ws: String) throws -> (rotated: Int, sizes: [String]) {
+            try Workspace.open(at: URL(fileURLWithPath: ws)).manifest.read { db in
+                (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM images WHERE orientation > 1") ?? -1,
+                 try String.fetchAll(db, sql: "SELECT display_width || 'x' || display_height FROM images ORDER BY 1"))
+            }
+        }
+        let (before, after) = (try images(ws), try images(ws2))
+        #expect(before.rotated == 4 && after.rotated == 0)  // 222.jpg, 24.jpg, 50.jpg, 51.jpg (orientations 8, 6, 8, 6)
+        #expect(before.sizes == after.sizes)
     }
 
     @Test func butterflyExportIsScoredWithItsImagesFromImagesDir() throws {

@@ -5,10 +5,10 @@ import GRDB
 /// Reading questions and descriptions from the workspace, storing results in `eval_results`, and the
 /// `--compare` view.
 public enum EvalStore {
-    /// Accepted questions of a split (and of one origin: `generated` by default, nil for every origin) from the
-    /// manifest; image paths are absolute paths into the workspace store. A question with no keyword row (an
+    /// Accepted questions of a split (and of one origin when given; `dsbuild eval` asks for `generated` unless told
+    /// otherwise) from the manifest; image paths are absolute paths into the workspace store. A question with no keyword row (an
     /// imported one) takes the keyword its file gave, else the answer of the Type 1 question about its image.
-    public static func questions(in workspace: Workspace, split: String, origin: String? = "generated") throws -> [EvalQuestion] {
+    public static func questions(in workspace: Workspace, split: String, origin: String? = nil) throws -> [EvalQuestion] {
         let root = workspace.root
         let records = try workspace.manifest.read { db in
             var sql = """
