@@ -28,7 +28,7 @@ public final class FakeChatEndpoint: ChatTransport {
         /// The connection drops before a response.
         case dropConnection
         /// Exactly this status, content type and body (an HTML login page with 200, a 200 without `choices`…).
-        case raw(status: Int, contentType: String, body: String)
+        case raw(status: Int, contentType: String, body: String, headers: [String: String] = [:])
         /// Waits, then behaves as `then`.
         indirect case slow(seconds: Double, then: Behaviour)
     }
@@ -197,8 +197,9 @@ public final class FakeChatEndpoint: ChatTransport {
             return Reply(response: ChatHTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: Self.json(body)), delay: 0)
         case .dropConnection:
             return Reply(response: nil, delay: 0)
-        case .raw(let status, let contentType, let body):
-            return Reply(response: ChatHTTPResponse(status: status, headers: ["Content-Type": contentType], body: Data(body.utf8)), delay: 0)
+        case .raw(let status, let contentType, let body, let headers):
+            return Reply(response: ChatHTTPResponse(status: status, headers: headers.merging(["Content-Type": contentType]) { $1 },
+                                                    body: Data(body.utf8)), delay: 0)
         case .slow(let seconds, let then):
             var reply = respond(then)
             reply.delay += seconds

@@ -124,6 +124,29 @@ import _DSBuildTestSupport
         #expect(try Self.downloads(ws)["/busy.jpg"]?.status == "ok")
     }
 
+    @Test func aSourceAPIAskingForALongWaitStopsTheSearchWithNothingRecorded() throws {
+        let router = LoopbackRouter().on("/v1/taxa") { _ in .status(429, headers: [("Retry-After", "7200")]) }
+        let server = try LoopbackHTTPServer(router: router)
+        defer { server.stop() }
+        let tmp = TemporaryDirectory("api-wait")
+        try "keyword\nGat\n".write(to: tmp.path("k.csv"), atomically: true, encoding: .utf8)
+        try """
+            collect:
+              allow_hosts: ["127.0.0.1:\(server.port)"]
+              sources:
+                inaturalist:
+                  base_url: \(server.url("").absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")))
+            """.write(to: tmp.path("r.yaml"), atomically: true, encoding: .utf8)
+        let ws = tmp.path("ws")
+        #expect(try CommandRunner().run(["init", ws.path, "--keywords", tmp.path("k.csv").path, "--recipe", tmp.path("r.yaml").path]).status == 0)
+        let result = try CommandRunner().run(["collect", "--workspace", ws.path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("http://127.0.0.1:\(server.port) asked to wait 2h00m (Retry-After: 7200)"), "\(result.stderr)")
+        #expect(server.requestCount("/v1/taxa") == 1)
+        let searches = try Workspace.open(at: ws).manifest.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM source_searches") }
+        #expect(searches == 0, "the search stays pending for the next run")
+    }
+
     @Test func aWaitOverTenSecondsIsShownOnTheProgressLineWithoutVerbose() throws {
         let jpeg = Self.jpeg
         let hits = Mutex(0)

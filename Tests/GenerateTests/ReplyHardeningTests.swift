@@ -84,6 +84,24 @@ import Testing
         #expect(try fixture.rows().isEmpty, "nothing is decided: the items stay pending")
     }
 
+    @Test func aRateLimitWindowClosedBeyondMaxWaitStopsDescribeInsteadOfStalling() throws {
+        let fixture = try Self.fixture(recipe: "llm:\n  model: fake-model\n")
+        let completion = #"{"id": "c", "object": "chat.completion", "model": "fake-model", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Galbi is grilled beef ribs, marinated in soy sauce, pear and garlic, cooked over charcoal at the table and eaten wrapped in lettuce with ssamjang and garlic; a festive dish of Korean barbecue."}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 10, "completion_tokens": 40, "total_tokens": 50}}"#
+        let endpoint = FakeChatEndpoint { _ in
+            .raw(status: 200, contentType: "application/json", body: completion,
+                 headers: ["x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1h0m0s"])
+        }
+        let server = try endpoint.serve()
+        defer { server.stop() }
+        let runner = CommandRunner(environment: ["OPENAI_BASE_URL": server.url("/v1").absoluteString, "OPENAI_API_KEY": "sk-wait"])
+        let started = Date()
+        let result = try runner.run(["describe", "--workspace", fixture.workspace.root.path, "--concurrency", "1"])
+        #expect(Date().timeIntervalSince(started) < 60, "no hour-long stall")
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("closed its rate-limit window for 3600 s"), "\(result.stderr)")
+        #expect(endpoint.requestCount == 1, "the second request never started")
+    }
+
     @Test func aWaitOverTenSecondsIsShownOnTheProgressLineWithoutVerbose() throws {
         let fixture = try Self.fixture(recipe: "llm:\n  model: fake-model\n")
         let endpoint = FakeChatEndpoint(responder: describingResponder(Self.keywords))

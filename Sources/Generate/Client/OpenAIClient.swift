@@ -89,7 +89,9 @@ public final class OpenAIClient: ChatService {
         self.cache = cache
         self.logger = logger
         ledger = UsageLedger(prices: configuration.prices)
-        pacer = RequestPacer(limits: configuration.limits)
+        var limits = configuration.limits
+        limits.maxWaitSeconds = configuration.maxWaitSeconds
+        pacer = RequestPacer(limits: limits)
     }
 
     public var currentWireFormat: WireFormat { wireFormat.withLock { $0 } }
@@ -197,6 +199,12 @@ public final class OpenAIClient: ChatService {
             if Task.isCancelled { throw ChatError(.cancelled, "cancelled") }
             do {
                 try await pacer.acquire(estimatedTokens: estimated)
+            } catch let error as RequestPacer.WaitTooLong {
+                throw ChatError(.waitTooLong, """
+                    \(configuration.completionsURL.absoluteString) closed its rate-limit window for \(Self.seconds(error.seconds.rounded())) \
+                    (x-ratelimit-remaining 0, x-ratelimit-reset), more than llm.max_wait_seconds \
+                    (\(Self.seconds(configuration.maxWaitSeconds))); stopped instead of stalling — run again later or raise llm.max_wait_seconds
+                    """)
             } catch {
                 throw ChatError(.cancelled, "cancelled while waiting for the rate limiter")
             }

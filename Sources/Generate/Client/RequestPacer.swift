@@ -13,14 +13,23 @@ public actor RequestPacer {
         /// The share of the limits actually used: requests leave at exactly the limit arrive with jitter, and a
         /// server counting over short windows then sees one too many. 0.98 measured 0 429s in bench/generate.
         public var utilisation: Double
+        /// A pause longer than this (an exhausted window whose reset is far away) fails `acquire` with
+        /// `WaitTooLong` instead of stalling every request; nil waits however long.
+        public var maxWaitSeconds: Double?
 
         public init(concurrency: Int = 8, requestsPerMinute: Double? = nil, tokensPerMinute: Double? = nil,
-                    utilisation: Double = 0.98) {
+                    utilisation: Double = 0.98, maxWaitSeconds: Double? = nil) {
+            self.maxWaitSeconds = maxWaitSeconds
             self.concurrency = concurrency
             self.requestsPerMinute = requestsPerMinute
             self.tokensPerMinute = tokensPerMinute
             self.utilisation = utilisation
         }
+    }
+
+    /// The endpoint's rate-limit window stays closed longer than `Limits.maxWaitSeconds`.
+    public struct WaitTooLong: Error, Sendable {
+        public var seconds: Double
     }
 
     private var limits: Limits
@@ -57,6 +66,8 @@ public actor RequestPacer {
         while true {
             let now = clock.now
             if let until = pausedUntil, until > now {
+                let wait = Self.seconds(until - now)
+                if let limit = limits.maxWaitSeconds, wait > limit { throw WaitTooLong(seconds: wait) }
                 ProgressReporter.announceWait(seconds: Self.seconds(until - now), for: "the endpoint's rate-limit window to reopen")
                 try await Task.sleep(until: until, clock: clock)
                 continue
