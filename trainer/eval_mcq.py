@@ -14,7 +14,6 @@ for a question that cannot be asked (e.g. its image is missing), and a final {"e
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import re
@@ -24,6 +23,8 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from hfcompat import add_special_tokens_for  # noqa: E402
+from images import ImageDecodeError, open_upright  # noqa: E402
 from protocol import Emitter, UserError, claim_stdout, one_line, quiet_env, quiet_transformers  # noqa: E402
 
 def _prompt_spec() -> dict:
@@ -118,23 +119,46 @@ class Scorer:
             self.processor = load_processor(model_path)
         self.model = model.to(self.device).eval()
         self.tokenizer = self.processor.tokenizer
+        self._continuations: dict[int, list[list[int]]] = {}
 
     def encode(self, prompt: str, image) -> dict:
-        content = ([{"type": "image"}] if image is not None else []) + [{"type": "text", "text": prompt}]
-        if image is None:
-            content = prompt
+        content = [{"type": "image"}, {"type": "text", "text": prompt}] if image is not None else prompt
         text = self.processor.apply_chat_template(
             [{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True
         )
+        special = add_special_tokens_for(self.tokenizer, text)
         if image is not None:
-            enc = self.processor(text=[text], images=[image], return_tensors="pt")
+            enc = self.processor(text=[text], images=[image], return_tensors="pt", add_special_tokens=special)
         else:
-            enc = self.tokenizer([text], return_tensors="pt", add_special_tokens=False)
+            enc = self.tokenizer([text], return_tensors="pt", add_special_tokens=special)
         return {k: v.to(self.device) for k, v in enc.items() if k != "offset_mapping"}
+
+    def letter_continuations(self, n_options: int) -> list[list[int]]:
+        """The tokens of each letter as the chat template has the assistant say it: Qwen2-VL's assistant turn
+        starts right after "assistant\\n" ("A"), LLaVA-1.6's after "[/INST]" and a space (" A"), and those are
+        different tokens. Found by rendering a one-letter answer and taking what follows the generation prompt."""
+        if n_options in self._continuations:
+            return self._continuations[n_options]
+        user = [{"role": "user", "content": "Q"}]
+        prompt = self.processor.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
+        special = add_special_tokens_for(self.tokenizer, prompt)
+        prompt_ids = self.tokenizer(prompt, add_special_tokens=special)["input_ids"]
+        out = []
+        for letter in LETTERS[:n_options]:
+            full = self.processor.apply_chat_template(user + [{"role": "assistant", "content": letter}], tokenize=False)
+            said = full[len(prompt):] if full.startswith(prompt) else ""
+            cont = said[: said.index(letter) + 1] if letter in said else letter
+            ids = self.tokenizer(prompt + cont, add_special_tokens=special)["input_ids"]
+            if ids[: len(prompt_ids)] == prompt_ids and len(ids) > len(prompt_ids):
+                out.append(ids[len(prompt_ids):])
+            else:
+                out.append(self.tokenizer(cont, add_special_tokens=False)["input_ids"])
+        self._continuations[n_options] = out
+        return out
 
     def loglik(self, enc: dict, n_options: int) -> list[float]:
         torch = self.torch
-        conts = [self.tokenizer(LETTERS[i], add_special_tokens=False)["input_ids"] for i in range(n_options)]
+        conts = self.letter_continuations(n_options)
         with torch.no_grad():
             if all(len(c) == 1 for c in conts):
                 logits = self.model(**enc).logits[0, -1].float()
@@ -160,8 +184,7 @@ class Scorer:
 
 
 def load_image(q: dict, images_dir: str | None, questions_dir: str):
-    from PIL import Image
-
+    """The question's image, upright (EXIF orientation applied), or None and why."""
     name = q.get("image_path")
     if not name:
         return None, "question has no image_path"
@@ -173,10 +196,10 @@ def load_image(q: dict, images_dir: str | None, questions_dir: str):
         return None, f"image {path} not found"
     try:
         with open(path, "rb") as f:
-            im = Image.open(io.BytesIO(f.read()))
-            im.load()
-        return im.convert("RGB"), None
-    except (OSError, ValueError) as e:
+            return open_upright(f.read()), None
+    except OSError as e:
+        return None, f"image {path} cannot be read ({e})"
+    except ImageDecodeError as e:
         return None, f"image {path} cannot be decoded ({e})"
 
 

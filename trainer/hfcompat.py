@@ -1,6 +1,7 @@
 """Loading processors and models the same way everywhere, with or without torchvision.
 
-transformers 5.x gives Qwen2-VL's processor a video sub-processor that needs torchvision. The trainer only uses
+transformers 5.x gives Qwen2-VL's processor a video sub-processor that needs torchvision (LLaVA-NeXT's processor
+has none and loads with `AutoProcessor` either way). The trainer only uses
 images, and a CPU-only torch has no matching torchvision wheel on PyPI, so when torchvision is missing the
 processor is assembled from its tokenizer and (PIL) image processor without the video part. With torchvision
 installed, `AutoProcessor.from_pretrained` is used unchanged.
@@ -31,6 +32,16 @@ def _image_only_processor_class(base):
     return ImageOnlyProcessor
 
 
+def needs_video_processor(processor_class) -> bool:
+    """Whether the processor class's constructor takes a video sub-processor (Qwen2-VL's does)."""
+    import inspect
+
+    try:
+        return "video_processor" in inspect.signature(processor_class.__init__).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def processor_class_name(path: str) -> str | None:
     for name in ("processor_config.json", "preprocessor_config.json", "tokenizer_config.json"):
         p = os.path.join(path, name)
@@ -51,7 +62,8 @@ def load_processor(path: str):
         return AutoProcessor.from_pretrained(path, local_files_only=True)
     name = processor_class_name(path)
     base = getattr(transformers, name, None) if name else None
-    if base is None:
+    if base is None or not needs_video_processor(base):
+        # e.g. LlavaNextProcessor: image processor + tokenizer only, AutoProcessor builds it without torchvision.
         return AutoProcessor.from_pretrained(path, local_files_only=True)
     from transformers import AutoImageProcessor, AutoTokenizer
 
@@ -92,3 +104,11 @@ def make_processor(base_class, image_processor, tokenizer, chat_template):
     return _image_only_processor_class(base_class)(
         image_processor=image_processor, tokenizer=tokenizer, chat_template=chat_template
     )
+
+
+def add_special_tokens_for(tokenizer, text: str) -> bool:
+    """Whether tokenising a chat-template rendering should add the tokenizer's special tokens: not when the
+    template already wrote the BOS token (the rule of transformers' own processor `apply_chat_template`), so a
+    sample gets one BOS whether the template or the tokenizer supplies it."""
+    bos = getattr(tokenizer, "bos_token", None)
+    return not (bos and text.startswith(bos))

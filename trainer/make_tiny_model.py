@@ -1,11 +1,18 @@
-"""Build a tiny, randomly initialised Qwen2-VL in Hugging Face layout, with no download.
+"""Build a tiny, randomly initialised vision-language model in Hugging Face layout, with no download.
 
-    python trainer/make_tiny_model.py OUT [--corpus FILE ...] [--vocab-size N] [--seed S]
+    python trainer/make_tiny_model.py OUT [--family qwen2-vl|llava-next] [--corpus FILE ...] [--vocab-size N]
+                                          [--hidden H] [--layers L] [--seed S]
 
 OUT receives config.json + model weights, a byte-level BPE tokenizer trained here on a built-in corpus
-(plus any --corpus text files), Qwen2-VL's special tokens and chat template, a Qwen2-VL image processor with
-small pixel limits, and a processor, so that `AutoProcessor.from_pretrained(OUT)` and
-`Qwen2VLForConditionalGeneration.from_pretrained(OUT)` load it. Prints OUT's absolute path.
+(plus any --corpus text files) with the family's special tokens and chat template, the family's image processor
+with small sizes, and a processor, so that `AutoProcessor.from_pretrained(OUT)` and
+`AutoModelForImageTextToText.from_pretrained(OUT)` load it. Prints OUT's absolute path.
+
+- qwen2-vl (default): Qwen2-VL's special tokens and chat template, a Qwen2-VL image processor with small pixel
+  limits.
+- llava-next: LLaVA-1.6 (`LlavaNextForConditionalGeneration`): a tiny CLIP vision tower (56 px, patch 14), a tiny
+  Mistral text model, `image_grid_pinpoints` at 1/6 of LLaVA-1.6's, the `<image>` token and a llava-v1.6-mistral
+  style `[INST] … [/INST]` chat template (see tiny_llava_next.py).
 """
 
 from __future__ import annotations
@@ -73,10 +80,10 @@ Music, dance, painting, pottery, celadon, porcelain, paper, fan, drum, flute, ma
 """
 
 
-def train_tokenizer(texts: list[str], vocab_size: int):
-    """Train a byte-level BPE with Qwen2's normaliser, pre-tokeniser and decoder; return a Qwen2Tokenizer."""
+def train_bpe(texts: list[str], vocab_size: int):
+    """A byte-level BPE (Qwen2's normaliser, pre-tokeniser and decoder) trained on `texts`: a tokenizers.Tokenizer
+    with no special tokens yet."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-    from transformers import Qwen2Tokenizer
     from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
     tok = Tokenizer(models.BPE())
@@ -96,10 +103,17 @@ def train_tokenizer(texts: list[str], vocab_size: int):
         special_tokens=[],
     )
     tok.train_from_iterator(texts, trainer=trainer)
-    model = tok.model
+    return tok
+
+
+def train_tokenizer(texts: list[str], vocab_size: int):
+    """Train a byte-level BPE with Qwen2's normaliser, pre-tokeniser and decoder; return a Qwen2Tokenizer."""
     import json
     import tempfile
 
+    from transformers import Qwen2Tokenizer
+
+    model = train_bpe(texts, vocab_size).model
     with tempfile.TemporaryDirectory() as tmp:
         model.save(tmp)
         with open(os.path.join(tmp, "vocab.json"), encoding="utf-8") as f:
@@ -174,17 +188,36 @@ def build_config(tokenizer, hidden: int, layers: int):
     )
 
 
-def build(out: str, corpus_files: list[str], vocab_size: int, seed: int, hidden: int, layers: int) -> str:
+FAMILIES = ("qwen2-vl", "llava-next")
+
+
+def corpus(corpus_files: list[str]) -> list[str]:
+    texts = [line for line in BUILTIN_CORPUS.splitlines() if line.strip()]
+    for path in corpus_files:
+        with open(path, encoding="utf-8") as f:
+            texts.extend(line for line in f.read().splitlines() if line.strip())
+    return texts
+
+
+def build(out: str, corpus_files: list[str], vocab_size: int, seed: int, hidden: int, layers: int,
+          family: str = "qwen2-vl") -> str:
+    """Write a tiny random model of `family` to `out`; returns out's absolute path."""
+    if family == "llava-next":
+        import tiny_llava_next
+
+        return tiny_llava_next.build(out, corpus(corpus_files), vocab_size, seed, hidden, layers)
+    if family != "qwen2-vl":
+        raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
+    return build_qwen2_vl(out, corpus(corpus_files), vocab_size, seed, hidden, layers)
+
+
+def build_qwen2_vl(out: str, texts: list[str], vocab_size: int, seed: int, hidden: int, layers: int) -> str:
     import torch
     from transformers import Qwen2VLForConditionalGeneration, Qwen2VLProcessor
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     from hfcompat import make_processor
 
-    texts = [line for line in BUILTIN_CORPUS.splitlines() if line.strip()]
-    for path in corpus_files:
-        with open(path, encoding="utf-8") as f:
-            texts.extend(line for line in f.read().splitlines() if line.strip())
     tokenizer = train_tokenizer(texts, vocab_size)
 
     torch.manual_seed(seed)
@@ -239,10 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hidden", type=int, default=64, help="text hidden size (multiple of 32)")
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--family", choices=FAMILIES, default="qwen2-vl",
+                        help="qwen2-vl (default) or llava-next (LLaVA-1.6: CLIP vision tower + Mistral text model)")
     args = parser.parse_args(argv)
     if args.hidden % 32:
         parser.error("--hidden must be a multiple of 32")
-    path = build(args.out, args.corpus, args.vocab_size, args.seed, args.hidden, args.layers)
+    path = build(args.out, args.corpus, args.vocab_size, args.seed, args.hidden, args.layers, args.family)
     print(path, flush=True)
     return 0
 

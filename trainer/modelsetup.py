@@ -10,7 +10,9 @@ from protocol import UserError
 
 DEFAULT_LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 VISION_PREFIXES = ("visual", "vision_tower", "vision_model")
-PROJECTOR_NAMES = ("merger", "multi_modal_projector", "mm_projector")
+# Qwen2-VL's `merger`; LLaVA's `multi_modal_projector` (LLaVA-NeXT adds the `image_newline` parameter, which
+# LLaVA trains with the projector).
+PROJECTOR_NAMES = ("merger", "multi_modal_projector", "mm_projector", "image_newline")
 
 
 def is_vision(name: str) -> bool:
@@ -66,7 +68,11 @@ def prepare(model, lora: dict, freeze_vision: bool, freeze_projector: bool):
         from peft import LoraConfig, get_peft_model
 
         targets = lora.get("target_modules") or DEFAULT_LORA_TARGETS
-        projector = sorted({_projector_root(n) for n, _ in model.named_parameters() if is_projector(n)})
+        # peft keeps whole modules trainable (`modules_to_save`); a bare parameter such as LLaVA-NeXT's
+        # image_newline cannot be one, so with LoRA it stays as in the base model.
+        modules = dict(model.named_modules())
+        projector = sorted({r for n, _ in model.named_parameters() if is_projector(n)
+                            for r in [_projector_root(n)] if r in modules})
         cfg = LoraConfig(
             r=int(lora.get("r", 8)),
             lora_alpha=int(lora.get("alpha", 16)),

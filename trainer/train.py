@@ -128,6 +128,7 @@ def run(args, emit: Emitter, dist: Dist) -> int:
     import modelsetup
     from config import load_config
     from dataset import load_shards
+    from family import detect as detect_family
     from mixing import Stream
 
     t0 = time.time()
@@ -137,6 +138,7 @@ def run(args, emit: Emitter, dist: Dist) -> int:
     stream = Stream(mode, shards, cfg.seed)
     positions = Positions(stream)
     modelsetup.check_model_dir(cfg.model)
+    family = detect_family(cfg.model)
 
     import torch
 
@@ -152,7 +154,7 @@ def run(args, emit: Emitter, dist: Dist) -> int:
     torch.manual_seed(cfg.seed)
 
     processor = load_processor(cfg.model)
-    renderer = Renderer(processor, cfg.max_length)
+    renderer = Renderer(processor, cfg.max_length, family)
     pad_id = processor.tokenizer.pad_token_id
     if pad_id is None:
         pad_id = processor.tokenizer.eos_token_id or 0
@@ -216,7 +218,7 @@ def run(args, emit: Emitter, dist: Dist) -> int:
                           find_unused_parameters=True)
 
     emit.emit(
-        "start", mode=str(mode), model=cfg.model, device=str(device), dtype=cfg.dtype,
+        "start", mode=str(mode), model=cfg.model, family=family.name, device=str(device), dtype=cfg.dtype,
         samples=stream.epoch_size, text_samples=len(stream.text), paired_samples=len(stream.paired),
         trainable_params=trainable, total_params=total, world_size=dist.world_size,
         resumed_from_step=step, resumed_from=resume_dir, max_steps=total_steps, epoch_size=stream.epoch_size,

@@ -3,21 +3,26 @@ import Foundation
 import Testing
 import _DSBuildTestSupport
 
-/// `dsbuild eval --checkpoint` without a server: the bundled trainer's eval_mcq.py scores a tiny local model.
+/// `dsbuild eval --checkpoint` without a server: the bundled trainer's eval_mcq.py scores a tiny local model of
+/// each of the paper's families (Qwen2-VL, LLaVA-NeXT).
 /// Opt-in like the real-trainer test: `DSBUILD_TRAINER_PYTHON` names a Python with the trainer's requirements.
 @Suite("local checkpoint eval", .enabled(if: ProcessInfo.processInfo.environment["DSBUILD_TRAINER_PYTHON"] != nil))
 struct LocalCheckpointEvalTests {
-    @Test func aLocalCheckpointIsScoredAndAMissingImageIsReportedWithoutStoppingTheRest() throws {
+    @Test(arguments: ["qwen2-vl", "llava-next"])
+    func aLocalCheckpointIsScoredAndAMissingImageIsReportedWithoutStoppingTheRest(_ family: String) throws {
         let python = ProcessInfo.processInfo.environment["DSBUILD_TRAINER_PYTHON"]!
-        let tmp = TemporaryDirectory("local-eval")
+        let tmp = TemporaryDirectory("local-eval-\(family)")
         let make = Process()
         make.executableURL = URL(fileURLWithPath: python)
-        make.arguments = [TestPaths.repositoryRoot.appendingPathComponent("trainer/make_tiny_model.py").path, tmp.path("tiny").path]
+        make.arguments = [TestPaths.repositoryRoot.appendingPathComponent("trainer/make_tiny_model.py").path, tmp.path("tiny").path,
+                          "--family", family]
         make.standardOutput = FileHandle.nullDevice
         make.standardError = FileHandle.nullDevice
         try make.run()
         make.waitUntilExit()
         #expect(make.terminationStatus == 0)
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: tmp.path("tiny/config.json"))) as? [String: Any]
+        #expect(config?["model_type"] as? String == (family == "llava-next" ? "llava_next" : "qwen2_vl"))
 
         // The first K-Viscuit questions: 0.jpg is one of the five images the dataset lacks.
         let lines = try String(contentsOf: TestPaths.kViscuitAnnotations, encoding: .utf8).split(separator: "\n").prefix(8)

@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny Qwen2-VL built locally, real shards from K-Viscuit, and a runner for train.py."""
+"""Shared fixtures: a tiny Qwen2-VL and a tiny LLaVA-NeXT built locally, real shards from K-Viscuit, and a runner
+for train.py."""
 
 from __future__ import annotations
 
@@ -48,13 +49,13 @@ def write_config(path: str, **cfg) -> str:
     return path
 
 
-def run_train(config_path: str, timeout: int = 300, launcher: list[str] | None = None) -> Run:
+def run_train(config_path: str, timeout: int = 600, launcher: list[str] | None = None) -> Run:
     cmd = (launcher or [sys.executable]) + [os.path.join(TRAINER, "train.py"), "--config", config_path]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=ENV)
     return Run(proc)
 
 
-def run_eval(*args: str, timeout: int = 300) -> Run:
+def run_eval(*args: str, timeout: int = 600) -> Run:
     cmd = [sys.executable, os.path.join(TRAINER, "eval_mcq.py"), *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=ENV)
     return Run(proc)
@@ -66,6 +67,14 @@ def tiny_model(tmp_path_factory) -> str:
 
     out = str(tmp_path_factory.mktemp("tiny-qwen2-vl"))
     return make_tiny_model.build(out, [], vocab_size=1024, seed=0, hidden=64, layers=2)
+
+
+@pytest.fixture(scope="session")
+def tiny_llava(tmp_path_factory) -> str:
+    import make_tiny_model
+
+    out = str(tmp_path_factory.mktemp("tiny-llava-next"))
+    return make_tiny_model.build(out, [], vocab_size=1024, seed=0, hidden=64, layers=2, family="llava-next")
 
 
 @pytest.fixture(scope="session")
@@ -87,19 +96,37 @@ MODE_RUNS = {
 }
 
 
-@pytest.fixture(scope="session")
-def mode_run(tiny_model, shards, tmp_path_factory):
+def mode_runner(model: str, shards: str, tmp_path_factory, runs: dict, name: str):
     cache: dict[str, tuple[Run, str]] = {}
 
     def get(mode: str) -> tuple[Run, str]:
         if mode not in cache:
-            out = str(tmp_path_factory.mktemp("run-" + mode.replace(":", "-")))
+            out = str(tmp_path_factory.mktemp(f"{name}-" + mode.replace(":", "-")))
+            settings = {"max_steps": 24, "save_steps": 12, "dtype": "fp32", **runs[mode]}
             cfg = write_config(
-                os.path.join(out, "config.json"), shards=shards, model=tiny_model, out=os.path.join(out, "out"),
-                mode=mode, max_steps=24, batch_size=2, grad_accum=1, device="cpu", seed=0,
-                save_steps=12, warmup_steps=2, **{"dtype": "fp32", **MODE_RUNS[mode]},
+                os.path.join(out, "config.json"), shards=shards, model=model, out=os.path.join(out, "out"),
+                mode=mode, batch_size=2, grad_accum=1, device="cpu", seed=0, warmup_steps=2, **settings,
             )
             cache[mode] = (run_train(cfg), os.path.join(out, "out"))
         return cache[mode]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def mode_run(tiny_model, shards, tmp_path_factory):
+    return mode_runner(tiny_model, shards, tmp_path_factory, MODE_RUNS, "run")
+
+
+# LLaVA-NeXT: text-only as a full fine-tune and paired with LoRA (so the adapter carries the projector), long
+# enough to see the loss drop; a short full hybrid run for mixed batches and what a full fine-tune changes.
+LLAVA_RUNS = {
+    "text-only": {"lora": {"enabled": False}, "lr": 1e-2},
+    "paired": {"lora": {"enabled": True, "r": 8, "alpha": 16}, "lr": 3e-2},
+    "hybrid:0.5": {"lora": {"enabled": False}, "lr": 1e-2, "max_steps": 6, "save_steps": 0},
+}
+
+
+@pytest.fixture(scope="session")
+def llava_run(tiny_llava, shards, tmp_path_factory):
+    return mode_runner(tiny_llava, shards, tmp_path_factory, LLAVA_RUNS, "llava")

@@ -56,10 +56,10 @@ def pick_groups(annotations: list[dict], root: str, n_images: int) -> list[list[
 
 
 def small_jpeg(path: str, size: int) -> tuple[bytes, int, int]:
-    from PIL import Image
+    from PIL import Image, ImageOps
 
-    with Image.open(path) as im:
-        im = im.convert("RGB")
+    with Image.open(path) as src:
+        im = ImageOps.exif_transpose(src).convert("RGB")  # upright: the re-encoded JPEG keeps no orientation tag
         im.thumbnail((size, size))
         buf = io.BytesIO()
         im.save(buf, format="JPEG", quality=85)
