@@ -66,15 +66,15 @@ extension DSBuild {
             var settings = MCQSettings(recipe: context.recipe)
             if let types { settings.types = types.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
             if let model { settings.model = model }
-            if let perImage { settings.perImage = perImage }
-            if let perKeyword { settings.perKeyword = perKeyword }
+            if let perImage { settings.perImage = try GenerateRecipe.countRule.checked(perImage, "--per-image") }
+            if let perKeyword { settings.perKeyword = try GenerateRecipe.countRule.checked(perKeyword, "--per-keyword") }
             if let distractors {
                 guard ["random", "hard"].contains(distractors) else { throw ValidationError("--distractors is random or hard") }
                 settings.distractors = distractors
             }
             if let seed { settings.seed = seed }
-            if let testFraction { settings.testFraction = testFraction }
-            if let concurrency { settings.concurrency = concurrency }
+            if let testFraction { settings.testFraction = try GenerateRecipe.testFractionRule.checked(testFraction, "--test-fraction") }
+            if let concurrency { settings.concurrency = try GenerateRecipe.concurrencyRule.checked(concurrency, "--concurrency") }
             settings.refresh = refresh
             if blindCheck { settings.blindCheck = true }
             if let blindRepeats { settings.blindRepeats = blindRepeats }
@@ -130,6 +130,7 @@ extension DSBuild {
                 if let t1 = result["type1"] { print("type 1: \(t1)") }
                 if let t2 = result["type2"] { print("type 2: \(t2)") }
             }
+            try Interruption.exitIfInterrupted("mcq")
             if failed { throw ExitCode(1) }
         }
     }
