@@ -2,43 +2,52 @@ import Dataset
 
 /// The `describe:`, `mcq:` and `eval:` sections of a recipe.
 public enum GenerateRecipe {
+    /// Requests in flight (`*.concurrency`, `llm.concurrency`, `--concurrency`).
+    public static let concurrencyRule = ValueRule.atLeast(1)
+    /// Items per keyword or image (`per_keyword`, `per_image`, `--per-keyword`).
+    public static let countRule = ValueRule.atLeast(1)
+    /// `mcq.test_fraction` and `--test-fraction`.
+    public static let testFractionRule = ValueRule.fraction
+    /// Sampling temperature.
+    public static let temperatureRule = ValueRule.within(0, 2)
+
     public static let describe = RecipeSection("describe", [
         "aspects": .list(.string),
         "modes": .list(.choice(["image-grounded", "text-only"])),
         "languages": .list(.string),
-        "per_keyword": .int,
-        "images_per_keyword": .int,
+        "per_keyword": .checked(.int, countRule),
+        "images_per_keyword": .checked(.int, countRule),
         "model": .string,
-        "temperature": .number,
-        "max_tokens": .int,
+        "temperature": .checked(.number, temperatureRule),
+        "max_tokens": .checked(.int, .atLeast(1)),
         "templates_dir": .string,
         "min_chars": .dictionary(.int),
         "max_chars": .dictionary(.int),
-        "dedup_threshold": .number,
-        "concurrency": .int,
-        "max_attempts": .int,
+        "dedup_threshold": .checked(.number, .within(0, 1)),
+        "concurrency": .checked(.int, concurrencyRule),
+        "max_attempts": .checked(.int, .atLeast(1)),
     ])
 
     public static let mcq = RecipeSection("mcq", [
         "types": .list(.int),
-        "per_image": .int,
-        "per_keyword": .int,
+        "per_image": .checked(.int, countRule),
+        "per_keyword": .checked(.int, countRule),
         "distractors": .choice(["random", "hard"]),
         "taxonomy_column": .string,
         "type1_template": .string,
         "language": .string,
         "style": .choice(["k-viscuit", "butterfly", "dsbuild"]),
         "model": .string,
-        "temperature": .number,
-        "max_attempts": .int,
+        "temperature": .checked(.number, temperatureRule),
+        "max_attempts": .checked(.int, .atLeast(1)),
         "blind_check": .bool,
-        "blind_repeats": .int,
+        "blind_repeats": .checked(.int, .atLeast(1)),
         "drop_leaky": .bool,
-        "test_fraction": .number,
+        "test_fraction": .checked(.number, testFractionRule),
         "split_by": .choice(["image", "keyword"]),
-        "test_images_per_keyword": .int,
+        "test_images_per_keyword": .checked(.int, countRule),
         "seed": .int,
-        "concurrency": .int,
+        "concurrency": .checked(.int, concurrencyRule),
     ])
 
     public static let eval = RecipeSection("eval", [
@@ -50,8 +59,8 @@ public enum GenerateRecipe {
         "images": .string,
         "split": .string,
         "origin": .string,
-        "max_tokens": .int,
-        "concurrency": .int,
+        "max_tokens": .checked(.int, .atLeast(1)),
+        "concurrency": .checked(.int, concurrencyRule),
         "label": .string,
     ])
 }

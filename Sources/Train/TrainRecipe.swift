@@ -2,19 +2,24 @@ import Dataset
 
 /// The `shards:` and `train:` sections of a recipe.
 public enum TrainRecipe {
+    /// `shards.shard_size`/`shard_bytes` and `--shard-size`/`--shard-bytes`.
+    public static let shardLimitRule = ValueRule.atLeast(1)
+    /// `shards.novel_fraction` and `--novel-fraction`.
+    public static let novelFractionRule = ValueRule.fraction
+
     public static let shards = RecipeSection("shards", [
         "out": .string,
-        "shard_size": .int,
-        "shard_bytes": .int,
+        "shard_size": .checked(.int, shardLimitRule),
+        "shard_bytes": .checked(.int, shardLimitRule),
         "compression": .choice(["none", "gzip", "zstd"]),
         "resize": .choice(["none", "keep_ratio", "center_crop", "border"]),
-        "image_size": .int,
-        "quality": .int,
+        "image_size": .checked(.int, .atLeast(1)),
+        "quality": .checked(.int, .within(1, 100)),
         "image_format": .choice(["jpeg", "png"]),
         "background": .string,
         "mixture": .string,
         "exports": .list(.string),
-        "novel_fraction": .number,
+        "novel_fraction": .checked(.number, novelFractionRule),
         "seed": .int,
     ])
 

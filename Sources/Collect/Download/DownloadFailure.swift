@@ -26,6 +26,11 @@ public struct DownloadFailure: Error, Sendable, Equatable, CustomStringConvertib
                                retryable: retryable)
     }
 
+    /// The disk is full, the quota used up or an I/O error: transient, the next run fetches the item again.
+    public static func storage(_ error: StorageError, url: String) -> DownloadFailure {
+        DownloadFailure(reason: error.reason, detail: "\(error) (downloading \(url))", retryable: true)
+    }
+
     /// Maps a transfer error of the HTTP engine to its reason key.
     public static func transfer(_ error: HTTPError, attempts: Int) -> DownloadFailure {
         let tries = attempts > 1 ? " (after \(attempts) tries)" : ""
@@ -44,6 +49,9 @@ public struct DownloadFailure: Error, Sendable, Equatable, CustomStringConvertib
         case .disallowedScheme: return DownloadFailure(reason: "disallowed_scheme", detail: detail)
         case .tls: return DownloadFailure(reason: "tls_failed", detail: detail)
         case .aborted(let reason):
+            if let storage = StorageError.from(abortReason: reason) {
+                return .storage(storage, url: error.url.absoluteString)
+            }
             if let directive = XRobotsAbort.directive(in: reason) {
                 return DownloadFailure(reason: "x_robots_tag", detail: "X-Robots-Tag: \(directive) on \(error.url.absoluteString)")
             }

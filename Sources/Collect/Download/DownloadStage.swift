@@ -35,11 +35,12 @@ public struct DownloadStage: Stage {
     }
 
     /// Removes temporary files a killed run left behind (they were never taken for images). Run before a download
-    /// run starts; two collect runs on one workspace at the same time are not supported.
+    /// run starts. A part file is named for the process writing it (`TemporaryPart`), so only those of processes
+    /// that are gone are removed: never another live process's file in flight.
     public func removeStaleTemporaryFiles() {
         let directory = workspace.temporaryDirectory
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        for name in names where name.hasSuffix(".part") {
+        for name in names where TemporaryPart.isStale(name) {
             try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
         }
     }
@@ -77,7 +78,12 @@ public struct DownloadStage: Stage {
             return .failed(DownloadFailure(reason: "no_http", detail: "HTTP downloads are disabled in this run: \(url)"), attempts: [])
         }
         let directory = workspace.temporaryDirectory
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            guard let storage = StorageError.from(error, path: directory.path) else { throw error }
+            return .failed(.storage(storage, url: url), attempts: [])
+        }
         let fetched = try await fetcher.fetch(item, into: directory)
         switch fetched.result {
         case .failure(let failure):
@@ -114,6 +120,9 @@ public struct DownloadStage: Stage {
                            httpStatus: file.httpStatus, attempts: attempts, newImage: !existed)
         } catch {
             try? FileManager.default.removeItem(at: file.file)
+            if let storage = StorageError.from(error, path: workspace.imageURL(relativePath: relative).path) {
+                return .failed(.storage(storage, url: url), attempts: attempts)
+            }
             return .failed(DownloadFailure(reason: "store_failed", detail: "\(error) (\(url))"), attempts: attempts)
         }
     }

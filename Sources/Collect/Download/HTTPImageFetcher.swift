@@ -63,6 +63,9 @@ public struct HTTPImageFetcher: ImageFetching {
                                    attempts: attempts)
             } catch {
                 box.discard()
+                if let storage = StorageError.from(error, path: directory.path) {
+                    return FetchResult(.failure(.storage(storage, url: item.url)), attempts: attempts)
+                }
                 return FetchResult(.failure(DownloadFailure(reason: "write_failed", detail: "\(item.url): \(error)")), attempts: attempts)
             }
         case .failure(let error):
@@ -96,17 +99,24 @@ private final class SinkBox: Sendable {
 
     func makeSink() -> (any HTTPBodySink)? {
         discard()
-        let file = directory.appendingPathComponent("dl-\(UUID().uuidString).part")
+        let file = TemporaryPart.url(in: directory, prefix: "dl")
         let check = checkXRobotsTag
-        let sink = try? HashingBodySink(writingTo: file, onHead: { head in
-            guard check, (200..<300).contains(head.status),
-                  let directive = XRobotsTag.blockingDirective(in: head.headers.values("X-Robots-Tag")) else { return .proceed }
-            return .abort(XRobotsAbort.reason(directive))
-        })
+        let sink: HashingBodySink?
+        var openFailure: (any Error)?
+        do {
+            sink = try HashingBodySink(writingTo: file, onHead: { head in
+                guard check, (200..<300).contains(head.status),
+                      let directive = XRobotsTag.blockingDirective(in: head.headers.values("X-Robots-Tag")) else { return .proceed }
+                return .abort(XRobotsAbort.reason(directive))
+            })
+        } catch {
+            sink = nil
+            openFailure = error
+        }
         state.withLock { $0 = State(sink: sink, file: sink == nil ? nil : file) }
         // Without a sink the engine would collect the body in memory; a sink that cannot open its file instead
         // fails the attempt, which `finish` reports.
-        return sink ?? FailingSink(file: file)
+        return sink ?? FailingSink(file: file, reason: (openFailure as? StorageError)?.abortReason)
     }
 
     func finish() throws -> (URL, String, Int) {
@@ -130,7 +140,11 @@ private final class SinkBox: Sendable {
 /// A sink that refuses the body: used when the temporary file could not be created.
 private final class FailingSink: HTTPBodySink {
     let file: URL
-    init(file: URL) { self.file = file }
-    func receiveHead(_ head: HTTPResponseHead) -> HTTPSinkDecision { .abort("cannot create \(file.path)") }
-    func receive(_ chunk: UnsafeRawBufferPointer) -> HTTPSinkDecision { .abort("cannot create \(file.path)") }
+    let reason: String
+    init(file: URL, reason: String?) {
+        self.file = file
+        self.reason = reason ?? "cannot create \(file.path)"
+    }
+    func receiveHead(_ head: HTTPResponseHead) -> HTTPSinkDecision { .abort(reason) }
+    func receive(_ chunk: UnsafeRawBufferPointer) -> HTTPSinkDecision { .abort(reason) }
 }

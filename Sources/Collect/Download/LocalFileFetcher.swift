@@ -11,7 +11,7 @@ public struct LocalFileFetcher: ImageFetching {
             return .failed(DownloadFailure(reason: "invalid_url", detail: "not a file URL: \(item.url)"))
         }
         let started = Date()
-        let temporary = directory.appendingPathComponent("local-\(UUID().uuidString).part")
+        let temporary = TemporaryPart.url(in: directory, prefix: "local")
         do {
             let input = try FileHandle(forReadingFrom: source)
             defer { try? input.close() }
@@ -20,6 +20,7 @@ public struct LocalFileFetcher: ImageFetching {
             while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
                 try Task.checkCancellation()
                 if case .abort(let reason) = chunk.withUnsafeBytes({ sink.receive($0) }) {
+                    if let storage = StorageError.from(abortReason: reason) { throw storage }
                     throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: reason])
                 }
             }
@@ -33,7 +34,10 @@ public struct LocalFileFetcher: ImageFetching {
             throw CancellationError()
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            let failure = DownloadFailure(reason: "unreadable_file", detail: "\(source.path): \(error.localizedDescription)")
+            // A full disk or an I/O error is no verdict on the file: transient (the next run copies it again).
+            let failure = StorageError.from(error, path: error is StorageError ? temporary.path : source.path)
+                .map { DownloadFailure.storage($0, url: item.url) }
+                ?? DownloadFailure(reason: "unreadable_file", detail: "\(source.path): \(error.localizedDescription)")
             let attempt = AttemptRecord(number: 1, url: item.url, httpStatus: nil, error: failure.reason, waitSeconds: nil,
                                         startedAt: started.timeIntervalSince1970, duration: Date().timeIntervalSince(started))
             return FetchResult(.failure(failure), attempts: [attempt])

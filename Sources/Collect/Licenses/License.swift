@@ -1,3 +1,4 @@
+import Dataset
 import Foundation
 
 /// Normalises the many spellings sources use for a licence (`CC BY-SA 4.0`, `cc-by-sa`, `by-sa`, Flickr's `5`,
@@ -60,10 +61,34 @@ public struct LicenseFilter: Sendable, Equatable {
         self.allowed = allowed
     }
 
-    /// Parses user spellings; an id that is not a known licence is an error naming it.
-    public init(parsing list: [String]) throws(CollectError) {
+    /// The rule for `collect.licenses` and `--licenses`: known licence names, or `any` alone.
+    public static let rule = ValueRule("licence names (\(License.known.joined(separator: ", "))) or `any`") { value in
+        let names = value.listValue?.compactMap(\.stringValue) ?? value.stringValue.map { [$0] } ?? []
+        do {
+            _ = try LicenseFilter(parsing: names)
+            return nil
+        } catch let error as CollectError {
+            return error.detail
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// Parses user spellings (also a comma list in one item); `any` alone accepts everything. An id that is not a
+    /// known licence is an error naming it.
+    public init(parsing rawList: [String]) throws(CollectError) {
+        let list = rawList.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            .filter { !$0.isEmpty }
+        if list.contains(where: { $0.lowercased() == "any" }) {
+            guard list.count == 1 else {
+                throw CollectError(.invalidSetting, item: list.joined(separator: ","),
+                                   detail: "`any` accepts every licence; give it alone, not with other names")
+            }
+            allowed = []
+            return
+        }
         var ids = Set<String>()
-        for item in list where !item.trimmingCharacters(in: .whitespaces).isEmpty {
+        for item in list {
             guard let id = License.normalize(item) else {
                 throw CollectError(.invalidSetting, item: item,
                                    detail: "unknown licence; use one of \(License.known.joined(separator: ", "))")

@@ -59,7 +59,15 @@ public struct URLListSource: ImageSource {
                 problems.append("\(file.lastPathComponent):\(record.line): empty `\(columns.url)`")
                 continue
             }
-            let keyword = columns.keyword.flatMap { record.fields[$0] }.flatMap { $0.isEmpty ? nil : $0 } ?? columns.fixedKeyword
+            if let control = url.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+                problems.append("\(file.lastPathComponent):\(record.line): the URL contains \(control == "\u{0}" ? "a NUL byte" : "a control character")")
+                continue
+            }
+            let keyword = columns.keyword.flatMap { record.fields[$0]?.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } ?? columns.fixedKeyword
+            if let problem = KeywordText.problem(with: keyword) {
+                problems.append("\(file.lastPathComponent):\(record.line): \(problem)")
+                continue
+            }
             var extra = record.fields
             extra.removeValue(forKey: columns.url)
             if let key = columns.keyword { extra.removeValue(forKey: key) }
@@ -121,8 +129,9 @@ public struct URLListSource: ImageSource {
 
     private static func jsonLines(_ text: String, problems: inout [String], file: String) -> [(line: Int, fields: [String: String])] {
         var out: [(line: Int, fields: [String: String])] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+        for line in TextLines.split(text) {
+            let index = line.number - 1
+            let trimmed = line.text.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
                 problems.append("\(file):\(index + 1): not a JSON object")

@@ -2,7 +2,8 @@ import Foundation
 
 /// Reads keyword files: TXT (one keyword a line, `#` comments), CSV/TSV with a header row (`keyword` plus
 /// optional `category`, `query`, `language`; other columns become extra fields) and JSONL (one object a line
-/// with the same field names). UTF-8 with or without a byte-order mark. Duplicates are merged.
+/// with the same field names). UTF-8 with or without a byte-order mark; LF, CRLF or CR line ends. Duplicates are
+/// merged. A keyword `KeywordText` refuses (empty, NUL, too long) is reported as `file:line: why`; the rest is read.
 public struct KeywordFileReader: Sendable {
     public enum Format: String, Sendable, CaseIterable {
         case txt, csv, tsv, jsonl
@@ -28,7 +29,7 @@ public struct KeywordFileReader: Sendable {
         case "jsonl", "ndjson": return .jsonl
         case "txt", "list": return .txt
         default:
-            let first = text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
+            let first = TextLines.first(of: text)
             if first.hasPrefix("{") { return .jsonl }
             if first.contains("\t") { return .tsv }
             return .txt
@@ -62,10 +63,10 @@ public struct KeywordFileReader: Sendable {
     }
 
     private func parseTXT(_ text: String, into collector: inout Collector) {
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            collector.add(KeywordEntry(text: line), line: index + 1)
+        for rawLine in TextLines.split(text) {
+            let line = rawLine.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if KeywordText.isBlank(line) || line.hasPrefix("#") { continue }
+            collector.add(KeywordEntry(text: line), line: rawLine.number)
         }
     }
 
@@ -101,11 +102,12 @@ public struct KeywordFileReader: Sendable {
     }
 
     private func parseJSONL(_ text: String, into collector: inout Collector) {
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
+        for rawLine in TextLines.split(text) {
+            let line = rawLine.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let index = rawLine.number - 1
             if line.isEmpty { continue }
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                collector.fail(line: index + 1, "not a JSON object")
+                collector.fail(line: index + 1, line.unicodeScalars.contains("\u{0}") ? "contains a NUL byte" : "not a JSON object")
                 continue
             }
             var values: [String: String] = [:]
@@ -154,6 +156,10 @@ public struct KeywordFileReader: Sendable {
         init(fileName: String) { self.fileName = fileName }
 
         mutating func add(_ entry: KeywordEntry, line: Int) {
+            if let problem = KeywordText.problem(with: entry.text) {
+                fail(line: line, problem)
+                return
+            }
             if var existing = entries[entry.text] {
                 existing.merge(entry)
                 entries[entry.text] = existing

@@ -50,8 +50,14 @@ public final class Manifest: Sendable {
 
     /// Runs `body` in one write transaction.
     @discardableResult
+    /// A full disk or an I/O error is thrown as a `StorageError` naming the manifest and the free space (rather
+    /// than SQLite's bare "SQLite error 13"); the transaction is rolled back, so nothing is half-written.
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.write(body)
+        do {
+            return try pool.write(body)
+        } catch {
+            throw StorageError.from(error, path: path.path).map { $0 as any Error } ?? error
+        }
     }
 
     /// Runs `body` with a read-only snapshot.
@@ -62,7 +68,11 @@ public final class Manifest: Sendable {
     /// Async variants for use from tasks, so that a blocked writer never blocks a cooperative thread.
     public func asyncWrite<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let pool = self.pool
-        return try await pool.write { db in try body(db) }
+        do {
+            return try await pool.write { db in try body(db) }
+        } catch {
+            throw StorageError.from(error, path: path.path).map { $0 as any Error } ?? error
+        }
     }
 
     public func asyncRead<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

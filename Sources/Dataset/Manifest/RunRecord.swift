@@ -18,6 +18,22 @@ public enum RunRecord {
         try finish(id: id, status: status, countsJSON: JSONText.encode(counts), in: manifest)
     }
 
+    /// Runs `body` with a `runs` row for `command`: `ok` when it returns, `interrupted` when it was cancelled
+    /// (a `CancellationError`, or any error while the task is cancelled), `error` otherwise. Errors are rethrown.
+    public static func recording<T>(command: String, settingsJSON: String = "{}", in manifest: Manifest,
+                                    _ body: () async throws -> T) async throws -> T {
+        let id = try start(command: command, settingsJSON: settingsJSON, in: manifest)
+        do {
+            let value = try await body()
+            try finish(id: id, status: Task.isCancelled ? "interrupted" : "ok", countsJSON: "{}", in: manifest)
+            return value
+        } catch {
+            let interrupted = error is CancellationError || Task.isCancelled
+            try? finish(id: id, status: interrupted ? "interrupted" : "error", countsJSON: "{}", in: manifest)
+            throw error
+        }
+    }
+
     public static func finish(id: Int64, status: String, countsJSON: String, in manifest: Manifest) throws {
         try manifest.write { db in
             try db.execute(sql: "UPDATE runs SET finished_at = ?, status = ?, counts = ? WHERE id = ?",

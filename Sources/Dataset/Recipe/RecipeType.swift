@@ -1,6 +1,7 @@
 /// The shape a recipe value must have. Each stage declares its section with these, so an unknown key or a
 /// wrong type is caught when the recipe is read, with the key, the file and the line.
 public indirect enum RecipeType: Sendable {
+
     case string
     case int
     /// A number, integer or not.
@@ -17,6 +18,8 @@ public indirect enum RecipeType: Sendable {
     case mapWithExtra([String: RecipeType], RecipeType)
     /// Any of these types (the first that fits wins).
     case oneOf([RecipeType])
+    /// A value of the type that must also satisfy the rule (the same rule its command-line option applies).
+    case checked(RecipeType, ValueRule)
 
     var label: String {
         switch self {
@@ -28,6 +31,7 @@ public indirect enum RecipeType: Sendable {
         case .list(let element): return "a list of \(element.label)"
         case .map, .mapWithExtra, .dictionary: return "a mapping"
         case .oneOf(let types): return types.map(\.label).joined(separator: " or ")
+        case .checked(let type, let rule): return "\(type.label), \(rule.summary)"
         }
     }
 }

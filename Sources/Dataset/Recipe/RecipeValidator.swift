@@ -52,6 +52,12 @@ struct RecipeValidator {
             return try validateMap(node, fields: fields, extra: extra, path: path, line: line, type: type)
         case .dictionary(let valueType):
             return try validateMap(node, fields: [:], extra: valueType, path: path, line: line, type: type)
+        case .checked(let inner, let rule):
+            let value = try validate(node, as: inner, path: path)
+            if let problem = rule.problem(value) {
+                throw RecipeError(.badValue, file: file, line: line, key: key, message: problem)
+            }
+            return value
         case .oneOf(let types):
             for candidate in types {
                 if let value = try? validate(node, as: candidate, path: path) { return value }

@@ -1,5 +1,12 @@
 /// Escaping for text and attribute values in the generated HTML.
 enum HTML {
+    /// The letter of option `index` (A, B, …), "?" outside A–Z.
+    static func letter(_ index: Int) -> String {
+        let letters = ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q", "R", "S", "T",
+                       "U", "V", "W", "X", "Y", "Z"]
+        return letters.indices.contains(index) ? letters[index] : "?"
+    }
+
     static func escape(_ text: String) -> String {
         // Every text of the report passes here: the last chance to keep a key out of it.
         let text = SecretRedactor.redact(text)

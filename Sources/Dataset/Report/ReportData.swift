@@ -86,13 +86,15 @@ struct ReportData {
             }
         }
         for row in try Row.fetchAll(db, sql: "SELECT type, question, options, answer FROM questions WHERE status = 'accepted' ORDER BY id") {
-            let options = JSONText.decode([String].self, from: row["options"]) ?? []
+            let question: String = row["question"] ?? ""
+            let optionsText: String? = row["options"]
+            let options = JSONText.decode([String].self, from: optionsText) ?? []
             let answer: Int = row["answer"]
-            let letter = answer >= 0 && answer < 26 ? String(UnicodeScalar(UInt8(65 + answer))) : "?"
+            let letter = HTML.letter(answer)
             data.answerLetters[letter, default: 0] += 1
             let type: Int = row["type"]
             if data.questionSamples.filter({ $0.type == type }).count < 4 {
-                data.questionSamples.append((type, row["question"], options, answer))
+                data.questionSamples.append((type: type, question: question, options: options, answer: answer))
             }
         }
         for row in try Row.fetchAll(db, sql: "SELECT model, label, condition, circular, result FROM eval_results ORDER BY id") {

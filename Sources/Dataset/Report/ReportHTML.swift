@@ -153,11 +153,14 @@ struct ReportHTML {
         }.joined()
         var out = ["<h2 id=\"questions\">Questions</h2>", "<h3>Answer letters</h3><table><tr><th>letter</th><th>n</th><th>share</th></tr>\(bars)</table>"]
         for q in data.questionSamples {
-            let options = q.options.enumerated().map { i, o in
-                let letter = String(UnicodeScalar(UInt8(65 + min(i, 25))))
+            // `-> String` matters: untyped, the closure was inferred to build GRDB's `SQL` (string-interpolatable,
+            // with its own `joined(separator:)`) and the report showed `SQL(elements: [GRDB.SQL.Element…`.
+            let options: String = q.options.enumerated().map { i, o -> String in
+                let letter = HTML.letter(i)
                 return i == q.answer ? "<b>\(letter). \(HTML.escape(o))</b>" : "\(letter). \(HTML.escape(o))"
             }.joined(separator: "<br>")
-            out.append("<div class=\"sample\"><i>Type \(q.type)</i> \(HTML.escape(q.question))<br>\(options)</div>")
+            let answer = q.answer < q.options.count ? HTML.letter(q.answer) : "?"
+            out.append("<div class=\"sample\"><i>Type \(q.type)</i> \(HTML.escape(q.question))<br>\(options)<br><i>answer: \(answer)</i></div>")
         }
         return out.joined(separator: "\n")
     }

@@ -75,6 +75,10 @@ public struct StageRunner: Sendable {
             }
         } catch is CancellationError {
             summary.interrupted = true
+        } catch where Task.isCancelled {
+            // Work cut short by the cancellation may surface as its own error (a cancelled transfer): an interruption.
+            logger.debug("interrupted: \(error)")
+            summary.interrupted = true
         } catch {
             summary.seconds = Date().timeIntervalSince(started)
             progress.finish()

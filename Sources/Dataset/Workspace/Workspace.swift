@@ -84,6 +84,7 @@ public final class Workspace: Sendable {
                 try? fm.removeItem(at: temporaryFile)
                 return relative
             }
+            if StorageError.codes.contains(code) { throw StorageError(code: code, path: destination.path) }
             throw WorkspaceError(.cannotWrite, path: destination.path, detail: String(cString: strerror(code)))
         }
         return relative

@@ -11,6 +11,8 @@ public struct WorkspaceError: Error, Sendable, CustomStringConvertible {
         case alreadyExists
         /// A file the workspace needs could not be written.
         case cannotWrite
+        /// Another process holds the workspace lock (`detail` names it).
+        case inUse
     }
 
     public let code: Code
@@ -35,6 +37,8 @@ public struct WorkspaceError: Error, Sendable, CustomStringConvertible {
             return "\(path): \(detail)"
         case .cannotWrite:
             return "cannot write \(path): \(detail)"
+        case .inUse:
+            return "workspace \(path) is in use by \(detail); wait for it to finish or stop it, then run this again"
         }
     }
 }

@@ -11,6 +11,8 @@ public struct FilterSummary: Sendable {
     }
 
     public var decidedThisRun = 0
+    /// The run was cancelled (Ctrl-C): the decisions made are recorded, duplicate grouping did not run.
+    public var interrupted = false
     public var pairs = 0
     public var kept = 0
     /// Pairs a rule could not decide (its judge failed for a reason outside the image): not kept, not dropped,
@@ -68,7 +70,7 @@ public struct FilterPipeline: Sendable {
                 : "DELETE FROM filter_decisions WHERE rule NOT IN (\(placeholders))"
             try db.execute(sql: sql, arguments: StatementArguments(active))
         }
-        let stage = FilterRuleStage(root: workspace.root, rules: rules)
+        let stage = FilterRuleStage(root: workspace.root, rules: rules, delay: settings.delayPerImage)
         let runner = StageRunner(manifest: workspace.manifest, progress: progress, logger: logger)
         let stageSummary = try await runner.run(stage, concurrency: settings.concurrency, settingsJSON: settings.json)
         // Exact pHashes the integrity decodes produced: stored now, so duplicate grouping does not decode again.
@@ -82,6 +84,10 @@ public struct FilterPipeline: Sendable {
         }
         var summary = FilterSummary()
         summary.decidedThisRun = stageSummary.pending
+        if stageSummary.interrupted || Task.isCancelled {
+            summary.interrupted = true
+            return try summarize(into: summary)
+        }
         if settings.duplicates {
             summary.errors += try await groupDuplicates(progress: progress)
         }

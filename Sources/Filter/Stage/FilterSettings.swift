@@ -29,6 +29,8 @@ public struct FilterSettings: Sendable {
     public var phashMode: PHashMode = .exact
     public var minPerKeyword = 1
     public var concurrency = 2
+    /// A pause before each image (tests use it to interrupt a run midway; `DSBUILD_TEST_FILTER_DELAY_MS`).
+    public var delayPerImage: Duration = .zero
 
     public init() {}
 

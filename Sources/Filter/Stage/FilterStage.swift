@@ -17,6 +17,7 @@ struct FilterRuleStage: Stage {
     let name = "filter"
     let root: URL
     let rules: [any FilterRule]
+    var delay: Duration = .zero
 
     func pending(in manifest: Manifest) async throws -> [Item] {
         let rules = self.rules
@@ -37,6 +38,7 @@ struct FilterRuleStage: Stage {
     }
 
     func work(on item: Item) async throws -> Outcome {
+        if delay > .zero { try await Task.sleep(for: delay) }
         var decisions: [(String, String, RuleDecision)] = []
         for rule in item.rules {
             decisions.append((rule.name, rule.settingsHash, await rule.decide(item.subject)))

@@ -68,17 +68,20 @@ extension DSBuild {
         func run() async throws {
             let context = try CommandContext.open(options, command: "collect")
             let settings = try makeSettings(context)
+            var keywordErrors = false
             if let keywords {
                 let result = try KeywordFileReader().read(contentsOf: URL(fileURLWithPath: keywords))
                 for error in result.errors { Output.error(error.description) }
+                keywordErrors = !result.errors.isEmpty
                 try KeywordStore.insert(result.keywords, into: context.workspace.manifest)
             }
             let collector = Collector(workspace: context.workspace, settings: settings, prober: Wiring.imageProber(),
                                       logger: context.logger, progress: context.progress)
-            let summary = try await collector.run()
+            let summary = try await Interruption.cancellable { try await collector.run() }
             for problem in summary.problems { Output.warning(problem) }
             print(summary: summary)
-            if summary.failed { throw ExitCode(1) }
+            try Interruption.exitIfInterrupted("collect")
+            if summary.failed || keywordErrors { throw ExitCode(1) }
         }
 
         /// Defaults ← recipe ← options.
@@ -90,22 +93,16 @@ extension DSBuild {
             for name in settings.sources where !ImageSources.names.contains(name) {
                 throw ValidationError("unknown source `\(name)`; use \(ImageSources.names.joined(separator: ", "))")
             }
-            if let perKeyword {
-                guard perKeyword > 0 else { throw ValidationError("--per-keyword must be at least 1") }
-                settings.perKeyword = perKeyword
-            }
+            if let perKeyword { settings.perKeyword = try CollectRecipe.perKeywordRule.checked(perKeyword, "--per-keyword") }
             if let licenses {
-                settings.licenses = licenses.lowercased() == "any" ? .any
-                    : try LicenseFilter(parsing: licenses.split(separator: ",").map(String.init))
+                do {
+                    settings.licenses = try LicenseFilter(parsing: [licenses])
+                } catch {
+                    throw ValidationError("--licenses: \(error)")
+                }
             }
-            if let concurrency {
-                guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
-                settings.download.concurrency = concurrency
-            }
-            if let perHost {
-                guard perHost > 0 else { throw ValidationError("--per-host must be at least 1") }
-                settings.download.perHost = perHost
-            }
+            if let concurrency { settings.download.concurrency = try CollectRecipe.concurrencyRule.checked(concurrency, "--concurrency") }
+            if let perHost { settings.download.perHost = try CollectRecipe.concurrencyRule.checked(perHost, "--per-host") }
             if let maxAttempts { settings.download.maxAttempts = max(1, maxAttempts) }
             if let timeout { settings.download.totalTimeout = timeout }
             if let contact { settings.download.userAgentContact = contact }

@@ -36,8 +36,8 @@ extension DSBuild {
                 }
             }
             if let languages { settings.languages = Self.list(languages) }
-            if let perKeyword { settings.perKeyword = perKeyword }
-            if let concurrency { settings.concurrency = concurrency }
+            if let perKeyword { settings.perKeyword = try GenerateRecipe.countRule.checked(perKeyword, "--per-keyword") }
+            if let concurrency { settings.concurrency = try GenerateRecipe.concurrencyRule.checked(concurrency, "--concurrency") }
             settings.refresh = refresh
 
             var clientConfiguration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
@@ -70,6 +70,7 @@ extension DSBuild {
                 if let cost = totals.cost { line += String(format: ", $%.4f", cost) }
                 print(line)
             }
+            try Interruption.exitIfInterrupted("describe")
             if summary.failures > 0 || summary.interrupted { throw ExitCode(1) }
         }
 

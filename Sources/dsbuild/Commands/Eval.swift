@@ -63,7 +63,14 @@ extension DSBuild {
                 if options.json { Output.json(["results": rows]) } else { print(EvalStore.compareText(rows)) }
                 return
             }
-            let context = workspace.flatMap { _ in try? CommandContext.open(options, command: "eval") }
+            let context: CommandContext?
+            do {
+                context = try workspace.map { _ in try CommandContext.open(options, command: "eval") }
+            } catch let error as WorkspaceError where error.code == .inUse {
+                throw error
+            } catch {
+                context = nil
+            }
             let recipe = context?.recipe ?? .empty
             guard let modelName = model ?? recipe.string("eval.model") else { throw ValidationError("--model is required") }
             let conditionName = condition ?? recipe.strings("eval.conditions")?.first ?? "with-image"
@@ -123,7 +130,7 @@ extension DSBuild {
                 throw ValidationError("no endpoint: pass --endpoint URL, set OPENAI_BASE_URL, or score a local --checkpoint DIR")
             }
             let evaluator = Evaluator(chat: chat, settings: settings, progress: options.makeProgress())
-            let (report, answers) = try await evaluator.run(questionList, source: source)
+            let (report, answers) = try await Interruption.cancellable { try await evaluator.run(questionList, source: source) }
             for answer in answers {
                 if let error = answer.error { Output.error(error.contains(answer.question.id) ? error : "question \(answer.question.id): \(error)") }
             }
@@ -140,6 +147,7 @@ extension DSBuild {
             } else {
                 print(report.text)
             }
+            try Interruption.exitIfInterrupted("eval")
             if report.errors > 0 { throw ExitCode(1) }
         }
     }

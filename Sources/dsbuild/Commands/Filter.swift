@@ -35,23 +35,31 @@ extension DSBuild {
         func run() async throws {
             let context = try CommandContext.open(options, command: "filter")
             var settings = FilterSettings(recipe: context.recipe)
-            if let minShortSide { settings.minShortSide = minShortSide > 0 ? minShortSide : nil }
-            if let aspectRatio {
-                let parts = aspectRatio.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-                guard parts.count == 2, parts[0] > 0, parts[0] <= parts[1] else {
-                    throw ValidationError("--aspect-ratio wants MIN,MAX with 0 < MIN <= MAX, e.g. 0.5,2.0")
-                }
-                settings.aspectRatio = (parts[0], parts[1])
+            if let minShortSide {
+                settings.minShortSide = try FilterRecipe.sizeLimitRule.checked(minShortSide, "--min-short-side") > 0 ? minShortSide : nil
             }
-            if let phashDistance { settings.phashDistance = phashDistance }
+            if let aspectRatio {
+                let fields = aspectRatio.split(separator: ",", omittingEmptySubsequences: false)
+                let parts = fields.compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard parts.count == fields.count else {
+                    throw ValidationError("--aspect-ratio wants MIN,MAX with 0 < MIN <= MAX, e.g. 0.5,2.0, not \(aspectRatio)")
+                }
+                let range = try FilterRecipe.aspectRatioRule.checked(parts, "--aspect-ratio")
+                settings.aspectRatio = (range[0], range[1])
+            }
+            if let phashDistance { settings.phashDistance = try FilterRecipe.phashDistanceRule.checked(phashDistance, "--phash-distance") }
             if let phash { settings.phashMode = phash }
-            if let minPerKeyword { settings.minPerKeyword = minPerKeyword }
+            if let minPerKeyword { settings.minPerKeyword = try FilterRecipe.minPerKeywordRule.checked(minPerKeyword, "--min-per-keyword") }
             if vlmJudge { settings.vlmJudge = true }
+            if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_FILTER_DELAY_MS"], let v = Int(ms) {
+                settings.delayPerImage = .milliseconds(v)
+            }
             let pipeline = FilterPipeline(workspace: context.workspace, settings: settings,
                                           analyzer: Wiring.pixelAnalyzer(),
                                           judge: settings.vlmJudge ? try Wiring.watermarkJudge(context) : nil,
                                           logger: context.logger)
-            let summary = try await pipeline.run(progress: context.progress, dryRun: dryRun)
+            let (progress, dry) = (context.progress, dryRun)
+            let summary = try await Interruption.cancellable { try await pipeline.run(progress: progress, dryRun: dry) }
             for error in summary.errors { Output.error(error) }
             if options.json {
                 Output.json(summary.json)
@@ -61,6 +69,7 @@ extension DSBuild {
             for (keyword, kept) in summary.thinKeywords.sorted(by: { $0.key < $1.key }) where !options.json && !options.quiet {
                 Output.warning("keyword \(keyword) has \(kept) kept image(s), fewer than \(settings.minPerKeyword)")
             }
+            try Interruption.exitIfInterrupted("filter")
             if !summary.errors.isEmpty { throw ExitCode(1) }
         }
     }

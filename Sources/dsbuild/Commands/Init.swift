@@ -35,6 +35,8 @@ extension DSBuild {
                     keywordFile = URL(fileURLWithPath: path, relativeTo: url.deletingLastPathComponent()).standardizedFileURL
                 }
             }
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try WorkspaceLock.acquire(root: dir, command: "init")
             let workspace = try Workspace.create(at: dir)
             if let recipeText { try workspace.storeRecipe(text: recipeText) }
             var summary: [String: Any] = ["workspace": workspace.root.path]

@@ -98,23 +98,19 @@ extension DSBuild {
             var settings = MCQSettings(recipe: context.recipe)
             if let types { settings.types = types.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
             if let model { settings.model = model }
-            if let perImage { settings.perImage = perImage }
-            if let perKeyword { settings.perKeyword = perKeyword }
+            if let perImage { settings.perImage = try GenerateRecipe.countRule.checked(perImage, "--per-image") }
+            if let perKeyword { settings.perKeyword = try GenerateRecipe.countRule.checked(perKeyword, "--per-keyword") }
             if let distractors {
                 guard ["random", "hard"].contains(distractors) else { throw ValidationError("--distractors is random or hard") }
                 settings.distractors = distractors
             }
             if let seed { settings.seed = seed; settings.split.seed = seed }
             if let splitBy { settings.split.design = splitBy }
-            if let testFraction {
-                guard testFraction >= 0, testFraction < 1 else { throw ValidationError("--test-fraction is a share from 0 up to (not including) 1, e.g. 0.2") }
-                settings.split.testFraction = testFraction
-            }
+            if let testFraction { settings.split.testFraction = try GenerateRecipe.testFractionRule.checked(testFraction, "--test-fraction") }
             if let testImagesPerKeyword {
-                guard testImagesPerKeyword >= 1 else { throw ValidationError("--test-images-per-keyword is at least 1") }
-                settings.split.testImagesPerKeyword = testImagesPerKeyword
+                settings.split.testImagesPerKeyword = try GenerateRecipe.countRule.checked(testImagesPerKeyword, "--test-images-per-keyword")
             }
-            if let concurrency { settings.concurrency = concurrency }
+            if let concurrency { settings.concurrency = try GenerateRecipe.concurrencyRule.checked(concurrency, "--concurrency") }
             settings.refresh = refresh
             if blindCheck { settings.blindCheck = true }
             if let blindRepeats { settings.blindRepeats = blindRepeats }
@@ -192,6 +188,7 @@ extension DSBuild {
                 if let t1 = result["type1"] { print("type 1: \(t1)") }
                 if let t2 = result["type2"] { print("type 2: \(t2)") }
             }
+            try Interruption.exitIfInterrupted("mcq")
             if failed { throw ExitCode(1) }
         }
     }

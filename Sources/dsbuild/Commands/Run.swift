@@ -40,6 +40,10 @@ extension DSBuild {
             let stages = PipelineStage.selected(for: parsed, from: from, until: until)
             let started = Date().timeIntervalSince1970
 
+            // One lock for every stage: the stage commands run in this process and take it again (re-entrant).
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try WorkspaceLock.acquire(root: directory, command: "run")
+
             // init: always safe to repeat (keywords merge, the recipe is stored again).
             var initArguments = [directory.path, "--recipe", recipeURL.path, "--quiet"]
             do {
@@ -65,6 +69,10 @@ extension DSBuild {
                     } catch let exit as ExitCode where exit.rawValue == 1 {
                         result.outcomes.append((stage, "failures"))
                         result.failed = true
+                    } catch let exit as ExitCode where exit.rawValue == Interruption.exitCode.rawValue {
+                        result.outcomes.append((stage, "interrupted"))
+                        result.interrupted = true
+                        break
                     } catch let exit as ExitCode {
                         result.outcomes.append((stage, "stopped"))
                         result.stopped = "\(stage.rawValue) stopped (exit \(exit.rawValue))"
@@ -95,7 +103,8 @@ extension DSBuild {
             }
             if let stopped { Output.error(stopped) }
             if interrupted { Output.error("interrupted: run `dsbuild run \(recipe)` again to finish") }
-            if stopped != nil || interrupted { throw ExitCode(2) }
+            if interrupted { throw Interruption.exitCode }
+            if stopped != nil { throw ExitCode(2) }
             if failed { throw ExitCode(1) }
         }
     }

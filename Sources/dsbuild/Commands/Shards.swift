@@ -51,8 +51,10 @@ extension DSBuild {
             let recipe = context.recipe
             let outDir = out ?? recipe.string("shards.out") ?? context.workspace.root.appendingPathComponent("shards").path
             var settings = ShardSettings(out: URL(fileURLWithPath: outDir, relativeTo: context.workspace.root).standardizedFileURL)
-            settings.shardSize = shardSize ?? recipe.int("shards.shard_size") ?? settings.shardSize
-            settings.shardBytes = shardBytes ?? recipe.int("shards.shard_bytes") ?? settings.shardBytes
+            settings.shardSize = try shardSize.map { try TrainRecipe.shardLimitRule.checked($0, "--shard-size") }
+                ?? recipe.int("shards.shard_size") ?? settings.shardSize
+            settings.shardBytes = try shardBytes.map { try TrainRecipe.shardLimitRule.checked($0, "--shard-bytes") }
+                ?? recipe.int("shards.shard_bytes") ?? settings.shardBytes
             guard settings.shardSize > 0, settings.shardBytes > 0 else { throw ValidationError("--shard-size and --shard-bytes must be positive") }
             let compressionName = compression ?? recipe.string("shards.compression") ?? "none"
             guard let c = ShardSettings.Compression(rawValue: compressionName) else {
@@ -80,7 +82,8 @@ extension DSBuild {
                 throw ValidationError("--background must be a colour written #rrggbb, not \(backgroundText)")
             }
             settings.images.background = color
-            settings.novelFraction = novelFraction ?? recipe.double("shards.novel_fraction") ?? 0
+            settings.novelFraction = try novelFraction.map { try TrainRecipe.novelFractionRule.checked($0, "--novel-fraction") }
+                ?? recipe.double("shards.novel_fraction") ?? 0
             guard (0..<1).contains(settings.novelFraction) else { throw ValidationError("--novel-fraction must be in [0, 1)") }
             settings.seed = seed ?? recipe.int("shards.seed") ?? 0
             settings.recipeJSON = recipe.json
@@ -92,7 +95,12 @@ extension DSBuild {
             let transformer = Wiring.imageTransformer()
             let writer = ShardWriter(workspace: context.workspace, settings: settings, transformer: transformer,
                                      logger: context.logger, progress: context.progress)
-            let summary = try await writer.write()
+            let (manifest, settingsJSON) = (context.workspace.manifest, settings.recipeJSON)
+            let summary = try await Interruption.cancellable {
+                try await RunRecord.recording(command: "shards", settingsJSON: settingsJSON, in: manifest) {
+                    try await writer.write()
+                }
+            }
             let exportNames = exports.isEmpty ? (recipe.strings("shards.exports") ?? []) : exports
             var exported: [String] = []
             if !exportNames.isEmpty {

@@ -65,7 +65,13 @@ extension DSBuild {
             settings.extraJSON = JSONText.encode(extra)
             var launcher = TrainLauncher(workspace: context.workspace, settings: settings, logger: context.logger, progress: context.progress)
             launcher.passStderr = options.verbose
-            let outcome = try await launcher.run()
+            let outcome: TrainOutcome
+            do {
+                outcome = try await launcher.run()
+            } catch let error as TrainError where error.code == .interrupted {
+                Output.error(error.description)
+                throw Interruption.exitCode
+            }
             if options.json {
                 Output.json(outcome.json)
             } else {

@@ -21,9 +21,16 @@ struct CommandContext {
         GenerateRecipe.eval, TrainRecipe.shards, TrainRecipe.train,
     ])
 
-    /// Opens the workspace named by the options and loads its stored recipe.
+    /// Commands that only read: they never take the workspace lock, so they work while a writer runs.
+    static let readers: Set<String> = ["status", "report", "check"]
+
+    /// Opens the workspace named by the options and loads its stored recipe. A command that writes takes the
+    /// workspace lock first (a second writer fails at once, naming the holder); readers do not.
     static func open(_ options: GlobalOptions, command: String) throws -> CommandContext {
         let workspace = try Workspace.open(at: options.workspaceURL)
+        if !readers.contains(command) {
+            try WorkspaceLock.acquire(root: workspace.root, command: command)
+        }
         let recipe: Recipe
         if FileManager.default.fileExists(atPath: workspace.recipeURL.path) {
             recipe = try Recipe.load(contentsOf: workspace.recipeURL, schema: recipeSchema)

@@ -1,0 +1,21 @@
+import ArgumentParser
+import Dataset
+
+/// Command-line options checked by the rule their recipe key declares (one rule for both; see `ValueRule`).
+extension ValueRule {
+    /// Returns `value`, or throws a usage error naming `option` when it breaks the rule.
+    func checked(_ value: Int, _ option: String) throws -> Int {
+        if let problem = problem(int: value) { throw ValidationError("\(option) \(problem)") }
+        return value
+    }
+
+    func checked(_ value: Double, _ option: String) throws -> Double {
+        if let problem = problem(double: value) { throw ValidationError("\(option) \(problem)") }
+        return value
+    }
+
+    func checked(_ values: [Double], _ option: String) throws -> [Double] {
+        if let problem = problem(doubles: values) { throw ValidationError("\(option) \(problem)") }
+        return values
+    }
+}
