@@ -101,7 +101,8 @@ import _DSBuildTestSupport
         let server = try Hardening.imageServer(files)
         defer { server.stop() }
         try Hardening.urlList(files, server: server, keyword: "hanbok", at: tmp.path("urls.csv"))
-        try fillThenFree(source: ["--sources", "urls", "--source-file", tmp.path("urls.csv").path, "--keyword-column", "keyword"],
+        try fillThenFree(source: ["--sources", "urls", "--source-file", tmp.path("urls.csv").path, "--keyword-column", "keyword",
+                                            "--allow-host", "127.0.0.1:\(server.port)"],
                          files: files, label: "http")
     }
 }

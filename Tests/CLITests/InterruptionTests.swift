@@ -72,7 +72,8 @@ import _DSBuildTestSupport
         let cli = CommandRunner()
         #expect(try cli.run(["init", w.path]).status == 0)
         let arguments = ["collect", "--workspace", w.path, "--sources", "urls", "--source-file", tmp.path("urls.csv").path,
-                         "--keyword-column", "keyword", "--concurrency", "1", "--per-host", "1", "--quiet"]
+                         "--keyword-column", "keyword", "--concurrency", "1", "--per-host", "1", "--quiet",
+                         "--allow-host", "127.0.0.1:\(server.port)"]
         let running = try cli.start(arguments)
         defer { running.kill() }
         _ = try interrupt(running, with: signal, workspace: w, stage: "download") {

@@ -61,6 +61,29 @@ import _DSBuildTestSupport
         #expect(changed == rotated)
     }
 
+    /// Issue 15 case 1 for question files: K-Viscuit's file saved on Windows (CRLF) or old Mac (CR) imports the
+    /// same 657 questions as the LF original, and a bad line is named by its 1-based number.
+    @Test(arguments: ["\r\n", "\r"])
+    func questionFilesWithCRLFOrCRLineEndsImportLikeTheLFOriginal(_ terminator: String) throws {
+        let original = try String(contentsOf: TestPaths.kViscuitAnnotations, encoding: .utf8)
+        let converted = original.replacingOccurrences(of: "\n", with: terminator)
+        let file = tmp.path("kv-\(terminator.utf8.count).jsonl")
+        try converted.write(to: file, atomically: true, encoding: .utf8)
+        let ws = tmp.path("crlf-\(terminator.utf8.count)").path
+        try "keyword,category\r\nGat,clothes\r\n".write(to: tmp.path("k.csv"), atomically: true, encoding: .utf8)
+        #expect(try cli.run(["init", ws, "--keywords", tmp.path("k.csv").path]).status == 0)
+        let imported = try cli.run(["mcq", "--workspace", ws, "--import-k-viscuit", file.path, "--json"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(try imported.json()["imported"] as? Int == 657)
+        // A line that is not JSON, third in a CRLF file, is reported as line 3.
+        let broken = tmp.path("broken-\(terminator.utf8.count).jsonl")
+        let lines = original.split(separator: "\n").prefix(2).map(String.init) + ["{not json"]
+        try (lines.joined(separator: terminator) + terminator).write(to: broken, atomically: true, encoding: .utf8)
+        let refused = try cli.run(["mcq", "--workspace", ws, "--import-k-viscuit", broken.path])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("\(broken.path):3:"), "\(refused.stderr)")
+    }
+
     @Test func workspaceEvalAsksImportedQuestionsWithTheirImagesApartFromGeneratedOnes() throws {
         let ws = try importedWorkspace("ws-eval")
         let chat = FakeChatEndpoint { _ in .content("A") }

@@ -27,7 +27,8 @@ import _DSBuildTestSupport
         let w = tmp.path("w")
         #expect(try cli.run(["init", w.path]).status == 0)
         let collect = ["collect", "--workspace", w.path, "--sources", "urls", "--source-file", tmp.path("urls.csv").path,
-                       "--keyword-column", "keyword", "--concurrency", "1", "--per-host", "1", "--quiet"]
+                       "--keyword-column", "keyword", "--concurrency", "1", "--per-host", "1", "--quiet",
+                       "--allow-host", "127.0.0.1:\(server.port)"]
         let first = try cli.start(collect)
         defer { first.kill() }
         #expect(Hardening.waitUntil(30) { server.totalRequests > 0 }, "the first collect is downloading")

@@ -29,8 +29,9 @@ public enum QuestionFile {
     public static func parse(_ text: String, file: String, format: QuestionFileFormat? = nil) throws(QuestionFileError) -> (format: QuestionFileFormat, records: [QuestionRecord]) {
         var chosen = format
         var records: [QuestionRecord] = []
-        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        for raw in TextLines.split(text) {
+            let offset = raw.number - 1
+            let line = raw.text.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty { continue }
             guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
                 throw QuestionFileError(file: file, line: offset + 1, message: "not a JSON object")
