@@ -235,6 +235,23 @@ import _DSBuildTestSupport
         try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]).write(to: url)
     }
 
+    /// The JPEG without its EXIF APP1 segments (so a planted one is the only orientation it has).
+    static func withoutEXIF(_ jpeg: Data) -> Data {
+        let b = [UInt8](jpeg)
+        var out = Array(b[0..<2])
+        var i = 2
+        while i + 4 <= b.count, b[i] == 0xFF, b[i + 1] != 0xDA {
+            let length: Int = Int(b[i + 2]) * 256 + Int(b[i + 3])
+            let end: Int = min(b.count, i + 2 + length)
+            let signature: [UInt8] = [0x45, 0x78, 0x69, 0x66, 0, 0]  // "Exif\0\0"
+            let isEXIF: Bool = b[i + 1] == 0xE1 && end - i > 10 && Array(b[(i + 4)..<(i + 10)]) == signature
+            if !isEXIF { out += b[i..<end] }
+            i = end
+        }
+        out += b[i...]
+        return Data(out)
+    }
+
     // MARK: Tests
 
     @Test func cleanWorkspaceGivesOneResultPerCheckAndAnExitStatusThatSaysWhetherAllPassed() throws {
@@ -339,7 +356,7 @@ import _DSBuildTestSupport
         let clean = try Clean.get()
         let ws = try clean.copy()
         let template = try Self.trainCaption(ws)
-        let rotated = ImageFactory.insertAfterSOI(template.image, [ImageFactory.exifAPP1(orientation: 6)])
+        let rotated = ImageFactory.insertAfterSOI(Self.withoutEXIF(template.image), [ImageFactory.exifAPP1(orientation: 6)])
         try Self.appendSample(template.tar, key: "p-plantedrotated", imageExtension: "jpg", image: rotated, json: template.json, ws: ws)
         let lines = try expectOnly("orientation_applied", naming: "member p-plantedrotated.jpg", in: ws, clean)
         #expect(lines.contains { $0.contains("orientation 6") })
