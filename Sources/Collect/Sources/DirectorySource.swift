@@ -4,6 +4,10 @@ import Foundation
 /// Images already on disk: every file under `root/<keyword>/…` is a candidate for the keyword named by its
 /// first-level sub-folder (files directly in `root` belong to `fixedKeyword`). "Downloading" one copies it into
 /// the store through the same checks as a download (magic bytes, sha256, probe).
+///
+/// Attribution travels in an optional sidecar beside each file, as img2dataset writes them: `photo.json` (or
+/// `photo.jpg.json`) with `license`, `license_url`, `author` (or `creator`/`artist`), `page_url` (or `url`) and
+/// `title`. Sidecars are not candidates; the licence filter applies to files whose sidecar names a licence.
 public struct DirectorySource: ImageSource {
     public let name = "directory"
     public let root: URL
@@ -31,14 +35,22 @@ public struct DirectorySource: ImageSource {
         var files: [String: [Candidate]] = [:]
         var order: [String] = []
         let fallback = fixedKeyword ?? root.lastPathComponent
-        for relative in relativePaths.sorted() {
+        let all = Set(relativePaths)
+        func sidecar(of relative: String) -> String? {
+            let stem = (relative as NSString).deletingPathExtension
+            return [relative + ".json", stem + ".json"].first { $0 != relative && all.contains($0) }
+        }
+        let sidecars = Set(relativePaths.compactMap(sidecar(of:)))
+        for relative in relativePaths.sorted() where !sidecars.contains(relative) {
             let parts = relative.split(separator: "/")
             let keyword = parts.count > 1 ? String(parts[0]) : fallback
             if files[keyword] == nil { order.append(keyword) }
             let url = root.appendingPathComponent(relative)
-            files[keyword, default: []].append(Candidate(
+            var candidate = Candidate(
                 source: "directory", sourceID: relative, imageURL: url.absoluteString, title: url.lastPathComponent,
-                extra: ["path": relative], rank: files[keyword, default: []].count))
+                extra: ["path": relative], rank: files[keyword, default: []].count)
+            if let side = sidecar(of: relative) { Self.apply(sidecar: root.appendingPathComponent(side), to: &candidate) }
+            files[keyword, default: []].append(candidate)
         }
         self.files = files
         self.keywordOrder = order
@@ -48,8 +60,23 @@ public struct DirectorySource: ImageSource {
         keywordOrder.map { KeywordEntry(text: $0) }
     }
 
-    /// Every file of the keyword's folder; files on disk carry no licence, so the licence filter does not apply.
+    /// Every file of the keyword's folder; the licence filter applies only to files whose sidecar names a licence.
     public func candidates(for query: String, keyword: String, limit: Int, context: SourceContext) async throws -> [Candidate] {
-        files[keyword] ?? []
+        (files[keyword] ?? []).filter { $0.license == nil || context.licenses.accepts($0.license) }
+    }
+
+    /// Reads a sidecar's attribution into the candidate (an unreadable sidecar adds nothing).
+    static func apply(sidecar url: URL, to candidate: inout Candidate) {
+        guard let data = try? Data(contentsOf: url),
+              let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return }
+        func field(_ names: String...) -> String? {
+            for name in names { if let value = object[name] as? String, !value.trimmingCharacters(in: .whitespaces).isEmpty { return value } }
+            return nil
+        }
+        if let license = field("license", "licence") { candidate.license = License.normalize(license) ?? license }
+        candidate.licenseURL = field("license_url", "licence_url") ?? candidate.licenseURL
+        candidate.author = field("author", "creator", "artist") ?? candidate.author
+        candidate.pageURL = field("page_url", "url", "foreign_landing_url") ?? candidate.pageURL
+        candidate.title = field("title") ?? candidate.title
     }
 }

@@ -33,4 +33,30 @@ enum Gzip {
         }
         return output
     }
+
+    /// Inflates a gzip stream (what `compress` wrote, or any gzip file).
+    static func decompress(_ input: Data) throws -> Data {
+        var stream = z_stream()
+        var status = dsbuild_inflate_init_gzip(&stream)
+        guard status == Z_OK else { throw GzipError(code: status) }
+        defer { inflateEnd(&stream) }
+        var output = Data()
+        let chunk = 1 << 16
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        var source = [UInt8](input)
+        try source.withUnsafeMutableBufferPointer { src in
+            stream.next_in = src.baseAddress
+            stream.avail_in = uInt(src.count)
+            repeat {
+                try buffer.withUnsafeMutableBufferPointer { dst in
+                    stream.next_out = dst.baseAddress
+                    stream.avail_out = uInt(chunk)
+                    status = inflate(&stream, Z_NO_FLUSH)
+                    guard status == Z_OK || status == Z_STREAM_END else { throw GzipError(code: status) }
+                    output.append(dst.baseAddress!, count: chunk - Int(stream.avail_out))
+                }
+            } while status != Z_STREAM_END
+        }
+        return output
+    }
 }

@@ -23,4 +23,20 @@ enum Zstd {
         output.count = written
         return output
     }
+
+    /// Decompresses one frame that records its content size (what `compress` writes).
+    static func decompress(_ input: Data) throws -> Data {
+        let size = input.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
+        // ZSTD_CONTENTSIZE_UNKNOWN is (0ULL - 1), ZSTD_CONTENTSIZE_ERROR (0ULL - 2): macros Swift does not import.
+        guard size < UInt64.max - 1, size < UInt64(Int.max) else {
+            throw ZstdError(message: "not a zstd frame with a recorded content size")
+        }
+        var output = Data(count: Int(size))
+        let written = output.withUnsafeMutableBytes { dst in
+            input.withUnsafeBytes { src in ZSTD_decompress(dst.baseAddress, dst.count, src.baseAddress, src.count) }
+        }
+        guard ZSTD_isError(written) == 0 else { throw ZstdError(message: String(cString: ZSTD_getErrorName(written))) }
+        output.count = written
+        return output
+    }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dataset
 import Foundation
+import Train
 
 extension DSBuild {
     /// `dsbuild run recipe.yaml`: init (if needed) → collect → filter → describe → mcq → shards, then train and
@@ -64,8 +65,10 @@ extension DSBuild {
                     if Task.isCancelled { result.interrupted = true; break }
                     progress.message("== \(stage.rawValue)")
                     do {
-                        try await stage.run(arguments: arguments)
-                        result.outcomes.append((stage, "ok"))
+                        let report = try await stage.run(arguments: arguments)
+                        result.check = report ?? result.check
+                        result.outcomes.append((stage, report?.ok == false ? "failures" : "ok"))
+                        if report?.ok == false { result.failed = true }
                     } catch let exit as ExitCode where exit.rawValue == 1 {
                         result.outcomes.append((stage, "failures"))
                         result.failed = true
@@ -90,10 +93,17 @@ extension DSBuild {
             let (outcomes, failed, stopped) = (result.outcomes, result.failed, result.stopped)
             let interrupted = result.interrupted
             let workspace = try Workspace.open(at: directory)
-            let summary = try RunSummary.compute(workspace: workspace, recipe: parsed, since: started,
+            var summary = try RunSummary.compute(workspace: workspace, recipe: parsed, since: started,
                                                  outcomes: outcomes.map { ($0.stage.rawValue, $0.status) })
+            if let check = result.check, let i = summary.rows.firstIndex(where: { $0.stage == "check" }) {
+                // The check row: checks passed, violations per failed check.
+                summary.rows[i].done = check.results.filter(\.ok).count
+                summary.rows[i].failed = Dictionary(uniqueKeysWithValues: check.results.filter { !$0.ok }.map { ($0.name, $0.violations.count) })
+                for line in check.lines { FileHandle.standardError.write(Data("check: \(line)\n".utf8)) }
+            }
             if options.json {
                 var object = summary.json
+                if let check = result.check { object["check"] = check.json() }
                 object["workspace"] = workspace.root.path
                 object["interrupted"] = interrupted
                 if let stopped { object["stopped"] = stopped }
@@ -116,4 +126,6 @@ struct PipelineResult: Sendable {
     var failed = false
     var stopped: String?
     var interrupted = false
+    /// The closing `check` stage's report, when it ran.
+    var check: CheckReport?
 }

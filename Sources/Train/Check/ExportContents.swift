@@ -1,0 +1,184 @@
+import Dataset
+import Foundation
+
+/// An image an export refers to (a file beside it, or a data URL inside it), hashed and header-probed.
+struct ExportImage {
+    var item: String
+    var sha256: String?
+    var probe: ProbedImage?
+    var error: String?
+}
+
+/// One conversation of a training export (LLaVA, LLaMA-Factory, OpenAI): its turns and images.
+struct ExportConversation {
+    var file: String
+    var index: Int
+    var id: String?
+    var turns: [ChatTurn]
+    var images: [ExportImage]
+    var item: String { "\(file) item \(id ?? String(index))" }
+}
+
+/// One record of a question file (`mcq_test.jsonl`, or any `--export` file put under the shard folder).
+struct ExportedQuestion {
+    var file: String
+    var line: Int
+    var question: EvalQuestion
+    var image: ExportImage?
+    var item: String { "\(file) line \(line) (question \(question.id))" }
+}
+
+/// Everything under the shard folder besides the shards: training exports, question files, their images.
+struct ExportContents {
+    var conversations: [ExportConversation] = []
+    var questions: [ExportedQuestion] = []
+    /// Every image file under an `images/` folder of the exports, probed once.
+    var imageFiles: [ExportImage] = []
+    /// Files that do not read back, as (item, message).
+    var problems: [(item: String, message: String)] = []
+
+    private var cache: [String: ExportImage] = [:]
+
+    static func load(root: URL, display: (URL) -> String, prober: any ImageProbing) -> ExportContents {
+        var contents = ExportContents()
+        let fm = FileManager.default
+        guard let enumerator = fm.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]) else {
+            return contents
+        }
+        var files: [URL] = []
+        for case let url as URL in enumerator {
+            let relative = String(url.standardizedFileURL.path.dropFirst(root.standardizedFileURL.path.count + 1))
+            if relative.hasPrefix("text/") || relative.hasPrefix("paired/") || relative == "shards.json" { continue }
+            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+            files.append(url)
+        }
+        for url in files.sorted(by: { $0.path < $1.path }) {
+            let name = display(url)
+            if url.deletingLastPathComponent().lastPathComponent == "images" {
+                contents.imageFiles.append(contents.image(at: url, item: name, prober: prober))
+                continue
+            }
+            switch url.pathExtension.lowercased() {
+            case "jsonl": contents.readJSONLines(url, name: name, prober: prober)
+            case "json": contents.readJSON(url, name: name, prober: prober)
+            default: break
+            }
+        }
+        return contents
+    }
+
+    private mutating func image(at url: URL, item: String, prober: any ImageProbing) -> ExportImage {
+        if let cached = cache[url.path] { return cached }
+        var image = ExportImage(item: item)
+        if let data = try? Data(contentsOf: url) {
+            image.sha256 = ContentHash.sha256Hex(data)
+            do { image.probe = try prober.probe(data: data) } catch { image.error = "cannot be probed (\(error))" }
+        } else {
+            image.error = "is missing"
+        }
+        cache[url.path] = image
+        return image
+    }
+
+    private func dataURLImage(_ url: String, item: String, prober: any ImageProbing) -> ExportImage {
+        var image = ExportImage(item: item)
+        guard let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64"),
+              let data = Data(base64Encoded: String(url[url.index(after: comma)...])) else {
+            image.error = "is not a base64 data URL"
+            return image
+        }
+        image.sha256 = ContentHash.sha256Hex(data)
+        do { image.probe = try prober.probe(data: data) } catch { image.error = "cannot be probed (\(error))" }
+        return image
+    }
+
+    private mutating func readJSON(_ url: URL, name: String, prober: any ImageProbing) {
+        guard let data = try? Data(contentsOf: url), let value = try? JSONSerialization.jsonObject(with: data) else {
+            problems.append((name, "is not valid JSON"))
+            return
+        }
+        let directory = url.deletingLastPathComponent()
+        if let info = value as? [String: Any], url.lastPathComponent == "dataset_info.json" {
+            for (dataset, entry) in info.sorted(by: { $0.key < $1.key }) {
+                guard let file = (entry as? [String: Any])?["file_name"] as? String else {
+                    problems.append((name, "dataset \(dataset) has no file_name")); continue
+                }
+                if !FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path) {
+                    problems.append((name, "dataset \(dataset) names \(file), which is not there"))
+                }
+            }
+            return
+        }
+        guard let items = value as? [[String: Any]] else {
+            problems.append((name, "is not a list of conversations"))
+            return
+        }
+        for (i, item) in items.enumerated() {
+            let id = (item["id"] as? String)
+            let itemName = "\(name) item \(id ?? String(i))"
+            var refs: [String] = []
+            if let image = item["image"] as? String { refs.append(image) }
+            if let list = item["images"] as? [String] { refs += list }
+            guard let turns = item["conversations"] ?? item["messages"], turns is [[String: Any]] else {
+                problems.append((itemName, "has no conversations or messages list"))
+                continue
+            }
+            var images: [ExportImage] = []
+            for ref in refs {
+                images.append(image(at: ref.hasPrefix("/") ? URL(fileURLWithPath: ref) : directory.appendingPathComponent(ref),
+                                    item: "\(itemName) image \(ref)", prober: prober))
+            }
+            for image in images where image.error == "is missing" { problems.append((image.item, "is missing")) }
+            conversations.append(ExportConversation(file: name, index: i, id: id, turns: ChatTurn.list(turns), images: images))
+        }
+    }
+
+    private mutating func readJSONLines(_ url: URL, name: String, prober: any ImageProbing) {
+        guard let data = try? Data(contentsOf: url) else { problems.append((name, "cannot be read")); return }
+        let text = String(decoding: data, as: UTF8.self)
+        let first = text.split(separator: "\n").first.flatMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+        if first?["question"] != nil {
+            readQuestions(url, text: text, name: name, prober: prober)
+            return
+        }
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+                  let messages = object["messages"] as? [[String: Any]] else {
+                problems.append(("\(name) line \(n + 1)", "is neither a question nor a {\"messages\": [...]} object"))
+                continue
+            }
+            var images: [ExportImage] = []
+            for message in messages {
+                for part in (message["content"] as? [[String: Any]]) ?? [] {
+                    if let url = (part["image_url"] as? [String: Any])?["url"] as? String {
+                        images.append(dataURLImage(url, item: "\(name) line \(n + 1) image", prober: prober))
+                    }
+                }
+            }
+            conversations.append(ExportConversation(file: name, index: n + 1, id: nil, turns: ChatTurn.list(messages), images: images))
+        }
+    }
+
+    /// A question file reads back through the same reader `dsbuild eval --questions` uses.
+    private mutating func readQuestions(_ url: URL, text: String, name: String, prober: any ImageProbing) {
+        let parsed: [EvalQuestion]
+        do { parsed = try QuestionFileReader.parse(text, file: name).questions } catch {
+            problems.append((name, "does not read back: \(error)"))
+            return
+        }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            .filter { !$0.element.trimmingCharacters(in: .whitespaces).isEmpty }.map { $0.offset + 1 }
+        let images = url.deletingLastPathComponent().appendingPathComponent("images")
+        for (i, question) in parsed.enumerated() {
+            var exported = ExportedQuestion(file: name, line: i < lines.count ? lines[i] : i + 1, question: question)
+            if let path = question.imagePath, !path.isEmpty {
+                let file = path.hasPrefix("/") ? URL(fileURLWithPath: path) : images.appendingPathComponent(path)
+                exported.image = image(at: file, item: "\(exported.item) image \(path)", prober: prober)
+                if exported.image?.error == "is missing" {
+                    problems.append((exported.item, "names image \(path), which is not in the images/ folder beside it"))
+                }
+            }
+            questions.append(exported)
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Dataset
+import Foundation
+import Train
+
+extension DSBuild {
+    /// `dsbuild check`: audits the workspace and its shard folder for the invariants of a sound experiment and
+    /// prints one line per violation. A reader: it takes no workspace lock and writes nothing.
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Audit the workspace and its shards: leakage, stable answer keys, askability, orientation, provenance.",
+            discussion: """
+                Checks: \(WorkspaceChecks.names.joined(separator: ", ")). Prints one line per violation \
+                (`check: item: why`), then a summary; --json prints {"ok", "checks": {name: {"ok", "violations", \
+                "examples"}}}. Exit status 0 only when every check passes.
+                """)
+
+        @OptionGroup var options: GlobalOptions
+
+        @Option(help: "The shard folder to audit (default: recipe shards.out, else WORKSPACE/shards).")
+        var shards: String?
+
+        @Option(help: "Only these checks, comma-separated.")
+        var only: String?
+
+        func run() async throws {
+            let report = try audit(echo: true)
+            if !report.ok { throw ExitCode(1) }
+        }
+
+        /// Runs the checks; with `echo`, prints the report (text or JSON) on stdout.
+        func audit(echo: Bool) throws -> CheckReport {
+            let context = try CommandContext.open(options, command: "check")
+            let folder = shards ?? context.recipe.string("shards.out") ?? "shards"
+            let url = URL(fileURLWithPath: folder, relativeTo: context.workspace.root).standardizedFileURL
+            let names = only.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            let auditor = WorkspaceAuditor(workspace: context.workspace, shards: url, recipe: context.recipe,
+                                           prober: Wiring.imageProber())
+            let report: CheckReport
+            do { report = try auditor.run(only: names) } catch let error as CheckContext.LoadError where names != nil {
+                throw ValidationError("--only: \(error)")
+            }
+            guard echo else { return report }
+            if options.json {
+                Output.json(report.json())
+            } else {
+                for note in report.notes where !options.quiet { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+                for line in report.lines { print(line) }
+                print(report.summary)
+            }
+            return report
+        }
+    }
+}
