@@ -53,12 +53,14 @@ let package = Package(
         .target(name: "Train", dependencies: ["Dataset", "CZlib", "CZstd", .product(name: "GRDB", package: "GRDB.swift"),
                                              .product(name: "Crypto", package: "swift-crypto"),
                                              .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
+        // SIGINT/SIGTERM to a pipe: a sigaction handler may only do async-signal-safe work, which Swift cannot promise.
+        .target(name: "CSignals"),
         // Release-mode benchmark driver for bench/filter (probe + pHash throughput).
         .executableTarget(name: "BenchFilter", dependencies: ["Filter"], swiftSettings: upcoming),
         .executableTarget(
             name: "dsbuild",
             dependencies: [
-                "Dataset", "Collect", "Filter", "Generate", "Train",
+                "Dataset", "Collect", "Filter", "Generate", "Train", "CSignals",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -13,4 +13,10 @@ struct DSBuild: AsyncParsableCommand {
             Status.self, Report.self, Check.self, Run.self,
         ]
     )
+
+    /// Ctrl-C and SIGTERM are handled from the first instruction on, before any command sets up.
+    static func main() async {
+        Interruption.install()
+        await main(nil)
+    }
 }

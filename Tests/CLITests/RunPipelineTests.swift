@@ -123,12 +123,10 @@ import _DSBuildTestSupport
         return hits
     }
 
-    /// Whether a run succeeded. `run` ends with `dsbuild check`; until the split-aware shards, upright images and
-    /// stable keys are merged (`CheckTests.strict` off), a run whose only failing stage is `check` counts too.
+    /// Whether a run succeeded: exit 0, every stage (`check` last) ok.
     static func succeeded(_ status: Int32, _ summary: [String: Any]) -> Bool {
-        if status == 0 { return true }
-        guard !CheckTests.strict, status == 1, let stages = summary["stages"] as? [[String: Any]] else { return false }
-        return stages.allSatisfy { ($0["status"] as? String) == "ok" || ($0["stage"] as? String) == "check" }
+        guard status == 0, let stages = summary["stages"] as? [[String: Any]] else { return false }
+        return stages.allSatisfy { ($0["status"] as? String) == "ok" }
     }
 
     @Test func runBuildsShardsQuestionsAndAReportAndAKilledRunResumesToTheSameResult() throws {

@@ -13,7 +13,7 @@ struct ExportTests {
         let (out, summary) = try await fixture.writeShards()
         let files = try ShardExports.write(ShardExports.names, workspace: fixture.workspace, out: out)
         #expect(Set(files).isSuperset(of: ["exports/llava.json", "exports/llama_factory_paired.json", "exports/llama_factory_text.json",
-                                           "exports/dataset_info.json", "exports/openai.jsonl", "exports/mcq_test.jsonl"]))
+                                           "exports/dataset_info.json", "exports/openai.jsonl", "exports/mcq_test/mcq_test.jsonl"]))
         let dir = out.appendingPathComponent("exports")
 
         // LLaVA: one <image> exactly when there is an image, and the image exists under the image folder.
@@ -66,12 +66,12 @@ struct ExportTests {
         #expect(withImage == summary.pairedSamples)
 
         // MCQ: the test split in K-Viscuit layout, which eval reads back as the same questions.
-        let (format, questions) = try QuestionFileReader.read(dir.appendingPathComponent("mcq_test.jsonl"))
+        let (format, questions) = try QuestionFileReader.read(dir.appendingPathComponent("mcq_test/mcq_test.jsonl"))
         #expect(format == .kViscuit)
         let original = try EvalStore.questions(in: fixture.workspace, split: "test")
         #expect(questions.count == original.count && !questions.isEmpty)
         #expect(questions.map(\.answer) == original.map(\.answer))
-        // Its images (test images) are kept apart from the training exports' images/.
-        #expect(questions.allSatisfy { FileManager.default.fileExists(atPath: dir.appendingPathComponent("mcq_images/\($0.imagePath ?? "")").path) })
+        // Its images (test images) are in the images/ folder beside it, apart from the training exports' images/.
+        #expect(questions.allSatisfy { FileManager.default.fileExists(atPath: dir.appendingPathComponent("mcq_test/images/\($0.imagePath ?? "")").path) })
     }
 }

@@ -78,6 +78,7 @@ struct ShardSoundnessTests {
     static func build() throws -> Built {
         let tmp = TemporaryDirectory("dsbuild-sound")
         let src = tmp.path("src")
+        let photos = try PhotoFolder(root: src)
         let items = try KViscuitFixture.type1Items().filter {
             FileManager.default.fileExists(atPath: TestPaths.kViscuitImages.appendingPathComponent($0.imagePath).path)
         }
@@ -85,36 +86,31 @@ struct ShardSoundnessTests {
         // Keywords 0–7: three K-Viscuit images each (one is held out per keyword). Keywords 8–12: one world-like
         // image each, alone, so it is a train image (a keyword with one kept image has no test image).
         let keywords = items.filter { seenKeyword.insert($0.keyword).inserted && !$0.keyword.contains("/") }.prefix(8 + World.allCases.count).map(\.keyword)
-        let pool = items.filter { seenImage.insert($0.imagePath).inserted }.map(\.imagePath)
+        let pool = items.filter { seenImage.insert($0.imagePath).inserted }
         var next = 0
-        func copyKViscuit(_ count: Int, to folder: URL) throws -> [Data] {
-            var out: [Data] = []
+        func copyKViscuit(_ count: Int, keyword: String) throws -> [(data: Data, item: KViscuitFixture.Item)] {
+            var out: [(Data, KViscuitFixture.Item)] = []
             for _ in 0..<count {
-                let data = try Data(contentsOf: TestPaths.kViscuitImages.appendingPathComponent(pool[next]))
-                try data.write(to: folder.appendingPathComponent("kv-\(next).jpg"))
-                out.append(data)
+                let file = try photos.add(pool[next], keyword: keyword, named: "kv-\(next).jpg")
+                out.append((try Data(contentsOf: file), pool[next]))
                 next += 1
             }
             return out
         }
         var variants: [String] = []
         for (i, keyword) in keywords.enumerated() {
-            let folder = src.appendingPathComponent(keyword)
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             if i >= 8 {
                 let world = World.allCases[i - 8]
-                try world.data.write(to: folder.appendingPathComponent(world.rawValue))
+                try photos.add(world.data, named: world.rawValue, keyword: keyword, attribution: .madeByTest(world.rawValue))
                 continue
             }
-            let originals = try copyKViscuit(3, to: folder)
+            let originals = try copyKViscuit(3, keyword: keyword)
             switch i {
             case 0:
                 // Keyword 1 gets a byte-different copy (a JPEG comment added) of each: same pixels, other sha.
-                let other = src.appendingPathComponent(keywords[1])
-                try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
-                for (n, data) in originals.enumerated() {
-                    let variant = ImageFactory.insertAfterSOI(data, [ImageFactory.jpegSegment(0xFE, ImageFactory.ascii("near duplicate \(n)"))])
-                    try variant.write(to: other.appendingPathComponent("variant-\(n).jpg"))
+                for (n, original) in originals.enumerated() {
+                    let variant = ImageFactory.insertAfterSOI(original.data, [ImageFactory.jpegSegment(0xFE, ImageFactory.ascii("near duplicate \(n)"))])
+                    try photos.add(variant, named: "variant-\(n).jpg", keyword: keywords[1], attribution: .kViscuit(original.item))
                     variants.append(ContentHash.sha256Hex(variant))
                 }
             default: break
@@ -212,7 +208,7 @@ struct ShardSoundnessTests {
                 t.questionImage[id] = row["image_sha256"] ?? ""
                 if (row["type"] as Int) == 1 { t.type1IDs.insert(id); continue }
                 guard (row["split"] as String) == "train" else { continue }
-                if ImageReferences.mentionsImage(row["question"]) { t.type2TrainImageRefIDs.insert(id) } else { t.type2TrainPlainIDs.insert(id) }
+                if ImageReference.refersToImage(row["question"]) { t.type2TrainImageRefIDs.insert(id) } else { t.type2TrainPlainIDs.insert(id) }
             }
             return t
         }
@@ -317,7 +313,7 @@ struct ShardSoundnessTests {
         for id in t.type2TrainImageRefIDs { #expect(!ids.contains("t-" + ShardSampleBuilder.shortHash(["qa", id])), "image-referring \(id) in text shards") }
         for r in records where r["kind"] as? String == "qa" {
             let user = ((r["messages"] as? [[String: String]])?.first?["content"]) ?? ""
-            #expect(!ImageReferences.mentionsImage(user), "\(r["id"] ?? ""): \(user.prefix(80))")
+            #expect(!ImageReference.refersToImage(user), "\(r["id"] ?? ""): \(user.prefix(80))")
             #expect(!user.lowercased().contains("this image"))
         }
         // Text-only questions that need no image still train text-only.
@@ -338,7 +334,7 @@ struct ShardSoundnessTests {
         ("What does the photocopier show?", false),  // whole words only
     ])
     func imageReferenceMatcherFindsStemsThatPointAtAnImage(stem: String, refers: Bool) {
-        #expect(ImageReferences.mentionsImage(stem) == refers)
+        #expect(ImageReference.refersToImage(stem) == refers)
     }
 
     // MARK: (c)–(e) one format, upright, copies byte for byte
@@ -415,7 +411,7 @@ struct ShardSoundnessTests {
         let t = try Self.truth(built)
         let exports = built.shards.appendingPathComponent("exports")
         var files: [URL] = []
-        for folder in ["images", "mcq_images"] {
+        for folder in ["images", "mcq_test/images"] {
             let dir = exports.appendingPathComponent(folder)
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] { files.append(dir.appendingPathComponent(name)) }
         }
@@ -432,8 +428,8 @@ struct ShardSoundnessTests {
         }
         #expect(n > 0)
         #expect(files.allSatisfy { $0.lastPathComponent.hasSuffix(".jpg") || $0.pathExtension == "img" })
-        // The test images go to mcq_images/, the training images to images/, never the other way round.
-        let mcqImages = try FileManager.default.contentsOfDirectory(atPath: exports.appendingPathComponent("mcq_images").path)
+        // The test images go to mcq_test/images/, the training images to images/, never the other way round.
+        let mcqImages = try FileManager.default.contentsOfDirectory(atPath: exports.appendingPathComponent("mcq_test/images").path)
         #expect(!mcqImages.isEmpty && mcqImages.allSatisfy { t.testImages.contains(String($0.prefix(64))) })
         guard let seen = try Self.inspect(built, files: files)?["files"] as? [String: [String: Any]] else { return }
         #expect(seen.count == files.count)
@@ -460,7 +456,7 @@ struct ShardSoundnessTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var files: [URL] = []
         for body in built.chat.bodies {
-            let text = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes]), as: UTF8.self)
             for image in Self.dataURLImages(text) {
                 let file = dir.appendingPathComponent("\(files.count).img")
                 try image.write(to: file)
@@ -491,7 +487,7 @@ struct ShardSoundnessTests {
         let outA = built.tmp.path("png-a"), outB = built.tmp.path("png-b")
         for out in [outA, outB] {
             let r = try cli.run(["shards", "--workspace", built.workspace.path, "--out", out.path, "--image-format", "png",
-                                 "--background", "#000000", "--shard-size", "16", "--export", "llava", "--json", "--quiet"])
+                                 "--background", "#000000", "--shard-size", "16", "--json", "--quiet"])
             #expect(r.status == 0, "\(r.stderr)")
         }
         let a = try RunFiles.all(outA), b = try RunFiles.all(outB)

@@ -23,7 +23,7 @@ struct ShardWriterTests {
         // text-only records (Type 1 asks "what is in this image?").
         let textOnlyQuestions = try fixture.workspace.manifest.read { db in
             try Row.fetchAll(db, sql: "SELECT type, question FROM questions WHERE split = 'train' AND status = 'accepted'")
-        }.filter { ($0["type"] as Int) == 2 && !ImageReferences.mentionsImage($0["question"]) }.count
+        }.filter { ($0["type"] as Int) == 2 && !ImageReference.refersToImage($0["question"]) }.count
         #expect(summary.byKind["qa"] == fixture.summary.trainQuestions + textOnlyQuestions)
         #expect(summary.byKind["description"] == 4 * 6)
     }

@@ -1,28 +1,43 @@
 import Foundation
 
-/// Whether a text refers to an image ("this image", "the picture", "pictured", an `<image>` token…) — the one
-/// matcher for "a text-only record may not ask about an image it does not carry". `dsbuild shards` uses it to keep
-/// such questions out of text-only records and `dsbuild check` (`text_only_no_image_refs`) to prove they are out.
+/// Whether a text refers to an image the reader is supposed to see ("this image", "the picture", "shown",
+/// "pictured", "photo", an `<image>` token…) — the one matcher for "a text-only record may not ask about an image
+/// it does not carry". `dsbuild shards` uses it to keep such questions out of text-only records and `dsbuild
+/// check` (`text_only_no_image_refs`) to prove they are out; both read this, so they cannot disagree.
 ///
-/// It is deliberately small and phrase-based: a determiner followed by an image noun (`this photo`, `the
-/// images`), `pictured`, `shown/seen here|above|below`, and the placeholder tokens trainers use. Words such as
-/// "depicted" or "painting" are left alone: a text-only question may ask how a motif is depicted in folk art.
+/// Whole words, case-insensitive, English:
+/// - the placeholder tokens trainers use for pixels (`<image>`, `<|image_pad|>` …);
+/// - a determiner before an image noun: `this|that|these|those|the|above|following|given|attached|provided` +
+///   `image|picture|photo|photograph|illustration|figure|drawing|painting|scene|screenshot` (plural too);
+/// - a depicting verb: `shown`, `pictured`, `depicted`, `photographed`, `illustrated`, `visible`, `seen here|above|below`;
+/// - any `photo`/`photograph`/`photos` at all.
+///
+/// It errs towards refusing: "the image of a god in the temple" is kept out of text shards too, which costs one
+/// text-only record and never leaks a question that cannot be answered without its image.
 public enum ImageReference {
     /// Placeholder tokens that stand for pixels in trainer formats.
     public static let tokens = ["<image>", "<img>", "<|image_pad|>", "<|vision_start|>"]
 
-    private static let phrase: NSRegularExpression = {
-        let nouns = "image|images|picture|pictures|photo|photos|photograph|photographs|illustration|screenshot"
-        let pattern = #"\b(?:this|the|that|these|those)\s+(?:"# + nouns + #")\b|\bpictured\b|\b(?:shown|seen|visible)\s+(?:here|above|below)\b"#
-        return try! NSRegularExpression(pattern: pattern, options: [.caseInsensitive])
-    }()
+    private static let patterns: [String] = [
+        #"\b(?:this|that|these|those|the|above|following|given|attached|provided)\s+(?:images?|pictures?|photos?|photographs?|illustrations?|figures?|drawings?|paintings?|scenes?|screenshots?)\b"#,
+        #"\b(?:shown|pictured|depicted|photographed|illustrated|visible)\b"#,
+        #"\bseen\s+(?:here|above|below)\b"#,
+        #"\bphoto(?:graph)?s?\b"#,
+    ]
 
-    /// The first phrase of `text` that refers to an image, or nil when there is none.
+    private static let regexes: [NSRegularExpression] = patterns.map {
+        // The patterns are constants: a failure here is a programming error caught by the tests.
+        try! NSRegularExpression(pattern: $0, options: [.caseInsensitive])
+    }
+
+    /// The first token or phrase of `text` that refers to an image, or nil when there is none.
     public static func firstMatch(in text: String) -> String? {
         for token in tokens where text.contains(token) { return token }
         let range = NSRange(text.startIndex..., in: text)
-        guard let match = phrase.firstMatch(in: text, range: range), let found = Range(match.range, in: text) else { return nil }
-        return String(text[found])
+        for regex in regexes {
+            if let match = regex.firstMatch(in: text, range: range), let found = Range(match.range, in: text) { return String(text[found]) }
+        }
+        return nil
     }
 
     /// Whether `text` refers to an image.

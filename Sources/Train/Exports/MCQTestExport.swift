@@ -2,14 +2,19 @@ import Dataset
 import Foundation
 
 /// The test split's questions in the K-Viscuit JSONL layout (`question`, `options`, `answer`, `category`,
-/// `id_`, `question_type`, `image_path` relative to `mcq_images/`), which `dsbuild eval --questions` and
-/// K-Viscuit's own scripts read. Its images (test images, upright, in the dataset's format) are kept apart from
-/// the training exports' `images/`.
+/// `id_`, `question_type`, `image_path` relative to the `images/` folder beside the file), which `dsbuild eval
+/// --questions` and K-Viscuit's own scripts read. The file and its images (test images, upright, in the dataset's
+/// format) live in their own folder, `exports/mcq_test/`, apart from the training exports' `exports/images/`.
 struct MCQTestExport: ShardExportFormat {
     let name = "mcq"
-    static let imageFolder = "mcq_images"
+    /// The folder of the file and its images, relative to `exports/`.
+    static let folder = "mcq_test"
+    static let file = "mcq_test/mcq_test.jsonl"
+    static let imageFolder = "mcq_test/images"
 
     func write(_ context: ExportContext) throws -> [String] {
+        // Earlier versions wrote the file at exports/ with its images in mcq_images/: not a second, stale copy.
+        for legacy in ["mcq_test.jsonl", "mcq_images"] { try? FileManager.default.removeItem(at: context.directory.appendingPathComponent(legacy)) }
         var lines: [Any] = []
         for q in context.testQuestions {
             var record = QuestionRecord(id: q.id, type: q.type, question: q.question, options: q.options, answer: q.answer,
@@ -26,7 +31,7 @@ struct MCQTestExport: ShardExportFormat {
             }
             lines.append(QuestionFileFormat.kViscuit.object(for: record))
         }
-        try AtomicFile.write(try ExportContext.jsonLines(lines), to: context.directory.appendingPathComponent("mcq_test.jsonl"))
-        return ["mcq_test.jsonl"]
+        try AtomicFile.write(try ExportContext.jsonLines(lines), to: context.directory.appendingPathComponent(Self.file))
+        return [Self.file]
     }
 }

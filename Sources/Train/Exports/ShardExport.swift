@@ -14,7 +14,7 @@ protocol ShardExportFormat: Sendable {
 ///
 /// Images leave through the same renderer as the paired shards: upright, in the dataset's one format, resized
 /// when the shards are. Training exports place them under `images/` (only trainable images ever get there);
-/// the test-question export places its images under `mcq_images/`, so no folder mixes the two.
+/// the test-question export writes its file and images under `mcq_test/`, so no folder mixes the two.
 struct ExportContext {
     let inputs: ShardInputs
     let testQuestions: [EvalQuestion]

@@ -237,26 +237,19 @@ public struct TrainLauncher: Sendable {
         } catch {
             throw TrainError(.launch, "cannot start \(argv[0]): \(error.localizedDescription); pass --python PATH or run `dsbuild train --setup`")
         }
-        // Only now ignore SIGINT here and forward it: a signal ignored before the spawn would be inherited as
-        // ignored, and the trainer could never be interrupted.
-        signal(SIGINT, SIG_IGN)
-        let interrupts = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        interrupts.setEventHandler {
+        // Cancelling the task (Ctrl-C or SIGTERM, through the CLI's process-wide handler) forwards SIGINT to the
+        // trainer, which saves what it can and exits; the run is then recorded interrupted.
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async {
+                    process.waitUntilExit()
+                    group.wait()
+                    continuation.resume()
+                }
+            }
+        } onCancel: {
             state.markInterrupted()
             if process.isRunning { kill(process.processIdentifier, SIGINT) }
-        }
-        interrupts.resume()
-        defer {
-            interrupts.cancel()
-            signal(SIGINT, SIG_DFL)
-        }
-
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                group.wait()
-                continuation.resume()
-            }
         }
         progress.finish()
         var result = state.snapshot()

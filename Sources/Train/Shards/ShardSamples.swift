@@ -341,7 +341,7 @@ enum ShardSampleBuilder {
             let language = kw?.language ?? "en"
             if type == 1 {
                 exclude("type1_text_only")
-            } else if ImageReferences.mentionsImage(stem) {
+            } else if ImageReference.refersToImage(stem) {
                 exclude("image_reference_text_only")
             } else {
                 text.append(TextRecord(id: "t-" + shortHash(["qa", qid]), kind: "qa", keyword: kw?.text ?? "", category: category,

@@ -67,7 +67,8 @@ extension DSBuild {
             launcher.passStderr = options.verbose
             let outcome: TrainOutcome
             do {
-                outcome = try await launcher.run()
+                let running = launcher
+                outcome = try await Interruption.cancellable { try await running.run() }
             } catch let error as TrainError where error.code == .interrupted {
                 Output.error(error.description)
                 throw Interruption.exitCode

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Dispatch
+import CSignals
 import Foundation
 import Synchronization
 
@@ -8,8 +8,12 @@ import Synchronization
 /// `interrupted`); a second signal exits at once. An interrupted command exits with status 130 (128 + SIGINT), as
 /// a shell reports a Ctrl-C.
 ///
-/// One pair of signal sources serves the whole process, so `dsbuild run`, which runs the stage commands
-/// in-process (each with its own `cancellable`), sees one signal once and cancels every level.
+/// One handler serves the whole process, installed by `install()` before any command runs (`DSBuild.main`): a
+/// sigaction handler that writes to a pipe (CSignals) and a thread that reads it. It is in place synchronously, so
+/// a signal that arrives while a command is still setting up is counted, never dropped (an ignored-then-dispatch
+/// source handler left a window in which it was), and `dsbuild run`, which runs the stage commands in-process
+/// (each with its own `cancellable`), sees one signal once and cancels every level. Child processes (the trainer)
+/// are stopped by their launcher when its task is cancelled.
 enum Interruption {
     /// The exit status of an interrupted command.
     static let exitCode = ExitCode(130)
@@ -22,11 +26,24 @@ enum Interruption {
     }
 
     private static let state = Mutex(State())
-    /// Kept alive for the life of the process; written once under `state`'s lock.
-    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
 
     /// Whether a SIGINT or SIGTERM arrived in this process.
     static var wasInterrupted: Bool { state.withLock { $0.signals > 0 } }
+
+    /// Installs the process-wide handler; call once, first thing. Without it (the pipe or handler could not be
+    /// made) signals keep their default action: the process dies, which loses nothing a rerun does not redo.
+    static func install() {
+        let first = state.withLock { state -> Bool in
+            defer { state.installed = true }
+            return !state.installed
+        }
+        guard first, dsb_signals_install() == 0 else { return }
+        let reader = Thread {
+            while dsb_signals_wait() > 0 { received() }
+        }
+        reader.name = "dsbuild-signals"
+        reader.start()
+    }
 
     /// Runs `body` so that SIGINT/SIGTERM cancel it. A `CancellationError` out of `body` becomes exit 130.
     static func cancellable<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
@@ -53,17 +70,6 @@ enum Interruption {
 
     private static func register(_ cancel: @escaping @Sendable () -> Void) -> UInt64 {
         state.withLock { state in
-            if !state.installed {
-                state.installed = true
-                signal(SIGINT, SIG_IGN)
-                signal(SIGTERM, SIG_IGN)
-                sources = [SIGINT, SIGTERM].map { number in
-                    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                    source.setEventHandler { received() }
-                    source.resume()
-                    return source
-                }
-            }
             let id = state.nextID
             state.nextID += 1
             state.tasks[id] = cancel
