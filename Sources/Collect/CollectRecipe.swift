@@ -13,7 +13,6 @@ public enum CollectRecipe {
         "api_key_env": .string,
         "per_keyword": .checked(.int, .atLeast(1)),
         "requests_per_minute": .checked(.number, .greaterThan(0)),
-        "concurrency": .checked(.int, .atLeast(1)),
         "thumbnail_width": .int,
         "photo_size": .choice(["small", "medium", "large", "original"]),
         "quality_grade": .string,
@@ -49,6 +48,5 @@ public enum CollectRecipe {
         "robots": .bool,
         "respect_x_robots_tag": .bool,
         "user_agent_contact": .string,
-        "keywords": .string,
     ])
 }

@@ -66,7 +66,8 @@ public struct Collector: Sendable {
         }
         let fetcher = EngineJSONFetcher(engine: engine, retry: settings.download.retryPolicy, rates: rates)
         let context = SourceContext(fetcher: fetcher, licenses: settings.licenses, logger: logger)
-        let search = SearchStage(sources: sources, perKeyword: settings.perKeyword, context: context)
+        let search = SearchStage(sources: sources, perKeyword: settings.perKeyword,
+                                 perSource: settings.sourceOptions.compactMapValues(\.perKeyword), context: context)
         let runner = StageRunner(manifest: workspace.manifest, progress: progress, logger: logger)
         var summary = CollectSummary(search: StageSummary(stage: "search"), problems: problems)
         summary.keywordsAdded = try search.addDeclaredKeywords(to: workspace.manifest)

@@ -31,9 +31,8 @@ public enum FilterRecipe {
         ]),
         "rights": .map(["enabled": .bool]),
         "integrity": .map(["enabled": .bool, "max_pixels": .checked(.int, .atLeast(1))]),
-        "duplicates": .map(["enabled": .bool, "phash_distance": .checked(.int, phashDistanceRule), "phash": .choice(["exact", "fast"]), "across_keywords": .bool]),
+        "duplicates": .map(["enabled": .bool, "phash_distance": .checked(.int, phashDistanceRule), "phash": .choice(["exact", "fast"])]),
         "min_per_keyword": .checked(.int, minPerKeywordRule),
-        "rules": .list(.string),
         "concurrency": .checked(.int, .atLeast(1)),
     ])
 }

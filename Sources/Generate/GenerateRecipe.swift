@@ -36,7 +36,8 @@ public enum GenerateRecipe {
         "taxonomy_column": .string,
         "type1_template": .string,
         "language": .string,
-        "style": .choice(["k-viscuit", "butterfly", "dsbuild"]),
+        // The question file format the dataset follows: the default of `mcq --export --format`.
+        "style": .choice(QuestionFileFormat.allCases.map(\.rawValue)),
         "model": .string,
         "temperature": .checked(.number, temperatureRule),
         "max_attempts": .checked(.int, .atLeast(1)),

@@ -21,9 +21,12 @@ public struct SearchStage: Stage {
     public let name = "search"
     public let sources: [any ImageSource]
     public let perKeyword: Int
+    /// A source's own limit (`collect.sources.<name>.per_keyword`), over `perKeyword`.
+    public let perSource: [String: Int]
     public let context: SourceContext
 
-    public init(sources: [any ImageSource], perKeyword: Int, context: SourceContext) {
+    public init(sources: [any ImageSource], perKeyword: Int, perSource: [String: Int] = [:], context: SourceContext) {
+        self.perSource = perSource
         self.sources = sources
         self.perKeyword = perKeyword
         self.context = context
@@ -56,7 +59,7 @@ public struct SearchStage: Stage {
     public func work(on item: Item) async throws -> Outcome {
         guard let source = sources.first(where: { $0.name == item.source }) else { return .failed("unknown source \(item.source)") }
         do {
-            return .found(try await source.candidates(for: item.query, keyword: item.keyword, limit: perKeyword, context: context))
+            return .found(try await source.candidates(for: item.query, keyword: item.keyword, limit: perSource[item.source] ?? perKeyword, context: context))
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as HTTPWaitTooLong {

@@ -35,8 +35,9 @@ public struct CollectSettings: Sendable {
 
     public init() {}
 
-    /// Defaults overridden by the recipe's `collect:` section. Relative file paths resolve against `recipeDirectory`.
-    public init(recipe: Recipe, recipeDirectory: URL? = nil) throws(CollectError) {
+    /// Defaults overridden by the recipe's `collect:` section. Relative file paths resolve against the recipe's
+    /// folder (`Recipe.fileURL`); the User-Agent contact is `collect.user_agent_contact`, else the top-level `contact`.
+    public init(recipe: Recipe) throws(CollectError) {
         if let per = recipe.int("collect.per_keyword") { perKeyword = per }
         if let list = recipe.strings("collect.licenses") { licenses = try LicenseFilter(parsing: list) }
         var d = DownloadSettings()
@@ -53,7 +54,7 @@ public struct CollectSettings: Sendable {
         if let v = recipe.double("collect.retry_max_seconds") { d.retryMaxSeconds = v }
         if let v = recipe.bool("collect.robots") { d.robots = v }
         if let v = recipe.bool("collect.respect_x_robots_tag") { d.respectXRobotsTag = v }
-        if let v = recipe.string("collect.user_agent_contact") { d.userAgentContact = v }
+        if let v = recipe.string("collect.user_agent_contact") ?? recipe.string("contact") { d.userAgentContact = v }
         if let v = recipe.double("collect.max_wait_seconds") { d.maxWaitSeconds = v }
         if let v = recipe.strings("collect.allow_hosts") {
             do {
@@ -75,8 +76,8 @@ public struct CollectSettings: Sendable {
             o.thumbnailWidth = recipe.int(prefix + "thumbnail_width")
             o.photoSize = recipe.string(prefix + "photo_size")
             o.qualityGrade = recipe.string(prefix + "quality_grade")
-            o.file = recipe.string(prefix + "file").map { Self.resolve($0, against: recipeDirectory) }
-            o.path = recipe.string(prefix + "path").map { Self.resolve($0, against: recipeDirectory) }
+            o.file = recipe.fileURL(prefix + "file")?.path
+            o.path = recipe.fileURL(prefix + "path")?.path
             o.urlColumn = recipe.string(prefix + "url_column")
             o.captionColumn = recipe.string(prefix + "caption_column")
             o.keywordColumn = recipe.string(prefix + "keyword_column")
@@ -86,11 +87,6 @@ public struct CollectSettings: Sendable {
             if recipe.bool(prefix + "enabled") ?? true { enabled.append(name) }
         }
         if !enabled.isEmpty { sources = enabled }
-    }
-
-    private static func resolve(_ path: String, against directory: URL?) -> String {
-        guard let directory, !path.hasPrefix("/") else { return path }
-        return directory.appendingPathComponent(path).standardizedFileURL.path
     }
 
     public func options(for source: String) -> SourceOptions { sourceOptions[source] ?? SourceOptions() }

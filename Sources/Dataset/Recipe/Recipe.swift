@@ -9,14 +9,19 @@ public struct Recipe: Sendable {
     public let file: String
     public let root: RecipeValue
     public let text: String
+    /// The folder relative input paths in this recipe resolve against (`keywords`, a source's `file`/`path`,
+    /// `describe.templates_dir`): the folder of the recipe file the user wrote, also after it was stored in a
+    /// workspace (`Workspace.storedRecipeDirectory`). Output paths (`shards.out`) are the workspace's.
+    public var directory: URL?
 
     /// An empty recipe: every command uses its defaults.
     public static let empty = Recipe(file: "(none)", root: .map([], line: 0), text: "")
 
-    init(file: String, root: RecipeValue, text: String) {
+    init(file: String, root: RecipeValue, text: String, directory: URL? = nil) {
         self.file = file
         self.root = root
         self.text = text
+        self.directory = directory
     }
 
     /// Reads and validates a recipe file against the sections the commands declare.
@@ -39,9 +44,10 @@ public struct Recipe: Sendable {
         } catch {
             throw RecipeError(.syntax, file: file, line: 0, key: "", message: "not valid YAML: \(error)")
         }
-        guard let node else { return Recipe(file: file, root: .map([], line: 0), text: text) }
+        let directory = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL
+        guard let node else { return Recipe(file: file, root: .map([], line: 0), text: text, directory: directory) }
         let value = try RecipeValidator(file: file).validate(node, as: schema.rootType, path: [])
-        return Recipe(file: file, root: value, text: text)
+        return Recipe(file: file, root: value, text: text, directory: directory)
     }
 
     /// The value at a dotted path, if the recipe sets it.
@@ -65,6 +71,15 @@ public struct Recipe: Sendable {
         return nil
     }
     public func doubles(_ path: String) -> [Double]? { value(path)?.listValue?.compactMap(\.doubleValue) }
+
+    /// A file or folder the recipe names at `path`, resolved against `directory` when relative (`~` expanded).
+    public func fileURL(_ path: String) -> URL? {
+        guard let text = string(path), !text.isEmpty else { return nil }
+        let expanded = (text as NSString).expandingTildeInPath
+        if expanded.hasPrefix("/") { return URL(fileURLWithPath: expanded).standardizedFileURL }
+        let base = directory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        return base.appendingPathComponent(expanded).standardizedFileURL
+    }
 
     /// The keys set under a section path (e.g. the source names under `collect.sources`).
     public func keys(_ path: String) -> [String] {
@@ -125,6 +140,7 @@ public struct RecipeSchema: Sendable {
             "max_attempts": .checked(.int, .atLeast(1)),
             "max_wait_seconds": .checked(.number, .greaterThan(0)),
             "max_reply_bytes": .checked(.int, .atLeast(1)),
+            // The structured-output format asked for first (Generate's `WireFormat`).
             "json_mode": .choice(["json_schema", "json_object", "text"]),
             "image_max_side": .int,
             "image_detail": .choice(["auto", "low", "high"]),

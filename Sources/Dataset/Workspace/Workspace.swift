@@ -94,13 +94,40 @@ public final class Workspace: Sendable {
 
     public var recipeURL: URL { root.appendingPathComponent(Self.recipeFileName) }
 
-    /// Stores a copy of the recipe so later commands use it.
-    public func storeRecipe(text: String) throws(WorkspaceError) {
+    /// Stores a copy of the recipe so later commands use it: the text, and the folder it came from (`directory`), which its relative input paths
+    /// resolve against from then on.
+    public func storeRecipe(text: String, directory: URL? = nil) throws(WorkspaceError) {
         do {
             try text.write(to: recipeURL, atomically: true, encoding: .utf8)
         } catch {
             throw WorkspaceError(.cannotWrite, path: recipeURL.path, detail: error.localizedDescription)
         }
+        guard let directory else { return }
+        do {
+            try manifest.write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO workspace_info(key, value) VALUES ('recipe_directory', ?)",
+                               arguments: [directory.standardizedFileURL.path])
+            }
+        } catch {
+            throw WorkspaceError(.cannotWrite, path: root.appendingPathComponent(Self.manifestFileName).path, detail: "\(error)")
+        }
+    }
+
+    /// The folder the stored recipe came from; nil for a recipe stored before it was recorded.
+    public func storedRecipeDirectory() -> URL? {
+        let path = try? manifest.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM workspace_info WHERE key = 'recipe_directory'")
+        }
+        return (path ?? nil).map { URL(fileURLWithPath: $0) }
+    }
+
+    /// The stored recipe, validated against `schema`, its relative paths resolving against the folder it came
+    /// from (else the workspace); `.empty` when none is stored.
+    public func storedRecipe(schema: RecipeSchema) throws(RecipeError) -> Recipe {
+        guard FileManager.default.fileExists(atPath: recipeURL.path) else { return .empty }
+        var recipe = try Recipe.load(contentsOf: recipeURL, schema: schema)
+        recipe.directory = storedRecipeDirectory() ?? root
+        return recipe
     }
 
     /// The stored recipe's text, if any.

@@ -1,12 +1,26 @@
 import Dataset
 import Foundation
 
-/// How the reply's format is asked for on the wire: the client starts at `.jsonSchema` and steps down when an
-/// endpoint refuses it.
+/// How the reply's format is asked for on the wire: the client starts at `llm.json_mode` (default
+/// `.jsonSchema`) and steps down when an endpoint refuses it.
 public enum WireFormat: Int, Sendable, Comparable, CaseIterable {
     case jsonSchema, jsonObject, text
 
     public static func < (a: WireFormat, b: WireFormat) -> Bool { a.rawValue < b.rawValue }
+
+    /// The recipe's name for it (`llm.json_mode`).
+    public var name: String {
+        switch self {
+        case .jsonSchema: "json_schema"
+        case .jsonObject: "json_object"
+        case .text: "text"
+        }
+    }
+
+    public init?(name: String) {
+        guard let format = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = format
+    }
 }
 
 /// Builds the JSON body of a chat-completions request. Keys are sorted so the same request always has the same

@@ -16,6 +16,7 @@ extension OpenAIClientConfiguration {
         if let attempts = recipe.int("llm.max_attempts") { configuration.maxAttempts = attempts }
         if let wait = recipe.double("llm.max_wait_seconds") { configuration.maxWaitSeconds = wait }
         if let bytes = recipe.int("llm.max_reply_bytes") { configuration.maxReplyBytes = bytes }
+        if let mode = recipe.string("llm.json_mode").flatMap(WireFormat.init(name:)) { configuration.initialWireFormat = mode }
         configuration.limits = RequestPacer.Limits(concurrency: recipe.int("llm.concurrency") ?? 8,
                                                    requestsPerMinute: recipe.double("llm.requests_per_minute"),
                                                    tokensPerMinute: recipe.double("llm.tokens_per_minute"))

@@ -25,6 +25,9 @@ public struct OpenAIClientConfiguration: Sendable {
     public var maxWaitSeconds: Double = 300
     /// Replies larger than this are refused after one fetch (recipe `llm.max_reply_bytes`; a completion is kilobytes).
     public var maxReplyBytes: Int = 32 << 20
+    /// The structured-output format to ask for first (recipe `llm.json_mode`): an endpoint known not to take
+    /// `json_schema` starts lower and no request is spent finding out.
+    public var initialWireFormat: WireFormat = .jsonSchema
 
     public init(baseURL: URL, apiKey: String?, imageDetail: String? = "auto", timeout: TimeInterval = 120,
                 maxAttempts: Int = 6, maxReasks: Int = 2, backoffBase: Double = 0.5, backoffMax: Double = 30,
@@ -80,7 +83,7 @@ public final class OpenAIClient: ChatService {
     private let cache: LLMCache?
     private let logger: Logger
     /// The best wire format the endpoint accepted; lowered for the client's lifetime when it refuses one.
-    private let wireFormat = Mutex(WireFormat.jsonSchema)
+    private let wireFormat: Mutex<WireFormat>
 
     public init(configuration: OpenAIClientConfiguration, transport: (any ChatTransport)? = nil,
                 cache: LLMCache?, logger: Logger = Logger(label: "dsbuild.llm")) {
@@ -88,6 +91,7 @@ public final class OpenAIClient: ChatService {
         self.transport = transport ?? (HTTPChatTransport(maxBodyBytes: configuration.maxReplyBytes) as any ChatTransport)
         self.cache = cache
         self.logger = logger
+        wireFormat = Mutex(configuration.initialWireFormat)
         ledger = UsageLedger(prices: configuration.prices)
         var limits = configuration.limits
         limits.maxWaitSeconds = configuration.maxWaitSeconds

@@ -37,8 +37,8 @@ public struct DescribeSettings: Sendable {
         temperature = recipe.double("describe.temperature") ?? recipe.double("llm.temperature") ?? temperature
         maxTokens = recipe.int("describe.max_tokens") ?? recipe.int("llm.max_tokens") ?? maxTokens
         seed = recipe.int("llm.seed") ?? seed
-        if let dir = recipe.string("describe.templates_dir") {
-            templatesDirectory = URL(fileURLWithPath: dir, relativeTo: workspaceRoot).standardizedFileURL
+        if let dir = recipe.fileURL("describe.templates_dir") {
+            templatesDirectory = dir
         } else {
             let defaultDir = workspaceRoot.appendingPathComponent("prompts/describe")
             if FileManager.default.fileExists(atPath: defaultDir.path) { templatesDirectory = defaultDir }

@@ -86,14 +86,18 @@ extension DSBuild {
 
         /// Defaults ← recipe ← options.
         func makeSettings(_ context: CommandContext) throws -> CollectSettings {
-            var settings = try CollectSettings(recipe: context.recipe, recipeDirectory: context.workspace.root)
+            var settings = try CollectSettings(recipe: context.recipe)
             if let sources {
                 settings.sources = sources.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             }
             for name in settings.sources where !ImageSources.names.contains(name) {
                 throw ValidationError("unknown source `\(name)`; use \(ImageSources.names.joined(separator: ", "))")
             }
-            if let perKeyword { settings.perKeyword = try CollectRecipe.perKeywordRule.checked(perKeyword, "--per-keyword") }
+            if let perKeyword {
+                // The option is for every source: it replaces the recipe's per-source limits too.
+                settings.perKeyword = try CollectRecipe.perKeywordRule.checked(perKeyword, "--per-keyword")
+                for name in settings.sourceOptions.keys { settings.sourceOptions[name]?.perKeyword = nil }
+            }
             if let licenses {
                 do {
                     settings.licenses = try LicenseFilter(parsing: [licenses])

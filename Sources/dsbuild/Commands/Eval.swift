@@ -73,20 +73,22 @@ extension DSBuild {
             }
             let recipe = context?.recipe ?? .empty
             guard let modelName = model ?? recipe.string("eval.model") else { throw ValidationError("--model is required") }
-            let conditionName = condition ?? recipe.strings("eval.conditions")?.first ?? "with-image"
-            guard let cond = EvalCondition(rawValue: conditionName) else {
-                throw ValidationError("--condition must be with-image, no-image or description-only, not \(conditionName)")
+            // --condition, else every condition the recipe lists (each scored and stored), else with-image.
+            let conditionNames = condition.map { [$0] } ?? recipe.strings("eval.conditions") ?? ["with-image"]
+            let conditions = try conditionNames.map { name -> EvalCondition in
+                guard let cond = EvalCondition(rawValue: name) else {
+                    throw ValidationError("--condition must be with-image, no-image or description-only, not \(name)")
+                }
+                return cond
             }
             var settings = EvalSettings(model: modelName)
-            settings.condition = cond
             settings.circular = circular || recipe.bool("eval.circular") == true
             settings.maxTokens = maxTokens ?? recipe.int("eval.max_tokens") ?? 3
             settings.concurrency = concurrency ?? recipe.int("eval.concurrency") ?? 4
 
             let questionList: [EvalQuestion]
             let source: String
-            if let file = questions ?? recipe.string("eval.questions") {
-                let url = URL(fileURLWithPath: file)
+            if let url = questions.map({ URL(fileURLWithPath: $0) }) ?? recipe.fileURL("eval.questions") {
                 let format = try questionsFormat.map { name -> QuestionFileFormat in
                     guard let f = QuestionFileFormat(rawValue: name) else {
                         throw ValidationError("--questions-format must be \(QuestionFileFormat.allCases.map(\.rawValue).joined(separator: ", ")), not \(name)")
@@ -96,7 +98,8 @@ extension DSBuild {
                 let read = try QuestionFileReader.read(url, format: format)
                 questionList = read.questions
                 source = "\(url.lastPathComponent) (\(read.format.rawValue))"
-                settings.imagesDirectory = URL(fileURLWithPath: images ?? recipe.string("eval.images") ?? url.deletingLastPathComponent().appendingPathComponent("images").path)
+                settings.imagesDirectory = images.map { URL(fileURLWithPath: $0) } ?? recipe.fileURL("eval.images")
+                    ?? url.deletingLastPathComponent().appendingPathComponent("images")
             } else {
                 guard let workspace else { throw ValidationError("no --questions file and no workspace to read the test split from") }
                 let splitName = split ?? recipe.string("eval.split") ?? "test"
@@ -105,10 +108,33 @@ extension DSBuild {
                 source = originName == "generated" ? "workspace:\(splitName)" : "workspace:\(originName):\(splitName)"
             }
             guard !questionList.isEmpty else { throw ValidationError("no questions to score in \(source)") }
-            if cond == .descriptionOnly {
+            if conditions.contains(.descriptionOnly) {
                 guard let workspace else { throw ValidationError("description-only needs a workspace with accepted descriptions") }
                 settings.descriptions = try EvalStore.descriptions(in: workspace)
             }
+            var reports: [[String: Any]] = []
+            var errors = 0
+            for cond in conditions {
+                settings.condition = cond
+                let (json, failed) = try await score(questionList, source: source, settings: settings, recipe: recipe, workspace: workspace,
+                                                     oneOfSeveral: conditions.count > 1)
+                reports.append(json)
+                errors += failed
+                if Interruption.wasInterrupted { break }
+            }
+            if options.json {
+                let summary: Any = reports.count == 1 ? reports[0] : ["conditions": reports] as [String: Any]
+                Output.json(summary)
+            }
+            try Interruption.exitIfInterrupted("eval")
+            if errors > 0 { throw ExitCode(1) }
+        }
+
+        /// Scores `questionList` in `settings.condition`: prints the unaskable ones, writes `--answers`, stores the
+        /// result in the workspace and prints the table (text mode); returns the JSON summary and the error count.
+        private func score(_ questionList: [EvalQuestion], source: String, settings: EvalSettings, recipe: Recipe,
+                           workspace: Workspace?, oneOfSeveral: Bool) async throws -> ([String: Any], Int) {
+            let cond = settings.condition
             let env = ProcessInfo.processInfo.environment
             let chat: any ChatService
             if let base = endpoint ?? recipe.string("eval.endpoint") ?? (checkpoint == nil ? env["OPENAI_BASE_URL"] : nil) {
@@ -134,21 +160,22 @@ extension DSBuild {
             for answer in answers {
                 if let error = answer.error { Output.error(error.contains(answer.question.id) ? error : "question \(answer.question.id): \(error)") }
             }
-            if let answersFile { try EvalAnswerFile.write(answers, to: URL(fileURLWithPath: answersFile)) }
+            if let answersFile {
+                // One file per condition when several are scored: NAME.<condition>.jsonl.
+                let url = URL(fileURLWithPath: answersFile)
+                let target = oneOfSeveral
+                    ? url.deletingPathExtension().appendingPathExtension("\(cond.rawValue).\(url.pathExtension.isEmpty ? "jsonl" : url.pathExtension)") : url
+                try EvalAnswerFile.write(answers, to: target)
+            }
             var stored: Int64?
             if let workspace {
                 let trainRun = try checkpoint.flatMap { try EvalStore.trainRunID(forCheckpoint: $0, in: workspace) }
                 stored = try EvalStore.store(report, label: label ?? recipe.string("eval.label"), trainRunID: trainRun, runID: nil, in: workspace)
             }
-            if options.json {
-                var json = report.json
-                json["stored_id"] = stored.map { $0 as Any } ?? NSNull()
-                Output.json(json)
-            } else {
-                print(report.text)
-            }
-            try Interruption.exitIfInterrupted("eval")
-            if report.errors > 0 { throw ExitCode(1) }
+            var json = report.json
+            json["stored_id"] = stored.map { $0 as Any } ?? NSNull()
+            if !options.json { print(report.text) }
+            return (json, report.errors)
         }
     }
 }

@@ -25,20 +25,17 @@ extension DSBuild {
 
         func run() async throws {
             let dir = directory.map { URL(fileURLWithPath: $0) } ?? Workspace.defaultDirectory()
-            var recipeText: String?
+            var parsedRecipe: Recipe?
             var keywordFile = keywords.map { URL(fileURLWithPath: $0) }
             if let recipe {
-                let url = URL(fileURLWithPath: recipe)
-                let parsed = try Recipe.load(contentsOf: url, schema: CommandContext.recipeSchema)
-                recipeText = parsed.text
-                if keywordFile == nil, let path = parsed.string("keywords") {
-                    keywordFile = URL(fileURLWithPath: path, relativeTo: url.deletingLastPathComponent()).standardizedFileURL
-                }
+                let parsed = try Recipe.load(contentsOf: URL(fileURLWithPath: recipe).standardizedFileURL, schema: CommandContext.recipeSchema)
+                parsedRecipe = parsed
+                if keywordFile == nil { keywordFile = parsed.fileURL("keywords") }
             }
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             try WorkspaceLock.acquire(root: dir, command: "init")
             let workspace = try Workspace.create(at: dir)
-            if let recipeText { try workspace.storeRecipe(text: recipeText) }
+            if let parsedRecipe { try workspace.storeRecipe(text: parsedRecipe.text, directory: parsedRecipe.directory) }
             var summary: [String: Any] = ["workspace": workspace.root.path]
             var failed = false
             if let keywordFile {

@@ -52,7 +52,7 @@ extension DSBuild {
         var images: String?
         @Option(help: "Write the accepted questions to this file, their images upright into images/ beside it (no generation).")
         var export: String?
-        @Option(help: "File format: dsbuild, k-viscuit, butterfly (export default: dsbuild; import default: detected).")
+        @Option(help: "File format: dsbuild, k-viscuit, butterfly (export default: the recipe's mcq.style, else dsbuild; import default: detected).")
         var format: String?
         @Option(help: "Export only questions of this origin (generated, k-viscuit…); on import, the origin to give them (default: the file's, else its format's name).")
         var origin: String?
@@ -83,7 +83,10 @@ extension DSBuild {
                 return
             }
             if let export {
-                let report = try MCQFiles.export(chosenFormat ?? .dsbuild, to: URL(fileURLWithPath: export), origin: origin, split: split,
+                // `mcq.style` names the question file format the dataset follows; the recipe validator allows only
+                // the format names, so the lookup cannot fail.
+                let style = context.recipe.string("mcq.style").flatMap(QuestionFileFormat.init(rawValue:))
+                let report = try MCQFiles.export(chosenFormat ?? style ?? .dsbuild, to: URL(fileURLWithPath: export), origin: origin, split: split,
                                                  workspace: context.workspace, transformer: Wiring.imageTransformer())
                 for problem in report.imageProblems { Output.error(problem) }
                 if options.json {

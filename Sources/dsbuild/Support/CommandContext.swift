@@ -31,12 +31,7 @@ struct CommandContext {
         if !readers.contains(command) {
             try WorkspaceLock.acquire(root: workspace.root, command: command)
         }
-        let recipe: Recipe
-        if FileManager.default.fileExists(atPath: workspace.recipeURL.path) {
-            recipe = try Recipe.load(contentsOf: workspace.recipeURL, schema: recipeSchema)
-        } else {
-            recipe = .empty
-        }
+        let recipe = try workspace.storedRecipe(schema: recipeSchema)
         return CommandContext(workspace: workspace, recipe: recipe, logger: options.makeLogger(command),
                               progress: options.makeProgress(), options: options)
     }
