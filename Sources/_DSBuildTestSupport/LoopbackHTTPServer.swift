@@ -166,7 +166,7 @@ public final class LoopbackHTTPServer: Sendable {
             head += "Content-Length: \(response.body.count)\r\n"
         case .declaredLength(let declared):
             head += "Content-Length: \(declared)\r\n"
-            if declared != body.count { close = true }
+            if declared > body.count { close = true }
         case .chunked:
             head += "Transfer-Encoding: chunked\r\n"
         case .untilClose:

@@ -27,7 +27,8 @@ public struct LoopbackResponse: Sendable {
         /// `Content-Length` = body size.
         case contentLength
         /// `Content-Length: n` whatever the body size; when n exceeds it the server closes after the body
-        /// (a truncated response).
+        /// (a truncated response); when the body is longer, the connection stays open with the extra bytes in it
+        /// (a lying server: the next reply read on that connection starts with them).
         case declaredLength(Int)
         /// `Transfer-Encoding: chunked`, chunks of at most `chunkSize` bytes.
         case chunked(chunkSize: Int)

@@ -35,6 +35,25 @@ import _DSBuildTestSupport
         #expect(try Hardening.rows(tmp.path("b"), "SELECT text FROM keywords ORDER BY id").map { $0[0] } == ["hanbok", "gat, hat"])
     }
 
+    /// A keyword typed precomposed (NFC) and the same keyword as a decomposed folder name (NFD, as macOS writes
+    /// file names) are one keyword: stored once, its images collected once, no "same image under 김치, 김치".
+    @Test func aDecomposedFolderNameIsTheSameKeywordAsItsPrecomposedSpelling() throws {
+        let tmp = TemporaryDirectory()
+        let nfc = "김치".precomposedStringWithCanonicalMapping
+        let nfd = nfc.decomposedStringWithCanonicalMapping
+        try #require(Array(nfc.utf8) != Array(nfd.utf8))
+        try Data((nfc + "\n").utf8).write(to: tmp.path("k.txt"))
+        let files = try Hardening.images(count: 2, maxBytes: 300_000)
+        let photos = try Hardening.directorySource(files, keyword: nfd, in: tmp.path("photos"))
+        let w = tmp.path("w")
+        #expect(try cli.run(["init", w.path, "--keywords", tmp.path("k.txt").path]).status == 0)
+        let collected = try cli.run(["collect", "--workspace", w.path, "--sources", "directory", "--source-file", photos.path, "--quiet"])
+        #expect(collected.status == 0, "\(collected.stderr)")
+        let stored = try Hardening.rows(w, "SELECT hex(text) FROM keywords")
+        #expect(stored == [[Array(nfc.utf8).map { String(format: "%02X", $0) }.joined()]], "\(stored)")
+        #expect(try Hardening.rows(w, "SELECT COUNT(*) FROM candidates") == [["\(files.count)"]])
+    }
+
     @Test func anEmptyKeywordIsRefusedNotStored() throws {
         let tmp = TemporaryDirectory()
         try Data("keyword,category\r\n\"\u{2060}\",food\r\n\"  \",food\r\nkimchi,food\r\n".utf8).write(to: tmp.path("k.csv"))

@@ -72,6 +72,20 @@ import Testing
         }
     }
 
+    /// Credentials by shape are secrets too: the recipe is copied into the workspace and every shard index.
+    @Test(arguments: ["llm:\n  model: m\n  base_url: http://usrCANARY:pwCANARY@127.0.0.1:8080/v1\n",
+                      "llm:\n  model: m\n  base_url: http://127.0.0.1:8080/v1?api_key=pwCANARY\n"])
+    func aURLCarryingCredentialsIsRefusedWithoutPrintingThem(_ text: String) {
+        #expect {
+            _ = try Recipe.parse(text: text, file: "r.yaml", schema: schema)
+        } throws: { error in
+            guard let e = error as? RecipeError else { return false }
+            return e.code == .secretInRecipe && e.line == 3 && e.key == "llm.base_url" && !e.description.contains("pwCANARY")
+        }
+        // The same URL without credentials is fine.
+        #expect(throws: Never.self) { _ = try Recipe.parse(text: "llm:\n  base_url: http://127.0.0.1:8080/v1\n", file: "r.yaml", schema: schema) }
+    }
+
     @Test func yamlSyntaxErrorsCarryALine() {
         #expect {
             _ = try Recipe.parse(text: "collect:\n  per_keyword: [1, 2\nfilter: {}\n", file: "r.yaml", schema: schema)

@@ -302,6 +302,10 @@ final class CurlTransfer: @unchecked Sendable {
         var detail = message.isEmpty ? String(cString: curl_easy_strerror(code)) : message
         let mapped: HTTPError.Code
         switch code {
+        case CURLE_UNSUPPORTED_PROTOCOL where message.contains("HTTP/0.9"):
+            // Not a scheme: the reply did not start with a status line, which on a reused connection means the
+            // previous reply sent more than it announced. The server's fault, and a fresh connection fixes it.
+            mapped = .transport(curlCode: Int(code.rawValue), message: "malformed reply (no HTTP status line; a reused connection carried another reply's extra bytes?)")
         case CURLE_UNSUPPORTED_PROTOCOL:
             mapped = .disallowedScheme(Self.quotedScheme(in: message) ?? "")
             if let location = blockHeaders["Location"], (300..<400).contains(blockStatus) {

@@ -1,4 +1,8 @@
-/// One keyword as read from a keyword file: the subject of a class in the dataset.
+import Foundation
+
+/// One keyword as read from a keyword file (or declared by a list source): the subject of a class in the dataset.
+/// Its text is stored in Unicode NFC, so a keyword typed precomposed and the same keyword from a decomposed
+/// folder name (macOS file systems write NFD) are one keyword, not two that print alike.
 public struct KeywordEntry: Sendable, Equatable, Codable {
     public var text: String
     public var category: String?
@@ -10,7 +14,7 @@ public struct KeywordEntry: Sendable, Equatable, Codable {
 
     public init(text: String, category: String? = nil, language: String? = nil, query: String? = nil,
                 extra: [String: String] = [:]) {
-        self.text = text
+        self.text = text.precomposedStringWithCanonicalMapping
         self.category = category
         self.language = language
         self.query = query

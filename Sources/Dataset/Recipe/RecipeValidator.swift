@@ -89,7 +89,14 @@ struct RecipeValidator {
                 throw RecipeError(.unknownKey, file: file, line: keyLine, key: childKey,
                                   message: "unknown key (known here: \(known))")
             }
-            items.append((name, try validate(valueNode, as: childType, path: childPath)))
+            let value = try validate(valueNode, as: childType, path: childPath)
+            // A credential by shape (userinfo in a URL, `key=…`) or a registered secret's value: the recipe is
+            // copied into the workspace and into every shard index, so it must hold none.
+            if case .string(let text, let valueLine) = value, SecretRedactor.redact(text) != text {
+                throw RecipeError(.secretInRecipe, file: file, line: valueLine, key: childKey,
+                                  message: "holds a credential (\(SecretRedactor.redact(text))); secrets never go in a recipe: put the endpoint with its credentials in the environment (OPENAI_BASE_URL / OPENAI_API_KEY, or the variables `base_url_env` / `api_key_env` name)")
+            }
+            items.append((name, value))
         }
         return .map(items, line: line)
     }

@@ -103,6 +103,8 @@ extension DSBuild {
             }
             let exportNames = exports.isEmpty ? (recipe.strings("shards.exports") ?? []) : exports
             var exported: [String] = []
+            // A signal during the shards (recorded interrupted above) or before the exports: no exports, exit 130.
+            try Interruption.exitIfInterrupted("shards")
             if !exportNames.isEmpty {
                 exported = try ShardExports.write(exportNames, workspace: context.workspace, out: settings.out,
                                                   settings: settings, transformer: transformer)
@@ -116,6 +118,7 @@ extension DSBuild {
                 print("wrote \(summary.textRecords) text records in \(summary.textShards) shard(s) and \(summary.pairedSamples) paired samples in \(summary.pairedShards) shard(s) (\(summary.written) written, \(summary.reused) already there)")
                 print("index: \(summary.index.path)  fingerprint \(summary.fingerprint.prefix(16))")
             }
+            try Interruption.exitIfInterrupted("shards")
         }
     }
 }
