@@ -105,4 +105,49 @@ import _DSBuildTestSupport
                                             "--allow-host", "127.0.0.1:\(server.port)"],
                          files: files, label: "http")
     }
+    /// The shard folder on a disk too small for the paired tars: the error names the file and the free space
+    /// (not `NSCocoaErrorDomain Code=640`), and a rerun with space writes shards equal to a run that never filled.
+    @Test func fullDiskUnderShardsNamesTheFileAndARerunFinishesTheShards() throws {
+        let tmp = TemporaryDirectory("dsbuild-full-shards")
+        let files = try images()
+        let source = try Hardening.directorySource(files, keyword: "hanbok", in: tmp.path("src"))
+        try "filter:\n  min_short_side: 0\n  aspect_ratio: [0.1, 10]\n  duplicates: {enabled: false}\n  watermark: {enabled: false}\n"
+            .write(to: tmp.path("r.yaml"), atomically: true, encoding: .utf8)
+        let w = tmp.path("w")
+        for arguments in [["init", w.path, "--recipe", tmp.path("r.yaml").path], ["collect", "--workspace", w.path, "--sources", "directory", "--source-file", source.path],
+                          ["filter", "--workspace", w.path]] {
+            let r = try cli.run(arguments + ["--quiet"])
+            try #require(r.status == 0, "\(arguments[0]): \(r.stderr)")
+        }
+        guard let disk = SmallDisk(at: tmp.path("disk"), megabytes: 8) else {
+            Issue.record("cannot mount a tmpfs here (needs root and mount permission): the shards disk-full case was not run")
+            return
+        }
+        defer { disk.unmount() }
+        let out = disk.mountPoint.appendingPathComponent("shards")
+        let full = try cli.run(["shards", "--workspace", w.path, "--out", out.path, "--quiet"])
+        #expect(full.status != 0)
+        #expect(!full.stderr.contains("NSCocoaErrorDomain"), "\(full.stderr)")
+        #expect(full.stderr.contains("no space left on the device writing \(out.path)/"), "\(full.stderr)")
+        #expect(full.stderr.contains(" free; free some space and run the command again"), "\(full.stderr)")
+        #expect(disk.grow(megabytes: 256))
+        let rerun = try cli.run(["shards", "--workspace", w.path, "--out", out.path, "--quiet"])
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        let reference = try cli.run(["shards", "--workspace", w.path, "--out", tmp.path("reference").path, "--quiet"])
+        #expect(reference.status == 0, "\(reference.stderr)")
+        #expect(try shardHashes(out) == shardHashes(tmp.path("reference")))
+        #expect(try !shardHashes(out).isEmpty)
+    }
+
+    /// sha256 of every shard file (`paired/`, `text/`) by relative path; no temporaries left.
+    func shardHashes(_ folder: URL) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for sub in ["paired", "text"] {
+            let dir = folder.appendingPathComponent(sub)
+            for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+                out["\(sub)/\(name)"] = try ContentHash.sha256Hex(fileAt: dir.appendingPathComponent(name))
+            }
+        }
+        return out
+    }
 }
