@@ -44,18 +44,21 @@ public struct RuleDecision: Sendable, Equatable {
     public let reason: String
     /// True when the rule failed to decide (a failure, never a drop): retried on the next run.
     public let undecided: Bool
+    /// True when the failure will repeat for every image (a refused key, an exhausted quota): the run stops.
+    public let stopsRun: Bool
 
-    public init(pass: Bool, value: String, threshold: String, reason: String, undecided: Bool = false) {
+    public init(pass: Bool, value: String, threshold: String, reason: String, undecided: Bool = false, stopsRun: Bool = false) {
         self.pass = pass
         self.value = value
         self.threshold = threshold
         self.reason = reason
         self.undecided = undecided
+        self.stopsRun = stopsRun
     }
 
     /// No verdict: the rule failed for a reason outside the image; `reason` says what failed.
-    public static func undecided(_ threshold: String, _ reason: String) -> RuleDecision {
-        RuleDecision(pass: false, value: "undecided", threshold: threshold, reason: reason, undecided: true)
+    public static func undecided(_ threshold: String, _ reason: String, stopsRun: Bool = false) -> RuleDecision {
+        RuleDecision(pass: false, value: "undecided", threshold: threshold, reason: reason, undecided: true, stopsRun: stopsRun)
     }
 
     public static func keep(_ value: String, _ threshold: String, _ reason: String) -> RuleDecision {

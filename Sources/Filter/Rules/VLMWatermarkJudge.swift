@@ -54,7 +54,7 @@ public struct VLMWatermarkJudge: WatermarkJudging {
             // The model answered, but not with a verdict about this image.
             case .invalidOutput, .refusal, .truncated: throw WatermarkJudgeError(.noVerdict, error.description)
             // Network, 5xx, quota, authentication, timeout, a refused request (wrong model name…): outside the image.
-            default: throw WatermarkJudgeError(.unavailable, error.description)
+            default: throw WatermarkJudgeError(error.isFatal ? .stopped : .unavailable, error.description)
             }
         }
         let object = result.jsonObject ?? [:]

@@ -20,6 +20,9 @@ public struct WatermarkJudgeError: Error, Sendable, CustomStringConvertible {
         case noVerdict = "no_verdict"
         /// The image could not be decoded into the thumbnail the judge is shown.
         case unreadableImage = "unreadable_image"
+        /// The endpoint refuses every request (exhausted quota, a rejected key, a wait beyond the limit): asking
+        /// about the next image is pointless, so the filter run stops (exit 2) and the images stay undecided.
+        case stopped
     }
 
     public let code: Code
@@ -31,7 +34,7 @@ public struct WatermarkJudgeError: Error, Sendable, CustomStringConvertible {
     }
 
     /// True when the cause lies outside the image: a failure to retry, never a drop.
-    public var isOutsideImage: Bool { code == .unavailable }
+    public var isOutsideImage: Bool { code == .unavailable || code == .stopped }
 
     public var description: String { "\(code.rawValue): \(detail)" }
 }
@@ -109,7 +112,9 @@ public struct WatermarkRule: FilterRule {
                 return .drop("vlm=\(error.code.rawValue)", "vlm judge", "VLM judge gave no verdict on this image: \(error.detail)")
             } catch {
                 // Network, quota, timeout, configuration: a failure, not a decision about the image.
-                return .undecided("vlm judge", "image \(s.sha256.prefix(12)) (\(s.keyword)): watermark undecided, the VLM judge failed: \(error); retried on the next filter run")
+                let stops = (error as? WatermarkJudgeError)?.code == .stopped
+                return .undecided("vlm judge", "image \(s.sha256.prefix(12)) (\(s.keyword)): watermark undecided, the VLM judge failed: \(error); retried on the next filter run",
+                                  stopsRun: stops)
             }
         }
         return .keep("none", "no signal", "no watermark signal")

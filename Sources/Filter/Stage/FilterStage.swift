@@ -41,7 +41,10 @@ struct FilterRuleStage: Stage {
         if delay > .zero { try await Task.sleep(for: delay) }
         var decisions: [(String, String, RuleDecision)] = []
         for rule in item.rules {
-            decisions.append((rule.name, rule.settingsHash, await rule.decide(item.subject)))
+            let decision = await rule.decide(item.subject)
+            // Nothing is recorded for this image (it stays pending); the run stops with the rule's reason.
+            if decision.stopsRun { throw FilterStopped(rule: rule.name, reason: decision.reason) }
+            decisions.append((rule.name, rule.settingsHash, decision))
         }
         return Outcome(decisions: decisions)
     }

@@ -59,7 +59,13 @@ extension DSBuild {
                                           judge: settings.vlmJudge ? try Wiring.watermarkJudge(context) : nil,
                                           logger: context.logger)
             let (progress, dry) = (context.progress, dryRun)
-            let summary = try await Interruption.cancellable { try await pipeline.run(progress: progress, dryRun: dry) }
+            let summary: FilterSummary
+            do {
+                summary = try await Interruption.cancellable { try await pipeline.run(progress: progress, dryRun: dry) }
+            } catch let stopped as FilterStopped {
+                Output.error("filter stopped: \(stopped.description)")
+                throw ExitCode(2)
+            }
             for error in summary.errors { Output.error(error) }
             if options.json {
                 Output.json(summary.json)
