@@ -1,0 +1,309 @@
+import Dataset
+import Foundation
+import Testing
+import _DSBuildTestSupport
+
+/// Issue 15's closing test: `dsbuild run` against a loopback Commons whose files answer with every failure a
+/// hostile network produces (`ImageFault`) and a chat endpoint that answers with every failure a broken one
+/// produces (`ChatFault`, the key echoed in error bodies), with canary secrets in every place a key can be given.
+/// One uninterrupted run is the reference; a second workspace is built by runs SIGKILLed at seeded random points
+/// and a final run. Then: the manifests and shards are equal, every transient fault ended as success and every
+/// permanent one is recorded with its reason in both, no request was paid twice beyond the concurrency in flight
+/// at each kill, and no form of any canary is in any output or workspace file.
+@Suite(.serialized) struct FaultInjectionTests {
+    static let openAIKey = "sk-CANARY-fault+k=/42"
+    static let flickrKey = "FLKCANARY+fault=7 q"
+    static let baseUser = "fuser-CANARY"
+    static let basePassword = "pw-CANARY-fault"
+    /// `llm.concurrency` (describe and mcq use the same): the most requests a kill can leave paid but unrecorded.
+    static let concurrency = 4
+    static let maxBytes = 2_000_000
+
+    /// The servers, the recipe and the fault each file gets.
+    final class Fixture {
+        let tmp = TemporaryDirectory("dsbuild-faults")
+        let commons: FakeCommonsAPI
+        /// Where `redirectToOtherPort` points: a port the run does not allow, so it must get no request at all.
+        let elsewhere: LoopbackHTTPServer
+        let responder: FaultyChatResponder
+        let chatServer: LoopbackHTTPServer
+        /// Requests per file, faults served per kind, search-API requests per query.
+        let imageAttempts: AttemptLedger
+        let imageFaultsServed: AttemptLedger
+        let apiAttempts: AttemptLedger
+        /// File name → the fault it is served with.
+        let faults: [String: ImageFault]
+        let recipe: URL
+        let cli: CommandRunner
+
+        init() throws {
+            let items = try KViscuitFixture.type1Items().filter {
+                let url = TestPaths.kViscuitImages.appendingPathComponent($0.imagePath)
+                let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil
+                return (20_000...1_500_000).contains(size ?? 0)
+            }
+            var seenKeywords = Set<String>()
+            var seenFiles = Set<String>()
+            let unique = items.filter { seenKeywords.insert($0.keyword).inserted && seenFiles.insert($0.imagePath).inserted }
+            let chosen = Array(unique.prefix(10))
+            var files: [String: [URL]] = [:]
+            for (i, item) in chosen.enumerated() {
+                files[item.keyword] = [item.imagePath, unique[i + 20].imagePath].map(TestPaths.kViscuitImages.appendingPathComponent)
+            }
+            let names = files.values.flatMap { $0.map(\.lastPathComponent) }.sorted()
+            var faults: [String: ImageFault] = [:]
+            for (i, name) in names.enumerated() { faults[name] = ImageFault.allCases[i % ImageFault.allCases.count] }
+            self.faults = faults
+            let faultTable = faults
+
+            elsewhere = try LoopbackHTTPServer { _ in .text("private") }
+            let otherPort = elsewhere.port
+            let (imageAttempts, imageFaultsServed, apiAttempts) = (AttemptLedger(), AttemptLedger(), AttemptLedger())
+            (self.imageAttempts, self.imageFaultsServed, self.apiAttempts) = (imageAttempts, imageFaultsServed, apiAttempts)
+            let firstKeywords = Set(chosen.prefix(3).map(\.keyword))
+            commons = try FakeCommonsAPI(files: files, apiFault: { request in
+                // The search API itself: 503 then 429 for the first pages of three keywords.
+                let query = URLComponents(string: "http://x/?" + (request.query ?? ""))?.queryItems ?? []
+                let search = (query.first { $0.name == "gsrsearch" }?.value ?? "").replacingOccurrences(of: " filetype:bitmap", with: "")
+                guard firstKeywords.contains(search) else { return nil }
+                switch apiAttempts.next(request.query ?? "") {
+                case 1: imageFaultsServed.next("api_503"); return .status(503, body: "try later")
+                case 2: imageFaultsServed.next("api_429"); return .status(429, headers: [("Retry-After", "1")], body: "slow down")
+                default: return nil
+                }
+            }, imageReply: { request, name, data, type in
+                let fault = faultTable[name] ?? .none
+                let attempt = imageAttempts.next(name)
+                if fault.failingAttempts.map({ attempt <= $0 }) ?? true, fault != .none, fault != .slowBody {
+                    imageFaultsServed.next(fault.rawValue)
+                }
+                return fault.response(attempt: attempt, path: request.path, data: data, contentType: type,
+                                      otherPort: otherPort, maxBytes: FaultInjectionTests.maxBytes)
+            })
+
+            responder = FaultyChatResponder(echoing: FaultInjectionTests.openAIKey, base: PipelineChatResponder.respond)
+            let chat = FakeChatEndpoint(latency: 0.05, responder: responder.respond)
+            chatServer = try chat.serve()
+
+            var csv = "keyword,category\n"
+            for item in chosen { csv += "\"\(item.keyword.replacingOccurrences(of: "\"", with: "\"\""))\",\(item.category.lowercased())\n" }
+            try csv.write(to: tmp.path("keywords.csv"), atomically: true, encoding: .utf8)
+            recipe = tmp.path("recipe.yaml")
+            try """
+                name: faults
+                keywords: keywords.csv
+                contact: https://example.org/dsbuild-tests
+                llm:
+                  model: fake-model
+                  concurrency: \(FaultInjectionTests.concurrency)
+                collect:
+                  per_keyword: 2
+                  licenses: [cc0, cc-by, cc-by-sa]
+                  concurrency: 4
+                  max_bytes: \(FaultInjectionTests.maxBytes)
+                  max_attempts: 4
+                  retry_base_seconds: 0.2
+                  retry_max_seconds: 2
+                  allow_hosts: ["127.0.0.1:\(commons.server.port)"]
+                  sources:
+                    commons:
+                      base_url: \(commons.baseURL)
+                      thumbnail_width: 1280
+                filter:
+                  min_short_side: 100
+                  aspect_ratio: [0.3, 3.0]
+                describe:
+                  aspects: [visual]
+                  modes: [text-only, image-grounded]
+                  languages: [en]
+                  concurrency: \(FaultInjectionTests.concurrency)
+                mcq:
+                  types: [1, 2]
+                  test_fraction: 0.25
+                  seed: 7
+                  concurrency: \(FaultInjectionTests.concurrency)
+                shards:
+                  out: shards
+                  shard_size: 8
+                """.write(to: recipe, atomically: true, encoding: .utf8)
+            let base = chatServer.url("/v1").absoluteString
+                .replacingOccurrences(of: "http://", with: "http://\(FaultInjectionTests.baseUser):\(FaultInjectionTests.basePassword)@")
+            cli = CommandRunner(environment: ["OPENAI_BASE_URL": base, "OPENAI_API_KEY": FaultInjectionTests.openAIKey,
+                                              "FLICKR_API_KEY": FaultInjectionTests.flickrKey])
+        }
+
+        func workspace(_ name: String) -> URL { tmp.path(name) }
+
+        /// Starts a new series: every fault is served again from its first attempt.
+        func resetFaults() {
+            imageAttempts.reset()
+            apiAttempts.reset()
+            responder.reset()
+        }
+
+        func stop() {
+            commons.stop()
+            elsewhere.stop()
+            chatServer.stop()
+        }
+    }
+
+    /// A seeded generator (SplitMix64), so a failing kill schedule can be replayed with `DSBUILD_FAULT_SEED`.
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    /// file name → (status, reason) of its download.
+    static func downloads(_ workspace: URL) throws -> [String: (status: String, reason: String)] {
+        var out: [String: (String, String)] = [:]
+        for row in try Hardening.rows(workspace, "SELECT c.image_url, d.status, COALESCE(d.reason, '') FROM downloads d JOIN candidates c ON c.id = d.candidate_id") {
+            let name = (URL(string: row[0])?.lastPathComponent ?? row[0]).removingPercentEncoding ?? row[0]
+            out[name] = (row[1], row[2])
+        }
+        return out
+    }
+
+    @Test func killedRunsOverFaultyServersEndAsTheUninterruptedRunWithoutPayingTwiceOrLeaking() throws {
+        let suiteStart = Date()
+        let f = try Fixture()
+        defer { f.stop() }
+        let seed = ProcessInfo.processInfo.environment["DSBUILD_FAULT_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...999_999)
+        var random = SeededGenerator(state: seed)
+        let sweep = CanarySweep(canaries: [Self.openAIKey, Self.flickrKey, Self.baseUser, Self.basePassword])
+        var leaks: [CanarySweep.Leak] = []
+        var sweptFiles = 0
+        func check(_ name: String, _ result: CommandRunner.Result) {
+            leaks += sweep.leaks(in: Data(result.stdout.utf8), place: "\(name) stdout")
+            leaks += sweep.leaks(in: Data(result.stderr.utf8), place: "\(name) stderr")
+        }
+        func sweepFiles(_ folder: URL) {
+            let (found, files) = sweep.leaks(under: folder)
+            leaks += found
+            sweptFiles += files
+        }
+
+        // The reference: one uninterrupted run.
+        let wsA = f.workspace("wsA")
+        let started = Date()
+        let a = try f.cli.run(["run", f.recipe.path, "--workspace", wsA.path, "--json"])
+        let duration = Date().timeIntervalSince(started)
+        check("reference", a)
+        sweepFiles(f.tmp.url)
+        let summaryA = try a.json()
+        let stagesA = try #require(summaryA["stages"] as? [[String: Any]], "\(a.stdout) \(a.stderr)")
+        #expect(stagesA.map { $0["stage"] as? String } == ["collect", "filter", "describe", "mcq", "shards", "check"])
+        #expect(stagesA.dropFirst().allSatisfy { ($0["status"] as? String) == "ok" }, "\(a.stdout)\n\(a.stderr)")
+        let paidA = f.responder.paid.snapshot
+        let chatFaultsA = f.responder.faultsServed.snapshot
+        let imageFaultsA = f.imageFaultsServed.snapshot
+        #expect(!paidA.isEmpty)
+        #expect(paidA.values.allSatisfy { $0 == 1 }, "an uninterrupted run pays each request once: \(paidA.filter { $0.value > 1 })")
+
+        // The same from scratch, killed at seeded random points, each kill followed by the next attempt.
+        f.resetFaults()
+        let wsB = f.workspace("wsB")
+        print("fault injection: seed \(seed) (DSBUILD_FAULT_SEED), reference run \(String(format: "%.1f", duration)) s, exit \(a.status)")
+        var kills = 0
+        var attempts = 0
+        var points: [String] = []
+        // Each kill lands at a random point of what is left of the reference's time, so the kills walk through
+        // the pipeline (a resumed run skips what is done).
+        var progress = 0.0
+        for _ in 0..<6 {
+            attempts += 1
+            let left = max(duration - progress, 0.2 * duration)
+            let wait = Double.random(in: 0.15...0.7, using: &random) * left
+            progress += wait
+            let fraction = wait / duration
+            // Verbose every other time: the retry log lines carry the endpoint's echoing error bodies.
+            let runsBefore = ((try? Hardening.runs(wsB)) ?? []).count
+            let running = try f.cli.start(["run", f.recipe.path, "--workspace", wsB.path, attempts % 2 == 0 ? "--verbose" : "--quiet"])
+            let deadline = Date().addingTimeInterval(wait)
+            while Date() < deadline, running.process.isRunning { usleep(10_000) }
+            let wasRunning = running.process.isRunning
+            if wasRunning { running.kill() }
+            let result = running.wait()
+            check("attempt \(attempts)", result)
+            if result.signalled { kills += 1 }
+            // The stage the kill hit: the last run this attempt left `running`.
+            let hit = ((try? Hardening.runs(wsB)) ?? []).dropFirst(runsBefore).last { $0.status == "running" }?.command ?? "startup"
+            points.append(String(format: "%.2f", fraction) + (result.signalled ? " in \(hit)" : " (finished first, exit \(result.status))"))
+            #expect(result.signalled || result.status == 0 || result.status == 1, "attempt \(attempts): \(result.stderr.suffix(2000))")
+            // Swept now, while a killed run's WAL is still on disk.
+            sweepFiles(wsB)
+        }
+        let b = try f.cli.run(["run", f.recipe.path, "--workspace", wsB.path, "--json"])
+        check("final", b)
+        sweepFiles(f.tmp.url)
+        let stagesB = try #require(try b.json()["stages"] as? [[String: Any]], "\(b.stdout) \(b.stderr)")
+        #expect(stagesB.dropFirst().allSatisfy { ($0["status"] as? String) == "ok" }, "\(b.stdout)\n\(b.stderr)")
+        #expect(kills >= 3, "most attempts were killed mid-run: \(points)")
+
+        // Equal results.
+        let fingerprintA = try PipelineFingerprint.manifest(wsA)
+        let fingerprintB = try PipelineFingerprint.manifest(wsB)
+        #expect(fingerprintA.contains { $0.hasPrefix(#""q"|"#) } && fingerprintA.contains { $0.hasPrefix(#""desc"|"#) })
+        let difference = PipelineFingerprint.firstDifference(fingerprintA, fingerprintB)
+        #expect(difference == nil, "manifests differ: \(difference ?? "")")
+        let shardsA = try PipelineFingerprint.shards(wsA)
+        #expect(!shardsA.isEmpty)
+        #expect(shardsA == (try PipelineFingerprint.shards(wsB)))
+
+        // Every transient fault ended as success, every permanent one with its reason, in both.
+        var survived = 0
+        for (label, ws) in [("reference", wsA), ("killed", wsB)] {
+            let rows = try Self.downloads(ws)
+            for (name, fault) in f.faults.sorted(by: { $0.key < $1.key }) {
+                let row = rows[name]
+                if let reason = fault.permanentReason {
+                    #expect(row?.status == "failed" && row?.reason == reason, "\(label): \(name) (\(fault)) → \(String(describing: row))")
+                } else {
+                    #expect(row?.status == "ok", "\(label): \(name) (\(fault)) → \(String(describing: row))")
+                    if row?.status == "ok", fault != .none, fault != .slowBody { survived += 1 }
+                }
+            }
+        }
+        #expect(f.elsewhere.totalRequests == 0, "the redirect to another loopback port was refused before connecting")
+
+        // Paid requests: the same requests as the reference, each at most once more per kill, and no more extra
+        // than the requests in flight at the kills.
+        let paidB = f.responder.paid.snapshot
+        #expect(Set(paidB.keys) == Set(paidA.keys), "the same requests were paid for")
+        let extra = paidB.values.reduce(0) { $0 + max(0, $1 - 1) }
+        #expect(paidB.values.allSatisfy { $0 <= 1 + kills })
+        #expect(extra <= kills * Self.concurrency, "paid twice: \(extra) > \(kills) kills × \(Self.concurrency) in flight")
+
+        // Faults served and survived (chat faults are all transient except the malformed answer, which is the answer).
+        let chatFaultsB = f.responder.faultsServed.snapshot
+        let imageFaultsB = f.imageFaultsServed.snapshot
+        let chatKinds = Set(chatFaultsA.keys).union(chatFaultsB.keys)
+        let imageKinds = Set(imageFaultsA.keys).union(imageFaultsB.keys)
+        #expect(chatKinds.count == ChatFault.allCases.count - 1, "every chat fault was served: \(chatKinds.sorted())")
+        #expect(Set(f.faults.values).count == ImageFault.allCases.count)
+        let chatServed = chatFaultsA.values.reduce(0, +) + chatFaultsB.values.reduce(0, +)
+        let chatTransient = chatServed - (chatFaultsA[ChatFault.malformedContent.rawValue] ?? 0) - (chatFaultsB[ChatFault.malformedContent.rawValue] ?? 0)
+        let imageServed = imageFaultsA.values.reduce(0, +) + imageFaultsB.values.reduce(0, +)
+
+        let canaryBytes = leaks.reduce(0) { $0 + $1.bytes }
+        print("""
+            fault injection: seed \(seed); cases tried: \(ImageFault.allCases.count - 1) image faults + 2 search-API faults \
+            + \(ChatFault.allCases.count - 1) chat faults = \(ImageFault.allCases.count - 1 + 2 + ChatFault.allCases.count - 1) \
+            (served: images/API \(imageKinds.sorted()), chat \(chatKinds.sorted())); \
+            kills: \(kills) of \(attempts) attempts at \(points) of the reference's \(String(format: "%.1f", duration)) s; \
+            faults injected: \(imageServed) image/API + \(chatServed) chat; transient faults survived: \
+            \(survived) faulted files ended ok (\(survived / 2) per run) after \(imageServed) image/API faults, \(chatTransient) transient chat faults retried \
+            to the same answers; paid twice: \(extra) (≤ \(kills) × \(Self.concurrency)); \
+            canary forms: \(sweep.forms.count) over \(sweptFiles) file reads + \(2 * (attempts + 2)) outputs, bytes found: \(canaryBytes); \
+            wall \(String(format: "%.0f", Date().timeIntervalSince(suiteStart))) s
+            """)
+        #expect(canaryBytes == 0, "\(leaks.prefix(20))")
+        #expect(sweptFiles > 10)
+    }
+}
