@@ -170,6 +170,20 @@ import _DSBuildTestSupport
         return out
     }
 
+    /// Every file of a workspace (relative path → size), the manifest's own files and the lock left out.
+    static func files(_ workspace: URL) throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        let enumerator = FileManager.default.enumerator(at: workspace, includingPropertiesForKeys: [.isRegularFileKey, .fileSizeKey])
+        while let url = enumerator?.nextObject() as? URL {
+            let values = try url.resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey])
+            guard values.isRegularFile == true else { continue }
+            let relative = String(url.path.dropFirst(workspace.path.count + 1))
+            guard !relative.hasPrefix(Workspace.manifestFileName), relative != WorkspaceLock.fileName else { continue }
+            out[relative] = values.fileSize ?? 0
+        }
+        return out
+    }
+
     @Test func killedRunsOverFaultyServersEndAsTheUninterruptedRunWithoutPayingTwiceOrLeaking() throws {
         let suiteStart = Date()
         let f = try Fixture()
@@ -233,8 +247,9 @@ import _DSBuildTestSupport
             check("attempt \(attempts)", result)
             if result.signalled { kills += 1 }
             // The stage the kill hit: the last run this attempt left `running`.
-            let hit = ((try? Hardening.runs(wsB)) ?? []).dropFirst(runsBefore).last { $0.status == "running" }?.command ?? "startup"
-            points.append(String(format: "%.2f", fraction) + (result.signalled ? " in \(hit)" : " (finished first, exit \(result.status))"))
+            let hit = ((try? Hardening.runs(wsB)) ?? []).dropFirst(runsBefore).last { $0.status == "running" }?.command
+            let place = hit.map { " in \($0)" } ?? " between stages"
+            points.append(String(format: "%.2f", fraction) + (result.signalled ? place : " (finished first, exit \(result.status))"))
             #expect(result.signalled || result.status == 0 || result.status == 1, "attempt \(attempts): \(result.stderr.suffix(2000))")
             // Swept now, while a killed run's WAL is still on disk.
             sweepFiles(wsB)
@@ -245,6 +260,11 @@ import _DSBuildTestSupport
         let stagesB = try #require(try b.json()["stages"] as? [[String: Any]], "\(b.stdout) \(b.stderr)")
         #expect(stagesB.dropFirst().allSatisfy { ($0["status"] as? String) == "ok" }, "\(b.stdout)\n\(b.stderr)")
         #expect(kills >= 3, "most attempts were killed mid-run: \(points)")
+        // A killed process cannot close its run rows; the next writer marks them, so none stays `running`.
+        let runsB = try Hardening.runs(wsB)
+        #expect(!runsB.contains { $0.status == "running" }, "\(runsB)")
+        let killedRows = runsB.filter { $0.status == RunRecord.killedStatus }.count
+        #expect(killedRows >= points.filter { $0.contains(" in ") }.count, "\(runsB)")
 
         // Equal results.
         let fingerprintA = try PipelineFingerprint.manifest(wsA)
@@ -255,6 +275,11 @@ import _DSBuildTestSupport
         let shardsA = try PipelineFingerprint.shards(wsA)
         #expect(!shardsA.isEmpty)
         #expect(shardsA == (try PipelineFingerprint.shards(wsB)))
+        // The same files in both workspaces (no `.part` or temporary file left by a kill), the same stored images.
+        let filesA = try Self.files(wsA), filesB = try Self.files(wsB)
+        #expect(filesA.keys.sorted() == filesB.keys.sorted(), "only in A: \(Set(filesA.keys).subtracting(filesB.keys).sorted()); only in B: \(Set(filesB.keys).subtracting(filesA.keys).sorted())")
+        let imagesA = filesA.filter { $0.key.hasPrefix("images/") }
+        #expect(!imagesA.isEmpty && imagesA == filesB.filter { $0.key.hasPrefix("images/") })
 
         // Every transient fault ended as success, every permanent one with its reason, in both.
         var survived = 0
@@ -269,6 +294,15 @@ import _DSBuildTestSupport
                     if row?.status == "ok", fault != .none, fault != .slowBody { survived += 1 }
                 }
             }
+        }
+        for ws in [wsA, wsB] {
+            // Nothing ended as a transient failure either: no download left to retry, no description or question
+            // failed (the chat faults are all retried to an answer).
+            let left = try Hardening.rows(ws, """
+                SELECT (SELECT COUNT(*) FROM downloads WHERE retryable = 1), (SELECT COUNT(*) FROM descriptions WHERE status = 'failed'),
+                       (SELECT COUNT(*) FROM questions WHERE status = 'failed'), (SELECT COUNT(*) FROM descriptions WHERE status = 'accepted')
+                """)
+            #expect(left.first?.prefix(3) == ["0", "0", "0"] && left.first?[3] != "0", "\(ws.lastPathComponent): \(left)")
         }
         #expect(f.elsewhere.totalRequests == 0, "the redirect to another loopback port was refused before connecting")
 
