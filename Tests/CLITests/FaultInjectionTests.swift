@@ -170,6 +170,11 @@ import _DSBuildTestSupport
         return out
     }
 
+    /// The keys whose count grew from `before` to `after`.
+    static func increase(from before: [String: Int], to after: [String: Int]) -> Set<String> {
+        Set(after.filter { $0.value > before[$0.key, default: 0] }.keys)
+    }
+
     /// Every file of a workspace (relative path → size), the manifest's own files and the lock left out.
     static func files(_ workspace: URL) throws -> [String: Int] {
         var out: [String: Int] = [:]
@@ -227,39 +232,65 @@ import _DSBuildTestSupport
         var kills = 0
         var attempts = 0
         var points: [String] = []
-        // Each kill lands at a random point of what is left of the reference's time, so the kills walk through
-        // the pipeline (a resumed run skips what is done).
+        // Kills inside each stage in pipeline order (a random moment after the stage's run row appears: a resumed
+        // run skips what is done, so each lands where the workspace has got to; short stages get short moments),
+        // then two at random points of the reference's time.
+        let targets: [String?] = ["search", "download", "download", "filter", "describe", "describe", "mcq", "mcq", "shards", nil, nil]
         var progress = 0.0
-        for _ in 0..<6 {
+        var masked = 0
+        /// The keys paid for during each attempt (the final run last).
+        var paidPerAttempt: [Set<String>] = []
+        var signalled: [Bool] = []
+        for target in targets {
             attempts += 1
             let left = max(duration - progress, 0.2 * duration)
             let wait = Double.random(in: 0.15...0.7, using: &random) * left
-            progress += wait
+            let settle = Double.random(in: 0...(target == "filter" || target == "shards" ? 0.08 : 0.6), using: &random)
+            if target == nil { progress += wait }
             let fraction = wait / duration
             // Verbose every other time: the retry log lines carry the endpoint's echoing error bodies.
             let runsBefore = ((try? Hardening.runs(wsB)) ?? []).count
+            let paidBefore = f.responder.paid.snapshot
             let running = try f.cli.start(["run", f.recipe.path, "--workspace", wsB.path, attempts % 2 == 0 ? "--verbose" : "--quiet"])
-            let deadline = Date().addingTimeInterval(wait)
-            while Date() < deadline, running.process.isRunning { usleep(10_000) }
+            if let target {
+                let deadline = Date().addingTimeInterval(duration * 2)
+                while Date() < deadline, running.process.isRunning,
+                      !(((try? Hardening.runs(wsB)) ?? []).dropFirst(runsBefore).contains { $0.command == target }) {
+                    usleep(20_000)
+                }
+                let until = Date().addingTimeInterval(settle)
+                while Date() < until, running.process.isRunning { usleep(5_000) }
+            } else {
+                let deadline = Date().addingTimeInterval(wait)
+                while Date() < deadline, running.process.isRunning { usleep(10_000) }
+            }
             let wasRunning = running.process.isRunning
             if wasRunning { running.kill() }
             let result = running.wait()
+            paidPerAttempt.append(Self.increase(from: paidBefore, to: f.responder.paid.snapshot))
             check("attempt \(attempts)", result)
             if result.signalled { kills += 1 }
+            signalled.append(result.signalled)
             // The stage the kill hit: the last run this attempt left `running`.
             let hit = ((try? Hardening.runs(wsB)) ?? []).dropFirst(runsBefore).last { $0.status == "running" }?.command
             let place = hit.map { " in \($0)" } ?? " between stages"
-            points.append(String(format: "%.2f", fraction) + (result.signalled ? place : " (finished first, exit \(result.status))"))
+            let when = target.map { "\($0) +\(String(format: "%.2f", settle)) s" } ?? String(format: "%.2f of the reference", fraction)
+            points.append(when + (result.signalled ? place : " (finished first, exit \(result.status))"))
+            if result.stderr.contains(SecretRedactor.mask) { masked += 1 }
             #expect(result.signalled || result.status == 0 || result.status == 1, "attempt \(attempts): \(result.stderr.suffix(2000))")
             // Swept now, while a killed run's WAL is still on disk.
             sweepFiles(wsB)
         }
+        let paidBeforeFinal = f.responder.paid.snapshot
         let b = try f.cli.run(["run", f.recipe.path, "--workspace", wsB.path, "--json"])
+        paidPerAttempt.append(Self.increase(from: paidBeforeFinal, to: f.responder.paid.snapshot))
+        signalled.append(false)
         check("final", b)
         sweepFiles(f.tmp.url)
         let stagesB = try #require(try b.json()["stages"] as? [[String: Any]], "\(b.stdout) \(b.stderr)")
         #expect(stagesB.dropFirst().allSatisfy { ($0["status"] as? String) == "ok" }, "\(b.stdout)\n\(b.stderr)")
-        #expect(kills >= 3, "most attempts were killed mid-run: \(points)")
+        #expect(kills >= 5, "most attempts were killed mid-run: \(points)")
+        #expect(masked > 0, "the echoed key reached a log line, masked (so there was something to leak)")
         // A killed process cannot close its run rows; the next writer marks them, so none stays `running`.
         let runsB = try Hardening.runs(wsB)
         #expect(!runsB.contains { $0.status == "running" }, "\(runsB)")
@@ -313,6 +344,15 @@ import _DSBuildTestSupport
         let extra = paidB.values.reduce(0) { $0 + max(0, $1 - 1) }
         #expect(paidB.values.allSatisfy { $0 <= 1 + kills })
         #expect(extra <= kills * Self.concurrency, "paid twice: \(extra) > \(kills) kills × \(Self.concurrency) in flight")
+        // Per attempt: the requests it paid for and a later attempt paid for again are those it lost to its kill,
+        // at most the requests in flight; an attempt that finished lost none.
+        var lostPerKill: [Int] = []
+        for (i, paid) in paidPerAttempt.enumerated() {
+            let later = paidPerAttempt.dropFirst(i + 1).reduce(into: Set<String>()) { $0.formUnion($1) }
+            let lost = paid.intersection(later).count
+            #expect(lost <= (signalled[i] ? Self.concurrency : 0), "attempt \(i + 1) (killed: \(signalled[i])) lost \(lost) paid requests")
+            if signalled[i] { lostPerKill.append(lost) }
+        }
 
         // Faults served and survived (chat faults are all transient except the malformed answer, which is the answer).
         let chatFaultsB = f.responder.faultsServed.snapshot
@@ -330,10 +370,10 @@ import _DSBuildTestSupport
             fault injection: seed \(seed); cases tried: \(ImageFault.allCases.count - 1) image faults + 2 search-API faults \
             + \(ChatFault.allCases.count - 1) chat faults = \(ImageFault.allCases.count - 1 + 2 + ChatFault.allCases.count - 1) \
             (served: images/API \(imageKinds.sorted()), chat \(chatKinds.sorted())); \
-            kills: \(kills) of \(attempts) attempts at \(points) of the reference's \(String(format: "%.1f", duration)) s; \
+            kills: \(kills) of \(attempts) attempts (\(points); reference \(String(format: "%.1f", duration)) s); \
             faults injected: \(imageServed) image/API + \(chatServed) chat; transient faults survived: \
             \(survived) faulted files ended ok (\(survived / 2) per run) after \(imageServed) image/API faults, \(chatTransient) transient chat faults retried \
-            to the same answers; paid twice: \(extra) (≤ \(kills) × \(Self.concurrency)); \
+            to the same answers; paid twice: \(extra) (per kill \(lostPerKill), each ≤ \(Self.concurrency) in flight); \
             canary forms: \(sweep.forms.count) over \(sweptFiles) file reads + \(2 * (attempts + 2)) outputs, bytes found: \(canaryBytes); \
             wall \(String(format: "%.0f", Date().timeIntervalSince(suiteStart))) s
             """)
