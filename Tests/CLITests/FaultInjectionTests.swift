@@ -56,6 +56,13 @@ import _DSBuildTestSupport
         #expect(!paidA.isEmpty)
         #expect(paidA.values.allSatisfy { $0 == 1 }, "an uninterrupted run pays each request once: \(paidA.filter { $0.value > 1 })")
 
+        // Each file was asked for exactly as often as its fault needs: a permanent fault once (a 404, an HTML
+        // page, an oversized body and a refused redirect are not retried), a transient one until it was served.
+        let requestsA = f.imageAttempts.snapshot
+        for (name, fault) in f.faults {
+            #expect(requestsA[name, default: 0] == (fault.failingAttempts ?? 0) + 1, "\(name) (\(fault)): \(requestsA[name, default: 0]) requests")
+        }
+
         // The same from scratch, killed at seeded random points, each kill followed by the next attempt.
         f.resetFaults()
         let wsB = f.workspace("wsB")
@@ -79,10 +86,10 @@ import _DSBuildTestSupport
             let settle = Double.random(in: 0...(target == "filter" || target == "shards" ? 0.08 : 0.6), using: &random)
             if target == nil { progress += wait }
             let fraction = wait / duration
-            // Verbose every other time: the retry log lines carry the endpoint's echoing error bodies.
+            // Verbose: the retry log lines carry the endpoint's echoing error bodies.
             let runsBefore = ((try? Hardening.runs(wsB)) ?? []).count
             let paidBefore = f.responder.paid.snapshot
-            let running = try f.cli.start(["run", f.recipe.path, "--workspace", wsB.path, attempts % 2 == 0 ? "--verbose" : "--quiet"])
+            let running = try f.cli.start(["run", f.recipe.path, "--workspace", wsB.path, "--verbose"])
             if let target {
                 let deadline = Date().addingTimeInterval(duration * 2)
                 while Date() < deadline, running.process.isRunning,
