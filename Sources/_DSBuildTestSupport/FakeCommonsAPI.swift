@@ -13,7 +13,15 @@ public final class FakeCommonsAPI: @unchecked Sendable {
 
     public var baseURL: String { server.url("").absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
 
-    public init(files: [String: [URL]], pageSize: Int = 2) throws {
+    /// What a request for an image file gets, given the file's name, bytes and type; the default serves it.
+    /// Fault-injection tests answer some files with failures instead.
+    public typealias ImageReply = @Sendable (_ request: LoopbackRequest, _ name: String, _ data: Data, _ contentType: String) -> LoopbackResponse
+
+    /// A reply to an API request, or nil to answer it normally (a test's injected failures).
+    public typealias APIFault = @Sendable (_ request: LoopbackRequest) -> LoopbackResponse?
+
+    public init(files: [String: [URL]], pageSize: Int = 2, apiFault: APIFault? = nil,
+                imageReply: @escaping ImageReply = { _, _, data, type in .ok(data, contentType: type) }) throws {
         self.files = files
         self.pageSize = pageSize
         let table = files
@@ -22,13 +30,13 @@ public final class FakeCommonsAPI: @unchecked Sendable {
         let names = byName
         let size = pageSize
         server = try LoopbackHTTPServer(router: LoopbackRouter()
-            .on("/w/api.php") { request in Self.api(request, table: table, pageSize: size) }
+            .on("/w/api.php") { request in apiFault?(request) ?? Self.api(request, table: table, pageSize: size) }
             .on("/robots.txt") { _ in .status(404) }
             .onPrefix("/images/") { request in
                 let name = String(request.path.dropFirst("/images/".count)).removingPercentEncoding ?? ""
                 guard let url = names[name], let data = try? Data(contentsOf: url) else { return .status(404, body: "no such file") }
                 let type = url.pathExtension.lowercased() == "png" ? "image/png" : "image/jpeg"
-                return .ok(data, contentType: type)
+                return imageReply(request, name, data, type)
             })
     }
 

@@ -79,39 +79,6 @@ import _DSBuildTestSupport
         func workspace(_ name: String) -> URL { tmp.path(name) }
     }
 
-    /// Everything a run decides, without ids or timestamps, so two runs can be compared.
-    static func manifestFingerprint(_ directory: URL) throws -> [String] {
-        let ws = try Workspace.open(at: directory)
-        return try ws.manifest.read { db in
-            var lines: [String] = []
-            func add(_ sql: String) throws {
-                for row in try Row.fetchAll(db, sql: sql) {
-                    lines.append(row.columnNames.map { "\(row[$0] as DatabaseValue)" }.joined(separator: "|"))
-                }
-            }
-            try add("SELECT 'kw', text, category FROM keywords ORDER BY text")
-            try add("SELECT 'cand', k.text, c.source, c.source_id, c.license, c.author FROM candidates c JOIN keywords k ON k.id = c.keyword_id ORDER BY 2, 3, 4")
-            try add("SELECT 'dl', c.source_id, d.status, d.reason, d.image_sha256 FROM downloads d JOIN candidates c ON c.id = d.candidate_id ORDER BY 2")
-            try add("SELECT 'img', sha256, format, width, height FROM images ORDER BY sha256")
-            try add("SELECT 'dec', image_sha256, k.text, rule, pass, reason FROM filter_decisions f JOIN keywords k ON k.id = f.keyword_id ORDER BY 2, 3, 4")
-            try add("SELECT 'desc', k.text, d.image_sha256, d.aspect, d.mode, d.language, d.variant, d.status, d.reason, d.text FROM descriptions d JOIN keywords k ON k.id = d.keyword_id ORDER BY 2, 3, 4, 5, 6, 7")
-            try add("SELECT 'q', id, type, question, options, answer, split, status, reason FROM questions ORDER BY id")
-            return lines
-        }
-    }
-
-    static func shardFingerprint(_ directory: URL) throws -> [String: String] {
-        let out = directory.appendingPathComponent("shards")
-        var result: [String: String] = [:]
-        let enumerator = FileManager.default.enumerator(at: out, includingPropertiesForKeys: nil)
-        while let url = enumerator?.nextObject() as? URL {
-            let relative = url.path.replacingOccurrences(of: out.path + "/", with: "")
-            guard !relative.hasPrefix(".progress"), !url.hasDirectoryPath, relative != "shards.json" else { continue }
-            result[relative] = try ContentHash.sha256Hex(fileAt: url)
-        }
-        return result
-    }
-
     static func containsSecret(_ directory: URL) throws -> [String] {
         var hits: [String] = []
         let enumerator = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: [.isRegularFileKey])
@@ -123,12 +90,6 @@ import _DSBuildTestSupport
         return hits
     }
 
-    /// Whether a run succeeded: exit 0, every stage (`check` last) ok.
-    static func succeeded(_ status: Int32, _ summary: [String: Any]) -> Bool {
-        guard status == 0, let stages = summary["stages"] as? [[String: Any]] else { return false }
-        return stages.allSatisfy { ($0["status"] as? String) == "ok" }
-    }
-
     @Test func runBuildsShardsQuestionsAndAReportAndAKilledRunResumesToTheSameResult() throws {
         let f = try Fixture()
         defer { f.commons.stop(); f.chatServer.stop() }
@@ -138,7 +99,7 @@ import _DSBuildTestSupport
         let a = try f.cli.run(["run", f.recipe.path, "--workspace", f.workspace("wsA").path, "--json"])
         let duration = Date().timeIntervalSince(started)
         let summary = try a.json()
-        #expect(Self.succeeded(a.status, summary), "\(a.stderr)")
+        #expect(PipelineFingerprint.succeeded(a.status, summary), "\(a.stderr)")
         let stages = try #require(summary["stages"] as? [[String: Any]])
         #expect(stages.map { $0["stage"] as? String } == ["collect", "filter", "describe", "mcq", "shards", "check"])
         #expect(stages.allSatisfy { ($0["done"] as? Int ?? 0) > 0 }, "\(a.stdout)")
@@ -168,16 +129,16 @@ import _DSBuildTestSupport
         let killed = running.wait()
         #expect(killed.signalled)
         let b = try f.cli.run(["run", f.recipe.path, "--workspace", f.workspace("wsB").path, "--json"])
-        #expect(Self.succeeded(b.status, try b.json()), "\(b.stderr)")
+        #expect(PipelineFingerprint.succeeded(b.status, try b.json()), "\(b.stderr)")
 
-        let fa = try Self.manifestFingerprint(f.workspace("wsA"))
-        let fb = try Self.manifestFingerprint(f.workspace("wsB"))
+        let fa = try PipelineFingerprint.manifest(f.workspace("wsA"))
+        let fb = try PipelineFingerprint.manifest(f.workspace("wsB"))
         #expect(fa.count == fb.count)
         for (x, y) in zip(fa, fb) where x != y {
             Issue.record("manifests differ: \(x.prefix(300)) vs \(y.prefix(300))")
             break
         }
-        #expect(try Self.shardFingerprint(f.workspace("wsA")) == Self.shardFingerprint(f.workspace("wsB")))
+        #expect(try PipelineFingerprint.shards(f.workspace("wsA")) == PipelineFingerprint.shards(f.workspace("wsB")))
         #expect(try Self.containsSecret(f.tmp.url).isEmpty)
         if let keep = ProcessInfo.processInfo.environment["DSBUILD_KEEP_E2E"] {
             try? FileManager.default.removeItem(atPath: keep)

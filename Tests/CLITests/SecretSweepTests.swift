@@ -16,27 +16,8 @@ import _DSBuildTestSupport
     static let basePassword = "pw-CANARY-31337"
     static let baseUser = "user-CANARY"
 
-    /// Every form a canary could take on the way out: raw, trimmed, percent-encoded (strict, lower-case hex,
-    /// form encoding, URLComponents' query form), JSON-escaped.
-    static func forms(_ secret: String) -> Set<String> {
-        var out: Set<String> = []
-        for base in [secret, secret.trimmingCharacters(in: .whitespacesAndNewlines)] {
-            out.insert(base)
-            let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-            let strict = base.addingPercentEncoding(withAllowedCharacters: unreserved)!
-            out.insert(strict)
-            out.insert(strict.replacingOccurrences(of: "%20", with: "+"))
-            out.insert(strict.lowercased())
-            out.insert(base.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)!)
-            out.insert(base.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)!.replacingOccurrences(of: "+", with: "%2B"))
-            let json = String(decoding: try! JSONSerialization.data(withJSONObject: [base]), as: UTF8.self)
-            out.insert(String(json.dropFirst(2).dropLast(2)))
-            out.insert(String(json.dropFirst(2).dropLast(2)).replacingOccurrences(of: "\\/", with: "/"))
-        }
-        // The distinctive core of each canary, whatever surrounds it.
-        out.insert("CANARY")
-        return out
-    }
+    /// Every form a canary could take on the way out (see `CanarySweep.forms`).
+    static func forms(_ secret: String) -> Set<String> { CanarySweep.forms(secret) }
 
     static var canaries: [String] {
         Array(forms(openAIKey).union(forms(flickrKey)).union(forms(basePassword)).union(forms(baseUser)))

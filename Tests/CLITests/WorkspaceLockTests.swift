@@ -54,6 +54,37 @@ import _DSBuildTestSupport
         #expect(ok == [["\(files.count)"]])
     }
 
+    /// A command killed outright cannot close its run row; the next writer (holding the lock, so no other writer
+    /// is alive) marks it `killed`. A reader, which cannot know whether the writer lives, leaves it alone.
+    @Test func aRunRowLeftRunningByAKilledWriterIsClosedAsKilledByTheNextWriterNotByAReader() throws {
+        let tmp = TemporaryDirectory()
+        let files = try Hardening.images(count: 2, maxBytes: 200_000)
+        let server = try Hardening.imageServer(files, delay: .seconds(3))
+        defer { server.stop() }
+        try Hardening.urlList(files, server: server, keyword: "kimchi", at: tmp.path("urls.csv"))
+        let w = tmp.path("w")
+        #expect(try cli.run(["init", w.path]).status == 0)
+        let collect = ["collect", "--workspace", w.path, "--sources", "urls", "--source-file", tmp.path("urls.csv").path,
+                       "--keyword-column", "keyword", "--concurrency", "1", "--per-host", "1", "--quiet",
+                       "--allow-host", "127.0.0.1:\(server.port)"]
+        let first = try cli.start(collect)
+        #expect(Hardening.waitUntil(30) { Hardening.isRunning(w, "download") }, "the first collect is downloading")
+        first.kill()
+        #expect(first.wait().signalled)
+        let left = try Hardening.runs(w).filter { $0.status == "running" }.map(\.command)
+        #expect(left.contains("download"), "the killed collect left its row running: \(left)")
+
+        #expect(try cli.run(["status", "--workspace", w.path, "--json"]).status == 0)
+        #expect(try Hardening.runs(w).filter { $0.status == "running" }.map(\.command) == left, "a reader changes nothing")
+
+        let second = try cli.run(collect)
+        #expect(second.status == 0, "\(second.stderr)")
+        let runs = try Hardening.runs(w)
+        #expect(!runs.contains { $0.status == "running" }, "\(runs)")
+        #expect(runs.filter { $0.status == RunRecord.killedStatus }.map(\.command) == left, "\(runs)")
+        #expect(runs.last?.status == "ok", "\(runs)")
+    }
+
     @Test func aLockHeldByALiveHolderRefusesAndOneWhoseHolderIsGoneIsTaken() throws {
         let tmp = TemporaryDirectory()
         let w = tmp.path("w")

@@ -1,14 +1,35 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// Rows of the `runs` table: which command ran, with what settings, when, and what it counted.
+///
+/// A row stays `running` only while its process lives. A process killed outright (SIGKILL, power loss, a crash)
+/// cannot close its rows, so the next writer does: holding the workspace lock, it knows no other process is
+/// writing, and marks every `running` row it did not start itself as `killed` (`finished_at` stays empty: when it
+/// died is unknown).
 public enum RunRecord {
+    /// The status of a row whose process ended without closing it.
+    public static let killedStatus = "killed"
+
+    /// Rows this process started, so its own `running` rows are never taken for a dead process's.
+    private static let ours = Mutex<Set<Int64>>([])
+
     public static func start(command: String, settingsJSON: String, in manifest: Manifest) throws -> Int64 {
-        try manifest.write { db in
+        let closeAbandoned = WorkspaceLock.isHeld(root: manifest.path.deletingLastPathComponent())
+        let own = ours.withLock { $0 }
+        let id = try manifest.write { db -> Int64 in
+            if closeAbandoned {
+                let mine = own.map(String.init).joined(separator: ",")
+                try db.execute(sql: "UPDATE runs SET status = ? WHERE status = 'running' AND id NOT IN (\(mine))",
+                               arguments: [killedStatus])
+            }
             try db.execute(sql: "INSERT INTO runs(command, settings, started_at, status, dsbuild_version) VALUES (?, ?, ?, 'running', ?)",
                            arguments: [command, SecretRedactor.redact(settingsJSON), Date().timeIntervalSince1970, DSBuildVersion.string])
             return db.lastInsertedRowID
         }
+        ours.withLock { _ = $0.insert(id) }
+        return id
     }
 
     public static func finish(id: Int64, status: String, summary: StageSummary, in manifest: Manifest) throws {

@@ -93,6 +93,13 @@ public final class WorkspaceLock: Sendable {
         return readHolder(fd: fd)
     }
 
+    /// Whether this process holds the lock of the workspace at `root`: then no other process writes to it, and a
+    /// run row another process left `running` belongs to one that is gone.
+    public static func isHeld(root: URL) -> Bool {
+        let path = lockPath(root: root)
+        return held.withLock { $0[path] != nil }
+    }
+
     /// Gives one hold back; the lock is released when every hold of this process is.
     public func release() {
         let last = Self.held.withLock { table -> Bool in
