@@ -61,6 +61,26 @@ import _DSBuildTestSupport
         #expect(agents.withLock { $0 }.allSatisfy { $0.contains("(+https://override.example.org)") })
     }
 
+    /// Every shipped example is a valid recipe whose input files are found beside it; the URL-list example's
+    /// list is read by collect (search only: nothing is fetched) from a workspace elsewhere.
+    @Test func theShippedExamplesLoadAndFindTheirInputs() throws {
+        let examples = TestPaths.repositoryRoot.appendingPathComponent("examples")
+        let recipes = try FileManager.default.contentsOfDirectory(atPath: examples.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(recipes.count >= 3)
+        for name in recipes {
+            let ws = tmp.path("example-\(name)")
+            let created = try cli.run(["init", ws.path, "--recipe", examples.appendingPathComponent(name).path, "--json"])
+            #expect(created.status == 0, "\(name): \(created.stderr)")
+            if name == "url-list.yaml" {
+                let collected = try cli.run(["collect", "--workspace", ws.path, "--sources", "urls", "--search-only", "--json", "--quiet"])
+                #expect(collected.status == 0, "\(name): \(collected.stderr)")
+                #expect(Int(try Hardening.rows(ws, "SELECT COUNT(*) FROM candidates")[0][0])! > 0, "\(name): the list beside the recipe was read")
+            } else {
+                #expect(try created.json()["keywords"] as? Int ?? 0 > 0, "\(name): its keyword file beside it was read")
+            }
+        }
+    }
+
     @Test func aSourcesOwnPerKeywordCapsThatSourceAndTheOptionReplacesIt() throws {
         let files = try Hardening.images(count: 5, maxBytes: 300_000)
         let commons = try FakeCommonsAPI(files: ["kimchi": files])
