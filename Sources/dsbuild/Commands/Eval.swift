@@ -144,7 +144,7 @@ extension DSBuild {
                 var json = report.json
                 json["stored_id"] = stored.map { $0 as Any } ?? NSNull()
                 Output.json(json)
-            } else {
+            } else if !options.quiet {  // under `run --json`, stdout is the run's JSON alone
                 print(report.text)
             }
             try Interruption.exitIfInterrupted("eval")
