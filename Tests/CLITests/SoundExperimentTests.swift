@@ -34,7 +34,7 @@ import _DSBuildTestSupport
 
         /// 11 keywords of K-Viscuit: 3, 2, 3, 2, … real images each, the last keyword one image only; the five
         /// world images join the first five keywords.
-        init() throws {
+        init(splitBy design: String = "image") throws {
             let items = try KViscuitFixture.type1Items().filter {
                 !$0.keyword.contains("/") && FileManager.default.fileExists(atPath: TestPaths.kViscuitImages.appendingPathComponent($0.imagePath).path)
             }
@@ -87,7 +87,8 @@ import _DSBuildTestSupport
                 mcq:
                   types: [1, 2]
                   per_keyword: 2
-                  split_by: image
+                  split_by: \(design)
+                  test_fraction: 0.3
                   seed: 7
                   concurrency: 4
                 shards:
@@ -158,6 +159,8 @@ import _DSBuildTestSupport
         var keywordNames: [Int64: String] = [:]
         var imageSplit: [String: String] = [:]
         var testImages: Set<String> = []
+        var testKeywords: Set<Int64> = []
+        /// Descriptions that may not train: grounded on a test image, or (design `keyword`) of a test keyword.
         var testGroundedTexts: Set<String> = []
         var questions: [(id: String, type: Int, split: String, sha: String, keywordID: Int64, question: String)] = []
 
@@ -170,9 +173,10 @@ import _DSBuildTestSupport
                     t.imageSplit[row[0]] = row[1]
                 }
                 t.testImages = Set(t.imageSplit.filter { $0.value == "test" }.keys)
-                for row in try Row.fetchAll(db, sql: "SELECT image_sha256, text FROM descriptions WHERE status = 'accepted' AND mode = 'image-grounded'")
-                where t.testImages.contains(row[0] as String) {
-                    t.testGroundedTexts.insert(row[1])
+                t.testKeywords = Set(try Int64.fetchAll(db, sql: "SELECT keyword_id FROM splits WHERE image_sha256 = '' AND split = 'test'"))
+                for row in try Row.fetchAll(db, sql: "SELECT keyword_id, image_sha256, text FROM descriptions WHERE status = 'accepted'")
+                where t.testImages.contains(row[1] as String) || t.testKeywords.contains(row[0] as Int64) {
+                    t.testGroundedTexts.insert(row[2])
                 }
                 t.questions = try Row.fetchAll(db, sql: "SELECT id, type, split, image_sha256, keyword_id, question FROM questions WHERE status = 'accepted' AND origin = 'generated' ORDER BY id")
                     .map { ($0[0], $0[1], $0[2], $0[3], $0[4], $0[5]) }
@@ -258,29 +262,8 @@ import _DSBuildTestSupport
         try Self.expectTextShardsAskNothingOfAnImage(shards, truth: t)
         timed("text shard scan")
 
-        // Eval: the fake as the model, Type 1 and Type 2 in all three conditions, every test question asked.
-        for condition in ["with-image", "no-image", "description-only"] {
-            let (result, report) = try s.json(["eval", "--condition", condition])
-            #expect(!result.stderr.contains("has no image") && !result.stderr.contains("cannot be read"), "\(condition): \(result.stderr.suffix(1000))")
-            #expect(report["errors"] as? Int == 0, "\(condition): \(report["errors"] ?? "")")
-            let byType = try #require(report["by_type"] as? [String: [String: Any]])
-            for type in [1, 2] {
-                #expect(byType["\(type)"]?["n"] as? Int == t.questions(type: type, split: "test").count, "\(condition) Type \(type): \(byType["\(type)"] ?? [:])")
-            }
-        }
-        // The exported test questions read back, with the images beside them.
-        let exported = shards.appendingPathComponent("exports/mcq_test/mcq_test.jsonl")
-        let (fromFile, fileReport) = try s.json(["eval", "--questions", exported.path, "--condition", "with-image"])
-        #expect(fileReport["errors"] as? Int == 0, "\(fromFile.stderr.suffix(1000))")
-        let fileTypes = try #require(fileReport["by_type"] as? [String: [String: Any]])
-        for type in [1, 2] { #expect(fileTypes["\(type)"]?["n"] as? Int == t.questions(type: type, split: "test").count) }
-
-        // check: all ten pass.
-        let (check, checkReport) = try s.json(["check"])
-        #expect(checkReport["ok"] as? Bool == true, "\(check.stdout.prefix(4000))")
-        let checks = try #require(checkReport["checks"] as? [String: [String: Any]])
-        #expect(Set(checks.keys) == Self.allChecks)
-        for (name, result) in checks { #expect(result["ok"] as? Bool == true && result["violations"] as? Int == 0, "\(name): \(result)") }
+        try Self.expectEveryTestQuestionScoredInEveryCondition(s, truth: t)
+        try Self.expectCheckPasses(s)
 
         // A second run of the whole recipe changes no row and no byte, and ends with the check.
         let rows = try s.fingerprint()
@@ -303,6 +286,73 @@ import _DSBuildTestSupport
 
         let seconds = Date().timeIntervalSince(started)
         print("sound experiment end to end: \(Int(seconds)) s, \(chat.requestCount) chat requests")
+    }
+
+    /// The unseen-class design (`split_by: keyword`), through the same commands: a held-out keyword's images,
+    /// descriptions (image-grounded and text-only) and questions reach no training artifact, and its questions are
+    /// scored in every condition.
+    @Test func heldOutKeywordsReachNoTrainingArtifact() throws {
+        let inputs = try Inputs(splitBy: "keyword")
+        let chat = FakeChatEndpoint(responder: PipelineChatResponder.respondAsAModel)
+        let server = try chat.serve()
+        defer { server.stop() }
+        let s = Session(inputs: inputs, cli: CommandRunner(environment: ["OPENAI_BASE_URL": server.url("/v1").absoluteString,
+                                                                         "OPENAI_API_KEY": "sk-sound-0123456789"]))
+        try s.run(["init", inputs.workspace.path, "--recipe", inputs.recipe.path, "--quiet"], workspaceOption: false)
+        for command in ["collect", "filter", "describe", "mcq", "shards"] { try s.run([command, "--quiet"]) }
+        let t = try Truth(s)
+        // round(0.3 × 11) keywords held out, every kept image of theirs a test image, no other image one.
+        #expect(t.testKeywords.count == 3)
+        for (keyword, shas) in t.kept {
+            let expected = t.testKeywords.contains(keyword) ? "test" : "train"
+            for sha in shas { #expect(t.imageSplit[sha] == expected, "\(t.keywordNames[keyword] ?? "") image \(sha.prefix(12))") }
+        }
+        for q in t.questions {
+            #expect(q.split == (t.testKeywords.contains(q.keywordID) ? "test" : "train"), "question \(q.id)")
+            #expect(t.kept[q.keywordID]?.contains(q.sha) == true, "question \(q.id) is on no kept image of its keyword")
+        }
+        let textOnly = try s.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM descriptions WHERE status = 'accepted' AND mode = 'text-only' AND keyword_id IN (SELECT keyword_id FROM splits WHERE image_sha256 = '' AND split = 'test')") ?? 0
+        }
+        #expect(textOnly == 3, "the held-out keywords' text-only descriptions are among what may not train")
+        let shards = inputs.workspace.appendingPathComponent("shards")
+        try Self.expectNoTestDerivedContent(in: shards, truth: t)
+        try Self.expectTextShardsAskNothingOfAnImage(shards, truth: t)
+        try Self.expectEveryTestQuestionScoredInEveryCondition(s, truth: t)
+        try Self.expectCheckPasses(s)
+    }
+
+    // MARK: Eval and check
+
+    /// `dsbuild eval` with the fake as the model scores Type 1 and Type 2 in all three conditions, every test
+    /// question asked; the exported test questions read back with the images beside them.
+    static func expectEveryTestQuestionScoredInEveryCondition(_ s: Session, truth t: Truth) throws {
+        let shards = s.inputs.workspace.appendingPathComponent("shards")
+        // Eval: the fake as the model, Type 1 and Type 2 in all three conditions, every test question asked.
+        for condition in ["with-image", "no-image", "description-only"] {
+            let (result, report) = try s.json(["eval", "--condition", condition])
+            #expect(!result.stderr.contains("has no image") && !result.stderr.contains("cannot be read"), "\(condition): \(result.stderr.suffix(1000))")
+            #expect(report["errors"] as? Int == 0, "\(condition): \(report["errors"] ?? "")")
+            let byType = try #require(report["by_type"] as? [String: [String: Any]])
+            for type in [1, 2] {
+                #expect(byType["\(type)"]?["n"] as? Int == t.questions(type: type, split: "test").count, "\(condition) Type \(type): \(byType["\(type)"] ?? [:])")
+            }
+        }
+        // The exported test questions read back, with the images beside them.
+        let exported = shards.appendingPathComponent("exports/mcq_test/mcq_test.jsonl")
+        let (fromFile, fileReport) = try s.json(["eval", "--questions", exported.path, "--condition", "with-image"])
+        #expect(fileReport["errors"] as? Int == 0, "\(fromFile.stderr.suffix(1000))")
+        let fileTypes = try #require(fileReport["by_type"] as? [String: [String: Any]])
+        for type in [1, 2] { #expect(fileTypes["\(type)"]?["n"] as? Int == t.questions(type: type, split: "test").count) }
+    }
+
+    /// `dsbuild check --json`: ok, all ten checks run and pass.
+    static func expectCheckPasses(_ s: Session) throws {
+        let (check, checkReport) = try s.json(["check"])
+        #expect(checkReport["ok"] as? Bool == true, "\(check.stdout.prefix(4000))")
+        let checks = try #require(checkReport["checks"] as? [String: [String: Any]])
+        #expect(Set(checks.keys) == Self.allChecks)
+        for (name, result) in checks { #expect(result["ok"] as? Bool == true && result["violations"] as? Int == 0, "\(name): \(result)") }
     }
 
     // MARK: Training artifacts
