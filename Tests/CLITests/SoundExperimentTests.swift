@@ -162,6 +162,8 @@ import _DSBuildTestSupport
         var testKeywords: Set<Int64> = []
         /// Descriptions that may not train: grounded on a test image, or (design `keyword`) of a test keyword.
         var testGroundedTexts: Set<String> = []
+        /// Descriptions that may train (the scans' positive control: they must be found).
+        var trainTexts: Set<String> = []
         var questions: [(id: String, type: Int, split: String, sha: String, keywordID: Int64, question: String)] = []
 
         init(_ s: Session) throws {
@@ -174,9 +176,12 @@ import _DSBuildTestSupport
                 }
                 t.testImages = Set(t.imageSplit.filter { $0.value == "test" }.keys)
                 t.testKeywords = Set(try Int64.fetchAll(db, sql: "SELECT keyword_id FROM splits WHERE image_sha256 = '' AND split = 'test'"))
-                for row in try Row.fetchAll(db, sql: "SELECT keyword_id, image_sha256, text FROM descriptions WHERE status = 'accepted'")
-                where t.testImages.contains(row[1] as String) || t.testKeywords.contains(row[0] as Int64) {
-                    t.testGroundedTexts.insert(row[2])
+                for row in try Row.fetchAll(db, sql: "SELECT keyword_id, image_sha256, text FROM descriptions WHERE status = 'accepted'") {
+                    if t.testImages.contains(row[1] as String) || t.testKeywords.contains(row[0] as Int64) {
+                        t.testGroundedTexts.insert(row[2])
+                    } else {
+                        t.trainTexts.insert(row[2])
+                    }
                 }
                 t.questions = try Row.fetchAll(db, sql: "SELECT id, type, split, image_sha256, keyword_id, question FROM questions WHERE status = 'accepted' AND origin = 'generated' ORDER BY id")
                     .map { ($0[0], $0[1], $0[2], $0[3], $0[4], $0[5]) }
@@ -367,8 +372,13 @@ import _DSBuildTestSupport
             + t.testGroundedTexts.map { (Data(jsonEscaped($0).utf8), "quotes a description grounded on a test image") }
             + testQuestionIDs.map { (Data("\"\($0)\"".utf8), "carries test question \($0)") }
             + testType2Stems.map { (Data(jsonEscaped($0).utf8), "carries a test question's stem: \($0.prefix(60))") }
+        // Positive control: what may train is found by the same search, so finding nothing forbidden means something.
+        var allowed = Set(t.trainTexts.map { Data(jsonEscaped($0).utf8) })
+        allowed.formUnion(t.questions.filter { $0.split == "train" && $0.type == 2 }.map { Data(jsonEscaped($0.question).utf8) })
+        let allowedCount = allowed.count
         func expectClean(_ data: Data, _ name: String) {
             for item in forbidden where contains(data, item.needle) { Issue.record("\(name) \(item.what)") }
+            allowed = allowed.filter { !contains(data, $0) }
         }
         var pairedSamples = 0, textFiles = 0
         for (path, data) in try RunFiles.all(shards) where !path.hasPrefix("exports/mcq_test/") && path != "shards.json" {
@@ -399,6 +409,8 @@ import _DSBuildTestSupport
             }
         }
         #expect(pairedSamples > 0 && textFiles >= 5, "paired samples \(pairedSamples), text files \(textFiles)")
+        #expect(allowedCount > 0 && allowed.count < allowedCount / 2,
+                "\(allowed.count) of \(allowedCount) training descriptions and stems found in no training artifact; the scan sees nothing")
     }
 
     /// Text-only records: no Type 1 question and no question that refers to an image.
