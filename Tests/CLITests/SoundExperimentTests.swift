@@ -268,6 +268,7 @@ import _DSBuildTestSupport
         timed("text shard scan")
 
         try Self.expectEveryTestQuestionScoredInEveryCondition(s, truth: t)
+        try Self.expectEvalImagesUpright(chat, s, truth: t, maxSide: 256)
         try Self.expectCheckPasses(s)
 
         // A second run of the whole recipe changes no row and no byte, and ends with the check.
@@ -358,6 +359,29 @@ import _DSBuildTestSupport
         let checks = try #require(checkReport["checks"] as? [String: [String: Any]])
         #expect(Set(checks.keys) == Self.allChecks)
         for (name, result) in checks { #expect(result["ok"] as? Bool == true && result["violations"] as? Int == 0, "\(name): \(result)") }
+    }
+
+    /// Every image `eval --condition with-image` sent is upright (no orientation tag but 1) and within
+    /// `llm.image_max_side`, though the stored test images include ones that are not.
+    static func expectEvalImagesUpright(_ chat: FakeChatEndpoint, _ s: Session, truth t: Truth, maxSide: Int) throws {
+        let stored = try s.read { db in
+            try Row.fetchAll(db, sql: "SELECT sha256, path FROM images").map { (sha: $0[0] as String, path: $0[1] as String) }
+        }
+        let testHeaders = try stored.filter { t.testImages.contains($0.sha) }
+            .compactMap { ImageHeader.read(try Data(contentsOf: s.inputs.workspace.appendingPathComponent($0.path))) }
+        #expect(testHeaders.contains { ![nil, 1].contains($0.orientation) || max($0.width, $0.height) > maxSide },
+                "no test image is rotated or larger than \(maxSide); the check below would be vacuous")
+        var sent = 0
+        for body in chat.bodies where (body["max_tokens"] as? Int ?? body["max_completion_tokens"] as? Int ?? 99) <= 5 {
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes]), as: UTF8.self)
+            for image in dataURLImages(text) {
+                sent += 1
+                let header = try #require(ImageHeader.read(image), "eval sent an image no reader understands")
+                #expect([nil, 1].contains(header.orientation), "eval sent an image with EXIF orientation \(header.orientation ?? 0): shown sideways")
+                #expect(max(header.width, header.height) <= maxSide, "eval sent a \(header.width)×\(header.height) image; llm.image_max_side is \(maxSide)")
+            }
+        }
+        #expect(sent >= t.questions.filter { $0.split == "test" }.count, "eval sent \(sent) images")
     }
 
     // MARK: Training artifacts
