@@ -11,37 +11,8 @@ import _DSBuildTestSupport
 /// every image upright and in one format.
 @Suite("shard soundness", .serialized)
 struct ShardSoundnessTests {
-    /// The world-like inputs (made by `ImageFactory`), by role.
-    enum World: String, CaseIterable {
-        case pngAlpha = "png-alpha.png", grey = "grey.jpg", webp = "lossless.webp"
-        case rotated6 = "rotated-6.jpg", rotated8 = "rotated-8.jpg"
-
-        var data: Data {
-            switch self {
-            case .pngAlpha:
-                // 96×64 RGBA: the top half transparent (black underneath), the bottom half opaque dark blue.
-                var px: [UInt8] = []
-                for y in 0..<64 { for x in 0..<96 { px += y < 32 ? [0, 0, 0, 0] : [20, 30, UInt8(60 + x % 40), 255] } }
-                return ImageFactory.png(width: 96, height: 64, channels: 4, pixels: px)
-            case .grey:
-                return ImageFactory.blockJPEG(width: 96, height: 64, components: 1) { bx, by in [UInt8((bx * 53 + by * 97 + bx * by * 31) % 256)] }
-            case .webp:
-                return ImageFactory.webpLossless(width: 96, height: 64) { x, y in
-                    let h = (x / 8) * 7 + (y / 8) * 13
-                    return (h % 3 == 0, h % 2 == 0, (x / 8 + y / 8) % 2 == 0)
-                }
-            case .rotated6:
-                // Stored 128×64, left half dark, right half bright; orientation 6 puts the left side on top.
-                return ImageFactory.blockJPEG(width: 128, height: 64, orientation: 6) { bx, by in [bx < 8 ? 30 : 220, 128, UInt8(120 + by % 4)] }
-            case .rotated8:
-                // Stored 640×320, left half bright, right half dark; orientation 8 puts the left side at the bottom.
-                // Larger than llm.image_max_side (256): the model request is rotated and downscaled.
-                return ImageFactory.blockJPEG(width: 640, height: 320, orientation: 8) { bx, by in [bx < 40 ? 220 : 30, UInt8(124 + bx % 8), 128] }
-            }
-        }
-
-        var sha: String { ContentHash.sha256Hex(data) }
-    }
+    /// The world-like inputs, by role.
+    typealias World = WorldImage
 
     /// A workspace built once for the suite.
     struct Built: @unchecked Sendable {
@@ -521,45 +492,6 @@ struct ShardSoundnessTests {
         let pattern = try! NSRegularExpression(pattern: #"data:image/[a-z]+;base64,([A-Za-z0-9+/=]+)"#)
         for m in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
             if let r = Range(m.range(at: 1), in: text), let data = Data(base64Encoded: String(text[r])) { out.append(data) }
-        }
-        return out
-    }
-}
-
-/// Every regular file under a folder (markers excluded), by relative path.
-enum RunFiles {
-    static func all(_ dir: URL) throws -> [String: Data] {
-        var out: [String: Data] = [:]
-        let base = dir.standardizedFileURL.path
-        guard let e = FileManager.default.enumerator(atPath: base) else { return [:] }
-        for case let rel as String in e where !rel.hasPrefix(".progress") {
-            var isDir: ObjCBool = false
-            let path = base + "/" + rel
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
-                out[rel] = try Data(contentsOf: URL(fileURLWithPath: path))
-            }
-        }
-        return out
-    }
-}
-
-/// Reads a ustar archive's regular members.
-enum TarReading {
-    struct Member { let name: String; let data: Data }
-
-    static func members(_ tar: Data) throws -> [Member] {
-        var out: [Member] = []
-        var offset = 0
-        let bytes = [UInt8](tar)
-        while offset + 512 <= bytes.count {
-            let header = bytes[offset..<offset + 512]
-            if header.allSatisfy({ $0 == 0 }) { break }
-            let nameBytes = header.prefix(100).prefix { $0 != 0 }
-            let name = String(decoding: nameBytes, as: UTF8.self)
-            let sizeText = String(decoding: bytes[(offset + 124)..<(offset + 135)].filter { $0 != 0 && $0 != 0x20 }, as: UTF8.self)
-            let size = try #require(Int(sizeText, radix: 8))
-            out.append(Member(name: name, data: Data(bytes[(offset + 512)..<(offset + 512 + size)])))
-            offset += 512 + (size + 511) / 512 * 512
         }
         return out
     }

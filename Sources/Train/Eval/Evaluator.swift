@@ -18,6 +18,11 @@ public struct EvalSettings: Sendable {
     public var maxTokens = 3
     public var concurrency = 4
     public var imagesDirectory: URL?
+    /// The longest side of an image sent to the model (`llm.image_max_side`, as for describe).
+    public var imageMaxSide = 1024
+    /// Makes every image upright and at most `imageMaxSide` before it is sent (the CLI wires the codecs in;
+    /// the identity sends stored bytes, EXIF orientation tag and all).
+    public var downscaler: any ImageDownscaling = IdentityDownscaler()
     /// keyword → description text, for `description-only`.
     public var descriptions: [String: String] = [:]
 
@@ -104,7 +109,13 @@ public struct Evaluator: Sendable {
             guard let data = try? Data(contentsOf: url) else {
                 throw EvalError("question \(question.id): image \(url.path) cannot be read; point --images at the folder holding it")
             }
-            parts = [.image(data, mimeType: Self.mimeType(url.pathExtension)), .text(prompt)]
+            let sent: (data: Data, mimeType: String)
+            do {
+                sent = try settings.downscaler.downscale(data, mimeType: Self.mimeType(url.pathExtension), maxSide: settings.imageMaxSide)
+            } catch {
+                throw EvalError("question \(question.id): image \(url.path) cannot be made upright for the model (\(error)); check the file, or score it with --condition no-image")
+            }
+            parts = [.image(sent.data, mimeType: sent.mimeType), .text(prompt)]
         case .noImage:
             parts = [.text(prompt)]
         case .descriptionOnly:

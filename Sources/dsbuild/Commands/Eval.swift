@@ -85,6 +85,9 @@ extension DSBuild {
             settings.circular = circular || recipe.bool("eval.circular") == true
             settings.maxTokens = maxTokens ?? recipe.int("eval.max_tokens") ?? 3
             settings.concurrency = concurrency ?? recipe.int("eval.concurrency") ?? 4
+            // Images reach the model upright and within llm.image_max_side, as describe sends them.
+            settings.imageMaxSide = recipe.int("llm.image_max_side") ?? settings.imageMaxSide
+            settings.downscaler = Wiring.downscaler()
 
             let questionList: [EvalQuestion]
             let source: String
@@ -174,7 +177,8 @@ extension DSBuild {
             }
             var json = report.json
             json["stored_id"] = stored.map { $0 as Any } ?? NSNull()
-            if !options.json { print(report.text) }
+            // Under `run --json`, stdout is the run's JSON alone.
+            if !options.json && !options.quiet { print(report.text) }
             return (json, report.errors)
         }
     }

@@ -75,7 +75,7 @@ extension DSBuild {
             }
             if options.json {
                 Output.json(outcome.json)
-            } else {
+            } else if !options.quiet {  // under `run --json`, stdout is the run's JSON alone
                 print("trained \(outcome.steps) steps (\(trainMode)) in \(String(format: "%.1f", outcome.wallSeconds)) s; loss \(outcome.firstLoss.map { String(format: "%.4f", $0) } ?? "?") → \(outcome.finalLoss.map { String(format: "%.4f", $0) } ?? "?"); checkpoint \(outcome.checkpoint ?? "(none)")")
             }
         }
