@@ -14,8 +14,10 @@ public enum MCQFiles {
         public var format: QuestionFileFormat
         public var imported = 0
         public var withImage = 0
-        /// One line per question whose image could not be stored (the question is imported without it).
+        /// One line per question whose image is missing or unreadable (the question is imported without it).
         public var imageProblems: [String] = []
+        /// One line per question not imported: its image was refused (`QuestionImageSource`).
+        public var refused: [String] = []
     }
 
     public struct ExportReport: Sendable {
@@ -43,7 +45,7 @@ public enum MCQFiles {
                                   workspace: Workspace, prober: any ImageProbing) throws -> ImportReport {
         let (detected, records) = try QuestionFile.read(url, format: format)
         var report = ImportReport(format: detected)
-        let images = imagesDirectory ?? url.deletingLastPathComponent().appendingPathComponent("images")
+        let images = QuestionImageSource(folder: imagesDirectory ?? url.deletingLastPathComponent().appendingPathComponent("images"))
         var seen: [String: Int] = [:]
         for r in records { seen[r.id, default: 0] += 1 }
         var stored: [StoredQuestionImage] = []
@@ -67,11 +69,13 @@ public enum MCQFiles {
             if let sha = r.imageSHA256, try workspace.manifest.read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM images WHERE sha256 = ?", arguments: [sha]) }) == true {
                 q.imageSHA256 = sha
             } else if let path = r.imagePath {
-                let file = path.hasPrefix("/") ? URL(fileURLWithPath: path) : images.appendingPathComponent(path)
-                do {
-                    let image = try StoredQuestionImage.store(fileAt: file, in: workspace, prober: prober)
+                do throws(QuestionImageError) {
+                    let image = try StoredQuestionImage.store(images.read(path), in: workspace, prober: prober)
                     stored.append(image)
                     q.imageSHA256 = image.sha256
+                } catch where error.refused {
+                    report.refused.append("question \(r.id) (line \(r.line)): \(error.description); not imported")
+                    continue
                 } catch {
                     report.imageProblems.append("question \(r.id) (line \(r.line)): \(error.description); imported without its image")
                 }
@@ -166,3 +170,4 @@ public enum MCQFiles {
         return report
     }
 }
+

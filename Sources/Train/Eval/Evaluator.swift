@@ -98,13 +98,18 @@ public struct Evaluator: Sendable {
         var parts: [ChatMessage.Part] = []
         switch settings.condition {
         case .withImage:
+            if let problem = question.imageProblem { throw EvalError(problem) }
             guard let path = question.imagePath else { throw EvalError("question \(question.id) has no image; use --condition no-image") }
             let url = path.hasPrefix("/") ? URL(fileURLWithPath: path)
                 : (settings.imagesDirectory ?? URL(fileURLWithPath: ".")).appendingPathComponent(path)
             guard let data = try? Data(contentsOf: url) else {
                 throw EvalError("question \(question.id): image \(url.path) cannot be read; point --images at the folder holding it")
             }
-            parts = [.image(data, mimeType: Self.mimeType(url.pathExtension)), .text(prompt)]
+            // Nothing leaves as an image unless its first bytes say it is one.
+            guard let format = ImageMagic.format(of: data.prefix(16)) else {
+                throw EvalError("question \(question.id): image \(url.path) is not an image (no image signature); refused, not sent")
+            }
+            parts = [.image(data, mimeType: Self.mimeType(format == "jpeg" ? "jpg" : format)), .text(prompt)]
         case .noImage:
             parts = [.text(prompt)]
         case .descriptionOnly:

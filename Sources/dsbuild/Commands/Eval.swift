@@ -94,9 +94,13 @@ extension DSBuild {
                     return f
                 }
                 let read = try QuestionFileReader.read(url, format: format)
-                questionList = read.questions
                 source = "\(url.lastPathComponent) (\(read.format.rawValue))"
-                settings.imagesDirectory = URL(fileURLWithPath: images ?? recipe.string("eval.images") ?? url.deletingLastPathComponent().appendingPathComponent("images").path)
+                let folder = URL(fileURLWithPath: images ?? recipe.string("eval.images") ?? url.deletingLastPathComponent().appendingPathComponent("images").path)
+                settings.imagesDirectory = folder
+                // A file's image paths are only read inside the images folder, and only images are sent.
+                questionList = cond == .withImage
+                    ? QuestionFileReader.placingImages(read.questions, in: QuestionImageSource(folder: folder))
+                    : read.questions
             } else {
                 guard let workspace else { throw ValidationError("no --questions file and no workspace to read the test split from") }
                 let splitName = split ?? recipe.string("eval.split") ?? "test"

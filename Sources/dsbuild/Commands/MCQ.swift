@@ -72,14 +72,16 @@ extension DSBuild {
                 let report = try MCQFiles.importFile(URL(fileURLWithPath: file), format: importKViscuit != nil ? .kViscuit : chosenFormat,
                                                      imagesDirectory: images.map { URL(fileURLWithPath: $0) }, origin: origin,
                                                      workspace: context.workspace, prober: Wiring.imageProber())
-                for problem in report.imageProblems { Output.error(problem) }
+                for problem in report.imageProblems + report.refused { Output.error(problem) }
                 if options.json {
                     Output.json(["imported": report.imported, "format": report.format.rawValue, "with_image": report.withImage,
-                                 "image_problems": report.imageProblems.count])
+                                 "image_problems": report.imageProblems.count, "refused": report.refused.count])
                 } else if !options.quiet {
                     print("mcq: imported \(report.imported) questions (\(report.format.rawValue)), \(report.withImage) with their image"
-                          + (report.imageProblems.isEmpty ? "" : ", \(report.imageProblems.count) without (see above)"))
+                          + (report.imageProblems.isEmpty ? "" : ", \(report.imageProblems.count) without (see above)")
+                          + (report.refused.isEmpty ? "" : "; \(report.refused.count) refused (see above)"))
                 }
+                if !report.refused.isEmpty { throw ExitCode(1) }
                 return
             }
             if let export {

@@ -1,0 +1,133 @@
+import Dataset
+import Foundation
+import GRDB
+import Testing
+import _DSBuildTestSupport
+
+/// A question file is untrusted input. Through the commands, on K-Viscuit's real file and images: its image paths
+/// are read only inside the images folder and only when the bytes are an image (`eval --questions` sends nothing
+/// else to the endpoint, `mcq --import` stores nothing else).
+@Suite(.serialized) struct QuestionFileSafetyTests {
+    let tmp = TemporaryDirectory("dsbuild-qsafety")
+    let cli = CommandRunner()
+
+    /// Canary bytes that must never leave the machine nor reach a message.
+    let canaryText = "CANARY-\(UUID().uuidString)-secret-line\nroot:x:0:0:canary:/root:/bin/sh\n"
+
+    static func objects(_ url: URL) throws -> [[String: Any]] {
+        try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    static func write(_ objects: [[String: Any]], to url: URL) throws {
+        let text = try objects.map { String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self) + "\n" }.joined()
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    /// The first K-Viscuit records whose image exists, distinct images.
+    static func realRecords(_ n: Int) throws -> [[String: Any]] {
+        var seen = Set<String>()
+        return Array(try objects(TestPaths.kViscuitAnnotations).filter { o in
+            guard let path = o["image_path"] as? String,
+                  FileManager.default.fileExists(atPath: TestPaths.kViscuitImages.appendingPathComponent(path).path) else { return false }
+            return seen.insert(path).inserted
+        }.prefix(n))
+    }
+
+    /// A folder `q/` holding `images/` with one real image (`ok.jpg`) and the attacks: a text file inside named like
+    /// an image, symlinks to a canary text and to a real JPEG outside the folder; beside `q/`, the canary files.
+    /// Returns K-Viscuit records (ids F-ok, F-dotdot, …) pointing at each, and the outside files' bytes.
+    func hostileFolder() throws -> (file: URL, images: URL, records: [[String: Any]], outside: [Data]) {
+        let q = tmp.path("q"), images = q.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        let real = try Self.realRecords(2)
+        let okSource = TestPaths.kViscuitImages.appendingPathComponent(real[0]["image_path"] as! String)
+        let outsideSource = TestPaths.kViscuitImages.appendingPathComponent(real[1]["image_path"] as! String)
+        try FileManager.default.copyItem(at: okSource, to: images.appendingPathComponent("ok.jpg"))
+        let secret = tmp.path("secret.txt"), outsideJPEG = tmp.path("outside.jpg")
+        try canaryText.write(to: secret, atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(at: outsideSource, to: outsideJPEG)
+        try FileManager.default.createSymbolicLink(atPath: images.appendingPathComponent("secret-link.jpg").path, withDestinationPath: secret.path)
+        try FileManager.default.createSymbolicLink(atPath: images.appendingPathComponent("outside-link.jpg").path, withDestinationPath: "../../outside.jpg")
+        try canaryText.write(to: images.appendingPathComponent("fake.jpg"), atomically: true, encoding: .utf8)
+        let paths: [(String, String)] = [
+            ("ok", "ok.jpg"), ("dotdot", "../../secret.txt"), ("absolute", secret.path), ("abs-jpeg", outsideJPEG.path),
+            ("link", "secret-link.jpg"), ("link-jpeg", "outside-link.jpg"), ("fake", "fake.jpg"),
+        ]
+        let records = paths.enumerated().map { i, pair -> [String: Any] in
+            var o = real[i % real.count]
+            o["id_"] = "F-\(pair.0)"
+            o["image_path"] = pair.1
+            o["question"] = "\(o["question"] as! String) (\(pair.0))"
+            return o
+        }
+        let file = q.appendingPathComponent("kv.jsonl")
+        try Self.write(records, to: file)
+        return (file, images, records, [Data(canaryText.utf8), try Data(contentsOf: outsideJPEG)])
+    }
+
+    /// The base64 a data URL would carry for the start of `data` (48 bytes: 3-aligned, so it is a prefix of the
+    /// whole file's base64).
+    static func base64Start(_ data: Data) -> String { data.prefix(48).base64EncodedString() }
+
+    // MARK: F1 — eval --questions sends only images from inside the images folder
+
+    @Test func evalQuestionsNeverSendsAFileFromOutsideTheImagesFolderNorANonImage() throws {
+        let (file, _, records, outside) = try hostileFolder()
+        let chat = FakeChatEndpoint { _ in .content("A") }
+        let server = try chat.serve()
+        let answers = tmp.path("answers.jsonl")
+        let result = try cli.run(["eval", "--questions", file.path, "--condition", "with-image", "--model", "m",
+                                  "--endpoint", server.url("/v1").absoluteString, "--answers", answers.path, "--json"])
+        // Only the image inside the folder is asked; the 6 others are unaskable: scored wrong, exit status 1.
+        #expect(result.status == 1, "\(result.stderr)")
+        let json = try result.json()
+        #expect(json["errors"] as? Int == records.count - 1)
+        #expect((json["overall"] as? [String: Any])?["n"] as? Int == records.count)
+        #expect(chat.requestCount == 1)
+        let sent = try chat.bodies.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+        for data in outside {
+            let mark = Self.base64Start(data)
+            #expect(!sent.contains { $0.contains(mark) }, "an outside file reached the endpoint")
+        }
+        #expect(!sent.contains { $0.contains(Self.base64Start(Data(canaryText.utf8))) })
+        // One line per refused question, naming it and the cause; never the file's bytes.
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        for (id, cause) in [("F-dotdot", "climbs out of the images folder"), ("F-absolute", "is an absolute path"),
+                            ("F-abs-jpeg", "is an absolute path"), ("F-link", "outside the images folder"),
+                            ("F-link-jpeg", "outside the images folder"), ("F-fake", "is not an image")] {
+            #expect(lines.filter { $0.contains("question \(id):") && $0.contains(cause) }.count == 1, "\(id): \(result.stderr)")
+        }
+        #expect(!result.stderr.contains("CANARY"))
+        let asked = try Self.objects(answers)
+        #expect(asked.filter { $0["error"] is String }.count == records.count - 1)
+        #expect(asked.contains { $0["id"] as? String == "F-ok" && !($0["error"] is String) && $0["correct"] != nil })
+    }
+
+    // MARK: F4 — mcq --import reads images only inside its images folder
+
+    @Test func importKViscuitRefusesImagesFromOutsideTheFolderAndNonImages() throws {
+        let (file, _, records, outside) = try hostileFolder()
+        let ws = tmp.path("ws").path
+        #expect(try cli.run(["init", ws]).status == 0)
+        let imported = try cli.run(["mcq", "--workspace", ws, "--import-k-viscuit", file.path, "--json"])
+        #expect(imported.status == 1, "\(imported.stderr)")
+        let json = try imported.json()
+        #expect(json["imported"] as? Int == 1)
+        #expect(json["with_image"] as? Int == 1)
+        #expect(json["refused"] as? Int == records.count - 1)
+        let lines = imported.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.count == records.count - 1, "\(imported.stderr)")
+        for id in ["F-dotdot", "F-absolute", "F-abs-jpeg", "F-link", "F-link-jpeg", "F-fake"] {
+            #expect(lines.filter { $0.contains("question \(id) ") && $0.contains("refused") && $0.contains("not imported") }.count == 1)
+        }
+        #expect(!imported.stderr.contains("CANARY") && !imported.stderr.contains("root:x"))
+        // The store holds the one image from inside the folder, none of the outside files.
+        let stored = try Workspace.open(at: URL(fileURLWithPath: ws)).manifest.read { db in
+            try String.fetchAll(db, sql: "SELECT sha256 FROM images")
+        }
+        #expect(stored.count == 1)
+        for data in outside { #expect(!stored.contains(ContentHash.sha256Hex(data))) }
+    }
+}
