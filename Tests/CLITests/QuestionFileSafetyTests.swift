@@ -6,7 +6,8 @@ import _DSBuildTestSupport
 
 /// A question file is untrusted input. Through the commands, on K-Viscuit's real file and images: its image paths
 /// are read only inside the images folder and only when the bytes are an image (`eval --questions` sends nothing
-/// else to the endpoint, `mcq --import` stores nothing else).
+/// else to the endpoint, `mcq --import` stores nothing else), and a stored question is never rewritten by an
+/// import.
 @Suite(.serialized) struct QuestionFileSafetyTests {
     let tmp = TemporaryDirectory("dsbuild-qsafety")
     let cli = CommandRunner()
@@ -129,5 +130,68 @@ import _DSBuildTestSupport
         }
         #expect(stored.count == 1)
         for data in outside { #expect(!stored.contains(ContentHash.sha256Hex(data))) }
+    }
+
+    // MARK: F2 — mcq --import never rewrites a stored question
+
+    /// A workspace holding K-Viscuit's questions, imported with their images.
+    func importedWorkspace(_ name: String) throws -> String {
+        let ws = tmp.path(name).path
+        #expect(try cli.run(["init", ws]).status == 0)
+        let imported = try cli.run(["mcq", "--workspace", ws, "--import-k-viscuit", TestPaths.kViscuitAnnotations.path,
+                                    "--images", TestPaths.kViscuitImages.path, "--json"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(try imported.json()["imported"] as? Int == 657)
+        return ws
+    }
+
+    func storedRows(_ ws: String) throws -> [String] {
+        try Workspace.open(at: URL(fileURLWithPath: ws)).manifest.read { db in
+            try String.fetchAll(db, sql: "SELECT id || '|' || question || '|' || options || '|' || answer || '|' || split || '|' || status FROM questions ORDER BY id")
+        }
+    }
+
+    @Test func importOfAnEditedExportLeavesStoredQuestionsAsTheyAre() throws {
+        let ws = try importedWorkspace("ws-edit")
+        let export = tmp.path("exp/q.jsonl")
+        let exported = try cli.run(["mcq", "--workspace", ws, "--export", export.path, "--format", "dsbuild", "--split", "test"])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let before = try storedRows(ws)
+        let original = try Self.objects(export)
+        #expect(original.count == 657)
+        // Every answer moved one letter on, every question made train: the attack on stored answer keys.
+        let edited = original.map { o -> [String: Any] in
+            var o = o
+            o["answer"] = ((o["answer"] as! Int) + 1) % (o["options"] as! [String]).count
+            o["split"] = "train"
+            return o
+        }
+        let newOne: [String: Any] = { var o = original[0]; o["id"] = "brand-new-1"; o["question"] = "A question not stored yet?"; return o }()
+        let editedFile = tmp.path("exp/edited.jsonl")
+        try Self.write(edited + [newOne], to: editedFile)
+        let result = try cli.run(["mcq", "--workspace", ws, "--import", editedFile.path, "--json"])
+        #expect(result.status == 1, "\(result.stderr)")
+        let json = try result.json()
+        #expect(json["refused"] as? Int == 657)
+        #expect(json["imported"] as? Int == 1)  // the new id imports as before
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.filter { $0.contains("is stored with") }.count == 657)
+        #expect(lines.filter { !$0.contains("is stored with") }.allSatisfy { $0.contains("not found; imported without its image") }, "\(lines.filter { !$0.contains("is stored with") })")
+        let first = original[0], id = first["id"] as! String
+        let letters = ["A", "B", "C", "D", "E", "F", "G", "H"], a = first["answer"] as! Int, n = (first["options"] as! [String]).count
+        #expect(lines.contains("error: question \(id) is stored with answer \(letters[a]), split test; the file says \(letters[(a + 1) % n]), train: "
+                               + "not imported (stored questions never change; import it under a new id)"), "\(lines.prefix(2))")
+        let after = try storedRows(ws)
+        #expect(after.filter { !$0.hasPrefix("brand-new-1|") } == before)
+        // The unchanged export and the original file: every question already present, nothing refused, exit 0.
+        let again = try cli.run(["mcq", "--workspace", ws, "--import", export.path, "--json"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try again.json()["already_present"] as? Int == 657)
+        #expect(try again.json()["imported"] as? Int == 0)
+        let kv = try cli.run(["mcq", "--workspace", ws, "--import-k-viscuit", TestPaths.kViscuitAnnotations.path,
+                              "--images", TestPaths.kViscuitImages.path, "--json"])
+        #expect(kv.status == 0, "\(kv.stderr)")
+        #expect(try kv.json()["already_present"] as? Int == 657)
+        #expect(try storedRows(ws) == after)
     }
 }

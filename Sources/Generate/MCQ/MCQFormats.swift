@@ -14,9 +14,12 @@ public enum MCQFiles {
         public var format: QuestionFileFormat
         public var imported = 0
         public var withImage = 0
+        /// Questions whose id is stored already with the same question, options, answer and split (left as stored).
+        public var alreadyPresent = 0
         /// One line per question whose image is missing or unreadable (the question is imported without it).
         public var imageProblems: [String] = []
-        /// One line per question not imported: its image was refused (`QuestionImageSource`).
+        /// One line per question not imported: its image was refused (`QuestionImageSource`), or its id is stored
+        /// with different content (stored questions never change).
         public var refused: [String] = []
     }
 
@@ -62,6 +65,11 @@ public enum MCQFiles {
                 if extra[idKey] == nil { extra[idKey] = r.id }
             } else if detected == .dsbuild && seen[r.id, default: 0] > 1 {
                 q.id = "\(r.id)#\(r.line)"
+            }
+            switch try workspace.manifest.read({ [q] db in try StoredQuestionGuard.verdict(for: q, in: db) }) {
+            case .new: break
+            case .alreadyPresent: report.alreadyPresent += 1; continue
+            case .conflict(let line): report.refused.append(line); continue
             }
             if let path = r.imagePath, extra[imagePathKey] == nil { extra[imagePathKey] = path }
             if let link = r.imageURL { extra[imageURLKey] = link }

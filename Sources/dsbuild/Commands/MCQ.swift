@@ -75,10 +75,12 @@ extension DSBuild {
                 for problem in report.imageProblems + report.refused { Output.error(problem) }
                 if options.json {
                     Output.json(["imported": report.imported, "format": report.format.rawValue, "with_image": report.withImage,
-                                 "image_problems": report.imageProblems.count, "refused": report.refused.count])
+                                 "image_problems": report.imageProblems.count, "already_present": report.alreadyPresent,
+                                 "refused": report.refused.count])
                 } else if !options.quiet {
                     print("mcq: imported \(report.imported) questions (\(report.format.rawValue)), \(report.withImage) with their image"
                           + (report.imageProblems.isEmpty ? "" : ", \(report.imageProblems.count) without (see above)")
+                          + (report.alreadyPresent == 0 ? "" : "; \(report.alreadyPresent) already present")
                           + (report.refused.isEmpty ? "" : "; \(report.refused.count) refused (see above)"))
                 }
                 if !report.refused.isEmpty { throw ExitCode(1) }
