@@ -6,8 +6,8 @@ import _DSBuildTestSupport
 
 /// A question file is untrusted input. Through the commands, on K-Viscuit's real file and images: its image paths
 /// are read only inside the images folder and only when the bytes are an image (`eval --questions` sends nothing
-/// else to the endpoint, `mcq --import` stores nothing else), and a stored question is never rewritten by an
-/// import.
+/// else to the endpoint, `mcq --import` stores nothing else), a stored question is never rewritten by an import,
+/// and `mcq --export` never replaces a file with an empty export.
 @Suite(.serialized) struct QuestionFileSafetyTests {
     let tmp = TemporaryDirectory("dsbuild-qsafety")
     let cli = CommandRunner()
@@ -193,5 +193,27 @@ import _DSBuildTestSupport
         #expect(kv.status == 0, "\(kv.stderr)")
         #expect(try kv.json()["already_present"] as? Int == 657)
         #expect(try storedRows(ws) == after)
+    }
+
+    // MARK: F6 — mcq --export never replaces a file with an empty export
+
+    @Test func exportWithAMistypedSplitOrAnOriginMatchingNothingLeavesTheFileAlone() throws {
+        let ws = try importedWorkspace("ws-export")
+        let export = tmp.path("exp/q.jsonl")
+        #expect(try cli.run(["mcq", "--workspace", ws, "--export", export.path, "--split", "test"]).status == 0)
+        let good = try Data(contentsOf: export)
+        #expect(!good.isEmpty)
+        let typo = try cli.run(["mcq", "--workspace", ws, "--export", export.path, "--split", "tset"])
+        #expect(typo.status != 0)
+        #expect(typo.stderr.contains("--split is train or test"), "\(typo.stderr)")
+        #expect(try Data(contentsOf: export) == good)
+        let nothing = try cli.run(["mcq", "--workspace", ws, "--export", export.path, "--origin", "no-such-origin"])
+        #expect(nothing.status == 1, "\(nothing.stderr)")
+        #expect(nothing.stderr.contains("no accepted questions") && nothing.stderr.contains("left as it is"), "\(nothing.stderr)")
+        #expect(try Data(contentsOf: export) == good)
+        // K-Viscuit's questions are all test: a train export selects none and does not overwrite either.
+        let train = try cli.run(["mcq", "--workspace", ws, "--export", export.path, "--split", "train"])
+        #expect(train.status == 1)
+        #expect(try Data(contentsOf: export) == good)
     }
 }

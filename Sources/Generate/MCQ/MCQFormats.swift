@@ -130,6 +130,9 @@ public enum MCQFiles {
             }
             return (questions, images)
         }
+        if questions.isEmpty && FileManager.default.fileExists(atPath: url.path) {
+            throw EmptyExportError(file: url.path, origin: origin, split: split)
+        }
         var report = ExportReport()
         let folder = QuestionImageFolder(directory: url.deletingLastPathComponent().appendingPathComponent("images"), transformer: transformer)
         var records: [QuestionRecord] = []

@@ -87,6 +87,9 @@ extension DSBuild {
                 return
             }
             if let export {
+                if let split, !["train", "test"].contains(split) {
+                    throw ValidationError("--split is train or test, not \"\(split)\"")
+                }
                 let report = try MCQFiles.export(chosenFormat ?? .dsbuild, to: URL(fileURLWithPath: export), origin: origin, split: split,
                                                  workspace: context.workspace, transformer: Wiring.imageTransformer())
                 for problem in report.imageProblems { Output.error(problem) }
