@@ -1,13 +1,16 @@
 import Foundation
 import GRDB
 
-/// What went wrong with one question's image: which file, and why (the question is kept without it).
+/// What went wrong with one question's image: which file, and why. `refused`: the file breaks
+/// `QuestionImageSource`'s rule (outside the images folder, not an image), as opposed to missing or unreadable.
 public struct QuestionImageError: Error, Sendable, CustomStringConvertible {
     public let path: String
     public let reason: String
-    public init(path: String, reason: String) {
+    public let refused: Bool
+    public init(path: String, reason: String, refused: Bool = false) {
         self.path = path
         self.reason = reason
+        self.refused = refused
     }
     public var description: String { "image \(path): \(reason)" }
 }
@@ -20,15 +23,12 @@ public struct StoredQuestionImage: Sendable {
     public let bytes: Int
     public let probe: ProbedImage
 
-    /// Copies the file at `url` into the store (probed first: a file that is not an image is refused).
-    public static func store(fileAt url: URL, in workspace: Workspace, prober: any ImageProbing) throws(QuestionImageError) -> StoredQuestionImage {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw QuestionImageError(path: url.path, reason: FileManager.default.fileExists(atPath: url.path) ? "cannot be read" : "not found")
-        }
+    /// Stores an image `QuestionImageSource` let through (probed first: a file whose header does not parse is refused).
+    public static func store(_ image: QuestionImageSource.Image, in workspace: Workspace, prober: any ImageProbing) throws(QuestionImageError) -> StoredQuestionImage {
+        let url = image.url, data = image.data
         let probe: ProbedImage
         do { probe = try prober.probe(data: data) } catch {
-            throw QuestionImageError(path: url.path, reason: "not a readable image (\(error))")
+            throw QuestionImageError(path: url.path, reason: "is not a readable \(image.format) image; refused", refused: true)
         }
         let sha = ContentHash.sha256Hex(data)
         let temporary = workspace.temporaryDirectory.appendingPathComponent("import-\(UUID().uuidString).part")

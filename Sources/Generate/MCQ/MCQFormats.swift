@@ -14,8 +14,13 @@ public enum MCQFiles {
         public var format: QuestionFileFormat
         public var imported = 0
         public var withImage = 0
-        /// One line per question whose image could not be stored (the question is imported without it).
+        /// Questions whose id is stored already with the same question, options, answer and split (left as stored).
+        public var alreadyPresent = 0
+        /// One line per question whose image is missing or unreadable (the question is imported without it).
         public var imageProblems: [String] = []
+        /// One line per question not imported: its image was refused (`QuestionImageSource`), or its id is stored
+        /// with different content (stored questions never change).
+        public var refused: [String] = []
     }
 
     public struct ExportReport: Sendable {
@@ -43,7 +48,7 @@ public enum MCQFiles {
                                   workspace: Workspace, prober: any ImageProbing) throws -> ImportReport {
         let (detected, records) = try QuestionFile.read(url, format: format)
         var report = ImportReport(format: detected)
-        let images = imagesDirectory ?? url.deletingLastPathComponent().appendingPathComponent("images")
+        let images = QuestionImageSource(folder: imagesDirectory ?? url.deletingLastPathComponent().appendingPathComponent("images"))
         var seen: [String: Int] = [:]
         for r in records { seen[r.id, default: 0] += 1 }
         var stored: [StoredQuestionImage] = []
@@ -61,17 +66,24 @@ public enum MCQFiles {
             } else if detected == .dsbuild && seen[r.id, default: 0] > 1 {
                 q.id = "\(r.id)#\(r.line)"
             }
+            switch try workspace.manifest.read({ [q] db in try StoredQuestionGuard.verdict(for: q, in: db) }) {
+            case .new: break
+            case .alreadyPresent: report.alreadyPresent += 1; continue
+            case .conflict(let line): report.refused.append(line); continue
+            }
             if let path = r.imagePath, extra[imagePathKey] == nil { extra[imagePathKey] = path }
             if let link = r.imageURL { extra[imageURLKey] = link }
             if let keyword = r.keyword { extra[keywordKey] = keyword }
             if let sha = r.imageSHA256, try workspace.manifest.read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM images WHERE sha256 = ?", arguments: [sha]) }) == true {
                 q.imageSHA256 = sha
             } else if let path = r.imagePath {
-                let file = path.hasPrefix("/") ? URL(fileURLWithPath: path) : images.appendingPathComponent(path)
-                do {
-                    let image = try StoredQuestionImage.store(fileAt: file, in: workspace, prober: prober)
+                do throws(QuestionImageError) {
+                    let image = try StoredQuestionImage.store(images.read(path), in: workspace, prober: prober)
                     stored.append(image)
                     q.imageSHA256 = image.sha256
+                } catch where error.refused {
+                    report.refused.append("question \(r.id) (line \(r.line)): \(error.description); not imported")
+                    continue
                 } catch {
                     report.imageProblems.append("question \(r.id) (line \(r.line)): \(error.description); imported without its image")
                 }
@@ -117,6 +129,9 @@ public enum MCQFiles {
                 images[sha] = StoredImage(path: row["path"], orientation: row["orientation"], side: max(w ?? 0, h ?? 0), link: link)
             }
             return (questions, images)
+        }
+        if questions.isEmpty && FileManager.default.fileExists(atPath: url.path) {
+            throw EmptyExportError(file: url.path, origin: origin, split: split)
         }
         var report = ExportReport()
         let folder = QuestionImageFolder(directory: url.deletingLastPathComponent().appendingPathComponent("images"), transformer: transformer)
@@ -166,3 +181,4 @@ public enum MCQFiles {
         return report
     }
 }
+

@@ -14,6 +14,9 @@ public struct EvalQuestion: Sendable, Equatable {
     public var imagePath: String?
     /// The keyword the question is about, when known (for `description-only`).
     public var keyword: String?
+    /// Why the question's image may not be sent (`QuestionImageSource` refused it); asked with the image, the
+    /// question is unaskable.
+    public var imageProblem: String?
 
     public init(id: String, type: Int, question: String, options: [String], answer: Int, category: String? = nil,
                 imagePath: String? = nil, keyword: String? = nil) {
@@ -53,6 +56,23 @@ public enum QuestionFileReader {
     public static func read(_ url: URL, format: QuestionFileFormat? = nil) throws(QuestionFileError) -> (format: QuestionFileFormat, questions: [EvalQuestion]) {
         let (detected, records) = try QuestionFile.read(url, format: format)
         return (detected, QuestionFile.inferringKeywords(records).map(EvalQuestion.init(record:)))
+    }
+
+    /// The questions with each file image path checked against `source` (`QuestionImageSource`'s rule): a path
+    /// it lets through becomes the real absolute path; any other keeps no path and says why in `imageProblem`.
+    public static func placingImages(_ questions: [EvalQuestion], in source: QuestionImageSource) -> [EvalQuestion] {
+        questions.map { question in
+            guard let path = question.imagePath else { return question }
+            var q = question
+            do throws(QuestionImageError) {
+                q.imagePath = try source.read(path).url.path
+            } catch {
+                q.imagePath = nil
+                q.imageProblem = "question \(q.id): \(error.description)"
+                    + (error.refused ? "" : "; point --images at the folder holding it")
+            }
+            return q
+        }
     }
 
     public static func parse(_ text: String, file: String, format: QuestionFileFormat? = nil) throws(QuestionFileError) -> (format: QuestionFileFormat, questions: [EvalQuestion]) {

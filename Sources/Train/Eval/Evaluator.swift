@@ -90,6 +90,8 @@ public struct Evaluator: Sendable {
     public let chat: any ChatService
     public let settings: EvalSettings
     public let progress: ProgressReporter
+    /// Images already prepared for the model in this run.
+    private let preparedImages = PreparedImageCache()
 
     public init(chat: any ChatService, settings: EvalSettings, progress: ProgressReporter = ProgressReporter(style: .quiet)) {
         self.chat = chat
@@ -103,15 +105,22 @@ public struct Evaluator: Sendable {
         var parts: [ChatMessage.Part] = []
         switch settings.condition {
         case .withImage:
+            if let problem = question.imageProblem { throw EvalError(problem) }
             guard let path = question.imagePath else { throw EvalError("question \(question.id) has no image; use --condition no-image") }
             let url = path.hasPrefix("/") ? URL(fileURLWithPath: path)
                 : (settings.imagesDirectory ?? URL(fileURLWithPath: ".")).appendingPathComponent(path)
             guard let data = try? Data(contentsOf: url) else {
                 throw EvalError("question \(question.id): image \(url.path) cannot be read; point --images at the folder holding it")
             }
+            // Nothing leaves as an image unless its first bytes say it is one.
+            guard let format = ImageMagic.format(of: data.prefix(16)) else {
+                throw EvalError("question \(question.id): image \(url.path) is not an image (no image signature); refused, not sent")
+            }
             let sent: (data: Data, mimeType: String)
             do {
-                sent = try settings.downscaler.downscale(data, mimeType: Self.mimeType(url.pathExtension), maxSide: settings.imageMaxSide)
+                sent = try preparedImages.prepare(url.path) {
+                    try settings.downscaler.downscale(data, mimeType: Self.mimeType(format == "jpeg" ? "jpg" : format), maxSide: settings.imageMaxSide)
+                }
             } catch {
                 throw EvalError("question \(question.id): image \(url.path) cannot be made upright for the model (\(error)); check the file, or score it with --condition no-image")
             }

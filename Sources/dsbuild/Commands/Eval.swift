@@ -99,10 +99,14 @@ extension DSBuild {
                     return f
                 }
                 let read = try QuestionFileReader.read(url, format: format)
-                questionList = read.questions
                 source = "\(url.lastPathComponent) (\(read.format.rawValue))"
-                settings.imagesDirectory = images.map { URL(fileURLWithPath: $0) } ?? recipe.fileURL("eval.images")
+                let folder = images.map { URL(fileURLWithPath: $0) } ?? recipe.fileURL("eval.images")
                     ?? url.deletingLastPathComponent().appendingPathComponent("images")
+                settings.imagesDirectory = folder
+                // A file's image paths are only read inside the images folder, and only images are sent.
+                questionList = conditions.contains(.withImage)
+                    ? QuestionFileReader.placingImages(read.questions, in: QuestionImageSource(folder: folder))
+                    : read.questions
             } else {
                 guard let workspace else { throw ValidationError("no --questions file and no workspace to read the test split from") }
                 let splitName = split ?? recipe.string("eval.split") ?? "test"

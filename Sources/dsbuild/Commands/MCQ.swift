@@ -72,17 +72,24 @@ extension DSBuild {
                 let report = try MCQFiles.importFile(URL(fileURLWithPath: file), format: importKViscuit != nil ? .kViscuit : chosenFormat,
                                                      imagesDirectory: images.map { URL(fileURLWithPath: $0) }, origin: origin,
                                                      workspace: context.workspace, prober: Wiring.imageProber())
-                for problem in report.imageProblems { Output.error(problem) }
+                for problem in report.imageProblems + report.refused { Output.error(problem) }
                 if options.json {
                     Output.json(["imported": report.imported, "format": report.format.rawValue, "with_image": report.withImage,
-                                 "image_problems": report.imageProblems.count])
+                                 "image_problems": report.imageProblems.count, "already_present": report.alreadyPresent,
+                                 "refused": report.refused.count])
                 } else if !options.quiet {
                     print("mcq: imported \(report.imported) questions (\(report.format.rawValue)), \(report.withImage) with their image"
-                          + (report.imageProblems.isEmpty ? "" : ", \(report.imageProblems.count) without (see above)"))
+                          + (report.imageProblems.isEmpty ? "" : ", \(report.imageProblems.count) without (see above)")
+                          + (report.alreadyPresent == 0 ? "" : "; \(report.alreadyPresent) already present")
+                          + (report.refused.isEmpty ? "" : "; \(report.refused.count) refused (see above)"))
                 }
+                if !report.refused.isEmpty { throw ExitCode(1) }
                 return
             }
             if let export {
+                if let split, !["train", "test"].contains(split) {
+                    throw ValidationError("--split is train or test, not \"\(split)\"")
+                }
                 // `mcq.style` names the question file format the dataset follows; the recipe validator allows only
                 // the format names, so the lookup cannot fail.
                 let style = context.recipe.string("mcq.style").flatMap(QuestionFileFormat.init(rawValue:))
