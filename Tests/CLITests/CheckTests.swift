@@ -289,6 +289,31 @@ import _DSBuildTestSupport
         #expect(lines.contains { $0.contains(sha) })
     }
 
+    /// A near copy of a test image — same pixels, other bytes (a JPEG comment added), its json naming no stored
+    /// image — appended to a paired tar: found by its pHash, not by its sha.
+    @Test func aNearCopyOfATestImageAppendedToAPairedTarIsReportedBySplitDisjoint() throws {
+        let clean = try Clean.get()
+        let ws = try clean.copy()
+        let workspace = try Workspace.open(at: ws)
+        let (sha, path) = try workspace.manifest.read { db -> (String, String) in
+            let map = try SplitMap.load(in: db)
+            let row = try #require(try Row.fetchOne(db, sql: """
+                SELECT sha256, path FROM images WHERE COALESCE(orientation, 1) = 1 AND sha256 IN (\(map.testImages.map { "'\($0)'" }.joined(separator: ",")))
+                ORDER BY sha256 LIMIT 1
+                """), "no upright test image")
+            return (row["sha256"], row["path"])
+        }
+        let copy = ImageFactory.insertAfterSOI(try Data(contentsOf: ws.appendingPathComponent(path)),
+                                               [ImageFactory.jpegSegment(0xFE, ImageFactory.ascii("not the stored bytes"))])
+        try #require(ContentHash.sha256Hex(copy) != sha)
+        let template = try Self.trainCaption(ws)
+        var json = template.json
+        json.removeValue(forKey: "image_sha256")
+        try Self.appendSample(template.tar, key: "p-plantednearcopy", imageExtension: "jpg", image: copy, json: json, ws: ws)
+        let lines = try expectOnly("split_disjoint", naming: "member p-plantednearcopy.jpg", in: ws, clean)
+        #expect(lines.contains { $0.contains("within pHash distance 0 of test image \(sha)") }, "\(lines)")
+    }
+
     @Test func aTestQuestionWhoseImageIsGoneIsReportedByAskable() throws {
         let clean = try Clean.get()
         let ws = try clean.copy()

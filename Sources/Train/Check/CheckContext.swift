@@ -14,6 +14,7 @@ public struct CheckContext {
     let workspace: Workspace
     let shardsRoot: URL
     let prober: any ImageProbing
+    let hasher: (any PerceptualHashing)?
     /// The duplicate rule's distance (`filter.duplicates.phash_distance`, default 8).
     let phashDistance: Int
     let manifest: ManifestSnapshot
@@ -24,7 +25,8 @@ public struct CheckContext {
 
     var shardIndex: ShardIndex? { shards.index }
 
-    static func load(workspace: Workspace, shards: URL, recipe: Recipe, prober: any ImageProbing) throws -> CheckContext {
+    static func load(workspace: Workspace, shards: URL, recipe: Recipe, prober: any ImageProbing,
+                     hasher: (any PerceptualHashing)? = nil) throws -> CheckContext {
         let manifest: ManifestSnapshot
         do { manifest = try ManifestSnapshot.load(workspace.manifest) } catch {
             throw LoadError(item: workspace.manifest.path.path, message: "cannot read the manifest (\(error))")
@@ -34,9 +36,11 @@ public struct CheckContext {
             let path = url.standardizedFileURL.path
             return path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : path
         }
-        let contents = ShardContents.load(root: shards, display: display, prober: prober)
-        let exports = contents.index == nil ? ExportContents() : ExportContents.load(root: shards, display: display, prober: prober)
-        var context = CheckContext(workspace: workspace, shardsRoot: shards, prober: prober,
+        let known = Set(manifest.images.keys)
+        let contents = ShardContents.load(root: shards, display: display, prober: prober, hasher: hasher, knownImages: known)
+        let exports = contents.index == nil ? ExportContents()
+            : ExportContents.load(root: shards, display: display, prober: prober, hasher: hasher, knownImages: known)
+        var context = CheckContext(workspace: workspace, shardsRoot: shards, prober: prober, hasher: hasher,
                                    phashDistance: recipe.int("filter.duplicates.phash_distance") ?? 8, manifest: manifest,
                                    shards: contents, exports: exports, origins: RecordOrigins(manifest))
         if contents.index == nil && contents.indexError == nil {

@@ -7,6 +7,8 @@ struct ExportImage {
     var sha256: String?
     var probe: ProbedImage?
     var error: String?
+    /// As `ShardImage.uprightPHash`: set for an image that is no stored image byte for byte.
+    var uprightPHash: UInt64?
 }
 
 /// One conversation of a training export (LLaVA, LLaMA-Factory, OpenAI): its turns and images.
@@ -38,9 +40,14 @@ struct ExportContents {
     var problems: [(item: String, message: String)] = []
 
     private var cache: [String: ExportImage] = [:]
+    private var hasher: (any PerceptualHashing)?
+    private var knownImages: Set<String> = []
 
-    static func load(root: URL, display: (URL) -> String, prober: any ImageProbing) -> ExportContents {
+    static func load(root: URL, display: (URL) -> String, prober: any ImageProbing,
+                     hasher: (any PerceptualHashing)? = nil, knownImages: Set<String> = []) -> ExportContents {
         var contents = ExportContents()
+        contents.hasher = hasher
+        contents.knownImages = knownImages
         let fm = FileManager.default
         guard let enumerator = fm.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]) else {
             return contents
@@ -73,6 +80,7 @@ struct ExportContents {
         if let data = try? Data(contentsOf: url) {
             image.sha256 = ContentHash.sha256Hex(data)
             do { image.probe = try prober.probe(data: data) } catch { image.error = "cannot be probed (\(error))" }
+            image.uprightPHash = uprightPHash(data, sha: image.sha256!)
         } else {
             image.error = "is missing"
         }
@@ -89,7 +97,13 @@ struct ExportContents {
         }
         image.sha256 = ContentHash.sha256Hex(data)
         do { image.probe = try prober.probe(data: data) } catch { image.error = "cannot be probed (\(error))" }
+        image.uprightPHash = uprightPHash(data, sha: image.sha256!)
         return image
+    }
+
+    private func uprightPHash(_ data: Data, sha: String) -> UInt64? {
+        guard let hasher, !knownImages.contains(sha) else { return nil }
+        return try? hasher.perceptualHash(of: data, upright: true)
     }
 
     private mutating func readJSON(_ url: URL, name: String, prober: any ImageProbing) {

@@ -29,6 +29,9 @@ struct ShardImage {
     var magicFormat: String?
     var probe: ProbedImage?
     var probeError: String?
+    /// The pHash of the upright pixels, for an image that is no stored image byte for byte (re-encoded, or
+    /// foreign): how a near copy of a test image is found.
+    var uprightPHash: UInt64?
 }
 
 /// The members of a paired tar that share one key.
@@ -96,7 +99,9 @@ struct ShardContents {
     /// Problems reading a shard (truncated tar, undecodable JSON line…), as (item, message).
     var problems: [(item: String, message: String)] = []
 
-    static func load(root: URL, display: (URL) -> String, prober: any ImageProbing) -> ShardContents {
+    /// `hasher` hashes every image that is not one of `knownImages` (the stored images' sha256) byte for byte.
+    static func load(root: URL, display: (URL) -> String, prober: any ImageProbing,
+                     hasher: (any PerceptualHashing)? = nil, knownImages: Set<String> = []) -> ShardContents {
         var contents = ShardContents()
         let fm = FileManager.default
         guard fm.fileExists(atPath: root.appendingPathComponent("shards.json").path) else { return contents }
@@ -119,7 +124,7 @@ struct ShardContents {
                 continue
             }
             if entry.file.hasSuffix(".tar") {
-                contents.readTar(url, name: name, state: &state, prober: prober)
+                contents.readTar(url, name: name, state: &state, prober: prober, hasher: hasher, knownImages: knownImages)
             } else {
                 contents.readText(url, name: name, state: &state)
             }
@@ -160,7 +165,8 @@ struct ShardContents {
         }
     }
 
-    private mutating func readTar(_ url: URL, name: String, state: inout ShardFileState, prober: any ImageProbing) {
+    private mutating func readTar(_ url: URL, name: String, state: inout ShardFileState, prober: any ImageProbing,
+                                  hasher: (any PerceptualHashing)?, knownImages: Set<String>) {
         var reader: TarReader
         do { reader = try TarReader(url: url) } catch {
             state.readError = "cannot open it (\(error.localizedDescription))"
@@ -192,6 +198,9 @@ struct ShardContents {
                     var image = ShardImage(member: member.name, fileExtension: ext, sha256: ContentHash.sha256Hex(member.contents),
                                            magicFormat: ImageMagic.format(of: member.contents.prefix(16)))
                     do { image.probe = try prober.probe(data: member.contents) } catch { image.probeError = "\(error)" }
+                    if let hasher, !knownImages.contains(image.sha256) {
+                        image.uprightPHash = try? hasher.perceptualHash(of: member.contents, upright: true)
+                    }
                     samples[key]!.images.append(image)
                 default:
                     samples[key]!.others.append(member.name)

@@ -80,13 +80,17 @@ public struct WorkspaceAuditor: Sendable {
     public let workspace: Workspace
     public let shards: URL
     public let prober: any ImageProbing
+    /// Hashes shard and export images that are no stored image byte for byte (`split_disjoint` near copies);
+    /// without it only byte-identical copies of test images are found.
+    public let hasher: (any PerceptualHashing)?
     public let recipe: Recipe
 
-    public init(workspace: Workspace, shards: URL, recipe: Recipe, prober: any ImageProbing) {
+    public init(workspace: Workspace, shards: URL, recipe: Recipe, prober: any ImageProbing, hasher: (any PerceptualHashing)? = nil) {
         self.workspace = workspace
         self.shards = shards
         self.recipe = recipe
         self.prober = prober
+        self.hasher = hasher
     }
 
     /// Loads the workspace once and runs `checks` (all by default) over it.
@@ -94,7 +98,7 @@ public struct WorkspaceAuditor: Sendable {
         if let names, let unknown = names.first(where: { !WorkspaceChecks.names.contains($0) }) {
             throw CheckContext.LoadError(item: unknown, message: "unknown check; known: \(WorkspaceChecks.names.joined(separator: ", "))")
         }
-        let context = try CheckContext.load(workspace: workspace, shards: shards, recipe: recipe, prober: prober)
+        let context = try CheckContext.load(workspace: workspace, shards: shards, recipe: recipe, prober: prober, hasher: hasher)
         var results: [CheckReport.Result] = []
         for check in WorkspaceChecks.all where names?.contains(check.name) ?? true {
             results.append(.init(name: check.name, rule: check.rule, violations: try check.run(context)))

@@ -35,7 +35,7 @@ extension DSBuild {
             let url = URL(fileURLWithPath: folder, relativeTo: context.workspace.root).standardizedFileURL
             let names = only.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             let auditor = WorkspaceAuditor(workspace: context.workspace, shards: url, recipe: context.recipe,
-                                           prober: Wiring.imageProber())
+                                           prober: Wiring.imageProber(), hasher: Wiring.perceptualHasher())
             let report: CheckReport
             do { report = try auditor.run(only: names) } catch let error as CheckContext.LoadError where names != nil {
                 throw ValidationError("--only: \(error)")

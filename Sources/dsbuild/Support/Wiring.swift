@@ -15,6 +15,11 @@ enum Wiring {
         CodecImageProber()
     }
 
+    /// pHashes of images `dsbuild check` cannot match to a stored image byte for byte.
+    static func perceptualHasher() -> any PerceptualHashing {
+        CodecPerceptualHasher()
+    }
+
     /// Small JPEG thumbnails for the report.
     static func thumbnailer() -> (any ThumbnailMaking)? {
         CodecThumbnailer()

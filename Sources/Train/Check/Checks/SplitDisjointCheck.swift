@@ -15,10 +15,21 @@ struct SplitDisjointCheck: WorkspaceCheck {
         let manifest = context.manifest
         let split = manifest.split
         let forbidden = Self.forbiddenImages(context)
+        let testHashes = Self.testImageHashes(context)
         var out: [CheckViolation] = []
 
         func imageReason(_ shas: [String]) -> String? {
             for sha in shas { if let reason = forbidden[sha] { return reason } }
+            return nil
+        }
+        /// An image that is no stored image byte for byte (re-encoded, or put there by hand) but looks like a test image.
+        func nearReason(_ hashes: [UInt64]) -> String? {
+            for hash in hashes {
+                let near = testHashes.map { ($0.sha, ($0.phash ^ hash).nonzeroBitCount) }.filter { $0.1 <= context.phashDistance }
+                if let closest = near.min(by: { $0.1 < $1.1 }) {
+                    return "an image within pHash distance \(closest.1) of test \(context.name(image: closest.0))"
+                }
+            }
             return nil
         }
         func keywordReason(_ text: String?) -> String? {
@@ -59,7 +70,7 @@ struct SplitDisjointCheck: WorkspaceCheck {
         }
 
         for sample in context.shards.paired {
-            if let reason = imageReason(sample.imageSHA256s) ?? keywordReason(sample.keyword)
+            if let reason = imageReason(sample.imageSHA256s) ?? nearReason(sample.images.compactMap(\.uprightPHash)) ?? keywordReason(sample.keyword)
                 ?? textReason(turns: sample.messages, recordID: sample.key, text: sample.text, keyword: nil) {
                 out.append(.init(item: sample.item, message: "training sample carries \(reason)"))
             }
@@ -70,7 +81,7 @@ struct SplitDisjointCheck: WorkspaceCheck {
             }
         }
         for conversation in context.exports.conversations {
-            if let reason = imageReason(conversation.images.compactMap(\.sha256))
+            if let reason = imageReason(conversation.images.compactMap(\.sha256)) ?? nearReason(conversation.images.compactMap(\.uprightPHash))
                 ?? textReason(turns: conversation.turns, recordID: conversation.id, text: nil, keyword: nil) {
                 out.append(.init(item: conversation.item, message: "training export carries \(reason)"))
             }
@@ -86,6 +97,22 @@ struct SplitDisjointCheck: WorkspaceCheck {
         for q in manifest.acceptedQuestions where q.split == "test" && !q.imageSHA256.isEmpty && !split.testImages.contains(q.imageSHA256) {
             out.append(.init(item: context.name(question: q.id),
                              message: "is a test question asked on image \(q.imageSHA256), which is not a test image (it may be trained on)"))
+        }
+        return out
+    }
+
+    /// The pHashes a test image may show up under: the stored pixels' (what the filter recorded) and, with a
+    /// hasher, the upright pixels' (what leaves the workspace when its EXIF orientation is not 1).
+    static func testImageHashes(_ context: CheckContext) -> [(sha: String, phash: UInt64)] {
+        var out: [(sha: String, phash: UInt64)] = []
+        for sha in context.manifest.split.testImages.sorted() {
+            guard let image = context.manifest.images[sha] else { continue }
+            if let phash = image.phash { out.append((sha, phash)) }
+            if let hasher = context.hasher,
+               let data = try? Data(contentsOf: context.workspace.imageURL(relativePath: image.path)),
+               let upright = try? hasher.perceptualHash(of: data, upright: true), upright != image.phash {
+                out.append((sha, upright))
+            }
         }
         return out
     }
