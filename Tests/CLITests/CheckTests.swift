@@ -150,6 +150,18 @@ import _DSBuildTestSupport
 
     static func shardsDir(_ ws: URL) -> URL { ws.appendingPathComponent("shards") }
 
+    /// The first upright test image of the workspace (sha256, store path).
+    static func uprightTestImage(_ ws: URL) throws -> (sha: String, path: String) {
+        try Workspace.open(at: ws).manifest.read { db -> (String, String) in
+            let map = try SplitMap.load(in: db)
+            let row = try #require(try Row.fetchOne(db, sql: """
+                SELECT sha256, path FROM images WHERE COALESCE(orientation, 1) = 1 AND sha256 IN (\(map.testImages.map { "'\($0)'" }.joined(separator: ",")))
+                ORDER BY sha256 LIMIT 1
+                """), "no upright test image")
+            return (row["sha256"], row["path"])
+        }
+    }
+
     /// A caption sample whose image is a training image: the template for planted samples.
     static func trainCaption(_ ws: URL) throws -> (tar: URL, json: [String: Any], imageMember: String, image: Data) {
         let split = try split(ws)
@@ -271,15 +283,7 @@ import _DSBuildTestSupport
     @Test func aTestImageAppendedToAPairedTarIsReportedBySplitDisjoint() throws {
         let clean = try Clean.get()
         let ws = try clean.copy()
-        let workspace = try Workspace.open(at: ws)
-        let (sha, path) = try workspace.manifest.read { db -> (String, String) in
-            let map = try SplitMap.load(in: db)
-            let row = try #require(try Row.fetchOne(db, sql: """
-                SELECT sha256, path FROM images WHERE COALESCE(orientation, 1) = 1 AND sha256 IN (\(map.testImages.map { "'\($0)'" }.joined(separator: ",")))
-                ORDER BY sha256 LIMIT 1
-                """), "no upright test image")
-            return (row["sha256"], row["path"])
-        }
+        let (sha, path) = try Self.uprightTestImage(ws)
         let template = try Self.trainCaption(ws)
         var json = template.json
         json["image_sha256"] = sha
@@ -294,15 +298,7 @@ import _DSBuildTestSupport
     @Test func aNearCopyOfATestImageAppendedToAPairedTarIsReportedBySplitDisjoint() throws {
         let clean = try Clean.get()
         let ws = try clean.copy()
-        let workspace = try Workspace.open(at: ws)
-        let (sha, path) = try workspace.manifest.read { db -> (String, String) in
-            let map = try SplitMap.load(in: db)
-            let row = try #require(try Row.fetchOne(db, sql: """
-                SELECT sha256, path FROM images WHERE COALESCE(orientation, 1) = 1 AND sha256 IN (\(map.testImages.map { "'\($0)'" }.joined(separator: ",")))
-                ORDER BY sha256 LIMIT 1
-                """), "no upright test image")
-            return (row["sha256"], row["path"])
-        }
+        let (sha, path) = try Self.uprightTestImage(ws)
         let copy = ImageFactory.insertAfterSOI(try Data(contentsOf: ws.appendingPathComponent(path)),
                                                [ImageFactory.jpegSegment(0xFE, ImageFactory.ascii("not the stored bytes"))])
         try #require(ContentHash.sha256Hex(copy) != sha)
