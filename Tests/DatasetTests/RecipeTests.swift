@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 @Suite struct RecipeTests {
-    let schema = RecipeSchema(sections: [
+    let schema = RecipeSchema(settings: [RecipeHeader.self, LLMSettings.self], sections: [
         RecipeSection("collect", [
             "per_keyword": .int,
             "licenses": .list(.string),

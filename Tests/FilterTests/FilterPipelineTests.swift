@@ -156,14 +156,14 @@ func sha(_ n: Int) -> String { String(format: "%064x", n) }
     }
 
     @Test func phashModeComesFromTheRecipe() throws {
-        let schema = RecipeSchema(sections: [FilterRecipe.section])
+        let schema = RecipeSchema(settings: [FilterSettings.self])
         let recipe = try Recipe.parse(text: "filter:\n  duplicates:\n    phash: fast\n", file: "r.yaml", schema: schema)
         #expect(FilterSettings(recipe: recipe).phashMode == .fast)
         #expect(throws: RecipeError.self) {
             try Recipe.parse(text: "filter:\n  duplicates:\n    phash: fastest\n", file: "r.yaml", schema: schema)
         }
         #expect(FilterSettings().phashMode == .exact)
-        #expect(FilterSettings(recipe: recipe).json.contains("\"phash\":\"fast\""))
+        #expect(FilterSettings(recipe: recipe).recordJSON.contains("\"phash\":\"fast\""))
     }
 
     /// Hashes the integrity decode produced are stored and used; the analyzer is not asked to hash again.

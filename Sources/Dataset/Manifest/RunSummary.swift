@@ -22,8 +22,9 @@ public struct RunSummary: Sendable {
     public static func compute(workspace: Workspace, recipe: Recipe, since: Double,
                                outcomes: [(stage: String, status: String)]) throws -> RunSummary {
         let status = try StatusReport.compute(workspace.manifest)
-        let priceIn = recipe.double("llm.price_per_million.prompt")
-        let priceOut = recipe.double("llm.price_per_million.completion")
+        let llm = LLMSettings(recipe: recipe)
+        let priceIn = llm.pricePrompt
+        let priceOut = llm.priceCompletion
         return try workspace.manifest.read { db in
             var seconds: [String: Double] = [:]
             for row in try Row.fetchAll(db, sql: """

@@ -108,48 +108,32 @@ public struct Recipe: Sendable {
     }
 }
 
-/// All sections a recipe may have; the CLI assembles it from the modules' declarations.
+/// All sections a recipe may have; the CLI assembles it from the modules' settings types.
 public struct RecipeSchema: Sendable {
+    /// Every settings type, top-level keys (`RecipeHeader`) included: the validator's sections and the
+    /// documentation both come from them.
+    public let settings: [any RecipeSettings.Type]
+    /// Sections checked by shape only (tests' ad-hoc schemas).
     public let sections: [RecipeSection]
-    /// Top-level keys that are not command sections (name, keywords, workspace, llm…).
-    public let topLevel: [String: RecipeType]
 
-    public init(sections: [RecipeSection], topLevel: [String: RecipeType] = RecipeSchema.commonTopLevel) {
+    public init(settings: [any RecipeSettings.Type], sections: [RecipeSection] = []) {
+        self.settings = settings
         self.sections = sections
-        self.topLevel = topLevel
     }
 
-    public static let commonTopLevel: [String: RecipeType] = [
-        "name": .string,
-        "description": .string,
-        "keywords": .string,
-        "workspace": .string,
-        "contact": .string,
-        "llm": .map([
-            "model": .string,
-            "base_url": .string,
-            "base_url_env": .string,
-            "api_key_env": .string,
-            "temperature": .checked(.number, .within(0, 2)),
-            "max_tokens": .checked(.int, .atLeast(1)),
-            "seed": .int,
-            "concurrency": .checked(.int, .atLeast(1)),
-            "requests_per_minute": .checked(.number, .greaterThan(0)),
-            "tokens_per_minute": .checked(.number, .greaterThan(0)),
-            "timeout_seconds": .checked(.number, .greaterThan(0)),
-            "max_attempts": .checked(.int, .atLeast(1)),
-            "max_wait_seconds": .checked(.number, .greaterThan(0)),
-            "max_reply_bytes": .checked(.int, .atLeast(1)),
-            // The structured-output format asked for first (Generate's `WireFormat`).
-            "json_mode": .choice(["json_schema", "json_object", "text"]),
-            "image_max_side": .int,
-            "image_detail": .choice(["auto", "low", "high"]),
-            "price_per_million": .map(["prompt": .number, "completion": .number, "cached_prompt": .number]),
-        ]),
-    ]
+    /// Every key, documented, in declaration order.
+    public var entries: [RecipeSchemaEntry] { settings.flatMap { $0.schema } }
 
     var rootType: RecipeType {
-        var fields = topLevel
+        var fields: [String: RecipeType] = [:]
+        for type in settings {
+            let section = type.recipeSection
+            if section.name.isEmpty, case .map(let topLevel) = section.type {
+                fields.merge(topLevel) { first, _ in first }
+            } else {
+                fields[section.name] = section.type
+            }
+        }
         for section in sections { fields[section.name] = section.type }
         return .map(fields)
     }

@@ -72,7 +72,7 @@ public struct FilterPipeline: Sendable {
         }
         let stage = FilterRuleStage(root: workspace.root, rules: rules, delay: settings.delayPerImage)
         let runner = StageRunner(manifest: workspace.manifest, progress: progress, logger: logger)
-        let stageSummary = try await runner.run(stage, concurrency: settings.concurrency, settingsJSON: settings.json)
+        let stageSummary = try await runner.run(stage, concurrency: settings.concurrency, settingsJSON: settings.recordJSON)
         // Exact pHashes the integrity decodes produced: stored now, so duplicate grouping does not decode again.
         let hashed = byproducts.drain()
         if !hashed.isEmpty {

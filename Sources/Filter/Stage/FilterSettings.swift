@@ -3,7 +3,9 @@ import Foundation
 
 /// The filter's settings: defaults (the VLV recipe: short side ≥ 512, aspect 0.5–2.0, no watermark), then the
 /// recipe's `filter:` section, then command-line overrides.
-public struct FilterSettings: Sendable {
+public struct FilterSettings: RecipeSettings {
+    public static let sectionName = "filter"
+
     public var minShortSide: Int? = 512
     public var maxLongSide: Int?
     public var minPixels: Int?
@@ -18,6 +20,8 @@ public struct FilterSettings: Sendable {
     public var stockNames = WatermarkRule.defaultStockNames
     public var stockDomains = WatermarkRule.defaultStockDomains
     public var vlmJudge = false
+    /// The judge's model; nil asks `llm.model`.
+    public var vlmModel: String?
     public var rights = true
     public var integrity = true
     public var integrityMaxPixels = 178_956_970
@@ -34,32 +38,53 @@ public struct FilterSettings: Sendable {
 
     public init() {}
 
-    /// Reads the recipe's `filter:` section over the defaults.
-    public init(recipe: Recipe) {
-        self.init()
-        if let v = recipe.int("filter.min_short_side") { minShortSide = v > 0 ? v : nil }
-        if let v = recipe.int("filter.max_long_side") { maxLongSide = v }
-        if let v = recipe.int("filter.min_pixels") { minPixels = v }
-        if let v = recipe.int("filter.max_pixels") { maxPixels = v }
-        if let v = recipe.doubles("filter.aspect_ratio"), v.count == 2 { aspectRatio = (v[0], v[1]) }
-        if let v = recipe.int("filter.min_bytes") { minBytes = v }
-        if let v = recipe.int("filter.max_bytes") { maxBytes = v }
-        if let v = recipe.strings("filter.formats") { formats = v }
-        if let v = recipe.string("filter.animated") { dropAnimated = v == "drop" }
-        if let v = recipe.bool("filter.watermark.enabled") { watermark = v }
-        if let v = recipe.double("filter.watermark.pwatermark_threshold") { pwatermarkThreshold = v }
-        if let v = recipe.strings("filter.watermark.stock_names") { stockNames = v }
-        if let v = recipe.strings("filter.watermark.stock_domains") { stockDomains = v }
-        if let v = recipe.bool("filter.watermark.vlm_judge") { vlmJudge = v }
-        if let v = recipe.bool("filter.rights.enabled") { rights = v }
-        if let v = recipe.bool("filter.integrity.enabled") { integrity = v }
-        if let v = recipe.int("filter.integrity.max_pixels") { integrityMaxPixels = v }
-        if let v = recipe.bool("filter.duplicates.enabled") { duplicates = v }
-        if let v = recipe.int("filter.duplicates.phash_distance") { phashDistance = v }
-        if let v = recipe.string("filter.duplicates.phash").flatMap(PHashMode.init(rawValue:)) { phashMode = v }
-        if let v = recipe.int("filter.min_per_keyword") { minPerKeyword = v }
-        if let v = recipe.int("filter.concurrency") { concurrency = max(1, v) }
-    }
+    /// `filter.aspect_ratio` and `--aspect-ratio`: [MIN, MAX], 0 < MIN ≤ MAX.
+    public static let aspectRatioRule = ValueRule.positiveRange
+    /// Size limits (`min_short_side`, `--min-short-side`, …): 0 turns a limit off, negative is an error.
+    public static let sizeLimitRule = ValueRule.atLeast(0)
+    /// `duplicates.phash_distance` and `--phash-distance`: a Hamming distance between 64-bit hashes.
+    public static let phashDistanceRule = ValueRule.within(0, 64)
+    /// `min_per_keyword` and `--min-per-keyword`.
+    public static let minPerKeywordRule = ValueRule.atLeast(0)
+
+    public static let keys: [SettingKey<FilterSettings>] = [
+        .int("min_short_side", \.minShortSide, rule: sizeLimitRule, zeroMeansOff: true,
+             help: "drop images whose shorter side is below this many pixels (0: off)"),
+        .int("max_long_side", \.maxLongSide, rule: sizeLimitRule, zeroMeansOff: true,
+             help: "drop images whose longer side is above this many pixels (0 or unset: off)"),
+        .int("min_pixels", \.minPixels, rule: sizeLimitRule, zeroMeansOff: true, help: "drop images with fewer pixels (0 or unset: off)"),
+        .int("max_pixels", \.maxPixels, rule: sizeLimitRule, zeroMeansOff: true, help: "drop images with more pixels (0 or unset: off)"),
+        .custom("aspect_ratio", .checked(.list(.number), aspectRatioRule),
+                help: "[MIN, MAX] width/height ratio an image must fall in",
+                apply: { s, v in
+                    let pair = v.listValue?.compactMap(\.doubleValue) ?? []
+                    if pair.count == 2 { s.aspectRatio = (pair[0], pair[1]) }
+                },
+                render: { s in s.aspectRatio.map { .list([.double($0.0), .double($0.1)]) } ?? .null }),
+        .int("min_bytes", \.minBytes, rule: sizeLimitRule, zeroMeansOff: true, help: "drop files smaller than this (0 or unset: off)"),
+        .int("max_bytes", \.maxBytes, rule: sizeLimitRule, zeroMeansOff: true, help: "drop files larger than this (0 or unset: off)"),
+        .strings("formats", \.formats, help: "keep only these formats (jpeg, png, webp, gif…); unset: all"),
+        .custom("animated", .choice(["drop", "keep"]), help: "drop or keep animated images",
+                apply: { s, v in if let t = v.stringValue { s.dropAnimated = t == "drop" } },
+                render: { .string($0.dropAnimated ? "drop" : "keep") }),
+        .bool("watermark.enabled", \.watermark, help: "drop images with a watermark (LAION pwatermark, stock names and domains)"),
+        .number("watermark.pwatermark_threshold", \.pwatermarkThreshold, rule: .within(0, 1),
+                help: "a pwatermark score at or above this drops the image"),
+        .strings("watermark.stock_names", \.stockNames, help: "stock-agency names that mark an image as watermarked"),
+        .strings("watermark.stock_domains", \.stockDomains, help: "stock-agency domains that mark an image as watermarked"),
+        .bool("watermark.vlm_judge", \.vlmJudge, help: "ask the model whether an image carries a watermark"),
+        .string("watermark.vlm_model", \.vlmModel, help: "the judge's model (unset: llm.model)"),
+        .bool("rights.enabled", \.rights, help: "drop images without a licence dsbuild may redistribute"),
+        .bool("integrity.enabled", \.integrity, help: "decode every image fully; drop truncated or corrupt ones"),
+        .int("integrity.max_pixels", \.integrityMaxPixels, rule: .atLeast(1), help: "refuse to decode images larger than this (decompression bombs)"),
+        .bool("duplicates.enabled", \.duplicates, help: "keep one image of each group of near duplicates"),
+        .int("duplicates.phash_distance", \.phashDistance, rule: phashDistanceRule,
+             help: "pHash Hamming distance at or below which two images are duplicates"),
+        .choice("duplicates.phash", \.phashMode, help: "exact (imagehash-compatible) or fast (DCT-scaled JPEG decode)"),
+        .int("min_per_keyword", \.minPerKeyword, rule: minPerKeywordRule,
+             help: "warn about keywords left with fewer kept images"),
+        .int("concurrency", \.concurrency, rule: .atLeast(1), help: "images checked at once"),
+    ]
 
     /// The per-image rules these settings switch on, in the order they are reported.
     /// - Parameter hashes: where the integrity rule puts exact pHashes its decodes yield (exact mode only).
@@ -83,19 +108,6 @@ public struct FilterSettings: Sendable {
                                        hashes: duplicates && phashMode == .exact ? hashes : nil))
         }
         return rules
-    }
-
-    /// A JSON rendering for the run record.
-    public var json: String {
-        JSONText.encodeObject([
-            "min_short_side": minShortSide as Any? ?? NSNull(), "max_long_side": maxLongSide as Any? ?? NSNull(),
-            "aspect_ratio": aspectRatio.map { [$0.0, $0.1] } as Any? ?? NSNull(),
-            "animated": dropAnimated ? "drop" : "keep", "watermark": watermark,
-            "pwatermark_threshold": pwatermarkThreshold, "vlm_judge": vlmJudge, "rights": rights,
-            "integrity": integrity, "duplicates": duplicates, "phash_distance": phashDistance,
-            "phash": phashMode.rawValue,
-            "min_per_keyword": minPerKeyword,
-        ])
     }
 }
 

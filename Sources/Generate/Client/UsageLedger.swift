@@ -4,6 +4,8 @@ import Synchronization
 
 /// Prices per million tokens for one model (recipe `llm.prices.<model>`).
 public struct ModelPrice: Sendable, Equatable {
+    /// The key of `OpenAIClientConfiguration.prices` that prices every model without its own entry.
+    public static let anyModel = "*"
     public var inputPerMillion: Double
     public var outputPerMillion: Double
     public var cachedInputPerMillion: Double?
@@ -59,7 +61,7 @@ public final class UsageLedger: Sendable {
     func update(_ body: (inout Totals) -> Void) { state.withLock { body(&$0) } }
 
     func charge(model: String, usage: ChatUsage) {
-        let price = prices[model]
+        let price = prices[model] ?? prices[ModelPrice.anyModel]
         state.withLock { totals in
             totals.promptTokens += usage.promptTokens
             totals.completionTokens += usage.completionTokens

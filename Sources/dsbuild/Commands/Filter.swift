@@ -36,7 +36,7 @@ extension DSBuild {
             let context = try CommandContext.open(options, command: "filter")
             var settings = FilterSettings(recipe: context.recipe)
             if let minShortSide {
-                settings.minShortSide = try FilterRecipe.sizeLimitRule.checked(minShortSide, "--min-short-side") > 0 ? minShortSide : nil
+                settings.minShortSide = try FilterSettings.sizeLimitRule.checked(minShortSide, "--min-short-side") > 0 ? minShortSide : nil
             }
             if let aspectRatio {
                 let fields = aspectRatio.split(separator: ",", omittingEmptySubsequences: false)
@@ -44,12 +44,12 @@ extension DSBuild {
                 guard parts.count == fields.count else {
                     throw ValidationError("--aspect-ratio wants MIN,MAX with 0 < MIN <= MAX, e.g. 0.5,2.0, not \(aspectRatio)")
                 }
-                let range = try FilterRecipe.aspectRatioRule.checked(parts, "--aspect-ratio")
+                let range = try FilterSettings.aspectRatioRule.checked(parts, "--aspect-ratio")
                 settings.aspectRatio = (range[0], range[1])
             }
-            if let phashDistance { settings.phashDistance = try FilterRecipe.phashDistanceRule.checked(phashDistance, "--phash-distance") }
+            if let phashDistance { settings.phashDistance = try FilterSettings.phashDistanceRule.checked(phashDistance, "--phash-distance") }
             if let phash { settings.phashMode = phash }
-            if let minPerKeyword { settings.minPerKeyword = try FilterRecipe.minPerKeywordRule.checked(minPerKeyword, "--min-per-keyword") }
+            if let minPerKeyword { settings.minPerKeyword = try FilterSettings.minPerKeywordRule.checked(minPerKeyword, "--min-per-keyword") }
             if vlmJudge { settings.vlmJudge = true }
             if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_FILTER_DELAY_MS"], let v = Int(ms) {
                 settings.delayPerImage = .milliseconds(v)

@@ -35,7 +35,7 @@ enum Wiring {
         let configuration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
         let client = OpenAIClient(configuration: configuration, cache: LLMCache(manifest: context.workspace.manifest),
                                   logger: context.logger)
-        let model = context.recipe.string("filter.watermark.vlm_model") ?? context.recipe.string("llm.model") ?? "gpt-4o-mini"
+        let model = FilterSettings(recipe: context.recipe).vlmModel ?? LLMSettings(recipe: context.recipe).model
         return VLMWatermarkJudge(service: client, model: model)
     }
 
