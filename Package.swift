@@ -77,6 +77,6 @@ let package = Package(
             swiftSettings: upcoming),
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
         .testTarget(name: "TrainTests", dependencies: ["Train", "Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
-        .testTarget(name: "CLITests", dependencies: ["Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "CLITests", dependencies: ["Dataset", "Collect", "Filter", "Generate", "Train", "_DSBuildTestSupport"], swiftSettings: upcoming),
     ]
 )

@@ -1,6 +1,6 @@
 import Dataset
 
-/// The `describe:`, `mcq:` and `eval:` sections of a recipe.
+/// The `describe:` and `mcq:` sections of a recipe.
 public enum GenerateRecipe {
     /// Requests in flight (`*.concurrency`, `llm.concurrency`, `--concurrency`).
     public static let concurrencyRule = ValueRule.atLeast(1)
@@ -49,19 +49,5 @@ public enum GenerateRecipe {
         "test_images_per_keyword": .checked(.int, countRule),
         "seed": .int,
         "concurrency": .checked(.int, concurrencyRule),
-    ])
-
-    public static let eval = RecipeSection("eval", [
-        "model": .string,
-        "endpoint": .string,
-        "conditions": .list(.choice(["with-image", "no-image", "description-only"])),
-        "circular": .bool,
-        "questions": .string,
-        "images": .string,
-        "split": .string,
-        "origin": .string,
-        "max_tokens": .checked(.int, .atLeast(1)),
-        "concurrency": .checked(.int, concurrencyRule),
-        "label": .string,
     ])
 }

@@ -27,6 +27,11 @@ extension RecipeSettings {
         }
     }
 
+    /// Every key's path, shape and help, without the settings type (usable on `any RecipeSettings.Type`).
+    public static var declaredKeys: [SettingDeclaration] {
+        keys.map { SettingDeclaration(path: $0.path, type: $0.type, help: $0.help) }
+    }
+
     /// The full dotted path of a key of this section.
     public static func fullPath(_ path: String) -> String {
         sectionName.isEmpty ? path : "\(sectionName).\(path)"
@@ -53,6 +58,13 @@ extension RecipeSettings {
                               help: key.help)
         }
     }
+}
+
+/// A key's declaration without its settings type.
+public struct SettingDeclaration: Sendable {
+    public let path: String
+    public let type: RecipeType
+    public let help: String
 }
 
 /// One documented recipe key (`dsbuild recipe --schema`).

@@ -85,6 +85,17 @@ public indirect enum AnyPlain: Sendable, Equatable, Encodable {
         JSONText.encode(lhs) == JSONText.encode(rhs)
     }
 
+    /// The value without null members of mappings (recursively); a mapping left empty is dropped too.
+    public var droppingNulls: AnyPlain {
+        guard case .map(let entries) = self else { return self }
+        return .map(entries.compactMap { key, value in
+            let kept = value.droppingNulls
+            if case .null = kept { return nil }
+            if case .map(let inner) = kept, inner.isEmpty { return nil }
+            return (key, kept)
+        })
+    }
+
     private struct Key: CodingKey {
         var stringValue: String
         var intValue: Int? { nil }

@@ -25,7 +25,7 @@ public struct CheckContext {
 
     var shardIndex: ShardIndex? { shards.index }
 
-    static func load(workspace: Workspace, shards: URL, recipe: Recipe, prober: any ImageProbing,
+    static func load(workspace: Workspace, shards: URL, phashDistance: Int, prober: any ImageProbing,
                      hasher: (any PerceptualHashing)? = nil) throws -> CheckContext {
         let manifest: ManifestSnapshot
         do { manifest = try ManifestSnapshot.load(workspace.manifest) } catch {
@@ -41,7 +41,7 @@ public struct CheckContext {
         let exports = contents.index == nil ? ExportContents()
             : ExportContents.load(root: shards, display: display, prober: prober, hasher: hasher, knownImages: known)
         var context = CheckContext(workspace: workspace, shardsRoot: shards, prober: prober, hasher: hasher,
-                                   phashDistance: recipe.int("filter.duplicates.phash_distance") ?? 8, manifest: manifest,
+                                   phashDistance: phashDistance, manifest: manifest,
                                    shards: contents, exports: exports, origins: RecordOrigins(manifest))
         if contents.index == nil && contents.indexError == nil {
             context.notes.append("no shards at \(display(shards)) (no shards.json): only the manifest was audited")

@@ -83,12 +83,15 @@ public struct WorkspaceAuditor: Sendable {
     /// Hashes shard and export images that are no stored image byte for byte (`split_disjoint` near copies);
     /// without it only byte-identical copies of test images are found.
     public let hasher: (any PerceptualHashing)?
-    public let recipe: Recipe
+    /// The filter's duplicate distance (`filter.duplicates.phash_distance`): a near copy of a test image is
+    /// one this close to it.
+    public let phashDistance: Int
 
-    public init(workspace: Workspace, shards: URL, recipe: Recipe, prober: any ImageProbing, hasher: (any PerceptualHashing)? = nil) {
+    public init(workspace: Workspace, shards: URL, phashDistance: Int, prober: any ImageProbing,
+                hasher: (any PerceptualHashing)? = nil) {
         self.workspace = workspace
         self.shards = shards
-        self.recipe = recipe
+        self.phashDistance = phashDistance
         self.prober = prober
         self.hasher = hasher
     }
@@ -98,7 +101,7 @@ public struct WorkspaceAuditor: Sendable {
         if let names, let unknown = names.first(where: { !WorkspaceChecks.names.contains($0) }) {
             throw CheckContext.LoadError(item: unknown, message: "unknown check; known: \(WorkspaceChecks.names.joined(separator: ", "))")
         }
-        let context = try CheckContext.load(workspace: workspace, shards: shards, recipe: recipe, prober: prober, hasher: hasher)
+        let context = try CheckContext.load(workspace: workspace, shards: shards, phashDistance: phashDistance, prober: prober, hasher: hasher)
         var results: [CheckReport.Result] = []
         for check in WorkspaceChecks.all where names?.contains(check.name) ?? true {
             results.append(.init(name: check.name, rule: check.rule, violations: try check.run(context)))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dataset
+import Filter
 import Foundation
 import Train
 
@@ -31,10 +32,11 @@ extension DSBuild {
         /// Runs the checks; with `echo`, prints the report (text or JSON) on stdout.
         func audit(echo: Bool) throws -> CheckReport {
             let context = try CommandContext.open(options, command: "check")
-            let folder = shards ?? context.recipe.string("shards.out") ?? "shards"
+            let folder = shards ?? ShardsSection(recipe: context.recipe).out
             let url = URL(fileURLWithPath: folder, relativeTo: context.workspace.root).standardizedFileURL
             let names = only.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-            let auditor = WorkspaceAuditor(workspace: context.workspace, shards: url, recipe: context.recipe,
+            let auditor = WorkspaceAuditor(workspace: context.workspace, shards: url,
+                                           phashDistance: FilterSettings(recipe: context.recipe).phashDistance,
                                            prober: Wiring.imageProber(), hasher: Wiring.perceptualHasher())
             let report: CheckReport
             do { report = try auditor.run(only: names) } catch let error as CheckContext.LoadError where names != nil {

@@ -17,7 +17,7 @@ extension DSBuild {
         var images: String?
 
         @Option(help: "The question file's format: dsbuild, k-viscuit or butterfly (default: detected from its fields).")
-        var questionsFormat: String?
+        var questionsFormat: QuestionFileFormat?
 
         @Option(help: "The workspace split to score when no --questions is given (default: test).")
         var split: String?
@@ -34,8 +34,8 @@ extension DSBuild {
         @Option(help: "The OpenAI-compatible base URL (default: $OPENAI_BASE_URL).")
         var endpoint: String?
 
-        @Option(help: "with-image, no-image or description-only.")
-        var condition: String?
+        @Option(help: "with-image, no-image or description-only (default: the recipe's eval.conditions, else with-image).")
+        var condition: EvalCondition?
 
         @Flag(help: "CircularEval: correct only if right under every rotation of the options.")
         var circular = false
@@ -55,6 +55,33 @@ extension DSBuild {
         @Flag(help: "Show the stored results side by side instead of evaluating.")
         var compare = false
 
+        func validate() throws {
+            _ = try split.map { try EvalSection.splitRule.checked($0, "--split") }
+            _ = try maxTokens.map { try ValueRule.atLeast(1).checked($0, "--max-tokens") }
+            _ = try concurrency.map { try LLMSettings.concurrencyRule.checked($0, "--concurrency") }
+        }
+
+        /// Defaults ← the recipe's `eval:` section ← these options. Paths from the recipe resolve against its
+        /// folder, paths from the command line against the current directory.
+        func section(_ recipe: Recipe) -> EvalSection {
+            var section = EvalSection(recipe: recipe)
+            section.questions = section.questions.map { recipe.resolve($0).path }
+            section.images = section.images.map { recipe.resolve($0).path }
+            if let questions { section.questions = questions }
+            if let questionsFormat { section.questionsFormat = questionsFormat }
+            if let images { section.images = images }
+            if let split { section.split = split }
+            if let origin { section.origin = origin }
+            if let model { section.model = model }
+            if let endpoint { section.endpoint = endpoint }
+            if let condition { section.conditions = [condition] }
+            if circular { section.circular = true }
+            if let label { section.label = label }
+            if let maxTokens { section.maxTokens = maxTokens }
+            if let concurrency { section.concurrency = concurrency }
+            return section
+        }
+
         func run() async throws {
             let workspace = try? Workspace.open(at: options.workspaceURL)
             if compare {
@@ -72,35 +99,26 @@ extension DSBuild {
                 context = nil
             }
             let recipe = context?.recipe ?? .empty
-            guard let modelName = model ?? recipe.string("eval.model") else { throw ValidationError("--model is required") }
+            let section = section(recipe)
+            let llm = LLMSettings(recipe: recipe)
+            guard let modelName = section.model else { throw ValidationError("--model is required") }
             // --condition, else every condition the recipe lists (each scored and stored), else with-image.
-            let conditionNames = condition.map { [$0] } ?? recipe.strings("eval.conditions") ?? ["with-image"]
-            let conditions = try conditionNames.map { name -> EvalCondition in
-                guard let cond = EvalCondition(rawValue: name) else {
-                    throw ValidationError("--condition must be with-image, no-image or description-only, not \(name)")
-                }
-                return cond
-            }
+            let conditions = section.conditions.isEmpty ? [EvalCondition.withImage] : section.conditions
             var settings = EvalSettings(model: modelName)
-            settings.circular = circular || recipe.bool("eval.circular") == true
-            settings.maxTokens = maxTokens ?? recipe.int("eval.max_tokens") ?? 3
-            settings.concurrency = concurrency ?? recipe.int("eval.concurrency") ?? 4
+            settings.circular = section.circular
+            settings.maxTokens = section.maxTokens
+            settings.concurrency = section.concurrency
             // Images reach the model upright and within llm.image_max_side, as describe sends them.
-            settings.imageMaxSide = recipe.int("llm.image_max_side") ?? settings.imageMaxSide
+            settings.imageMaxSide = llm.imageMaxSide
             settings.downscaler = Wiring.downscaler()
 
             let questionList: [EvalQuestion]
             let source: String
-            if let url = questions.map({ URL(fileURLWithPath: $0) }) ?? recipe.fileURL("eval.questions") {
-                let format = try questionsFormat.map { name -> QuestionFileFormat in
-                    guard let f = QuestionFileFormat(rawValue: name) else {
-                        throw ValidationError("--questions-format must be \(QuestionFileFormat.allCases.map(\.rawValue).joined(separator: ", ")), not \(name)")
-                    }
-                    return f
-                }
+            if let url = section.questions.map({ URL(fileURLWithPath: $0) }) {
+                let format = section.questionsFormat
                 let read = try QuestionFileReader.read(url, format: format)
                 source = "\(url.lastPathComponent) (\(read.format.rawValue))"
-                let folder = images.map { URL(fileURLWithPath: $0) } ?? recipe.fileURL("eval.images")
+                let folder = section.images.map { URL(fileURLWithPath: $0) }
                     ?? url.deletingLastPathComponent().appendingPathComponent("images")
                 settings.imagesDirectory = folder
                 // A file's image paths are only read inside the images folder, and only images are sent.
@@ -109,8 +127,7 @@ extension DSBuild {
                     : read.questions
             } else {
                 guard let workspace else { throw ValidationError("no --questions file and no workspace to read the test split from") }
-                let splitName = split ?? recipe.string("eval.split") ?? "test"
-                let originName = origin ?? recipe.string("eval.origin") ?? "generated"
+                let (splitName, originName) = (section.split, section.origin)
                 questionList = try EvalStore.questions(in: workspace, split: splitName, origin: originName == "all" ? nil : originName)
                 source = originName == "generated" ? "workspace:\(splitName)" : "workspace:\(originName):\(splitName)"
             }
@@ -123,7 +140,7 @@ extension DSBuild {
             var errors = 0
             for cond in conditions {
                 settings.condition = cond
-                let (json, failed) = try await score(questionList, source: source, settings: settings, recipe: recipe, workspace: workspace,
+                let (json, failed) = try await score(questionList, source: source, settings: settings, section: section, recipe: recipe, workspace: workspace,
                                                      oneOfSeveral: conditions.count > 1)
                 reports.append(json)
                 errors += failed
@@ -139,25 +156,26 @@ extension DSBuild {
 
         /// Scores `questionList` in `settings.condition`: prints the unaskable ones, writes `--answers`, stores the
         /// result in the workspace and prints the table (text mode); returns the JSON summary and the error count.
-        private func score(_ questionList: [EvalQuestion], source: String, settings: EvalSettings, recipe: Recipe,
+        private func score(_ questionList: [EvalQuestion], source: String, settings: EvalSettings, section: EvalSection, recipe: Recipe,
                            workspace: Workspace?, oneOfSeveral: Bool) async throws -> ([String: Any], Int) {
             let cond = settings.condition
             let env = ProcessInfo.processInfo.environment
             let chat: any ChatService
-            if let base = endpoint ?? recipe.string("eval.endpoint") ?? (checkpoint == nil ? env["OPENAI_BASE_URL"] : nil) {
-                chat = try EvalChat.make(endpoint: base, apiKey: env[recipe.string("llm.api_key_env") ?? "OPENAI_API_KEY"],
+            if let base = section.endpoint ?? (checkpoint == nil ? env["OPENAI_BASE_URL"] : nil) {
+                chat = try EvalChat.make(endpoint: base, apiKey: env[LLMSettings(recipe: recipe).apiKeyVariable],
                                          workspace: workspace, recipe: recipe)
             } else if let checkpoint {
                 // No server: score the checkpoint through the bundled trainer's eval_mcq.py.
                 let trainerDir = try DSBuild.Train.trainerDirectory(nil)
                 let venvPython = trainerDir.appendingPathComponent(".venv/bin/python").path
-                let python = self.python ?? recipe.string("train.python")
+                let train = TrainSection(recipe: recipe)
+                let python = self.python ?? train.python
                     ?? (FileManager.default.isExecutableFile(atPath: venvPython) ? venvPython : "python3")
                 var local = LocalCheckpointChat.Settings(
                     python: python, script: trainerDir.appendingPathComponent("eval_mcq.py"),
                     checkpoint: URL(fileURLWithPath: checkpoint).standardizedFileURL, condition: cond,
                     imagesDirectory: settings.imagesDirectory)
-                if let device = recipe.string("train.device") { local.device = device }
+                if let device = train.device { local.device = device.rawValue }
                 chat = try LocalCheckpointChat.prepare(local, questions: questionList, circular: settings.circular)
             } else {
                 throw ValidationError("no endpoint: pass --endpoint URL, set OPENAI_BASE_URL, or score a local --checkpoint DIR")
@@ -177,7 +195,7 @@ extension DSBuild {
             var stored: Int64?
             if let workspace {
                 let trainRun = try checkpoint.flatMap { try EvalStore.trainRunID(forCheckpoint: $0, in: workspace) }
-                stored = try EvalStore.store(report, label: label ?? recipe.string("eval.label"), trainRunID: trainRun, runID: nil, in: workspace)
+                stored = try EvalStore.store(report, label: section.label, trainRunID: trainRun, runID: nil, in: workspace)
             }
             var json = report.json
             json["stored_id"] = stored.map { $0 as Any } ?? NSNull()

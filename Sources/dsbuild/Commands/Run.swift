@@ -33,7 +33,7 @@ extension DSBuild {
             let directory: URL
             if let workspace = options.workspace {
                 directory = URL(fileURLWithPath: workspace)
-            } else if let workspace = parsed.string("workspace") {
+            } else if let workspace = RecipeHeader(recipe: parsed).workspace {
                 directory = URL(fileURLWithPath: workspace, relativeTo: recipeURL.deletingLastPathComponent()).standardizedFileURL
             } else {
                 directory = Workspace.defaultDirectory()

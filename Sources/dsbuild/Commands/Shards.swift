@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dataset
+import Filter
 import Foundation
 import Train
 
@@ -20,10 +21,10 @@ extension DSBuild {
         var shardBytes: Int?
 
         @Option(help: "Text shard compression: none, gzip (.jsonl.gz) or zstd (.jsonl.zst).")
-        var compression: String?
+        var compression: ShardSettings.Compression?
 
         @Option(help: "Image resize on write: none (copy the stored bytes), keep_ratio, center_crop, border.")
-        var resize: String?
+        var resize: ShardsSection.Resize?
 
         @Option(name: .customLong("image-size"), help: "Target size in pixels for --resize (default 512).")
         var imageSize: Int?
@@ -32,7 +33,7 @@ extension DSBuild {
         var quality: Int?
 
         @Option(name: .customLong("image-format"), help: "The one image format of the paired shards and exports: jpeg (default) or png.")
-        var imageFormat: String?
+        var imageFormat: ImageOutputFormat?
 
         @Option(help: "Colour alpha is flattened onto for --image-format jpeg, as #rrggbb (default #ffffff).")
         var background: String?
@@ -46,62 +47,55 @@ extension DSBuild {
         @Option(name: .customLong("export"), help: "Also write an export (repeatable): llava, llama-factory, openai, mcq.")
         var exports: [String] = []
 
+        func validate() throws {
+            _ = try shardSize.map { try ShardsSection.shardLimitRule.checked($0, "--shard-size") }
+            _ = try shardBytes.map { try ShardsSection.shardLimitRule.checked($0, "--shard-bytes") }
+            _ = try imageSize.map { try ShardsSection.imageSizeRule.checked($0, "--image-size") }
+            _ = try quality.map { try ShardsSection.qualityRule.checked($0, "--quality") }
+            _ = try novelFraction.map { try ShardsSection.novelFractionRule.checked($0, "--novel-fraction") }
+            _ = try background.map { try ShardsSection.backgroundRule.checked($0, "--background") }
+            if let unknown = exports.first(where: { !ShardExports.names.contains($0) }) {
+                throw ValidationError("--export must be one of \(ShardExports.names.joined(separator: ", ")), not \(unknown)")
+            }
+        }
+
+        /// Defaults ← the recipe's `shards:` section ← these options.
+        func section(_ recipe: Recipe) -> ShardsSection {
+            var section = ShardsSection(recipe: recipe)
+            if let out { section.out = out }
+            if let shardSize { section.shardSize = shardSize }
+            if let shardBytes { section.shardBytes = shardBytes }
+            if let compression { section.compression = compression }
+            if let resize { section.resize = resize }
+            if let imageSize { section.imageSize = imageSize }
+            if let quality { section.quality = quality }
+            if let imageFormat { section.imageFormat = imageFormat }
+            if let background { section.background = background }
+            if let novelFraction { section.novelFraction = novelFraction }
+            if let seed { section.seed = seed }
+            if !exports.isEmpty { section.exports = exports }
+            return section
+        }
+
         func run() async throws {
             let context = try CommandContext.open(options, command: "shards")
             let recipe = context.recipe
-            let outDir = out ?? recipe.string("shards.out") ?? context.workspace.root.appendingPathComponent("shards").path
-            var settings = ShardSettings(out: URL(fileURLWithPath: outDir, relativeTo: context.workspace.root).standardizedFileURL)
-            settings.shardSize = try shardSize.map { try TrainRecipe.shardLimitRule.checked($0, "--shard-size") }
-                ?? recipe.int("shards.shard_size") ?? settings.shardSize
-            settings.shardBytes = try shardBytes.map { try TrainRecipe.shardLimitRule.checked($0, "--shard-bytes") }
-                ?? recipe.int("shards.shard_bytes") ?? settings.shardBytes
-            guard settings.shardSize > 0, settings.shardBytes > 0 else { throw ValidationError("--shard-size and --shard-bytes must be positive") }
-            let compressionName = compression ?? recipe.string("shards.compression") ?? "none"
-            guard let c = ShardSettings.Compression(rawValue: compressionName) else {
-                throw ValidationError("--compression must be none, gzip or zstd, not \(compressionName)")
-            }
-            settings.compression = c
-            let imageQuality = quality ?? recipe.int("shards.quality") ?? 90
-            guard (1...100).contains(imageQuality) else { throw ValidationError("--quality must be in 1...100, not \(imageQuality)") }
-            settings.images.quality = imageQuality
-            let resizeName = resize ?? recipe.string("shards.resize") ?? "none"
-            if resizeName != "none" {
-                guard let mode = ImageTransformRequest.Mode(rawValue: resizeName) else {
-                    throw ValidationError("--resize must be none, keep_ratio, center_crop or border, not \(resizeName)")
-                }
-                settings.resize = ImageTransformRequest(mode: mode, size: imageSize ?? recipe.int("shards.image_size") ?? 512,
-                                                        quality: imageQuality)
-            }
-            let formatName = imageFormat ?? recipe.string("shards.image_format") ?? "jpeg"
-            guard let format = ImageOutputFormat(rawValue: formatName == "jpg" ? "jpeg" : formatName) else {
-                throw ValidationError("--image-format must be jpeg or png, not \(formatName)")
-            }
-            settings.images.format = format
-            let backgroundText = background ?? recipe.string("shards.background") ?? "#ffffff"
-            guard let color = RGBColor(hex: backgroundText) else {
-                throw ValidationError("--background must be a colour written #rrggbb, not \(backgroundText)")
-            }
-            settings.images.background = color
-            settings.novelFraction = try novelFraction.map { try TrainRecipe.novelFractionRule.checked($0, "--novel-fraction") }
-                ?? recipe.double("shards.novel_fraction") ?? 0
-            guard (0..<1).contains(settings.novelFraction) else { throw ValidationError("--novel-fraction must be in [0, 1)") }
-            settings.seed = seed ?? recipe.int("shards.seed") ?? 0
-            settings.recipeJSON = recipe.json
-            settings.split = SplitSettings(recipe: recipe)
-            settings.phashDistance = recipe.int("filter.duplicates.phash_distance") ?? settings.phashDistance
+            let section = section(recipe)
+            var settings = section.settings(workspaceRoot: context.workspace.root, recipe: recipe,
+                                            phashDistance: FilterSettings(recipe: recipe).phashDistance)
             if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_SHARD_DELAY_MS"], let v = Int(ms) {
                 settings.delayPerSample = .milliseconds(v)
             }
             let transformer = Wiring.imageTransformer()
             let writer = ShardWriter(workspace: context.workspace, settings: settings, transformer: transformer,
                                      logger: context.logger, progress: context.progress)
-            let (manifest, settingsJSON) = (context.workspace.manifest, settings.recipeJSON)
+            let (manifest, settingsJSON) = (context.workspace.manifest, section.recordJSON)
             let summary = try await Interruption.cancellable {
                 try await RunRecord.recording(command: "shards", settingsJSON: settingsJSON, in: manifest) {
                     try await writer.write()
                 }
             }
-            let exportNames = exports.isEmpty ? (recipe.strings("shards.exports") ?? []) : exports
+            let exportNames = section.exports
             var exported: [String] = []
             // A signal during the shards (recorded interrupted above) or before the exports: no exports, exit 130.
             try Interruption.exitIfInterrupted("shards")

@@ -24,31 +24,49 @@ extension DSBuild {
 
         @Option(name: .customLong("max-steps")) var maxSteps: Int?
         @Option var epochs: Double?
-        @Option(help: "cpu, cuda or auto.") var device: String?
+        @Option(help: "cpu, cuda or auto.") var device: TrainSection.Device?
         @Option(help: "GPUs on this node; more than one launches torch.distributed.run.") var gpus: Int?
         @Option(help: "The Python interpreter of the trainer's virtual environment.") var python: String?
         @Option(help: "The folder holding train.py (default: the repository's trainer/).") var trainer: String?
         @Flag(help: "Create the trainer's virtual environment (trainer/setup.sh) first and use it.") var setup = false
 
+        func validate() throws {
+            _ = try mode.map { try TrainSection.modeRule.checked($0, "--mode") }
+            _ = try gpus.map { try TrainSection.gpusRule.checked($0, "--gpus") }
+        }
+
+        /// Defaults ← the recipe's `train:` section ← these options.
+        func section(_ recipe: Recipe) -> TrainSection {
+            var section = TrainSection(recipe: recipe)
+            if let mode { section.mode = mode }
+            if let model { section.model = model }
+            if let out { section.out = out }
+            if let maxSteps { section.maxSteps = maxSteps }
+            if let epochs { section.epochs = epochs }
+            if let device { section.device = device }
+            if let gpus { section.gpus = gpus }
+            if let python { section.python = python }
+            return section
+        }
+
         func run() async throws {
             let context = try CommandContext.open(options, command: "train")
-            let recipe = context.recipe
-            let modeText = mode ?? recipe.string("train.mode") ?? "text-only"
-            guard let trainMode = TrainMode(modeText) else {
-                throw ValidationError("--mode must be text-only, paired, hybrid:<ratio in 0…1> or vift, not \(modeText)")
+            let section = section(context.recipe)
+            guard let trainMode = TrainMode(section.mode) else {
+                throw ValidationError("--mode must be text-only, paired, hybrid:<ratio in 0…1> or vift, not \(section.mode)")
             }
-            guard let modelName = model ?? recipe.string("train.model") else { throw ValidationError("--model is required (a local folder or a hub id)") }
-            guard let outDir = out ?? recipe.string("train.out") else { throw ValidationError("--out is required") }
+            guard let modelName = section.model else { throw ValidationError("--model is required (a local folder or a hub id)") }
+            guard let outDir = section.out else { throw ValidationError("--out is required") }
             let root = context.workspace.root
             let trainerDir = try Self.trainerDirectory(trainer)
             var settings = TrainSettings(
-                shards: URL(fileURLWithPath: shards ?? recipe.string("shards.out") ?? "shards", relativeTo: root).standardizedFileURL,
+                shards: URL(fileURLWithPath: shards ?? ShardsSection(recipe: context.recipe).out, relativeTo: root).standardizedFileURL,
                 mode: trainMode, model: modelName, out: URL(fileURLWithPath: outDir).standardizedFileURL, trainerDirectory: trainerDir)
-            settings.maxSteps = maxSteps ?? recipe.int("train.max_steps")
-            settings.epochs = epochs ?? recipe.double("train.epochs")
-            settings.device = device ?? recipe.string("train.device")
-            settings.gpus = gpus ?? recipe.int("train.gpus") ?? 1
-            var python = python ?? recipe.string("train.python") ?? "python3"
+            settings.maxSteps = section.maxSteps
+            settings.epochs = section.epochs
+            settings.device = section.device?.rawValue
+            settings.gpus = section.gpus
+            var python = section.python ?? "python3"
             if setup {
                 let venv = trainerDir.appendingPathComponent(".venv")
                 let status = try Self.runSetup(trainerDir: trainerDir, venv: venv)
@@ -56,13 +74,8 @@ extension DSBuild {
                 python = venv.appendingPathComponent("bin/python").path
             }
             settings.python = python
-            // The recipe's other train: keys go to the trainer's config as they are (lr, batch_size, lora, …).
-            var extra: [String: AnyPlain] = [:]
-            for key in ["lr", "batch_size", "grad_accum", "seed", "save_steps", "dtype", "freeze_vision", "freeze_projector",
-                        "gradient_checkpointing", "lora"] {
-                if let v = recipe.value("train.\(key)") { extra[key] = v.plain }
-            }
-            settings.extraJSON = JSONText.encode(extra)
+            // The section's other keys go to the trainer's config as they are (lr, batch_size, lora, …).
+            settings.extraJSON = section.trainerConfigJSON
             var launcher = TrainLauncher(workspace: context.workspace, settings: settings, logger: context.logger, progress: context.progress)
             launcher.passStderr = options.verbose
             let outcome: TrainOutcome

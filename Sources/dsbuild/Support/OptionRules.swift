@@ -18,4 +18,9 @@ extension ValueRule {
         if let problem = problem(doubles: values) { throw ValidationError("\(option) \(problem)") }
         return values
     }
+
+    func checked(_ value: String, _ option: String) throws -> String {
+        if let problem = problem(.string(value, line: 0)) { throw ValidationError("\(option) \(problem)") }
+        return value
+    }
 }

@@ -1,0 +1,82 @@
+import Dataset
+import Foundation
+
+/// The recipe's `shards:` section: what `dsbuild shards` writes and where. Command-line options override it
+/// field by field; `settings(workspace:recipe:)` turns the result into the writer's `ShardSettings`.
+public struct ShardsSection: RecipeSettings {
+    public static let sectionName = "shards"
+
+    /// How images are resized on write (`none` copies stored bytes of an upright image in the dataset's format).
+    public enum Resize: String, Sendable, CaseIterable {
+        case none
+        case keepRatio = "keep_ratio", centerCrop = "center_crop", border
+
+        var mode: ImageTransformRequest.Mode? { ImageTransformRequest.Mode(rawValue: rawValue) }
+    }
+
+    /// The output folder, relative to the workspace.
+    public var out = "shards"
+    public var shardSize = 500
+    public var shardBytes = 256 << 20
+    public var compression: ShardSettings.Compression = .none
+    public var resize: Resize = .none
+    public var imageSize = 512
+    public var quality = 90
+    public var imageFormat: ImageOutputFormat = .jpeg
+    public var background = "#ffffff"
+    public var exports: [String] = []
+    public var novelFraction = 0.0
+    public var seed = 0
+
+    public init() {}
+
+    /// `shard_size`/`shard_bytes` and `--shard-size`/`--shard-bytes`.
+    public static let shardLimitRule = ValueRule.atLeast(1)
+    /// `novel_fraction` and `--novel-fraction`.
+    public static let novelFractionRule = ValueRule.fraction
+    /// `quality` and `--quality`.
+    public static let qualityRule = ValueRule.within(1, 100)
+    /// `image_size` and `--image-size`.
+    public static let imageSizeRule = ValueRule.atLeast(1)
+    /// `background` and `--background`: a colour written `#rrggbb`.
+    public static let backgroundRule = ValueRule("a colour written #rrggbb") { value in
+        guard let text = value.stringValue else { return nil }
+        return RGBColor(hex: text) == nil ? "must be a colour written #rrggbb, not \(text)" : nil
+    }
+
+    public static let keys: [SettingKey<ShardsSection>] = [
+        .string("out", \.out, help: "the shard folder, relative to the workspace"),
+        .int("shard_size", \.shardSize, rule: shardLimitRule, help: "paired samples per tar, at most"),
+        .int("shard_bytes", \.shardBytes, rule: shardLimitRule, help: "a shard is closed before it passes this many bytes"),
+        .choice("compression", \.compression, help: "text shard compression (.jsonl, .jsonl.gz, .jsonl.zst)"),
+        .choice("resize", \.resize, help: "image resize on write; none copies the stored bytes of an upright image"),
+        .int("image_size", \.imageSize, rule: imageSizeRule, help: "target size in pixels of the resize"),
+        .int("quality", \.quality, rule: qualityRule, help: "JPEG quality of a resize or of a re-encode for orientation or format"),
+        .choice("image_format", \.imageFormat, help: "the one image format of the paired shards and exports"),
+        .string("background", \.background, rule: backgroundRule, help: "colour alpha is flattened onto for JPEG"),
+        .strings("exports", \.exports, element: .choice(ShardExports.names),
+                 help: "exports written beside the shards (\(ShardExports.names.joined(separator: ", ")))"),
+        .number("novel_fraction", \.novelFraction, rule: novelFractionRule,
+                help: "fraction of keywords held out of training as novel classes (base-to-novel)"),
+        .int("seed", \.seed, help: "seed of the novel-keyword choice"),
+    ]
+
+    /// The writer's settings: these values, the split the recipe asks for (used when none is stored yet) and
+    /// the filter's duplicate distance `phashDistance` (images that close to a test image are held out with it).
+    public func settings(workspaceRoot: URL, recipe: Recipe, phashDistance: Int) -> ShardSettings {
+        var settings = ShardSettings(out: URL(fileURLWithPath: out, relativeTo: workspaceRoot).standardizedFileURL)
+        settings.shardSize = shardSize
+        settings.shardBytes = shardBytes
+        settings.compression = compression
+        settings.images.quality = quality
+        settings.resize = resize.mode.map { ImageTransformRequest(mode: $0, size: imageSize, quality: quality) }
+        settings.images.format = imageFormat
+        settings.images.background = RGBColor(hex: background) ?? .white
+        settings.novelFraction = novelFraction
+        settings.seed = seed
+        settings.recipeJSON = recipe.json
+        settings.split = SplitSettings(recipe: recipe)
+        settings.phashDistance = phashDistance
+        return settings
+    }
+}
