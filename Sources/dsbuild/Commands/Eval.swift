@@ -138,13 +138,28 @@ extension DSBuild {
             }
             var reports: [[String: Any]] = []
             var errors = 0
-            for cond in conditions {
-                settings.condition = cond
-                let (json, failed) = try await score(questionList, source: source, settings: settings, section: section, recipe: recipe, workspace: workspace,
-                                                     oneOfSeveral: conditions.count > 1)
-                reports.append(json)
-                errors += failed
-                if Interruption.wasInterrupted { break }
+            // A workspace eval is a run like any stage: its row records the settings applied, its results name it.
+            let manifest = context?.workspace.manifest
+            let runID = try manifest.map { try RunRecord.start(command: "eval", settingsJSON: section.recordJSON, in: $0) }
+            do {
+                for cond in conditions {
+                    settings.condition = cond
+                    let (json, failed) = try await score(questionList, source: source, settings: settings, section: section, recipe: recipe,
+                                                         workspace: workspace, runID: runID, oneOfSeveral: conditions.count > 1)
+                    reports.append(json)
+                    errors += failed
+                    if Interruption.wasInterrupted { break }
+                }
+            } catch {
+                if let runID, let manifest {
+                    let interrupted = error is CancellationError || Interruption.wasInterrupted
+                    try? RunRecord.finish(id: runID, status: interrupted ? "interrupted" : "error", countsJSON: "{}", in: manifest)
+                }
+                throw error
+            }
+            if let runID, let manifest {
+                try RunRecord.finish(id: runID, status: Interruption.wasInterrupted ? "interrupted" : "ok",
+                                     countsJSON: JSONText.encode(["conditions": reports.count, "failures": errors]), in: manifest)
             }
             if options.json {
                 let summary: Any = reports.count == 1 ? reports[0] : ["conditions": reports] as [String: Any]
@@ -157,7 +172,7 @@ extension DSBuild {
         /// Scores `questionList` in `settings.condition`: prints the unaskable ones, writes `--answers`, stores the
         /// result in the workspace and prints the table (text mode); returns the JSON summary and the error count.
         private func score(_ questionList: [EvalQuestion], source: String, settings: EvalSettings, section: EvalSection, recipe: Recipe,
-                           workspace: Workspace?, oneOfSeveral: Bool) async throws -> ([String: Any], Int) {
+                           workspace: Workspace?, runID: Int64?, oneOfSeveral: Bool) async throws -> ([String: Any], Int) {
             let cond = settings.condition
             let env = ProcessInfo.processInfo.environment
             let chat: any ChatService
@@ -195,7 +210,7 @@ extension DSBuild {
             var stored: Int64?
             if let workspace {
                 let trainRun = try checkpoint.flatMap { try EvalStore.trainRunID(forCheckpoint: $0, in: workspace) }
-                stored = try EvalStore.store(report, label: section.label, trainRunID: trainRun, runID: nil, in: workspace)
+                stored = try EvalStore.store(report, label: section.label, trainRunID: trainRun, runID: runID, in: workspace)
             }
             var json = report.json
             json["stored_id"] = stored.map { $0 as Any } ?? NSNull()
