@@ -50,11 +50,8 @@ public struct StatusReport: Sendable, Equatable {
         r.downloadsOK = try count("SELECT COUNT(*) FROM downloads WHERE status = 'ok'")
         r.downloadsFailed = try grouped("SELECT reason, COUNT(*) FROM downloads WHERE status = 'failed' GROUP BY reason")
         r.imagesStored = try count("SELECT COUNT(*) FROM images")
-        // A (keyword, image) pair is kept when it has decisions and none of them drops it.
-        r.imagesKept = try count("""
-            SELECT COUNT(*) FROM (SELECT image_sha256, keyword_id FROM filter_decisions
-                                  GROUP BY image_sha256, keyword_id HAVING MIN(pass) = 1)
-            """)
+        // Kept (keyword, image) pairs: the one definition, the `kept_pairs` view.
+        r.imagesKept = try count("SELECT COUNT(*) FROM kept_pairs")
         r.imagesDropped = try grouped("SELECT rule, COUNT(*) FROM filter_decisions WHERE pass = 0 GROUP BY rule")
         r.descriptionsAccepted = try count("SELECT COUNT(*) FROM descriptions WHERE status = 'accepted'")
         r.descriptionsRejected = try grouped("SELECT reason, COUNT(*) FROM descriptions WHERE status != 'accepted' GROUP BY reason")

@@ -200,22 +200,8 @@ enum ShardSampleBuilder {
             return map.mayTrain(image: sha, keyword: keywordID) ? nil : "test_image"
         }
 
-        // Where each image came from: its first successful download's candidate, preferring the same keyword's.
-        var sources: [String: [(kid: Int64, prov: Provenance)]] = [:]
-        for row in try Row.fetchAll(db, sql: """
-            SELECT dl.image_sha256 AS sha, c.keyword_id AS kid, c.source, c.license, c.author, c.page_url
-              FROM downloads dl JOIN candidates c ON c.id = dl.candidate_id
-             WHERE dl.status = 'ok' AND dl.image_sha256 IS NOT NULL ORDER BY c.keyword_id, c.source, c.rank, c.source_id
-            """) {
-            var p = Provenance()
-            p.source = row["source"]
-            p.license = row["license"]
-            p.author = row["author"]
-            p.pageURL = row["page_url"]
-            sources[row["sha"], default: []].append((row["kid"], p))
-        }
-        var rights: [String: String?] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT sha256, rights FROM images") { rights[row["sha256"]] = row["rights"] }
+        // Where each image came from (the one provenance query).
+        let origins = try ImageProvenance.load(in: db)
 
         // Kept pairs that may train, by "sha|kid" and per keyword (hash order).
         var kept: [String: Kept] = [:]
@@ -230,15 +216,11 @@ enum ShardSampleBuilder {
                 continue
             }
             var prov = Provenance()
-            let candidates = sources[pair.sha] ?? []
-            if let p = candidates.first(where: { $0.kid == kid }) ?? candidates.first {
-                prov = p.prov
-            } else {
-                let r = JSONText.decodeStringMap(rights[pair.sha] ?? nil)
-                prov.source = r["source"]
-                prov.license = r["license"]
-                prov.author = r["author"]
-                prov.pageURL = r["page_url"]
+            if let origin = origins.origin(of: pair.sha, keywordID: kid) {
+                prov.source = origin.source
+                prov.license = origin.license
+                prov.author = origin.author
+                prov.pageURL = origin.pageURL
             }
             let item = Kept(keywordID: kid, keyword: kw.text, category: kw.category, image: image, provenance: prov)
             kept["\(pair.sha)|\(kid)"] = item

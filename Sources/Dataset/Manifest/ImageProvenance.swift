@@ -1,0 +1,38 @@
+import GRDB
+
+/// Where a stored image came from: the candidate of a successful download (source, licence, author, page).
+public struct ImageOrigin: Sendable, Equatable {
+    public var keywordID: Int64
+    public var source: String?
+    public var license: String?
+    public var author: String?
+    public var pageURL: String?
+}
+
+/// The one query for an image's provenance. An image reached through several candidates (the same photo under two
+/// keywords or from two sources) has one origin per successful download; a pair takes its own keyword's first
+/// (by source, rank and id), else the image's first. An image no download brought (an imported question's) has none.
+public struct ImageProvenance: Sendable {
+    private let origins: [String: [ImageOrigin]]
+
+    /// Loads every successful download's candidate.
+    public static func load(in db: Database) throws -> ImageProvenance {
+        var origins: [String: [ImageOrigin]] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT dl.image_sha256 AS sha, c.keyword_id AS kid, c.source, c.license, c.author, c.page_url
+              FROM downloads dl JOIN candidates c ON c.id = dl.candidate_id
+             WHERE dl.status = 'ok' AND dl.image_sha256 IS NOT NULL ORDER BY c.keyword_id, c.source, c.rank, c.source_id
+            """) {
+            origins[row["sha"], default: []].append(ImageOrigin(keywordID: row["kid"], source: row["source"],
+                                                                license: row["license"], author: row["author"],
+                                                                pageURL: row["page_url"]))
+        }
+        return ImageProvenance(origins: origins)
+    }
+
+    /// The origin of image `sha` as it appears under keyword `keywordID`.
+    public func origin(of sha: String, keywordID: Int64) -> ImageOrigin? {
+        let candidates = origins[sha] ?? []
+        return candidates.first { $0.keywordID == keywordID } ?? candidates.first
+    }
+}
