@@ -1,10 +1,8 @@
 /// Escaping for text and attribute values in the generated HTML.
 enum HTML {
-    /// The letter of option `index` (A, B, …), "?" outside A–Z.
+    /// The letter of option `index` (`QuestionVocabulary`'s letters), "?" outside them.
     static func letter(_ index: Int) -> String {
-        let letters = ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q", "R", "S", "T",
-                       "U", "V", "W", "X", "Y", "Z"]
-        return letters.indices.contains(index) ? letters[index] : "?"
+        QuestionVocabulary.letter(index) ?? "?"
     }
 
     static func escape(_ text: String) -> String {
