@@ -181,11 +181,9 @@ extension DSBuild {
                                          workspace: workspace, recipe: recipe)
             } else if let checkpoint {
                 // No server: score the checkpoint through the bundled trainer's eval_mcq.py.
-                let trainerDir = try DSBuild.Train.trainerDirectory(nil)
-                let venvPython = trainerDir.appendingPathComponent(".venv/bin/python").path
+                let trainerDir = try TrainerLocation.find(explicit: nil)
                 let train = TrainSection(recipe: recipe)
-                let python = self.python ?? train.python
-                    ?? (FileManager.default.isExecutableFile(atPath: venvPython) ? venvPython : "python3")
+                let python = self.python ?? train.python ?? TrainerLocation.defaultPython(in: trainerDir)
                 var local = LocalCheckpointChat.Settings(
                     python: python, script: trainerDir.appendingPathComponent("eval_mcq.py"),
                     checkpoint: URL(fileURLWithPath: checkpoint).standardizedFileURL, condition: cond,

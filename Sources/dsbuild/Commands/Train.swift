@@ -58,7 +58,7 @@ extension DSBuild {
             guard let modelName = section.model else { throw ValidationError("--model is required (a local folder or a hub id)") }
             guard let outDir = section.out else { throw ValidationError("--out is required") }
             let root = context.workspace.root
-            let trainerDir = try Self.trainerDirectory(trainer)
+            let trainerDir = try TrainerLocation.find(explicit: trainer)
             var settings = TrainSettings(
                 shards: URL(fileURLWithPath: shards ?? ShardsSection(recipe: context.recipe).out, relativeTo: root).standardizedFileURL,
                 mode: trainMode, model: modelName, out: URL(fileURLWithPath: outDir).standardizedFileURL, trainerDirectory: trainerDir)
@@ -66,14 +66,7 @@ extension DSBuild {
             settings.epochs = section.epochs
             settings.device = section.device?.rawValue
             settings.gpus = section.gpus
-            var python = section.python ?? "python3"
-            if setup {
-                let venv = trainerDir.appendingPathComponent(".venv")
-                let status = try Self.runSetup(trainerDir: trainerDir, venv: venv)
-                guard status == 0 else { throw TrainError(.launch, "trainer/setup.sh failed with status \(status)") }
-                python = venv.appendingPathComponent("bin/python").path
-            }
-            settings.python = python
+            settings.python = try setup ? TrainerLocation.setUp(trainerDir) : (section.python ?? "python3")
             // The section's other keys go to the trainer's config as they are (lr, batch_size, lora, …).
             settings.extraJSON = section.trainerConfigJSON
             var launcher = TrainLauncher(workspace: context.workspace, settings: settings, logger: context.logger, progress: context.progress)
@@ -91,28 +84,6 @@ extension DSBuild {
             } else if !options.quiet {  // under `run --json`, stdout is the run's JSON alone
                 print("trained \(outcome.steps) steps (\(trainMode)) in \(String(format: "%.1f", outcome.wallSeconds)) s; loss \(outcome.firstLoss.map { String(format: "%.4f", $0) } ?? "?") → \(outcome.finalLoss.map { String(format: "%.4f", $0) } ?? "?"); checkpoint \(outcome.checkpoint ?? "(none)")")
             }
-        }
-
-        /// `--trainer`, else `DSBUILD_TRAINER_DIR`, else a `trainer/train.py` above the executable or the current directory.
-        static func trainerDirectory(_ option: String?) throws -> URL {
-            if let option { return URL(fileURLWithPath: option).standardizedFileURL }
-            if let env = ProcessInfo.processInfo.environment["DSBUILD_TRAINER_DIR"], !env.isEmpty { return URL(fileURLWithPath: env) }
-            var candidates: [URL] = []
-            var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-            for _ in 0..<6 { candidates.append(dir.appendingPathComponent("trainer")); dir.deleteLastPathComponent() }
-            candidates.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("trainer"))
-            for c in candidates where FileManager.default.fileExists(atPath: c.appendingPathComponent("train.py").path) { return c }
-            throw ValidationError("cannot find the bundled trainer (trainer/train.py); pass --trainer DIR or set DSBUILD_TRAINER_DIR")
-        }
-
-        static func runSetup(trainerDir: URL, venv: URL) throws -> Int32 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["bash", trainerDir.appendingPathComponent("setup.sh").path, venv.path]
-            process.standardOutput = FileHandle.standardError
-            try process.run()
-            process.waitUntilExit()
-            return process.terminationStatus
         }
     }
 }
