@@ -87,6 +87,6 @@ public final class HashingBodySink: HTTPBodySink, @unchecked Sendable {
         }
         if let failure { throw failure }
         let digest = hasher.finalize()
-        return (digest.map { String(format: "%02x", $0) }.joined(), bytes)
+        return (ContentHash.hex(digest), bytes)
     }
 }

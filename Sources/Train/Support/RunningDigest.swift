@@ -1,3 +1,4 @@
+import Dataset
 import Crypto
 import Foundation
 
@@ -11,5 +12,5 @@ struct RunningDigest {
         bytes += data.count
     }
 
-    func hex() -> String { hasher.finalize().map { String(format: "%02x", $0) }.joined() }
+    func hex() -> String { ContentHash.hex(hasher.finalize()) }
 }
