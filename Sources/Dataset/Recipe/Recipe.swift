@@ -75,6 +75,11 @@ public struct Recipe: Sendable {
     /// A file or folder the recipe names at `path`, resolved against `directory` when relative (`~` expanded).
     public func fileURL(_ path: String) -> URL? {
         guard let text = string(path), !text.isEmpty else { return nil }
+        return Self.resolve(text, against: directory)
+    }
+
+    /// A path a recipe names, resolved against `directory` (else the current directory) when relative.
+    static func resolve(_ text: String, against directory: URL?) -> URL {
         let expanded = (text as NSString).expandingTildeInPath
         if expanded.hasPrefix("/") { return URL(fileURLWithPath: expanded).standardizedFileURL }
         let base = directory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
