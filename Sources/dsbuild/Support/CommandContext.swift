@@ -16,10 +16,9 @@ struct CommandContext {
     let options: GlobalOptions
 
     /// Every section a recipe may hold, as the modules declare them.
-    static let recipeSchema = RecipeSchema(settings: [RecipeHeader.self, LLMSettings.self, FilterSettings.self], sections: [
-        CollectRecipe.section, GenerateRecipe.describe, GenerateRecipe.mcq,
-        GenerateRecipe.eval, TrainRecipe.shards, TrainRecipe.train,
-    ])
+    static let recipeSchema = RecipeSchema(
+        settings: [RecipeHeader.self, LLMSettings.self, FilterSettings.self, DescribeSettings.self, MCQSettings.self],
+        sections: [CollectRecipe.section, GenerateRecipe.eval, TrainRecipe.shards, TrainRecipe.train])
 
     /// Commands that only read: they never take the workspace lock, so they work while a writer runs.
     static let readers: Set<String> = ["status", "report", "check"]
