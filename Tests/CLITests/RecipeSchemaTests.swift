@@ -17,8 +17,8 @@ import _DSBuildTestSupport
 
     /// Every settings type the commands read (the CLI's `recipeSchema` must list the same keys; checked below).
     static let settingsTypes: [any RecipeSettings.Type] = [
-        RecipeHeader.self, LLMSettings.self, FilterSettings.self,
-        ShardsSection.self, TrainSection.self, EvalSection.self,
+        RecipeHeader.self, LLMSettings.self, CollectSettings.self, FilterSettings.self, DescribeSettings.self,
+        MCQSettings.self, ShardsSection.self, TrainSection.self, EvalSection.self,
     ]
 
     @Test(arguments: settingsTypes.map { SettingsType($0) })

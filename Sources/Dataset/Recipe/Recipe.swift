@@ -80,6 +80,11 @@ public struct Recipe: Sendable {
 
     /// A path written in this recipe, resolved against `directory` when relative (`~` expanded).
     public func resolve(_ text: String) -> URL {
+        Self.resolve(text, against: directory)
+    }
+
+    /// A path a recipe names, resolved against `directory` (else the current directory) when relative.
+    static func resolve(_ text: String, against directory: URL?) -> URL {
         let expanded = (text as NSString).expandingTildeInPath
         if expanded.hasPrefix("/") { return URL(fileURLWithPath: expanded).standardizedFileURL }
         let base = directory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)

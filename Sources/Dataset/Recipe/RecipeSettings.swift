@@ -23,7 +23,7 @@ extension RecipeSettings {
     /// Sets every key the recipe's section sets (keys it leaves out keep their current value).
     public mutating func apply(_ recipe: Recipe) {
         for key in Self.keys {
-            if let value = recipe.value(Self.fullPath(key.path)) { key.apply(&self, value) }
+            if let value = recipe.value(Self.fullPath(key.path)) { key.apply(&self, value, recipe.directory) }
         }
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One recipe key of a settings type, declared once: where it lives in its section (`watermark.enabled`), the
 /// shape and rule its value must satisfy, what it means, and which property of the settings it sets. The
 /// recipe validator, the reader (`RecipeSettings.init(recipe:)`), the run record and `dsbuild recipe --schema`
@@ -9,8 +11,9 @@ public struct SettingKey<Settings>: @unchecked Sendable {
     public let type: RecipeType
     /// What the key does, for `recipe --schema`.
     public let help: String
-    /// Sets the property from a value the validator has accepted.
-    let apply: (inout Settings, RecipeValue) -> Void
+    /// Sets the property from a value the validator has accepted; the URL is the folder relative paths in the
+    /// recipe resolve against (`Recipe.directory`).
+    let apply: (inout Settings, RecipeValue, URL?) -> Void
     /// The property's current value as JSON (the default in the schema, the value used in the run record).
     let render: (Settings) -> AnyPlain
 
@@ -18,6 +21,12 @@ public struct SettingKey<Settings>: @unchecked Sendable {
     public static func custom(_ path: String, _ type: RecipeType, help: String,
                               apply: @escaping (inout Settings, RecipeValue) -> Void,
                               render: @escaping (Settings) -> AnyPlain) -> SettingKey {
+        SettingKey(path: path, type: type, help: help, apply: { s, v, _ in apply(&s, v) }, render: render)
+    }
+
+    /// The same key, recording and documenting what `render` shows instead (a stage value that falls back to
+    /// `llm:` records the value it fell back to).
+    public func rendered(as render: @escaping (Settings) -> AnyPlain) -> SettingKey {
         SettingKey(path: path, type: type, help: help, apply: apply, render: render)
     }
 
@@ -25,7 +34,7 @@ public struct SettingKey<Settings>: @unchecked Sendable {
     public func lifted<Root>(into keyPath: WritableKeyPath<Root, Settings>, under prefix: String) -> SettingKey<Root> {
         let apply = self.apply, render = self.render
         return SettingKey<Root>(path: prefix.isEmpty ? path : "\(prefix).\(path)", type: type, help: help,
-                                apply: { root, value in apply(&root[keyPath: keyPath], value) },
+                                apply: { root, value, directory in apply(&root[keyPath: keyPath], value, directory) },
                                 render: { root in render(root[keyPath: keyPath]) })
     }
 
@@ -118,6 +127,18 @@ public struct SettingKey<Settings>: @unchecked Sendable {
             return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }
         return []
+    }
+
+    // MARK: Files
+
+    /// A file or folder; a relative path resolves against the recipe's folder (`Recipe.directory`), `~` is expanded.
+    public static func file(_ path: String, _ keyPath: WritableKeyPath<Settings, URL?>, help: String) -> SettingKey {
+        SettingKey(path: path, type: .string, help: help,
+                   apply: { s, v, directory in
+                       guard let text = v.stringValue, !text.isEmpty else { return }
+                       s[keyPath: keyPath] = Recipe.resolve(text, against: directory)
+                   },
+                   render: { $0[keyPath: keyPath].map { .string($0.path) } ?? .null })
     }
 
     // MARK: Choices

@@ -31,7 +31,7 @@ public struct AspectTemplate: Sendable, Equatable {
         return lines.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Loads `<aspect>.txt` from `directory` when it exists, else the built-in template; nil when neither.
+    /// Loads `<aspect>.txt` from `directory` when it exists, else the built-in aspect's prompt; nil when neither.
     public static func load(aspect: String, directory: URL?) throws -> AspectTemplate? {
         if let directory {
             let file = directory.appendingPathComponent("\(aspect).txt")
@@ -39,7 +39,7 @@ public struct AspectTemplate: Sendable, Equatable {
                 return AspectTemplate(aspect: aspect, text: try String(contentsOf: file, encoding: .utf8))
             }
         }
-        return BuiltinAspects.templates[aspect].map { AspectTemplate(aspect: aspect, text: $0) }
+        return Aspect.named(aspect)?.prompt.map { AspectTemplate(aspect: aspect, text: $0) }
     }
 }
 

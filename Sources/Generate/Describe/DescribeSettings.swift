@@ -1,54 +1,81 @@
 import Dataset
 import Foundation
 
-/// What `describe` does, from the recipe's `describe:` and `llm:` sections and the command line.
-public struct DescribeSettings: Sendable {
+/// What `describe` does: defaults, then the recipe's `llm:` section (the fallbacks of the sampling values),
+/// then its `describe:` section, then command-line options.
+public struct DescribeSettings: LLMStageSettings {
+    public static let sectionName = "describe"
+
     public var aspects: [String] = ["visual"]
     public var modes: [String] = ["text-only"]
     /// Output languages; empty means each keyword's own `language` (or English).
     public var languages: [String] = []
     public var perKeyword = 1
     public var imagesPerKeyword = 1
-    public var model = "gpt-4o-mini"
-    public var temperature = 0.7
-    public var maxTokens = 600
-    public var seed = 0
+    /// `describe.model`; nil: `llm.model`.
+    public var ownModel: String?
+    /// `describe.temperature`; nil: `llm.temperature`.
+    public var ownTemperature: Double?
+    /// `describe.max_tokens`; nil: `llm.max_tokens`, else `defaultMaxTokens`.
+    public var ownMaxTokens: Int?
+    /// `describe.concurrency`; nil: `llm.concurrency`.
+    public var ownConcurrency: Int?
+    /// Where `<aspect>.txt` templates override the built-in prompts (`describe.templates_dir`, else the
+    /// workspace's `prompts/describe/` when it exists).
     public var templatesDirectory: URL?
+    /// Length bounds per aspect over each `Aspect`'s own (`describe.min_chars.<aspect>`, `max_chars`).
     public var minChars: [String: Int] = [:]
     public var maxChars: [String: Int] = [:]
     public var dedupThreshold = 0.8
-    public var concurrency = 8
-    public var maxImageSide = 1024
     /// Answers asked for per description: a rejected one (too short, wrong language, …) is re-asked with the
     /// reason fed back until this many answers were given (`describe.max_attempts`).
     public var maxAttempts = 3
     public var refresh = false
+    /// The recipe's `llm:` section: what an unset sampling value falls back to.
+    public var llm = LLMSettings()
 
     public init() {}
 
-    /// Reads the recipe; command-line values are applied by the caller afterwards.
+    /// Reads the recipe, then uses the workspace's `prompts/describe/` when the recipe names no templates folder;
+    /// command-line values are applied by the caller afterwards.
     public init(recipe: Recipe, workspaceRoot: URL) {
-        aspects = recipe.strings("describe.aspects") ?? aspects
-        modes = recipe.strings("describe.modes") ?? modes
-        languages = recipe.strings("describe.languages") ?? languages
-        perKeyword = recipe.int("describe.per_keyword") ?? perKeyword
-        imagesPerKeyword = recipe.int("describe.images_per_keyword") ?? imagesPerKeyword
-        model = recipe.string("describe.model") ?? recipe.string("llm.model") ?? model
-        temperature = recipe.double("describe.temperature") ?? recipe.double("llm.temperature") ?? temperature
-        maxTokens = recipe.int("describe.max_tokens") ?? recipe.int("llm.max_tokens") ?? maxTokens
-        seed = recipe.int("llm.seed") ?? seed
-        if let dir = recipe.fileURL("describe.templates_dir") {
-            templatesDirectory = dir
-        } else {
+        self.init(recipe: recipe)
+        if templatesDirectory == nil {
             let defaultDir = workspaceRoot.appendingPathComponent("prompts/describe")
             if FileManager.default.fileExists(atPath: defaultDir.path) { templatesDirectory = defaultDir }
         }
-        for key in recipe.keys("describe.min_chars") { minChars[key] = recipe.int("describe.min_chars.\(key)") }
-        for key in recipe.keys("describe.max_chars") { maxChars[key] = recipe.int("describe.max_chars.\(key)") }
-        dedupThreshold = recipe.double("describe.dedup_threshold") ?? dedupThreshold
-        concurrency = recipe.int("describe.concurrency") ?? recipe.int("llm.concurrency") ?? concurrency
-        maxImageSide = recipe.int("llm.image_max_side") ?? maxImageSide
-        maxAttempts = max(1, recipe.int("describe.max_attempts") ?? maxAttempts)
+    }
+
+    // MARK: Resolved against `llm:`
+
+    /// The completion limit when neither `describe.max_tokens` nor `llm.max_tokens` is set.
+    public static let defaultMaxTokens = 600
+
+    public var model: String {
+        get { ownModel ?? llm.model }
+        set { ownModel = newValue }
+    }
+    public var temperature: Double {
+        get { ownTemperature ?? llm.temperature }
+        set { ownTemperature = newValue }
+    }
+    public var maxTokens: Int {
+        get { ownMaxTokens ?? llm.maxTokens ?? Self.defaultMaxTokens }
+        set { ownMaxTokens = newValue }
+    }
+    public var concurrency: Int {
+        get { ownConcurrency ?? llm.concurrency }
+        set { ownConcurrency = newValue }
+    }
+    /// `llm.seed` (describe has no seed of its own).
+    public var seed: Int {
+        get { llm.seed }
+        set { llm.seed = newValue }
+    }
+    /// `llm.image_max_side`.
+    public var maxImageSide: Int {
+        get { llm.imageMaxSide }
+        set { llm.imageMaxSide = newValue }
     }
 
     /// Variant `v` of a keyword: its own seed and a slightly higher temperature, so variants differ.
@@ -56,9 +83,54 @@ public struct DescribeSettings: Sendable {
         (seed + variant, min(temperature + 0.1 * Double(variant), 1.5))
     }
 
-    var json: String {
-        JSONText.encodeObject(["aspects": aspects, "modes": modes, "languages": languages, "per_keyword": perKeyword,
-                               "images_per_keyword": imagesPerKeyword, "model": model, "temperature": temperature,
-                               "max_tokens": maxTokens, "dedup_threshold": dedupThreshold, "refresh": refresh])
+    /// The length bounds an aspect's descriptions must meet: the recipe's, else the aspect's own.
+    public func lengthBounds(of aspect: String) -> (min: Int, max: Int) {
+        let declared = Aspect.resolved(aspect)
+        return (minChars[aspect] ?? declared.minChars, maxChars[aspect] ?? declared.maxChars)
+    }
+
+    // MARK: Keys
+
+    /// `describe.per_keyword`, `describe.images_per_keyword` and `--per-keyword`.
+    public static let countRule = ValueRule.atLeast(1)
+    /// The modes `describe.modes` and `--modes` accept.
+    public static let modeNames = ["image-grounded", "text-only"]
+
+    public static let keys: [SettingKey<DescribeSettings>] = [
+        .strings("aspects", \.aspects,
+                 help: "aspects to describe: \(Aspect.promptable.joined(separator: ", ")), or a template of templates_dir"),
+        .strings("modes", \.modes, element: .choice(modeNames), help: "image-grounded (each kept image attached) and/or text-only"),
+        .strings("languages", \.languages, help: "output languages (unset: each keyword's language, else en)"),
+        .int("per_keyword", \.perKeyword, rule: countRule, help: "descriptions per keyword, aspect, mode and language (variants)"),
+        .int("images_per_keyword", \.imagesPerKeyword, rule: countRule, help: "kept images per keyword described in image-grounded mode"),
+        SettingKey.string("model", \.ownModel, help: "the model (unset: llm.model)")
+            .rendered { .string($0.model) },
+        SettingKey.number("temperature", \.ownTemperature, rule: LLMSettings.temperatureRule,
+                          help: "sampling temperature of variant 0 (unset: llm.temperature)")
+            .rendered { .double($0.temperature) },
+        SettingKey.int("max_tokens", \.ownMaxTokens, rule: .atLeast(1),
+                       help: "completion token limit (unset: llm.max_tokens, else \(defaultMaxTokens))")
+            .rendered { .int($0.maxTokens) },
+        .file("templates_dir", \.templatesDirectory,
+              help: "folder of <aspect>.txt prompt templates, relative to the recipe (unset: the workspace's prompts/describe/)"),
+        lengthKey("min_chars", \.minChars, help: "shortest accepted description per aspect, in characters (over the aspect's own)"),
+        lengthKey("max_chars", \.maxChars, help: "longest accepted description per aspect, in characters (over the aspect's own)"),
+        .number("dedup_threshold", \.dedupThreshold, rule: .within(0, 1),
+                help: "word-shingle Jaccard similarity at or above which a description is a near duplicate"),
+        SettingKey.int("concurrency", \.ownConcurrency, rule: LLMSettings.concurrencyRule,
+                       help: "requests in flight (unset: llm.concurrency)")
+            .rendered { .int($0.concurrency) },
+        .int("max_attempts", \.maxAttempts, rule: .atLeast(1),
+             help: "answers asked per description; a rejected one is re-asked with the reason"),
+    ]
+
+    /// A mapping of aspect names to character counts.
+    private static func lengthKey(_ path: String, _ keyPath: WritableKeyPath<DescribeSettings, [String: Int]>,
+                                  help: String) -> SettingKey<DescribeSettings> {
+        .custom(path, .dictionary(.checked(.int, .atLeast(0))), help: help,
+                apply: { s, v in
+                    for (aspect, value) in v.entries ?? [] { if let n = value.intValue { s[keyPath: keyPath][aspect] = n } }
+                },
+                render: { s in .map(s[keyPath: keyPath].sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }) })
     }
 }

@@ -57,7 +57,7 @@ public struct DescribeStage: Stage {
         var templates: [String: AspectTemplate] = [:]
         for aspect in settings.aspects {
             guard let template = try AspectTemplate.load(aspect: aspect, directory: settings.templatesDirectory) else {
-                throw ChatError(.badRequest, "no template for the aspect \"\(aspect)\": add \(aspect).txt to \(settings.templatesDirectory?.path ?? "prompts/describe/") or use one of \(BuiltinAspects.templates.keys.sorted().joined(separator: ", "))")
+                throw ChatError(.badRequest, "no template for the aspect \"\(aspect)\": add \(aspect).txt to \(settings.templatesDirectory?.path ?? "prompts/describe/") or use one of \(Aspect.promptable.sorted().joined(separator: ", "))")
             }
             templates[aspect] = template
         }
@@ -150,9 +150,8 @@ public struct DescribeStage: Stage {
             }
         }
         let sampling = settings.sampling(variant: item.variant)
-        let validator = DescriptionValidator(minChars: settings.minChars[item.aspect] ?? BuiltinAspects.minChars[item.aspect] ?? 100,
-                                             maxChars: settings.maxChars[item.aspect] ?? BuiltinAspects.maxChars[item.aspect] ?? 3000,
-                                             allKeywords: item.allKeywords)
+        let bounds = settings.lengthBounds(of: item.aspect)
+        let validator = DescriptionValidator(minChars: bounds.min, maxChars: bounds.max, allKeywords: item.allKeywords)
         // The client re-asks a rejected description with the reason fed back; the last rejection is kept for the
         // row when every answer was rejected.
         let lastRejection = LastRejection()

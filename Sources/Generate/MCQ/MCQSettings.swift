@@ -1,48 +1,103 @@
 import Dataset
 import Foundation
 
-/// What `mcq` does, from the recipe's `mcq:` section and the command line.
-public struct MCQSettings: Sendable {
+/// What `mcq` does: defaults, then the recipe's `llm:` section (the fallbacks of the sampling values), then its
+/// `mcq:` section (the split's keys included, from `SplitSettings`), then command-line options.
+public struct MCQSettings: LLMStageSettings {
+    public static let sectionName = "mcq"
+
     public var types: [Int] = [1, 2]
     public var perImage = 1
     public var perKeyword = 1
-    public var distractors = "random"
+    public var distractors: Distractors = .random
     public var taxonomyColumn: String?
     public var type1Template = "What is the name of the {category} in this image?"
     public var language = "en"
-    public var model = "gpt-4o-mini"
-    public var temperature = 0.7
+    /// The question file format the dataset follows: what `mcq --export` writes without `--format`.
+    public var style: QuestionFileFormat = .dsbuild
+    /// `mcq.model`; nil: `llm.model`.
+    public var ownModel: String?
+    /// `mcq.temperature`; nil: `llm.temperature`.
+    public var ownTemperature: Double?
+    /// `mcq.concurrency`; nil: `llm.concurrency`.
+    public var ownConcurrency: Int?
     public var maxAttempts = 3
     /// How the experiment is split (`mcq.split_by`, `mcq.test_fraction`, `mcq.test_images_per_keyword`, `mcq.seed`):
     /// decided once, in `ExperimentSplit`; Type 2 questions draw their split from it.
     public var split = SplitSettings()
-    /// Seed for answer placement, distractors and the Type 2 split draw.
-    public var seed = 0
-    public var concurrency = 8
     /// Re-split and re-derive every generated question, asking the model again instead of answering from the cache.
     public var refresh = false
     public var blindCheck = false
     public var blindRepeats = 3
     public var dropLeaky = false
+    /// The recipe's `llm:` section: what an unset sampling value falls back to.
+    public var llm = LLMSettings()
+
+    /// How Type 1 distractors are drawn (`mcq.distractors`, `--distractors`).
+    public enum Distractors: String, Sendable, CaseIterable {
+        /// Sibling keywords of the same category, shuffled.
+        case random
+        /// Same `taxonomy_column` value first, then the most similar descriptions.
+        case hard
+    }
 
     public init() {}
 
-    public init(recipe: Recipe) {
-        types = recipe.value("mcq.types")?.listValue?.compactMap(\.intValue) ?? types
-        perImage = recipe.int("mcq.per_image") ?? perImage
-        perKeyword = recipe.int("mcq.per_keyword") ?? perKeyword
-        distractors = recipe.string("mcq.distractors") ?? distractors
-        taxonomyColumn = recipe.string("mcq.taxonomy_column")
-        type1Template = recipe.string("mcq.type1_template") ?? type1Template
-        language = recipe.string("mcq.language") ?? language
-        model = recipe.string("mcq.model") ?? recipe.string("llm.model") ?? model
-        temperature = recipe.double("mcq.temperature") ?? recipe.double("llm.temperature") ?? temperature
-        maxAttempts = recipe.int("mcq.max_attempts") ?? maxAttempts
-        split = SplitSettings(recipe: recipe)
-        seed = recipe.int("mcq.seed") ?? seed
-        concurrency = recipe.int("mcq.concurrency") ?? recipe.int("llm.concurrency") ?? concurrency
-        blindCheck = recipe.bool("mcq.blind_check") ?? blindCheck
-        blindRepeats = recipe.int("mcq.blind_repeats") ?? blindRepeats
-        dropLeaky = recipe.bool("mcq.drop_leaky") ?? dropLeaky
+    // MARK: Resolved against `llm:` and the split
+
+    public var model: String {
+        get { ownModel ?? llm.model }
+        set { ownModel = newValue }
     }
+    public var temperature: Double {
+        get { ownTemperature ?? llm.temperature }
+        set { ownTemperature = newValue }
+    }
+    public var concurrency: Int {
+        get { ownConcurrency ?? llm.concurrency }
+        set { ownConcurrency = newValue }
+    }
+    /// Seed for answer placement, distractors and the Type 2 split draw: `mcq.seed`, the split's seed (not
+    /// `llm.seed`: a changed endpoint seed must not move the split).
+    public var seed: Int {
+        get { split.seed }
+        set { split.seed = newValue }
+    }
+
+    // MARK: Keys
+
+    /// `mcq.per_image`, `mcq.per_keyword`, `--per-image` and `--per-keyword`.
+    public static let countRule = ValueRule.atLeast(1)
+    /// `mcq.blind_repeats` and `--blind-repeats`.
+    public static let blindRepeatsRule = ValueRule.atLeast(1)
+    /// `mcq.types` and `--types`: question types 1 (recognition) and 2 (reasoning).
+    public static let typesRule = ValueRule("a list of 1 and 2") { value in
+        let bad = (value.listValue ?? []).compactMap(\.intValue).filter { ![1, 2].contains($0) }
+        return bad.isEmpty ? nil : "must list question types 1 and 2 only, not \(bad.map(String.init).joined(separator: ", "))"
+    }
+
+    public static let keys: [SettingKey<MCQSettings>] = [
+        .custom("types", .checked(.list(.int), typesRule), help: "question types to make: 1 (recognition), 2 (reasoning)",
+                apply: { s, v in s.types = v.listValue?.compactMap(\.intValue) ?? s.types },
+                render: { .list($0.types.map { .int($0) }) }),
+        .int("per_image", \.perImage, rule: countRule, help: "Type 1 questions per kept image"),
+        .int("per_keyword", \.perKeyword, rule: countRule, help: "Type 2 questions per keyword"),
+        .choice("distractors", \.distractors, help: "Type 1 distractors: random siblings, or hard (same taxonomy value, similar descriptions first)"),
+        .string("taxonomy_column", \.taxonomyColumn, help: "the keyword file column hard distractors match first"),
+        .string("type1_template", \.type1Template, help: "the Type 1 stem; {category} is the keyword's category"),
+        .string("language", \.language, help: "the language Type 2 questions are written in"),
+        .choice("style", \.style, help: "the question file format the dataset follows (mcq --export without --format)"),
+        SettingKey.string("model", \.ownModel, help: "the Type 2 and blind-check model (unset: llm.model)")
+            .rendered { .string($0.model) },
+        SettingKey.number("temperature", \.ownTemperature, rule: LLMSettings.temperatureRule,
+                          help: "Type 2 sampling temperature (unset: llm.temperature)")
+            .rendered { .double($0.temperature) },
+        .int("max_attempts", \.maxAttempts, rule: .atLeast(1), help: "answers asked per Type 2 question; bad output is re-asked with the reason"),
+        .bool("blind_check", \.blindCheck, help: "ask each question without its image; flag those always answered right"),
+        .int("blind_repeats", \.blindRepeats, rule: blindRepeatsRule, help: "blind answers per question (all right: leaky)"),
+        .bool("drop_leaky", \.dropLeaky, help: "reject the questions the blind check flags"),
+        SettingKey.int("concurrency", \.ownConcurrency, rule: LLMSettings.concurrencyRule,
+                       help: "requests in flight (unset: llm.concurrency)")
+            .rendered { .int($0.concurrency) },
+    ] + SplitSettings.keys.map { $0.lifted(into: \.split, under: "") }
 }

@@ -80,9 +80,9 @@ public enum Type1Builder {
 
     /// Siblings in distractor order: `random` shuffled; `hard` by taxonomy (same taxon first), then by description
     /// similarity to the answer, ties shuffled.
-    static func ranked(_ siblings: [Keyword], for answer: Keyword, policy: String, generator: inout SeededGenerator) -> [Keyword] {
+    static func ranked(_ siblings: [Keyword], for answer: Keyword, policy: MCQSettings.Distractors, generator: inout SeededGenerator) -> [Keyword] {
         let shuffled = siblings.shuffled(using: &generator)
-        guard policy == "hard" else { return shuffled }
+        guard policy == .hard else { return shuffled }
         func score(_ k: Keyword) -> Double {
             let taxon = (answer.taxon != nil && k.taxon == answer.taxon) ? 1.0 : 0.0
             return taxon + NearDuplicate.jaccard(answer.description, k.description)

@@ -272,12 +272,12 @@ enum ShardSampleBuilder {
                                    "\(row["variant"] as Int)", row["template_sha256"] as String, row["model"] as String]
             var textProv = prov
             if sha.isEmpty { textProv.source = nil; textProv.license = nil; textProv.author = nil; textProv.pageURL = nil }
-            let userText = ChatTemplates.fill(ChatTemplates.describeText[aspect] ?? ChatTemplates.describeTextDefault, keyword: kw.text)
+            let userText = ChatTemplates.fill(ChatTemplates.describeText(aspect), keyword: kw.text)
             text.append(TextRecord(id: "t-" + shortHash(ident), kind: "description", keyword: kw.text, category: kw.category,
                                    aspect: aspect, language: language, text: body,
                                    messages: [("user", userText), ("assistant", body)], provenance: textProv))
             if let image {
-                let userImage = ChatTemplates.fill(ChatTemplates.describeImage[aspect] ?? ChatTemplates.describeImageDefault, keyword: kw.text)
+                let userImage = ChatTemplates.fill(ChatTemplates.describeImage(aspect), keyword: kw.text)
                 paired.append(sample(image, kind: "description", idParts: ident + [image.image.sha], aspect: aspect, language: language,
                                      text: body, messages: [("user", userImage), ("assistant", body)], provenance: prov))
             }

@@ -11,7 +11,7 @@ extension DSBuild {
 
         @Option(help: "The model (default: describe.model or llm.model of the recipe).")
         var model: String?
-        @Option(help: "Comma-separated aspects: visual, cultural, ecological, caption, or a template of prompts/describe/.")
+        @Option(help: "Comma-separated aspects: \(Aspect.promptable.joined(separator: ", ")), or a template of prompts/describe/.")
         var aspects: String?
         @Option(help: "Comma-separated modes: image-grounded, text-only.")
         var modes: String?
@@ -31,13 +31,13 @@ extension DSBuild {
             if let aspects { settings.aspects = Self.list(aspects) }
             if let modes {
                 settings.modes = Self.list(modes)
-                for mode in settings.modes where !["image-grounded", "text-only"].contains(mode) {
-                    throw ValidationError("unknown mode \"\(mode)\": use image-grounded or text-only")
+                for mode in settings.modes where !DescribeSettings.modeNames.contains(mode) {
+                    throw ValidationError("unknown mode \"\(mode)\": use \(DescribeSettings.modeNames.joined(separator: " or "))")
                 }
             }
             if let languages { settings.languages = Self.list(languages) }
-            if let perKeyword { settings.perKeyword = try GenerateRecipe.countRule.checked(perKeyword, "--per-keyword") }
-            if let concurrency { settings.concurrency = try GenerateRecipe.concurrencyRule.checked(concurrency, "--concurrency") }
+            if let perKeyword { settings.perKeyword = try DescribeSettings.countRule.checked(perKeyword, "--per-keyword") }
+            if let concurrency { settings.concurrency = try LLMSettings.concurrencyRule.checked(concurrency, "--concurrency") }
             settings.refresh = refresh
 
             var clientConfiguration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
@@ -48,10 +48,12 @@ extension DSBuild {
             let stage = try DescribeStage(settings: settings, client: client, workspaceRoot: context.workspace.root,
                                           downscaler: Wiring.downscaler())
             let runner = StageRunner(manifest: context.workspace.manifest, progress: context.progress, logger: context.logger)
-            let concurrency = settings.concurrency
+            let (concurrency, record) = (settings.concurrency, settings.runRecordJSON)
             let summary: StageSummary
             do {
-                summary = try await Interruption.cancellable { try await runner.run(stage, concurrency: concurrency) }
+                summary = try await Interruption.cancellable {
+                    try await runner.run(stage, concurrency: concurrency, settingsJSON: record)
+                }
             } catch let error as ChatError {
                 Output.error("describe stopped: \(error.description)")
                 if options.json { Output.json(["stopped": error.description, "llm": client.ledger.totals.json]) }

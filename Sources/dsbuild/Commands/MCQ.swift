@@ -4,6 +4,7 @@ import Foundation
 import Generate
 
 extension SplitSettings.Design: ExpressibleByArgument {}
+extension MCQSettings.Distractors: ExpressibleByArgument {}
 
 extension DSBuild {
     /// `dsbuild mcq [--types 1,2] [--model M] [--per-image N] [--seed S] [--split-by image|keyword]
@@ -25,7 +26,7 @@ extension DSBuild {
         @Option(help: "Type 2 questions per keyword.")
         var perKeyword: Int?
         @Option(help: "Distractors: random or hard.")
-        var distractors: String?
+        var distractors: MCQSettings.Distractors?
         @Option(help: "Seed for answer placement, distractors and splits.")
         var seed: Int?
         @Option(help: "Experiment design: image (same keywords in train and test, disjoint images; the default) or keyword (held-out keywords).")
@@ -90,10 +91,9 @@ extension DSBuild {
                 if let split, !["train", "test"].contains(split) {
                     throw ValidationError("--split is train or test, not \"\(split)\"")
                 }
-                // `mcq.style` names the question file format the dataset follows; the recipe validator allows only
-                // the format names, so the lookup cannot fail.
-                let style = context.recipe.string("mcq.style").flatMap(QuestionFileFormat.init(rawValue:))
-                let report = try MCQFiles.export(chosenFormat ?? style ?? .dsbuild, to: URL(fileURLWithPath: export), origin: origin, split: split,
+                // `mcq.style` names the question file format the dataset follows.
+                let style = MCQSettings(recipe: context.recipe).style
+                let report = try MCQFiles.export(chosenFormat ?? style, to: URL(fileURLWithPath: export), origin: origin, split: split,
                                                  workspace: context.workspace, transformer: Wiring.imageTransformer())
                 for problem in report.imageProblems { Output.error(problem) }
                 if options.json {
@@ -106,24 +106,29 @@ extension DSBuild {
                 return
             }
             var settings = MCQSettings(recipe: context.recipe)
-            if let types { settings.types = types.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+            if let types {
+                let parsed = try types.split(separator: ",").map { text -> Int in
+                    guard let type = Int(text.trimmingCharacters(in: .whitespaces)) else {
+                        throw ValidationError("--types lists question types 1 and 2, not \"\(text)\"")
+                    }
+                    return type
+                }
+                settings.types = try MCQSettings.typesRule.checked(parsed, "--types")
+            }
             if let model { settings.model = model }
-            if let perImage { settings.perImage = try GenerateRecipe.countRule.checked(perImage, "--per-image") }
-            if let perKeyword { settings.perKeyword = try GenerateRecipe.countRule.checked(perKeyword, "--per-keyword") }
-            if let distractors {
-                guard ["random", "hard"].contains(distractors) else { throw ValidationError("--distractors is random or hard") }
-                settings.distractors = distractors
-            }
-            if let seed { settings.seed = seed; settings.split.seed = seed }
+            if let perImage { settings.perImage = try MCQSettings.countRule.checked(perImage, "--per-image") }
+            if let perKeyword { settings.perKeyword = try MCQSettings.countRule.checked(perKeyword, "--per-keyword") }
+            if let distractors { settings.distractors = distractors }
+            if let seed { settings.seed = seed }
             if let splitBy { settings.split.design = splitBy }
-            if let testFraction { settings.split.testFraction = try GenerateRecipe.testFractionRule.checked(testFraction, "--test-fraction") }
+            if let testFraction { settings.split.testFraction = try SplitSettings.testFractionRule.checked(testFraction, "--test-fraction") }
             if let testImagesPerKeyword {
-                settings.split.testImagesPerKeyword = try GenerateRecipe.countRule.checked(testImagesPerKeyword, "--test-images-per-keyword")
+                settings.split.testImagesPerKeyword = try SplitSettings.testImagesPerKeywordRule.checked(testImagesPerKeyword, "--test-images-per-keyword")
             }
-            if let concurrency { settings.concurrency = try GenerateRecipe.concurrencyRule.checked(concurrency, "--concurrency") }
+            if let concurrency { settings.concurrency = try LLMSettings.concurrencyRule.checked(concurrency, "--concurrency") }
             settings.refresh = refresh
             if blindCheck { settings.blindCheck = true }
-            if let blindRepeats { settings.blindRepeats = blindRepeats }
+            if let blindRepeats { settings.blindRepeats = try MCQSettings.blindRepeatsRule.checked(blindRepeats, "--blind-repeats") }
             if dropLeaky { settings.dropLeaky = true }
             var configuration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
             configuration.limits.concurrency = max(configuration.limits.concurrency, settings.concurrency)
@@ -159,9 +164,11 @@ extension DSBuild {
                 let stage = Type2Stage(settings: settings, client: client)
                 let plan = try await manifest.asyncRead { [settings] db in try Type2Plan.make(settings: settings, in: db) }
                 if !options.json && !options.quiet { for line in plan.skipped { Output.warning(line) } }
-                let concurrency = settings.concurrency
+                let (concurrency, record) = (settings.concurrency, settings.runRecordJSON)
                 do {
-                    let summary = try await Interruption.cancellable { try await runner.run(stage, concurrency: concurrency) }
+                    let summary = try await Interruption.cancellable {
+                        try await runner.run(stage, concurrency: concurrency, settingsJSON: record)
+                    }
                     result["type2"] = ["pending": summary.pending, "counts": summary.counts, "failures": summary.failures,
                                        "skipped": plan.skipped]
                     failed = summary.failures > 0 || summary.interrupted

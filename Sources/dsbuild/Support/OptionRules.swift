@@ -14,6 +14,11 @@ extension ValueRule {
         return value
     }
 
+    func checked(_ values: [Int], _ option: String) throws -> [Int] {
+        if let problem = problem(.list(values.map { .int($0, line: 0) }, line: 0)) { throw ValidationError("\(option) \(problem)") }
+        return values
+    }
+
     func checked(_ values: [Double], _ option: String) throws -> [Double] {
         if let problem = problem(doubles: values) { throw ValidationError("\(option) \(problem)") }
         return values

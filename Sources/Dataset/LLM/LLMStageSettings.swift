@@ -1,0 +1,31 @@
+/// The settings of a stage that asks a model (`describe`, `mcq`): a sampling value its own section leaves unset
+/// (`describe.model`, `mcq.temperature`, …) comes from the recipe's `llm:` section, held here as `llm`.
+///
+/// The stage keeps its own values as optionals and resolves them against `llm` in computed properties
+/// (`ownModel ?? llm.model`), so the cascade is one typed expression per value, and its keys record the
+/// resolved value (`SettingKey.rendered(as:)`): a run records the model it actually asked.
+public protocol LLMStageSettings: RecipeSettings {
+    /// The recipe's `llm:` section, the fallback of every sampling value.
+    var llm: LLMSettings { get set }
+}
+
+extension LLMStageSettings {
+    /// Defaults ← the recipe's `llm:` section (the fallbacks) ← the stage's own section.
+    public init(recipe: Recipe) {
+        self.init()
+        llm = LLMSettings(recipe: recipe)
+        apply(recipe)
+    }
+}
+
+extension LLMStageSettings {
+    /// What a run of the stage records: its section's keys as applied (an unset sampling value shows the `llm:`
+    /// value it fell back to) and the `llm:` section it asked through.
+    public var runRecord: AnyPlain {
+        guard case .map(let entries) = record else { return record }
+        return .map(entries + [("llm", llm.record)])
+    }
+
+    /// The run record as JSON text.
+    public var runRecordJSON: String { JSONText.encode(runRecord) }
+}
