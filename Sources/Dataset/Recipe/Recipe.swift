@@ -75,6 +75,11 @@ public struct Recipe: Sendable {
     /// A file or folder the recipe names at `path`, resolved against `directory` when relative (`~` expanded).
     public func fileURL(_ path: String) -> URL? {
         guard let text = string(path), !text.isEmpty else { return nil }
+        return resolvedURL(text)
+    }
+
+    /// A path as the recipe wrote it, resolved against `directory` when relative (`~` expanded).
+    public func resolvedURL(_ text: String) -> URL {
         let expanded = (text as NSString).expandingTildeInPath
         if expanded.hasPrefix("/") { return URL(fileURLWithPath: expanded).standardizedFileURL }
         let base = directory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
