@@ -16,8 +16,8 @@ struct CommandContext {
     let options: GlobalOptions
 
     /// Every section a recipe may hold, as the modules declare them.
-    static let recipeSchema = RecipeSchema(settings: [RecipeHeader.self, LLMSettings.self, FilterSettings.self], sections: [
-        CollectRecipe.section, GenerateRecipe.describe, GenerateRecipe.mcq,
+    static let recipeSchema = RecipeSchema(settings: [RecipeHeader.self, LLMSettings.self, CollectSettings.self, FilterSettings.self], sections: [
+        GenerateRecipe.describe, GenerateRecipe.mcq,
         GenerateRecipe.eval, TrainRecipe.shards, TrainRecipe.train,
     ])
 
