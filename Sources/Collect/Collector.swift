@@ -52,31 +52,31 @@ public struct Collector: Sendable {
     public func run() async throws -> CollectSummary {
         var sources: [any ImageSource] = []
         for name in settings.sources {
-            sources.append(try ImageSources.make(name, options: settings.options(for: name), environment: environment))
+            sources.append(try settings.makeSource(name, environment: environment))
         }
-        let problems = sources.compactMap { $0 as? URLListSource }.flatMap(\.problems)
+        let problems = sources.flatMap(\.problems)
         let engine = try makeEngine()
         defer { engine.shutdown() }
         var rates: [String: Double] = [:]
-        for source in sources {
-            guard let base = ImageSources.apiBaseURL(of: source) else { continue }
-            if let rate = settings.options(for: source.name).requestsPerMinute ?? ImageSources.defaultRequestsPerMinute[source.name] {
-                rates[base] = rate
-            }
+        for name in settings.sources {
+            guard let api = settings.api[name], let rate = api.requestsPerMinute else { continue }
+            rates[api.baseURL] = rate
         }
         let fetcher = EngineJSONFetcher(engine: engine, retry: settings.download.retryPolicy, rates: rates)
         let context = SourceContext(fetcher: fetcher, licenses: settings.licenses, logger: logger)
         let search = SearchStage(sources: sources, perKeyword: settings.perKeyword,
-                                 perSource: settings.sourceOptions.compactMapValues(\.perKeyword), context: context)
+                                 perSource: settings.api.compactMapValues(\.perKeyword), context: context)
         let runner = StageRunner(manifest: workspace.manifest, progress: progress, logger: logger)
+        // What each run applied (recipe and options), for the run record; API keys are never settings.
+        let record = settings.recordJSON
         var summary = CollectSummary(search: StageSummary(stage: "search"), problems: problems)
         summary.keywordsAdded = try search.addDeclaredKeywords(to: workspace.manifest)
-        summary.search = try await runner.run(search, concurrency: settings.searchConcurrency)
+        summary.search = try await runner.run(search, concurrency: settings.searchConcurrency, settingsJSON: record)
         if settings.searchOnly || summary.search.interrupted { return summary }
         let downloads = DownloadStage(workspace: workspace, prober: prober,
                                       http: HTTPImageFetcher(engine: engine, settings: settings.download))
         downloads.removeStaleTemporaryFiles()
-        summary.download = try await runner.run(downloads, concurrency: settings.download.concurrency)
+        summary.download = try await runner.run(downloads, concurrency: settings.download.concurrency, settingsJSON: record)
         return summary
     }
 }

@@ -57,9 +57,7 @@ import _DSBuildTestSupport
         let workspace = try Workspace.create(at: dir.path("ws"))
         var settings = CollectSettings()
         settings.sources = ["directory"]
-        var options = CollectSettings.SourceOptions()
-        options.path = input.path
-        settings.sourceOptions["directory"] = options
+        settings[DirectorySource.self].path = input.path
         let collector = Collector(workspace: workspace, settings: settings, prober: TestProber(), logger: Logger(label: "test"),
                                   progress: ProgressReporter(style: .quiet))
         let summary = try await collector.run()

@@ -221,6 +221,14 @@ import _DSBuildTestSupport
             #expect(data.range(of: Data(key.utf8)) == nil, "the API key is in \(path)")
         }
 
+        // The run recorded the settings it applied: the variable's name, never its value.
+        let recorded = try workspace.manifest.read { db in
+            try String.fetchAll(db, sql: "SELECT settings FROM runs WHERE command IN ('search', 'download') ORDER BY id")
+        }
+        #expect(recorded.count == 2)
+        #expect(recorded.allSatisfy { $0.contains("\"api_key_env\":\"FLICKR_API_KEY\"") && $0.contains(Self.baseURL(server)) && !$0.contains(key) },
+                "\(recorded)")
+
         // A key Flickr rejects: the search fails with Flickr's reason, masked, and the exit status says so.
         let bad = CommandRunner(environment: ["FLICKR_API_KEY": "wrong-key-987654"])
         let ws2 = try Self.initWorkspace(tmp, "ws2", recipe: recipe, cli: bad)

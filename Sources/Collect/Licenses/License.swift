@@ -98,6 +98,9 @@ public struct LicenseFilter: Sendable, Equatable {
         allowed = ids
     }
 
+    /// The accepted licences as a recipe writes them (`any` when every licence is).
+    public var names: [String] { allowed.isEmpty ? ["any"] : allowed.sorted() }
+
     public func accepts(_ normalized: String?) -> Bool {
         if allowed.isEmpty { return true }
         guard let normalized else { return false }

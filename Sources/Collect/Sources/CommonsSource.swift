@@ -1,9 +1,10 @@
+import Dataset
 import Foundation
 
 /// Wikimedia Commons through the MediaWiki Action API: a `generator=search` over the File namespace with
 /// `prop=imageinfo`, paging by echoing the `continue` object, `maxlag=5` honoured.
 public struct CommonsSource: ImageSource {
-    public let name = "commons"
+    public let name = CommonsSource.sourceName
     public let baseURL: String
     /// The thumbnail width asked for; nil downloads the original. Rounded up to a width Commons serves.
     public let thumbnailWidth: Int?
@@ -98,5 +99,27 @@ public struct CommonsSource: ImageSource {
             declaredMime: JSONField.string(info["mime"]),
             declaredSHA1: thumb == nil ? JSONField.string(info["sha1"]) : nil,
             extra: extra, rank: rank)
+    }
+}
+
+extension CommonsSource: RegisteredSource {
+    public static let sourceName = "commons"
+    public static let api: SourceAPI? = SourceAPI(baseURL: defaultBaseURL)
+
+    /// `collect.sources.commons.…`
+    public struct Options: SourceOptions {
+        /// nil downloads the original.
+        public var thumbnailWidth: Int? = 1280
+
+        public init() {}
+
+        public static let keys: [SettingKey<Options>] = [
+            .int("thumbnail_width", \.thumbnailWidth, rule: .atLeast(0), zeroMeansOff: true,
+                 help: "thumbnail width asked for, rounded up to one Commons serves (0: the original file)"),
+        ]
+    }
+
+    public static func make(_ options: Options, setup: SourceSetup) -> CommonsSource {
+        CommonsSource(baseURL: setup.baseURL, thumbnailWidth: options.thumbnailWidth)
     }
 }

@@ -9,7 +9,7 @@ import Foundation
 /// `photo.jpg.json`) with `license`, `license_url`, `author` (or `creator`/`artist`), `page_url` (or `url`) and
 /// `title`. Sidecars are not candidates; the licence filter applies to files whose sidecar names a licence.
 public struct DirectorySource: ImageSource {
-    public let name = "directory"
+    public let name = DirectorySource.sourceName
     public let root: URL
     let files: [String: [Candidate]]
     let keywordOrder: [String]
@@ -47,7 +47,7 @@ public struct DirectorySource: ImageSource {
             if files[keyword] == nil { order.append(keyword) }
             let url = root.appendingPathComponent(relative)
             var candidate = Candidate(
-                source: "directory", sourceID: relative, imageURL: url.absoluteString, title: url.lastPathComponent,
+                source: Self.sourceName, sourceID: relative, imageURL: url.absoluteString, title: url.lastPathComponent,
                 extra: ["path": relative], rank: files[keyword, default: []].count)
             if let side = sidecar(of: relative) { Self.apply(sidecar: root.appendingPathComponent(side), to: &candidate) }
             files[keyword, default: []].append(candidate)
@@ -78,5 +78,36 @@ public struct DirectorySource: ImageSource {
         candidate.author = field("author", "creator", "artist") ?? candidate.author
         candidate.pageURL = field("page_url", "url", "foreign_landing_url") ?? candidate.pageURL
         candidate.title = field("title") ?? candidate.title
+    }
+}
+
+extension DirectorySource: RegisteredSource {
+    public static let sourceName = "directory"
+    public static let api: SourceAPI? = nil
+
+    /// `collect.sources.directory.…`; `--source-file` and `--keyword` override them.
+    public struct Options: SourceOptions {
+        /// The folder; relative to the recipe's folder when the recipe names it.
+        public var path: String?
+        /// The keyword of files directly in the folder (nil: the folder's name).
+        public var keyword: String?
+
+        public init() {}
+
+        public static let keys: [SettingKey<Options>] = [
+            .string("path", \.path, help: "the folder of images (<keyword>/<file>), relative to the recipe's folder"),
+            .string("keyword", \.keyword, help: "the keyword of files directly in the folder (unset: the folder's name)"),
+        ]
+
+        public mutating func resolvePaths(_ resolve: (String) -> String) {
+            path = path.map(resolve)
+        }
+    }
+
+    public static func make(_ options: Options, setup: SourceSetup) throws(CollectError) -> DirectorySource {
+        guard let path = options.path else {
+            throw CollectError(.invalidSetting, item: sourceName, detail: "give the folder with --source-file or collect.sources.directory.path")
+        }
+        return try DirectorySource(root: URL(fileURLWithPath: path), fixedKeyword: options.keyword)
     }
 }

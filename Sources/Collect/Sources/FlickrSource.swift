@@ -4,12 +4,14 @@ import Foundation
 /// Flickr `flickr.photos.search` (REST, JSON). The API key comes from the environment only and is never stored:
 /// candidates keep the photo URL, which does not contain it.
 public struct FlickrSource: ImageSource {
-    public let name = "flickr"
+    public let name = FlickrSource.sourceName
     public let baseURL: String
     let apiKey: String
 
     public static let defaultBaseURL = "https://api.flickr.com"
     public static let defaultKeyVariable = "FLICKR_API_KEY"
+    /// The API terms allow 3600 queries an hour.
+    public static let defaultRequestsPerMinute = 60.0
 
     /// Flickr's licence ids and what they mean.
     public static let licenseIDs: [String: String] = [
@@ -92,5 +94,26 @@ public struct FlickrSource: ImageSource {
             title: JSONField.string(photo["title"]), description: description.map(HTMLText.plainText),
             declaredWidth: JSONField.int(photo["width_\(suffix)"]), declaredHeight: JSONField.int(photo["height_\(suffix)"]),
             extra: extra, rank: rank)
+    }
+}
+
+extension FlickrSource: RegisteredSource {
+    public static let sourceName = "flickr"
+    public static let api: SourceAPI? = SourceAPI(baseURL: defaultBaseURL, requestsPerMinute: defaultRequestsPerMinute)
+
+    /// `collect.sources.flickr.…`
+    public struct Options: SourceOptions {
+        /// The environment variable holding the key (the key itself never goes in a recipe).
+        public var apiKeyVariable = FlickrSource.defaultKeyVariable
+
+        public init() {}
+
+        public static let keys: [SettingKey<Options>] = [
+            .string("api_key_env", \.apiKeyVariable, help: "the environment variable holding the Flickr API key"),
+        ]
+    }
+
+    public static func make(_ options: Options, setup: SourceSetup) throws(CollectError) -> FlickrSource {
+        try FlickrSource(baseURL: setup.baseURL, keyVariable: options.apiKeyVariable, environment: setup.environment)
     }
 }

@@ -1,9 +1,10 @@
+import Dataset
 import Foundation
 
 /// GBIF occurrence search with `mediaType=StillImage`: each occurrence's `media[]` entries are candidates.
 /// GBIF gives no pixel sizes; a medium's licence may be stricter than its record's, so the medium's counts.
 public struct GBIFSource: ImageSource {
-    public let name = "gbif"
+    public let name = GBIFSource.sourceName
     public let baseURL: String
     public let pageSize: Int
 
@@ -56,5 +57,14 @@ public struct GBIFSource: ImageSource {
             author: JSONField.string(medium["creator"]) ?? JSONField.string(medium["rightsHolder"]),
             title: JSONField.string(medium["title"]), description: JSONField.string(medium["description"]),
             declaredMime: JSONField.string(medium["format"]), extra: extra, rank: rank)
+    }
+}
+
+extension GBIFSource: RegisteredSource {
+    public static let sourceName = "gbif"
+    public static let api: SourceAPI? = SourceAPI(baseURL: defaultBaseURL)
+
+    public static func make(_ options: NoSourceOptions, setup: SourceSetup) -> GBIFSource {
+        GBIFSource(baseURL: setup.baseURL)
     }
 }

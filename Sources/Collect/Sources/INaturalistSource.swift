@@ -1,9 +1,10 @@
+import Dataset
 import Foundation
 
 /// iNaturalist API v1: resolve the keyword to a taxon (`/v1/taxa?q=`), then page research-grade observations
 /// with photos by `id_above`. Photo URLs point at the `square` size; `photoSize` picks the one to download.
 public struct INaturalistSource: ImageSource {
-    public let name = "inaturalist"
+    public let name = INaturalistSource.sourceName
     public let baseURL: String
     /// `small` (240), `medium` (500), `large` (1024) or `original` (2048).
     public let photoSize: String
@@ -76,5 +77,32 @@ public struct INaturalistSource: ImageSource {
             declaredWidth: photoSize == "original" ? JSONField.int(dimensions?["width"]) : nil,
             declaredHeight: photoSize == "original" ? JSONField.int(dimensions?["height"]) : nil,
             extra: extra, rank: rank)
+    }
+}
+
+extension INaturalistSource: RegisteredSource {
+    public static let sourceName = "inaturalist"
+    public static let api: SourceAPI? = SourceAPI(baseURL: defaultBaseURL, requestsPerMinute: defaultRequestsPerMinute)
+
+    /// The photo sizes iNaturalist serves (`collect.sources.inaturalist.photo_size`).
+    public enum PhotoSize: String, Sendable, CaseIterable {
+        case small, medium, large, original
+    }
+
+    /// `collect.sources.inaturalist.…`
+    public struct Options: SourceOptions {
+        public var photoSize: PhotoSize = .large
+        public var qualityGrade = "research"
+
+        public init() {}
+
+        public static let keys: [SettingKey<Options>] = [
+            .choice("photo_size", \.photoSize, help: "the photo size downloaded: small (240), medium (500), large (1024) or original (2048)"),
+            .string("quality_grade", \.qualityGrade, help: "observations searched: research, needs_id, casual (comma-separated for several)"),
+        ]
+    }
+
+    public static func make(_ options: Options, setup: SourceSetup) -> INaturalistSource {
+        INaturalistSource(baseURL: setup.baseURL, photoSize: options.photoSize.rawValue, qualityGrade: options.qualityGrade)
     }
 }

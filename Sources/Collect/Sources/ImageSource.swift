@@ -3,7 +3,8 @@ import Dataset
 import Logging
 
 /// Turns a keyword into candidate images with provenance. One conformer per source (Commons, iNaturalist,
-/// Openverse, GBIF, Flickr, a URL list, a local directory), registered in `ImageSources.all`.
+/// Openverse, GBIF, Flickr, a URL list, a local directory), registered through `RegisteredSource` in
+/// `ImageSources.all`.
 public protocol ImageSource: Sendable {
     /// The name used in recipes, options and `candidates.source` (`commons`, `inaturalist`…).
     var name: String { get }
@@ -15,10 +16,14 @@ public protocol ImageSource: Sendable {
     /// Keywords the source itself brings (a URL list's keyword column, a directory's sub-folders); collect adds
     /// them to the manifest before searching. Search APIs bring none.
     func declaredKeywords() -> [KeywordEntry]
+
+    /// Input lines the source could not read (`file:line: message`), reported by the command. Search APIs have none.
+    var problems: [String] { get }
 }
 
 extension ImageSource {
     public func declaredKeywords() -> [KeywordEntry] { [] }
+    public var problems: [String] { [] }
 }
 
 /// What a source may use while searching: a JSON fetcher (the HTTP engine in production, a fake in tests), the

@@ -1,8 +1,9 @@
+import Dataset
 import Foundation
 
 /// Openverse `/v1/images/`: anonymous requests may ask for at most 20 results a page and 20 pages.
 public struct OpenverseSource: ImageSource {
-    public let name = "openverse"
+    public let name = OpenverseSource.sourceName
     public let baseURL: String
 
     public static let defaultBaseURL = "https://api.openverse.org"
@@ -59,5 +60,14 @@ public struct OpenverseSource: ImageSource {
             declaredWidth: JSONField.int(result["width"]), declaredHeight: JSONField.int(result["height"]),
             declaredBytes: JSONField.int(result["filesize"]),
             declaredMime: JSONField.string(result["filetype"]).map { "image/\($0)" }, extra: extra, rank: rank)
+    }
+}
+
+extension OpenverseSource: RegisteredSource {
+    public static let sourceName = "openverse"
+    public static let api: SourceAPI? = SourceAPI(baseURL: defaultBaseURL)
+
+    public static func make(_ options: NoSourceOptions, setup: SourceSetup) -> OpenverseSource {
+        OpenverseSource(baseURL: setup.baseURL)
     }
 }

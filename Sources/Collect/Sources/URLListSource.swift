@@ -20,7 +20,7 @@ public struct URLListSource: ImageSource {
         }
     }
 
-    public let name = "urls"
+    public let name = URLListSource.sourceName
     public let file: URL
     /// The rows by keyword, in file order.
     let rows: [String: [Candidate]]
@@ -140,5 +140,52 @@ public struct URLListSource: ImageSource {
             out.append((index + 1, object.compactMapValues { JSONField.string($0) }))
         }
         return out
+    }
+}
+
+extension URLListSource: RegisteredSource {
+    public static let sourceName = "urls"
+    public static let api: SourceAPI? = nil
+
+    /// The list formats read (`collect.sources.urls.format`).
+    public enum Format: String, Sendable, CaseIterable {
+        case csv, tsv, jsonl
+    }
+
+    /// `collect.sources.urls.…`; `--source-file`, `--url-column`, `--caption-column`, `--keyword-column` and
+    /// `--keyword` override them.
+    public struct Options: SourceOptions {
+        /// The list; relative to the recipe's folder when the recipe names it.
+        public var file: String?
+        /// nil: from the file's extension.
+        public var format: Format?
+        public var urlColumn = "url"
+        public var captionColumn = "caption"
+        public var keywordColumn: String?
+        public var keyword = "urls"
+
+        public init() {}
+
+        public static let keys: [SettingKey<Options>] = [
+            .string("file", \.file, help: "the URL list (CSV, TSV or JSONL), relative to the recipe's folder"),
+            .choice("format", \.format, help: "the list's format (unset: from the file's extension)"),
+            .string("url_column", \.urlColumn, help: "the column holding each image's URL"),
+            .string("caption_column", \.captionColumn, help: "the column holding each image's caption"),
+            .string("keyword_column", \.keywordColumn, help: "the column holding each row's keyword (unset: every row gets `keyword`)"),
+            .string("keyword", \.keyword, help: "the keyword of every row when there is no keyword column"),
+        ]
+
+        public mutating func resolvePaths(_ resolve: (String) -> String) {
+            file = file.map(resolve)
+        }
+    }
+
+    public static func make(_ options: Options, setup: SourceSetup) throws(CollectError) -> URLListSource {
+        guard let file = options.file else {
+            throw CollectError(.invalidSetting, item: sourceName, detail: "give the URL list with --source-file or collect.sources.urls.file")
+        }
+        let columns = Columns(url: options.urlColumn, caption: options.captionColumn, keyword: options.keywordColumn,
+                              fixedKeyword: options.keyword)
+        return try URLListSource(file: URL(fileURLWithPath: file), format: options.format?.rawValue, columns: columns)
     }
 }

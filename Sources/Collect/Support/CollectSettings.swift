@@ -1,93 +1,101 @@
 import Dataset
 import Foundation
 
-/// Everything `dsbuild collect` needs, resolved from defaults ← recipe (`collect:`) ← command-line options.
-public struct CollectSettings: Sendable {
-    /// Options of one source (`collect.sources.<name>.*`).
-    public struct SourceOptions: Sendable {
-        public var baseURL: String?
-        public var apiKeyEnv: String?
-        public var perKeyword: Int?
-        public var requestsPerMinute: Double?
-        public var thumbnailWidth: Int?
-        public var photoSize: String?
-        public var qualityGrade: String?
-        public var file: String?
-        public var path: String?
-        public var urlColumn: String?
-        public var captionColumn: String?
-        public var keywordColumn: String?
-        public var keyword: String?
-        public var format: String?
+/// Everything `dsbuild collect` needs: defaults ← the recipe's `collect:` section ← command-line options.
+///
+/// Every `collect.*` key is declared once: the search keys here, the download keys in `DownloadSettings`, each
+/// source's keys beside the source (`RegisteredSource`), lifted under `sources.<name>` for every source in
+/// `ImageSources.all`.
+public struct CollectSettings: RecipeSettings {
+    public static let sectionName = "collect"
 
-        public init() {}
-    }
-
-    public var sources: [String] = ["commons"]
+    /// The sources searched, in order: those the recipe names under `sources` (unless `enabled: false`), else
+    /// commons; `--sources` replaces them.
+    public var sources: [String] = [CommonsSource.sourceName]
     public var perKeyword = 50
     public var licenses = LicenseFilter.openDefault
     public var download = DownloadSettings()
-    public var sourceOptions: [String: SourceOptions] = [:]
+    /// Each API source's endpoint, rate and limit, by source name.
+    public var api: [String: SourceAPISettings] = [:]
+    /// Each source's own options, by source name.
+    var options: [String: any SourceOptions] = [:]
     /// Source API requests in flight (Commons asks for serial requests; keep this small).
     public var searchConcurrency = 2
     /// Search only: record candidates, download nothing.
     public var searchOnly = false
+    /// Sources the recipe names with `enabled: false`.
+    var switchedOff: Set<String> = []
 
-    public init() {}
-
-    /// Defaults overridden by the recipe's `collect:` section. Relative file paths resolve against the recipe's
-    /// folder (`Recipe.fileURL`); the User-Agent contact is `collect.user_agent_contact`, else the top-level `contact`.
-    public init(recipe: Recipe) throws(CollectError) {
-        if let per = recipe.int("collect.per_keyword") { perKeyword = per }
-        if let list = recipe.strings("collect.licenses") { licenses = try LicenseFilter(parsing: list) }
-        var d = DownloadSettings()
-        if let v = recipe.int("collect.concurrency") { d.concurrency = v }
-        if let v = recipe.int("collect.per_host") { d.perHost = v }
-        if let v = recipe.double("collect.timeout_seconds") { d.totalTimeout = v }
-        if let v = recipe.double("collect.connect_timeout_seconds") { d.connectTimeout = v }
-        if let v = recipe.int("collect.low_speed_bytes") { d.lowSpeedBytes = v }
-        if let v = recipe.double("collect.low_speed_seconds") { d.lowSpeedSeconds = v }
-        if let v = recipe.int("collect.max_bytes") { d.maxBytes = v }
-        if let v = recipe.int("collect.max_redirects") { d.maxRedirects = v }
-        if let v = recipe.int("collect.max_attempts") { d.maxAttempts = v }
-        if let v = recipe.double("collect.retry_base_seconds") { d.retryBaseSeconds = v }
-        if let v = recipe.double("collect.retry_max_seconds") { d.retryMaxSeconds = v }
-        if let v = recipe.bool("collect.robots") { d.robots = v }
-        if let v = recipe.bool("collect.respect_x_robots_tag") { d.respectXRobotsTag = v }
-        if let v = recipe.string("collect.user_agent_contact") ?? recipe.string("contact") { d.userAgentContact = v }
-        if let v = recipe.double("collect.max_wait_seconds") { d.maxWaitSeconds = v }
-        if let v = recipe.strings("collect.allow_hosts") {
-            do {
-                _ = try AddressPolicy.publicOnly(allowing: v)
-            } catch {
-                throw CollectError(.invalidSetting, item: "collect.allow_hosts", detail: error.description)
-            }
-            d.allowHosts = v
+    public init() {
+        for kind in ImageSources.all {
+            if let defaults = kind.api { api[kind.sourceName] = SourceAPISettings(defaults) }
+            options[kind.sourceName] = kind.defaultOptions()
         }
-        download = d
-        var enabled: [String] = []
-        for name in recipe.keys("collect.sources") {
-            let prefix = "collect.sources.\(name)."
-            var o = SourceOptions()
-            o.baseURL = recipe.string(prefix + "base_url")
-            o.apiKeyEnv = recipe.string(prefix + "api_key_env")
-            o.perKeyword = recipe.int(prefix + "per_keyword")
-            o.requestsPerMinute = recipe.double(prefix + "requests_per_minute")
-            o.thumbnailWidth = recipe.int(prefix + "thumbnail_width")
-            o.photoSize = recipe.string(prefix + "photo_size")
-            o.qualityGrade = recipe.string(prefix + "quality_grade")
-            o.file = recipe.fileURL(prefix + "file")?.path
-            o.path = recipe.fileURL(prefix + "path")?.path
-            o.urlColumn = recipe.string(prefix + "url_column")
-            o.captionColumn = recipe.string(prefix + "caption_column")
-            o.keywordColumn = recipe.string(prefix + "keyword_column")
-            o.keyword = recipe.string(prefix + "keyword")
-            o.format = recipe.string(prefix + "format")
-            sourceOptions[name] = o
-            if recipe.bool(prefix + "enabled") ?? true { enabled.append(name) }
-        }
-        if !enabled.isEmpty { sources = enabled }
     }
 
-    public func options(for source: String) -> SourceOptions { sourceOptions[source] ?? SourceOptions() }
+    /// `collect.per_keyword`, `sources.<name>.per_keyword` and `--per-keyword`.
+    public static let perKeywordRule = ValueRule.atLeast(1)
+
+    public static let keys: [SettingKey<CollectSettings>] =
+        [
+            .int("per_keyword", \.perKeyword, rule: perKeywordRule, help: "candidates per keyword and source, after the licence filter"),
+            .custom("licenses", .checked(.list(.string), LicenseFilter.rule),
+                    help: "licences accepted (cc0, pdm, cc-by, cc-by-sa, …); `any` accepts every licence",
+                    apply: { s, v in
+                        let names = v.listValue?.compactMap(\.stringValue) ?? v.stringValue.map { [$0] } ?? []
+                        if let filter = try? LicenseFilter(parsing: names) { s.licenses = filter }
+                    },
+                    render: { s in .list(s.licenses.names.map { .string($0) }) }),
+        ]
+        + DownloadSettings.keys.map { $0.lifted(into: \CollectSettings.download, under: "") }
+        + ImageSources.all.flatMap { $0.collectKeys }
+
+    /// Reads the recipe's `collect:` section over the defaults. The User-Agent contact is
+    /// `collect.user_agent_contact`, else the top-level `contact`; a source's input paths resolve against the
+    /// recipe's folder (`Recipe.directory`).
+    public init(recipe: Recipe) {
+        self.init()
+        if let contact = RecipeHeader(recipe: recipe).contact { download.userAgentContact = contact }
+        apply(recipe)
+        let named = recipe.keys(Self.fullPath("sources")).filter { !switchedOff.contains($0) }
+        if !named.isEmpty { sources = named }
+        for name in options.keys {
+            options[name]?.resolvePaths { recipe.resolve($0).path }
+        }
+    }
+
+    /// A source's own options.
+    public subscript<Source: RegisteredSource>(_ source: Source.Type) -> Source.Options {
+        get { self[options: Source.sourceName] }
+        set { self[options: Source.sourceName] = newValue }
+    }
+
+    subscript<Options: SourceOptions>(options name: String) -> Options {
+        get { options[name] as? Options ?? Options() }
+        set { options[name] = newValue }
+    }
+
+    subscript(api name: String) -> SourceAPISettings {
+        get { api[name] ?? SourceAPISettings(SourceAPI(baseURL: "")) }
+        set { api[name] = newValue }
+    }
+
+    /// One limit for every source (`--per-keyword`): it replaces the recipe's per-source limits too.
+    public mutating func setPerKeywordForEverySource(_ limit: Int) {
+        perKeyword = limit
+        for name in api.keys { api[name]?.perKeyword = nil }
+    }
+
+    /// Builds the source called `name` from its settings.
+    func makeSource(_ name: String, environment: [String: String]) throws(CollectError) -> any ImageSource {
+        guard let kind = ImageSources.named(name) else {
+            throw CollectError(.invalidSetting, item: "--sources",
+                               detail: "unknown source \(name); use \(ImageSources.names.joined(separator: ", "))")
+        }
+        return try make(kind, environment: environment)
+    }
+
+    private func make<Source: RegisteredSource>(_ kind: Source.Type, environment: [String: String]) throws(CollectError) -> Source {
+        try Source.make(self[kind], setup: SourceSetup(baseURL: api[Source.sourceName]?.baseURL ?? "", environment: environment))
+    }
 }

@@ -62,7 +62,18 @@ public struct AddressPolicy: Sendable, Equatable {
 
     // MARK: - Parsing
 
-    static func parse(_ raw: String) throws(ParseError) -> [Rule] {
+    /// Why `entry` is not an allow-list entry by its form alone (a host name is not resolved: a recipe is read by
+    /// every command, and a name that does not resolve is reported when collect builds its policy).
+    public static func formProblem(_ entry: String) -> ParseError? {
+        do {
+            _ = try parse(entry, resolving: false)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    static func parse(_ raw: String, resolving: Bool = true) throws(ParseError) -> [Rule] {
         let entry = raw.trimmingCharacters(in: .whitespaces)
         guard !entry.isEmpty else { throw ParseError(entry: raw, reason: "empty entry") }
         if let slash = entry.firstIndex(of: "/") {
@@ -92,6 +103,7 @@ public struct AddressPolicy: Sendable, Equatable {
         if let address = IPAddress(host) {
             return [Rule(network: address.bytes, prefixLength: address.bytes.count * 8, port: port, text: entry)]
         }
+        guard resolving else { return [] }
         let addresses = IPAddress.resolve(host)
         guard !addresses.isEmpty else { throw ParseError(entry: raw, reason: "the host name does not resolve") }
         return addresses.map { Rule(network: $0.bytes, prefixLength: $0.bytes.count * 8, port: port, text: entry) }

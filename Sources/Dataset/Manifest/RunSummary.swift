@@ -19,7 +19,8 @@ public struct RunSummary: Sendable {
     public var rows: [StageRow]
 
     /// Computes the table from the manifest; `since` (seconds since 1970) bounds the time and tokens to this run.
-    public static func compute(workspace: Workspace, recipe: Recipe, since: Double,
+    /// - Parameter shards: the shard folder the run wrote (its `shards.json` counts the samples).
+    public static func compute(workspace: Workspace, recipe: Recipe, shards: URL, since: Double,
                                outcomes: [(stage: String, status: String)]) throws -> RunSummary {
         let status = try StatusReport.compute(workspace.manifest)
         let llm = LLMSettings(recipe: recipe)
@@ -55,7 +56,7 @@ public struct RunSummary: Sendable {
                 case "filter": row.done = status.imagesKept; row.dropped = status.imagesDropped
                 case "describe": row.done = status.descriptionsAccepted; row.dropped = status.descriptionsRejected
                 case "mcq": row.done = status.questionsAccepted; row.dropped = status.questionsRejected
-                case "shards": row.done = Self.shardSamples(workspace: workspace, recipe: recipe)
+                case "shards": row.done = Self.shardSamples(in: shards)
                 case "train": row.done = trainRow?["steps"] ?? 0
                 case "eval": row.done = evalCount
                 default: break
@@ -72,9 +73,7 @@ public struct RunSummary: Sendable {
     }
 
     /// Samples written to the shard folder, from its `shards.json`.
-    static func shardSamples(workspace: Workspace, recipe: Recipe) -> Int {
-        let path = recipe.string("shards.out") ?? "shards"
-        let out = path.hasPrefix("/") ? URL(fileURLWithPath: path) : workspace.root.appendingPathComponent(path)
+    static func shardSamples(in out: URL) -> Int {
         guard let data = try? Data(contentsOf: out.appendingPathComponent("shards.json")),
               let index = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let counts = index["counts"] as? [String: Any] else { return 0 }

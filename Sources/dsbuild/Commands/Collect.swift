@@ -84,47 +84,46 @@ extension DSBuild {
             if summary.failed || keywordErrors { throw ExitCode(1) }
         }
 
-        /// Defaults ← recipe ← options.
+        /// Defaults ← recipe ← options; each option is checked by the rule its recipe key declares.
         func makeSettings(_ context: CommandContext) throws -> CollectSettings {
-            var settings = try CollectSettings(recipe: context.recipe)
+            var settings = CollectSettings(recipe: context.recipe)
             if let sources {
                 settings.sources = sources.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             }
-            for name in settings.sources where !ImageSources.names.contains(name) {
+            for name in settings.sources where ImageSources.named(name) == nil {
                 throw ValidationError("unknown source `\(name)`; use \(ImageSources.names.joined(separator: ", "))")
             }
             if let perKeyword {
-                // The option is for every source: it replaces the recipe's per-source limits too.
-                settings.perKeyword = try CollectRecipe.perKeywordRule.checked(perKeyword, "--per-keyword")
-                for name in settings.sourceOptions.keys { settings.sourceOptions[name]?.perKeyword = nil }
+                settings.setPerKeywordForEverySource(try CollectSettings.perKeywordRule.checked(perKeyword, "--per-keyword"))
             }
             if let licenses {
-                do {
-                    settings.licenses = try LicenseFilter(parsing: [licenses])
-                } catch {
-                    throw ValidationError("--licenses: \(error)")
-                }
+                if let problem = LicenseFilter.rule.problem(strings: [licenses]) { throw ValidationError("--licenses \(problem)") }
+                settings.licenses = try LicenseFilter(parsing: [licenses])
             }
-            if let concurrency { settings.download.concurrency = try CollectRecipe.concurrencyRule.checked(concurrency, "--concurrency") }
-            if let perHost { settings.download.perHost = try CollectRecipe.concurrencyRule.checked(perHost, "--per-host") }
-            if let maxAttempts { settings.download.maxAttempts = max(1, maxAttempts) }
-            if let timeout { settings.download.totalTimeout = timeout }
+            if let concurrency { settings.download.concurrency = try DownloadSettings.concurrencyRule.checked(concurrency, "--concurrency") }
+            if let perHost { settings.download.perHost = try DownloadSettings.concurrencyRule.checked(perHost, "--per-host") }
+            if let maxAttempts { settings.download.maxAttempts = try DownloadSettings.maxAttemptsRule.checked(maxAttempts, "--max-attempts") }
+            if let timeout { settings.download.totalTimeout = try DownloadSettings.timeoutRule.checked(timeout, "--timeout") }
             if let contact { settings.download.userAgentContact = contact }
             if !allowHosts.isEmpty {
-                do { _ = try AddressPolicy.publicOnly(allowing: allowHosts) } catch { throw ValidationError("--allow-host \(error)") }
+                if let problem = DownloadSettings.allowHostsRule.problem(strings: allowHosts) { throw ValidationError("--allow-host \(problem)") }
                 settings.download.allowHosts += allowHosts
             }
             settings.searchOnly = searchOnly
-            for name in ["urls", "directory"] where settings.sources.contains(name) {
-                var o = settings.options(for: name)
-                if let sourceFile {
-                    if name == "urls" { o.file = sourceFile } else { o.path = sourceFile }
-                }
+            // --source-file is relative to the current folder (the recipe's `file`/`path` to the recipe's).
+            let input = sourceFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            if settings.sources.contains(URLListSource.sourceName) {
+                var o = settings[URLListSource.self]
+                if let input { o.file = input }
                 if let urlColumn { o.urlColumn = urlColumn }
                 if let captionColumn { o.captionColumn = captionColumn }
                 if let keywordColumn { o.keywordColumn = keywordColumn }
                 if let keyword { o.keyword = keyword }
-                settings.sourceOptions[name] = o
+                settings[URLListSource.self] = o
+            }
+            if settings.sources.contains(DirectorySource.sourceName) {
+                if let input { settings[DirectorySource.self].path = input }
+                if let keyword { settings[DirectorySource.self].keyword = keyword }
             }
             return settings
         }

@@ -93,7 +93,8 @@ extension DSBuild {
             let (outcomes, failed, stopped) = (result.outcomes, result.failed, result.stopped)
             let interrupted = result.interrupted
             let workspace = try Workspace.open(at: directory)
-            var summary = try RunSummary.compute(workspace: workspace, recipe: parsed, since: started,
+            let shardsFolder = URL(fileURLWithPath: ShardsSection(recipe: parsed).out, relativeTo: workspace.root).standardizedFileURL
+            var summary = try RunSummary.compute(workspace: workspace, recipe: parsed, shards: shardsFolder, since: started,
                                                  outcomes: outcomes.map { ($0.stage.rawValue, $0.status) })
             if let check = result.check, let i = summary.rows.firstIndex(where: { $0.stage == "check" }) {
                 // The check row: checks passed, violations per failed check.

@@ -17,9 +17,9 @@ struct CommandContext {
 
     /// Every section a recipe may hold, as the modules declare them.
     static let recipeSchema = RecipeSchema(settings: [
-        RecipeHeader.self, LLMSettings.self, FilterSettings.self, DescribeSettings.self, MCQSettings.self,
-        ShardsSection.self, TrainSection.self, EvalSection.self,
-    ], sections: [CollectRecipe.section])
+        RecipeHeader.self, LLMSettings.self, CollectSettings.self, FilterSettings.self, DescribeSettings.self,
+        MCQSettings.self, ShardsSection.self, TrainSection.self, EvalSection.self,
+    ])
 
     /// Commands that only read: they never take the workspace lock, so they work while a writer runs.
     static let readers: Set<String> = ["status", "report", "check"]
