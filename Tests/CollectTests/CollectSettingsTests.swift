@@ -127,6 +127,8 @@ import _DSBuildTestSupport
         #expect(offOnly.sources == ["commons"])
         let bare = CollectSettings(recipe: try Self.parse("collect:\n  sources:\n    openverse:\n    gbif: {}\n"))
         #expect(bare.sources == ["openverse", "gbif"])
+        let commonsOff = CollectSettings(recipe: try Self.parse(Self.collectSection([(path: "sources.commons.enabled", yaml: "false")])))
+        #expect(commonsOff.sources.isEmpty)
     }
 
     // MARK: The schema documents every key

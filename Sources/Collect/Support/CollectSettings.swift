@@ -10,7 +10,7 @@ public struct CollectSettings: RecipeSettings {
     public static let sectionName = "collect"
 
     /// The sources searched, in order: those the recipe names under `sources` (unless `enabled: false`), else
-    /// commons; `--sources` replaces them.
+    /// commons (unless that is switched off); `--sources` replaces them.
     public var sources: [String] = [CommonsSource.sourceName]
     public var perKeyword = 50
     public var licenses = LicenseFilter.openDefault
@@ -57,8 +57,10 @@ public struct CollectSettings: RecipeSettings {
         self.init()
         if let contact = RecipeHeader(recipe: recipe).contact { download.userAgentContact = contact }
         apply(recipe)
+        // The sources the recipe names and does not switch off; none such: the default (commons) unless the
+        // recipe switches that off too — then nothing is searched.
         let named = recipe.keys(Self.fullPath("sources")).filter { !switchedOff.contains($0) }
-        if !named.isEmpty { sources = named }
+        sources = named.isEmpty ? sources.filter { !switchedOff.contains($0) } : named
         for name in options.keys {
             options[name]?.resolvePaths { recipe.resolve($0).path }
         }

@@ -11,6 +11,9 @@ public protocol RecipeSettings: Sendable {
     static var keys: [SettingKey<Self>] { get }
     /// The defaults.
     init()
+    /// Defaults, then the recipe's section. A type whose keys interact (a list derived from several keys, a
+    /// fallback to another section) implements it; the default applies each key in turn.
+    init(recipe: Recipe)
 }
 
 extension RecipeSettings {

@@ -93,6 +93,9 @@ extension DSBuild {
             for name in settings.sources where ImageSources.named(name) == nil {
                 throw ValidationError("unknown source `\(name)`; use \(ImageSources.names.joined(separator: ", "))")
             }
+            if settings.sources.isEmpty {
+                Output.warning("no source is searched (the recipe switches off commons and names no other); only candidates found before are downloaded")
+            }
             if let perKeyword {
                 settings.setPerKeywordForEverySource(try CollectSettings.perKeywordRule.checked(perKeyword, "--per-keyword"))
             }
