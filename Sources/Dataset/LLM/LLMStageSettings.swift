@@ -7,6 +7,28 @@
 public protocol LLMStageSettings: RecipeSettings {
     /// The recipe's `llm:` section, the fallback of every sampling value.
     var llm: LLMSettings { get set }
+    /// The stage's own `model`, `temperature` and `concurrency` (nil: unset, `llm:`'s value applies).
+    var ownModel: String? { get set }
+    var ownTemperature: Double? { get set }
+    var ownConcurrency: Int? { get set }
+}
+
+extension LLMStageSettings {
+    /// The model the stage asks: its own, else `llm.model`.
+    public var model: String {
+        get { ownModel ?? llm.model }
+        set { ownModel = newValue }
+    }
+    /// Its own temperature, else `llm.temperature`.
+    public var temperature: Double {
+        get { ownTemperature ?? llm.temperature }
+        set { ownTemperature = newValue }
+    }
+    /// Its own requests in flight, else `llm.concurrency`.
+    public var concurrency: Int {
+        get { ownConcurrency ?? llm.concurrency }
+        set { ownConcurrency = newValue }
+    }
 }
 
 extension LLMStageSettings {

@@ -51,21 +51,9 @@ public struct DescribeSettings: LLMStageSettings {
     /// The completion limit when neither `describe.max_tokens` nor `llm.max_tokens` is set.
     public static let defaultMaxTokens = 600
 
-    public var model: String {
-        get { ownModel ?? llm.model }
-        set { ownModel = newValue }
-    }
-    public var temperature: Double {
-        get { ownTemperature ?? llm.temperature }
-        set { ownTemperature = newValue }
-    }
     public var maxTokens: Int {
         get { ownMaxTokens ?? llm.maxTokens ?? Self.defaultMaxTokens }
         set { ownMaxTokens = newValue }
-    }
-    public var concurrency: Int {
-        get { ownConcurrency ?? llm.concurrency }
-        set { ownConcurrency = newValue }
     }
     /// `llm.seed` (describe has no seed of its own).
     public var seed: Int {

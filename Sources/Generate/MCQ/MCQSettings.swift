@@ -45,18 +45,6 @@ public struct MCQSettings: LLMStageSettings {
 
     // MARK: Resolved against `llm:` and the split
 
-    public var model: String {
-        get { ownModel ?? llm.model }
-        set { ownModel = newValue }
-    }
-    public var temperature: Double {
-        get { ownTemperature ?? llm.temperature }
-        set { ownTemperature = newValue }
-    }
-    public var concurrency: Int {
-        get { ownConcurrency ?? llm.concurrency }
-        set { ownConcurrency = newValue }
-    }
     /// Seed for answer placement, distractors and the Type 2 split draw: `mcq.seed`, the split's seed (not
     /// `llm.seed`: a changed endpoint seed must not move the split).
     public var seed: Int {
