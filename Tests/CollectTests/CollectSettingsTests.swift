@@ -117,14 +117,14 @@ import _DSBuildTestSupport
         #expect(CollectSettings(recipe: .empty).download.userAgentContact == DownloadSettings().userAgentContact)
     }
 
-    @Test func enabledFalseLeavesASourceOutAndNoneNamedMeansCommons() throws {
+    @Test func enabledFalseLeavesASourceOutAndOnlyARecipeNamingNoSourceMeansCommons() throws {
         let settings = CollectSettings(recipe: try Self.parse(Self.collectSection([
             (path: "sources.commons.enabled", yaml: "false"), (path: "sources.openverse.base_url", yaml: "http://127.0.0.1:9"),
             (path: "sources.gbif.per_keyword", yaml: "3"),
         ])))
         #expect(settings.sources == ["openverse", "gbif"])
         let offOnly = CollectSettings(recipe: try Self.parse(Self.collectSection([(path: "sources.gbif.enabled", yaml: "false")])))
-        #expect(offOnly.sources == ["commons"])
+        #expect(offOnly.sources.isEmpty)  // a recipe that names sources has no default one
         let bare = CollectSettings(recipe: try Self.parse("collect:\n  sources:\n    openverse:\n    gbif: {}\n"))
         #expect(bare.sources == ["openverse", "gbif"])
         let commonsOff = CollectSettings(recipe: try Self.parse(Self.collectSection([(path: "sources.commons.enabled", yaml: "false")])))

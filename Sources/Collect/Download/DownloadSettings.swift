@@ -63,7 +63,7 @@ public struct DownloadSettings: Sendable {
                  help: "loopback/private addresses remote sources may reach: host[:port] or CIDR"),
         .bool("robots", \.robots, help: "fetch and obey each host's robots.txt"),
         .bool("respect_x_robots_tag", \.respectXRobotsTag, help: "refuse images served with X-Robots-Tag noai/noimageai"),
-        .string("user_agent_contact", \.userAgentContact, help: "the User-Agent's contact (unset: the top-level contact)"),
+        .string("user_agent_contact", \.userAgentContact, rule: .headerText, help: "the User-Agent's contact (unset: the top-level contact)"),
     ]
 
     public var userAgent: String { HTTPEngine.userAgent(contact: userAgentContact) }

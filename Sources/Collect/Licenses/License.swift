@@ -79,6 +79,11 @@ public struct LicenseFilter: Sendable, Equatable {
     public init(parsing rawList: [String]) throws(CollectError) {
         let list = rawList.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             .filter { !$0.isEmpty }
+        // An empty list names no licence; reading it as "every licence" would collect what the user never chose.
+        guard !list.isEmpty else {
+            throw CollectError(.invalidSetting, item: "(empty)",
+                               detail: "names no licence; list the licences to accept (\(License.known.joined(separator: ", "))) or `any`")
+        }
         if list.contains(where: { $0.lowercased() == "any" }) {
             guard list.count == 1 else {
                 throw CollectError(.invalidSetting, item: list.joined(separator: ","),

@@ -9,8 +9,8 @@ import Foundation
 public struct CollectSettings: RecipeSettings {
     public static let sectionName = "collect"
 
-    /// The sources searched, in order: those the recipe names under `sources` (unless `enabled: false`), else
-    /// commons (unless that is switched off); `--sources` replaces them.
+    /// The sources searched, in order: those the recipe names under `sources` (unless `enabled: false`; none
+    /// when it switches off all it names), else commons; `--sources` replaces them.
     public var sources: [String] = [CommonsSource.sourceName]
     public var perKeyword = 50
     public var licenses = LicenseFilter.openDefault
@@ -57,10 +57,10 @@ public struct CollectSettings: RecipeSettings {
         self.init()
         if let contact = RecipeHeader(recipe: recipe).contact { download.userAgentContact = contact }
         apply(recipe)
-        // The sources the recipe names and does not switch off; none such: the default (commons) unless the
-        // recipe switches that off too — then nothing is searched.
-        let named = recipe.keys(Self.fullPath("sources")).filter { !switchedOff.contains($0) }
-        sources = named.isEmpty ? sources.filter { !switchedOff.contains($0) } : named
+        // A recipe that names sources searches those it does not switch off — none, when it switches off all it
+        // names (commons is the default only of a recipe that names no source).
+        let named = recipe.keys(Self.fullPath("sources"))
+        if !named.isEmpty { sources = named.filter { !switchedOff.contains($0) } }
         for name in options.keys {
             options[name]?.resolvePaths { recipe.resolve($0).path }
         }

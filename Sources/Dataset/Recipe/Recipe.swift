@@ -47,7 +47,42 @@ public struct Recipe: Sendable {
         let directory = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL
         guard let node else { return Recipe(file: file, root: .map([], line: 0), text: text, directory: directory) }
         let value = try RecipeValidator(file: file).validate(node, as: schema.rootType, path: [])
+        // The variables the recipe names for its secrets (`*_env` keys) hold secrets from now on; a value of one
+        // written anywhere in the recipe is refused like a credential by shape.
+        var variables = ["OPENAI_API_KEY"]
+        Self.collectVariableNames(value, into: &variables)
+        SecretRedactor.register(variables: variables, in: ProcessInfo.processInfo.environment)
+        if let (key, line) = Self.firstRegisteredSecret(value, path: []) {
+            throw RecipeError(.secretInRecipe, file: file, line: line, key: key,
+                              message: "holds the value of a secret environment variable; secrets never go in a recipe")
+        }
         return Recipe(file: file, root: value, text: text, directory: directory)
+    }
+
+    private static func collectVariableNames(_ value: RecipeValue, into names: inout [String]) {
+        guard let entries = value.entries else { return }
+        for (key, child) in entries {
+            if key.hasSuffix("_env"), let name = child.stringValue, !name.isEmpty { names.append(name) }
+            collectVariableNames(child, into: &names)
+        }
+    }
+
+    private static func firstRegisteredSecret(_ value: RecipeValue, path: [String]) -> (String, Int)? {
+        switch value {
+        case .string(let text, let line):
+            return SecretRedactor.redact(text) != text ? (path.joined(separator: "."), line) : nil
+        case .list(let items, _):
+            for (i, item) in items.enumerated() { if let hit = firstRegisteredSecret(item, path: path + ["\(i)"]) { return hit } }
+            return nil
+        case .map(let entries, let line):
+            for (key, child) in entries {
+                if SecretRedactor.redact(key) != key { return ((path + ["(a key)"]).joined(separator: "."), line) }
+                if let hit = firstRegisteredSecret(child, path: path + [key]) { return hit }
+            }
+            return nil
+        default:
+            return nil
+        }
     }
 
     /// The value at a dotted path, if the recipe sets it.

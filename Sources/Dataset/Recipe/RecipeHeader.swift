@@ -21,6 +21,6 @@ public struct RecipeHeader: RecipeSettings {
         .string("description", \.description, help: "a line on what the dataset is for"),
         .string("keywords", \.keywords, help: "the keyword file (txt, csv, tsv, jsonl), relative to the recipe's folder"),
         .string("workspace", \.workspace, help: "the workspace `dsbuild run` uses without --workspace"),
-        .string("contact", \.contact, help: "URL or e-mail in every source's User-Agent"),
+        .string("contact", \.contact, rule: .headerText, help: "URL or e-mail in every source's User-Agent"),
     ]
 }

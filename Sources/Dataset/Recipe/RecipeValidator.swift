@@ -23,6 +23,10 @@ struct RecipeValidator {
         case .number:
             if let i = node.int { return .int(i, line: line) }
             guard let d = node.float else { throw wrong(key, line, type) }
+            // .inf and .nan pass or dodge every range rule; no setting means them.
+            guard d.isFinite else {
+                throw RecipeError(.badValue, file: file, line: line, key: key, message: "must be a finite number, not \(d)")
+            }
             return .number(d, line: line)
         case .bool:
             guard let b = node.bool else { throw wrong(key, line, type) }
@@ -41,9 +45,18 @@ struct RecipeValidator {
                 }
                 return .list(items, line: line)
             }
-            // A single scalar where a list is expected is read as a one-element list (or a comma list).
-            if case .scalar = node {
-                return .list([try validate(node, as: element, path: path)], line: line)
+            // A single scalar where a list is expected is read as a comma list (`jpeg, png`), so every list key
+            // reads a string the same way.
+            if case .scalar(let scalar) = node {
+                let parts = scalar.string.split(separator: ",", omittingEmptySubsequences: false)
+                    .map { $0.trimmingCharacters(in: .whitespaces) }
+                var items: [RecipeValue] = []
+                for (index, part) in parts.enumerated() {
+                    var piece = scalar
+                    piece.string = part
+                    items.append(try validate(.scalar(piece), as: element, path: parts.count > 1 ? path + ["\(index)"] : path))
+                }
+                return .list(items, line: line)
             }
             throw wrong(key, line, type)
         case .map(let fields):
@@ -89,16 +102,29 @@ struct RecipeValidator {
                 throw RecipeError(.unknownKey, file: file, line: keyLine, key: childKey,
                                   message: "unknown key (known here: \(known))")
             }
+            // A credential by shape (userinfo in a URL, `key=…`) or a registered secret's value, in a key or any
+            // string inside the value: the recipe is copied into the workspace and into every shard index.
+            if SecretRedactor.redact(name) != name {
+                throw RecipeError(.secretInRecipe, file: file, line: keyLine, key: SecretRedactor.redact(childKey),
+                                  message: "a key holds a credential; secrets never go in a recipe")
+            }
             let value = try validate(valueNode, as: childType, path: childPath)
-            // A credential by shape (userinfo in a URL, `key=…`) or a registered secret's value: the recipe is
-            // copied into the workspace and into every shard index, so it must hold none.
-            if case .string(let text, let valueLine) = value, SecretRedactor.redact(text) != text {
+            if let (text, valueLine) = Self.firstCredential(in: value) {
                 throw RecipeError(.secretInRecipe, file: file, line: valueLine, key: childKey,
                                   message: "holds a credential (\(SecretRedactor.redact(text))); secrets never go in a recipe: put the endpoint with its credentials in the environment (OPENAI_BASE_URL / OPENAI_API_KEY, or the variables `base_url_env` / `api_key_env` name)")
             }
             items.append((name, value))
         }
         return .map(items, line: line)
+    }
+
+    /// The first string in `value` (a scalar, a list item, at any depth) that the redactor would change.
+    static func firstCredential(in value: RecipeValue) -> (String, Int)? {
+        switch value {
+        case .string(let text, let line): return SecretRedactor.redact(text) != text ? (text, line) : nil
+        case .list(let items, _): return items.lazy.compactMap(firstCredential).first
+        default: return nil  // mappings are checked key by key as they are validated
+        }
     }
 
     private func wrong(_ key: String, _ line: Int, _ type: RecipeType) -> RecipeError {

@@ -16,6 +16,11 @@ public struct ValueRule: Sendable {
     /// Why `value` breaks the rule, or nil when it satisfies it.
     public func problem(_ value: RecipeValue) -> String? {
         if case .null = value { return nil }
+        // inf and NaN pass or dodge every comparison a range makes; no setting means them.
+        if let d = value.doubleValue, !d.isFinite { return "must be a finite number, not \(d)" }
+        if let items = value.listValue, let d = items.compactMap(\.doubleValue).first(where: { !$0.isFinite }) {
+            return "must hold finite numbers, not \(d)"
+        }
         return check(value)
     }
 
@@ -65,6 +70,14 @@ public struct ValueRule: Sendable {
         if numbers[0] <= 0 { return "MIN must be greater than 0, not \(show(numbers[0]))" }
         if numbers[0] > numbers[1] { return "MIN \(show(numbers[0])) is greater than MAX \(show(numbers[1])); write [MIN, MAX]" }
         return nil
+    }
+
+    /// Text sent in an HTTP header (a User-Agent contact): one line, no control characters — a CR/LF would
+    /// start a header of its own.
+    public static let headerText = ValueRule("one line of text without control characters") { value in
+        guard let text = value.stringValue else { return nil }
+        return text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+            ? "must be one line without control characters (it is sent in an HTTP header)" : nil
     }
 
     static func show(_ d: Double) -> String {

@@ -61,10 +61,14 @@ public struct OpenAIClientConfiguration: Sendable {
         return OpenAIClientConfiguration(baseURL: base, apiKey: key)
     }
 
+    /// `<base>/chat/completions`, the base's query (`?api-version=…`, as Azure endpoints take) kept after it.
     var completionsURL: URL {
-        let text = baseURL.absoluteString
-        let trimmed = text.hasSuffix("/") ? String(text.dropLast()) : text
-        return URL(string: trimmed + "/chat/completions")!
+        guard var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false) else {
+            return baseURL.appendingPathComponent("chat/completions")
+        }
+        let path = components.percentEncodedPath
+        components.percentEncodedPath = (path.hasSuffix("/") ? String(path.dropLast()) : path) + "/chat/completions"
+        return components.url ?? baseURL.appendingPathComponent("chat/completions")
     }
 }
 

@@ -54,7 +54,7 @@ public struct TrainSection: RecipeSettings {
     public static let keys: [SettingKey<TrainSection>] = [
         .string("mode", \.mode, rule: modeRule, help: "text-only, paired, hybrid:<ratio> (paired share) or vift"),
         .string("model", \.model, help: "the base model: a local Hugging Face folder or a hub id"),
-        .string("out", \.out, help: "the run's output folder (checkpoints, config)"),
+        .string("out", \.out, help: "the run's output folder (checkpoints, config), relative to the workspace"),
         .int("max_steps", \.maxSteps, rule: .atLeast(1), help: "optimizer steps (overrides epochs)"),
         .number("epochs", \.epochs, rule: .greaterThan(0), help: "passes over the shards (unset: the trainer's 1)"),
         .choice("device", \.device, help: "where the trainer runs (unset: auto)"),

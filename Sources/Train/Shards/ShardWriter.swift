@@ -195,7 +195,7 @@ public struct ShardWriter: Sendable {
         summary.fingerprint = ContentHash.sha256Hex(shas.joined())
         let index: [String: Any] = [
             "format": "dsbuild-shards", "version": 1, "dsbuild_version": DSBuildVersion.string,
-            "fingerprint": summary.fingerprint, "recipe": (try? JSONSerialization.jsonObject(with: Data(settings.recipeJSON.utf8))) ?? [String: Any](),
+            "fingerprint": summary.fingerprint, "recipe": (try? JSONSerialization.jsonObject(with: Data(SecretRedactor.redact(settings.recipeJSON).utf8))) ?? [String: Any](),
             "split": inputs.split.json.merging(["by": inputs.split.design.rawValue, "settings_hash": inputs.split.hash]) { a, _ in a },
             "novel_keywords": inputs.novelKeywords, "text": text, "paired": paired,
             "counts": ["text": inputs.text.count, "paired": inputs.paired.count, "by_kind": summary.byKind],

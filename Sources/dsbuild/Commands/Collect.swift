@@ -88,13 +88,15 @@ extension DSBuild {
         func makeSettings(_ context: CommandContext) throws -> CollectSettings {
             var settings = CollectSettings(recipe: context.recipe)
             if let sources {
-                settings.sources = sources.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                var seen = Set<String>()  // a source named twice is searched once
+                settings.sources = sources.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    .filter { !$0.isEmpty && seen.insert($0).inserted }
             }
             for name in settings.sources where ImageSources.named(name) == nil {
                 throw ValidationError("unknown source `\(name)`; use \(ImageSources.names.joined(separator: ", "))")
             }
             if settings.sources.isEmpty {
-                Output.warning("no source is searched (the recipe switches off commons and names no other); only candidates found before are downloaded")
+                Output.warning("no source is searched (every source the recipe names is switched off, or --sources names none); only candidates found before are downloaded")
             }
             if let perKeyword {
                 settings.setPerKeywordForEverySource(try CollectSettings.perKeywordRule.checked(perKeyword, "--per-keyword"))
@@ -107,7 +109,7 @@ extension DSBuild {
             if let perHost { settings.download.perHost = try DownloadSettings.concurrencyRule.checked(perHost, "--per-host") }
             if let maxAttempts { settings.download.maxAttempts = try DownloadSettings.maxAttemptsRule.checked(maxAttempts, "--max-attempts") }
             if let timeout { settings.download.totalTimeout = try DownloadSettings.timeoutRule.checked(timeout, "--timeout") }
-            if let contact { settings.download.userAgentContact = contact }
+            if let contact { settings.download.userAgentContact = try ValueRule.headerText.checked(contact, "--contact") }
             if !allowHosts.isEmpty {
                 if let problem = DownloadSettings.allowHostsRule.problem(strings: allowHosts) { throw ValidationError("--allow-host \(problem)") }
                 settings.download.allowHosts += allowHosts

@@ -56,7 +56,9 @@ extension DSBuild {
                 throw ValidationError("--mode must be text-only, paired, hybrid:<ratio in 0…1> or vift, not \(section.mode)")
             }
             guard let modelName = section.model else { throw ValidationError("--model is required (a local folder or a hub id)") }
-            guard let outDir = section.out else { throw ValidationError("--out is required") }
+            // --out is relative to the current directory, `train.out` (an output folder, like `shards.out`) to the workspace.
+            guard let outDir = out ?? section.out.map({ URL(fileURLWithPath: $0, relativeTo: context.workspace.root).standardizedFileURL.path })
+            else { throw ValidationError("--out is required") }
             let root = context.workspace.root
             let trainerDir = try TrainerLocation.find(explicit: trainer)
             var settings = TrainSettings(
