@@ -50,7 +50,9 @@ import _DSBuildTestSupport
         case .int: if case .int(let i) = current { return "\(i + 1)" } else { return "2" }
         case .number: if case .double(let d) = current { return "\(d + 1.5)" } else { return "1.5" }
         case .bool: if case .bool(let b) = current { return b ? "false" : "true" } else { return "true" }
-        case .string: return "changed-\(path.split(separator: ".").last!)"
+        case .string:
+            let name = path.split(separator: ".").last!
+            return name == "base_url" ? "http://127.0.0.1:9/changed" : "changed-\(name)"
         case .choice(let values): return values.first { AnyPlain.string($0) != current }
         case .list:
             switch path {

@@ -16,7 +16,7 @@ public struct SourceAPISettings: Sendable {
     }
 
     public static let keys: [SettingKey<SourceAPISettings>] = [
-        .string("base_url", \.baseURL, help: "the API root requests go to (tests point it at a loopback server)"),
+        .string("base_url", \.baseURL, rule: .httpURL, help: "the API root requests go to (tests point it at a loopback server)"),
         .int("per_keyword", \.perKeyword, rule: CollectSettings.perKeywordRule,
              help: "this source's candidates per keyword instead of collect.per_keyword"),
         .number("requests_per_minute", \.requestsPerMinute, rule: .greaterThan(0),

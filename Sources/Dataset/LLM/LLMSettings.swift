@@ -45,8 +45,8 @@ public struct LLMSettings: RecipeSettings {
     public static let concurrencyRule = ValueRule.atLeast(1)
 
     public static let keys: [SettingKey<LLMSettings>] = [
-        .string("model", \.model, help: "the model every stage asks unless its own section names one"),
-        .string("base_url", \.baseURL, help: "the endpoint's API root (…/v1); unset: the variable base_url_env names, else https://api.openai.com/v1"),
+        .string("model", \.model, rule: .nonEmpty, help: "the model every stage asks unless its own section names one"),
+        .string("base_url", \.baseURL, rule: .httpURL, help: "the endpoint's API root (…/v1); unset: the variable base_url_env names, else https://api.openai.com/v1"),
         .string("base_url_env", \.baseURLVariable, help: "the environment variable holding the endpoint"),
         .string("api_key_env", \.apiKeyVariable, help: "the environment variable holding the API key (a recipe never holds the key)"),
         .number("temperature", \.temperature, rule: temperatureRule, help: "sampling temperature unless a stage sets its own"),

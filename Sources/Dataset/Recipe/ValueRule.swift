@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a setting's value must be (a range, an order, a set of names), declared once next to the setting and
 /// applied by both readers of it: the recipe validator (the message then names the file, the line and the key)
 /// and the command-line option (the message names the option). So a value the CLI refuses is refused in a
@@ -78,6 +80,22 @@ public struct ValueRule: Sendable {
         guard let text = value.stringValue else { return nil }
         return text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
             ? "must be one line without control characters (it is sent in an HTTP header)" : nil
+    }
+
+    /// An http(s) URL with a host (an endpoint or API root).
+    public static let httpURL = ValueRule("an http(s) URL") { value in
+        guard let text = value.stringValue else { return nil }
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let host = url.host, !host.isEmpty else {
+            return "must be an http(s) URL such as http://127.0.0.1:8080/v1, not \(text)"
+        }
+        return nil
+    }
+
+    /// A string that is not empty (a model name).
+    public static let nonEmpty = ValueRule("not empty") { value in
+        guard let text = value.stringValue else { return nil }
+        return text.trimmingCharacters(in: .whitespaces).isEmpty ? "must not be empty" : nil
     }
 
     static func show(_ d: Double) -> String {

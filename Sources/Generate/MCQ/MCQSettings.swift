@@ -60,7 +60,9 @@ public struct MCQSettings: LLMStageSettings {
     public static let blindRepeatsRule = ValueRule.atLeast(1)
     /// `mcq.types` and `--types`: question types 1 (recognition) and 2 (reasoning).
     public static let typesRule = ValueRule("a list of 1 and 2") { value in
-        let bad = (value.listValue ?? []).compactMap(\.intValue).filter { ![1, 2].contains($0) }
+        let types = (value.listValue ?? []).compactMap(\.intValue)
+        if types.isEmpty { return "must list at least one question type (1, 2)" }
+        let bad = types.filter { ![1, 2].contains($0) }
         return bad.isEmpty ? nil : "must list question types 1 and 2 only, not \(bad.map(String.init).joined(separator: ", "))"
     }
 

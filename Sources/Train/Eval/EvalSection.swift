@@ -30,8 +30,8 @@ public struct EvalSection: RecipeSettings {
     }
 
     public static let keys: [SettingKey<EvalSection>] = [
-        .string("model", \.model, help: "the model name sent to the endpoint"),
-        .string("endpoint", \.endpoint, help: "the OpenAI-compatible base URL (unset: $OPENAI_BASE_URL)"),
+        .string("model", \.model, rule: .nonEmpty, help: "the model name sent to the endpoint"),
+        .string("endpoint", \.endpoint, rule: .httpURL, help: "the OpenAI-compatible base URL (unset: $OPENAI_BASE_URL)"),
         .choices("conditions", \.conditions, help: "every condition scored and stored: with-image, no-image, description-only"),
         .bool("circular", \.circular, help: "CircularEval: right only under every rotation of the options"),
         .string("questions", \.questions, help: "a question file to score instead of the workspace's (relative to the recipe)"),

@@ -13,7 +13,7 @@ extension DSBuild {
         @Option(help: "Questions JSONL (dsbuild, K-Viscuit or BUTTERFLY-style; detected). Default: the workspace's test split.")
         var questions: String?
 
-        @Option(help: "Where the questions' image_path values resolve (default: beside the questions file).")
+        @Option(help: "Where the questions' image_path values resolve (default: images/ beside the questions file).")
         var images: String?
 
         @Option(help: "The question file's format: dsbuild, k-viscuit or butterfly (default: detected from its fields).")
@@ -57,6 +57,8 @@ extension DSBuild {
 
         func validate() throws {
             _ = try split.map { try EvalSection.splitRule.checked($0, "--split") }
+            _ = try model.map { try ValueRule.nonEmpty.checked($0, "--model") }
+            _ = try endpoint.map { try ValueRule.httpURL.checked($0, "--endpoint") }
             _ = try maxTokens.map { try ValueRule.atLeast(1).checked($0, "--max-tokens") }
             _ = try concurrency.map { try LLMSettings.concurrencyRule.checked($0, "--concurrency") }
         }
