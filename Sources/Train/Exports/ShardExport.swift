@@ -24,6 +24,8 @@ struct ExportContext {
     let renderer: ImageRenderer
     /// Files placed by this run, per image folder (the rest of those folders is removed at the end).
     let placed = PlacedFiles()
+    /// Images rendered by this run, so that each is rendered once for all samples and exports.
+    let renders = RenderedImages()
 
     /// Places the sample's image under `exports/images/<sha>.<ext>` and returns that path relative to `directory`.
     func placeImage(_ sample: PairedSample) throws -> String {
@@ -45,7 +47,7 @@ struct ExportContext {
             try? fm.removeItem(at: destination)
             do { try fm.linkItem(at: source, to: destination) } catch { try fm.copyItem(at: source, to: destination) }
         } else {
-            let rendered = try renderer.render(image)
+            let rendered = try renders.render(image, with: renderer)
             if (try? Data(contentsOf: destination)) != rendered.data { try AtomicFile.write(rendered.data, to: destination) }
         }
         return relative
@@ -53,7 +55,7 @@ struct ExportContext {
 
     /// The rendered bytes of the sample's image (for formats that embed images).
     func renderedImage(_ sample: PairedSample) throws -> RenderedImage {
-        try renderer.render(sample.image)
+        try renders.render(sample.image, with: renderer)
     }
 
     static func jsonData(_ object: Any, pretty: Bool = false) throws -> Data {
@@ -74,6 +76,24 @@ struct ExportContext {
 final class PlacedFiles: @unchecked Sendable {
     private(set) var byFolder: [String: Set<String>] = [:]
     func add(_ folder: String, _ relative: String) { byFolder[folder, default: []].insert(relative) }
+}
+
+/// The images one export run rendered, by stored sha. An image is in several samples and several exports, and
+/// rendering it again for each (read, decode, turn upright, encode; with `--image-format png` a deflate of the
+/// whole image every time) made the exports most of a `shards` run. Bounded as the tar writer's cache is; used
+/// as `PlacedFiles` is, by one run on one thread.
+final class RenderedImages: @unchecked Sendable {
+    private var images: [String: RenderedImage] = [:]
+    private var bytes = 0
+
+    func render(_ image: StoredImage, with renderer: ImageRenderer) throws -> RenderedImage {
+        if let hit = images[image.sha] { return hit }
+        let rendered = try renderer.render(image)
+        if bytes + rendered.data.count > 128 << 20 { images.removeAll(); bytes = 0 }
+        images[image.sha] = rendered
+        bytes += rendered.data.count
+        return rendered
+    }
 }
 
 public enum ShardExports {
