@@ -78,24 +78,6 @@ final class PlacedFiles: @unchecked Sendable {
     func add(_ folder: String, _ relative: String) { byFolder[folder, default: []].insert(relative) }
 }
 
-/// The images one export run rendered, by stored sha. An image is in several samples and several exports, and
-/// rendering it again for each (read, decode, turn upright, encode; with `--image-format png` a deflate of the
-/// whole image every time) made the exports most of a `shards` run. Bounded as the tar writer's cache is; used
-/// as `PlacedFiles` is, by one run on one thread.
-final class RenderedImages: @unchecked Sendable {
-    private var images: [String: RenderedImage] = [:]
-    private var bytes = 0
-
-    func render(_ image: StoredImage, with renderer: ImageRenderer) throws -> RenderedImage {
-        if let hit = images[image.sha] { return hit }
-        let rendered = try renderer.render(image)
-        if bytes + rendered.data.count > 128 << 20 { images.removeAll(); bytes = 0 }
-        images[image.sha] = rendered
-        bytes += rendered.data.count
-        return rendered
-    }
-}
-
 public enum ShardExports {
     static let all: [any ShardExportFormat] = [LLaVAExport(), LLaMAFactoryExport(), OpenAIExport(), MCQTestExport()]
 
