@@ -40,9 +40,19 @@ public struct CommandRunner: Sendable {
 
     /// Runs `dsbuild ARGS` to completion.
     public func run(_ arguments: [String], currentDirectory: URL? = nil) throws -> Result {
+        let started = Date()
         let process = try start(arguments, currentDirectory: currentDirectory)
-        return process.wait()
+        let result = process.wait()
+        if Self.reportsTimings {
+            let words = arguments.prefix(4).map { $0.count > 40 ? "…" + $0.suffix(30) : $0 }
+            FileHandle.standardError.write(Data(String(format: "[dsbuild %.2f s] %@\n", Date().timeIntervalSince(started),
+                                                        words.joined(separator: " ")).utf8))
+        }
+        return result
     }
+
+    /// `DSBUILD_TEST_TIMINGS=1`: each `run` prints its wall time to stderr, to find what makes a test slow.
+    static let reportsTimings = ProcessInfo.processInfo.environment["DSBUILD_TEST_TIMINGS"] != nil
 
     /// Starts `dsbuild ARGS` and returns a handle (to kill it mid-run, for resume tests).
     public func start(_ arguments: [String], currentDirectory: URL? = nil) throws -> RunningCommand {

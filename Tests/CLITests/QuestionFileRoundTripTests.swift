@@ -16,14 +16,34 @@ import _DSBuildTestSupport
         }
     }
 
-    /// A workspace holding K-Viscuit's questions, imported with their images.
+    /// K-Viscuit's questions imported with their images through the commands, once for the suite: the import
+    /// (657 questions, 232 images probed and stored) is the same for every test, and each test works on a copy.
+    struct Imported: @unchecked Sendable {
+        let tmp: TemporaryDirectory
+        let workspace: URL
+        let created: CommandRunner.Result
+        let imported: CommandRunner.Result
+
+        static let shared: Result<Imported, any Error> = Result {
+            let tmp = TemporaryDirectory("dsbuild-qfiles-imported")
+            let ws = tmp.path("ws")
+            try "keyword,category\nGat,clothes\n".write(to: tmp.path("k.csv"), atomically: true, encoding: .utf8)
+            let cli = CommandRunner()
+            let created = try cli.run(["init", ws.path, "--keywords", tmp.path("k.csv").path])
+            let imported = try cli.run(["mcq", "--workspace", ws.path, "--import-k-viscuit", TestPaths.kViscuitAnnotations.path,
+                                        "--images", TestPaths.kViscuitImages.path, "--json"])
+            return Imported(tmp: tmp, workspace: ws, created: created, imported: imported)
+        }
+    }
+
+    /// A workspace holding K-Viscuit's questions, imported with their images: a copy of the suite's import, whose
+    /// report every caller checks.
     func importedWorkspace(_ name: String) throws -> String {
         let ws = tmp.path(name).path
         try "keyword,category\nGat,clothes\n".write(to: tmp.path("k.csv"), atomically: true, encoding: .utf8)
-        let created = try cli.run(["init", ws, "--keywords", tmp.path("k.csv").path])
+        let fixture = try Imported.shared.get()
+        let (created, imported) = (fixture.created, fixture.imported)
         #expect(created.status == 0, "\(created.stderr)")
-        let imported = try cli.run(["mcq", "--workspace", ws, "--import-k-viscuit", TestPaths.kViscuitAnnotations.path,
-                                    "--images", TestPaths.kViscuitImages.path, "--json"])
         #expect(imported.status == 0, "\(imported.stderr)")
         let json = try imported.json()
         #expect(json["imported"] as? Int == 657)
@@ -31,6 +51,7 @@ import _DSBuildTestSupport
         #expect(json["with_image"] as? Int == 646)
         #expect(json["image_problems"] as? Int == 11)
         #expect(imported.stderr.split(separator: "\n").filter { $0.contains("not found") }.count == 11)
+        try FileManager.default.copyItem(at: fixture.workspace, to: URL(fileURLWithPath: ws))
         return ws
     }
 
@@ -193,35 +214,55 @@ import _DSBuildTestSupport
         #expect(chat.requestCount == 646)
     }
 
-    /// A workspace of generated Type 1 questions, made by the commands from K-Viscuit images (directory source).
+    /// A workspace of generated Type 1 questions, made by the commands from K-Viscuit images (directory source),
+    /// once for the suite; each format's test exports from a copy of it.
+    struct Generated: @unchecked Sendable {
+        let tmp: TemporaryDirectory
+        let workspace: URL
+        let keywords: URL
+        /// Each step's arguments and result, for the callers to check.
+        let steps: [(arguments: [String], result: CommandRunner.Result)]
+
+        static let shared: Result<Generated, any Error> = Result {
+            let tmp = TemporaryDirectory("dsbuild-qfiles-generated")
+            let items = try KViscuitFixture.type1Items().filter {
+                $0.category == "Food" && FileManager.default.fileExists(atPath: TestPaths.kViscuitImages.appendingPathComponent($0.imagePath).path)
+            }
+            var seen = Set<String>()
+            let chosen = Array(items.filter { seen.insert($0.keyword).inserted && !$0.keyword.contains("/") }.prefix(8))
+            let source = tmp.path("src")
+            var csv = "keyword,category\n"
+            for item in chosen {
+                let folder = source.appendingPathComponent(item.keyword)
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                try FileManager.default.copyItem(at: TestPaths.kViscuitImages.appendingPathComponent(item.imagePath),
+                                                 to: folder.appendingPathComponent(item.imagePath))
+                csv += "\"\(item.keyword)\",food\n"
+            }
+            let keywords = tmp.path("gen.csv")
+            try csv.write(to: keywords, atomically: true, encoding: .utf8)
+            let recipe = tmp.path("gen.yaml")
+            try "name: gen\nfilter:\n  min_short_side: 100\n  aspect_ratio: [0.3, 3.0]\nmcq:\n  types: [1]\n  seed: 3\n"
+                .write(to: recipe, atomically: true, encoding: .utf8)
+            let ws = tmp.path("gen-ws").path
+            let cli = CommandRunner()
+            var steps: [(arguments: [String], result: CommandRunner.Result)] = []
+            for step in [["init", ws, "--keywords", keywords.path, "--recipe", recipe.path],
+                         ["collect", "--workspace", ws, "--sources", "directory", "--source-file", source.path, "--licenses", "any"],
+                         ["filter", "--workspace", ws], ["mcq", "--workspace", ws, "--types", "1"]] {
+                steps.append((step, try cli.run(step)))
+            }
+            return Generated(tmp: tmp, workspace: URL(fileURLWithPath: ws), keywords: keywords, steps: steps)
+        }
+    }
+
+    /// A copy of the suite's generated workspace, and its keyword file; every step that built it is checked.
     func generatedWorkspace() throws -> (ws: String, keywords: URL) {
-        let items = try KViscuitFixture.type1Items().filter {
-            $0.category == "Food" && FileManager.default.fileExists(atPath: TestPaths.kViscuitImages.appendingPathComponent($0.imagePath).path)
-        }
-        var seen = Set<String>()
-        let chosen = Array(items.filter { seen.insert($0.keyword).inserted && !$0.keyword.contains("/") }.prefix(8))
-        let source = tmp.path("src")
-        var csv = "keyword,category\n"
-        for item in chosen {
-            let folder = source.appendingPathComponent(item.keyword)
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(at: TestPaths.kViscuitImages.appendingPathComponent(item.imagePath),
-                                             to: folder.appendingPathComponent(item.imagePath))
-            csv += "\"\(item.keyword)\",food\n"
-        }
-        let keywords = tmp.path("gen.csv")
-        try csv.write(to: keywords, atomically: true, encoding: .utf8)
-        let recipe = tmp.path("gen.yaml")
-        try "name: gen\nfilter:\n  min_short_side: 100\n  aspect_ratio: [0.3, 3.0]\nmcq:\n  types: [1]\n  seed: 3\n"
-            .write(to: recipe, atomically: true, encoding: .utf8)
+        let fixture = try Generated.shared.get()
+        for (step, r) in fixture.steps { #expect(r.status == 0, "\(step[0]): \(r.stderr)") }
         let ws = tmp.path("gen-ws").path
-        for step in [["init", ws, "--keywords", keywords.path, "--recipe", recipe.path],
-                     ["collect", "--workspace", ws, "--sources", "directory", "--source-file", source.path, "--licenses", "any"],
-                     ["filter", "--workspace", ws], ["mcq", "--workspace", ws, "--types", "1"]] {
-            let r = try cli.run(step)
-            #expect(r.status == 0, "\(step[0]): \(r.stderr)")
-        }
-        return (ws, keywords)
+        try FileManager.default.copyItem(at: fixture.workspace, to: URL(fileURLWithPath: ws))
+        return (ws, fixture.keywords)
     }
 
     @Test(arguments: ["dsbuild", "k-viscuit", "butterfly"])

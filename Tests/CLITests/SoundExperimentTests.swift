@@ -373,8 +373,7 @@ import _DSBuildTestSupport
                 "no test image is rotated or larger than \(maxSide); the check below would be vacuous")
         var sent = 0
         for body in chat.bodies where (body["max_tokens"] as? Int ?? body["max_completion_tokens"] as? Int ?? 99) <= 5 {
-            let text = String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes]), as: UTF8.self)
-            for image in dataURLImages(text) {
+            for image in ByteScan.dataURLImages(try JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes])) {
                 sent += 1
                 let header = try #require(ImageHeader.read(image), "eval sent an image no reader understands")
                 #expect([nil, 1].contains(header.orientation), "eval sent an image with EXIF orientation \(header.orientation ?? 0): shown sideways")
@@ -427,7 +426,7 @@ import _DSBuildTestSupport
                 textFiles += 1
                 expectClean(data, path)
                 guard contains(data, Data("data:image/".utf8)) else { continue }
-                for image in dataURLImages(String(decoding: data, as: UTF8.self)) where t.testImages.contains(ContentHash.sha256Hex(image)) {
+                for image in ByteScan.dataURLImages(data) where t.testImages.contains(ContentHash.sha256Hex(image)) {
                     Issue.record("\(path) embeds a test image")
                 }
             }
@@ -460,37 +459,12 @@ import _DSBuildTestSupport
         #expect(questions > 0, "no question trains text-only")
     }
 
-    /// Whether `needle` occurs in `haystack` (memchr for the first byte, memcmp for the rest: the exports hold
-    /// megabytes of base64, too slow to search as Swift strings in a debug build).
-    static func contains(_ haystack: Data, _ needle: Data) -> Bool {
-        guard !needle.isEmpty, needle.count <= haystack.count else { return needle.isEmpty }
-        return haystack.withUnsafeBytes { h in
-            needle.withUnsafeBytes { n in
-                guard let base = h.baseAddress, let first = n.first else { return false }
-                var offset = 0
-                let last = h.count - n.count
-                while offset <= last {
-                    guard let hit = memchr(base + offset, Int32(first), last - offset + 1) else { return false }
-                    let at = base.distance(to: UnsafeRawPointer(hit))
-                    if memcmp(base + at, n.baseAddress!, n.count) == 0 { return true }
-                    offset = at + 1
-                }
-                return false
-            }
-        }
-    }
+    /// Whether `needle` occurs in `haystack`, on bytes (the exports hold megabytes of base64, too slow to search as
+    /// Swift strings in a debug build).
+    static func contains(_ haystack: Data, _ needle: Data) -> Bool { ByteScan.contains(haystack, needle) }
 
     static func jsonEscaped(_ text: String) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data()
         return String(String(decoding: data, as: UTF8.self).dropFirst(2).dropLast(2))
-    }
-
-    static func dataURLImages(_ text: String) -> [Data] {
-        var out: [Data] = []
-        let pattern = try! NSRegularExpression(pattern: #"data:image/[a-z]+;base64,([A-Za-z0-9+/=]+)"#)
-        for m in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
-            if let r = Range(m.range(at: 1), in: text), let data = Data(base64Encoded: String(text[r])) { out.append(data) }
-        }
-        return out
     }
 }

@@ -185,12 +185,72 @@ struct ShardSoundnessTests {
         }
     }
 
-    static func inspect(_ built: Built, files: [URL] = [], shards: URL? = nil) throws -> [String: Any]? {
-        guard let python = Interop.pythonOrFail() else { return nil }
+    /// What the real clients (`scripts/interop/inspect_images.py`) see in the shards and in every image file the
+    /// suite's tests look at, read once: each start of the script loads webdataset and Hugging Face datasets and
+    /// reads every shard, whatever files it is given. nil without the interop Python (the tests then stop early).
+    nonisolated(unsafe) static let inspected: Result<[String: Any]?, any Error> = Result {
+        guard case .success(let python) = Interop.python else { return nil }
+        let built = try Self.built.get()
+        let files = rotatedSources(built, try truth(built)) + (try exportImageFiles(built).files) + (try requestImageFiles(built))
         let script = TestPaths.repositoryRoot.appendingPathComponent("scripts/interop/inspect_images.py").path
-        let result = try runProcess([python.path, script, (shards ?? built.shards).path] + files.map(\.path))
-        try #require(result.status == 0, "inspect_images.py failed: \(result.stderr.suffix(3000))")
+        let result = try runProcess([python.path, script, built.shards.path] + files.map(\.path))
+        guard result.status == 0 else { throw SetupError("inspect_images.py failed: \(result.stderr.suffix(3000))") }
         return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+    }
+
+    /// The shared inspection (nil without the interop Python, which `pythonOrFail` reports).
+    static func inspect() throws -> [String: Any]? {
+        guard Interop.pythonOrFail() != nil else { return nil }
+        return try inspected.get()
+    }
+
+    /// What the clients saw of `files` (each inspected with the shards).
+    static func inspect(files: [URL]) throws -> [String: [String: Any]]? {
+        guard let seen = try inspect() else { return nil }
+        let all = try #require(seen["files"] as? [String: [String: Any]])
+        let paths = Set(files.map(\.path))
+        return all.filter { paths.contains($0.key) }
+    }
+
+    /// The stored files of the two EXIF-rotated world images (their pixels are sideways).
+    static func rotatedSources(_ built: Built, _ t: Truth) -> [URL] {
+        [World.rotated6, World.rotated8].map { built.workspace.appendingPathComponent(t.stored[$0.sha]!.path) }
+    }
+
+    /// The image files of the path-based exports, and the OpenAI export's embedded images written out as files
+    /// (`openai-images/<n>.img`, in the order the export holds them).
+    static func exportImageFiles(_ built: Built) throws -> (files: [URL], embedded: Int) {
+        let exports = built.shards.appendingPathComponent("exports")
+        var files: [URL] = []
+        for folder in ["images", "mcq_test/images"] {
+            let dir = exports.appendingPathComponent(folder)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] { files.append(dir.appendingPathComponent(name)) }
+        }
+        let openaiDir = built.tmp.path("openai-images")
+        try FileManager.default.createDirectory(at: openaiDir, withIntermediateDirectories: true)
+        var n = 0
+        for image in ByteScan.dataURLImages(try Data(contentsOf: exports.appendingPathComponent("openai.jsonl"))) {
+            let file = openaiDir.appendingPathComponent("\(n).img")
+            try image.write(to: file)
+            files.append(file)
+            n += 1
+        }
+        return (files, n)
+    }
+
+    /// Every image the model was sent while the workspace was built, written out as `request-images/<n>.img`.
+    static func requestImageFiles(_ built: Built) throws -> [URL] {
+        let dir = built.tmp.path("request-images")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var files: [URL] = []
+        for body in built.chat.bodies {
+            for image in ByteScan.dataURLImages(try JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes])) {
+                let file = dir.appendingPathComponent("\(files.count).img")
+                try image.write(to: file)
+                files.append(file)
+            }
+        }
+        return files
     }
 
     static func sampleJSONs(_ shards: URL) throws -> [[String: Any]] {
@@ -253,11 +313,12 @@ struct ShardSoundnessTests {
         #expect(!placed.isEmpty)
         for name in placed { #expect(!forbidden.contains(String(name.prefix(64))), "exports/images/\(name)") }
         for file in ["llava.json", "llama_factory_paired.json", "llama_factory_text.json", "openai.jsonl"] {
-            let text = try String(contentsOf: exports.appendingPathComponent(file), encoding: .utf8)
-            for sha in forbidden { #expect(!text.contains(sha), "\(file) names \(sha.prefix(12))") }
+            let data = try Data(contentsOf: exports.appendingPathComponent(file))
+            #expect(String(validating: data, as: UTF8.self) != nil, "\(file) is not UTF-8")
+            for sha in forbidden { #expect(!ByteScan.contains(data, Data(sha.utf8)), "\(file) names \(sha.prefix(12))") }
         }
-        for line in try String(contentsOf: exports.appendingPathComponent("openai.jsonl"), encoding: .utf8).split(separator: "\n") {
-            for image in Self.dataURLImages(String(line)) { #expect(!forbidden.contains(ContentHash.sha256Hex(image))) }
+        for image in ByteScan.dataURLImages(try Data(contentsOf: exports.appendingPathComponent("openai.jsonl"))) {
+            #expect(!forbidden.contains(ContentHash.sha256Hex(image)))
         }
 
         // The index counts the exclusions and records the stored split, not the recipe's defaults.
@@ -327,7 +388,7 @@ struct ShardSoundnessTests {
         #expect((images["reencoded_for_orientation"] as? Int ?? 0) >= 2)
         #expect((images["copied"] as? Int ?? 0) >= 1)
 
-        guard let seen = try Self.inspect(built) else { return }
+        guard let seen = try Self.inspect() else { return }
         let wds = try #require(seen["webdataset"] as? [String: [String: Any]])
         #expect(wds.count == samples.count)
         #expect(Set(wds.values.compactMap { $0["ext"] as? String }) == ["jpg"])
@@ -372,8 +433,9 @@ struct ShardSoundnessTests {
             }
         }
         // The stored rotated sources really are sideways (so the check above is not vacuous).
-        let rotated = [World.rotated6, World.rotated8].map { built.workspace.appendingPathComponent(t.stored[$0.sha]!.path) }
-        let raw = try #require(try Self.inspect(built, files: rotated)?["files"] as? [String: [String: Any]])
+        let rotated = Self.rotatedSources(built, t)
+        let raw = try #require(try Self.inspect(files: rotated))
+        #expect(raw.count == rotated.count)
         #expect(raw.values.allSatisfy { [6, 8].contains($0["exif_orientation"] as? Int ?? 0) && ($0["width"] as? Int ?? 0) > ($0["height"] as? Int ?? 0) })
     }
 
@@ -381,28 +443,13 @@ struct ShardSoundnessTests {
         let built = try Self.built.get()
         let t = try Self.truth(built)
         let exports = built.shards.appendingPathComponent("exports")
-        var files: [URL] = []
-        for folder in ["images", "mcq_test/images"] {
-            let dir = exports.appendingPathComponent(folder)
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] { files.append(dir.appendingPathComponent(name)) }
-        }
-        let openaiDir = built.tmp.path("openai-images")
-        try FileManager.default.createDirectory(at: openaiDir, withIntermediateDirectories: true)
-        var n = 0
-        for line in try String(contentsOf: exports.appendingPathComponent("openai.jsonl"), encoding: .utf8).split(separator: "\n") {
-            for image in Self.dataURLImages(String(line)) {
-                let file = openaiDir.appendingPathComponent("\(n).img")
-                try image.write(to: file)
-                files.append(file)
-                n += 1
-            }
-        }
+        let (files, n) = try Self.exportImageFiles(built)
         #expect(n > 0)
         #expect(files.allSatisfy { $0.lastPathComponent.hasSuffix(".jpg") || $0.pathExtension == "img" })
         // The test images go to mcq_test/images/, the training images to images/, never the other way round.
         let mcqImages = try FileManager.default.contentsOfDirectory(atPath: exports.appendingPathComponent("mcq_test/images").path)
         #expect(!mcqImages.isEmpty && mcqImages.allSatisfy { t.testImages.contains(String($0.prefix(64))) })
-        guard let seen = try Self.inspect(built, files: files)?["files"] as? [String: [String: Any]] else { return }
+        guard let seen = try Self.inspect(files: files) else { return }
         #expect(seen.count == files.count)
         for (path, image) in seen {
             #expect(image["format"] as? String == "JPEG", "\(path)")
@@ -423,19 +470,10 @@ struct ShardSoundnessTests {
 
     @Test func everyImageSentToTheModelIsUprightAndWithinTheSideLimit() throws {
         let built = try Self.built.get()
-        let dir = built.tmp.path("request-images")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var files: [URL] = []
-        for body in built.chat.bodies {
-            let text = String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes]), as: UTF8.self)
-            for image in Self.dataURLImages(text) {
-                let file = dir.appendingPathComponent("\(files.count).img")
-                try image.write(to: file)
-                files.append(file)
-            }
-        }
+        let files = try Self.requestImageFiles(built)
         try #require(files.count > 10)
-        guard let seen = try Self.inspect(built, files: files)?["files"] as? [String: [String: Any]] else { return }
+        guard let seen = try Self.inspect(files: files) else { return }
+        #expect(seen.count == files.count)
         for (path, image) in seen {
             #expect([nil, 1].contains(image["exif_orientation"] as? Int), "\(path) sent with EXIF orientation \(image["exif_orientation"] ?? "")")
             #expect(max(image["width"] as? Int ?? 0, image["height"] as? Int ?? 0) <= 256)
@@ -487,12 +525,4 @@ struct ShardSoundnessTests {
 
     // MARK: Helpers
 
-    static func dataURLImages(_ text: String) -> [Data] {
-        var out: [Data] = []
-        let pattern = try! NSRegularExpression(pattern: #"data:image/[a-z]+;base64,([A-Za-z0-9+/=]+)"#)
-        for m in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
-            if let r = Range(m.range(at: 1), in: text), let data = Data(base64Encoded: String(text[r])) { out.append(data) }
-        }
-        return out
-    }
 }

@@ -24,6 +24,8 @@ struct ExportContext {
     let renderer: ImageRenderer
     /// Files placed by this run, per image folder (the rest of those folders is removed at the end).
     let placed = PlacedFiles()
+    /// Images rendered by this run, so that each is rendered once for all samples and exports.
+    let renders = RenderedImages()
 
     /// Places the sample's image under `exports/images/<sha>.<ext>` and returns that path relative to `directory`.
     func placeImage(_ sample: PairedSample) throws -> String {
@@ -45,7 +47,7 @@ struct ExportContext {
             try? fm.removeItem(at: destination)
             do { try fm.linkItem(at: source, to: destination) } catch { try fm.copyItem(at: source, to: destination) }
         } else {
-            let rendered = try renderer.render(image)
+            let rendered = try renders.render(image, with: renderer)
             if (try? Data(contentsOf: destination)) != rendered.data { try AtomicFile.write(rendered.data, to: destination) }
         }
         return relative
@@ -53,7 +55,7 @@ struct ExportContext {
 
     /// The rendered bytes of the sample's image (for formats that embed images).
     func renderedImage(_ sample: PairedSample) throws -> RenderedImage {
-        try renderer.render(sample.image)
+        try renders.render(sample.image, with: renderer)
     }
 
     static func jsonData(_ object: Any, pretty: Bool = false) throws -> Data {

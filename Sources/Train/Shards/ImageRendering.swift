@@ -141,3 +141,21 @@ struct ImageRenderer: Sendable {
         return counts
     }
 }
+
+/// The images one `shards` run rendered, by stored sha. An image is in several samples, often of several shards,
+/// and in several exports; rendering it again for each (read, decode, turn upright, encode; with
+/// `--image-format png` a deflate of the whole image every time) was most of a run that re-encodes. Bounded at
+/// 128 MiB (then it starts over); the shards and the exports are written one after another, by one thread.
+final class RenderedImages: @unchecked Sendable {
+    private var images: [String: RenderedImage] = [:]
+    private var bytes = 0
+
+    func render(_ image: StoredImage, with renderer: ImageRenderer) throws -> RenderedImage {
+        if let hit = images[image.sha] { return hit }
+        let rendered = try renderer.render(image)
+        if bytes + rendered.data.count > 128 << 20 { images.removeAll(); bytes = 0 }
+        images[image.sha] = rendered
+        bytes += rendered.data.count
+        return rendered
+    }
+}

@@ -148,6 +148,7 @@ public struct ShardWriter: Sendable {
 
         progress.start("shards", total: plans.count)
         var entries: [Planned.Kind: [[String: Any]]] = [:]
+        let renders = RenderedImages()
         for plan in plans {
             try Task.checkCancellation()
             let url = out.appendingPathComponent(plan.file)
@@ -164,7 +165,7 @@ public struct ShardWriter: Sendable {
                 let data: Data
                 switch plan.kind {
                 case .text: data = try encodeText(Array(textLines[plan.range]))
-                case .paired: data = try await encodeTar(Array(inputs.paired[plan.range]), renderer: renderer)
+                case .paired: data = try await encodeTar(Array(inputs.paired[plan.range]), renderer: renderer, renders: renders)
                 }
                 try AtomicFile.write(data, to: url)
                 let made = Marker(plan: plan.planHash, sha256: ContentHash.sha256Hex(data), bytes: data.count, samples: plan.range.count)
@@ -275,22 +276,11 @@ public struct ShardWriter: Sendable {
         }
     }
 
-    private func encodeTar(_ samples: [PairedSample], renderer: ImageRenderer) async throws -> Data {
+    private func encodeTar(_ samples: [PairedSample], renderer: ImageRenderer, renders: RenderedImages) async throws -> Data {
         var tar = TarWriter()
-        // An image appears in several samples of a shard: render it once (bounded, so a shard of large
-        // re-encoded images does not hold them all).
-        var cache: [String: RenderedImage] = [:]
-        var cachedBytes = 0
         for sample in samples {
-            let rendered: RenderedImage
-            if let hit = cache[sample.image.sha] {
-                rendered = hit
-            } else {
-                rendered = try renderer.render(sample.image)
-                if cachedBytes + rendered.data.count > 128 << 20 { cache.removeAll(); cachedBytes = 0 }
-                cache[sample.image.sha] = rendered
-                cachedBytes += rendered.data.count
-            }
+            // An image appears in several samples, of this shard and others: rendered once per run (bounded).
+            let rendered = try renders.render(sample.image, with: renderer)
             let json = try JSONSerialization.data(withJSONObject: sample.json(rendered), options: [.sortedKeys, .withoutEscapingSlashes])
             try tar.append(name: "\(sample.key).\(rendered.fileExtension)", contents: rendered.data)
             try tar.append(name: "\(sample.key).json", contents: json)
