@@ -48,7 +48,9 @@ let package = Package(
         .target(
             name: "Filter",
             dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), "CJPEG", "CPNG", "CWebP", "CLibXML2", "CImageShims"],
-            swiftSettings: upcoming),
+            // Pixel loops (resampling, pHash, pixel analysis) are ~30× slower unoptimised: the debug build the
+            // tests run would spend most of its time resizing images for eval and shards.
+            swiftSettings: upcoming + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "Generate", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
         .target(name: "Train", dependencies: ["Dataset", "CZlib", "CZstd", .product(name: "GRDB", package: "GRDB.swift"),
                                              .product(name: "Crypto", package: "swift-crypto"),
