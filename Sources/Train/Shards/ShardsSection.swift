@@ -61,10 +61,21 @@ public struct ShardsSection: RecipeSettings {
         .int("seed", \.seed, help: "seed of the novel-keyword choice"),
     ]
 
+    /// The shard folder `out` names: absolute as written, else inside the workspace (`~` expanded).
+    public static func folder(_ out: String, in workspaceRoot: URL) -> URL {
+        let expanded = (out as NSString).expandingTildeInPath
+        // Appending, not `relativeTo:`: a root URL without a trailing slash would resolve against its parent.
+        return (expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : workspaceRoot.appendingPathComponent(expanded))
+            .standardizedFileURL
+    }
+
+    /// The shard folder these settings name, in the workspace at `workspaceRoot`.
+    public func folder(in workspaceRoot: URL) -> URL { Self.folder(out, in: workspaceRoot) }
+
     /// The writer's settings: these values, the split the recipe asks for (used when none is stored yet) and
     /// the filter's duplicate distance `phashDistance` (images that close to a test image are held out with it).
     public func settings(workspaceRoot: URL, recipe: Recipe, phashDistance: Int) -> ShardSettings {
-        var settings = ShardSettings(out: URL(fileURLWithPath: out, relativeTo: workspaceRoot).standardizedFileURL)
+        var settings = ShardSettings(out: Self.folder(out, in: workspaceRoot))
         settings.shardSize = shardSize
         settings.shardBytes = shardBytes
         settings.compression = compression

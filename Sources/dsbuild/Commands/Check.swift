@@ -32,8 +32,7 @@ extension DSBuild {
         /// Runs the checks; with `echo`, prints the report (text or JSON) on stdout.
         func audit(echo: Bool) throws -> CheckReport {
             let context = try CommandContext.open(options, command: "check")
-            let folder = shards ?? ShardsSection(recipe: context.recipe).out
-            let url = URL(fileURLWithPath: folder, relativeTo: context.workspace.root).standardizedFileURL
+            let url = ShardsSection.folder(shards ?? ShardsSection(recipe: context.recipe).out, in: context.workspace.root)
             let names = only.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             let auditor = WorkspaceAuditor(workspace: context.workspace, shards: url,
                                            phashDistance: FilterSettings(recipe: context.recipe).phashDistance,

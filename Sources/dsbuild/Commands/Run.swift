@@ -93,7 +93,7 @@ extension DSBuild {
             let (outcomes, failed, stopped) = (result.outcomes, result.failed, result.stopped)
             let interrupted = result.interrupted
             let workspace = try Workspace.open(at: directory)
-            let shardsFolder = URL(fileURLWithPath: ShardsSection(recipe: parsed).out, relativeTo: workspace.root).standardizedFileURL
+            let shardsFolder = ShardsSection(recipe: parsed).folder(in: workspace.root)
             var summary = try RunSummary.compute(workspace: workspace, recipe: parsed, shards: shardsFolder, since: started,
                                                  outcomes: outcomes.map { ($0.stage.rawValue, $0.status) })
             if let check = result.check, let i = summary.rows.firstIndex(where: { $0.stage == "check" }) {

@@ -57,12 +57,12 @@ extension DSBuild {
             }
             guard let modelName = section.model else { throw ValidationError("--model is required (a local folder or a hub id)") }
             // --out is relative to the current directory, `train.out` (an output folder, like `shards.out`) to the workspace.
-            guard let outDir = out ?? section.out.map({ URL(fileURLWithPath: $0, relativeTo: context.workspace.root).standardizedFileURL.path })
+            guard let outDir = out ?? section.out.map({ ShardsSection.folder($0, in: context.workspace.root).path })
             else { throw ValidationError("--out is required") }
             let root = context.workspace.root
             let trainerDir = try TrainerLocation.find(explicit: trainer)
             var settings = TrainSettings(
-                shards: URL(fileURLWithPath: shards ?? ShardsSection(recipe: context.recipe).out, relativeTo: root).standardizedFileURL,
+                shards: ShardsSection.folder(shards ?? ShardsSection(recipe: context.recipe).out, in: root),
                 mode: trainMode, model: modelName, out: URL(fileURLWithPath: outDir).standardizedFileURL, trainerDirectory: trainerDir)
             settings.maxSteps = section.maxSteps
             settings.epochs = section.epochs
