@@ -69,7 +69,7 @@ let package = Package(
             swiftSettings: upcoming),
 
         // Test helpers shared by several test targets: loopback servers, image factories, fixtures.
-        .target(name: "_DSBuildTestSupport", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")], swiftSettings: upcoming),
+        .target(name: "_DSBuildTestSupport", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
 
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
         .testTarget(name: "CollectTests", dependencies: ["Collect", "Dataset", "Filter", "_DSBuildTestSupport"], swiftSettings: upcoming),

@@ -20,16 +20,14 @@ public struct Collector: Sendable {
     public let settings: CollectSettings
     public let prober: any ImageProbing
     public let logger: Logger
-    public let progress: ProgressReporter
     let environment: [String: String]
 
     public init(workspace: Workspace, settings: CollectSettings, prober: any ImageProbing, logger: Logger,
-                progress: ProgressReporter, environment: [String: String] = ProcessInfo.processInfo.environment) {
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.workspace = workspace
         self.settings = settings
         self.prober = prober
         self.logger = logger
-        self.progress = progress
         self.environment = environment
     }
 
@@ -49,7 +47,7 @@ public struct Collector: Sendable {
             hostLimits: ["https://upload.wikimedia.org:443": min(2, max(d.perHost, 1))], addressPolicy: policy))
     }
 
-    public func run() async throws -> CollectSummary {
+    public func run(runner: StageRunner) async throws -> CollectSummary {
         var sources: [any ImageSource] = []
         for name in settings.sources {
             sources.append(try settings.makeSource(name, environment: environment))
@@ -66,7 +64,6 @@ public struct Collector: Sendable {
         let context = SourceContext(fetcher: fetcher, licenses: settings.licenses, logger: logger)
         let search = SearchStage(sources: sources, perKeyword: settings.perKeyword,
                                  perSource: settings.api.compactMapValues(\.perKeyword), context: context)
-        let runner = StageRunner(manifest: workspace.manifest, progress: progress, logger: logger)
         // What each run applied (recipe and options), for the run record; API keys are never settings.
         let record = settings.recordJSON
         var summary = CollectSummary(search: StageSummary(stage: "search"), problems: problems)

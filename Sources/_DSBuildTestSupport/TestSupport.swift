@@ -1,4 +1,5 @@
 import Dataset
+import Logging
 import Foundation
 
 /// Paths and helpers shared by the test targets.
@@ -53,5 +54,12 @@ public enum KViscuitFixture {
                               imagePath: object["image_path"] as? String ?? "", imageURL: object["image_url"] as? String ?? ""))
         }
         return items
+    }
+}
+
+extension StageRunner {
+    /// A runner for a workspace that shows no progress (what a test hands a pipeline instead of the command's).
+    public static func quiet(_ workspace: Workspace) -> StageRunner {
+        StageRunner(manifest: workspace.manifest, progress: ProgressReporter(style: .quiet), logger: Logger(label: "test"))
     }
 }

@@ -73,7 +73,7 @@ import _DSBuildTestSupport
         // Kills inside each stage in pipeline order (a random moment after the stage's run row appears: a resumed
         // run skips what is done, so each lands where the workspace has got to; short stages get short moments),
         // then two at random points of the reference's time.
-        let targets: [String?] = ["search", "download", "download", "filter", "describe", "describe", "mcq", "mcq", "shards", nil, nil]
+        let targets: [String?] = ["search", "download", "download", "filter", "describe", "describe", "mcq.type2", "mcq.type2", "shards", nil, nil]
         var progress = 0.0
         var masked = 0
         /// The keys paid for during each attempt (the final run last).

@@ -72,7 +72,7 @@ import _DSBuildTestSupport
         #expect(d["max_tokens"] as? Int == 300 && d["concurrency"] as? Int == 3)
         #expect(d["aspects"] as? [String] == ["visual"])
         #expect((d["llm"] as? [String: Any])?["model"] as? String == "llm-model")
-        let m = try settings("mcq")
+        let m = try settings("mcq.type2")
         #expect(m["model"] as? String == "llm-model" && m["concurrency"] as? Int == 2)
         #expect(m["types"] as? [Int] == [2] && m["seed"] as? Int == 5 && m["test_fraction"] as? Double == 0.25)
         #expect(m["split_by"] as? String == "image")

@@ -108,7 +108,7 @@ import _DSBuildTestSupport
         try "\(dead.processIdentifier)\ncollect\n2026-12-02T10:00:00Z\n".write(to: lock, atomically: false, encoding: .utf8)
         let taken = try cli.run(["filter", "--workspace", w.path])
         #expect(taken.status == 0, "\(taken.stderr)")
-        #expect(try Hardening.runs(w).map(\.command) == ["filter"])
+        #expect(try Hardening.runs(w).map(\.command) == ["filter", "filter.duplicates"], "the rules, then duplicate grouping")
     }
 
     @Test func collectRemovesOnlyPartFilesOfProcessesThatAreGone() throws {

@@ -216,9 +216,9 @@ import _DSBuildTestSupport
         settings.setPerKeywordForEverySource(7)
         settings.download.userAgentContact = "mailto:record@example.org"
         let collector = Collector(workspace: workspace, settings: settings, prober: TestProber(),
-                                  logger: Logger(label: "test"), progress: ProgressReporter(style: .quiet),
+                                  logger: Logger(label: "test"),
                                   environment: ["FLICKR_API_KEY": "flickr-secret-1234"])
-        _ = try await collector.run()
+        _ = try await collector.run(runner: .quiet(workspace))
         let recorded = try workspace.manifest.read { db in
             try String.fetchAll(db, sql: "SELECT settings FROM runs WHERE command IN ('search', 'download') ORDER BY id")
         }

@@ -58,9 +58,8 @@ import _DSBuildTestSupport
         var settings = CollectSettings()
         settings.sources = ["directory"]
         settings[DirectorySource.self].path = input.path
-        let collector = Collector(workspace: workspace, settings: settings, prober: TestProber(), logger: Logger(label: "test"),
-                                  progress: ProgressReporter(style: .quiet))
-        let summary = try await collector.run()
+        let collector = Collector(workspace: workspace, settings: settings, prober: TestProber(), logger: Logger(label: "test"))
+        let summary = try await collector.run(runner: .quiet(workspace))
         #expect(summary.keywordsAdded == 2)
         #expect(summary.download?.pending == 7)
         #expect(summary.download?.counts["not_an_image"] == 1)
@@ -72,7 +71,7 @@ import _DSBuildTestSupport
                 """)
         }
         #expect(keywordsWithImages == ["hanbok", "kimchi"])
-        let again = try await collector.run()
+        let again = try await collector.run(runner: .quiet(workspace))
         #expect(again.search.pending == 0)
         #expect(again.download?.pending == 0)
     }

@@ -180,7 +180,10 @@ import Testing
         _ = dir
         var settings = MCQSettings()
         settings.model = "fake-model"
-        let report = try await BlindCheck.run(settings: settings, client: client, manifest: fixture.manifest, repeats: 3, drop: true)
+        settings.blindRepeats = 3
+        settings.dropLeaky = true
+        let summary = try await StageRunner.quiet(fixture.workspace).run(BlindCheck(settings: settings, client: client), concurrency: 2)
+        let report = BlindCheck.Report(summary)
         #expect(report.byType[2]?.leaky == 1)
         #expect(report.byType[1]?.leaky == 0)
         #expect(endpoint.requestCount == 6)   // 3 seeds per question

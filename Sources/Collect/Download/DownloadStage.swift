@@ -127,10 +127,9 @@ public struct DownloadStage: Stage {
         }
     }
 
-    public func record(_ outcome: Outcome, for item: PendingDownload, in db: Database) throws {
+    public func record(_ outcome: Outcome, for item: PendingDownload, in db: Database, run: StageRun) throws {
         let now = Date().timeIntervalSince1970
-        let runID = try Int64.fetchOne(db, sql: "SELECT id FROM runs WHERE command = ? AND status = 'running' ORDER BY id DESC LIMIT 1",
-                                       arguments: [name])
+        let runID = run.id
         func insertAttempts(_ attempts: [AttemptRecord]) throws {
             for attempt in attempts {
                 try db.execute(sql: """

@@ -69,7 +69,7 @@ public struct SearchStage: Stage {
         }
     }
 
-    public func record(_ outcome: Outcome, for item: Item, in db: Database) throws {
+    public func record(_ outcome: Outcome, for item: Item, in db: Database, run: StageRun) throws {
         let now = Date().timeIntervalSince1970
         switch outcome {
         case .found(let candidates):

@@ -32,7 +32,7 @@ public struct RunSummary: Sendable {
                 SELECT command, SUM(COALESCE(finished_at, ?) - started_at) AS seconds FROM runs
                 WHERE started_at >= ? GROUP BY command
                 """, arguments: [Date().timeIntervalSince1970, since]) {
-                seconds[row["command"]] = row["seconds"]
+                seconds[Self.stage(ofRun: row["command"]), default: 0] += row["seconds"] as Double? ?? 0
             }
             var tokens: [String: (Int, Int)] = [:]
             for row in try Row.fetchAll(db, sql: """
@@ -70,6 +70,13 @@ public struct RunSummary: Sendable {
             }
             return RunSummary(rows: rows)
         }
+    }
+
+    /// The pipeline stage a `runs` row belongs to: collect's `search` and `download`, else the part of its
+    /// command before the first dot (`mcq.type2` → `mcq`, `filter.duplicates` → `filter`).
+    static func stage(ofRun command: String) -> String {
+        if command == "search" || command == "download" { return "collect" }
+        return String(command.prefix { $0 != "." })
     }
 
     /// Samples written to the shard folder, from its `shards.json`.

@@ -16,6 +16,8 @@ public enum ExperimentSplit {
         public var testKeywords = 0
         /// Design `image`: keywords with fewer than two kept images, which therefore have no test image.
         public var keywordsWithoutTest: [String] = []
+
+        public init() {}
     }
 
     /// Raised when the stored split was made with other settings and `refresh` was not asked for.

@@ -4,7 +4,8 @@ import GRDB
 /// manifest, the work runs with bounded concurrency, and each result is recorded in its own transaction.
 ///
 /// A new stage or variant (a source, a rule, an aspect, an export) conforms to this; the `StageRunner` owns
-/// the loop, concurrency, progress, cancellation and the run record.
+/// the loop, concurrency, progress, cancellation and the run record. A step that must see the whole set at
+/// once is a `WholeSetStage` instead.
 public protocol Stage: Sendable {
     associatedtype Item: Sendable
     associatedtype Outcome: Sendable
@@ -19,8 +20,8 @@ public protocol Stage: Sendable {
     /// throw only for conditions that must stop the whole run (e.g. an exhausted API quota).
     func work(on item: Item) async throws -> Outcome
 
-    /// Records one outcome inside the transaction the runner opened for it.
-    func record(_ outcome: Outcome, for item: Item, in db: Database) throws
+    /// Records one outcome inside the transaction the runner opened for it, as part of `run`.
+    func record(_ outcome: Outcome, for item: Item, in db: Database, run: StageRun) throws
 
     /// How the outcome is counted in the run summary: a short snake_case key (`ok`, `http_429`…) and whether it
     /// is a failure that makes the exit status non-zero.

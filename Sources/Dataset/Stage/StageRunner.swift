@@ -27,7 +27,9 @@ public struct StageSummary: Sendable, Equatable {
 /// Runs a `Stage`: computes pending work, runs it with at most `concurrency` items in flight (a task group
 /// that adds one task as each finishes), records each outcome in its own transaction, reports progress, and
 /// keeps a row in `runs` from start to end. Cancelling the calling task stops new work; items already done are
-/// recorded, nothing is half-written.
+/// recorded, nothing is half-written. Whole-set steps (`WholeSetStage`) run through it the same way.
+///
+/// Commands build one runner (`CommandContext.runner` in the CLI) and hand it to the modules' pipelines.
 public struct StageRunner: Sendable {
     public let manifest: Manifest
     public let progress: ProgressReporter
@@ -40,7 +42,8 @@ public struct StageRunner: Sendable {
     }
 
     public func run<S: Stage>(_ stage: S, concurrency: Int, settingsJSON: String = "{}") async throws -> StageSummary {
-        let runID = try RunRecord.start(command: stage.name, settingsJSON: settingsJSON, in: manifest)
+        let run = StageRun(id: try RunRecord.start(command: stage.name, settingsJSON: settingsJSON, in: manifest), command: stage.name)
+        let runID = run.id
         let started = Date()
         var summary = StageSummary(stage: stage.name)
         do {
@@ -58,7 +61,7 @@ public struct StageRunner: Sendable {
                 for _ in 0..<min(max(concurrency, 1), items.count) { addTask() }
                 while let (index, outcome) = try await group.next() {
                     let item = items[index]
-                    try await manifest.asyncWrite { db in try stage.record(outcome, for: item, in: db) }
+                    try await manifest.asyncWrite { db in try stage.record(outcome, for: item, in: db, run: run) }
                     let cls = stage.classify(outcome)
                     summary.counts[cls.key, default: 0] += 1
                     if cls.failed {
@@ -91,5 +94,36 @@ public struct StageRunner: Sendable {
         try RunRecord.finish(id: runID, status: summary.interrupted ? "interrupted" : (summary.failures > 0 ? "failed" : "ok"),
                              summary: summary, in: manifest)
         return summary
+    }
+
+    /// Runs a whole-set step with its own `runs` row: `ok`, `failed` (it named failures), `interrupted` (the task
+    /// was cancelled; the result is kept when the step returned one) or `error` (rethrown).
+    public func run<S: WholeSetStage>(_ stage: S, settingsJSON: String = "{}") async throws -> WholeSetOutcome<S.Result> {
+        let run = StageRun(id: try RunRecord.start(command: stage.name, settingsJSON: settingsJSON, in: manifest), command: stage.name)
+        let started = Date()
+        var summary = StageSummary(stage: stage.name)
+        var result: S.Result?
+        do {
+            let value = try await stage.run(in: StageContext(manifest: manifest, progress: progress, logger: logger, run: run))
+            result = value
+            summary.interrupted = !stage.isComplete(value)
+            summary.counts = stage.counts(of: value)
+            let failures = stage.failures(in: value)
+            summary.failures = failures.count
+            for message in failures { progress.message("error: \(SecretRedactor.redact(message))") }
+        } catch is CancellationError {
+            summary.interrupted = true
+        } catch where Task.isCancelled {
+            logger.debug("interrupted: \(error)")
+            summary.interrupted = true
+        } catch {
+            summary.seconds = Date().timeIntervalSince(started)
+            try? RunRecord.finish(id: run.id, status: "error", summary: summary, in: manifest)
+            throw error
+        }
+        summary.seconds = Date().timeIntervalSince(started)
+        try RunRecord.finish(id: run.id, status: summary.interrupted ? "interrupted" : (summary.failures > 0 ? "failed" : "ok"),
+                             summary: summary, in: manifest)
+        return WholeSetOutcome(result: result, summary: summary)
     }
 }

@@ -24,8 +24,14 @@ public struct FilterSummary: Sendable {
     public var thinKeywords: [String: Int] = [:]
     /// The same or a near-identical image under two keywords: a likely label error.
     public var crossKeywordDuplicates: [(sha256: String, keywords: [String])] = []
+    /// Undecided pairs, one line each (printed by the command).
     public var errors: [String] = []
+    /// What duplicate grouping failed on, one line each (printed by the runner as it happened).
+    public var groupingErrors: [String] = []
     public var dryRun = false
+
+    /// Whether anything failed: the command's exit status.
+    public var failed: Bool { !errors.isEmpty || !groupingErrors.isEmpty }
 
     public var json: [String: Any] {
         [
@@ -33,7 +39,7 @@ public struct FilterSummary: Sendable {
             "per_keyword": perKeyword.mapValues { ["kept": $0.kept, "dropped": $0.dropped] },
             "thin_keywords": thinKeywords,
             "cross_keyword_duplicates": crossKeywordDuplicates.map { ["sha256": $0.sha256, "keywords": $0.keywords] as [String: Any] },
-            "errors": errors,
+            "errors": errors + groupingErrors,
         ]
     }
 }
@@ -57,9 +63,9 @@ public struct FilterPipeline: Sendable {
         self.logger = logger
     }
 
-    static let duplicatesRule = "duplicates"
+    static let duplicatesRule = DuplicatesStage.rule
 
-    public func run(progress: ProgressReporter, dryRun: Bool = false) async throws -> FilterSummary {
+    public func run(runner: StageRunner, dryRun: Bool = false) async throws -> FilterSummary {
         let byproducts = PHashByproducts()
         let rules = settings.rules(analyzer: analyzer, judge: judge, hashes: byproducts)
         if dryRun { return try await dryRunSummary(rules: rules) }
@@ -71,7 +77,6 @@ public struct FilterPipeline: Sendable {
             try db.execute(sql: sql, arguments: StatementArguments(active))
         }
         let stage = FilterRuleStage(root: workspace.root, rules: rules, delay: settings.delayPerImage)
-        let runner = StageRunner(manifest: workspace.manifest, progress: progress, logger: logger)
         let stageSummary = try await runner.run(stage, concurrency: settings.concurrency, settingsJSON: settings.recordJSON)
         // Exact pHashes the integrity decodes produced: stored now, so duplicate grouping does not decode again.
         let hashed = byproducts.drain()
@@ -89,93 +94,12 @@ public struct FilterPipeline: Sendable {
             return try summarize(into: summary)
         }
         if settings.duplicates {
-            summary.errors += try await groupDuplicates(progress: progress)
+            let stage = DuplicatesStage(root: workspace.root, analyzer: analyzer, settings: settings)
+            let grouped = try await runner.run(stage, settingsJSON: settings.recordJSON)
+            summary.groupingErrors = grouped.result?.errors ?? []
+            if grouped.summary.interrupted { summary.interrupted = true }
         }
         return try summarize(into: summary)
-    }
-
-    // MARK: Duplicates
-
-    private func groupDuplicates(progress: ProgressReporter) async throws -> [String] {
-        guard let analyzer else {
-            return ["duplicates: no pixel analyzer available; near-duplicate detection skipped"]
-        }
-        let subjects = try workspace.manifest.read { db in try FilterSubjects.load(db, root: workspace.root) }
-        let failing: Set<String> = try workspace.manifest.read { db in
-            Set(try String.fetchAll(db, sql: """
-                SELECT DISTINCT keyword_id || '|' || image_sha256 FROM filter_decisions WHERE pass != 1 AND rule != ?
-                """, arguments: [Self.duplicatesRule]))
-        }
-        var errors: [String] = []
-        let column = settings.phashMode.column, hashMode = settings.phashMode.hashMode
-        var hashes = try workspace.manifest.read { db in
-            try Dictionary(Row.fetchAll(db, sql: "SELECT sha256, \(column) AS phash FROM images WHERE \(column) IS NOT NULL")
-                .map { ($0["sha256"] as String, $0["phash"] as String) }, uniquingKeysWith: { a, _ in a })
-        }
-        let needed = Array(Set(subjects.filter { hashes[$0.sha256] == nil && !failing.contains("\($0.keywordID)|\($0.sha256)") }
-            .map { ($0.sha256) }))
-        if !needed.isEmpty {
-            let byHash = Dictionary(subjects.map { ($0.sha256, $0.fileURL) }, uniquingKeysWith: { a, _ in a })
-            progress.start(settings.phashMode == .exact ? "phash" : "phash (fast)", total: needed.count)
-            let computed: [(String, Result<String, any Error>)] = await withTaskGroup(of: (String, Result<String, any Error>).self) { group in
-                var results: [(String, Result<String, any Error>)] = []
-                var iterator = needed.makeIterator()
-                func add() {
-                    guard let sha = iterator.next(), let url = byHash[sha] else { return }
-                    group.addTask { (sha, Result { try analyzer.perceptualHash(fileAt: url, mode: hashMode) }) }
-                }
-                for _ in 0..<max(1, settings.concurrency) { add() }
-                while let result = await group.next() {
-                    results.append(result)
-                    progress.advance()
-                    add()
-                }
-                return results
-            }
-            progress.finish()
-            try workspace.manifest.write { db in
-                for (sha, result) in computed {
-                    switch result {
-                    case .success(let hash):
-                        hashes[sha] = hash
-                        try db.execute(sql: "UPDATE images SET \(column) = ? WHERE sha256 = ?", arguments: [hash, sha])
-                    case .failure(let error):
-                        errors.append("phash \(sha.prefix(12)): \(error)")
-                    }
-                }
-            }
-        }
-        let grouping = DuplicateGrouping(maxDistance: settings.phashDistance)
-        let hash = ContentHash.sha256Hex("duplicates|\(settings.phashDistance)|\(settings.phashMode.rawValue)")
-        let byKeyword = Dictionary(grouping: subjects, by: \.keywordID)
-        let now = Date().timeIntervalSince1970
-        for (keywordID, members) in byKeyword {
-            let eligible = members.filter { !failing.contains("\(keywordID)|\($0.sha256)") }
-            let verdicts = grouping.group(eligible.compactMap { s in
-                hashes[s.sha256].flatMap { UInt64($0, radix: 16) }.map {
-                    DuplicateGrouping.Member(sha256: s.sha256, phash: $0, pixels: s.probe.width * s.probe.height, searchRank: s.searchRank)
-                }
-            })
-            try workspace.manifest.write { db in
-                try db.execute(sql: "DELETE FROM filter_decisions WHERE keyword_id = ? AND rule = ?", arguments: [keywordID, Self.duplicatesRule])
-                for (sha, verdict) in verdicts {
-                    let (pass, value, reason): (Bool, String, String)
-                    switch verdict {
-                    case .kept:
-                        (pass, value, reason) = (true, "unique", "no duplicate within distance \(settings.phashDistance)")
-                    case .duplicate(let of, let distance):
-                        (pass, value, reason) = (false, "\(distance)",
-                                                 distance == 0 && of == sha ? "exact duplicate"
-                                                 : "near duplicate of \(of.prefix(12)) (distance \(distance) <= \(settings.phashDistance))")
-                    }
-                    try db.execute(sql: """
-                        INSERT INTO filter_decisions(image_sha256, keyword_id, rule, settings_hash, pass, value, threshold, reason, decided_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [sha, keywordID, Self.duplicatesRule, hash, pass, value, "<= \(settings.phashDistance)", reason, now])
-                }
-            }
-        }
-        return errors
     }
 
     // MARK: Summary

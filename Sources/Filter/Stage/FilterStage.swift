@@ -51,7 +51,7 @@ struct FilterRuleStage: Stage {
         return Outcome(decisions: decisions)
     }
 
-    func record(_ outcome: Outcome, for item: Item, in db: Database) throws {
+    func record(_ outcome: Outcome, for item: Item, in db: Database, run: StageRun) throws {
         let now = Date().timeIntervalSince1970
         for (rule, hash, d) in outcome.decisions {
             // Undecided: stored so the pair is not kept meanwhile, under a hash no rule has, so it stays pending.

@@ -202,7 +202,7 @@ public struct DescribeStage: Stage {
 
     // MARK: Record
 
-    public func record(_ outcome: Outcome, for item: Item, in db: Database) throws {
+    public func record(_ outcome: Outcome, for item: Item, in db: Database, run: StageRun) throws {
         var status: String
         var text: String?
         var reason: String?

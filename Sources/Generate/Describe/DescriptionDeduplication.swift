@@ -6,8 +6,22 @@ import GRDB
 /// descriptions are taken in a fixed order (mode, image, variant, template, model) and one whose word shingles are
 /// at least `threshold` similar (Jaccard) to an earlier kept one is rejected as `near_duplicate`. Because the
 /// order is fixed, the result does not depend on which request finished first, and a run resumed after a kill
-/// ends with the same decisions as an uninterrupted one.
-public enum DescriptionDeduplication {
+/// ends with the same decisions as an uninterrupted one. A whole-set stage: `describe` runs it after the
+/// descriptions, in one transaction.
+public struct DescriptionDeduplication: WholeSetStage {
+    public let name = "describe.dedup"
+    /// The Jaccard similarity of word shingles at or above which a description is a near duplicate.
+    public let threshold: Double
+
+    public init(threshold: Double) { self.threshold = threshold }
+
+    /// How many descriptions changed status.
+    public func run(in context: StageContext) async throws -> Int {
+        try Self.apply(in: context.manifest, threshold: threshold)
+    }
+
+    public func counts(of changed: Int) -> [String: Int] { ["changed": changed] }
+
     /// Returns how many descriptions changed status.
     @discardableResult
     public static func apply(in manifest: Manifest, threshold: Double) throws -> Int {

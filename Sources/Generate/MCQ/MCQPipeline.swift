@@ -3,7 +3,8 @@ import Foundation
 import GRDB
 
 /// The steps of `mcq` that are not model calls: the split, Type 1 building, dedup and answer
-/// placement (question files: `MCQFiles`).
+/// placement (question files: `MCQFiles`). Each runs through the runner as a `WholeSetStage` (`SplitStage`,
+/// `Type1Stage`, `FinalizeStage`); `MCQRun` puts them in order with Type 2 and the blind check.
 ///
 /// Answer keys are stable by construction: a question is created once (Type 1 only builds ids not stored yet;
 /// Type 2 only writes pending ones), its letters are balanced once, in `finalize`, over the set created since the
@@ -21,6 +22,8 @@ public enum MCQPipeline {
         public var created = 0
         /// Answer letters of the questions created now, per "type<T>/<split>".
         public var createdHistogram: [String: [Int]] = [:]
+
+        public init() {}
     }
 
     /// Splits the experiment (`ExperimentSplit.assign`): places newly kept images and keywords with the stored

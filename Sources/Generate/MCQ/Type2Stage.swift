@@ -42,7 +42,7 @@ public struct Type2Stage: Stage {
         {descriptions}
         """
 
-    public let name = "mcq"
+    public let name = "mcq.type2"
     public let settings: MCQSettings
     public let client: any ChatService
 
@@ -125,7 +125,7 @@ public struct Type2Stage: Stage {
                       aspect: object["aspect"] as? String, rationale: object["rationale"] as? String)
     }
 
-    public func record(_ outcome: Outcome, for item: Item, in db: Database) throws {
+    public func record(_ outcome: Outcome, for item: Item, in db: Database, run: StageRun) throws {
         switch outcome {
         case .accepted(let q, let key):
             try QuestionStore.save(q, requestKey: key, placed: false, in: db)

@@ -76,8 +76,9 @@ extension DSBuild {
                 try KeywordStore.insert(result.keywords, into: context.workspace.manifest)
             }
             let collector = Collector(workspace: context.workspace, settings: settings, prober: Wiring.imageProber(),
-                                      logger: context.logger, progress: context.progress)
-            let summary = try await Interruption.cancellable { try await collector.run() }
+                                      logger: context.logger)
+            let runner = context.runner
+            let summary = try await Interruption.cancellable { try await collector.run(runner: runner) }
             for problem in summary.problems { Output.warning(problem) }
             print(summary: summary)
             try Interruption.exitIfInterrupted("collect")

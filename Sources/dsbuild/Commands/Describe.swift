@@ -47,19 +47,21 @@ extension DSBuild {
                                       logger: context.logger)
             let stage = try DescribeStage(settings: settings, client: client, workspaceRoot: context.workspace.root,
                                           downscaler: Wiring.downscaler())
-            let runner = StageRunner(manifest: context.workspace.manifest, progress: context.progress, logger: context.logger)
-            let (concurrency, record) = (settings.concurrency, settings.runRecordJSON)
+            let runner = context.runner
+            let (concurrency, record, threshold) = (settings.concurrency, settings.runRecordJSON, settings.dedupThreshold)
             let summary: StageSummary
             do {
                 summary = try await Interruption.cancellable {
-                    try await runner.run(stage, concurrency: concurrency, settingsJSON: record)
+                    let summary = try await runner.run(stage, concurrency: concurrency, settingsJSON: record)
+                    // Near duplicates are settled over every description, after the requests, in a fixed order.
+                    _ = try await runner.run(DescriptionDeduplication(threshold: threshold), settingsJSON: record)
+                    return summary
                 }
             } catch let error as ChatError {
                 Output.error("describe stopped: \(error.description)")
                 if options.json { Output.json(["stopped": error.description, "llm": client.ledger.totals.json]) }
                 throw ExitCode(2)
             }
-            let nearDuplicates = try DescriptionDeduplication.apply(in: context.workspace.manifest, threshold: settings.dedupThreshold)
             let totals = client.ledger.totals
             if options.json {
                 Output.json(["pending": summary.pending, "counts": summary.counts, "failures": summary.failures,

@@ -58,10 +58,10 @@ extension DSBuild {
                                           analyzer: Wiring.pixelAnalyzer(),
                                           judge: settings.vlmJudge ? try Wiring.watermarkJudge(context) : nil,
                                           logger: context.logger)
-            let (progress, dry) = (context.progress, dryRun)
+            let (runner, dry) = (context.runner, dryRun)
             let summary: FilterSummary
             do {
-                summary = try await Interruption.cancellable { try await pipeline.run(progress: progress, dryRun: dry) }
+                summary = try await Interruption.cancellable { try await pipeline.run(runner: runner, dryRun: dry) }
             } catch let stopped as FilterStopped {
                 Output.error("filter stopped: \(stopped.description)")
                 throw ExitCode(2)
@@ -76,7 +76,7 @@ extension DSBuild {
                 Output.warning("keyword \(keyword) has \(kept) kept image(s), fewer than \(settings.minPerKeyword)")
             }
             try Interruption.exitIfInterrupted("filter")
-            if !summary.errors.isEmpty { throw ExitCode(1) }
+            if summary.failed { throw ExitCode(1) }
         }
     }
 }

@@ -135,15 +135,19 @@ extension DSBuild {
             configuration.maxReasks = max(settings.maxAttempts - 1, 0)
             let client = OpenAIClient(configuration: configuration, cache: LLMCache(manifest: manifest), logger: context.logger)
 
-            var result: [String: Any] = [:]
-            var failed = false
-            let assignment: ExperimentSplit.Assignment
+            let (runner, generation) = (context.runner, MCQRun(settings: settings, client: client))
+            let run: MCQRun.Result
             do {
-                assignment = try MCQPipeline.assignSplit(settings.split, refresh: settings.refresh, manifest: manifest)
+                run = try await Interruption.cancellable { try await generation.run(with: runner) }
             } catch let error as ExperimentSplit.SettingsChanged {
                 Output.error("mcq: \(error.description)")
                 throw ExitCode(2)
+            } catch let error as ChatError {
+                Output.error("mcq stopped: \(error.description)")
+                throw ExitCode(2)
             }
+            let assignment = run.assignment
+            var result: [String: Any] = [:]
             result["split"] = settings.split.json.merging([
                 "test_images": assignment.testImages, "train_images": assignment.trainImages,
                 "test_keywords": assignment.testKeywords, "keywords_without_test": assignment.keywordsWithoutTest,
@@ -153,50 +157,23 @@ extension DSBuild {
                     Output.warning("keyword \(keyword) has fewer than two kept images: no held-out image, so no test question")
                 }
             }
-            if settings.types.contains(1) {
-                let counts = try MCQPipeline.buildType1(settings: settings, manifest: manifest)
+            if let counts = run.type1 {
                 result["type1"] = ["accepted": counts.type1Accepted, "rejected": counts.type1Rejected]
             }
-            var ledger: UsageLedger?
-            if settings.types.contains(2) {
-                ledger = client.ledger
-                let runner = StageRunner(manifest: manifest, progress: context.progress, logger: context.logger)
-                let stage = Type2Stage(settings: settings, client: client)
-                let plan = try await manifest.asyncRead { [settings] db in try Type2Plan.make(settings: settings, in: db) }
-                if !options.json && !options.quiet { for line in plan.skipped { Output.warning(line) } }
-                let (concurrency, record) = (settings.concurrency, settings.runRecordJSON)
-                do {
-                    let summary = try await Interruption.cancellable {
-                        try await runner.run(stage, concurrency: concurrency, settingsJSON: record)
-                    }
-                    result["type2"] = ["pending": summary.pending, "counts": summary.counts, "failures": summary.failures,
-                                       "skipped": plan.skipped]
-                    failed = summary.failures > 0 || summary.interrupted
-                } catch let error as ChatError {
-                    Output.error("mcq stopped: \(error.description)")
-                    throw ExitCode(2)
-                }
+            if let summary = run.type2 {
+                if !options.json && !options.quiet { for line in run.type2Skipped { Output.warning(line) } }
+                result["type2"] = ["pending": summary.pending, "counts": summary.counts, "failures": summary.failures,
+                                   "skipped": run.type2Skipped]
             }
-            let counts = try MCQPipeline.finalize(settings: settings, manifest: manifest)
+            let counts = run.finalized ?? MCQPipeline.Counts()
             result["questions"] = counts.total
             result["test"] = counts.test
             result["duplicates"] = counts.duplicates
             result["answer_letters"] = counts.histogram
             result["created"] = counts.created
             result["created_answer_letters"] = counts.createdHistogram
-            if settings.blindCheck {
-                ledger = client.ledger
-                do {
-                    let report = try await BlindCheck.run(settings: settings, client: client, manifest: manifest,
-                                                          repeats: settings.blindRepeats, drop: settings.dropLeaky)
-                    result["blind_check"] = report.json
-                    if report.failures > 0 { failed = true }
-                } catch let error as ChatError {
-                    Output.error("mcq blind check stopped: \(error.description)")
-                    throw ExitCode(2)
-                }
-            }
-            if let ledger { result["llm"] = ledger.totals.json }
+            if let report = run.blindCheck { result["blind_check"] = report.json }
+            if run.type2 != nil || run.blindCheck != nil { result["llm"] = client.ledger.totals.json }
             if options.json {
                 Output.json(result)
             } else if !options.quiet {
@@ -206,7 +183,7 @@ extension DSBuild {
                 if let t2 = result["type2"] { print("type 2: \(t2)") }
             }
             try Interruption.exitIfInterrupted("mcq")
-            if failed { throw ExitCode(1) }
+            if run.failed || run.interrupted { throw ExitCode(1) }
         }
     }
 }

@@ -86,23 +86,14 @@ extension DSBuild {
             if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_SHARD_DELAY_MS"], let v = Int(ms) {
                 settings.delayPerSample = .milliseconds(v)
             }
-            let transformer = Wiring.imageTransformer()
-            let writer = ShardWriter(workspace: context.workspace, settings: settings, transformer: transformer,
-                                     logger: context.logger, progress: context.progress)
-            let (manifest, settingsJSON) = (context.workspace.manifest, section.recordJSON)
-            let summary = try await Interruption.cancellable {
-                try await RunRecord.recording(command: "shards", settingsJSON: settingsJSON, in: manifest) {
-                    try await writer.write()
-                }
-            }
-            let exportNames = section.exports
-            var exported: [String] = []
-            // A signal during the shards (recorded interrupted above) or before the exports: no exports, exit 130.
+            let stage = ShardsStage(workspace: context.workspace, settings: settings, exports: section.exports,
+                                    transformer: Wiring.imageTransformer())
+            let (runner, settingsJSON) = (context.runner, section.recordJSON)
+            let outcome = try await Interruption.cancellable { try await runner.run(stage, settingsJSON: settingsJSON) }
+            // A signal during the shards or before the exports (recorded interrupted): no exports, exit 130.
             try Interruption.exitIfInterrupted("shards")
-            if !exportNames.isEmpty {
-                exported = try ShardExports.write(exportNames, workspace: context.workspace, out: settings.out,
-                                                  settings: settings, transformer: transformer)
-            }
+            guard let result = outcome.result else { throw Interruption.exitCode }
+            let (summary, exported) = (result.shards, result.exports)
             if options.json {
                 var json = summary.json
                 json["exports"] = exported

@@ -15,6 +15,10 @@ struct CommandContext {
     let progress: ProgressReporter
     let options: GlobalOptions
 
+    /// The one stage runner of the command: every stage and whole-set step it runs, in whichever module, goes
+    /// through it (its runs rows, progress and interruption).
+    var runner: StageRunner { StageRunner(manifest: workspace.manifest, progress: progress, logger: logger) }
+
     /// Every section a recipe may hold, as the modules declare them.
     static let recipeSchema = RecipeSchema(settings: [
         RecipeHeader.self, LLMSettings.self, CollectSettings.self, FilterSettings.self, DescribeSettings.self,

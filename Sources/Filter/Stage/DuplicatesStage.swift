@@ -1,0 +1,157 @@
+import Dataset
+import Foundation
+import GRDB
+
+/// Near-duplicate grouping, the filter's whole-set rule: within each keyword, of every group of images whose
+/// pHashes lie within `filter.duplicates.phash_distance`, the best is kept (`DuplicateGrouping`) and the others
+/// are dropped as its duplicates. Images another rule dropped take no part. Missing pHashes are computed first
+/// (with `concurrency` in flight) and cached in `images`; a keyword's decisions are replaced in one transaction.
+struct DuplicatesStage: WholeSetStage {
+    /// The rule name its decisions are recorded under.
+    static let rule = "duplicates"
+
+    struct Result: Sendable {
+        /// Keywords grouped, of `groups` to group (fewer when the run was cancelled).
+        var keywords = 0
+        var groups = 0
+        var kept = 0
+        var dropped = 0
+        var hashed = 0
+        /// One line per image whose pHash could not be computed (it is not grouped).
+        var errors: [String] = []
+    }
+
+    let name = "filter.duplicates"
+    let root: URL
+    let analyzer: (any PixelAnalyzing)?
+    let settings: FilterSettings
+
+    init(root: URL, analyzer: (any PixelAnalyzing)?, settings: FilterSettings) {
+        self.root = root
+        self.analyzer = analyzer
+        self.settings = settings
+    }
+
+    func counts(of result: Result) -> [String: Int] {
+        ["keywords": result.keywords, "kept": result.kept, "dropped": result.dropped, "hashed": result.hashed,
+         "hash_failures": result.errors.count]
+    }
+
+    func failures(in result: Result) -> [String] { result.errors }
+
+    func isComplete(_ result: Result) -> Bool { result.keywords == result.groups }
+
+    func run(in context: StageContext) async throws -> Result {
+        var result = Result()
+        guard let analyzer else {
+            result.errors = ["duplicates: no pixel analyzer available; near-duplicate detection skipped"]
+            return result
+        }
+        let manifest = context.manifest
+        let subjects = try manifest.read { db in try FilterSubjects.load(db, root: root) }
+        let failing: Set<PairKey> = try manifest.read { db in
+            Set(try Row.fetchAll(db, sql: """
+                SELECT DISTINCT keyword_id, image_sha256 FROM filter_decisions WHERE pass != 1 AND rule != ?
+                """, arguments: [Self.rule]).map { PairKey(keywordID: $0["keyword_id"], sha256: $0["image_sha256"]) })
+        }
+        let column = settings.phashMode.column
+        var hashes = try manifest.read { db in
+            try Dictionary(Row.fetchAll(db, sql: "SELECT sha256, \(column) AS phash FROM images WHERE \(column) IS NOT NULL")
+                .map { ($0["sha256"] as String, $0["phash"] as String) }, uniquingKeysWith: { a, _ in a })
+        }
+        let needed = Array(Set(subjects.filter { hashes[$0.sha256] == nil && !failing.contains(PairKey($0)) }.map(\.sha256))).sorted()
+        if !needed.isEmpty {
+            let computed = await hash(needed, subjects: subjects, analyzer: analyzer, progress: context.progress)
+            try manifest.write { db in
+                for (sha, outcome) in computed {
+                    switch outcome {
+                    case .success(let hash):
+                        hashes[sha] = hash
+                        result.hashed += 1
+                        try db.execute(sql: "UPDATE images SET \(column) = ? WHERE sha256 = ?", arguments: [hash, sha])
+                    case .failure(let error):
+                        result.errors.append("phash \(sha.prefix(12)): \(error)")
+                    }
+                }
+            }
+        }
+        let byKeyword = Dictionary(grouping: subjects, by: \.keywordID).sorted(by: { $0.key < $1.key })
+        result.groups = byKeyword.count
+        // Cut short while hashing: grouping now would judge keywords on some of their images.
+        if Task.isCancelled { return result }
+        let grouping = DuplicateGrouping(maxDistance: settings.phashDistance)
+        let settingsHash = ContentHash.sha256Hex("duplicates|\(settings.phashDistance)|\(settings.phashMode.rawValue)")
+        let now = Date().timeIntervalSince1970
+        for (keywordID, members) in byKeyword {
+            if Task.isCancelled { break }
+            let verdicts = grouping.group(members.filter { !failing.contains(PairKey($0)) }.compactMap { s in
+                hashes[s.sha256].flatMap { UInt64($0, radix: 16) }.map {
+                    DuplicateGrouping.Member(sha256: s.sha256, phash: $0, pixels: s.probe.width * s.probe.height, searchRank: s.searchRank)
+                }
+            })
+            try manifest.write { db in
+                try db.execute(sql: "DELETE FROM filter_decisions WHERE keyword_id = ? AND rule = ?", arguments: [keywordID, Self.rule])
+                for (sha, verdict) in verdicts {
+                    let decision = self.decision(sha: sha, verdict: verdict)
+                    if decision.pass { result.kept += 1 } else { result.dropped += 1 }
+                    try db.execute(sql: """
+                        INSERT INTO filter_decisions(image_sha256, keyword_id, rule, settings_hash, pass, value, threshold, reason, decided_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [sha, keywordID, Self.rule, settingsHash, decision.pass, decision.value, decision.threshold,
+                                         decision.reason, now])
+                }
+            }
+            result.keywords += 1
+        }
+        return result
+    }
+
+    /// The recorded decision for one image's verdict.
+    func decision(sha: String, verdict: DuplicateGrouping.Verdict) -> RuleDecision {
+        let threshold = "<= \(settings.phashDistance)"
+        switch verdict {
+        case .kept:
+            return .keep("unique", threshold, "no duplicate within distance \(settings.phashDistance)")
+        case .duplicate(let of, let distance):
+            return .drop("\(distance)", threshold, distance == 0 && of == sha ? "exact duplicate"
+                         : "near duplicate of \(of.prefix(12)) (distance \(distance) <= \(settings.phashDistance))")
+        }
+    }
+
+    /// Computes the pHashes of `shas`, `concurrency` at a time.
+    private func hash(_ shas: [String], subjects: [FilterSubject], analyzer: any PixelAnalyzing,
+                      progress: ProgressReporter) async -> [(String, Swift.Result<String, any Error>)] {
+        let files = Dictionary(subjects.map { ($0.sha256, $0.fileURL) }, uniquingKeysWith: { a, _ in a })
+        let mode = settings.phashMode.hashMode
+        progress.start(settings.phashMode == .exact ? "phash" : "phash (fast)", total: shas.count)
+        defer { progress.finish() }
+        return await withTaskGroup(of: (String, Swift.Result<String, any Error>).self) { group in
+            var results: [(String, Swift.Result<String, any Error>)] = []
+            var iterator = shas.makeIterator()
+            func add() {
+                guard !Task.isCancelled, let sha = iterator.next(), let url = files[sha] else { return }
+                group.addTask { (sha, Swift.Result { try analyzer.perceptualHash(fileAt: url, mode: mode) }) }
+            }
+            for _ in 0..<max(1, settings.concurrency) { add() }
+            while let result = await group.next() {
+                results.append(result)
+                progress.advance()
+                add()
+            }
+            return results
+        }
+    }
+}
+
+/// One image as one keyword's candidate: the key of `filter_decisions` pairs.
+struct PairKey: Hashable, Sendable {
+    let keywordID: Int64
+    let sha256: String
+
+    init(keywordID: Int64, sha256: String) {
+        self.keywordID = keywordID
+        self.sha256 = sha256
+    }
+
+    init(_ subject: FilterSubject) { self.init(keywordID: subject.keywordID, sha256: subject.sha256) }
+}

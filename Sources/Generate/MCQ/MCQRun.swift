@@ -1,0 +1,74 @@
+import Dataset
+import Foundation
+
+/// `mcq`'s generation, in its one order, every step through the command's runner: the split (`SplitStage`),
+/// Type 1 (`Type1Stage`), Type 2 (`Type2Stage`, per keyword and variant), finalize (`FinalizeStage`: dedup and
+/// answer balancing over what this run created), then the blind check (`BlindCheck`) when asked for.
+///
+/// An interrupted Type 2 still finalizes what it wrote (one short transaction), and then stops: no blind check.
+/// A fatal model error (`ChatError.isFatal`) and a changed split (`ExperimentSplit.SettingsChanged`) are thrown.
+public struct MCQRun: Sendable {
+    /// What each step did.
+    public struct Result: Sendable {
+        public var assignment = ExperimentSplit.Assignment()
+        /// Type 1 counts, when Type 1 was asked for.
+        public var type1: MCQPipeline.Counts?
+        /// Type 2's run, when Type 2 was asked for.
+        public var type2: StageSummary?
+        /// Planned Type 2 questions that cannot be written, one line each.
+        public var type2Skipped: [String] = []
+        /// The finalize counts (nil when interrupted before it).
+        public var finalized: MCQPipeline.Counts?
+        /// The blind check's report, when it ran.
+        public var blindCheck: BlindCheck.Report?
+        public var interrupted = false
+        /// Some item failed (a Type 2 request, a blind-check request): the exit status.
+        public var failed = false
+    }
+
+    public let settings: MCQSettings
+    public let client: any ChatService
+
+    public init(settings: MCQSettings, client: any ChatService) {
+        self.settings = settings
+        self.client = client
+    }
+
+    public func run(with runner: StageRunner) async throws -> Result {
+        var result = Result()
+        let record = settings.runRecordJSON
+        let split = try await runner.run(SplitStage(settings: settings.split, refresh: settings.refresh), settingsJSON: record)
+        guard let assignment = split.result else { result.interrupted = true; return result }
+        result.assignment = assignment
+        if settings.types.contains(1) {
+            let type1 = try await runner.run(Type1Stage(settings: settings), settingsJSON: record)
+            result.type1 = type1.result
+            if type1.result == nil { result.interrupted = true; return result }
+        }
+        if settings.types.contains(2) {
+            let settings = self.settings
+            let plan = try await runner.manifest.asyncRead { db in try Type2Plan.make(settings: settings, in: db) }
+            result.type2Skipped = plan.skipped
+            let summary = try await runner.run(Type2Stage(settings: settings, client: client), concurrency: settings.concurrency,
+                                               settingsJSON: record)
+            result.type2 = summary
+            result.failed = summary.failures > 0
+            result.interrupted = summary.interrupted
+        }
+        let finalized = try await runner.run(FinalizeStage(settings: settings), settingsJSON: record)
+        result.finalized = finalized.result
+        if result.interrupted || finalized.result == nil || Task.isCancelled {
+            result.interrupted = true
+            return result
+        }
+        if settings.blindCheck {
+            let summary = try await runner.run(BlindCheck(settings: settings, client: client), concurrency: settings.concurrency,
+                                               settingsJSON: record)
+            let report = BlindCheck.Report(summary)
+            result.blindCheck = report
+            if report.failures > 0 { result.failed = true }
+            if summary.interrupted { result.interrupted = true }
+        }
+        return result
+    }
+}

@@ -1,0 +1,44 @@
+import Dataset
+import Foundation
+
+/// `shards` as a whole-set stage: the text and paired shards with their index (`ShardWriter`), then the exports
+/// it names (`ShardExports`). Cancelled while writing shards, it stops between shards (the ones done stay and
+/// are reused) and writes no export.
+public struct ShardsStage: WholeSetStage {
+    /// What the stage wrote.
+    public struct Result: Sendable {
+        public var shards: ShardSummary
+        /// The exports written, by name.
+        public var exports: [String]
+    }
+
+    public let name = "shards"
+    public let workspace: Workspace
+    public let settings: ShardSettings
+    /// Export names (`ShardExports.all`).
+    public let exports: [String]
+    public let transformer: (any ImageTransforming)?
+
+    public init(workspace: Workspace, settings: ShardSettings, exports: [String], transformer: (any ImageTransforming)?) {
+        self.workspace = workspace
+        self.settings = settings
+        self.exports = exports
+        self.transformer = transformer
+    }
+
+    public func run(in context: StageContext) async throws -> Result {
+        let writer = ShardWriter(workspace: workspace, settings: settings, transformer: transformer, logger: context.logger,
+                                 progress: context.progress)
+        let shards = try await writer.write()
+        try Task.checkCancellation()
+        let written = exports.isEmpty ? []
+            : try ShardExports.write(exports, workspace: workspace, out: settings.out, settings: settings, transformer: transformer)
+        return Result(shards: shards, exports: written)
+    }
+
+    public func counts(of result: Result) -> [String: Int] {
+        ["text_records": result.shards.textRecords, "paired_samples": result.shards.pairedSamples,
+         "text_shards": result.shards.textShards, "paired_shards": result.shards.pairedShards,
+         "written": result.shards.written, "reused": result.shards.reused, "exports": result.exports.count]
+    }
+}

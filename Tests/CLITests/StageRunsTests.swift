@@ -1,0 +1,185 @@
+import Dataset
+import Foundation
+import GRDB
+import Testing
+import _DSBuildTestSupport
+
+/// Issue 16, item 2, through the commands on real K-Viscuit images (a loopback Commons fake serving them, a fake
+/// chat endpoint): every step of the pipeline — per-item stages and whole-set steps alike — runs through the
+/// runner, so each has a `runs` row that is closed, records the settings applied and counts what the step did,
+/// and the counts agree with what the manifest holds.
+@Suite(.serialized) struct StageRunsTests {
+    static let secret = "sk-stage-runs-0123456789"
+
+    struct Fixture {
+        let tmp = TemporaryDirectory("dsbuild-stage-runs")
+        let commons: FakeCommonsAPI
+        let chat = FakeChatEndpoint(responder: PipelineChatResponder.respond)
+        let chatServer: LoopbackHTTPServer
+        let cli: CommandRunner
+        let workspace: URL
+
+        init() throws {
+            let items = try KViscuitFixture.type1Items().filter {
+                FileManager.default.fileExists(atPath: TestPaths.kViscuitImages.appendingPathComponent($0.imagePath).path)
+            }
+            var seen = Set<String>()
+            let unique = items.filter { seen.insert($0.keyword).inserted }
+            let chosen = Array(unique.prefix(8))
+            var files: [String: [URL]] = [:]
+            for (i, item) in chosen.enumerated() {
+                // Two images for most keywords (so each has a held-out image), and the same photo twice for one:
+                // an exact duplicate for the duplicates step to drop.
+                var list = [TestPaths.kViscuitImages.appendingPathComponent(item.imagePath)]
+                if i < 6, unique.count > i + 40 { list.append(TestPaths.kViscuitImages.appendingPathComponent(unique[i + 40].imagePath)) }
+                if i == 0 {
+                    // The same photo with other bytes (a trailer after the JPEG's end): a near duplicate by pHash.
+                    var bytes = try Data(contentsOf: list[0])
+                    bytes.append(contentsOf: Array(repeating: 0, count: 64))
+                    let copy = tmp.path("copy-of-\(list[0].lastPathComponent)")
+                    try bytes.write(to: copy)
+                    list.append(copy)
+                }
+                files[item.keyword] = list
+            }
+            commons = try FakeCommonsAPI(files: files)
+            chatServer = try chat.serve()
+            var csv = "keyword,category\n"
+            for item in chosen { csv += "\"\(item.keyword.replacingOccurrences(of: "\"", with: "\"\""))\",\(item.category.lowercased())\n" }
+            try csv.write(to: tmp.path("keywords.csv"), atomically: true, encoding: .utf8)
+            try """
+                name: stage-runs
+                keywords: keywords.csv
+                llm:
+                  model: fake-model
+                  concurrency: 3
+                collect:
+                  per_keyword: 3
+                  licenses: [cc0, cc-by, cc-by-sa]
+                  allow_hosts: ["127.0.0.1:\(commons.server.port)"]
+                  sources:
+                    commons:
+                      base_url: \(commons.baseURL)
+                      thumbnail_width: 1280
+                filter:
+                  min_short_side: 100
+                  aspect_ratio: [0.3, 3.0]
+                describe:
+                  aspects: [visual]
+                  modes: [text-only, image-grounded]
+                  languages: [en]
+                mcq:
+                  test_fraction: 0.25
+                  seed: 7
+                shards:
+                  out: shards
+                """.write(to: tmp.path("recipe.yaml"), atomically: true, encoding: .utf8)
+            cli = CommandRunner(environment: ["OPENAI_BASE_URL": chatServer.url("/v1").absoluteString, "OPENAI_API_KEY": StageRunsTests.secret])
+            workspace = tmp.path("ws")
+        }
+
+        func run(_ arguments: [String], allowing statuses: Set<Int32> = [0]) throws {
+            let result = try cli.run(arguments + ["--workspace", workspace.path, "--quiet"])
+            #expect(statuses.contains(result.status), "\(arguments.joined(separator: " ")): \(result.stderr)")
+        }
+
+        func rows(_ sql: String) throws -> [[String]] { try Hardening.rows(workspace, sql) }
+
+        func count(_ sql: String) throws -> Int { Int(try rows(sql).first?.first ?? "") ?? -1 }
+
+        /// The last run row of a command: its id, status, settings and counts.
+        func lastRun(_ command: String) throws -> (id: Int64, status: String, settings: [String: Any], counts: [String: Int])? {
+            guard let row = try rows("SELECT id, status, settings, counts FROM runs WHERE command = '\(command)' ORDER BY id DESC LIMIT 1").first
+            else { return nil }
+            let settings = (try? JSONSerialization.jsonObject(with: Data(row[2].utf8))) as? [String: Any] ?? [:]
+            let counts = (try? JSONSerialization.jsonObject(with: Data(row[3].utf8))) as? [String: Int] ?? [:]
+            return (Int64(row[0]) ?? -1, row[1], settings, counts)
+        }
+    }
+
+    @Test func everyStepRunsThroughTheRunnerWithAClosedRowItsSettingsAndTrueCounts() throws {
+        let f = try Fixture()
+        defer { f.commons.stop(); f.chatServer.stop() }
+        #expect(try f.cli.run(["init", f.workspace.path, "--recipe", f.tmp.path("recipe.yaml").path, "--quiet"]).status == 0)
+        try f.run(["collect"])
+        try f.run(["filter"])
+
+        // Download attempts name the download run they belong to (handed over by the runner, not looked up).
+        let download = try #require(try f.lastRun("download"))
+        #expect(try f.count("SELECT COUNT(*) FROM download_attempts") > 0)
+        #expect(try f.count("SELECT COUNT(*) FROM download_attempts WHERE run_id IS NOT \(download.id)") == 0)
+
+        // Duplicate grouping is a step of its own: it decided every pair no other rule dropped, and dropped the copy.
+        let duplicates = try #require(try f.lastRun("filter.duplicates"))
+        #expect(duplicates.status == "ok")
+        #expect(duplicates.settings["duplicates.phash_distance"] != nil || (duplicates.settings["duplicates"] as? [String: Any]) != nil,
+                "the filter settings applied: \(duplicates.settings)")
+        let grouped = try f.count("SELECT COUNT(*) FROM filter_decisions WHERE rule = 'duplicates'")
+        #expect(grouped > 0 && (duplicates.counts["kept"] ?? 0) + (duplicates.counts["dropped"] ?? 0) == grouped)
+        #expect(try f.count("SELECT COUNT(*) FROM filter_decisions WHERE rule = 'duplicates' AND pass = 0") == duplicates.counts["dropped"])
+        #expect((duplicates.counts["dropped"] ?? 0) >= 1, "the photo served twice under one keyword")
+        #expect(try f.count("""
+            SELECT COUNT(*) FROM (SELECT keyword_id, image_sha256 FROM filter_decisions GROUP BY keyword_id, image_sha256
+            HAVING SUM(rule = 'duplicates') = 0 AND MIN(pass) = 1)
+            """) == 0, "no pair left kept without a duplicates decision")
+
+        try f.run(["describe"])
+        let dedup = try #require(try f.lastRun("describe.dedup"))
+        #expect(dedup.status == "ok" && dedup.counts["changed"] != nil)
+        #expect(dedup.settings["aspects"] as? [String] == ["visual"], "describe's settings: \(dedup.settings)")
+
+        // A Type-1-only mcq is a run too: the split, Type 1 and finalize each have a row.
+        try f.run(["mcq", "--types", "1"])
+        for step in ["mcq.split", "mcq.type1", "mcq.finalize"] {
+            let run = try #require(try f.lastRun(step), "\(step) has a run row")
+            #expect(run.status == "ok", "\(step): \(run.status)")
+            #expect(run.settings["types"] as? [Int] == [1], "\(step) records the types applied: \(run.settings)")
+        }
+        #expect(try f.lastRun("mcq.type2") == nil, "no Type 2 was asked for")
+        let type1 = try #require(try f.lastRun("mcq.type1"))
+        let finalize = try #require(try f.lastRun("mcq.finalize"))
+        #expect(type1.counts["accepted"] == (try f.count("SELECT COUNT(*) FROM questions WHERE type = 1")) - (type1.counts["rejected"] ?? 0),
+                "\(type1.counts)")
+        #expect(finalize.counts["total"] == (try f.count("SELECT COUNT(*) FROM questions WHERE type = 1 AND status = 'accepted'")),
+                "\(finalize.counts)")
+        let split = try #require(try f.lastRun("mcq.split"))
+        #expect(split.counts["test_images"] == (try f.count("SELECT COUNT(DISTINCT image_sha256) FROM splits WHERE split = 'test' AND image_sha256 != ''")))
+
+        // Type 2 and the blind check: the blind check is a stage, every accepted generated question is checked.
+        try f.run(["mcq", "--types", "1,2", "--blind-check"])
+        let type2 = try #require(try f.lastRun("mcq.type2"))
+        #expect(type2.status == "ok" && (type2.counts["pending"] ?? 0) > 0)
+        let blind = try #require(try f.lastRun("mcq.blind_check"))
+        #expect(blind.status == "ok")
+        let accepted = try f.count("SELECT COUNT(*) FROM questions WHERE status = 'accepted' AND origin = 'generated'")
+        #expect(blind.counts["pending"] == accepted)
+        #expect(blind.counts.filter { $0.key.hasPrefix("type") }.values.reduce(0, +) == accepted)
+        #expect(try f.count("SELECT COUNT(*) FROM questions WHERE status = 'accepted' AND origin = 'generated' AND leaky IS NULL") == 0)
+
+        // A rerun has nothing to write; another model makes every planned Type 2 question pending again.
+        try f.run(["mcq"])
+        #expect(try f.lastRun("mcq.type2")?.counts["pending"] == 0)
+        let planned = try f.count("SELECT COUNT(*) FROM questions WHERE type = 2 AND origin = 'generated' AND status IN ('accepted', 'rejected')")
+        try f.run(["mcq", "--model", "another-model"])
+        let again = try #require(try f.lastRun("mcq.type2"))
+        #expect(again.counts["pending"] == planned && again.settings["model"] as? String == "another-model")
+
+        // Shards, with an export, is one stage: its row counts what shards.json says.
+        try f.run(["shards", "--export", "mcq"])
+        let shards = try #require(try f.lastRun("shards"))
+        #expect(shards.status == "ok" && shards.counts["exports"] == 1)
+        let index = try JSONSerialization.jsonObject(with: Data(contentsOf: f.workspace.appendingPathComponent("shards/shards.json"))) as? [String: Any]
+        let counts = index?["counts"] as? [String: Any]
+        #expect(shards.counts["text_records"] == counts?["text"] as? Int && shards.counts["paired_samples"] == counts?["paired"] as? Int)
+
+        // Every row is closed, and every step recorded the settings it applied.
+        let open = try f.rows("SELECT command FROM runs WHERE status NOT IN ('ok', 'failed') OR finished_at IS NULL")
+        #expect(open.isEmpty, "\(open)")
+        let empty = try f.rows("SELECT command FROM runs WHERE settings = '{}' OR settings IS NULL").map { $0[0] }
+        #expect(empty.isEmpty, "runs without settings: \(empty)")
+        let commands = Set(try f.rows("SELECT command FROM runs").map { $0[0] })
+        #expect(commands.isSuperset(of: ["search", "download", "filter", "filter.duplicates", "describe", "describe.dedup", "mcq.split",
+                                         "mcq.type1", "mcq.type2", "mcq.finalize", "mcq.blind_check", "shards"]), "\(commands.sorted())")
+        #expect(try f.count("SELECT COUNT(*) FROM runs WHERE settings LIKE '%\(StageRunsTests.secret)%'") == 0)
+    }
+}
