@@ -208,7 +208,7 @@ func sha(_ n: Int) -> String { String(format: "%064x", n) }
             try Double.fetchOne(db, sql: "SELECT decided_at FROM filter_decisions WHERE rule = 'aspect_ratio' AND image_sha256 = ?", arguments: [sha(1)])
         }
         settings.minShortSide = 700
-        settings.watermark = false
+        settings[WatermarkRule.self].enabled = false
         let second = try await FilterPipeline(workspace: f.workspace, settings: settings, analyzer: analyzer, judge: nil, logger: logger).run(progress: quiet)
         #expect(second.decidedThisRun == 2)
         let d = try f.decisions()
@@ -237,7 +237,7 @@ func sha(_ n: Int) -> String { String(format: "%064x", n) }
         var f = try StoredImageFixture(tmp)
         try f.add(keyword: "K", sha: sha(1), width: 800, height: 800, format: "gif", animated: true)
         var settings = FilterSettings()
-        settings.formats = ["jpg", "png"]
+        settings[FormatRule.self].allowed = ["jpg", "png"]
         _ = try await FilterPipeline(workspace: f.workspace, settings: settings, analyzer: ScriptedAnalyzer(), judge: nil, logger: logger).run(progress: quiet)
         let d = try f.decisions()
         #expect(d[sha(1)]?["animated"]?.pass == false)

@@ -70,8 +70,8 @@ public struct RuleDecision: Sendable, Equatable {
     }
 }
 
-/// A filter rule that decides each image on its own. A new rule is a new conformer registered in
-/// `FilterSettings.rules`.
+/// A filter rule that decides each image on its own. A new rule is one file with a `RegisteredRule` conformer
+/// (its name, keys, defaults and construction) and one entry in `FilterRules.all`.
 public protocol FilterRule: Sendable {
     /// The stable snake_case name recorded with each decision and counted by `status`.
     var name: String { get }

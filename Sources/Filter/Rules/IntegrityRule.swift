@@ -36,14 +36,37 @@ public final class PHashByproducts: Sendable {
 }
 
 /// Drops images that do not decode completely with the real codecs (truncated, corrupt), bounded in memory.
-public struct IntegrityRule: FilterRule {
-    public let name = "integrity"
+public struct IntegrityRule: RegisteredRule {
+    public static let ruleName = "integrity"
+    /// The default decode limit: refused above it (a decompression bomb), before allocating.
+    public static let defaultMaxPixels = 178_956_970
+
+    /// `filter.integrity.*`: on by default.
+    public struct Settings: RuleSettings {
+        public var enabled = true
+        public var maxPixels = IntegrityRule.defaultMaxPixels
+
+        public init() {}
+
+        public static let keys: [SettingKey<Settings>] = [
+            .bool("integrity.enabled", \.enabled, help: "decode every image fully; drop truncated or corrupt ones"),
+            .int("integrity.max_pixels", \.maxPixels, rule: .atLeast(1),
+                 help: "refuse to decode images larger than this (decompression bombs)"),
+        ]
+    }
+
+    /// The rule, when it is on and a pixel analyzer is wired; it hands its decodes' pHashes to `context.hashes`.
+    public static func make(_ settings: Settings, context: RuleContext) -> IntegrityRule? {
+        guard settings.enabled, let analyzer = context.analyzer else { return nil }
+        return IntegrityRule(analyzer: analyzer, maxPixels: settings.maxPixels, hashes: context.hashes)
+    }
+
     public let analyzer: any PixelAnalyzing
     public let maxPixels: Int
     /// Where exact pHashes computed by the verifying decode go; nil when nobody wants them.
     public let hashes: PHashByproducts?
 
-    public init(analyzer: any PixelAnalyzing, maxPixels: Int = 178_956_970, hashes: PHashByproducts? = nil) {
+    public init(analyzer: any PixelAnalyzing, maxPixels: Int = IntegrityRule.defaultMaxPixels, hashes: PHashByproducts? = nil) {
         self.analyzer = analyzer
         self.maxPixels = maxPixels
         self.hashes = hashes

@@ -43,7 +43,40 @@ public struct WatermarkJudgeError: Error, Sendable, CustomStringConvertible {
 /// the candidate's `pwatermark` ≥ threshold (LAION convention), a stock agency named in the embedded
 /// EXIF/IPTC/XMP credit, source, licensor or copyright, a stock host in the image or page URL, and optionally a
 /// VLM judge.
-public struct WatermarkRule: FilterRule {
+public struct WatermarkRule: RegisteredRule {
+    public static let ruleName = "watermark"
+
+    /// `filter.watermark.*`: on by default, with LAION's pwatermark threshold and the stock names and domains
+    /// below; the VLM judge only when asked for (it costs a model call per image).
+    public struct Settings: RuleSettings {
+        public var enabled = true
+        public var pwatermarkThreshold = 0.8
+        public var stockNames = WatermarkRule.defaultStockNames
+        public var stockDomains = WatermarkRule.defaultStockDomains
+        public var vlmJudge = false
+        /// The judge's model; nil asks `llm.model`.
+        public var vlmModel: String?
+
+        public init() {}
+
+        public static let keys: [SettingKey<Settings>] = [
+            .bool("watermark.enabled", \.enabled, help: "drop images with a watermark (LAION pwatermark, stock names and domains)"),
+            .number("watermark.pwatermark_threshold", \.pwatermarkThreshold, rule: .within(0, 1),
+                    help: "a pwatermark score at or above this drops the image"),
+            .strings("watermark.stock_names", \.stockNames, help: "stock-agency names that mark an image as watermarked"),
+            .strings("watermark.stock_domains", \.stockDomains, help: "stock-agency domains that mark an image as watermarked"),
+            .bool("watermark.vlm_judge", \.vlmJudge, help: "ask the model whether an image carries a watermark"),
+            .string("watermark.vlm_model", \.vlmModel, help: "the judge's model (unset: llm.model)"),
+        ]
+    }
+
+    /// The rule, asking `context.judge` only when `watermark.vlm_judge` is on.
+    public static func make(_ settings: Settings, context: RuleContext) -> WatermarkRule? {
+        guard settings.enabled else { return nil }
+        return WatermarkRule(pwatermarkThreshold: settings.pwatermarkThreshold, stockNames: settings.stockNames,
+                             stockDomains: settings.stockDomains, judge: settings.vlmJudge ? context.judge : nil)
+    }
+
     public static let defaultStockNames = [
         "Getty Images", "iStock", "istockphoto", "Shutterstock", "Alamy", "Adobe Stock", "Dreamstime",
         "Depositphotos", "123RF", "Bigstock", "Fotolia", "Pond5", "agefotostock", "Masterfile", "Science Photo Library",
@@ -60,7 +93,6 @@ public struct WatermarkRule: FilterRule {
                 K.xmpWebStatement, K.xmpUsageTerms, K.xmpOwner]
     }()
 
-    public let name = "watermark"
     public let pwatermarkThreshold: Double
     public let stockNames: [String]
     public let stockDomains: [String]
@@ -125,21 +157,16 @@ extension FilterSubject {
     var rightsGetty: Bool { probe.rights[EmbeddedRights.Key.gettyAssetID].map { !$0.isEmpty } ?? false }
 }
 
-/// Drops images whose embedded rights metadata prohibits AI/ML training (`plus:DataMining`), and images that
-/// declare themselves AI-generated is left to the caller (recorded, not dropped).
-public struct RightsRule: FilterRule {
-    public let name = "rights"
-    public init() {}
-    public var settingsDescription: String { "dmi-prohibited" }
+extension FilterSettings {
+    /// `filter.watermark.vlm_judge` and `--vlm-judge`: the command wires a judge only when it is on.
+    public var vlmJudge: Bool {
+        get { self[WatermarkRule.self].vlmJudge }
+        set { self[WatermarkRule.self].vlmJudge = newValue }
+    }
 
-    public func decide(_ s: FilterSubject) async -> RuleDecision {
-        guard let mining = s.probe.rights[EmbeddedRights.Key.xmpDataMining], !mining.isEmpty else {
-            return .keep("unspecified", "not prohibited", "no DataMining statement")
-        }
-        let value = mining.components(separatedBy: "/").last ?? mining
-        if value.uppercased().contains("PROHIBITED") {
-            return .drop(value, "not prohibited", "plus:DataMining \(value) prohibits AI/ML training")
-        }
-        return .keep(value, "not prohibited", "plus:DataMining \(value)")
+    /// `filter.watermark.vlm_model`: the judge's model; nil asks `llm.model`.
+    public var vlmModel: String? {
+        get { self[WatermarkRule.self].vlmModel }
+        set { self[WatermarkRule.self].vlmModel = newValue }
     }
 }

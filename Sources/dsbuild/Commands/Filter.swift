@@ -44,7 +44,7 @@ extension DSBuild {
                 guard parts.count == fields.count else {
                     throw ValidationError("--aspect-ratio wants MIN,MAX with 0 < MIN <= MAX, e.g. 0.5,2.0, not \(aspectRatio)")
                 }
-                let range = try FilterSettings.aspectRatioRule.checked(parts, "--aspect-ratio")
+                let range = try AspectRatioRule.rangeRule.checked(parts, "--aspect-ratio")
                 settings.aspectRatio = (range[0], range[1])
             }
             if let phashDistance { settings.phashDistance = try FilterSettings.phashDistanceRule.checked(phashDistance, "--phash-distance") }
