@@ -184,7 +184,7 @@ import _DSBuildTestSupport
         defer { f.server.stop() }
         try f.build()
         let (map, kept, lonely): (SplitMap, [Int64: [String]], [String]) = try f.read { db in
-            let kept = Dictionary(grouping: try KeptPairs.all(in: db), by: \.keywordID).mapValues { $0.map(\.sha) }
+            let kept = Dictionary(grouping: try KeptPairs.all(in: db), by: \.keywordID).mapValues { $0.map(\.sha256) }
             let lonely = try String.fetchAll(db, sql: "SELECT text FROM keywords WHERE id NOT IN (SELECT keyword_id FROM kept_pairs GROUP BY keyword_id HAVING COUNT(*) >= 2)")
             return (try SplitMap.load(in: db), kept, lonely)
         }

@@ -169,7 +169,7 @@ import _DSBuildTestSupport
         init(_ s: Session) throws {
             var t = self
             try s.read { db in
-                for pair in try KeptPairs.all(in: db) { t.kept[pair.keywordID, default: []].insert(pair.sha) }
+                for pair in try KeptPairs.all(in: db) { t.kept[pair.keywordID, default: []].insert(pair.sha256) }
                 for row in try Row.fetchAll(db, sql: "SELECT id, text FROM keywords") { t.keywordNames[row[0]] = row[1] }
                 for row in try Row.fetchAll(db, sql: "SELECT image_sha256, split FROM splits WHERE image_sha256 != ''") {
                     t.imageSplit[row[0]] = row[1]
@@ -220,7 +220,7 @@ import _DSBuildTestSupport
         let keptAfterFilter = try s.read { db in try KeptPairs.all(in: db) }
         #expect(keptAfterFilter.count == inputs.imageCount, "kept \(keptAfterFilter.count) of \(inputs.imageCount)")
         for image in images { #expect(image.license != nil && image.author != nil && image.page != nil, "\(image.sha.prefix(12)) lacks provenance") }
-        for world in WorldImage.allCases { #expect(keptAfterFilter.contains { $0.sha == world.sha }, "\(world.rawValue) was not kept") }
+        for world in WorldImage.allCases { #expect(keptAfterFilter.contains { $0.sha256 == world.sha }, "\(world.rawValue) was not kept") }
 
         try s.run(["describe", "--quiet"])
         let mcq = try s.json(["mcq"]).object

@@ -160,7 +160,7 @@ struct ShardSoundnessTests {
             var t = Truth()
             t.storedSplit = try ExperimentSplit.storedSettings(in: db)
             t.testImages = Set(try String.fetchAll(db, sql: "SELECT DISTINCT image_sha256 FROM splits WHERE split = 'test' AND image_sha256 != ''"))
-            t.kept = Set(try KeptPairs.all(in: db).map(\.sha))
+            t.kept = Set(try KeptPairs.all(in: db).map(\.sha256))
             var hashes: [String: UInt64] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT sha256, path, format, orientation, COALESCE(display_width, width) AS w, COALESCE(display_height, height) AS h, phash FROM images") {
                 let sha: String = row["sha256"]

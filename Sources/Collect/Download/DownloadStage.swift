@@ -129,46 +129,27 @@ public struct DownloadStage: Stage {
 
     public func record(_ outcome: Outcome, for item: PendingDownload, in db: Database, run: StageRun) throws {
         let now = Date().timeIntervalSince1970
-        let runID = run.id
         func insertAttempts(_ attempts: [AttemptRecord]) throws {
-            for attempt in attempts {
-                try db.execute(sql: """
-                    INSERT INTO download_attempts(candidate_id, run_id, attempt, url, http_status, error, wait_seconds, started_at, duration)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [item.candidateID, runID, attempt.number, attempt.url, attempt.httpStatus, attempt.error,
-                                     attempt.waitSeconds, attempt.startedAt, attempt.duration])
+            for a in attempts {
+                try DownloadAttemptRow(candidateID: item.candidateID, run: run, attempt: a.number, url: a.url, httpStatus: a.httpStatus,
+                                       error: a.error, waitSeconds: a.waitSeconds, startedAt: a.startedAt, duration: a.duration).insert(db)
             }
         }
         switch outcome {
         case let .stored(sha, path, bytes, probe, finalURL, status, attempts, _):
             try insertAttempts(attempts)
-            try db.execute(sql: """
-                INSERT OR IGNORE INTO images(sha256, path, bytes, format, width, height, display_width, display_height,
-                    orientation, animated, frames, rights, probe, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [sha, path, bytes, probe.format, probe.width, probe.height, probe.displayWidth,
-                                 probe.displayHeight, probe.orientation, probe.animated, probe.frames,
-                                 JSONText.encode(probe.rights), JSONText.encode(probe.details), now])
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO downloads(candidate_id, status, reason, detail, image_sha256, http_status, attempts,
-                    final_url, retryable, finished_at)
-                VALUES (?, 'ok', NULL, NULL, ?, ?, ?, ?, 0, ?)
-                """, arguments: [item.candidateID, sha, status, attempts.count, finalURL, now])
+            try ImageRow(sha256: sha, path: path, bytes: bytes, probe: probe, createdAt: now).insertIfNew(db)
+            try DownloadRow(candidateID: item.candidateID, status: "ok", imageSHA256: sha, httpStatus: status, attempts: attempts.count,
+                            finalURL: finalURL, finishedAt: now).replace(db)
         case .reused(let sha):
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO downloads(candidate_id, status, reason, detail, image_sha256, http_status, attempts,
-                    final_url, retryable, finished_at)
-                VALUES (?, 'ok', 'same_url', NULL, ?, NULL, 0, ?, 0, ?)
-                """, arguments: [item.candidateID, sha, item.url, now])
+            try DownloadRow(candidateID: item.candidateID, status: "ok", reason: "same_url", imageSHA256: sha, attempts: 0,
+                            finalURL: item.url, finishedAt: now).replace(db)
         case let .failed(failure, attempts):
             try insertAttempts(attempts)
-            let previous = try Int.fetchOne(db, sql: "SELECT attempts FROM downloads WHERE candidate_id = ?", arguments: [item.candidateID]) ?? 0
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO downloads(candidate_id, status, reason, detail, image_sha256, http_status, attempts,
-                    final_url, retryable, finished_at)
-                VALUES (?, 'failed', ?, ?, NULL, ?, ?, NULL, ?, ?)
-                """, arguments: [item.candidateID, failure.reason, failure.detail, failure.httpStatus,
-                                 previous + attempts.count, failure.retryable, now])
+            let previous = try DownloadRow.fetchOne(db, key: item.candidateID)?.attempts ?? 0
+            try DownloadRow(candidateID: item.candidateID, status: "failed", reason: failure.reason, detail: failure.detail,
+                            httpStatus: failure.httpStatus, attempts: previous + attempts.count, retryable: failure.retryable,
+                            finishedAt: now).replace(db)
         }
     }
 

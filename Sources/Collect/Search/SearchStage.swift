@@ -33,6 +33,12 @@ public struct SearchStage: Stage {
     }
 
     /// Adds the keywords the sources bring (URL list, directory) to the manifest.
+    /// One keyword on one source: what a search is of.
+    struct KeywordSource: Hashable {
+        let keywordID: Int64
+        let source: String
+    }
+
     public func addDeclaredKeywords(to manifest: Manifest) throws -> Int {
         let entries = sources.flatMap { $0.declaredKeywords() }
         return entries.isEmpty ? 0 : try KeywordStore.insert(entries, into: manifest)
@@ -42,11 +48,10 @@ public struct SearchStage: Stage {
         let names = sources.map(\.name)
         let listed = Dictionary(uniqueKeysWithValues: sources.map { ($0.name, Set($0.declaredKeywords().map(\.text))) })
         return try await manifest.asyncRead { db in
-            let done = try Row.fetchAll(db, sql: "SELECT keyword_id, source FROM source_searches WHERE status = 'ok'")
-                .reduce(into: Set<String>()) { $0.insert("\($1["keyword_id"] as Int64)|\($1["source"] as String)") }
+            let done = Set(try SourceSearchRow.filter(Column("status") == "ok").fetchAll(db).map { KeywordSource(keywordID: $0.keywordId, source: $0.source) })
             var items: [Item] = []
             for keyword in try KeywordStore.all(in: db) {
-                for source in names where !done.contains("\(keyword.id)|\(source)") {
+                for source in names where !done.contains(KeywordSource(keywordID: keyword.id, source: source)) {
                     // A list source only answers for the keywords it names.
                     if let own = listed[source], !own.isEmpty, !own.contains(keyword.entry.text) { continue }
                     items.append(Item(keywordID: keyword.id, keyword: keyword.entry.text, query: keyword.searchQuery, source: source))
@@ -73,23 +78,18 @@ public struct SearchStage: Stage {
         let now = Date().timeIntervalSince1970
         switch outcome {
         case .found(let candidates):
-            for candidate in candidates {
-                try db.execute(sql: """
-                    INSERT OR IGNORE INTO candidates(keyword_id, source, source_id, image_url, page_url, license, license_url,
-                        author, title, description, declared_width, declared_height, declared_bytes, declared_mime,
-                        declared_sha1, extra, rank, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [item.keywordID, candidate.source, candidate.sourceID, candidate.imageURL, candidate.pageURL,
-                                     candidate.license, candidate.licenseURL, candidate.author, candidate.title,
-                                     candidate.description, candidate.declaredWidth, candidate.declaredHeight,
-                                     candidate.declaredBytes, candidate.declaredMime, candidate.declaredSHA1,
-                                     JSONText.encode(candidate.extra), candidate.rank, now])
+            for c in candidates {
+                try CandidateRow(keywordID: item.keywordID, source: c.source, sourceID: c.sourceID, imageURL: c.imageURL, pageURL: c.pageURL,
+                                 license: c.license, licenseURL: c.licenseURL, author: c.author, title: c.title, description: c.description,
+                                 declaredWidth: c.declaredWidth, declaredHeight: c.declaredHeight, declaredBytes: c.declaredBytes,
+                                 declaredMime: c.declaredMime, declaredSHA1: c.declaredSHA1, extra: c.extra, rank: c.rank,
+                                 createdAt: now).insertIfNew(db)
             }
-            try db.execute(sql: "INSERT OR REPLACE INTO source_searches(keyword_id, source, status, found, detail, finished_at) VALUES (?, ?, 'ok', ?, NULL, ?)",
-                           arguments: [item.keywordID, item.source, candidates.count, now])
+            try SourceSearchRow(keywordID: item.keywordID, source: item.source, status: "ok", found: candidates.count, detail: nil,
+                                finishedAt: now).insert(db, onConflict: .replace)
         case .failed(let detail):
-            try db.execute(sql: "INSERT OR REPLACE INTO source_searches(keyword_id, source, status, found, detail, finished_at) VALUES (?, ?, 'failed', 0, ?, ?)",
-                           arguments: [item.keywordID, item.source, detail, now])
+            try SourceSearchRow(keywordID: item.keywordID, source: item.source, status: "failed", found: 0, detail: detail,
+                                finishedAt: now).insert(db, onConflict: .replace)
         }
     }
 

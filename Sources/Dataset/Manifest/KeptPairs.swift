@@ -9,7 +9,8 @@ public enum KeptPairs {
     }
 
     /// Every kept pair, ordered by keyword id then hash.
-    public static func all(in db: Database) throws -> [(sha: String, keywordID: Int64)] {
-        try Row.fetchAll(db, sql: "SELECT image_sha256, keyword_id FROM kept_pairs ORDER BY keyword_id, image_sha256").map { ($0[0], $0[1]) }
+    public static func all(in db: Database) throws -> [KeywordImage] {
+        try Row.fetchAll(db, sql: "SELECT image_sha256, keyword_id FROM kept_pairs ORDER BY keyword_id, image_sha256")
+            .map { KeywordImage(keywordID: $0[1], sha256: $0[0]) }
     }
 }

@@ -45,13 +45,7 @@ public struct StoredQuestionImage: Sendable {
 
     /// The image's `images` row (kept if the image is already known).
     public func record(in db: Database) throws {
-        try db.execute(sql: """
-            INSERT OR IGNORE INTO images(sha256, path, bytes, format, width, height, display_width, display_height,
-                orientation, animated, frames, rights, probe, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [sha256, path, bytes, probe.format, probe.width, probe.height, probe.displayWidth, probe.displayHeight,
-                             probe.orientation, probe.animated, probe.frames, JSONText.encode(probe.rights),
-                             JSONText.encode(probe.details), Date().timeIntervalSince1970])
+        try ImageRow(sha256: sha256, path: path, bytes: bytes, probe: probe).insertIfNew(db)
     }
 }
 

@@ -18,6 +18,9 @@ public struct FilterSubject: Sendable {
     /// same size, the better-ranked one is kept (deterministic, unlike download time).
     public let searchRank: Int
 
+    /// The pair the subject is: its keyword and image.
+    public var pair: KeywordImage { KeywordImage(keywordID: keywordID, sha256: sha256) }
+
     public init(sha256: String, keywordID: Int64, keyword: String, fileURL: URL, bytes: Int, probe: ProbedImage,
                 urls: [String], extra: [String: String], searchRank: Int) {
         self.sha256 = sha256

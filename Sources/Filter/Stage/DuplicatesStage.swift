@@ -49,17 +49,15 @@ struct DuplicatesStage: WholeSetStage {
         }
         let manifest = context.manifest
         let subjects = try manifest.read { db in try FilterSubjects.load(db, root: root) }
-        let failing: Set<PairKey> = try manifest.read { db in
-            Set(try Row.fetchAll(db, sql: """
-                SELECT DISTINCT keyword_id, image_sha256 FROM filter_decisions WHERE pass != 1 AND rule != ?
-                """, arguments: [Self.rule]).map { PairKey(keywordID: $0["keyword_id"], sha256: $0["image_sha256"]) })
+        let failing: Set<KeywordImage> = try manifest.read { db in
+            Set(try FilterDecisionRow.filter(Column("pass") != 1 && Column("rule") != Self.rule).fetchAll(db).map(\.pair))
         }
         let column = settings.phashMode.column
         var hashes = try manifest.read { db in
             try Dictionary(Row.fetchAll(db, sql: "SELECT sha256, \(column) AS phash FROM images WHERE \(column) IS NOT NULL")
                 .map { ($0["sha256"] as String, $0["phash"] as String) }, uniquingKeysWith: { a, _ in a })
         }
-        let needed = Array(Set(subjects.filter { hashes[$0.sha256] == nil && !failing.contains(PairKey($0)) }.map(\.sha256))).sorted()
+        let needed = Array(Set(subjects.filter { hashes[$0.sha256] == nil && !failing.contains($0.pair) }.map(\.sha256))).sorted()
         if !needed.isEmpty {
             let computed = await hash(needed, subjects: subjects, analyzer: analyzer, progress: context.progress)
             try manifest.write { db in
@@ -84,7 +82,7 @@ struct DuplicatesStage: WholeSetStage {
         let now = Date().timeIntervalSince1970
         for (keywordID, members) in byKeyword {
             if Task.isCancelled { break }
-            let verdicts = grouping.group(members.filter { !failing.contains(PairKey($0)) }.compactMap { s in
+            let verdicts = grouping.group(members.filter { !failing.contains($0.pair) }.compactMap { s in
                 hashes[s.sha256].flatMap { UInt64($0, radix: 16) }.map {
                     DuplicateGrouping.Member(sha256: s.sha256, phash: $0, pixels: s.probe.width * s.probe.height, searchRank: s.searchRank)
                 }
@@ -94,11 +92,9 @@ struct DuplicatesStage: WholeSetStage {
                 for (sha, verdict) in verdicts {
                     let decision = self.decision(sha: sha, verdict: verdict)
                     if decision.pass { result.kept += 1 } else { result.dropped += 1 }
-                    try db.execute(sql: """
-                        INSERT INTO filter_decisions(image_sha256, keyword_id, rule, settings_hash, pass, value, threshold, reason, decided_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [sha, keywordID, Self.rule, settingsHash, decision.pass, decision.value, decision.threshold,
-                                         decision.reason, now])
+                    try FilterDecisionRow(pair: KeywordImage(keywordID: keywordID, sha256: sha), rule: Self.rule, settingsHash: settingsHash,
+                                          pass: decision.pass ? 1 : 0, value: decision.value, threshold: decision.threshold,
+                                          reason: decision.reason, decidedAt: now).insert(db)
                 }
             }
             result.keywords += 1
@@ -141,17 +137,4 @@ struct DuplicatesStage: WholeSetStage {
             return results
         }
     }
-}
-
-/// One image as one keyword's candidate: the key of `filter_decisions` pairs.
-struct PairKey: Hashable, Sendable {
-    let keywordID: Int64
-    let sha256: String
-
-    init(keywordID: Int64, sha256: String) {
-        self.keywordID = keywordID
-        self.sha256 = sha256
-    }
-
-    init(_ subject: FilterSubject) { self.init(keywordID: subject.keywordID, sha256: subject.sha256) }
 }

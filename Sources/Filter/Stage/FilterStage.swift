@@ -23,16 +23,17 @@ struct FilterRuleStage: Stage {
         let rules = self.rules
         let root = self.root
         // A rule's settings hash is a digest of its settings: computed once here, not once per image.
-        let current = rules.map { "\($0.name)|\($0.settingsHash)" }
+        let current = rules.map { RuleVersion(rule: $0.name, settingsHash: $0.settingsHash) }
         return try await manifest.asyncRead { db in
             let subjects = try FilterSubjects.load(db, root: root)
-            var existing: [String: Set<String>] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT image_sha256, keyword_id, rule, settings_hash FROM filter_decisions") {
-                existing["\(row["keyword_id"] as Int64)|\(row["image_sha256"] as String)", default: []]
-                    .insert("\(row["rule"] as String)|\(row["settings_hash"] as String)")
+            var existing: [KeywordImage: Set<RuleVersion>] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT image_sha256, keyword_id, rule, settings_hash FROM filter_decisions")
+            while let row = try rows.next() {
+                existing[KeywordImage(keywordID: row["keyword_id"], sha256: row["image_sha256"]), default: []]
+                    .insert(RuleVersion(rule: row["rule"], settingsHash: row["settings_hash"]))
             }
             return subjects.compactMap { subject in
-                let done = existing["\(subject.keywordID)|\(subject.sha256)"] ?? []
+                let done = existing[subject.pair] ?? []
                 let stale = rules.indices.filter { !done.contains(current[$0]) }.map { rules[$0] }
                 return stale.isEmpty ? nil : Item(subject: subject, rules: stale)
             }
@@ -56,15 +57,15 @@ struct FilterRuleStage: Stage {
         for (rule, hash, d) in outcome.decisions {
             // Undecided: stored so the pair is not kept meanwhile, under a hash no rule has, so it stays pending.
             let (hash, pass) = d.undecided ? (Self.undecidedHash, Self.undecidedPass) : (hash, d.pass ? 1 : 0)
-            // One compiled statement for every decision of the run (compiling it is most of an upsert's cost).
-            try db.cachedStatement(sql: """
-                INSERT INTO filter_decisions(image_sha256, keyword_id, rule, settings_hash, pass, value, threshold, reason, decided_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(image_sha256, keyword_id, rule) DO UPDATE SET
-                  settings_hash = excluded.settings_hash, pass = excluded.pass, value = excluded.value,
-                  threshold = excluded.threshold, reason = excluded.reason, decided_at = excluded.decided_at
-                """).execute(arguments: [item.subject.sha256, item.subject.keywordID, rule, hash, pass, d.value, d.threshold, d.reason, now])
+            try FilterDecisionRow(pair: item.subject.pair, rule: rule, settingsHash: hash, pass: pass, value: d.value,
+                                  threshold: d.threshold, reason: d.reason, decidedAt: now).upsert(db)
         }
+    }
+
+    /// A rule under one version of its settings: a stored decision is current when its rule's is.
+    struct RuleVersion: Hashable {
+        let rule: String
+        let settingsHash: String
     }
 
     /// The settings hash an undecided row is stored under (no rule's hash is this, so the pair is pending again).

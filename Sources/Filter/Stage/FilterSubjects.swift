@@ -17,12 +17,12 @@ enum FilterSubjects {
             WHERE d.status = 'ok'
             ORDER BY c.keyword_id, i.sha256, c.id
             """)
-        var order: [String] = []
-        var subjects: [String: FilterSubject] = [:]
+        var order: [KeywordImage] = []
+        var subjects: [KeywordImage: FilterSubject] = [:]
         for row in rows {
             let sha: String = row["sha256"]
             let keywordID: Int64 = row["keyword_id"]
-            let key = "\(keywordID)|\(sha)"
+            let key = KeywordImage(keywordID: keywordID, sha256: sha)
             var urls = [row["image_url"] as String?, row["page_url"] as String?].compactMap { $0 }
             var extra = JSONText.decode([String: JSONScalar].self, from: row["extra"])?.mapValues(\.text) ?? [:]
             var rank: Int = row["rank"] ?? 0

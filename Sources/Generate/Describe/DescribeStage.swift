@@ -23,6 +23,12 @@ public struct DescribeStage: Stage {
         public var template: AspectTemplate
         /// Every keyword of the dataset (shared storage), for the consistency check.
         public var allKeywords: [String]
+
+        /// What the description is of (its row's identity but the model).
+        public var key: DescriptionKey {
+            DescriptionKey(keywordID: keywordID, imageSHA256: imageSHA256, aspect: aspect, mode: mode, language: language,
+                           variant: variant, templateSHA256: template.sha256)
+        }
     }
 
     public enum Outcome: Sendable {
@@ -72,19 +78,8 @@ public struct DescribeStage: Stage {
         return try await manifest.asyncRead { db in
             let keywords = try KeywordStore.all(in: db)
             let allKeywords = keywords.map(\.entry.text)
-            let done = try Set(Row.fetchAll(db, sql: """
-                SELECT keyword_id, image_sha256, aspect, mode, language, variant, template_sha256 FROM descriptions
-                WHERE model = ? AND status IN ('accepted', 'rejected')
-                """, arguments: [settings.model]).map { row -> String in
-                    let id: Int64 = row[0]
-                    let sha: String = row[1]
-                    let aspect: String = row[2]
-                    let mode: String = row[3]
-                    let language: String = row[4]
-                    let variant: Int = row[5]
-                    let template: String = row[6]
-                    return "\(id)|\(sha)|\(aspect)|\(mode)|\(language)|\(variant)|\(template)"
-                })
+            let done = Set(try DescriptionRow.filter(Column("model") == settings.model && ["accepted", "rejected"].contains(Column("status")))
+                .fetchAll(db).map(\.key))
             var items: [Item] = []
             for keyword in keywords {
                 let kept = try Self.keptImages(of: keyword.id, limit: settings.imagesPerKeyword, in: db)
@@ -100,7 +95,8 @@ public struct DescribeStage: Stage {
                         for image in images {
                             for language in languages {
                                 for variant in 0..<max(settings.perKeyword, 1) {
-                                    let key = "\(keyword.id)|\(image.0)|\(aspect)|\(mode)|\(language)|\(variant)|\(template.sha256)"
+                                    let key = DescriptionKey(keywordID: keyword.id, imageSHA256: image.0, aspect: aspect, mode: mode,
+                                                             language: language, variant: variant, templateSHA256: template.sha256)
                                     if done.contains(key) { continue }
                                     items.append(Item(keywordID: keyword.id, keyword: keyword.entry.text,
                                                       category: keyword.entry.category ?? "item", language: language,
@@ -123,8 +119,7 @@ public struct DescribeStage: Stage {
     static func keptImages(of keywordID: Int64, limit: Int, in db: Database) throws -> [(String, String?, String?, Int?)] {
         try Row.fetchAll(db, sql: """
             SELECT i.sha256, i.path, i.format, MAX(COALESCE(i.display_width, i.width, 0), COALESCE(i.display_height, i.height, 0))
-            FROM images i JOIN filter_decisions d ON d.image_sha256 = i.sha256 AND d.keyword_id = ?
-            GROUP BY i.sha256 HAVING MIN(d.pass) = 1
+            FROM images i JOIN kept_pairs k ON k.image_sha256 = i.sha256 AND k.keyword_id = ?
             ORDER BY i.sha256 LIMIT ?
             """, arguments: [keywordID, max(limit, 1)]).map { ($0[0], $0[1], $0[2], $0[3]) }
     }
@@ -216,17 +211,9 @@ public struct DescribeStage: Stage {
         case .failed(let error):
             (status, reason, detail) = ("failed", error.code.rawValue, error.message)
         }
-        try db.execute(sql: """
-            INSERT INTO descriptions (keyword_id, image_sha256, aspect, mode, language, variant, template_sha256, model,
-                text, status, reason, detail, request_key, prompt_tokens, completion_tokens, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (keyword_id, image_sha256, aspect, mode, language, variant, template_sha256, model) DO UPDATE SET
-                text = excluded.text, status = excluded.status, reason = excluded.reason, detail = excluded.detail,
-                request_key = excluded.request_key, prompt_tokens = excluded.prompt_tokens,
-                completion_tokens = excluded.completion_tokens, created_at = excluded.created_at
-            """, arguments: [item.keywordID, item.imageSHA256, item.aspect, item.mode, item.language, item.variant,
-                             item.template.sha256, settings.model, text, status, reason, detail, summary?.requestKey,
-                             summary?.promptTokens ?? 0, summary?.completionTokens ?? 0, Date().timeIntervalSince1970])
+        try DescriptionRow(key: item.key, model: settings.model, text: text, status: status, reason: reason, detail: detail,
+                           requestKey: summary?.requestKey, promptTokens: summary?.promptTokens ?? 0,
+                           completionTokens: summary?.completionTokens ?? 0).upsert(db)
     }
 
     public func classify(_ outcome: Outcome) -> StageOutcomeClass {

@@ -31,10 +31,12 @@ public struct DescriptionDeduplication: WholeSetStage {
                 WHERE text IS NOT NULL AND (status = 'accepted' OR (status = 'rejected' AND reason = 'near_duplicate'))
                 ORDER BY keyword_id, aspect, language, mode, image_sha256, variant, template_sha256, model
                 """)
-            var kept: [String: [Set<String>]] = [:]
+            /// Descriptions compete within one keyword, aspect and language.
+            struct Group: Hashable { let keywordID: Int64; let aspect: String; let language: String }
+            var kept: [Group: [Set<String>]] = [:]
             var changed = 0
             for row in rows {
-                let group = "\(row["keyword_id"] as Int64)|\(row["aspect"] as String)|\(row["language"] as String)"
+                let group = Group(keywordID: row["keyword_id"], aspect: row["aspect"], language: row["language"])
                 let shingles = NearDuplicate.shingles(row["text"] as String)
                 let best = kept[group, default: []].map { NearDuplicate.jaccard(shingles, $0) }.max() ?? 0
                 let wasAccepted = (row["status"] as String) == "accepted"

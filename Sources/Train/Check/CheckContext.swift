@@ -55,7 +55,7 @@ public struct CheckContext {
 
     /// `image <sha>` with its keyword(s), for messages.
     func name(image sha: String) -> String {
-        let keywords = manifest.keptPairs.filter { $0.sha == sha }.compactMap { manifest.keywords[$0.keywordID] }
+        let keywords = manifest.keptPairs.filter { $0.sha256 == sha }.compactMap { manifest.keywords[$0.keywordID] }
         return keywords.isEmpty ? "image \(sha)" : "image \(sha) (\(keywords.sorted().joined(separator: ", ")))"
     }
 }

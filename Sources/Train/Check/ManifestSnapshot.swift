@@ -46,7 +46,7 @@ struct ManifestSnapshot {
     var questionIDs: [String] = []
     var images: [String: Image] = [:]
     var keywords: [Int64: String] = [:]
-    var keptPairs: [(sha: String, keywordID: Int64)] = []
+    var keptPairs: [KeywordImage] = []
     var descriptions: [Description] = []
     var split: SplitMap
     var splitSettings: SplitSettings?

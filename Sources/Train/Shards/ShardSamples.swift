@@ -187,7 +187,7 @@ enum ShardSampleBuilder {
 
         // Kept (image, keyword) pairs: the one definition, the `kept_pairs` view.
         let keptPairs = try KeptPairs.all(in: db)
-        let (testImages, nearTest) = try heldOut(db, map: map, keptShas: Set(keptPairs.map(\.sha)), distance: options.phashDistance)
+        let (testImages, nearTest) = try heldOut(db, map: map, keptShas: Set(keptPairs.map(\.sha256)), distance: options.phashDistance)
         var exclusions = Exclusions()
         exclusions.testImages = testImages.count
         exclusions.nearDuplicatesOfTest = nearTest.count
@@ -204,26 +204,26 @@ enum ShardSampleBuilder {
         let origins = try ImageProvenance.load(in: db)
 
         // Kept pairs that may train, by "sha|kid" and per keyword (hash order).
-        var kept: [String: Kept] = [:]
+        var kept: [KeywordImage: Kept] = [:]
         var keptByKeyword: [Int64: [Kept]] = [:]
-        var keptAny: Set<String> = []  // "sha|kid" of every kept pair, trainable or not
+        var keptAny: Set<KeywordImage> = []  // every kept pair, trainable or not
         for pair in keptPairs {
             let kid = pair.keywordID
-            guard let kw = keywords[kid], !novel.contains(kw.text), let image = images[pair.sha] else { continue }
-            keptAny.insert("\(pair.sha)|\(kid)")
-            if let reason = refusal(sha: pair.sha, keywordID: kid) {
+            guard let kw = keywords[kid], !novel.contains(kw.text), let image = images[pair.sha256] else { continue }
+            keptAny.insert(pair)
+            if let reason = refusal(sha: pair.sha256, keywordID: kid) {
                 exclude(reason)  // its caption
                 continue
             }
             var prov = Provenance()
-            if let origin = origins.origin(of: pair.sha, keywordID: kid) {
+            if let origin = origins.origin(of: pair.sha256, keywordID: kid) {
                 prov.source = origin.source
                 prov.license = origin.license
                 prov.author = origin.author
                 prov.pageURL = origin.pageURL
             }
             let item = Kept(keywordID: kid, keyword: kw.text, category: kw.category, image: image, provenance: prov)
-            kept["\(pair.sha)|\(kid)"] = item
+            kept[pair] = item
             keptByKeyword[kid, default: []].append(item)
         }
 
@@ -232,7 +232,7 @@ enum ShardSampleBuilder {
 
         // Captions: one per trainable kept pair.
         for pair in keptPairs {
-            guard let item = kept["\(pair.sha)|\(pair.keywordID)"] else { continue }
+            guard let item = kept[pair] else { continue }
             let caption = ChatTemplates.fill(ChatTemplates.captionAssistant, keyword: item.keyword)
             paired.append(sample(item, kind: "caption", idParts: ["caption", item.image.sha, "\(item.keywordID)"],
                                  aspect: "visual", language: keywords[item.keywordID]?.language ?? "en", text: caption,
@@ -255,9 +255,9 @@ enum ShardSampleBuilder {
                 guard map.mayTrain(keyword: kid) else { exclude("test_keyword"); continue }
                 image = keptByKeyword[kid]?.first
             } else {
-                guard keptAny.contains("\(sha)|\(kid)") else { continue }  // its image was dropped
+                guard keptAny.contains(KeywordImage(keywordID: kid, sha256: sha)) else { continue }  // its image was dropped
                 if let reason = refusal(sha: sha, keywordID: kid) { exclude(reason); continue }
-                image = kept["\(sha)|\(kid)"]
+                image = kept[KeywordImage(keywordID: kid, sha256: sha)]
             }
             let aspect: String = row["aspect"]
             let language: String = row["language"]
@@ -304,13 +304,13 @@ enum ShardSampleBuilder {
             if !sha.isEmpty {
                 if map.testImages.contains(sha) { exclude("test_image"); continue }
                 if nearTest.contains(sha) { exclude("near_duplicate_of_test"); continue }
-                if let kid, keptAny.contains("\(sha)|\(kid)"), let reason = refusal(sha: sha, keywordID: kid) { exclude(reason); continue }
+                if let kid, keptAny.contains(KeywordImage(keywordID: kid, sha256: sha)), let reason = refusal(sha: sha, keywordID: kid) { exclude(reason); continue }
             }
             let stem: String = row["question"]
             let prompt = ChatTemplates.mcqPrompt(question: stem, options: options)
             let letter = ChatTemplates.letters[answer]
             let type: Int = row["type"]
-            let image = kid.flatMap { kept["\(sha)|\($0)"] }
+            let image = kid.flatMap { kept[KeywordImage(keywordID: $0, sha256: sha)] }
             var prov = image?.provenance ?? Provenance()
             prov.model = row["model"]
             prov.templateSHA256 = row["template_sha256"]

@@ -89,8 +89,8 @@ struct SplitDisjointCheck: WorkspaceCheck {
 
         // The split itself: every kept pair placed; every test question on a test image.
         if !manifest.keptPairs.isEmpty {
-            for pair in manifest.keptPairs where split.split(image: pair.sha, keyword: pair.keywordID) == nil {
-                out.append(.init(item: "image \(pair.sha) (\(manifest.keywords[pair.keywordID] ?? "keyword \(pair.keywordID)"))",
+            for pair in manifest.keptPairs where split.split(image: pair.sha256, keyword: pair.keywordID) == nil {
+                out.append(.init(item: "image \(pair.sha256) (\(manifest.keywords[pair.keywordID] ?? "keyword \(pair.keywordID)"))",
                                  message: "is kept but has no stored train/test split; run `dsbuild mcq` to place it"))
             }
         }
@@ -127,8 +127,8 @@ struct SplitDisjointCheck: WorkspaceCheck {
             if let phash = manifest.images[sha]?.phash { testHashes.append((sha, phash)) }
         }
         for (keywordID, _) in manifest.split.keywordSplits where manifest.split.testKeywords.contains(keywordID) {
-            for pair in manifest.keptPairs where pair.keywordID == keywordID && out[pair.sha] == nil {
-                out[pair.sha] = "\(context.name(image: pair.sha)) of test keyword \(manifest.keywords[keywordID] ?? "")"
+            for pair in manifest.keptPairs where pair.keywordID == keywordID && out[pair.sha256] == nil {
+                out[pair.sha256] = "\(context.name(image: pair.sha256)) of test keyword \(manifest.keywords[keywordID] ?? "")"
             }
         }
         guard !testHashes.isEmpty else { return out }
