@@ -28,18 +28,23 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
-        // The shared core: workspace, manifest, records, recipe, HTTP engine, progress, stage runner.
+        // The shared core: workspace, manifest, records, recipe, progress, stage runner.
         .target(
             name: "Dataset",
             dependencies: [
-                "CCurl",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: upcoming),
-        .target(name: "Collect", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), "CCurl", "CLibXML2"], swiftSettings: upcoming),
+        // The libcurl layer: multi loop, engine, retries, rate limiter, address policy. Above Dataset (it uses its
+        // redactor, storage errors, progress line and version); Dataset does not use it.
+        .target(
+            name: "HTTP",
+            dependencies: ["Dataset", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: upcoming),
+        .target(name: "Collect", dependencies: ["Dataset", "HTTP", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), "CLibXML2"], swiftSettings: upcoming),
         // libjpeg/libpng report errors by longjmp; Swift cannot setjmp, so decode/encode live in a tiny C target.
         .target(
             name: "CImageShims",
@@ -51,10 +56,12 @@ let package = Package(
             // Pixel loops (resampling, pHash, pixel analysis) are ~30× slower unoptimised: the debug build the
             // tests run would spend most of its time resizing images for eval and shards.
             swiftSettings: upcoming + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
-        .target(name: "Generate", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
+        .target(name: "Generate", dependencies: ["Dataset", "HTTP", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
         .target(name: "Train", dependencies: ["Dataset", "CZlib", "CZstd", .product(name: "GRDB", package: "GRDB.swift"),
                                              .product(name: "Crypto", package: "swift-crypto"),
                                              .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
+        // The static HTML report; the CLI hands it Filter's thumbnailer through Dataset's `ThumbnailMaking` port.
+        .target(name: "Report", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
         // SIGINT/SIGTERM to a pipe: a sigaction handler may only do async-signal-safe work, which Swift cannot promise.
         .target(name: "CSignals"),
         // Release-mode benchmark driver for bench/filter (probe + pHash throughput).
@@ -62,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "dsbuild",
             dependencies: [
-                "Dataset", "Collect", "Filter", "Generate", "Train", "CSignals",
+                "Dataset", "Collect", "Filter", "Generate", "Train", "Report", "CSignals",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -72,7 +79,8 @@ let package = Package(
         .target(name: "_DSBuildTestSupport", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
 
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
-        .testTarget(name: "CollectTests", dependencies: ["Collect", "Dataset", "Filter", "_DSBuildTestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "CollectTests", dependencies: ["Collect", "Dataset", "HTTP", "Filter", "_DSBuildTestSupport"], swiftSettings: upcoming),
         .testTarget(
             name: "FilterTests", dependencies: ["Filter", "Dataset", "_DSBuildTestSupport"],
             exclude: ["Fixtures"],  // read through #filePath; the generator script is not a resource

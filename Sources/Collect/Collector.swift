@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import HTTP
 import Logging
 
 /// What one `dsbuild collect` run did.

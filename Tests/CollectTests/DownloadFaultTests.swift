@@ -2,6 +2,7 @@
 import Dataset
 import Foundation
 import GRDB
+import HTTP
 import Logging
 import Synchronization
 import Testing

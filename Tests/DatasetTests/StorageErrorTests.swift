@@ -6,20 +6,6 @@ import Testing
 /// A full disk, a used-up quota or an I/O error is recognised wherever it surfaces and says where and how much
 /// space is left.
 @Suite struct StorageErrorTests {
-    @Test func aSinkWritingToAFullDeviceAbortsWithAStorageErrorAndFinishThrowsIt() throws {
-        let sink = try HashingBodySink(writingTo: URL(fileURLWithPath: "/dev/full"))
-        let decision = Data(repeating: 7, count: 4096).withUnsafeBytes { sink.receive($0) }
-        guard case .abort(let reason) = decision else {
-            Issue.record("a write to /dev/full must abort, got \(decision)")
-            return
-        }
-        let error = try #require(StorageError.from(abortReason: reason))
-        #expect(error.code == ENOSPC)
-        #expect(error.reason == "disk_full")
-        #expect(error.path == "/dev/full")
-        #expect(throws: StorageError.self) { _ = try sink.finish() }
-    }
-
     @Test func sqliteFullAndPOSIXAndCocoaErrorsAreRecognised() {
         let full = StorageError.from(DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full"), path: "/w/dsbuild.sqlite")
         #expect(full?.code == ENOSPC)

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import HTTP
 
 /// Why a download failed, as recorded in `downloads.reason` (stable snake_case keys the summary and `status`
 /// count) with a one-line `detail` naming the URL, and whether a later run should try it again.

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import HTTP
 
 /// How images are downloaded: limits, timeouts, retries and politeness. Its keys sit directly in the recipe's
 /// `collect:` section (`CollectSettings` lifts them); the CLI then applies its options.

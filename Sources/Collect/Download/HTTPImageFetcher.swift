@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import HTTP
 import Synchronization
 
 /// Fetches images over HTTP(S) with the shared engine: only http/https (also on redirect, which the engine

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import HTTP
 
 /// "Downloads" a local file (the directory source): copies it to a temporary file in chunks while hashing it,
 /// so that it goes through the same checks and store as a downloaded image.

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import HTTP
 
 /// robots.txt per host (scheme + host + port), fetched once per run and shared by every download to that host.
 ///

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import HTTP
 
 /// Source API requests through the HTTP engine: the polite User-Agent, retries with backoff honouring
 /// Retry-After, and a per-host request rate (the sources' terms: iNaturalist ≤ 60/min…).

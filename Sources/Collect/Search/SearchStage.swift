@@ -1,6 +1,7 @@
 import Dataset
 import Foundation
 import GRDB
+import HTTP
 
 /// The first half of collect: every keyword × enabled source not yet searched successfully is asked for
 /// candidates; each answer is recorded (candidates + a `source_searches` row) in one transaction. A failed

@@ -36,8 +36,8 @@ public struct ChatTransportError: Error, Sendable, CustomStringConvertible {
 
 /// Sends a POST with a JSON body. The client owns retries, pacing and caching; a transport sends once.
 ///
-/// `URLSessionChatTransport` works today; an adapter over the shared libcurl `HTTPEngine` replaces it once that
-/// engine is on main (same protocol, so nothing else changes). Tests use scripted transports.
+/// Generate's `HTTPChatTransport` sends over the HTTP target's libcurl `HTTPEngine` (Dataset does not import HTTP:
+/// the protocol lives here, the engine above). Tests use scripted transports.
 public protocol ChatTransport: Sendable {
     func post(url: URL, headers: [(String, String)], body: Data, timeout: TimeInterval) async throws(ChatTransportError) -> ChatHTTPResponse
 }

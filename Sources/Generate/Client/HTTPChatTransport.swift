@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import HTTP
 
 /// A `ChatTransport` over the shared libcurl `HTTPEngine`: one attempt per call (the client owns retries, so the
 /// engine's retrying runner is not used), with the client's timeout as the total timeout.

@@ -87,3 +87,22 @@ public struct TrainSection: RecipeSettings {
         return JSONText.encode(AnyPlain.map(entries.filter { !Self.launcherKeys.contains($0.0) }))
     }
 }
+
+extension TrainSection {
+    /// The launcher's settings for this section: `mode`, `model`, the shard and output folders given, the bundled
+    /// trainer (`trainer`, a `--trainer DIR`, else found by `TrainerLocation`) and its Python (with `setUp`, the
+    /// environment `setup.sh` creates; else `python`, else `python3`). The section's other keys go to the
+    /// trainer's config as they are (lr, batch_size, lora, …).
+    public func launcherSettings(mode: TrainMode, model: String, shards: URL, out: URL, trainer: String?,
+                                 setUp: Bool) throws(TrainError) -> TrainSettings {
+        let trainerDirectory = try TrainerLocation.find(explicit: trainer)
+        var settings = TrainSettings(shards: shards, mode: mode, model: model, out: out, trainerDirectory: trainerDirectory)
+        settings.maxSteps = maxSteps
+        settings.epochs = epochs
+        settings.device = device?.rawValue
+        settings.gpus = gpus
+        settings.python = try setUp ? TrainerLocation.setUp(trainerDirectory) : (python ?? "python3")
+        settings.extraJSON = trainerConfigJSON
+        return settings
+    }
+}

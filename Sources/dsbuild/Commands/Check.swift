@@ -24,6 +24,15 @@ extension DSBuild {
         @Option(help: "Only these checks, comma-separated.")
         var only: String?
 
+        func validate() throws {
+            if let unknown = checkNames?.first(where: { !WorkspaceChecks.names.contains($0) }) {
+                throw ValidationError("--only: \(unknown): unknown check; known: \(WorkspaceChecks.names.joined(separator: ", "))")
+            }
+        }
+
+        /// `--only` as a list of check names.
+        var checkNames: [String]? { only.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } }
+
         func run() async throws {
             let report = try audit(echo: true)
             if !report.ok { throw ExitCode(1) }
@@ -33,14 +42,11 @@ extension DSBuild {
         func audit(echo: Bool) throws -> CheckReport {
             let context = try CommandContext.open(options, command: "check")
             let url = ShardsSection.folder(shards ?? ShardsSection(recipe: context.recipe).out, in: context.workspace.root)
-            let names = only.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            let names = checkNames
             let auditor = WorkspaceAuditor(workspace: context.workspace, shards: url,
                                            phashDistance: FilterSettings(recipe: context.recipe).phashDistance,
                                            prober: Wiring.imageProber(), hasher: Wiring.perceptualHasher())
-            let report: CheckReport
-            do { report = try auditor.run(only: names) } catch let error as CheckContext.LoadError where names != nil {
-                throw ValidationError("--only: \(error)")
-            }
+            let report = try auditor.run(only: names)
             guard echo else { return report }
             if options.json {
                 Output.json(report.json())

@@ -65,6 +65,34 @@ extension DSBuild {
         @Flag(help: "Search only: record candidates, download nothing.")
         var searchOnly = false
 
+        func validate() throws {
+            try Self.checkSources(sourceNames ?? [])
+            if let licenses, let problem = LicenseFilter.rule.problem(strings: [licenses]) { throw ValidationError("--licenses \(problem)") }
+            if !allowHosts.isEmpty, let problem = DownloadSettings.allowHostsRule.problem(strings: allowHosts) {
+                throw ValidationError("--allow-host \(problem)")
+            }
+            _ = try perKeyword.map { try CollectSettings.perKeywordRule.checked($0, "--per-keyword") }
+            _ = try concurrency.map { try DownloadSettings.concurrencyRule.checked($0, "--concurrency") }
+            _ = try perHost.map { try DownloadSettings.concurrencyRule.checked($0, "--per-host") }
+            _ = try maxAttempts.map { try DownloadSettings.maxAttemptsRule.checked($0, "--max-attempts") }
+            _ = try timeout.map { try DownloadSettings.timeoutRule.checked($0, "--timeout") }
+            _ = try contact.map { try ValueRule.headerText.checked($0, "--contact") }
+        }
+
+        /// A usage error naming the first source no `RegisteredSource` declares.
+        static func checkSources(_ names: [String]) throws {
+            for name in names where ImageSources.named(name) == nil {
+                throw ValidationError("unknown source `\(name)`; use \(ImageSources.names.joined(separator: ", "))")
+            }
+        }
+
+        /// `--sources` as a list, a source named twice searched once.
+        var sourceNames: [String]? {
+            var seen = Set<String>()
+            return sources?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && seen.insert($0).inserted }
+        }
+
         func run() async throws {
             let context = try CommandContext.open(options, command: "collect")
             let settings = try makeSettings(context)
@@ -85,36 +113,22 @@ extension DSBuild {
             if summary.failed || keywordErrors { throw ExitCode(1) }
         }
 
-        /// Defaults ← recipe ← options; each option is checked by the rule its recipe key declares.
+        /// Defaults ← recipe ← options; `validate()` checked each option by the rule its recipe key declares.
         func makeSettings(_ context: CommandContext) throws -> CollectSettings {
             var settings = CollectSettings(recipe: context.recipe)
-            if let sources {
-                var seen = Set<String>()  // a source named twice is searched once
-                settings.sources = sources.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                    .filter { !$0.isEmpty && seen.insert($0).inserted }
-            }
-            for name in settings.sources where ImageSources.named(name) == nil {
-                throw ValidationError("unknown source `\(name)`; use \(ImageSources.names.joined(separator: ", "))")
-            }
+            if let sourceNames { settings.sources = sourceNames }
+            try Self.checkSources(settings.sources)  // the recipe's (the options' were checked in `validate()`)
             if settings.sources.isEmpty {
                 Output.warning("no source is searched (every source the recipe names is switched off, or --sources names none); only candidates found before are downloaded")
             }
-            if let perKeyword {
-                settings.setPerKeywordForEverySource(try CollectSettings.perKeywordRule.checked(perKeyword, "--per-keyword"))
-            }
-            if let licenses {
-                if let problem = LicenseFilter.rule.problem(strings: [licenses]) { throw ValidationError("--licenses \(problem)") }
-                settings.licenses = try LicenseFilter(parsing: [licenses])
-            }
-            if let concurrency { settings.download.concurrency = try DownloadSettings.concurrencyRule.checked(concurrency, "--concurrency") }
-            if let perHost { settings.download.perHost = try DownloadSettings.concurrencyRule.checked(perHost, "--per-host") }
-            if let maxAttempts { settings.download.maxAttempts = try DownloadSettings.maxAttemptsRule.checked(maxAttempts, "--max-attempts") }
-            if let timeout { settings.download.totalTimeout = try DownloadSettings.timeoutRule.checked(timeout, "--timeout") }
-            if let contact { settings.download.userAgentContact = try ValueRule.headerText.checked(contact, "--contact") }
-            if !allowHosts.isEmpty {
-                if let problem = DownloadSettings.allowHostsRule.problem(strings: allowHosts) { throw ValidationError("--allow-host \(problem)") }
-                settings.download.allowHosts += allowHosts
-            }
+            if let perKeyword { settings.setPerKeywordForEverySource(perKeyword) }
+            if let licenses { settings.licenses = try LicenseFilter(parsing: [licenses]) }
+            if let concurrency { settings.download.concurrency = concurrency }
+            if let perHost { settings.download.perHost = perHost }
+            if let maxAttempts { settings.download.maxAttempts = maxAttempts }
+            if let timeout { settings.download.totalTimeout = timeout }
+            if let contact { settings.download.userAgentContact = contact }
+            settings.download.allowHosts += allowHosts
             settings.searchOnly = searchOnly
             // --source-file is relative to the current folder (the recipe's `file`/`path` to the recipe's).
             let input = sourceFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }

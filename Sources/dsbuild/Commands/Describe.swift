@@ -24,39 +24,42 @@ extension DSBuild {
         @Flag(help: "Ask the model again instead of answering from the request cache.")
         var refresh = false
 
-        func run() async throws {
-            let context = try CommandContext.open(options, command: "describe")
+        func validate() throws {
+            for mode in modes.map(Self.list) ?? [] where !DescribeSettings.modeNames.contains(mode) {
+                throw ValidationError("unknown mode \"\(mode)\": use \(DescribeSettings.modeNames.joined(separator: " or "))")
+            }
+            _ = try perKeyword.map { try DescribeSettings.countRule.checked($0, "--per-keyword") }
+            _ = try concurrency.map { try LLMSettings.concurrencyRule.checked($0, "--concurrency") }
+        }
+
+        /// Defaults ← the recipe's `describe:` section ← these options (checked in `validate()`).
+        func settings(_ context: CommandContext) -> DescribeSettings {
             var settings = DescribeSettings(recipe: context.recipe, workspaceRoot: context.workspace.root)
             if let model { settings.model = model }
             if let aspects { settings.aspects = Self.list(aspects) }
-            if let modes {
-                settings.modes = Self.list(modes)
-                for mode in settings.modes where !DescribeSettings.modeNames.contains(mode) {
-                    throw ValidationError("unknown mode \"\(mode)\": use \(DescribeSettings.modeNames.joined(separator: " or "))")
-                }
-            }
+            if let modes { settings.modes = Self.list(modes) }
             if let languages { settings.languages = Self.list(languages) }
-            if let perKeyword { settings.perKeyword = try DescribeSettings.countRule.checked(perKeyword, "--per-keyword") }
-            if let concurrency { settings.concurrency = try LLMSettings.concurrencyRule.checked(concurrency, "--concurrency") }
+            if let perKeyword { settings.perKeyword = perKeyword }
+            if let concurrency { settings.concurrency = concurrency }
             settings.refresh = refresh
+            return settings
+        }
+
+        func run() async throws {
+            let context = try CommandContext.open(options, command: "describe")
+            let settings = settings(context)
 
             var clientConfiguration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
             clientConfiguration.limits.concurrency = max(clientConfiguration.limits.concurrency, settings.concurrency)
             clientConfiguration.maxReasks = settings.maxAttempts - 1
             let client = OpenAIClient(configuration: clientConfiguration, cache: LLMCache(manifest: context.workspace.manifest),
                                       logger: context.logger)
-            let stage = try DescribeStage(settings: settings, client: client, workspaceRoot: context.workspace.root,
-                                          downscaler: Wiring.downscaler())
+            let describe = try DescribeRun(settings: settings, client: client, workspaceRoot: context.workspace.root,
+                                           downscaler: Wiring.downscaler())
             let runner = context.runner
-            let (concurrency, record, threshold) = (settings.concurrency, settings.runRecordJSON, settings.dedupThreshold)
             let summary: StageSummary
             do {
-                summary = try await Interruption.cancellable {
-                    let summary = try await runner.run(stage, concurrency: concurrency, settingsJSON: record)
-                    // Near duplicates are settled over every description, after the requests, in a fixed order.
-                    _ = try await runner.run(DescriptionDeduplication(threshold: threshold), settingsJSON: record)
-                    return summary
-                }
+                summary = try await Interruption.cancellable { try await describe.run(with: runner) }
             } catch let error as ChatError {
                 Output.error("describe stopped: \(error.description)")
                 if options.json { Output.json(["stopped": error.description, "llm": client.ledger.totals.json]) }

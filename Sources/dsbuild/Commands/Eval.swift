@@ -144,10 +144,14 @@ extension DSBuild {
             let manifest = context?.workspace.manifest
             let runID = try manifest.map { try RunRecord.start(command: "eval", settingsJSON: section.recordJSON, in: $0) }
             do {
+                guard let backend = try EvalBackend.choose(endpoint: section.endpoint, checkpoint: checkpoint, python: python,
+                                                           train: TrainSection(recipe: recipe)) else {
+                    throw ValidationError("no endpoint: pass --endpoint URL, set OPENAI_BASE_URL, or score a local --checkpoint DIR")
+                }
                 for cond in conditions {
                     settings.condition = cond
-                    let (json, failed) = try await score(questionList, source: source, settings: settings, section: section, recipe: recipe,
-                                                         workspace: workspace, runID: runID, oneOfSeveral: conditions.count > 1)
+                    let (json, failed) = try await score(questionList, source: source, settings: settings, backend: backend, section: section,
+                                                         recipe: recipe, workspace: workspace, runID: runID, oneOfSeveral: conditions.count > 1)
                     reports.append(json)
                     errors += failed
                     if Interruption.wasInterrupted { break }
@@ -173,27 +177,12 @@ extension DSBuild {
 
         /// Scores `questionList` in `settings.condition`: prints the unaskable ones, writes `--answers`, stores the
         /// result in the workspace and prints the table (text mode); returns the JSON summary and the error count.
-        private func score(_ questionList: [EvalQuestion], source: String, settings: EvalSettings, section: EvalSection, recipe: Recipe,
-                           workspace: Workspace?, runID: Int64?, oneOfSeveral: Bool) async throws -> ([String: Any], Int) {
+        private func score(_ questionList: [EvalQuestion], source: String, settings: EvalSettings, backend: EvalBackend, section: EvalSection,
+                           recipe: Recipe, workspace: Workspace?, runID: Int64?, oneOfSeveral: Bool) async throws -> ([String: Any], Int) {
             let cond = settings.condition
-            let env = ProcessInfo.processInfo.environment
-            let chat: any ChatService
-            if let base = section.endpoint ?? (checkpoint == nil ? env["OPENAI_BASE_URL"] : nil) {
-                chat = try EvalChat.make(endpoint: base, apiKey: env[LLMSettings(recipe: recipe).apiKeyVariable],
-                                         workspace: workspace, recipe: recipe)
-            } else if let checkpoint {
-                // No server: score the checkpoint through the bundled trainer's eval_mcq.py.
-                let trainerDir = try TrainerLocation.find(explicit: nil)
-                let train = TrainSection(recipe: recipe)
-                let python = self.python ?? train.python ?? TrainerLocation.defaultPython(in: trainerDir)
-                var local = LocalCheckpointChat.Settings(
-                    python: python, script: trainerDir.appendingPathComponent("eval_mcq.py"),
-                    checkpoint: URL(fileURLWithPath: checkpoint).standardizedFileURL, condition: cond,
-                    imagesDirectory: settings.imagesDirectory)
-                if let device = train.device { local.device = device.rawValue }
-                chat = try LocalCheckpointChat.prepare(local, questions: questionList, circular: settings.circular)
-            } else {
-                throw ValidationError("no endpoint: pass --endpoint URL, set OPENAI_BASE_URL, or score a local --checkpoint DIR")
+            let chat = try backend.chat(for: settings, questions: questionList) { base in
+                try EvalChat.make(endpoint: base, apiKey: ProcessInfo.processInfo.environment[LLMSettings(recipe: recipe).apiKeyVariable],
+                                  workspace: workspace, recipe: recipe)
             }
             let evaluator = Evaluator(chat: chat, settings: settings, progress: options.makeProgress())
             let (report, answers) = try await Interruption.cancellable { try await evaluator.run(questionList, source: source) }

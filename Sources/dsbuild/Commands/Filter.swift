@@ -32,25 +32,40 @@ extension DSBuild {
         @Flag(help: "Ask the configured vision model whether each image shows a watermark (cached).")
         var vlmJudge = false
 
+        func validate() throws {
+            _ = try minShortSide.map { try FilterSettings.sizeLimitRule.checked($0, "--min-short-side") }
+            _ = try aspectRange()
+            _ = try phashDistance.map { try FilterSettings.phashDistanceRule.checked($0, "--phash-distance") }
+            _ = try minPerKeyword.map { try FilterSettings.minPerKeywordRule.checked($0, "--min-per-keyword") }
+        }
+
+        /// `--aspect-ratio MIN,MAX`, checked by `filter.aspect_ratio`'s rule.
+        func aspectRange() throws -> (Double, Double)? {
+            guard let aspectRatio else { return nil }
+            let fields = aspectRatio.split(separator: ",", omittingEmptySubsequences: false)
+            let parts = fields.compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == fields.count else {
+                throw ValidationError("--aspect-ratio wants MIN,MAX with 0 < MIN <= MAX, e.g. 0.5,2.0, not \(aspectRatio)")
+            }
+            let range = try AspectRatioRule.rangeRule.checked(parts, "--aspect-ratio")
+            return (range[0], range[1])
+        }
+
+        /// Defaults ← the recipe's `filter:` section ← these options (checked in `validate()`).
+        func settings(_ recipe: Recipe) throws -> FilterSettings {
+            var settings = FilterSettings(recipe: recipe)
+            if let minShortSide { settings.minShortSide = minShortSide > 0 ? minShortSide : nil }
+            if let range = try aspectRange() { settings.aspectRatio = range }
+            if let phashDistance { settings.phashDistance = phashDistance }
+            if let phash { settings.phashMode = phash }
+            if let minPerKeyword { settings.minPerKeyword = minPerKeyword }
+            if vlmJudge { settings.vlmJudge = true }
+            return settings
+        }
+
         func run() async throws {
             let context = try CommandContext.open(options, command: "filter")
-            var settings = FilterSettings(recipe: context.recipe)
-            if let minShortSide {
-                settings.minShortSide = try FilterSettings.sizeLimitRule.checked(minShortSide, "--min-short-side") > 0 ? minShortSide : nil
-            }
-            if let aspectRatio {
-                let fields = aspectRatio.split(separator: ",", omittingEmptySubsequences: false)
-                let parts = fields.compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-                guard parts.count == fields.count else {
-                    throw ValidationError("--aspect-ratio wants MIN,MAX with 0 < MIN <= MAX, e.g. 0.5,2.0, not \(aspectRatio)")
-                }
-                let range = try AspectRatioRule.rangeRule.checked(parts, "--aspect-ratio")
-                settings.aspectRatio = (range[0], range[1])
-            }
-            if let phashDistance { settings.phashDistance = try FilterSettings.phashDistanceRule.checked(phashDistance, "--phash-distance") }
-            if let phash { settings.phashMode = phash }
-            if let minPerKeyword { settings.minPerKeyword = try FilterSettings.minPerKeywordRule.checked(minPerKeyword, "--min-per-keyword") }
-            if vlmJudge { settings.vlmJudge = true }
+            var settings = try settings(context.recipe)
             if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_FILTER_DELAY_MS"], let v = Int(ms) {
                 settings.delayPerImage = .milliseconds(v)
             }

@@ -54,23 +54,62 @@ extension DSBuild {
         @Option(help: "Write the accepted questions to this file, their images upright into images/ beside it (no generation).")
         var export: String?
         @Option(help: "File format: dsbuild, k-viscuit, butterfly (export default: the recipe's mcq.style, else dsbuild; import default: detected).")
-        var format: String?
+        var format: QuestionFileFormat?
         @Option(help: "Export only questions of this origin (generated, k-viscuit…); on import, the origin to give them (default: the file's, else its format's name).")
         var origin: String?
         @Option(help: "Export only this split (train, test).")
         var split: String?
 
+        func validate() throws {
+            if let split, !["train", "test"].contains(split) {
+                throw ValidationError("--split is train or test, not \"\(split)\"")
+            }
+            _ = try questionTypes()
+            _ = try perImage.map { try MCQSettings.countRule.checked($0, "--per-image") }
+            _ = try perKeyword.map { try MCQSettings.countRule.checked($0, "--per-keyword") }
+            _ = try testFraction.map { try SplitSettings.testFractionRule.checked($0, "--test-fraction") }
+            _ = try testImagesPerKeyword.map { try SplitSettings.testImagesPerKeywordRule.checked($0, "--test-images-per-keyword") }
+            _ = try concurrency.map { try LLMSettings.concurrencyRule.checked($0, "--concurrency") }
+            _ = try blindRepeats.map { try MCQSettings.blindRepeatsRule.checked($0, "--blind-repeats") }
+        }
+
+        /// `--types` as the list of question types, checked by `mcq.types`' rule.
+        func questionTypes() throws -> [Int]? {
+            guard let types else { return nil }
+            let parsed = try types.split(separator: ",").map { text -> Int in
+                guard let type = Int(text.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("--types lists question types 1 and 2, not \"\(text)\"")
+                }
+                return type
+            }
+            return try MCQSettings.typesRule.checked(parsed, "--types")
+        }
+
+        /// Defaults ← the recipe's `mcq:` section ← these options (checked in `validate()`).
+        func settings(_ recipe: Recipe) throws -> MCQSettings {
+            var settings = MCQSettings(recipe: recipe)
+            if let types = try questionTypes() { settings.types = types }
+            if let model { settings.model = model }
+            if let perImage { settings.perImage = perImage }
+            if let perKeyword { settings.perKeyword = perKeyword }
+            if let distractors { settings.distractors = distractors }
+            if let seed { settings.seed = seed }
+            if let splitBy { settings.split.design = splitBy }
+            if let testFraction { settings.split.testFraction = testFraction }
+            if let testImagesPerKeyword { settings.split.testImagesPerKeyword = testImagesPerKeyword }
+            if let concurrency { settings.concurrency = concurrency }
+            settings.refresh = refresh
+            if blindCheck { settings.blindCheck = true }
+            if let blindRepeats { settings.blindRepeats = blindRepeats }
+            if dropLeaky { settings.dropLeaky = true }
+            return settings
+        }
+
         func run() async throws {
             let context = try CommandContext.open(options, command: "mcq")
             let manifest = context.workspace.manifest
-            let chosenFormat = try format.map { name -> QuestionFileFormat in
-                guard let f = QuestionFileFormat(rawValue: name) else {
-                    throw ValidationError("unknown format \"\(name)\": use \(QuestionFileFormat.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                return f
-            }
             if let file = importFile ?? importKViscuit {
-                let report = try MCQFiles.importFile(URL(fileURLWithPath: file), format: importKViscuit != nil ? .kViscuit : chosenFormat,
+                let report = try MCQFiles.importFile(URL(fileURLWithPath: file), format: importKViscuit != nil ? .kViscuit : format,
                                                      imagesDirectory: images.map { URL(fileURLWithPath: $0) }, origin: origin,
                                                      workspace: context.workspace, prober: Wiring.imageProber())
                 for problem in report.imageProblems + report.refused { Output.error(problem) }
@@ -88,12 +127,9 @@ extension DSBuild {
                 return
             }
             if let export {
-                if let split, !["train", "test"].contains(split) {
-                    throw ValidationError("--split is train or test, not \"\(split)\"")
-                }
                 // `mcq.style` names the question file format the dataset follows.
                 let style = MCQSettings(recipe: context.recipe).style
-                let report = try MCQFiles.export(chosenFormat ?? style, to: URL(fileURLWithPath: export), origin: origin, split: split,
+                let report = try MCQFiles.export(format ?? style, to: URL(fileURLWithPath: export), origin: origin, split: split,
                                                  workspace: context.workspace, transformer: Wiring.imageTransformer())
                 for problem in report.imageProblems { Output.error(problem) }
                 if options.json {
@@ -105,31 +141,7 @@ extension DSBuild {
                 if !report.imageProblems.isEmpty { throw ExitCode(1) }
                 return
             }
-            var settings = MCQSettings(recipe: context.recipe)
-            if let types {
-                let parsed = try types.split(separator: ",").map { text -> Int in
-                    guard let type = Int(text.trimmingCharacters(in: .whitespaces)) else {
-                        throw ValidationError("--types lists question types 1 and 2, not \"\(text)\"")
-                    }
-                    return type
-                }
-                settings.types = try MCQSettings.typesRule.checked(parsed, "--types")
-            }
-            if let model { settings.model = model }
-            if let perImage { settings.perImage = try MCQSettings.countRule.checked(perImage, "--per-image") }
-            if let perKeyword { settings.perKeyword = try MCQSettings.countRule.checked(perKeyword, "--per-keyword") }
-            if let distractors { settings.distractors = distractors }
-            if let seed { settings.seed = seed }
-            if let splitBy { settings.split.design = splitBy }
-            if let testFraction { settings.split.testFraction = try SplitSettings.testFractionRule.checked(testFraction, "--test-fraction") }
-            if let testImagesPerKeyword {
-                settings.split.testImagesPerKeyword = try SplitSettings.testImagesPerKeywordRule.checked(testImagesPerKeyword, "--test-images-per-keyword")
-            }
-            if let concurrency { settings.concurrency = try LLMSettings.concurrencyRule.checked(concurrency, "--concurrency") }
-            settings.refresh = refresh
-            if blindCheck { settings.blindCheck = true }
-            if let blindRepeats { settings.blindRepeats = try MCQSettings.blindRepeatsRule.checked(blindRepeats, "--blind-repeats") }
-            if dropLeaky { settings.dropLeaky = true }
+            let settings = try settings(context.recipe)
             var configuration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
             configuration.limits.concurrency = max(configuration.limits.concurrency, settings.concurrency)
             configuration.maxReasks = max(settings.maxAttempts - 1, 0)

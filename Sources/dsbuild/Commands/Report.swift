@@ -2,6 +2,7 @@ import ArgumentParser
 import Dataset
 import Filter
 import Foundation
+import Report
 
 extension DSBuild {
     /// `dsbuild report`: a static HTML report with thumbnails, histograms, samples and eval tables.

@@ -46,10 +46,9 @@ extension DSBuild {
             try WorkspaceLock.acquire(root: directory, command: "run")
 
             // init: always safe to repeat (keywords merge, the recipe is stored again).
-            var initArguments = [directory.path, "--recipe", recipeURL.path, "--quiet"]
+            let initArguments = [directory.path, "--recipe", recipeURL.path, "--quiet"]
             do {
-                var command = try Init.parse(initArguments)
-                try await command.run()
+                try await Init.parse(initArguments).run()
             } catch let exit as ExitCode where exit.rawValue == 1 {
                 Output.warning("some keyword lines could not be read (see above); continuing with the rest")
             }

@@ -59,18 +59,10 @@ extension DSBuild {
             // --out is relative to the current directory, `train.out` (an output folder, like `shards.out`) to the workspace.
             guard let outDir = out ?? section.out.map({ ShardsSection.folder($0, in: context.workspace.root).path })
             else { throw ValidationError("--out is required") }
-            let root = context.workspace.root
-            let trainerDir = try TrainerLocation.find(explicit: trainer)
-            var settings = TrainSettings(
-                shards: ShardsSection.folder(shards ?? ShardsSection(recipe: context.recipe).out, in: root),
-                mode: trainMode, model: modelName, out: URL(fileURLWithPath: outDir).standardizedFileURL, trainerDirectory: trainerDir)
-            settings.maxSteps = section.maxSteps
-            settings.epochs = section.epochs
-            settings.device = section.device?.rawValue
-            settings.gpus = section.gpus
-            settings.python = try setup ? TrainerLocation.setUp(trainerDir) : (section.python ?? "python3")
-            // The section's other keys go to the trainer's config as they are (lr, batch_size, lora, …).
-            settings.extraJSON = section.trainerConfigJSON
+            let settings = try section.launcherSettings(
+                mode: trainMode, model: modelName,
+                shards: ShardsSection.folder(shards ?? ShardsSection(recipe: context.recipe).out, in: context.workspace.root),
+                out: URL(fileURLWithPath: outDir).standardizedFileURL, trainer: trainer, setUp: setup)
             var launcher = TrainLauncher(workspace: context.workspace, settings: settings, logger: context.logger, progress: context.progress)
             launcher.passStderr = options.verbose
             let outcome: TrainOutcome

@@ -29,13 +29,13 @@ enum PipelineStage: String, CaseIterable, ExpressibleByArgument, Sendable {
     @discardableResult
     func run(arguments: [String]) async throws -> CheckReport? {
         switch self {
-        case .collect: var c = try DSBuild.Collect.parse(arguments); try await c.run()
-        case .filter: var c = try DSBuild.Filter.parse(arguments); try await c.run()
-        case .describe: var c = try DSBuild.Describe.parse(arguments); try await c.run()
-        case .mcq: var c = try DSBuild.MCQ.parse(arguments); try await c.run()
-        case .shards: var c = try DSBuild.Shards.parse(arguments); try await c.run()
-        case .train: var c = try DSBuild.Train.parse(arguments); try await c.run()
-        case .eval: var c = try DSBuild.Eval.parse(arguments); try await c.run()
+        case .collect: try await DSBuild.Collect.parse(arguments).run()
+        case .filter: try await DSBuild.Filter.parse(arguments).run()
+        case .describe: try await DSBuild.Describe.parse(arguments).run()
+        case .mcq: try await DSBuild.MCQ.parse(arguments).run()
+        case .shards: try await DSBuild.Shards.parse(arguments).run()
+        case .train: try await DSBuild.Train.parse(arguments).run()
+        case .eval: try await DSBuild.Eval.parse(arguments).run()
         case .check: return try DSBuild.Check.parse(arguments).audit(echo: false)
         }
         return nil

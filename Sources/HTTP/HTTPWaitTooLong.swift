@@ -1,3 +1,4 @@
+import Dataset
 import Foundation
 
 /// A server asked to wait longer than allowed (`Retry-After: 3600` against `collect.max_wait_seconds` 300): the

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import HTTP
 import Testing
 import _DSBuildTestSupport
 

@@ -1,4 +1,5 @@
 import Crypto
+import Dataset
 import Foundation
 
 /// A body sink that hashes the body with SHA-256 while it streams and, optionally, appends it to a file, so a

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import HTTP
 import Testing
 
 @Suite("Retry-After, rate-limit durations, rate limiter")

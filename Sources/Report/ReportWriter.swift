@@ -1,3 +1,4 @@
+import Dataset
 import Foundation
 
 /// Writes the static HTML report: one self-contained folder (`index.html` + `thumbs/`), no server and no

@@ -1,3 +1,4 @@
+import Dataset
 import Foundation
 
 /// A transfer that did not produce a complete response. HTTP error statuses (404, 500…) are not `HTTPError`s;

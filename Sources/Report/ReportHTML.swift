@@ -1,3 +1,4 @@
+import Dataset
 import Foundation
 
 /// Renders `ReportData` as one HTML page with inline CSS and SVG.

@@ -1,3 +1,4 @@
+import Dataset
 import Foundation
 
 /// An inline SVG bar chart of values in fixed bins, with threshold lines drawn where the filter cuts.

@@ -1,3 +1,5 @@
+import Dataset
+
 /// Escaping for text and attribute values in the generated HTML.
 enum HTML {
     /// The letter of option `index` (`QuestionVocabulary`'s letters), "?" outside them.
