@@ -35,8 +35,7 @@ extension DSBuild {
             let url = ShardsSection.folder(shards ?? ShardsSection(recipe: context.recipe).out, in: context.workspace.root)
             let names = only.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             let auditor = WorkspaceAuditor(workspace: context.workspace, shards: url,
-                                           phashDistance: FilterSettings(recipe: context.recipe).phashDistance,
-                                           prober: Wiring.imageProber(), hasher: Wiring.perceptualHasher())
+                                           phashDistance: FilterSettings(recipe: context.recipe).phashDistance)
             let report: CheckReport
             do { report = try auditor.run(only: names) } catch let error as CheckContext.LoadError where names != nil {
                 throw ValidationError("--only: \(error)")

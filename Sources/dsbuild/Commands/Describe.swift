@@ -45,8 +45,7 @@ extension DSBuild {
             clientConfiguration.maxReasks = settings.maxAttempts - 1
             let client = OpenAIClient(configuration: clientConfiguration, cache: LLMCache(manifest: context.workspace.manifest),
                                       logger: context.logger)
-            let stage = try DescribeStage(settings: settings, client: client, workspaceRoot: context.workspace.root,
-                                          downscaler: Wiring.downscaler())
+            let stage = try DescribeStage(settings: settings, client: client, workspaceRoot: context.workspace.root)
             let runner = context.runner
             let (concurrency, record, threshold) = (settings.concurrency, settings.runRecordJSON, settings.dedupThreshold)
             let summary: StageSummary
