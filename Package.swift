@@ -28,10 +28,24 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
+        // libjpeg/libpng report errors by longjmp; Swift cannot setjmp, so decode/encode live in a tiny C target.
+        .target(
+            name: "CImageShims",
+            dependencies: ["CJPEG", "CPNG"],
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+        // Image probing, metadata, decoding, encoding, resampling, pHash: pure functions over bytes and files.
+        .target(
+            name: "Imaging",
+            dependencies: ["CJPEG", "CPNG", "CWebP", "CLibXML2", "CImageShims"],
+            // Pixel loops (resampling, pHash, pixel analysis) are ~30× slower unoptimised: the debug build the
+            // tests run would spend most of its time resizing images for eval and shards.
+            swiftSettings: upcoming + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+
         // The shared core: workspace, manifest, records, recipe, progress, stage runner.
         .target(
             name: "Dataset",
             dependencies: [
+                "Imaging",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -44,32 +58,22 @@ let package = Package(
             name: "HTTP",
             dependencies: ["Dataset", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: upcoming),
-        .target(name: "Collect", dependencies: ["Dataset", "HTTP", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), "CLibXML2"], swiftSettings: upcoming),
-        // libjpeg/libpng report errors by longjmp; Swift cannot setjmp, so decode/encode live in a tiny C target.
-        .target(
-            name: "CImageShims",
-            dependencies: ["CJPEG", "CPNG"],
-            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
-        .target(
-            name: "Filter",
-            dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), "CJPEG", "CPNG", "CWebP", "CLibXML2", "CImageShims"],
-            // Pixel loops (resampling, pHash, pixel analysis) are ~30× slower unoptimised: the debug build the
-            // tests run would spend most of its time resizing images for eval and shards.
-            swiftSettings: upcoming + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
-        .target(name: "Generate", dependencies: ["Dataset", "HTTP", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
-        .target(name: "Train", dependencies: ["Dataset", "CZlib", "CZstd", .product(name: "GRDB", package: "GRDB.swift"),
+        .target(name: "Collect", dependencies: ["Dataset", "HTTP", "Imaging", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), "CLibXML2"], swiftSettings: upcoming),
+        .target(name: "Filter", dependencies: ["Dataset", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
+        .target(name: "Generate", dependencies: ["Dataset", "HTTP", "Imaging", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
+        .target(name: "Train", dependencies: ["Dataset", "Imaging", "CZlib", "CZstd", .product(name: "GRDB", package: "GRDB.swift"),
                                              .product(name: "Crypto", package: "swift-crypto"),
                                              .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
-        // The static HTML report; the CLI hands it Filter's thumbnailer through Dataset's `ThumbnailMaking` port.
-        .target(name: "Report", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
+        // The static HTML report, with thumbnails made by Imaging.
+        .target(name: "Report", dependencies: ["Dataset", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
         // SIGINT/SIGTERM to a pipe: a sigaction handler may only do async-signal-safe work, which Swift cannot promise.
         .target(name: "CSignals"),
         // Release-mode benchmark driver for bench/filter (probe + pHash throughput).
-        .executableTarget(name: "BenchFilter", dependencies: ["Filter"], swiftSettings: upcoming),
+        .executableTarget(name: "BenchFilter", dependencies: ["Imaging"], swiftSettings: upcoming),
         .executableTarget(
             name: "dsbuild",
             dependencies: [
-                "Dataset", "Collect", "Filter", "Generate", "Train", "Report", "CSignals",
+                "Dataset", "Imaging", "Collect", "Filter", "Generate", "Train", "Report", "CSignals",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -78,15 +82,16 @@ let package = Package(
         // Test helpers shared by several test targets: loopback servers, image factories, fixtures.
         .target(name: "_DSBuildTestSupport", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
 
-        .testTarget(name: "DatasetTests", dependencies: ["Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
-        .testTarget(name: "CollectTests", dependencies: ["Collect", "Dataset", "HTTP", "Filter", "_DSBuildTestSupport"], swiftSettings: upcoming),
         .testTarget(
-            name: "FilterTests", dependencies: ["Filter", "Dataset", "_DSBuildTestSupport"],
+            name: "ImagingTests", dependencies: ["Imaging", "_DSBuildTestSupport"],
             exclude: ["Fixtures"],  // read through #filePath; the generator script is not a resource
             swiftSettings: upcoming),
-        .testTarget(name: "GenerateTests", dependencies: ["Generate", "Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
-        .testTarget(name: "CLITests", dependencies: ["Dataset", "Collect", "Filter", "Generate", "Train", "_DSBuildTestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "DatasetTests", dependencies: ["Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Dataset", "_DSBuildTestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "CollectTests", dependencies: ["Collect", "Dataset", "HTTP", "Imaging", "_DSBuildTestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "FilterTests", dependencies: ["Filter", "Dataset", "Imaging", "_DSBuildTestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "GenerateTests", dependencies: ["Generate", "Dataset", "Imaging", "_DSBuildTestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "Dataset", "Imaging", "_DSBuildTestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "CLITests", dependencies: ["Dataset", "Imaging", "Collect", "Filter", "Generate", "Train", "_DSBuildTestSupport"], swiftSettings: upcoming),
     ]
 )

@@ -2,8 +2,8 @@
 //   BenchFilter bench FILE...     probe all files, then pHash all files; prints timings as JSON
 //   BenchFilter phash FILE...     prints "<hex> <file>" per file (for comparing with imagehash)
 //   BenchFilter probe FILE...     prints one JSON probe per line
-import Filter
 import Foundation
+import Imaging
 
 let args = Array(CommandLine.arguments.dropFirst())
 guard let mode = args.first else {
@@ -98,7 +98,7 @@ case "probe-threads":
 case "integrity":
     // What the filter's pixel work costs per image: integrity decode + separate exact pHash (two decodes)
     // against the verifying decode that yields the exact pHash on the way (one decode for JPEGs).
-    let analyzer = CodecPixelAnalyzer()
+    let analyzer = PixelAnalyzer()
     var t = ContinuousClock.now
     for f in files { _ = try? analyzer.verifyDecodes(fileAt: f, maxPixels: 1 << 28); _ = try? analyzer.perceptualHash(fileAt: f, mode: .exact) }
     let two = ContinuousClock.now - t

@@ -19,15 +19,13 @@ public struct CollectSummary: Sendable {
 public struct Collector: Sendable {
     public let workspace: Workspace
     public let settings: CollectSettings
-    public let prober: any ImageProbing
     public let logger: Logger
     let environment: [String: String]
 
-    public init(workspace: Workspace, settings: CollectSettings, prober: any ImageProbing, logger: Logger,
+    public init(workspace: Workspace, settings: CollectSettings, logger: Logger,
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.workspace = workspace
         self.settings = settings
-        self.prober = prober
         self.logger = logger
         self.environment = environment
     }
@@ -71,7 +69,7 @@ public struct Collector: Sendable {
         summary.keywordsAdded = try search.addDeclaredKeywords(to: workspace.manifest)
         summary.search = try await runner.run(search, concurrency: settings.searchConcurrency, settingsJSON: record)
         if settings.searchOnly || summary.search.interrupted { return summary }
-        let downloads = DownloadStage(workspace: workspace, prober: prober,
+        let downloads = DownloadStage(workspace: workspace,
                                       http: HTTPImageFetcher(engine: engine, settings: settings.download))
         downloads.removeStaleTemporaryFiles()
         summary.download = try await runner.run(downloads, concurrency: settings.download.concurrency, settingsJSON: record)

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Imaging
 
 /// Writes the static HTML report: one self-contained folder (`index.html` + `thumbs/`), no server and no
 /// external assets. Thumbnails are small JPEGs made with the codecs, never the full images.
@@ -23,13 +24,13 @@ public struct ReportWriter: Sendable {
     }
 
     public let workspace: Workspace
-    public let thumbnailer: (any ThumbnailMaking)?
+    /// The codec-made thumbnails (EXIF orientation applied).
+    public var thumbnailer = Thumbnailer()
     public let thresholds: Thresholds
     public var thumbnailSide = 160
 
-    public init(workspace: Workspace, thumbnailer: (any ThumbnailMaking)?, thresholds: Thresholds) {
+    public init(workspace: Workspace, thresholds: Thresholds) {
         self.workspace = workspace
-        self.thumbnailer = thumbnailer
         self.thresholds = thresholds
     }
 
@@ -50,7 +51,6 @@ public struct ReportWriter: Sendable {
                 available.insert(sha)
                 continue
             }
-            guard let thumbnailer else { continue }
             do {
                 let jpeg = try thumbnailer.thumbnail(fileAt: workspace.imageURL(relativePath: image.path), maxSide: thumbnailSide)
                 try jpeg.write(to: target, options: .atomic)

@@ -215,7 +215,7 @@ import _DSBuildTestSupport
         settings[DirectorySource.self].path = dir.path("photos").path
         settings.setPerKeywordForEverySource(7)
         settings.download.userAgentContact = "mailto:record@example.org"
-        let collector = Collector(workspace: workspace, settings: settings, prober: TestProber(),
+        let collector = Collector(workspace: workspace, settings: settings,
                                   logger: Logger(label: "test"),
                                   environment: ["FLICKR_API_KEY": "flickr-secret-1234"])
         _ = try await collector.run(runner: .quiet(workspace))

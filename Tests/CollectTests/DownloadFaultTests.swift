@@ -78,7 +78,7 @@ import _DSBuildTestSupport
         try insertCandidates(paths.map { server.url($0).absoluteString }, into: workspace)
         let engine = HTTPEngine(configuration: .init(userAgent: settings.userAgent, maxTotalConnections: 8, maxConnectionsPerHost: 8))
         defer { engine.shutdown() }
-        let stage = DownloadStage(workspace: workspace, prober: TestProber(), http: HTTPImageFetcher(engine: engine, settings: settings))
+        let stage = DownloadStage(workspace: workspace, http: HTTPImageFetcher(engine: engine, settings: settings))
         let runner = StageRunner(manifest: workspace.manifest, progress: ProgressReporter(style: .quiet), logger: Logger(label: "test"))
         _ = try await runner.run(stage, concurrency: 8)
         return try workspace.manifest.read { db in

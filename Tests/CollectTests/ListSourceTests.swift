@@ -58,7 +58,7 @@ import _DSBuildTestSupport
         var settings = CollectSettings()
         settings.sources = ["directory"]
         settings[DirectorySource.self].path = input.path
-        let collector = Collector(workspace: workspace, settings: settings, prober: TestProber(), logger: Logger(label: "test"))
+        let collector = Collector(workspace: workspace, settings: settings, logger: Logger(label: "test"))
         let summary = try await collector.run(runner: .quiet(workspace))
         #expect(summary.keywordsAdded == 2)
         #expect(summary.download?.pending == 7)

@@ -2,6 +2,7 @@ import Dataset
 @testable import Filter
 import Foundation
 import GRDB
+import Imaging
 import Logging
 import Synchronization
 import Testing

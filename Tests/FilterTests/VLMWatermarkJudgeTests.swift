@@ -43,14 +43,14 @@ final class ScriptedChat: ChatService {
         }.first
         let bytes = try #require(image)
         #expect(bytes.starts(with: [0xFF, 0xD8, 0xFF]))
-        let probe = try CodecImageProber().probe(data: bytes)
+        let probe = try ProbedImage.probe(data: bytes)
         #expect(max(probe.width, probe.height) <= 256)
     }
 
     func subject() throws -> FilterSubject {
         let url = try anyImage()
         return FilterSubject(sha256: "x", keywordID: 1, keyword: "k", fileURL: url, bytes: 1,
-                             probe: try CodecImageProber().probe(fileAt: url), urls: [], extra: [:], searchRank: 0)
+                             probe: try ProbedImage.probe(fileAt: url), urls: [], extra: [:], searchRank: 0)
     }
 
     @Test func aMalformedVerdictIsAnErrorNotAKeep() async throws {

@@ -58,10 +58,10 @@ import Testing
     @Test func kViscuitRoundTripKeepsEveryValue() throws {
         let fixture = try GenerateFixture([])
         let report = try MCQFiles.importFile(TestPaths.kViscuitAnnotations, imagesDirectory: TestPaths.kViscuitImages,
-                                             workspace: fixture.workspace, prober: HeaderOnlyProber())
+                                             workspace: fixture.workspace)
         #expect(report.imported == 657)
         let out = fixture.directory.path("export/export.jsonl")
-        #expect(try MCQFiles.export(.kViscuit, to: out, origin: "k-viscuit", split: nil, workspace: fixture.workspace, transformer: nil).exported == 657)
+        #expect(try MCQFiles.export(.kViscuit, to: out, origin: "k-viscuit", split: nil, workspace: fixture.workspace).exported == 657)
         let original = try String(contentsOf: TestPaths.kViscuitAnnotations, encoding: .utf8).split(separator: "\n")
         let exported = try String(contentsOf: out, encoding: .utf8).split(separator: "\n")
         #expect(original.count == exported.count)
@@ -72,7 +72,7 @@ import Testing
         }
         // BUTTERFLY style: options in one string, the letter as the answer.
         let butterfly = fixture.directory.path("export/b.jsonl")
-        _ = try MCQFiles.export(.butterfly, to: butterfly, origin: "k-viscuit", split: nil, workspace: fixture.workspace, transformer: nil)
+        _ = try MCQFiles.export(.butterfly, to: butterfly, origin: "k-viscuit", split: nil, workspace: fixture.workspace)
         let first = try JSONSerialization.jsonObject(with: Data(try String(contentsOf: butterfly, encoding: .utf8).split(separator: "\n")[0].utf8)) as! [String: Any]
         #expect(first["options"] as? String == "A) Bungeo-ppang B) Hwangnam-ppang C) Dakjuk D) Ice cream")
         #expect(first["answer"] as? String == "A")

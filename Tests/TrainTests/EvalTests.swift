@@ -118,6 +118,8 @@ struct EvalTests {
             var settings = EvalSettings(model: "m")
             settings.condition = condition
             settings.imagesDirectory = images
+            // 1.jpg is upright and 2264×1698: within this limit the downscaler sends it as stored, byte for byte.
+            settings.imageMaxSide = 4096
             _ = try await Evaluator(chat: chat, settings: settings).run(questions, source: "t")
             let request = try #require(chat.requests.first)
             let imageParts = request.messages.flatMap(\.parts).filter { if case .image = $0 { true } else { false } }

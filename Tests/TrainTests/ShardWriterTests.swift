@@ -1,6 +1,7 @@
 import Dataset
 import Foundation
 import GRDB
+import Imaging
 import Testing
 import _DSBuildTestSupport
 @testable import Train
@@ -121,11 +122,23 @@ struct ShardWriterTests {
         }
     }
 
-    @Test func resizeWithoutCodecsIsAClearError() async throws {
+    /// `resize` re-encodes every paired image with `ImageTransformer` (a build without the codecs, where this was an
+    /// error, no longer exists: Imaging sits below Train).
+    @Test func resizeWritesEveryPairedImageAtTheRequestedSize() async throws {
         let fixture = try FixtureWorkspace(images: 1)
-        await #expect(throws: ShardError.self) {
-            _ = try await fixture.writeShards { $0.resize = ImageTransformRequest(mode: .keepRatio, size: 256, quality: 90) }
+        let (out, summary) = try await fixture.writeShards { $0.resize = ImageTransformRequest(mode: .keepRatio, size: 256, quality: 90) }
+        #expect(summary.imageCounts["resized"] == summary.imageCounts["images"])
+        let paired = out.appendingPathComponent("paired")
+        var images = 0
+        for name in try FileManager.default.contentsOfDirectory(atPath: paired.path) where name.hasSuffix(".tar") {
+            for member in try TarReading.members(Data(contentsOf: paired.appendingPathComponent(name)))
+            where member.name.hasSuffix(".jpg") || member.name.hasSuffix(".png") {
+                let probe = try ImageProber.probe(data: member.data)
+                #expect(max(probe.width, probe.height) == 256, "\(member.name)")
+                images += 1
+            }
         }
+        #expect(images > 0)
     }
 
     @Test func tarHeadersAreValidUstar() throws {

@@ -1,6 +1,7 @@
 import Dataset
 import Foundation
 import GRDB
+import Imaging
 
 /// The second half of collect: every candidate without a finished download is fetched, checked to be an image
 /// by its magic bytes, hashed, moved into the content-addressed store, probed, and recorded (`images` +
@@ -22,14 +23,12 @@ public struct DownloadStage: Stage {
 
     public let name = "download"
     public let workspace: Workspace
-    public let prober: any ImageProbing
     public let http: (any ImageFetching)?
     public let local: any ImageFetching
 
-    public init(workspace: Workspace, prober: any ImageProbing, http: (any ImageFetching)?,
+    public init(workspace: Workspace, http: (any ImageFetching)?,
                 local: any ImageFetching = LocalFileFetcher()) {
         self.workspace = workspace
-        self.prober = prober
         self.http = http
         self.local = local
     }
@@ -106,7 +105,7 @@ public struct DownloadStage: Stage {
         }
         let probe: ProbedImage
         do {
-            probe = try prober.probe(fileAt: file.file)
+            probe = try ProbedImage.probe(fileAt: file.file)
         } catch {
             try? FileManager.default.removeItem(at: file.file)
             return .failed(DownloadFailure(reason: "probe_failed", detail: "\(error) (\(url))", httpStatus: file.httpStatus),

@@ -1,5 +1,6 @@
 import Foundation
 import Dataset
+import Imaging
 import Logging
 
 /// Turns a keyword into candidate images with provenance. One conformer per source (Commons, iNaturalist,

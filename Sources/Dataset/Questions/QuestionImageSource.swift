@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 
 /// The one rule for where a question file's image may come from (`mcq --import` and `eval --questions` both use
 /// it): the file's `image_path` is relative, and after following every symlink (`realpath`) it names a regular file

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Imaging
 
 /// What went wrong with one question's image: which file, and why. `refused`: the file breaks
 /// `QuestionImageSource`'s rule (outside the images folder, not an image), as opposed to missing or unreadable.
@@ -24,10 +25,10 @@ public struct StoredQuestionImage: Sendable {
     public let probe: ProbedImage
 
     /// Stores an image `QuestionImageSource` let through (probed first: a file whose header does not parse is refused).
-    public static func store(_ image: QuestionImageSource.Image, in workspace: Workspace, prober: any ImageProbing) throws(QuestionImageError) -> StoredQuestionImage {
+    public static func store(_ image: QuestionImageSource.Image, in workspace: Workspace) throws(QuestionImageError) -> StoredQuestionImage {
         let url = image.url, data = image.data
         let probe: ProbedImage
-        do { probe = try prober.probe(data: data) } catch {
+        do { probe = try ProbedImage.probe(data: data) } catch {
             throw QuestionImageError(path: url.path, reason: "is not a readable \(image.format) image; refused", refused: true)
         }
         let sha = ContentHash.sha256Hex(data)
@@ -50,21 +51,18 @@ public struct StoredQuestionImage: Sendable {
 }
 
 /// The `images/` folder written beside an exported question file: each image once, upright (EXIF orientation
-/// applied through `ImageTransforming` when it is not 1; other images copied byte for byte), named by the name
+/// applied by `ImageTransformer` when it is not 1; other images copied byte for byte), named by the name
 /// the question file gave it when that is free, else `<sha256>.<ext>`.
 public final class QuestionImageFolder {
     public let directory: URL
-    public let transformer: (any ImageTransforming)?
-    /// Images written, of them re-encoded upright, and rotated ones copied as stored (no transformer).
+    /// Images written, and of them re-encoded upright.
     public private(set) var written = 0
     public private(set) var rotated = 0
-    public private(set) var notUpright = 0
     private var placedBySHA: [String: (name: String, sha256: String)] = [:]
     private var shaByName: [String: String] = [:]
 
-    public init(directory: URL, transformer: (any ImageTransforming)?) {
+    public init(directory: URL) {
         self.directory = directory
-        self.transformer = transformer
     }
 
     /// Places the stored image `source` (sha256 `sha`, EXIF `orientation`, longest side `longestSide` in pixels)
@@ -79,20 +77,16 @@ public final class QuestionImageFolder {
         var ext = source.pathExtension.isEmpty ? "jpg" : source.pathExtension
         var reencoded = false
         if let orientation, orientation > 1 {
-            if let transformer {
-                do {
-                    guard let side = longestSide, side > 0 else { throw QuestionImageError(path: source.path, reason: "has no recorded size") }
-                    // keep_ratio at the image's own longest side: orientation applied, no scaling.
-                    let upright = try transformer.transform(data, format: ext, request: ImageTransformRequest(mode: .keepRatio, size: side, quality: 95))
-                    data = upright.data
-                    ext = upright.format
-                    reencoded = true
-                    rotated += 1
-                } catch {
-                    throw QuestionImageError(path: source.path, reason: "cannot be turned upright (\(error))")
-                }
-            } else {
-                notUpright += 1
+            do {
+                guard let side = longestSide, side > 0 else { throw QuestionImageError(path: source.path, reason: "has no recorded size") }
+                // keep_ratio at the image's own longest side: orientation applied, no scaling.
+                let upright = try ImageTransformer().transform(data, format: ext, request: ImageTransformRequest(mode: .keepRatio, size: side, quality: 95))
+                data = upright.data
+                ext = upright.format
+                reencoded = true
+                rotated += 1
+            } catch {
+                throw QuestionImageError(path: source.path, reason: "cannot be turned upright (\(error))")
             }
         }
         var name = "\(sha).\(ext)"

@@ -1,4 +1,5 @@
 import Dataset
+import Imaging
 
 /// Keeps only the listed formats (off by default: every format the prober knows is kept).
 public struct FormatRule: RegisteredRule {

@@ -1,8 +1,11 @@
 import Dataset
 import Foundation
+import Imaging
 import Synchronization
 
-/// Decodes pixels and computes perceptual hashes; implemented with the real codecs in `CodecPixelAnalyzer`.
+/// Decodes pixels and computes perceptual hashes: `PixelAnalyzer` (Imaging) with the real codecs. A protocol so that
+/// tests can script what real files cannot show on demand (a decode failure on a chosen image, chosen pHashes, a
+/// count of decodes).
 public protocol PixelAnalyzing: Sendable {
     /// Fully decodes the file; throws an error naming the cause when it is truncated or corrupt, or when its
     /// pixel count exceeds `maxPixels` (refused before allocating).
@@ -21,6 +24,8 @@ extension PixelAnalyzing {
         return nil
     }
 }
+
+extension PixelAnalyzer: PixelAnalyzing {}
 
 /// Exact pHashes that the integrity rule's decodes produced on the way, keyed by image sha256, for the filter
 /// to store before duplicate grouping.

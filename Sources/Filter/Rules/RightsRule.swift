@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Imaging
 
 /// Drops images whose embedded rights metadata prohibits AI/ML training (`plus:DataMining`). Images that declare
 /// themselves AI-generated are left to the caller (recorded, not dropped).

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Imaging
 
 /// Asks a vision model, through any `ChatService` (cached like every LLM call), whether an image shows a
 /// visible watermark, logo or stock-agency text. The answer is a JSON object checked against a schema. A request
@@ -31,7 +32,7 @@ public struct VLMWatermarkJudge: WatermarkJudging {
     public func judge(imageAt url: URL, format: String) async throws -> (watermarked: Bool, explanation: String) {
         let thumbnail: Data
         do {
-            thumbnail = try CodecThumbnailer(quality: 85).thumbnail(fileAt: url, maxSide: maxSide)
+            thumbnail = try Thumbnailer(quality: 85).thumbnail(fileAt: url, maxSide: maxSide)
         } catch {
             throw WatermarkJudgeError(.unreadableImage, "cannot make the thumbnail: \(error)")
         }

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Imaging
 
 /// Asks a vision model whether an image shows a visible watermark. Implemented over `ChatService` in
 /// `VLMWatermarkJudge`; a protocol so tests can script it.

@@ -1,6 +1,7 @@
 import Dataset
 import Foundation
 import GRDB
+import Imaging
 import Logging
 
 /// What a filter run decided: counts by rule and per keyword, and what a user should look at.
@@ -50,11 +51,11 @@ public struct FilterSummary: Sendable {
 public struct FilterPipeline: Sendable {
     public let workspace: Workspace
     public let settings: FilterSettings
-    public let analyzer: (any PixelAnalyzing)?
+    public let analyzer: any PixelAnalyzing
     public let judge: (any WatermarkJudging)?
     public let logger: Logger
 
-    public init(workspace: Workspace, settings: FilterSettings, analyzer: (any PixelAnalyzing)?,
+    public init(workspace: Workspace, settings: FilterSettings, analyzer: any PixelAnalyzing = PixelAnalyzer(),
                 judge: (any WatermarkJudging)?, logger: Logger) {
         self.workspace = workspace
         self.settings = settings

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Imaging
 
 /// The filter's settings: defaults (the VLV recipe: short side ≥ 512, aspect 0.5–2.0, no watermark), then the
 /// recipe's `filter:` section, then command-line overrides.

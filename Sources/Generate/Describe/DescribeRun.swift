@@ -10,9 +10,8 @@ import Foundation
 public struct DescribeRun: Sendable {
     public let stage: DescribeStage
 
-    public init(settings: DescribeSettings, client: any ChatService, workspaceRoot: URL,
-                downscaler: any ImageDownscaling = IdentityDownscaler()) throws {
-        stage = try DescribeStage(settings: settings, client: client, workspaceRoot: workspaceRoot, downscaler: downscaler)
+    public init(settings: DescribeSettings, client: any ChatService, workspaceRoot: URL) throws {
+        stage = try DescribeStage(settings: settings, client: client, workspaceRoot: workspaceRoot)
     }
 
     /// The describe stage's summary (the dedup step reports through its own `runs` row).

@@ -1,6 +1,7 @@
 import Dataset
 import Foundation
 import GRDB
+import Imaging
 import Synchronization
 
 /// `describe` as a `Stage`: one item per (keyword, image or none, aspect, mode, language, variant) that has no
@@ -50,16 +51,13 @@ public struct DescribeStage: Stage {
     public let settings: DescribeSettings
     public let client: any ChatService
     public let workspaceRoot: URL
-    public let downscaler: any ImageDownscaling
     public let templates: [String: AspectTemplate]
     /// Accepted descriptions per (keyword, aspect, language), for the near-duplicate check across in-flight items.
 
-    public init(settings: DescribeSettings, client: any ChatService, workspaceRoot: URL,
-                downscaler: any ImageDownscaling = IdentityDownscaler()) throws {
+    public init(settings: DescribeSettings, client: any ChatService, workspaceRoot: URL) throws {
         self.settings = settings
         self.client = client
         self.workspaceRoot = workspaceRoot
-        self.downscaler = downscaler
         var templates: [String: AspectTemplate] = [:]
         for aspect in settings.aspects {
             guard let template = try AspectTemplate.load(aspect: aspect, directory: settings.templatesDirectory) else {
@@ -138,7 +136,7 @@ public struct DescribeStage: Stage {
                 var mime = Self.mimeType(item.imageFormat)
                 // Every image goes through the downscaler: it rotates to upright and scales down, and returns
                 // an upright image within the limit unchanged.
-                (data, mime) = try downscaler.downscale(data, mimeType: mime, maxSide: settings.maxImageSide)
+                (data, mime) = try ImageDownscaler().downscale(data, mimeType: mime, maxSide: settings.maxImageSide)
                 parts.append(.image(data, mimeType: mime))
             } catch {
                 return .failed(ChatError(.badRequest, "cannot read the image \(item.imageSHA256.prefix(12)) at \(path): \(error)"))

@@ -26,9 +26,8 @@ public enum MCQFiles {
     public struct ExportReport: Sendable {
         public var exported = 0
         public var images = 0
-        /// Images re-encoded upright / rotated ones copied as stored (no transformer).
+        /// Images re-encoded upright.
         public var rotated = 0
-        public var notUpright = 0
         /// One line per question whose image could not be copied (written without one).
         public var imageProblems: [String] = []
     }
@@ -45,7 +44,7 @@ public enum MCQFiles {
     /// Reads `url` (format detected unless given) and stores its questions; images resolve against
     /// `imagesDirectory`, else the `images/` folder beside the file.
     public static func importFile(_ url: URL, format: QuestionFileFormat? = nil, imagesDirectory: URL? = nil, origin: String? = nil,
-                                  workspace: Workspace, prober: any ImageProbing) throws -> ImportReport {
+                                  workspace: Workspace) throws -> ImportReport {
         let (detected, records) = try QuestionFile.read(url, format: format)
         var report = ImportReport(format: detected)
         let images = QuestionImageSource(folder: imagesDirectory ?? url.deletingLastPathComponent().appendingPathComponent("images"))
@@ -78,7 +77,7 @@ public enum MCQFiles {
                 q.imageSHA256 = sha
             } else if let path = r.imagePath {
                 do throws(QuestionImageError) {
-                    let image = try StoredQuestionImage.store(images.read(path), in: workspace, prober: prober)
+                    let image = try StoredQuestionImage.store(images.read(path), in: workspace)
                     stored.append(image)
                     q.imageSHA256 = image.sha256
                 } catch where error.refused {
@@ -111,8 +110,7 @@ public enum MCQFiles {
 
     /// Writes the accepted questions (optionally of one origin and split) to `url` in `format`, their images into
     /// `images/` beside it.
-    public static func export(_ format: QuestionFileFormat, to url: URL, origin: String?, split: String?, workspace: Workspace,
-                              transformer: (any ImageTransforming)?) throws -> ExportReport {
+    public static func export(_ format: QuestionFileFormat, to url: URL, origin: String?, split: String?, workspace: Workspace) throws -> ExportReport {
         struct StoredImage { let path: String; let orientation: Int?; let side: Int?; let link: String? }
         let (questions, imageBySHA) = try workspace.manifest.read { db -> ([MCQuestion], [String: StoredImage]) in
             let questions = try QuestionStore.accepted(origin: origin, split: split, in: db)
@@ -134,7 +132,7 @@ public enum MCQFiles {
             throw EmptyExportError(file: url.path, origin: origin, split: split)
         }
         var report = ExportReport()
-        let folder = QuestionImageFolder(directory: url.deletingLastPathComponent().appendingPathComponent("images"), transformer: transformer)
+        let folder = QuestionImageFolder(directory: url.deletingLastPathComponent().appendingPathComponent("images"))
         var records: [QuestionRecord] = []
         for q in questions {
             var extra = QuestionJSON.object(q.extra)
@@ -177,7 +175,6 @@ public enum MCQFiles {
         report.exported = records.count
         report.images = folder.written
         report.rotated = folder.rotated
-        report.notUpright = folder.notUpright
         return report
     }
 }

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Imaging
 
 /// Everything the checks read, loaded once: the manifest's rows, the shard folder streamed, the exports, and the
 /// maps from a shard record back to the row it was made from.
@@ -13,8 +14,6 @@ public struct CheckContext {
 
     let workspace: Workspace
     let shardsRoot: URL
-    let prober: any ImageProbing
-    let hasher: (any PerceptualHashing)?
     /// The duplicate rule's distance (`filter.duplicates.phash_distance`, default 8).
     let phashDistance: Int
     let manifest: ManifestSnapshot
@@ -25,8 +24,7 @@ public struct CheckContext {
 
     var shardIndex: ShardIndex? { shards.index }
 
-    static func load(workspace: Workspace, shards: URL, phashDistance: Int, prober: any ImageProbing,
-                     hasher: (any PerceptualHashing)? = nil) throws -> CheckContext {
+    static func load(workspace: Workspace, shards: URL, phashDistance: Int) throws -> CheckContext {
         let manifest: ManifestSnapshot
         do { manifest = try ManifestSnapshot.load(workspace.manifest) } catch {
             throw LoadError(item: workspace.manifest.path.path, message: "cannot read the manifest (\(error))")
@@ -37,10 +35,10 @@ public struct CheckContext {
             return path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : path
         }
         let known = Set(manifest.images.keys)
-        let contents = ShardContents.load(root: shards, display: display, prober: prober, hasher: hasher, knownImages: known)
+        let contents = ShardContents.load(root: shards, display: display, knownImages: known)
         let exports = contents.index == nil ? ExportContents()
-            : ExportContents.load(root: shards, display: display, prober: prober, hasher: hasher, knownImages: known)
-        var context = CheckContext(workspace: workspace, shardsRoot: shards, prober: prober, hasher: hasher,
+            : ExportContents.load(root: shards, display: display, knownImages: known)
+        var context = CheckContext(workspace: workspace, shardsRoot: shards,
                                    phashDistance: phashDistance, manifest: manifest,
                                    shards: contents, exports: exports, origins: RecordOrigins(manifest))
         if contents.index == nil && contents.indexError == nil {

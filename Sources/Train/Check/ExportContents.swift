@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Imaging
 
 /// An image an export refers to (a file beside it, or a data URL inside it), hashed and header-probed.
 struct ExportImage {
@@ -40,13 +41,10 @@ struct ExportContents {
     var problems: [(item: String, message: String)] = []
 
     private var cache: [String: ExportImage] = [:]
-    private var hasher: (any PerceptualHashing)?
     private var knownImages: Set<String> = []
 
-    static func load(root: URL, display: (URL) -> String, prober: any ImageProbing,
-                     hasher: (any PerceptualHashing)? = nil, knownImages: Set<String> = []) -> ExportContents {
+    static func load(root: URL, display: (URL) -> String, knownImages: Set<String> = []) -> ExportContents {
         var contents = ExportContents()
-        contents.hasher = hasher
         contents.knownImages = knownImages
         let fm = FileManager.default
         guard let enumerator = fm.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]) else {
@@ -62,24 +60,24 @@ struct ExportContents {
         for url in files.sorted(by: { $0.path < $1.path }) {
             let name = display(url)
             if url.deletingLastPathComponent().lastPathComponent == "images" {
-                contents.imageFiles.append(contents.image(at: url, item: name, prober: prober))
+                contents.imageFiles.append(contents.image(at: url, item: name))
                 continue
             }
             switch url.pathExtension.lowercased() {
-            case "jsonl": contents.readJSONLines(url, name: name, prober: prober)
-            case "json": contents.readJSON(url, name: name, prober: prober)
+            case "jsonl": contents.readJSONLines(url, name: name)
+            case "json": contents.readJSON(url, name: name)
             default: break
             }
         }
         return contents
     }
 
-    private mutating func image(at url: URL, item: String, prober: any ImageProbing) -> ExportImage {
+    private mutating func image(at url: URL, item: String) -> ExportImage {
         if let cached = cache[url.path] { return cached }
         var image = ExportImage(item: item)
         if let data = try? Data(contentsOf: url) {
             image.sha256 = ContentHash.sha256Hex(data)
-            do { image.probe = try prober.probe(data: data) } catch { image.error = "cannot be probed (\(error))" }
+            do { image.probe = try ProbedImage.probe(data: data) } catch { image.error = "cannot be probed (\(error))" }
             image.uprightPHash = uprightPHash(data, sha: image.sha256!)
         } else {
             image.error = "is missing"
@@ -88,7 +86,7 @@ struct ExportContents {
         return image
     }
 
-    private func dataURLImage(_ url: String, item: String, prober: any ImageProbing) -> ExportImage {
+    private func dataURLImage(_ url: String, item: String) -> ExportImage {
         var image = ExportImage(item: item)
         guard let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64"),
               let data = Data(base64Encoded: String(url[url.index(after: comma)...])) else {
@@ -96,17 +94,17 @@ struct ExportContents {
             return image
         }
         image.sha256 = ContentHash.sha256Hex(data)
-        do { image.probe = try prober.probe(data: data) } catch { image.error = "cannot be probed (\(error))" }
+        do { image.probe = try ProbedImage.probe(data: data) } catch { image.error = "cannot be probed (\(error))" }
         image.uprightPHash = uprightPHash(data, sha: image.sha256!)
         return image
     }
 
     private func uprightPHash(_ data: Data, sha: String) -> UInt64? {
-        guard let hasher, !knownImages.contains(sha) else { return nil }
-        return try? hasher.perceptualHash(of: data, upright: true)
+        guard !knownImages.contains(sha) else { return nil }
+        return try? PerceptualHash.compute(data: data, upright: true).value
     }
 
-    private mutating func readJSON(_ url: URL, name: String, prober: any ImageProbing) {
+    private mutating func readJSON(_ url: URL, name: String) {
         guard let data = try? Data(contentsOf: url), let value = try? JSONSerialization.jsonObject(with: data) else {
             problems.append((name, "is not valid JSON"))
             return
@@ -140,19 +138,19 @@ struct ExportContents {
             var images: [ExportImage] = []
             for ref in refs {
                 images.append(image(at: ref.hasPrefix("/") ? URL(fileURLWithPath: ref) : directory.appendingPathComponent(ref),
-                                    item: "\(itemName) image \(ref)", prober: prober))
+                                    item: "\(itemName) image \(ref)"))
             }
             for image in images where image.error == "is missing" { problems.append((image.item, "is missing")) }
             conversations.append(ExportConversation(file: name, index: i, id: id, turns: ChatTurn.list(turns), images: images))
         }
     }
 
-    private mutating func readJSONLines(_ url: URL, name: String, prober: any ImageProbing) {
+    private mutating func readJSONLines(_ url: URL, name: String) {
         guard let data = try? Data(contentsOf: url) else { problems.append((name, "cannot be read")); return }
         let text = String(decoding: data, as: UTF8.self)
         let first = text.split(separator: "\n", maxSplits: 1).first.flatMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
         if first?["question"] != nil {
-            readQuestions(url, text: text, name: name, prober: prober)
+            readQuestions(url, text: text, name: name)
             return
         }
         for (n, line) in Self.lines(text).enumerated() where !line.isEmpty {
@@ -165,7 +163,7 @@ struct ExportContents {
             for message in messages {
                 for part in (message["content"] as? [[String: Any]]) ?? [] {
                     if let url = (part["image_url"] as? [String: Any])?["url"] as? String {
-                        images.append(dataURLImage(url, item: "\(name) line \(n + 1) image", prober: prober))
+                        images.append(dataURLImage(url, item: "\(name) line \(n + 1) image"))
                     }
                 }
             }
@@ -196,7 +194,7 @@ struct ExportContents {
     }
 
     /// A question file reads back through the same reader `dsbuild eval --questions` uses.
-    private mutating func readQuestions(_ url: URL, text: String, name: String, prober: any ImageProbing) {
+    private mutating func readQuestions(_ url: URL, text: String, name: String) {
         let parsed: [EvalQuestion]
         do { parsed = try QuestionFileReader.parse(text, file: name).questions } catch {
             problems.append((name, "does not read back: \(error)"))
@@ -209,7 +207,7 @@ struct ExportContents {
             var exported = ExportedQuestion(file: name, line: i < lines.count ? lines[i] : i + 1, question: question)
             if let path = question.imagePath, !path.isEmpty {
                 let file = path.hasPrefix("/") ? URL(fileURLWithPath: path) : images.appendingPathComponent(path)
-                exported.image = image(at: file, item: "\(exported.item) image \(path)", prober: prober)
+                exported.image = image(at: file, item: "\(exported.item) image \(path)")
                 if exported.image?.error == "is missing" {
                     problems.append((exported.item, "names image \(path), which is not in the images/ folder beside it"))
                 }

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Imaging
 
 /// A chat turn as shard records and exports hold it.
 struct ChatTurn {
@@ -99,9 +100,8 @@ struct ShardContents {
     /// Problems reading a shard (truncated tar, undecodable JSON line…), as (item, message).
     var problems: [(item: String, message: String)] = []
 
-    /// `hasher` hashes every image that is not one of `knownImages` (the stored images' sha256) byte for byte.
-    static func load(root: URL, display: (URL) -> String, prober: any ImageProbing,
-                     hasher: (any PerceptualHashing)? = nil, knownImages: Set<String> = []) -> ShardContents {
+    /// Every image that is not one of `knownImages` (the stored images' sha256) byte for byte gets its upright pHash.
+    static func load(root: URL, display: (URL) -> String, knownImages: Set<String> = []) -> ShardContents {
         var contents = ShardContents()
         let fm = FileManager.default
         guard fm.fileExists(atPath: root.appendingPathComponent("shards.json").path) else { return contents }
@@ -124,7 +124,7 @@ struct ShardContents {
                 continue
             }
             if entry.file.hasSuffix(".tar") {
-                contents.readTar(url, name: name, state: &state, prober: prober, hasher: hasher, knownImages: knownImages)
+                contents.readTar(url, name: name, state: &state, knownImages: knownImages)
             } else {
                 contents.readText(url, name: name, state: &state)
             }
@@ -165,8 +165,8 @@ struct ShardContents {
         }
     }
 
-    private mutating func readTar(_ url: URL, name: String, state: inout ShardFileState, prober: any ImageProbing,
-                                  hasher: (any PerceptualHashing)?, knownImages: Set<String>) {
+    private mutating func readTar(_ url: URL, name: String, state: inout ShardFileState,
+                                  knownImages: Set<String>) {
         var reader: TarReader
         do { reader = try TarReader(url: url) } catch {
             state.readError = "cannot open it (\(error.localizedDescription))"
@@ -197,9 +197,9 @@ struct ShardContents {
                 case "jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "avif", "heic":
                     var image = ShardImage(member: member.name, fileExtension: ext, sha256: ContentHash.sha256Hex(member.contents),
                                            magicFormat: ImageMagic.format(of: member.contents.prefix(16)))
-                    do { image.probe = try prober.probe(data: member.contents) } catch { image.probeError = "\(error)" }
-                    if let hasher, !knownImages.contains(image.sha256) {
-                        image.uprightPHash = try? hasher.perceptualHash(of: member.contents, upright: true)
+                    do { image.probe = try ProbedImage.probe(data: member.contents) } catch { image.probeError = "\(error)" }
+                    if !knownImages.contains(image.sha256) {
+                        image.uprightPHash = try? PerceptualHash.compute(data: member.contents, upright: true).value
                     }
                     samples[key]!.images.append(image)
                 default:

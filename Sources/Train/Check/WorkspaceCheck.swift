@@ -79,21 +79,14 @@ public struct CheckReport: Sendable {
 public struct WorkspaceAuditor: Sendable {
     public let workspace: Workspace
     public let shards: URL
-    public let prober: any ImageProbing
-    /// Hashes shard and export images that are no stored image byte for byte (`split_disjoint` near copies);
-    /// without it only byte-identical copies of test images are found.
-    public let hasher: (any PerceptualHashing)?
     /// The filter's duplicate distance (`filter.duplicates.phash_distance`): a near copy of a test image is
     /// one this close to it.
     public let phashDistance: Int
 
-    public init(workspace: Workspace, shards: URL, phashDistance: Int, prober: any ImageProbing,
-                hasher: (any PerceptualHashing)? = nil) {
+    public init(workspace: Workspace, shards: URL, phashDistance: Int) {
         self.workspace = workspace
         self.shards = shards
         self.phashDistance = phashDistance
-        self.prober = prober
-        self.hasher = hasher
     }
 
     /// Loads the workspace once and runs `checks` (all by default) over it.
@@ -101,7 +94,7 @@ public struct WorkspaceAuditor: Sendable {
         if let names, let unknown = names.first(where: { !WorkspaceChecks.names.contains($0) }) {
             throw CheckContext.LoadError(item: unknown, message: "unknown check; known: \(WorkspaceChecks.names.joined(separator: ", "))")
         }
-        let context = try CheckContext.load(workspace: workspace, shards: shards, phashDistance: phashDistance, prober: prober, hasher: hasher)
+        let context = try CheckContext.load(workspace: workspace, shards: shards, phashDistance: phashDistance)
         var results: [CheckReport.Result] = []
         for check in WorkspaceChecks.all where names?.contains(check.name) ?? true {
             results.append(.init(name: check.name, rule: check.rule, violations: try check.run(context)))

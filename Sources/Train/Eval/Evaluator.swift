@@ -1,6 +1,7 @@
 import Dataset
 import Foundation
 import GRDB
+import Imaging
 
 /// What the model is shown besides the question.
 public enum EvalCondition: String, Sendable, CaseIterable {
@@ -18,11 +19,9 @@ public struct EvalSettings: Sendable {
     public var maxTokens = 3
     public var concurrency = 4
     public var imagesDirectory: URL?
-    /// The longest side of an image sent to the model (`llm.image_max_side`, as for describe).
+    /// The longest side of an image sent to the model (`llm.image_max_side`, as for describe): every image is
+    /// made upright and at most this size (`ImageDownscaler`) before it is sent.
     public var imageMaxSide = 1024
-    /// Makes every image upright and at most `imageMaxSide` before it is sent (the CLI wires the codecs in;
-    /// the identity sends stored bytes, EXIF orientation tag and all).
-    public var downscaler: any ImageDownscaling = IdentityDownscaler()
     /// keyword → description text, for `description-only`.
     public var descriptions: [String: String] = [:]
 
@@ -119,7 +118,7 @@ public struct Evaluator: Sendable {
             let sent: (data: Data, mimeType: String)
             do {
                 sent = try preparedImages.prepare(url.path) {
-                    try settings.downscaler.downscale(data, mimeType: Self.mimeType(format == "jpeg" ? "jpg" : format), maxSide: settings.imageMaxSide)
+                    try ImageDownscaler().downscale(data, mimeType: Self.mimeType(format == "jpeg" ? "jpg" : format), maxSide: settings.imageMaxSide)
                 }
             } catch {
                 throw EvalError("question \(question.id): image \(url.path) cannot be made upright for the model (\(error)); check the file, or score it with --condition no-image")

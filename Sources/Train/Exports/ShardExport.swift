@@ -85,8 +85,7 @@ public enum ShardExports {
 
     /// Writes the named exports under `out/exports` from the same records, split and image settings as the
     /// shards (`settings`; the defaults when nil); returns the files written, relative to `out`.
-    public static func write(_ names: [String], workspace: Workspace, out: URL, settings: ShardSettings? = nil,
-                             transformer: (any ImageTransforming)? = nil) throws -> [String] {
+    public static func write(_ names: [String], workspace: Workspace, out: URL, settings: ShardSettings? = nil) throws -> [String] {
         let formats = try names.map { name in
             guard let format = all.first(where: { $0.name == name }) else {
                 throw ShardError(.write, "unknown export \(name); known: \(ShardExports.names.joined(separator: ", "))")
@@ -94,7 +93,7 @@ public enum ShardExports {
             return format
         }
         let settings = settings ?? ShardSettings(out: out)
-        let writer = ShardWriter(workspace: workspace, settings: settings, transformer: transformer)
+        let writer = ShardWriter(workspace: workspace, settings: settings)
         let inputs = try ShardSampleBuilder.build(workspace.manifest, options: writer.builderOptions)
         let test = try EvalStore.questions(in: workspace, split: "test")
         let context = ExportContext(inputs: inputs, testQuestions: test, workspace: workspace,

@@ -1,6 +1,7 @@
 import Dataset
 import Foundation
 import GRDB
+import Imaging
 
 /// A stored image as the manifest knows it: where it is, its format, its EXIF orientation and display size.
 struct StoredImage: Sendable {
@@ -89,12 +90,11 @@ struct RenderedImage: Sendable {
 }
 
 /// Renders stored images for shards and exports. An image that is upright, already in the dataset's format and
-/// not to be resized is copied byte for byte; any other is decoded, rotated, resized and encoded by the
-/// transformer (deterministic: same bytes in, same bytes out).
+/// not to be resized is copied byte for byte; any other is decoded, rotated, resized and encoded by
+/// `ImageTransformer` (deterministic: same bytes in, same bytes out).
 struct ImageRenderer: Sendable {
     let workspace: Workspace
     let settings: ImageOutputSettings
-    let transformer: (any ImageTransforming)?
 
     /// What must be done to `image` (empty: copy it).
     func reasons(_ image: StoredImage) -> [ReencodeReason] {
@@ -115,12 +115,9 @@ struct ImageRenderer: Sendable {
             return RenderedImage(data: original, fileExtension: image.format, width: image.width, height: image.height,
                                  reasons: [], writtenSHA256: image.sha)
         }
-        guard let transformer else {
-            throw ShardError(.noTransformer, "image \(image.sha.prefix(12)) needs re-encoding (\(reasons.map(\.rawValue).joined(separator: ", "))) but this build has no image codecs wired in")
-        }
         let out: TransformedImage
         do {
-            out = try transformer.render(original, format: image.format, request: settings.request)
+            out = try ImageTransformer().render(original, format: image.format, request: settings.request)
         } catch {
             throw ShardError(.write, "image \(image.sha.prefix(12)) (\(image.path)) cannot be re-encoded: \(error)")
         }

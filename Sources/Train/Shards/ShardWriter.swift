@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Imaging
 import Logging
 
 /// Settings of one `dsbuild shards` run.
@@ -64,7 +65,7 @@ public struct ShardSummary: Sendable {
 }
 
 public struct ShardError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable { case noData = "no_data", missingImage = "missing_image", noTransformer = "no_transformer", write }
+    public enum Code: String, Sendable { case noData = "no_data", missingImage = "missing_image", write }
     public let code: Code
     public let message: String
     public init(_ code: Code, _ message: String) { self.code = code; self.message = message }
@@ -80,15 +81,13 @@ public struct ShardError: Error, Sendable, CustomStringConvertible {
 public struct ShardWriter: Sendable {
     public let workspace: Workspace
     public let settings: ShardSettings
-    public let transformer: (any ImageTransforming)?
     public let logger: Logger
     public let progress: ProgressReporter
 
-    public init(workspace: Workspace, settings: ShardSettings, transformer: (any ImageTransforming)? = nil,
+    public init(workspace: Workspace, settings: ShardSettings,
                 logger: Logger = Logger(label: "dsbuild.shards"), progress: ProgressReporter = ProgressReporter(style: .quiet)) {
         self.workspace = workspace
         self.settings = settings
-        self.transformer = transformer
         self.logger = logger
         self.progress = progress
     }
@@ -108,16 +107,13 @@ public struct ShardWriter: Sendable {
         var samples: Int
     }
 
-    var renderer: ImageRenderer { ImageRenderer(workspace: workspace, settings: settings.images, transformer: transformer) }
+    var renderer: ImageRenderer { ImageRenderer(workspace: workspace, settings: settings.images) }
 
     var builderOptions: ShardSampleBuilder.Options {
         .init(novelFraction: settings.novelFraction, seed: settings.seed, split: settings.split, phashDistance: settings.phashDistance)
     }
 
     public func write() async throws -> ShardSummary {
-        if settings.resize != nil && transformer == nil {
-            throw ShardError(.noTransformer, "resizing needs the image codecs, which this build has not wired in; use --resize none")
-        }
         let inputs = try ShardSampleBuilder.build(workspace.manifest, options: builderOptions)
         if inputs.text.isEmpty && inputs.paired.isEmpty {
             throw ShardError(.noData, "nothing to shard: the workspace has no kept images, accepted descriptions or train-split questions; run filter, describe and mcq first")

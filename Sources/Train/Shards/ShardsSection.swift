@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Imaging
 
 /// The recipe's `shards:` section: what `dsbuild shards` writes and where. Command-line options override it
 /// field by field; `settings(workspace:recipe:)` turns the result into the writer's `ShardSettings`.

@@ -17,22 +17,20 @@ public struct ShardsStage: WholeSetStage {
     public let settings: ShardSettings
     /// Export names (`ShardExports.all`).
     public let exports: [String]
-    public let transformer: (any ImageTransforming)?
 
-    public init(workspace: Workspace, settings: ShardSettings, exports: [String], transformer: (any ImageTransforming)?) {
+    public init(workspace: Workspace, settings: ShardSettings, exports: [String]) {
         self.workspace = workspace
         self.settings = settings
         self.exports = exports
-        self.transformer = transformer
     }
 
     public func run(in context: StageContext) async throws -> Result {
-        let writer = ShardWriter(workspace: workspace, settings: settings, transformer: transformer, logger: context.logger,
+        let writer = ShardWriter(workspace: workspace, settings: settings, logger: context.logger,
                                  progress: context.progress)
         let shards = try await writer.write()
         try Task.checkCancellation()
         let written = exports.isEmpty ? []
-            : try ShardExports.write(exports, workspace: workspace, out: settings.out, settings: settings, transformer: transformer)
+            : try ShardExports.write(exports, workspace: workspace, out: settings.out, settings: settings)
         return Result(shards: shards, exports: written)
     }
 

@@ -44,8 +44,7 @@ extension DSBuild {
             let url = ShardsSection.folder(shards ?? ShardsSection(recipe: context.recipe).out, in: context.workspace.root)
             let names = checkNames
             let auditor = WorkspaceAuditor(workspace: context.workspace, shards: url,
-                                           phashDistance: FilterSettings(recipe: context.recipe).phashDistance,
-                                           prober: Wiring.imageProber(), hasher: Wiring.perceptualHasher())
+                                           phashDistance: FilterSettings(recipe: context.recipe).phashDistance)
             let report = try auditor.run(only: names)
             guard echo else { return report }
             if options.json {

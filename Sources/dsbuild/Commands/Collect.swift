@@ -103,7 +103,7 @@ extension DSBuild {
                 keywordErrors = !result.errors.isEmpty
                 try KeywordStore.insert(result.keywords, into: context.workspace.manifest)
             }
-            let collector = Collector(workspace: context.workspace, settings: settings, prober: Wiring.imageProber(),
+            let collector = Collector(workspace: context.workspace, settings: settings,
                                       logger: context.logger)
             let runner = context.runner
             let summary = try await Interruption.cancellable { try await collector.run(runner: runner) }

@@ -54,8 +54,7 @@ extension DSBuild {
             clientConfiguration.maxReasks = settings.maxAttempts - 1
             let client = OpenAIClient(configuration: clientConfiguration, cache: LLMCache(manifest: context.workspace.manifest),
                                       logger: context.logger)
-            let describe = try DescribeRun(settings: settings, client: client, workspaceRoot: context.workspace.root,
-                                           downscaler: Wiring.downscaler())
+            let describe = try DescribeRun(settings: settings, client: client, workspaceRoot: context.workspace.root)
             let runner = context.runner
             let summary: StageSummary
             do {

@@ -112,7 +112,6 @@ extension DSBuild {
             settings.concurrency = section.concurrency
             // Images reach the model upright and within llm.image_max_side, as describe sends them.
             settings.imageMaxSide = llm.imageMaxSide
-            settings.downscaler = Wiring.downscaler()
 
             let questionList: [EvalQuestion]
             let source: String

@@ -70,7 +70,6 @@ extension DSBuild {
                 settings.delayPerImage = .milliseconds(v)
             }
             let pipeline = FilterPipeline(workspace: context.workspace, settings: settings,
-                                          analyzer: Wiring.pixelAnalyzer(),
                                           judge: settings.vlmJudge ? try Wiring.watermarkJudge(context) : nil,
                                           logger: context.logger)
             let (runner, dry) = (context.runner, dryRun)

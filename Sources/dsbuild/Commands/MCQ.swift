@@ -111,7 +111,7 @@ extension DSBuild {
             if let file = importFile ?? importKViscuit {
                 let report = try MCQFiles.importFile(URL(fileURLWithPath: file), format: importKViscuit != nil ? .kViscuit : format,
                                                      imagesDirectory: images.map { URL(fileURLWithPath: $0) }, origin: origin,
-                                                     workspace: context.workspace, prober: Wiring.imageProber())
+                                                     workspace: context.workspace)
                 for problem in report.imageProblems + report.refused { Output.error(problem) }
                 if options.json {
                     Output.json(["imported": report.imported, "format": report.format.rawValue, "with_image": report.withImage,
@@ -130,11 +130,11 @@ extension DSBuild {
                 // `mcq.style` names the question file format the dataset follows.
                 let style = MCQSettings(recipe: context.recipe).style
                 let report = try MCQFiles.export(format ?? style, to: URL(fileURLWithPath: export), origin: origin, split: split,
-                                                 workspace: context.workspace, transformer: Wiring.imageTransformer())
+                                                 workspace: context.workspace)
                 for problem in report.imageProblems { Output.error(problem) }
                 if options.json {
                     Output.json(["exported": report.exported, "file": export, "images": report.images, "rotated": report.rotated,
-                                 "not_upright": report.notUpright, "image_problems": report.imageProblems.count])
+                                 "image_problems": report.imageProblems.count])
                 } else if !options.quiet {
                     print("mcq: wrote \(report.exported) questions to \(export), \(report.images) images (\(report.rotated) turned upright)")
                 }

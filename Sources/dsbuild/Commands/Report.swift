@@ -19,7 +19,7 @@ extension DSBuild {
             let context = try CommandContext.open(options, command: "report")
             let settings = FilterSettings(recipe: context.recipe)
             let directory = out.map { URL(fileURLWithPath: $0) } ?? context.workspace.root.appendingPathComponent("report")
-            let writer = ReportWriter(workspace: context.workspace, thumbnailer: Wiring.thumbnailer(),
+            let writer = ReportWriter(workspace: context.workspace,
                                       thresholds: .init(minShortSide: settings.minShortSide, aspectRatio: settings.aspectRatio))
             let result = try writer.write(to: directory, progress: context.progress)
             for failure in result.thumbnailFailures { Output.error(failure) }

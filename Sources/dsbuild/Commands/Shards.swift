@@ -2,6 +2,7 @@ import ArgumentParser
 import Dataset
 import Filter
 import Foundation
+import Imaging
 import Train
 
 extension DSBuild {
@@ -86,8 +87,7 @@ extension DSBuild {
             if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_SHARD_DELAY_MS"], let v = Int(ms) {
                 settings.delayPerSample = .milliseconds(v)
             }
-            let stage = ShardsStage(workspace: context.workspace, settings: settings, exports: section.exports,
-                                    transformer: Wiring.imageTransformer())
+            let stage = ShardsStage(workspace: context.workspace, settings: settings, exports: section.exports)
             let (runner, settingsJSON) = (context.runner, section.recordJSON)
             let outcome = try await Interruption.cancellable { try await runner.run(stage, settingsJSON: settingsJSON) }
             // A signal during the shards or before the exports (recorded interrupted): no exports, exit 130.

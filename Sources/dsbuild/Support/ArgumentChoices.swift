@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dataset
+import Imaging
 import Train
 
 // Options with a fixed set of values parse straight into the modules' enums: the values, the error for a

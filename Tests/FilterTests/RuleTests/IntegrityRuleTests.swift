@@ -1,6 +1,7 @@
 import Dataset
 @testable import Filter
 import Foundation
+import Imaging
 import Testing
 import _DSBuildTestSupport
 
@@ -9,7 +10,8 @@ import _DSBuildTestSupport
 
     /// A real 16×16 JPEG and a copy cut in half, written to `tmp`.
     static func jpegs(_ tmp: TemporaryDirectory) throws -> (whole: FilterSubject, cut: FilterSubject) {
-        let data = try ImageEncoder.jpeg(rgbImage(16, 16))
+        let data = try ImageEncoder.jpeg(DecodedImage(width: 16, height: 16, channels: 3,
+                                                      pixels: ImageFactory.pattern(width: 16, height: 16)))
         let whole = tmp.path("whole.jpg"), cut = tmp.path("cut.jpg")
         try data.write(to: whole)
         try data.prefix(data.count / 2).write(to: cut)
@@ -20,7 +22,7 @@ import _DSBuildTestSupport
     @Test func keepsAnImageThatDecodesAndDropsATruncatedOneWithTheDecoderMessage() async throws {
         let tmp = TemporaryDirectory()
         let (whole, cut) = try Self.jpegs(tmp)
-        let rule = IntegrityRule(analyzer: CodecPixelAnalyzer())
+        let rule = IntegrityRule(analyzer: PixelAnalyzer())
         let kept = await rule.decide(whole)
         #expect(kept.pass && kept.value == "decodes" && kept.threshold == "full decode")
         #expect(kept.reason == "jpeg decodes completely")
@@ -36,7 +38,7 @@ import _DSBuildTestSupport
     func refusesImagesAboveTheDecodeLimit(maxPixels: Int, kept: Bool) async throws {
         let tmp = TemporaryDirectory()
         let (whole, _) = try Self.jpegs(tmp)
-        let decision = await IntegrityRule(analyzer: CodecPixelAnalyzer(), maxPixels: maxPixels).decide(whole)
+        let decision = await IntegrityRule(analyzer: PixelAnalyzer(), maxPixels: maxPixels).decide(whole)
         #expect(decision.pass == kept, "\(decision.reason)")
     }
 
@@ -44,8 +46,8 @@ import _DSBuildTestSupport
         let tmp = TemporaryDirectory()
         let (whole, _) = try Self.jpegs(tmp)
         let hashes = PHashByproducts()
-        _ = await IntegrityRule(analyzer: CodecPixelAnalyzer(), hashes: hashes).decide(whole)
-        let exact = try CodecPixelAnalyzer().perceptualHash(fileAt: whole.fileURL, mode: .exact)
+        _ = await IntegrityRule(analyzer: PixelAnalyzer(), hashes: hashes).decide(whole)
+        let exact = try PixelAnalyzer().perceptualHash(fileAt: whole.fileURL, mode: .exact)
         #expect(hashes.drain() == [sha(1): exact])
     }
 

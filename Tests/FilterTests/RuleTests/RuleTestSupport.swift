@@ -29,7 +29,7 @@ enum RuleTesting {
     }
 
     /// The probe collect would store for these bytes.
-    static func realProbe(_ data: Data) throws -> ProbedImage { try CodecImageProber().probe(data: data) }
+    static func realProbe(_ data: Data) throws -> ProbedImage { try ProbedImage.probe(data: data) }
 
     /// A header-only JPEG of `width`×`height` stored pixels with this EXIF orientation, probed for real.
     static func rotatedJPEG(width: Int, height: Int, orientation: Int) throws -> FilterSubject {

@@ -1,3 +1,4 @@
+import Dataset
 import Foundation
 
 /// `askable`: every accepted test question can be asked in each condition it is scored in —
@@ -31,7 +32,7 @@ struct AskableCheck: WorkspaceCheck {
                 if !FileManager.default.fileExists(atPath: url.path) {
                     out.append(.init(item: item, message: "with-image: its image \(q.imageSHA256) is missing from the store (\(image.path))"))
                 } else {
-                    do { _ = try context.prober.probe(fileAt: url) } catch {
+                    do { _ = try ProbedImage.probe(fileAt: url) } catch {
                         out.append(.init(item: item, message: "with-image: its image \(q.imageSHA256) cannot be probed (\(error))"))
                     }
                 }

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Imaging
 
 /// `split_disjoint`: nothing derived from a test image — nor from an image within the duplicate rule's pHash
 /// distance of one, nor (design `keyword`) from a test keyword — is in a training artifact: the paired samples
@@ -101,16 +102,15 @@ struct SplitDisjointCheck: WorkspaceCheck {
         return out
     }
 
-    /// The pHashes a test image may show up under: the stored pixels' (what the filter recorded) and, with a
-    /// hasher, the upright pixels' (what leaves the workspace when its EXIF orientation is not 1).
+    /// The pHashes a test image may show up under: the stored pixels' (what the filter recorded) and the upright
+    /// pixels' (what leaves the workspace when its EXIF orientation is not 1).
     static func testImageHashes(_ context: CheckContext) -> [(sha: String, phash: UInt64)] {
         var out: [(sha: String, phash: UInt64)] = []
         for sha in context.manifest.split.testImages.sorted() {
             guard let image = context.manifest.images[sha] else { continue }
             if let phash = image.phash { out.append((sha, phash)) }
-            if let hasher = context.hasher,
-               let data = try? Data(contentsOf: context.workspace.imageURL(relativePath: image.path)),
-               let upright = try? hasher.perceptualHash(of: data, upright: true), upright != image.phash {
+            if let data = try? Data(contentsOf: context.workspace.imageURL(relativePath: image.path)),
+               let upright = try? PerceptualHash.compute(data: data, upright: true).value, upright != image.phash {
                 out.append((sha, upright))
             }
         }

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import _DSBuildTestSupport
-@testable import Filter
+@testable import Imaging
 
 /// Hostile input: every prefix and many random byte flips of real files in each format must make the
 /// prober and decoder either succeed or throw — never trap, hang or allocate past maxPixels.

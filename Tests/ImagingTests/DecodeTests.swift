@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import _DSBuildTestSupport
-@testable import Filter
+@testable import Imaging
 
 func decodeError(_ data: Data, strict: Bool = true) -> DecodeError? {
     do { _ = try ImageDecoder.decode(data: data, strict: strict); return nil } catch { return error }

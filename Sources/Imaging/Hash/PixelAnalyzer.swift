@@ -1,10 +1,13 @@
-import Dataset
 import Foundation
 
-/// `PixelAnalyzing` with the real codecs: a strict full decode for integrity, and the pHash (imagehash-exact or fast).
-public struct CodecPixelAnalyzer: PixelAnalyzing {
+/// What the filter's integrity and duplicates steps ask of an image's pixels: a strict full decode, and the pHash
+/// (imagehash-exact or fast). Filter's `PixelAnalyzing` (its tests script failures and hashes through it) is
+/// conformed to by this type.
+public struct PixelAnalyzer: Sendable {
     public init() {}
 
+    /// Fully decodes the file; throws `DecodeError` naming the cause when it is truncated or corrupt, or when its
+    /// pixel count exceeds `maxPixels` (refused before allocating).
     public func verifyDecodes(fileAt url: URL, maxPixels: Int) throws {
         _ = try ImageDecoder.decode(fileAt: url, maxPixels: maxPixels, strict: true)
     }
@@ -27,22 +30,8 @@ public struct CodecPixelAnalyzer: PixelAnalyzing {
         return nil
     }
 
+    /// The 64-bit pHash as 16 hex digits.
     public func perceptualHash(fileAt url: URL, mode: PerceptualHash.Mode) throws -> String {
         try PerceptualHash.compute(fileAt: url, mode: mode).description
-    }
-}
-
-/// `ThumbnailMaking` with the real codecs: decode, apply the EXIF orientation, downscale, encode a small JPEG.
-public struct CodecThumbnailer: ThumbnailMaking {
-    public var quality: Int
-
-    public init(quality: Int = 80) { self.quality = quality }
-
-    public func thumbnail(fileAt url: URL, maxSide: Int) throws -> Data {
-        let orientation = (try? ImageProber.probe(fileAt: url, scope: .geometry).orientation) ?? 1
-        let decoded = try ImageDecoder.decode(fileAt: url, strict: false)
-        let upright = decoded.applyingOrientation(orientation)
-        let small = Resampler.thumbnail(upright.rgb(), maxSide: maxSide, filter: .bilinear)
-        return try ImageEncoder.jpeg(small, quality: quality)
     }
 }

@@ -1,15 +1,15 @@
-import Dataset
 import Foundation
 
-/// `ImageTransforming` with the real codecs, for `dsbuild shards`: decode, apply the EXIF orientation, resize
+/// Resizes and re-encodes images for shards, exports and question-file images: decode, apply the EXIF orientation, resize
 /// (`keep_ratio`, `center_crop`, `border`, as img2dataset names them), re-encode. `transform`: inputs with
 /// alpha are written as PNG (alpha kept), everything else as JPEG. `render`: the one format asked for; JPEG
 /// flattens alpha onto the background, PNG keeps it. Greyscale stays greyscale in both.
-public struct CodecImageTransformer: ImageTransforming {
+public struct ImageTransformer: Sendable {
     public let maxPixels: Int
 
     public init(maxPixels: Int = ImageDecoder.defaultMaxPixels) { self.maxPixels = maxPixels }
 
+    /// Upright, resized; PNG when the image has alpha, else JPEG at the requested quality.
     public func transform(_ data: Data, format: String, request: ImageTransformRequest) throws -> TransformedImage {
         var image = try upright(data)
         if image.channels == 2 { image = image.rgb() }
@@ -21,6 +21,8 @@ public struct CodecImageTransformer: ImageTransforming {
         return TransformedImage(data: jpeg, format: "jpg", width: image.width, height: image.height)
     }
 
+    /// Upright, resized when `request.resize` is set, encoded in `request.format` (alpha flattened onto
+    /// `request.background` for JPEG).
     public func render(_ data: Data, format: String, request: ImageRenderRequest) throws -> TransformedImage {
         var image = try upright(data)
         if let resize = request.resize { image = Self.resize(image, resize) }

@@ -116,3 +116,15 @@ public struct PerceptualHash: Hashable, Sendable, Codable, CustomStringConvertib
         return PerceptualHash(value: value)
     }
 }
+
+extension PerceptualHash {
+    /// The pHash of the image's pixels as stored (`upright: false`, what the filter recorded), or after its EXIF
+    /// orientation is applied (`upright: true`, what leaves the workspace): `dsbuild check` hashes shard and
+    /// export images it cannot match to a stored image byte for byte.
+    public static func compute(data: Data, upright: Bool) throws -> PerceptualHash {
+        guard upright else { return try compute(data: data) }
+        let orientation = (try? ImageProber.probe(data: data, scope: .geometry).orientation) ?? 1
+        guard orientation != 1 else { return try compute(data: data) }
+        return compute(image: try ImageDecoder.decode(data: data).applyingOrientation(orientation))
+    }
+}

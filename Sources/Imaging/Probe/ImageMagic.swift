@@ -1,56 +1,5 @@
 import Foundation
 
-/// What a header probe learns about an image without decoding its pixels.
-public struct ProbedImage: Sendable, Equatable, Codable {
-    /// `jpeg`, `png`, `gif`, `webp`, `bmp`, `avif`, `heif`, `tiff`.
-    public var format: String
-    /// Stored size, as in the file header.
-    public var width: Int
-    public var height: Int
-    /// Size after applying the EXIF orientation (5–8 swap width and height).
-    public var displayWidth: Int
-    public var displayHeight: Int
-    public var orientation: Int
-    public var animated: Bool
-    public var frames: Int?
-    /// Embedded rights metadata with stable keys (`exif.copyright`, `iptc.credit`, `xmp.plus.data_mining`…).
-    public var rights: [String: String]
-    /// Other header facts (`progressive`, `bit_depth`, `color`, `interlaced`…).
-    public var details: [String: String]
-
-    public init(format: String, width: Int, height: Int, displayWidth: Int, displayHeight: Int, orientation: Int = 1,
-                animated: Bool = false, frames: Int? = nil, rights: [String: String] = [:], details: [String: String] = [:]) {
-        self.format = format
-        self.width = width
-        self.height = height
-        self.displayWidth = displayWidth
-        self.displayHeight = displayHeight
-        self.orientation = orientation
-        self.animated = animated
-        self.frames = frames
-        self.rights = rights
-        self.details = details
-    }
-
-    /// The file extension the image store uses for this format.
-    public var fileExtension: String {
-        switch format {
-        case "jpeg": return "jpg"
-        case "heif": return "heic"
-        default: return format
-        }
-    }
-}
-
-/// Reads image headers. The Filter module implements it; Collect receives it from the CLI so that every new
-/// image is probed as it is stored (modules do not import each other).
-public protocol ImageProbing: Sendable {
-    /// Probes the file's header; throws an error whose description names the cause (not an image, truncated,
-    /// corrupt header…).
-    func probe(fileAt url: URL) throws -> ProbedImage
-    func probe(data: Data) throws -> ProbedImage
-}
-
 /// Recognises an image container by its first bytes, and names what a non-image looks like (HTML, JSON, XML,
 /// PDF…), so a download can be refused with a clear reason before it is stored.
 public enum ImageMagic {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import _DSBuildTestSupport
-@testable import Filter
+@testable import Imaging
 
 typealias F = ImageFactory
 

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import _DSBuildTestSupport
-@testable import Filter
+@testable import Imaging
 
 /// Probing from files: the head is read in pieces (4 KiB, then up to the end of the segment that ran past it),
 /// and the result must equal probing the whole file in memory.

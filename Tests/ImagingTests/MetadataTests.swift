@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import _DSBuildTestSupport
-@testable import Filter
+@testable import Imaging
 
 @Suite struct EmbeddedRightsTests {
     /// A JPEG carrying what a real iStock download carries: IPTC credit, XMP Getty GIFT id, WebStatement, DataMining.

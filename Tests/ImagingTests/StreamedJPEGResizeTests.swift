@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import _DSBuildTestSupport
-@testable import Filter
+@testable import Imaging
 
 /// The streamed JPEG path (decode → luma → resample per scanline, in C) must give exactly what decoding the
 /// whole image and resizing it in Swift gives, for every shape the resampler treats differently.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference values for FilterTests, computed with Pillow + imagehash.
+"""Reference values for ImagingTests, computed with Pillow + imagehash.
 
 Writes phash_reference.json: for every image in the K-Viscuit image folder,
   imagehash.phash(Image.open(path))       (no EXIF transpose, exactly as imagehash is normally called)

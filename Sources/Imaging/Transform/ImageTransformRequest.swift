@@ -1,19 +1,5 @@
 import Foundation
 
-/// Resizes and re-encodes an image for writing into shards and exports (`dsbuild shards --resize …`,
-/// `--image-format …`).
-///
-/// Declared in the shared core so that Train can ask for it without importing Filter, which owns the codecs
-/// (libjpeg-turbo, libpng, libwebp); the CLI wires Filter's implementation in. EXIF orientation is applied by
-/// the transformer, so the output is upright and carries no orientation tag.
-public protocol ImageTransforming: Sendable {
-    /// Upright, resized; PNG when the image has alpha, else JPEG at the requested quality.
-    func transform(_ data: Data, format: String, request: ImageTransformRequest) throws -> TransformedImage
-    /// Upright, resized when `request.resize` is set, encoded in `request.format` (alpha flattened onto
-    /// `request.background` for JPEG).
-    func render(_ data: Data, format: String, request: ImageRenderRequest) throws -> TransformedImage
-}
-
 /// What the caller wants: a mode (`keep_ratio`, `center_crop`, `border`), the target size, and the re-encode quality.
 public struct ImageTransformRequest: Sendable, Equatable, Hashable, Codable {
     public enum Mode: String, Sendable, Codable, CaseIterable {

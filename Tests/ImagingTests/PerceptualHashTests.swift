@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import _DSBuildTestSupport
-@testable import Filter
+@testable import Imaging
 
 /// Reference values computed by Fixtures/make_phash_reference.py (Pillow 11.3.0, imagehash 4.3.2).
 struct Reference: Decodable {
