@@ -10,7 +10,7 @@ import _DSBuildTestSupport
     @Test func evalReadsTheReplyCorpusAsTheBlindCheckDoes() async throws {
         // Through the evaluator: one question per reply, the scripted model answering with that reply.
         let questions = LetterReplyCorpus.cases.enumerated().map { i, _ in
-            EvalQuestion(id: "r\(i)", type: 1, question: "Question \(i)?", options: LetterReplyCorpus.options, answer: 0)
+            Question(id: "r\(i)", type: 1, question: "Question \(i)?", options: LetterReplyCorpus.options, answer: 0)
         }
         let replies = LetterReplyCorpus.cases.map(\.reply)
         let chat = ScriptedChat { request in

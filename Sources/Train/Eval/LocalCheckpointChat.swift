@@ -34,7 +34,7 @@ public final class LocalCheckpointChat: ChatService {
     }
 
     /// Runs `eval_mcq.py` over the questions (rotated too when `circular`) and keeps its answers.
-    public static func prepare(_ settings: Settings, questions: [EvalQuestion], circular: Bool) throws -> LocalCheckpointChat {
+    public static func prepare(_ settings: Settings, questions: [Question], circular: Bool) throws -> LocalCheckpointChat {
         guard settings.condition != .descriptionOnly else {
             throw EvalError("a local checkpoint is scored with-image or no-image; description-only needs an endpoint")
         }
@@ -48,7 +48,7 @@ public final class LocalCheckpointChat: ChatService {
             for shift in shifts {
                 let q = question.rotated(by: shift)
                 let id = "\(question.id)#\(shift)"
-                promptByID[id] = QuestionVocabulary.prompt(question: q.question, options: q.options)
+                promptByID[id] = q.prompt
                 var object: [String: Any] = ["id": id, "question": q.question, "options": q.options, "answer": q.answer,
                                              "question_type": q.type]
                 if let path = q.imagePath {

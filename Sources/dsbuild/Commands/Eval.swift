@@ -114,7 +114,7 @@ extension DSBuild {
             settings.imageMaxSide = llm.imageMaxSide
             settings.downscaler = Wiring.downscaler()
 
-            let questionList: [EvalQuestion]
+            let questionList: [EvalItem]
             let source: String
             if let url = section.questions.map({ URL(fileURLWithPath: $0) }) {
                 let format = section.questionsFormat
@@ -126,11 +126,12 @@ extension DSBuild {
                 // A file's image paths are only read inside the images folder, and only images are sent.
                 questionList = conditions.contains(.withImage)
                     ? QuestionFileReader.placingImages(read.questions, in: QuestionImageSource(folder: folder))
-                    : read.questions
+                    : read.questions.map { EvalItem($0) }
             } else {
                 guard let workspace else { throw ValidationError("no --questions file and no workspace to read the test split from") }
                 let (splitName, originName) = (section.split, section.origin)
                 questionList = try EvalStore.questions(in: workspace, split: splitName, origin: originName == "all" ? nil : originName)
+                    .map { EvalItem($0) }
                 source = originName == "generated" ? "workspace:\(splitName)" : "workspace:\(originName):\(splitName)"
             }
             guard !questionList.isEmpty else { throw ValidationError("no questions to score in \(source)") }
@@ -173,7 +174,7 @@ extension DSBuild {
 
         /// Scores `questionList` in `settings.condition`: prints the unaskable ones, writes `--answers`, stores the
         /// result in the workspace and prints the table (text mode); returns the JSON summary and the error count.
-        private func score(_ questionList: [EvalQuestion], source: String, settings: EvalSettings, section: EvalSection, recipe: Recipe,
+        private func score(_ questionList: [EvalItem], source: String, settings: EvalSettings, section: EvalSection, recipe: Recipe,
                            workspace: Workspace?, runID: Int64?, oneOfSeveral: Bool) async throws -> ([String: Any], Int) {
             let cond = settings.condition
             let env = ProcessInfo.processInfo.environment
@@ -191,7 +192,7 @@ extension DSBuild {
                     checkpoint: URL(fileURLWithPath: checkpoint).standardizedFileURL, condition: cond,
                     imagesDirectory: settings.imagesDirectory)
                 if let device = train.device { local.device = device.rawValue }
-                chat = try LocalCheckpointChat.prepare(local, questions: questionList, circular: settings.circular)
+                chat = try LocalCheckpointChat.prepare(local, questions: questionList.map(\.question), circular: settings.circular)
             } else {
                 throw ValidationError("no endpoint: pass --endpoint URL, set OPENAI_BASE_URL, or score a local --checkpoint DIR")
             }
