@@ -25,7 +25,7 @@ public final class LocalCheckpointChat: ChatService {
     }
 
     public let settings: Settings
-    /// Prompt text → the predicted letter ("" when the script skipped the question).
+    /// Prompt text → the reply: the generated text, or the predicted letter ("" when the script skipped the question).
     private let predictions: [String: String]
 
     private init(settings: Settings, predictions: [String: String]) {
@@ -81,7 +81,9 @@ public final class LocalCheckpointChat: ChatService {
             guard let event = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
             let id = event["id"] as? String ?? ""
             switch event["event"] as? String {
-            case "answer": if let prompt = promptByID[id] { predictions[prompt] = event["predicted"] as? String ?? "" }
+            // A generated reply goes to the evaluator as the model said it, so `LetterExtractor` reads it as it reads
+            // a served model's; `loglik` gives the letter it scored highest.
+            case "answer": if let prompt = promptByID[id] { predictions[prompt] = event["output"] as? String ?? event["predicted"] as? String ?? "" }
             case "skip": if let prompt = promptByID[id] { predictions[prompt] = "" }
             case "error": failure = event["message"] as? String
             default: break
