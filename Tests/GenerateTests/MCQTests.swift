@@ -55,6 +55,33 @@ import Testing
         #expect(AnswerBalancer.rebalance(questions) { $0.imageSHA256 } == balanced)
     }
 
+    @Test func savingAQuestionAgainIsAnUpsertThatClearsLeakyAndPlacesOnlyAcceptedPlacedOnes() throws {
+        let fixture = try GenerateFixture([KeywordEntry(text: "Galbi", category: "food")])
+        let q = Question(id: "q1", type: 2, question: "Which cut is galbi?", options: ["Ribs", "Loin", "Belly", "Shank"], answer: 0,
+                         split: "test", keyword: "Galbi", keywordID: 1, imageSHA256: "abc", extra: #"{"note":"x"}"#)
+        func row() throws -> QuestionRow? {
+            try fixture.manifest.read { db in
+                try QuestionRow.fetchOne(db, sql: "SELECT q.*, k.text AS keyword FROM questions q LEFT JOIN keywords k ON k.id = q.keyword_id")
+            }
+        }
+        try fixture.manifest.write { db in
+            try QuestionStore.save(q, placed: false, in: db)
+            try db.execute(sql: "UPDATE questions SET leaky = 1")
+        }
+        let unplaced = try #require(try row())
+        #expect(unplaced.question == { var e = q; e.origin = "generated"; return e }())
+        #expect(unplaced.status == "accepted" && unplaced.placedAt == nil && unplaced.leaky == true)
+        // Saved again, placed: one row, placed, unchecked again.
+        try fixture.manifest.write { db in try QuestionStore.save(q.permuted([1, 0, 2, 3]), requestKey: "k", in: db) }
+        let placed = try #require(try row())
+        #expect(placed.question.answer == 1 && placed.requestKey == "k" && placed.placedAt != nil && placed.leaky == nil)
+        // Saved rejected, placed: not placed (only accepted questions are), reason kept.
+        try fixture.manifest.write { db in try QuestionStore.save(q, status: "rejected", reason: "duplicate", in: db) }
+        let rejected = try #require(try row())
+        #expect(rejected.status == "rejected" && rejected.reason == "duplicate" && rejected.placedAt == nil && rejected.requestKey == nil)
+        #expect(try fixture.manifest.read { db in try QuestionRow.fetchCount(db) } == 1)
+    }
+
     @Test func kViscuitRoundTripKeepsEveryValue() throws {
         let fixture = try GenerateFixture([])
         let report = try MCQFiles.importFile(TestPaths.kViscuitAnnotations, imagesDirectory: TestPaths.kViscuitImages,

@@ -2,8 +2,9 @@ import Foundation
 import GRDB
 
 /// A `questions` row: a `Question` and its state in the workspace (status, reason, request key, when it was saved
-/// and placed, the blind check's verdict). The one mapping between the table and the question model: `save` is an
-/// upsert of every column, `init(row:)` reads a row (with the keyword's text when the query joins it as `keyword`).
+/// and placed, the blind check's verdict). The one mapping between the table and the question model: `upsert`
+/// writes every column (a rewritten row's `leaky` too: it has not been checked), `init(row:)` reads a row (with the
+/// keyword's text when the query joins it as `keyword`).
 ///
 /// File fields that have no column ride in `extra` under fixed keys: the image file's name (`image_path`), its web
 /// address (`image_url`) and, for a question not linked to a `keywords` row, its keyword's text (`keyword`). They
@@ -74,12 +75,6 @@ public struct QuestionRow: Sendable, Equatable {
         if let link = q.imageURL { extra[ExtraKey.imageURL] = link }
         if q.keywordID == nil, let keyword = q.keyword { extra[ExtraKey.keyword] = keyword }
         return QuestionJSON.text(extra)
-    }
-
-    /// Saves the row: inserts it, or overwrites every column of the stored row with the same id (`leaky` included:
-    /// a rewritten question has not been checked).
-    public func save(_ db: Database) throws {
-        try upsert(db)
     }
 }
 

@@ -12,7 +12,7 @@ public enum QuestionStore {
                             placed: Bool = true, in db: Database) throws {
         let now = Date().timeIntervalSince1970
         try QuestionRow(question: q, status: status, reason: reason, requestKey: requestKey, createdAt: now,
-                        placedAt: placed && status == "accepted" ? now : nil).save(db)
+                        placedAt: placed && status == "accepted" ? now : nil).upsert(db)
     }
 
     /// Fixes the answer letter of a question being created: its options and answer, and `placed_at`.
