@@ -6,7 +6,7 @@
 PATH is a model folder or a LoRA adapter folder (its base comes from adapter_config.json or --base).
 Prompt (K-Viscuit convention): the question, lines `A. …` to `D. …`, then "Answer with the option's letter from
 the given choices directly." `loglik` compares the model's log-probability of each letter after the assistant
-prompt; `generate` decodes greedily and extracts the letter. Output: JSON lines on stdout —
+prompt; `generate` decodes greedily and extracts the letter (as dsbuild does, `extract_letter`). Output: JSON lines on stdout —
 {"event":"answer","id","predicted","answer","correct","scores",…} per question, {"event":"skip","id","reason"}
 for a question that cannot be asked (e.g. its image is missing), and a final {"event":"end","n","correct",…}.
 """
@@ -46,21 +46,34 @@ def mcq_prompt(question: str, options: list[str]) -> str:
 
 
 def extract_letter(text: str, options: list[str]) -> str | None:
-    """The chosen letter in a generated answer: a bare letter first, else an option's text."""
-    letters = LETTERS[: len(options)]
-    t = text.strip()
-    m = re.match(rf"^\(?([{letters}])(?:[\).:\s]|$)", t)
-    if m:
-        return m.group(1)
-    m = re.search(rf"\b(?:answer|option)\s*(?:is|:)?\s*\(?([{letters}])\b", t, re.IGNORECASE)
-    if m:
+    """The letter a generated reply chose, exactly as dsbuild's LetterExtractor reads it (VLMEvalKit's way):
+    punctuation `.()[],:;!*#{}` becomes spaces; exactly one option letter among the words, near the end, wins; else
+    "answer is X"; else exactly one option's text inside the reply (or the longest one when it contains every other
+    match). Anything else (two letters, no letter, a letter past the options) is None. Both are held to the same
+    corpus of replies (tests/letter_replies.json, written from dsbuild's LetterReplyCorpus)."""
+    letters = list(LETTERS[: len(options)])
+    cleaned = text
+    for ch in ".()[],:;!*#{}":
+        cleaned = cleaned.replace(ch, " ")
+    words = cleaned.split()
+    found = [letter for letter in letters if letter in words]
+    if len(found) == 1:
+        position = len(words) - 1 - words[::-1].index(found[0])
+        if position > len(words) - 5:
+            return found[0]
+    m = re.search(rf"answer is\s*[\(\[]?([{LETTERS}])\b", text, re.IGNORECASE)
+    if m and m.group(1).upper() in letters:
         return m.group(1).upper()
-    m = re.search(rf"\b([{letters}])\b", t)
-    if m:
-        return m.group(1)
-    low = t.lower()
-    hits = [LETTERS[i] for i, o in enumerate(options) if o and o.lower() in low]
-    return hits[0] if len(hits) == 1 else None
+    low = text.lower()
+    by_text = [(i, o) for i, o in enumerate(options) if o and o.lower() in low]
+    if len(by_text) == 1:
+        return letters[by_text[0][0]]
+    if len(by_text) > 1:
+        # Several option texts inside the reply: the longest when it contains all the others ("Gat" in "Gatgeun").
+        longest = max(by_text, key=lambda x: len(x[1]))
+        if all(o.lower() in longest[1].lower() for _, o in by_text):
+            return letters[longest[0]]
+    return None
 
 
 def read_questions(path: str) -> list[dict]:

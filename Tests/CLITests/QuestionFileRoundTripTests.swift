@@ -1,7 +1,10 @@
 import Dataset
+import Filter
 import Foundation
 import GRDB
+import Generate
 import Testing
+import Train
 import _DSBuildTestSupport
 
 /// Every question file dsbuild writes reads back — through the commands, on K-Viscuit's real 657 questions and
@@ -305,5 +308,79 @@ import _DSBuildTestSupport
             }
         }
         #expect(try rows(ws2) == rows(ws))
+    }
+
+    /// A workspace with the keyword Gat and K-Viscuit's 1.jpg stored (upright), for the model-level round trip.
+    func workspaceWithGat(_ name: String) throws -> (Workspace, sha: String) {
+        let workspace = try Workspace.create(at: tmp.path(name))
+        _ = try KeywordStore.insert([KeywordEntry(text: "Gat", category: "clothes")], into: workspace.manifest)
+        let image = try StoredQuestionImage.store(QuestionImageSource(folder: TestPaths.kViscuitImages).read("1.jpg"), in: workspace)
+        try workspace.manifest.write { db in try image.record(in: db) }
+        return (workspace, image.sha256)
+    }
+
+    /// Issue 16: one question model from the table to every file format and back to the table and eval. Every field
+    /// the format carries comes back as it was; those it has no place for (aspect, rationale, model, template hash
+    /// outside dsbuild's format) are the only ones lost, and the image's hash comes back from the image itself.
+    @Test(arguments: QuestionFileFormat.allCases)
+    func aQuestionSurvivesTableFileImportTableAndEvalFieldForField(_ format: QuestionFileFormat) async throws {
+        let (source, sha) = try workspaceWithGat("model-src-\(format.rawValue)")
+        let keywordID = try #require(try KeywordStore.all(in: source.manifest).first?.id)
+        let original = Question(
+            id: "t2-gat-0", type: 2, question: "What is the brim of this hat made of?", options: ["Bamboo", "Horsehair", "Silk", "Paper"],
+            answer: 1, category: "clothes", split: "test", origin: "generated", keyword: "Gat", keywordID: keywordID, imageSHA256: sha,
+            imagePath: "gat.jpg", imageURL: "https://example.org/gat.jpg", aspect: "material", rationale: "Gat brims are woven horsehair.",
+            model: "m-1", templateSHA256: "abc123", extra: #"{"note":"kept"}"#)
+        try source.manifest.write { db in try QuestionStore.save(original, in: db) }
+        // Table → model: every field as saved.
+        let stored = try #require(try source.manifest.read { db in try QuestionStore.accepted(in: db) }.first)
+        #expect(stored == original)
+
+        // Model → file → model: what the format carries.
+        let file = tmp.path("model-\(format.rawValue)/q.jsonl")
+        let report = try MCQFiles.export(format, to: file, origin: nil, split: nil, workspace: source)
+        #expect(report.exported == 1 && report.images == 1 && report.imageProblems.isEmpty)
+        var carried = original
+        carried.keywordID = nil
+        if format != .dsbuild { (carried.aspect, carried.rationale, carried.model, carried.templateSHA256) = (nil, nil, nil, nil) }
+        // K-Viscuit and BUTTERFLY files name the image but not its hash: the import hashes the file beside them.
+        var inFile = carried
+        if format != .dsbuild { inFile.imageSHA256 = nil }
+        let read = try QuestionFile.read(file)
+        #expect(read.format == format)
+        #expect(read.questions == [inFile])
+        // The image beside the file is the stored one, byte for byte, under the name the question gave it.
+        #expect(ContentHash.sha256Hex(try Data(contentsOf: file.deletingLastPathComponent().appendingPathComponent("images/gat.jpg"))) == sha)
+
+        // File → another workspace's table: the same question, its keyword linked, its image stored.
+        let (target, _) = try workspaceWithGat("model-dst-\(format.rawValue)")
+        let imported = try MCQFiles.importFile(file, workspace: target)
+        #expect(imported.imported == 1 && imported.withImage == 1 && imported.refused.isEmpty)
+        let again = try #require(try target.manifest.read { db in try QuestionStore.accepted(in: db) }.first)
+        var expected = carried
+        expected.keywordID = try KeywordStore.all(in: target.manifest).first?.id
+        #expect(again == expected)
+
+        // Table → eval: the same question, asked with the stored image, in the one prompt.
+        let asked = try EvalStore.questions(in: target, split: "test", origin: "generated")
+        var withStorePath = expected
+        let storedPath = try target.manifest.read { db in try String.fetchOne(db, sql: "SELECT path FROM images WHERE sha256 = ?", arguments: [sha]) }
+        withStorePath.imagePath = try target.root.appendingPathComponent(#require(storedPath)).path
+        #expect(asked == [withStorePath])
+        var settings = EvalSettings(model: "m")
+        settings.condition = .withImage
+        let evaluator = Evaluator(chat: AnswersB(), settings: settings)
+        let parts = try evaluator.request(for: asked[0]).messages.flatMap(\.parts)
+        #expect(parts.contains { if case .image = $0 { true } else { false } })
+        #expect(parts.contains { if case .text(let t) = $0 { t == QuestionVocabulary.prompt(question: original.question, options: original.options) } else { false } })
+        let (result, _) = try await evaluator.run(asked, source: "t")
+        #expect(result.overall.correct == 1 && result.errors == 0)
+    }
+}
+
+/// A model that answers B to everything.
+private struct AnswersB: ChatService {
+    func complete(_ request: ChatRequest) async throws(ChatError) -> ChatResult {
+        ChatResult(text: "B", usage: ChatUsage(), fromCache: false, requestKey: "k", finishReason: "stop", model: request.model, attempts: 1)
     }
 }

@@ -27,7 +27,7 @@ import Testing
 
     @Test func balancingIsReproducibleAndWithinFivePercentOnAThousandQuestions() {
         // Worst case input: every answer at A.
-        let questions = (0..<1000).map { MCQuestion(id: "q\($0)", type: 2, question: "Question \($0)?", options: ["right", "w1", "w2", "w3"], answer: 0) }
+        let questions = (0..<1000).map { Question(id: "q\($0)", type: 2, question: "Question \($0)?", options: ["right", "w1", "w2", "w3"], answer: 0) }
         let a = AnswerBalancer.balance(questions, seed: 7)
         let b = AnswerBalancer.balance(questions, seed: 7)
         #expect(a == b)
@@ -43,8 +43,8 @@ import Testing
         // 40 questions, two per image, placed A and B: rebalancing must reach 10 per letter without ever giving
         // both questions of one image the same letter, and keep every answer's text.
         let questions = (0..<40).map { n in
-            MCQuestion(id: "q\(n)", imageSHA256: "img\(n / 2)", type: 1, question: "What is this \(n)?",
-                       options: ["right", "w1", "w2", "w3"], answer: 0).permuted(n % 2 == 0 ? [0, 1, 2, 3] : [1, 0, 2, 3])
+            Question(id: "q\(n)", type: 1, question: "What is this \(n)?", options: ["right", "w1", "w2", "w3"], answer: 0,
+                     imageSHA256: "img\(n / 2)").permuted(n % 2 == 0 ? [0, 1, 2, 3] : [1, 0, 2, 3])
         }
         let balanced = AnswerBalancer.rebalance(questions) { $0.imageSHA256 }
         #expect(AnswerBalancer.histogram(balanced) == [10, 10, 10, 10])
@@ -53,6 +53,33 @@ import Testing
             #expect(Set(pair.map(\.answer)).count == 2, "\(pair.map(\.id))")
         }
         #expect(AnswerBalancer.rebalance(questions) { $0.imageSHA256 } == balanced)
+    }
+
+    @Test func savingAQuestionAgainIsAnUpsertThatClearsLeakyAndPlacesOnlyAcceptedPlacedOnes() throws {
+        let fixture = try GenerateFixture([KeywordEntry(text: "Galbi", category: "food")])
+        let q = Question(id: "q1", type: 2, question: "Which cut is galbi?", options: ["Ribs", "Loin", "Belly", "Shank"], answer: 0,
+                         split: "test", keyword: "Galbi", keywordID: 1, imageSHA256: "abc", extra: #"{"note":"x"}"#)
+        func row() throws -> QuestionRow? {
+            try fixture.manifest.read { db in
+                try QuestionRow.fetchOne(db, sql: "SELECT q.*, k.text AS keyword FROM questions q LEFT JOIN keywords k ON k.id = q.keyword_id")
+            }
+        }
+        try fixture.manifest.write { db in
+            try QuestionStore.save(q, placed: false, in: db)
+            try db.execute(sql: "UPDATE questions SET leaky = 1")
+        }
+        let unplaced = try #require(try row())
+        #expect(unplaced.question == { var e = q; e.origin = "generated"; return e }())
+        #expect(unplaced.status == "accepted" && unplaced.placedAt == nil && unplaced.leaky == true)
+        // Saved again, placed: one row, placed, unchecked again.
+        try fixture.manifest.write { db in try QuestionStore.save(q.permuted([1, 0, 2, 3]), requestKey: "k", in: db) }
+        let placed = try #require(try row())
+        #expect(placed.question.answer == 1 && placed.requestKey == "k" && placed.placedAt != nil && placed.leaky == nil)
+        // Saved rejected, placed: not placed (only accepted questions are), reason kept.
+        try fixture.manifest.write { db in try QuestionStore.save(q, status: "rejected", reason: "duplicate", in: db) }
+        let rejected = try #require(try row())
+        #expect(rejected.status == "rejected" && rejected.reason == "duplicate" && rejected.placedAt == nil && rejected.requestKey == nil)
+        #expect(try fixture.manifest.read { db in try QuestionRow.fetchCount(db) } == 1)
     }
 
     @Test func kViscuitRoundTripKeepsEveryValue() throws {
@@ -170,8 +197,8 @@ import Testing
     @Test func questionsAnsweredRightWithoutTheImageAreFlaggedAndDropped() async throws {
         let fixture = try GenerateFixture([KeywordEntry(text: "Galbi", category: "food")])
         try fixture.manifest.write { db in
-            try QuestionStore.save(MCQuestion(id: "leaky", type: 2, question: "Which is a fruit?", options: ["Stone", "Apple", "Iron", "Glass"], answer: 1), in: db)
-            try QuestionStore.save(MCQuestion(id: "visual", type: 1, question: "What is the name of the food in this image?", options: ["Galbi", "Yukhoe", "Bossam", "Kimchi"], answer: 2), in: db)
+            try QuestionStore.save(Question(id: "leaky", type: 2, question: "Which is a fruit?", options: ["Stone", "Apple", "Iron", "Glass"], answer: 1), in: db)
+            try QuestionStore.save(Question(id: "visual", type: 1, question: "What is the name of the food in this image?", options: ["Galbi", "Yukhoe", "Bossam", "Kimchi"], answer: 2), in: db)
         }
         let endpoint = FakeChatEndpoint { body in
             FakeChatEndpoint.lastUserText(body).contains("fruit") ? .content("B") : .content("A")

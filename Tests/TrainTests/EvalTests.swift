@@ -29,7 +29,7 @@ extension ChatRequest {
 }
 
 /// The letter the key says for a prompt, by looking the prompt up among the questions.
-func answerKey(_ questions: [EvalQuestion]) -> @Sendable (ChatRequest) -> String {
+func answerKey(_ questions: [Question]) -> @Sendable (ChatRequest) -> String {
     var table: [String: String] = [:]
     for q in questions {
         for shift in 0..<q.options.count {
@@ -69,9 +69,9 @@ struct EvalTests {
         #expect(abs(all.low - 0.7224672001371107) < 1e-12 && abs(all.high - 1) < 1e-12)
     }
 
-    static func tenQuestions() -> [EvalQuestion] {
+    static func tenQuestions() -> [Question] {
         (0..<10).map { i in
-            EvalQuestion(id: "q\(i)", type: i < 6 ? 1 : 2, question: "Question \(i)?", options: ["w\(i)", "x\(i)", "y\(i)", "z\(i)"],
+            Question(id: "q\(i)", type: i < 6 ? 1 : 2, question: "Question \(i)?", options: ["w\(i)", "x\(i)", "y\(i)", "z\(i)"],
                          answer: i % 4, category: i % 2 == 0 ? "Food" : "Clothing")
         }
     }
@@ -112,7 +112,7 @@ struct EvalTests {
 
     @Test func noImageRequestsCarryNoImageAndWithImageRequestsCarryOne() async throws {
         let images = TestPaths.kViscuitImages
-        let questions = [EvalQuestion(id: "a", type: 1, question: "What?", options: ["p", "q"], answer: 0, imagePath: "1.jpg")]
+        let questions = [Question(id: "a", type: 1, question: "What?", options: ["p", "q"], answer: 0, imagePath: "1.jpg")]
         for condition in [EvalCondition.noImage, .withImage] {
             let chat = ScriptedChat { _ in "A" }
             var settings = EvalSettings(model: "m")
@@ -134,7 +134,7 @@ struct EvalTests {
     }
 
     @Test func descriptionOnlyPutsTheKeywordsDescriptionInPlaceOfTheImage() async throws {
-        let questions = [EvalQuestion(id: "a", type: 1, question: "What?", options: ["p", "q"], answer: 1, keyword: "Gat")]
+        let questions = [Question(id: "a", type: 1, question: "What?", options: ["p", "q"], answer: 1, keyword: "Gat")]
         let chat = ScriptedChat { _ in "B" }
         var settings = EvalSettings(model: "m")
         settings.condition = .descriptionOnly
@@ -205,7 +205,7 @@ struct EvalTests {
             """
         let (f1, q1) = try QuestionFileReader.parse(butterfly, file: "b.jsonl")
         #expect(f1 == .butterfly)
-        #expect(q1 == [EvalQuestion(id: "7", type: 0, question: "Which species?", options: ["Monarch", "Viceroy", "Queen", "Soldier"],
+        #expect(q1 == [Question(id: "7", type: 0, question: "Which species?", options: ["Monarch", "Viceroy", "Queen", "Soldier"],
                                     answer: 1, category: "Nymphalidae", imagePath: "img/7.jpg")])
         let ds = """
             {"id": "q-1", "type": 2, "question": "Why?", "options": ["a", "b", "c"], "answer": 2, "image": "x.png", "keyword": "Gat"}

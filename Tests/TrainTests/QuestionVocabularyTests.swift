@@ -10,7 +10,7 @@ import _DSBuildTestSupport
     @Test func evalReadsTheReplyCorpusAsTheBlindCheckDoes() async throws {
         // Through the evaluator: one question per reply, the scripted model answering with that reply.
         let questions = LetterReplyCorpus.cases.enumerated().map { i, _ in
-            EvalQuestion(id: "r\(i)", type: 1, question: "Question \(i)?", options: LetterReplyCorpus.options, answer: 0)
+            Question(id: "r\(i)", type: 1, question: "Question \(i)?", options: LetterReplyCorpus.options, answer: 0)
         }
         let replies = LetterReplyCorpus.cases.map(\.reply)
         let chat = ScriptedChat { request in
@@ -61,5 +61,43 @@ import _DSBuildTestSupport
         #expect(process.terminationStatus == 0)
         let prompts = try #require(try JSONSerialization.jsonObject(with: output) as? [String])
         #expect(prompts == cases.map { QuestionVocabulary.prompt(question: $0.0, options: $0.1) })
+    }
+
+    @Test func theShippedReplyCorpusIsTheSwiftOne() throws {
+        let url = TestPaths.repositoryRoot.appendingPathComponent("trainer/tests/letter_replies.json")
+        let shipped = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? NSDictionary)
+        let current = try #require(try JSONSerialization.jsonObject(with: Data(LetterReplyCorpus.json.utf8)) as? NSDictionary)
+        #expect(shipped == current, "trainer/tests/letter_replies.json is stale: write LetterReplyCorpus.json to it")
+    }
+
+    @Test func pythonEvaluatorReadsTheReplyCorpusAsLetterExtractorDoes() throws {
+        // What the Python evaluator's extract_letter makes of every reply, against LetterExtractor's reading.
+        let trainer = TestPaths.repositoryRoot.appendingPathComponent("trainer")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", """
+            import json, sys
+            sys.path.insert(0, sys.argv[1])
+            import eval_mcq
+            corpus = json.load(sys.stdin)
+            print(json.dumps([eval_mcq.extract_letter(c["reply"], corpus["options"]) for c in corpus["cases"]]))
+            """, trainer.path]
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(LetterReplyCorpus.json.utf8))
+        try stdin.fileHandleForWriting.close()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let letters = try #require(try JSONSerialization.jsonObject(with: output) as? [Any])
+        let python = letters.map { ($0 as? String).flatMap(QuestionVocabulary.index(ofLetter:)) }
+        let swift = LetterReplyCorpus.cases.map { LetterExtractor.extract($0.reply, options: LetterReplyCorpus.options) }
+        #expect(python.count == LetterReplyCorpus.cases.count)
+        for (i, c) in LetterReplyCorpus.cases.enumerated() {
+            #expect(python[i] == swift[i], "reply \(String(reflecting: c.reply)): Python \(String(describing: python[i])), Swift \(String(describing: swift[i]))")
+            #expect(swift[i] == c.expected, "reply \(String(reflecting: c.reply))")
+        }
     }
 }

@@ -25,13 +25,16 @@ import tarfile
 DEFAULT_KVISCUIT = os.environ.get("DSBUILD_KVISCUIT") or os.path.normpath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data", "k-viscuit")
 )
-LETTERS = "ABCD"
-MCQ_SUFFIX = "Answer with the option's letter from the given choices directly."
+# The prompt as dsbuild asks it, from the spec dsbuild writes (trainer/mcq_prompt.json), as eval_mcq.py reads it.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "mcq_prompt.json"), encoding="utf-8") as _f:
+    PROMPT_SPEC = json.load(_f)
+LETTERS = "".join(PROMPT_SPEC["letters"])
 
 
 def mcq_prompt(question: str, options: list[str]) -> str:
-    lines = [question] + [f"{LETTERS[i]}. {o}" for i, o in enumerate(options)] + [MCQ_SUFFIX]
-    return "\n".join(lines)
+    lines = ([question] + [f"{LETTERS[i]}{PROMPT_SPEC['option_separator']}{o}" for i, o in enumerate(options)]
+             + [PROMPT_SPEC["instruction"]])
+    return PROMPT_SPEC["line_separator"].join(lines)
 
 
 def read_annotations(root: str) -> list[dict]:

@@ -8,7 +8,7 @@ enum ButterflyQuestionFormat {
                                      "type", "label", "keyword", "image", "image_url", "category", "split", "origin"]
         + QuestionVocabulary.letters)
 
-    static func read(_ o: [String: Any], line: Int) throws(QuestionFormatProblem) -> QuestionRecord {
+    static func read(_ o: [String: Any], line: Int) throws(QuestionFormatProblem) -> Question {
         let question = try QuestionChecks.question(o)
         let list: [String]
         if let text = o["options"] as? String {
@@ -25,16 +25,16 @@ enum ButterflyQuestionFormat {
         }
         let options = try QuestionChecks.options(list)
         let answer = try QuestionChecks.answer(o["answer"], options: options)
-        return QuestionRecord(
+        return Question(
             id: QuestionJSON.string(o["id"] ?? o["question_id"] ?? o["index"]) ?? "line-\(line)",
             type: QuestionJSON.int(o["question_type"] ?? o["type"]) ?? 0, question: question, options: options, answer: answer,
             category: QuestionJSON.string(o["category"]), split: QuestionJSON.string(o["split"]),
             origin: QuestionJSON.string(o["origin"]), keyword: QuestionJSON.string(o["keyword"] ?? o["label"]),
             imagePath: QuestionJSON.string(o["image"]), imageURL: QuestionJSON.string(o["image_url"]),
-            extra: QuestionChecks.extra(o, known: known), line: line)
+            extra: QuestionChecks.extra(o, known: known))
     }
 
-    static func write(_ r: QuestionRecord) -> [String: Any] {
+    static func write(_ r: Question) -> [String: Any] {
         QuestionChecks.merged(r.extra, [
             "id": r.id, "question": r.question, "options": joinOptions(r.options), "answer": r.answerLetter,
             "question_type": String(r.type), "label": r.keyword, "image": r.imagePath, "image_url": r.imageURL,

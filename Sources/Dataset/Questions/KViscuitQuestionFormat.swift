@@ -9,21 +9,21 @@ enum KViscuitQuestionFormat {
     static let known: Set<String> = ["question", "options", "answer", "category", "id_", "question_type", "image_url",
                                      "image_path", "split", "origin", "keyword"]
 
-    static func read(_ o: [String: Any], line: Int) throws(QuestionFormatProblem) -> QuestionRecord {
+    static func read(_ o: [String: Any], line: Int) throws(QuestionFormatProblem) -> Question {
         let question = try QuestionChecks.question(o)
         guard let list = QuestionChecks.list(o["options"]) else { throw QuestionFormatProblem("no `options` list") }
         let options = try QuestionChecks.options(list)
         let answer = try QuestionChecks.answer(o["answer"], options: options)
-        return QuestionRecord(
+        return Question(
             id: QuestionJSON.string(o["id_"] ?? o["id"]) ?? "line-\(line)",
             type: QuestionJSON.int(o["question_type"] ?? o["type"]) ?? 0, question: question, options: options, answer: answer,
             category: QuestionJSON.string(o["category"]), split: QuestionJSON.string(o["split"]),
             origin: QuestionJSON.string(o["origin"]), keyword: QuestionJSON.string(o["keyword"]),
             imagePath: QuestionJSON.string(o["image_path"]), imageURL: QuestionJSON.string(o["image_url"]),
-            extra: QuestionChecks.extra(o, known: known), line: line)
+            extra: QuestionChecks.extra(o, known: known))
     }
 
-    static func write(_ r: QuestionRecord) -> [String: Any] {
+    static func write(_ r: Question) -> [String: Any] {
         let foreign = (r.origin ?? origin) != origin
         return QuestionChecks.merged(r.extra, [
             "question": r.question, "options": r.options, "answer": r.answer, "id_": r.id, "question_type": r.type,

@@ -17,8 +17,16 @@ public struct QuestionFileError: Error, Sendable, CustomStringConvertible {
 
 /// Reads and writes whole question files in any `QuestionFileFormat`.
 public enum QuestionFile {
+    /// A file read: its format, its questions in file order, and the 1-based line each was read from.
+    public struct Contents: Sendable {
+        public var format: QuestionFileFormat
+        public var questions: [Question]
+        /// `lines[i]` is the line of `questions[i]`.
+        public var lines: [Int]
+    }
+
     /// Reads `url`; the format is `format`, else detected from the first record.
-    public static func read(_ url: URL, format: QuestionFileFormat? = nil) throws(QuestionFileError) -> (format: QuestionFileFormat, records: [QuestionRecord]) {
+    public static func read(_ url: URL, format: QuestionFileFormat? = nil) throws(QuestionFileError) -> Contents {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw QuestionFileError(file: url.path, line: 0, message: "cannot read it (\(error.localizedDescription))")
@@ -26,45 +34,47 @@ public enum QuestionFile {
         return try parse(text, file: url.path, format: format)
     }
 
-    public static func parse(_ text: String, file: String, format: QuestionFileFormat? = nil) throws(QuestionFileError) -> (format: QuestionFileFormat, records: [QuestionRecord]) {
+    public static func parse(_ text: String, file: String, format: QuestionFileFormat? = nil) throws(QuestionFileError) -> Contents {
         var chosen = format
-        var records: [QuestionRecord] = []
+        var questions: [Question] = []
+        var lines: [Int] = []
         for raw in TextLines.split(text) {
-            let offset = raw.number - 1
+            let number = raw.number
             let line = raw.text.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty { continue }
             guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
-                throw QuestionFileError(file: file, line: offset + 1, message: "not a JSON object")
+                throw QuestionFileError(file: file, line: number, message: "not a JSON object")
             }
             let detected = chosen ?? QuestionFileFormat.detect(object)
             chosen = detected
             do {
-                records.append(try detected.record(from: object, line: offset + 1))
+                questions.append(try detected.question(from: object, line: number))
+                lines.append(number)
             } catch {
-                throw QuestionFileError(file: file, line: offset + 1, message: error.message)
+                throw QuestionFileError(file: file, line: number, message: error.message)
             }
         }
-        guard let chosen, !records.isEmpty else { throw QuestionFileError(file: file, line: 0, message: "no questions in it") }
-        return (chosen, records)
+        guard let chosen, !questions.isEmpty else { throw QuestionFileError(file: file, line: 0, message: "no questions in it") }
+        return Contents(format: chosen, questions: questions, lines: lines)
     }
 
-    /// The file's text: one line per record, each ending in `\n`.
-    public static func text(_ records: [QuestionRecord], format: QuestionFileFormat) -> String {
-        records.map { format.line(for: $0) + "\n" }.joined()
+    /// The file's text: one line per question, each ending in `\n`.
+    public static func text(_ questions: [Question], format: QuestionFileFormat) -> String {
+        questions.map { format.line(for: $0) + "\n" }.joined()
     }
 
-    /// Fills in the keyword of records that have none from the Type 1 question about the same image (whose answer
+    /// Fills in the keyword of questions that have none from the Type 1 question about the same image (whose answer
     /// names what the image shows) — K-Viscuit files carry no keyword.
-    public static func inferringKeywords(_ records: [QuestionRecord]) -> [QuestionRecord] {
-        func image(_ r: QuestionRecord) -> String? { r.imageSHA256 ?? r.imagePath }
+    public static func inferringKeywords(_ questions: [Question]) -> [Question] {
+        func image(_ q: Question) -> String? { q.imageSHA256 ?? q.imagePath }
         var keywordByImage: [String: String] = [:]
-        for r in records where r.type == 1 {
-            if let key = image(r), keywordByImage[key] == nil { keywordByImage[key] = r.options[r.answer] }
+        for q in questions where q.type == 1 {
+            if let key = image(q), keywordByImage[key] == nil { keywordByImage[key] = q.options[q.answer] }
         }
-        return records.map { r in
-            var r = r
-            if r.keyword == nil, let key = image(r) { r.keyword = keywordByImage[key] }
-            return r
+        return questions.map { q in
+            var q = q
+            if q.keyword == nil, let key = image(q) { q.keyword = keywordByImage[key] }
+            return q
         }
     }
 }

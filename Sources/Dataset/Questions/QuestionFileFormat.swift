@@ -1,7 +1,7 @@
 import Foundation
 
 /// The question file formats dsbuild reads and writes, one JSON object a line. Each has one reader and one writer
-/// (its own file); `QuestionFile` reads and writes whole files and detects the format of a file it is given.
+/// (its own file); `QuestionFile` reads and writes whole files of `Question`s and detects the format of a file it is given.
 public enum QuestionFileFormat: String, Sendable, CaseIterable {
     /// dsbuild's own: every field of a stored question (`id`, `type`, `options`, `answer` index, `split`, `origin`,
     /// `keyword`, `image_sha256`, `image`, `image_url`, `aspect`, `rationale`, `model`, `template_sha256`, `extra`).
@@ -21,8 +21,8 @@ public enum QuestionFileFormat: String, Sendable, CaseIterable {
         return .dsbuild
     }
 
-    /// Reads one record; the problem says what is wrong with it.
-    public func record(from object: [String: Any], line: Int) throws(QuestionFormatProblem) -> QuestionRecord {
+    /// Reads one record (`line`: its line, for the id of a record that has none); the problem says what is wrong with it.
+    public func question(from object: [String: Any], line: Int) throws(QuestionFormatProblem) -> Question {
         switch self {
         case .dsbuild: try DSBuildQuestionFormat.read(object, line: line)
         case .kViscuit: try KViscuitQuestionFormat.read(object, line: line)
@@ -30,18 +30,18 @@ public enum QuestionFileFormat: String, Sendable, CaseIterable {
         }
     }
 
-    /// Writes one record as a JSON object.
-    public func object(for record: QuestionRecord) -> [String: Any] {
+    /// Writes one question as a record (a JSON object).
+    public func object(for question: Question) -> [String: Any] {
         switch self {
-        case .dsbuild: DSBuildQuestionFormat.write(record)
-        case .kViscuit: KViscuitQuestionFormat.write(record)
-        case .butterfly: ButterflyQuestionFormat.write(record)
+        case .dsbuild: DSBuildQuestionFormat.write(question)
+        case .kViscuit: KViscuitQuestionFormat.write(question)
+        case .butterfly: ButterflyQuestionFormat.write(question)
         }
     }
 
     /// One line of the file (sorted keys, slashes unescaped).
-    public func line(for record: QuestionRecord) -> String {
-        QuestionJSON.text(object(for: record))
+    public func line(for question: Question) -> String {
+        QuestionJSON.text(object(for: question))
     }
 }
 

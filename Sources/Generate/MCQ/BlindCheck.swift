@@ -61,20 +61,18 @@ public struct BlindCheck: Stage {
     var repeats: Int { max(settings.blindRepeats, 1) }
 
     /// The question as every model is asked it (`QuestionVocabulary.prompt`).
-    public static func prompt(_ q: MCQuestion) -> String {
-        QuestionVocabulary.prompt(question: q.question, options: q.options)
-    }
+    public static func prompt(_ q: Question) -> String { q.prompt }
 
     /// The option a reply chose, by the one extractor eval uses too (`LetterExtractor`).
     public static func letter(in reply: String, options: [String]) -> Int? {
         LetterExtractor.extract(reply, options: options)
     }
 
-    public func pending(in manifest: Manifest) async throws -> [MCQuestion] {
+    public func pending(in manifest: Manifest) async throws -> [Question] {
         try await manifest.asyncRead { db in try QuestionStore.accepted(origin: "generated", in: db) }
     }
 
-    public func work(on q: MCQuestion) async throws -> Outcome {
+    public func work(on q: Question) async throws -> Outcome {
         var right = 0
         for attempt in 0..<repeats {
             let request = ChatRequest(model: settings.model, messages: [.user(Self.prompt(q))], temperature: attempt == 0 ? 0 : 0.7,
@@ -90,11 +88,12 @@ public struct BlindCheck: Stage {
         return .checked(type: q.type, leaky: right == repeats)
     }
 
-    public func record(_ outcome: Outcome, for q: MCQuestion, in db: Database, run: StageRun) throws {
+    public func record(_ outcome: Outcome, for q: Question, in db: Database, run: StageRun) throws {
         guard case .checked(_, let leaky) = outcome else { return }
-        try db.execute(sql: "UPDATE questions SET leaky = ? WHERE id = ?", arguments: [leaky, q.id])
+        typealias C = QuestionRow.Columns
+        try QuestionRow.filter(key: q.id).updateAll(db, C.leaky.set(to: leaky))
         if leaky && settings.dropLeaky {
-            try db.execute(sql: "UPDATE questions SET status = 'rejected', reason = 'leaky' WHERE id = ?", arguments: [q.id])
+            try QuestionRow.filter(key: q.id).updateAll(db, C.status.set(to: "rejected"), C.reason.set(to: "leaky"))
         }
     }
 

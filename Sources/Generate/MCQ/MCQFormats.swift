@@ -7,8 +7,10 @@ import GRDB
 /// beside the file; imports store the images they name content-addressed in the workspace, so the imported
 /// questions are asked with their images. Imported questions keep their own origin and split.
 public enum MCQFiles {
-    /// Keys of `questions.extra` that hold file fields with no column; they become record fields again on export.
-    static let idKey = "id_", imagePathKey = "image_path", imageURLKey = "image_url", keywordKey = "keyword"
+    /// The key of `questions.extra` that keeps a file's own id when the row's id had to differ (K-Viscuit's `id_`
+    /// repeats); it becomes the record's id again on export. The other file fields with no column are the
+    /// record's business (`QuestionRow.ExtraKey`).
+    static let idKey = "id_"
 
     public struct ImportReport: Sendable {
         public var format: QuestionFileFormat
@@ -45,34 +47,40 @@ public enum MCQFiles {
     /// `imagesDirectory`, else the `images/` folder beside the file.
     public static func importFile(_ url: URL, format: QuestionFileFormat? = nil, imagesDirectory: URL? = nil, origin: String? = nil,
                                   workspace: Workspace) throws -> ImportReport {
-        let (detected, records) = try QuestionFile.read(url, format: format)
+        let contents = try QuestionFile.read(url, format: format)
+        let detected = contents.format
         var report = ImportReport(format: detected)
         let images = QuestionImageSource(folder: imagesDirectory ?? url.deletingLastPathComponent().appendingPathComponent("images"))
         var seen: [String: Int] = [:]
-        for r in records { seen[r.id, default: 0] += 1 }
+        for r in contents.questions { seen[r.id, default: 0] += 1 }
         var stored: [StoredQuestionImage] = []
-        var questions: [MCQuestion] = []
-        for r in records {
-            let rowOrigin = origin ?? r.origin ?? defaultOrigin(detected)
-            var q = MCQuestion(id: r.id, type: r.type, question: r.question, options: r.options, answer: r.answer,
-                               aspect: r.aspect, rationale: r.rationale, category: r.category, split: r.split ?? "test",
-                               origin: rowOrigin, model: r.model, templateSHA256: r.templateSHA256)
-            var extra = QuestionJSON.object(r.extra)
+        var questions: [Question] = []
+        for (r, line) in zip(contents.questions, contents.lines) {
+            var q = r
+            q.origin = origin ?? r.origin ?? defaultOrigin(detected)
+            q.split = r.split ?? "test"
+            q.keywordID = nil
+            q.imageSHA256 = nil
+            var extra = r.extraObject
             // K-Viscuit's `id_` repeats (64 of 657), so its row id adds the line; the file's id rides in `extra`.
-            if detected != .dsbuild && (rowOrigin == "k-viscuit" || seen[r.id, default: 0] > 1) {
-                q.id = "\(r.id)#\(r.line)"
+            if detected != .dsbuild && (q.origin == "k-viscuit" || seen[r.id, default: 0] > 1) {
+                q.id = "\(r.id)#\(line)"
                 if extra[idKey] == nil { extra[idKey] = r.id }
             } else if detected == .dsbuild && seen[r.id, default: 0] > 1 {
-                q.id = "\(r.id)#\(r.line)"
+                q.id = "\(r.id)#\(line)"
             }
             switch try workspace.manifest.read({ [q] db in try StoredQuestionGuard.verdict(for: q, in: db) }) {
             case .new: break
             case .alreadyPresent: report.alreadyPresent += 1; continue
             case .conflict(let line): report.refused.append(line); continue
             }
-            if let path = r.imagePath, extra[imagePathKey] == nil { extra[imagePathKey] = path }
-            if let link = r.imageURL { extra[imageURLKey] = link }
-            if let keyword = r.keyword { extra[keywordKey] = keyword }
+            // A dsbuild file carries the name, link and keyword an earlier file gave (`extra`) where its own fields
+            // say otherwise: the earlier name wins, so the next export names the image as the first file did.
+            if let original = extra.removeValue(forKey: QuestionRow.ExtraKey.imagePath) as? String { q.imagePath = original }
+            let link = extra.removeValue(forKey: QuestionRow.ExtraKey.imageURL) as? String
+            q.imageURL = r.imageURL ?? link
+            let keyword = extra.removeValue(forKey: QuestionRow.ExtraKey.keyword) as? String
+            q.keyword = r.keyword ?? keyword
             if let sha = r.imageSHA256, try workspace.manifest.read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM images WHERE sha256 = ?", arguments: [sha]) }) == true {
                 q.imageSHA256 = sha
             } else if let path = r.imagePath {
@@ -81,25 +89,22 @@ public enum MCQFiles {
                     stored.append(image)
                     q.imageSHA256 = image.sha256
                 } catch where error.refused {
-                    report.refused.append("question \(r.id) (line \(r.line)): \(error.description); not imported")
+                    report.refused.append("question \(r.id) (line \(line)): \(error.description); not imported")
                     continue
                 } catch {
-                    report.imageProblems.append("question \(r.id) (line \(r.line)): \(error.description); imported without its image")
+                    report.imageProblems.append("question \(r.id) (line \(line)): \(error.description); imported without its image")
                 }
             }
-            if !q.imageSHA256.isEmpty { report.withImage += 1 }
-            q.extra = QuestionJSON.text(extra)
+            if q.imageSHA256 != nil { report.withImage += 1 }
+            q.extraObject = extra
             questions.append(q)
         }
         try workspace.manifest.write { db in
             for image in stored { try image.record(in: db) }
             for var q in questions {
-                var extra = QuestionJSON.object(q.extra)
-                if let keyword = extra[keywordKey] as? String,
-                   let id = try Int64.fetchOne(db, sql: "SELECT id FROM keywords WHERE text = ?", arguments: [keyword]) {
-                    q.keywordID = id  // the workspace knows the keyword: linked, not kept aside
-                    extra.removeValue(forKey: keywordKey)
-                    q.extra = QuestionJSON.text(extra)
+                // The workspace knows the keyword: linked, not kept aside.
+                if let keyword = q.keyword {
+                    q.keywordID = try Int64.fetchOne(db, sql: "SELECT id FROM keywords WHERE text = ?", arguments: [keyword])
                 }
                 try QuestionStore.save(q, in: db)
             }
@@ -112,10 +117,10 @@ public enum MCQFiles {
     /// `images/` beside it.
     public static func export(_ format: QuestionFileFormat, to url: URL, origin: String?, split: String?, workspace: Workspace) throws -> ExportReport {
         struct StoredImage { let path: String; let orientation: Int?; let side: Int?; let link: String? }
-        let (questions, imageBySHA) = try workspace.manifest.read { db -> ([MCQuestion], [String: StoredImage]) in
+        let (questions, imageBySHA) = try workspace.manifest.read { db -> ([Question], [String: StoredImage]) in
             let questions = try QuestionStore.accepted(origin: origin, split: split, in: db)
             var images: [String: StoredImage] = [:]
-            for sha in Set(questions.map(\.imageSHA256)) where !sha.isEmpty {
+            for sha in Set(questions.compactMap(\.imageSHA256)) {
                 guard let row = try Row.fetchOne(db, sql: "SELECT path, orientation, display_width, display_height FROM images WHERE sha256 = ?",
                                                  arguments: [sha]) else { continue }
                 let link = try String.fetchOne(db, sql: """
@@ -133,25 +138,19 @@ public enum MCQFiles {
         }
         var report = ExportReport()
         let folder = QuestionImageFolder(directory: url.deletingLastPathComponent().appendingPathComponent("images"))
-        var records: [QuestionRecord] = []
+        var records: [Question] = []
         for q in questions {
-            var extra = QuestionJSON.object(q.extra)
+            // The stored question is the record, but for the file's own id (other formats) and where its image is now.
+            var r = q
+            var extra = q.extraObject
             let fileID = extra.removeValue(forKey: idKey) as? String
-            let originalPath = extra.removeValue(forKey: imagePathKey) as? String
-            let storedLink = extra.removeValue(forKey: imageURLKey) as? String
-            let storedKeyword = extra.removeValue(forKey: keywordKey) as? String
-            var r = QuestionRecord(id: q.id, type: q.type, question: q.question, options: q.options, answer: q.answer,
-                                   category: q.category, split: q.split, origin: q.origin, keyword: q.keyword ?? storedKeyword,
-                                   imageSHA256: q.imageSHA256.isEmpty ? nil : q.imageSHA256, imagePath: originalPath,
-                                   imageURL: storedLink, aspect: q.aspect, rationale: q.rationale, model: q.model,
-                                   templateSHA256: q.templateSHA256, extra: QuestionJSON.text(extra))
+            r.extraObject = extra
             if format != .dsbuild, let fileID { r.id = fileID }
-
-            if let image = imageBySHA[q.imageSHA256] {
+            if let sha = q.imageSHA256, let image = imageBySHA[sha] {
                 r.imageURL = r.imageURL ?? image.link
                 do {
-                    let placed = try folder.place(sha: q.imageSHA256, source: workspace.imageURL(relativePath: image.path),
-                                                  orientation: image.orientation, longestSide: image.side, preferredName: originalPath)
+                    let placed = try folder.place(sha: sha, source: workspace.imageURL(relativePath: image.path),
+                                                  orientation: image.orientation, longestSide: image.side, preferredName: q.imagePath)
                     // The file names the image beside it: its sha256 is that copy's (upright) bytes.
                     r.imagePath = placed.name
                     r.imageSHA256 = placed.sha256
@@ -161,12 +160,11 @@ public enum MCQFiles {
                 }
             }
             if format == .dsbuild {
-                // Lossless: the file's own id, image name and link travel to the next workspace, unless the record's
-                // fields already say the same.
-                var kept = QuestionJSON.object(q.extra)
-                for (key, value) in [(imagePathKey, r.imagePath), (imageURLKey, r.imageURL), (keywordKey, r.keyword)]
-                    where value != nil && kept[key] as? String == value { kept.removeValue(forKey: key) }
-                r.extra = QuestionJSON.text(kept)
+                // Lossless: the file's own id travels to the next workspace, and the image's first name too when the
+                // record names the copy differently.
+                var kept = q.extraObject
+                if let original = q.imagePath, original != r.imagePath { kept[QuestionRow.ExtraKey.imagePath] = original }
+                r.extraObject = kept
             }
             records.append(r)
         }

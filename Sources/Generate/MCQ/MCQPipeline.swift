@@ -70,7 +70,7 @@ public enum MCQPipeline {
             let all = try QuestionStore.accepted(origin: "generated", in: db)
             var seen = Set<String>()
             var stems: [Int64: [Set<String>]] = [:]
-            var created: [MCQuestion] = []
+            var created: [Question] = []
             // Stored (placed) questions first, so a new question never displaces one already stored.
             let ordered = all.filter { !fresh.contains($0.id) }.sorted { $0.id < $1.id } + all.filter { fresh.contains($0.id) }.sorted { $0.id < $1.id }
             for q in ordered {
@@ -91,10 +91,10 @@ public enum MCQPipeline {
                 created.append(q)
             }
             let now = Date().timeIntervalSince1970
-            let groups = Dictionary(grouping: created) { "type\($0.type)/\($0.split)" }
+            let groups = Dictionary(grouping: created) { "type\($0.type)/\($0.split ?? QuestionRow.defaultSplit)" }
             for (name, questions) in groups.sorted(by: { $0.key < $1.key }) {
                 // Two questions of one image keep distinct letters (Type 1 with per_image > 1).
-                let balanced = AnswerBalancer.rebalance(questions) { $0.type == 1 ? "\($0.imageSHA256)|\($0.keywordID ?? 0)" : nil }
+                let balanced = AnswerBalancer.rebalance(questions) { $0.type == 1 ? KeywordImage(keywordID: $0.keywordID ?? 0, sha256: $0.imageSHA256 ?? "") : nil }
                 for q in balanced { try QuestionStore.place(q, at: now, in: db) }
                 counts.createdHistogram[name] = AnswerBalancer.histogram(balanced)
                 counts.created += balanced.count

@@ -13,7 +13,7 @@ enum StoredQuestionGuard {
     }
 
     /// The verdict for `q` (its id as it would be stored) against the `questions` table.
-    static func verdict(for q: MCQuestion, in db: Database) throws -> Verdict {
+    static func verdict(for q: Question, in db: Database) throws -> Verdict {
         guard let row = try Row.fetchOne(db, sql: "SELECT question, options, answer, split FROM questions WHERE id = ?", arguments: [q.id]) else {
             return .new
         }
@@ -26,7 +26,8 @@ enum StoredQuestionGuard {
             stored.append("options \(options.joined(separator: " | "))"); file.append(q.options.joined(separator: " | "))
         }
         if storedAnswer != q.answer { stored.append("answer \(letter(storedAnswer))"); file.append(letter(q.answer)) }
-        if storedSplit != q.split { stored.append("split \(storedSplit)"); file.append(q.split) }
+        let split = q.split ?? QuestionRow.defaultSplit
+        if storedSplit != split { stored.append("split \(storedSplit)"); file.append(split) }
         guard !stored.isEmpty else { return .alreadyPresent }
         return .conflict("question \(q.id) is stored with \(stored.joined(separator: ", ")); the file says \(file.joined(separator: ", ")): "
                          + "not imported (stored questions never change; import it under a new id)")

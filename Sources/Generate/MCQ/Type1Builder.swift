@@ -18,7 +18,7 @@ public enum Type1Builder {
     public static let tooFewSiblings = "too_few_siblings"
 
     /// Every Type 1 question the kept images call for (stored or not), derived from the seed alone.
-    public static func build(settings: MCQSettings, in db: Database) throws -> [(MCQuestion, rejection: (String, String)?)] {
+    public static func build(settings: MCQSettings, in db: Database) throws -> [(Question, rejection: (String, String)?)] {
         let split = try SplitMap.load(in: db)
         let stored = try KeywordStore.all(in: db)
         var descriptions: [Int64: String] = [:]
@@ -32,7 +32,7 @@ public enum Type1Builder {
                     description: NearDuplicate.shingles(descriptions[entry.id] ?? ""))
         }
         let validator = MCQValidator()
-        var out: [(MCQuestion, (String, String)?)] = []
+        var out: [(Question, (String, String)?)] = []
         for keyword in keywords {
             let siblings = keywords.filter { $0.category == keyword.category && $0.id != keyword.id }
             for sha in try KeptPairs.images(of: keyword.id, in: db) {
@@ -45,8 +45,9 @@ public enum Type1Builder {
                     var generator = SeededGenerator(text: "\(settings.seed)|\(id)")
                     let pool = ranked(siblings, for: keyword, policy: settings.distractors, generator: &generator)
                     guard pool.count >= 3 else {
-                        let q = MCQuestion(id: id, keywordID: keyword.id, keyword: keyword.text, imageSHA256: sha, type: 1,
-                                           question: stem, options: [keyword.text], answer: 0, category: keyword.category, split: questionSplit)
+                        let q = Question(id: id, type: 1, question: stem, options: [keyword.text], answer: 0, category: keyword.category,
+                                         split: questionSplit, origin: "generated", keyword: keyword.text, keywordID: keyword.id,
+                                         imageSHA256: sha)
                         out.append((q, (tooFewSiblings, "\(pool.count) other keywords in the category \"\(keyword.category)\"; 3 needed")))
                         break
                     }
@@ -59,9 +60,9 @@ public enum Type1Builder {
                         chosen = Array(pool.prefix(window).shuffled(using: &generator).prefix(3))
                     }
                     usedSets.append(Set(chosen.map(\.text)))
-                    var q = MCQuestion(id: id, keywordID: keyword.id, keyword: keyword.text, imageSHA256: sha, type: 1,
-                                       question: stem, options: [keyword.text] + chosen.map(\.text), answer: 0,
-                                       aspect: "identity", category: keyword.category, split: questionSplit)
+                    var q = Question(id: id, type: 1, question: stem, options: [keyword.text] + chosen.map(\.text), answer: 0,
+                                     category: keyword.category, split: questionSplit, origin: "generated", keyword: keyword.text,
+                                     keywordID: keyword.id, imageSHA256: sha, aspect: "identity")
                     q = AnswerBalancer.place(q, seed: settings.seed)
                     if usedPositions.contains(q.answer) {
                         let free = (0..<4).first { !usedPositions.contains($0) } ?? (q.answer + 1) % 4

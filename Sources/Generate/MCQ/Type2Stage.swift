@@ -24,8 +24,8 @@ public struct Type2Stage: Stage {
     }
 
     public enum Outcome: Sendable {
-        case accepted(MCQuestion, requestKey: String)
-        case rejected(MCQuestion, reason: String, detail: String)
+        case accepted(Question, requestKey: String)
+        case rejected(Question, reason: String, detail: String)
         case failed(ChatError)
     }
 
@@ -93,10 +93,10 @@ public struct Type2Stage: Stage {
 
     /// The question row for an item: its split and image decided before generation, the requested model (so a
     /// changed model makes the question pending again) and the template hash.
-    func question(_ item: Item, text: String, options: [String], extra: String = "{}") -> MCQuestion {
-        MCQuestion(id: item.id, keywordID: item.keywordID, keyword: item.keyword, imageSHA256: item.imageSHA256, type: 2,
-                   question: text, options: options, answer: 0, category: item.category, split: item.split,
-                   model: settings.model, templateSHA256: Self.templateSHA256, extra: extra)
+    func question(_ item: Item, text: String, options: [String], extra: String = "{}") -> Question {
+        Question(id: item.id, type: 2, question: text, options: options, answer: 0, category: item.category, split: item.split,
+                 origin: "generated", keyword: item.keyword, keywordID: item.keywordID, imageSHA256: item.imageSHA256,
+                 model: settings.model, templateSHA256: Self.templateSHA256, extra: extra)
     }
 
     static func prompt(for item: Item, language: String) -> String {

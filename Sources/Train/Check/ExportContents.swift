@@ -26,7 +26,7 @@ struct ExportConversation {
 struct ExportedQuestion {
     var file: String
     var line: Int
-    var question: EvalQuestion
+    var question: Question
     var image: ExportImage?
     var item: String { "\(file) line \(line) (question \(question.id))" }
 }
@@ -193,18 +193,17 @@ struct ExportContents {
         }
     }
 
-    /// A question file reads back through the same reader `dsbuild eval --questions` uses.
+    /// A question file reads back through the same reader `dsbuild eval --questions` uses (`QuestionFile`).
     private mutating func readQuestions(_ url: URL, text: String, name: String) {
-        let parsed: [EvalQuestion]
-        do { parsed = try QuestionFileReader.parse(text, file: name).questions } catch {
+        let contents: QuestionFile.Contents
+        do { contents = try QuestionFile.parse(text, file: name) } catch {
             problems.append((name, "does not read back: \(error)"))
             return
         }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-            .filter { !$0.element.trimmingCharacters(in: .whitespaces).isEmpty }.map { $0.offset + 1 }
+        let parsed = QuestionFile.inferringKeywords(contents.questions)
         let images = url.deletingLastPathComponent().appendingPathComponent("images")
         for (i, question) in parsed.enumerated() {
-            var exported = ExportedQuestion(file: name, line: i < lines.count ? lines[i] : i + 1, question: question)
+            var exported = ExportedQuestion(file: name, line: contents.lines[i], question: question)
             if let path = question.imagePath, !path.isEmpty {
                 let file = path.hasPrefix("/") ? URL(fileURLWithPath: path) : images.appendingPathComponent(path)
                 exported.image = image(at: file, item: "\(exported.item) image \(path)")

@@ -32,7 +32,7 @@ public enum EvalBackend: Sendable, Equatable {
 
     /// The chat that answers `questions` in `settings.condition`: `endpointChat(base)` for an endpoint; for a
     /// checkpoint, the trainer scoring every question (and rotation, under CircularEval) up front.
-    public func chat(for settings: EvalSettings, questions: [EvalQuestion],
+    public func chat(for settings: EvalSettings, questions: [Question],
                      endpointChat: (String) throws -> any ChatService) throws -> any ChatService {
         switch self {
         case .endpoint(let base):

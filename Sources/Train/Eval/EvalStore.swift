@@ -6,30 +6,30 @@ import GRDB
 /// `--compare` view.
 public enum EvalStore {
     /// Accepted questions of a split (and of one origin when given; `dsbuild eval` asks for `generated` unless told
-    /// otherwise) from the manifest; image paths are absolute paths into the workspace store. A question with no keyword row (an
-    /// imported one) takes the keyword its file gave, else the answer of the Type 1 question about its image.
-    public static func questions(in workspace: Workspace, split: String, origin: String? = nil) throws -> [EvalQuestion] {
+    /// otherwise) from the manifest, as stored (`QuestionRow`), but: the image path is the stored image's absolute
+    /// path in the workspace, a question with no category takes its keyword's, and a question with no keyword (an
+    /// imported one with neither a keyword row nor a keyword from its file) takes the answer of the Type 1 question
+    /// about its image.
+    public static func questions(in workspace: Workspace, split: String, origin: String? = nil) throws -> [Question] {
         let root = workspace.root
-        let records = try workspace.manifest.read { db in
+        let questions = try workspace.manifest.read { db in
             var sql = """
-                SELECT q.id, q.type, q.question, q.options, q.answer, q.category AS qcat, k.category AS kcat, k.text AS keyword,
-                       q.image_sha256, q.extra, i.path AS path
+                SELECT q.*, k.text AS keyword, k.category AS keyword_category, i.path AS image_file
                   FROM questions q LEFT JOIN keywords k ON k.id = q.keyword_id LEFT JOIN images i ON i.sha256 = q.image_sha256
                  WHERE q.status = 'accepted' AND q.split = ?
                 """
             var arguments: StatementArguments = [split]
             if let origin { sql += " AND q.origin = ?"; arguments += [origin] }
-            return try Row.fetchAll(db, sql: sql + " ORDER BY q.id", arguments: arguments).compactMap { row -> QuestionRecord? in
-                guard let options = JSONText.decode([String].self, from: row["options"]) else { return nil }
-                let path: String? = row["path"]
-                let sha: String = row["image_sha256"]
-                let keyword: String? = row["keyword"] ?? (QuestionJSON.object(row["extra"])["keyword"] as? String)
-                return QuestionRecord(id: row["id"], type: row["type"], question: row["question"], options: options, answer: row["answer"],
-                                      category: row["qcat"] ?? row["kcat"], keyword: keyword, imageSHA256: sha.isEmpty ? nil : sha,
-                                      imagePath: path.map { root.appendingPathComponent($0).path })
+            return try Row.fetchAll(db, sql: sql + " ORDER BY q.id", arguments: arguments).compactMap { row -> Question? in
+                var q = try QuestionRow(row: row).question
+                guard !q.options.isEmpty else { return nil }
+                let file: String? = row["image_file"]
+                q.imagePath = file.map { root.appendingPathComponent($0).path }
+                q.category = q.category ?? row["keyword_category"]
+                return q
             }
         }
-        return QuestionFile.inferringKeywords(records).map(EvalQuestion.init(record:))
+        return QuestionFile.inferringKeywords(questions)
     }
 
     /// One accepted description per keyword (visual aspect first, then by id), for `description-only`.

@@ -30,7 +30,7 @@ public struct EvalSettings: Sendable {
 
 /// One question's outcome (for circular: every rotation's reply).
 public struct EvalAnswer: Sendable {
-    public var question: EvalQuestion
+    public var question: Question
     public var replies: [String]
     public var chosen: [Int?]
     public var correct: Bool
@@ -98,13 +98,13 @@ public struct Evaluator: Sendable {
         self.progress = progress
     }
 
-    /// The request for one question under the settings' condition.
-    public func request(for question: EvalQuestion) throws -> ChatRequest {
-        let prompt = QuestionVocabulary.prompt(question: question.question, options: question.options)
+    /// The request for one question under the settings' condition; `imageProblem`: why its image may not be sent.
+    public func request(for question: Question, imageProblem: String? = nil) throws -> ChatRequest {
+        let prompt = question.prompt
         var parts: [ChatMessage.Part] = []
         switch settings.condition {
         case .withImage:
-            if let problem = question.imageProblem { throw EvalError(problem) }
+            if let problem = imageProblem { throw EvalError(problem) }
             guard let path = question.imagePath else { throw EvalError("question \(question.id) has no image; use --condition no-image") }
             let url = path.hasPrefix("/") ? URL(fileURLWithPath: path)
                 : (settings.imagesDirectory ?? URL(fileURLWithPath: ".")).appendingPathComponent(path)
@@ -146,7 +146,12 @@ public struct Evaluator: Sendable {
     }
 
     /// Asks about every question (each rotation when circular) with bounded concurrency and scores the replies.
-    public func run(_ questions: [EvalQuestion], source: String) async throws -> (EvalReport, [EvalAnswer]) {
+    public func run(_ questions: [Question], source: String) async throws -> (EvalReport, [EvalAnswer]) {
+        try await run(questions.map { EvalItem($0) }, source: source)
+    }
+
+    /// As `run(_:source:)`, for questions that may carry an image problem (`QuestionFileReader.placingImages`).
+    public func run(_ questions: [EvalItem], source: String) async throws -> (EvalReport, [EvalAnswer]) {
         progress.start("eval \(settings.condition.rawValue)", total: questions.count)
         let limit = max(1, settings.concurrency)
         var answers = [EvalAnswer?](repeating: nil, count: questions.count)
@@ -180,7 +185,8 @@ public struct Evaluator: Sendable {
         return (report, done)
     }
 
-    private func answer(_ question: EvalQuestion) async throws -> (EvalAnswer, Int) {
+    private func answer(_ item: EvalItem) async throws -> (EvalAnswer, Int) {
+        let question = item.question
         let shifts = settings.circular ? Array(0..<question.options.count) : [0]
         var replies: [String] = []
         var chosen: [Int?] = []
@@ -191,7 +197,7 @@ public struct Evaluator: Sendable {
             let q = question.rotated(by: shift)
             let request: ChatRequest
             do {
-                request = try self.request(for: q)
+                request = try self.request(for: q, imageProblem: item.imageProblem)
             } catch {
                 // A question that cannot be asked (its image is missing…) is scored wrong and reported; the rest go on.
                 return (EvalAnswer(question: question, replies: replies, chosen: chosen, correct: false, unparsed: false,

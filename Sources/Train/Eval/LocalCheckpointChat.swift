@@ -25,7 +25,7 @@ public final class LocalCheckpointChat: ChatService {
     }
 
     public let settings: Settings
-    /// Prompt text → the predicted letter ("" when the script skipped the question).
+    /// Prompt text → the reply: the generated text, or the predicted letter ("" when the script skipped the question).
     private let predictions: [String: String]
 
     private init(settings: Settings, predictions: [String: String]) {
@@ -34,7 +34,7 @@ public final class LocalCheckpointChat: ChatService {
     }
 
     /// Runs `eval_mcq.py` over the questions (rotated too when `circular`) and keeps its answers.
-    public static func prepare(_ settings: Settings, questions: [EvalQuestion], circular: Bool) throws -> LocalCheckpointChat {
+    public static func prepare(_ settings: Settings, questions: [Question], circular: Bool) throws -> LocalCheckpointChat {
         guard settings.condition != .descriptionOnly else {
             throw EvalError("a local checkpoint is scored with-image or no-image; description-only needs an endpoint")
         }
@@ -48,7 +48,7 @@ public final class LocalCheckpointChat: ChatService {
             for shift in shifts {
                 let q = question.rotated(by: shift)
                 let id = "\(question.id)#\(shift)"
-                promptByID[id] = QuestionVocabulary.prompt(question: q.question, options: q.options)
+                promptByID[id] = q.prompt
                 var object: [String: Any] = ["id": id, "question": q.question, "options": q.options, "answer": q.answer,
                                              "question_type": q.type]
                 if let path = q.imagePath {
@@ -81,7 +81,9 @@ public final class LocalCheckpointChat: ChatService {
             guard let event = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
             let id = event["id"] as? String ?? ""
             switch event["event"] as? String {
-            case "answer": if let prompt = promptByID[id] { predictions[prompt] = event["predicted"] as? String ?? "" }
+            // A generated reply goes to the evaluator as the model said it, so `LetterExtractor` reads it as it reads
+            // a served model's; `loglik` gives the letter it scored highest.
+            case "answer": if let prompt = promptByID[id] { predictions[prompt] = event["output"] as? String ?? event["predicted"] as? String ?? "" }
             case "skip": if let prompt = promptByID[id] { predictions[prompt] = "" }
             case "error": failure = event["message"] as? String
             default: break

@@ -17,11 +17,12 @@ struct MCQTestExport: ShardExportFormat {
         for legacy in ["mcq_test.jsonl", "mcq_images"] { try? FileManager.default.removeItem(at: context.directory.appendingPathComponent(legacy)) }
         var lines: [Any] = []
         for q in context.testQuestions {
-            var record = QuestionRecord(id: q.id, type: q.type, question: q.question, options: q.options, answer: q.answer,
-                                        category: q.category, split: "test", origin: "generated", keyword: q.keyword)
+            // The question as asked, with the split and origin a reader of this file needs; no stored extras.
+            var record = Question(id: q.id, type: q.type, question: q.question, options: q.options, answer: q.answer,
+                                  category: q.category, split: "test", origin: "generated", keyword: q.keyword)
             if let path = q.imagePath {
                 let url = URL(fileURLWithPath: path)
-                let sha = url.deletingPathExtension().lastPathComponent
+                let sha = q.imageSHA256 ?? url.deletingPathExtension().lastPathComponent
                 let image = context.inputs.images[sha] ?? StoredImage(
                     sha: sha, path: url.path.hasPrefix(context.workspace.root.path + "/")
                         ? String(url.path.dropFirst(context.workspace.root.path.count + 1)) : url.path,

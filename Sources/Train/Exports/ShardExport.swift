@@ -17,7 +17,7 @@ protocol ShardExportFormat: Sendable {
 /// the test-question export writes its file and images under `mcq_test/`, so no folder mixes the two.
 struct ExportContext {
     let inputs: ShardInputs
-    let testQuestions: [EvalQuestion]
+    let testQuestions: [Question]
     let workspace: Workspace
     /// `OUT/exports`.
     let directory: URL

@@ -287,39 +287,35 @@ enum ShardSampleBuilder {
         // train is left out everywhere; Type 1 (recognition: "what is in this image?") and any Type 2 whose stem
         // refers to an image go only into paired samples, never into text-only records.
         let excluded = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM questions WHERE status = 'accepted' AND split != 'train'") ?? 0
-        let questions = try Row.fetchAll(db, sql: """
-            SELECT id, keyword_id, image_sha256, type, question, options, answer, aspect, category, model, template_sha256
-              FROM questions WHERE status = 'accepted' AND split = 'train' ORDER BY id
-            """)
-        for row in questions {
-            let kid: Int64? = row["keyword_id"]
+        let questions = try QuestionRow.filter(QuestionRow.Columns.status == "accepted" && QuestionRow.Columns.split == "train")
+            .order(QuestionRow.Columns.id).fetchAll(db).map(\.question)
+        for q in questions {
+            let kid = q.keywordID
             let kw = kid.flatMap { keywords[$0] }
             if let kw, novel.contains(kw.text) { continue }
-            guard let options = JSONText.decode([String].self, from: row["options"]), !options.isEmpty,
-                  options.count <= ChatTemplates.letters.count else { continue }
-            let answer: Int = row["answer"]
-            guard options.indices.contains(answer) else { continue }
-            let sha: String = row["image_sha256"] ?? ""
+            let options = q.options, answer = q.answer
+            guard !options.isEmpty, options.count <= ChatTemplates.letters.count, options.indices.contains(answer) else { continue }
+            let sha = q.imageSHA256 ?? ""
             if let kid, !map.mayTrain(keyword: kid) { exclude("test_keyword"); continue }
             if !sha.isEmpty {
                 if map.testImages.contains(sha) { exclude("test_image"); continue }
                 if nearTest.contains(sha) { exclude("near_duplicate_of_test"); continue }
                 if let kid, keptAny.contains(KeywordImage(keywordID: kid, sha256: sha)), let reason = refusal(sha: sha, keywordID: kid) { exclude(reason); continue }
             }
-            let stem: String = row["question"]
-            let prompt = ChatTemplates.mcqPrompt(question: stem, options: options)
-            let letter = ChatTemplates.letters[answer]
-            let type: Int = row["type"]
+            let stem = q.question
+            let prompt = q.prompt
+            let letter = q.answerLetter
+            let type = q.type
             let image = kid.flatMap { kept[KeywordImage(keywordID: $0, sha256: sha)] }
             var prov = image?.provenance ?? Provenance()
-            prov.model = row["model"]
-            prov.templateSHA256 = row["template_sha256"]
+            prov.model = q.model
+            prov.templateSHA256 = q.templateSHA256
             prov.mode = sha.isEmpty ? "text-only" : "image-grounded"
             var textProv = prov
             textProv.source = nil; textProv.license = nil; textProv.author = nil; textProv.pageURL = nil
-            let qid: String = row["id"]
-            let category: String? = row["category"] ?? kw?.category
-            let aspect: String = row["aspect"] ?? (type == 1 ? "recognition" : "reasoning")
+            let qid = q.id
+            let category = q.category ?? kw?.category
+            let aspect = q.aspect ?? (type == 1 ? "recognition" : "reasoning")
             let language = kw?.language ?? "en"
             if type == 1 {
                 exclude("type1_text_only")

@@ -113,7 +113,7 @@ extension DSBuild {
             // Images reach the model upright and within llm.image_max_side, as describe sends them.
             settings.imageMaxSide = llm.imageMaxSide
 
-            let questionList: [EvalQuestion]
+            let questionList: [EvalItem]
             let source: String
             if let url = section.questions.map({ URL(fileURLWithPath: $0) }) {
                 let format = section.questionsFormat
@@ -125,11 +125,12 @@ extension DSBuild {
                 // A file's image paths are only read inside the images folder, and only images are sent.
                 questionList = conditions.contains(.withImage)
                     ? QuestionFileReader.placingImages(read.questions, in: QuestionImageSource(folder: folder))
-                    : read.questions
+                    : read.questions.map { EvalItem($0) }
             } else {
                 guard let workspace else { throw ValidationError("no --questions file and no workspace to read the test split from") }
                 let (splitName, originName) = (section.split, section.origin)
                 questionList = try EvalStore.questions(in: workspace, split: splitName, origin: originName == "all" ? nil : originName)
+                    .map { EvalItem($0) }
                 source = originName == "generated" ? "workspace:\(splitName)" : "workspace:\(originName):\(splitName)"
             }
             guard !questionList.isEmpty else { throw ValidationError("no questions to score in \(source)") }
@@ -176,10 +177,10 @@ extension DSBuild {
 
         /// Scores `questionList` in `settings.condition`: prints the unaskable ones, writes `--answers`, stores the
         /// result in the workspace and prints the table (text mode); returns the JSON summary and the error count.
-        private func score(_ questionList: [EvalQuestion], source: String, settings: EvalSettings, backend: EvalBackend, section: EvalSection,
+        private func score(_ questionList: [EvalItem], source: String, settings: EvalSettings, backend: EvalBackend, section: EvalSection,
                            recipe: Recipe, workspace: Workspace?, runID: Int64?, oneOfSeveral: Bool) async throws -> ([String: Any], Int) {
             let cond = settings.condition
-            let chat = try backend.chat(for: settings, questions: questionList) { base in
+            let chat = try backend.chat(for: settings, questions: questionList.map(\.question)) { base in
                 try EvalChat.make(endpoint: base, apiKey: ProcessInfo.processInfo.environment[LLMSettings(recipe: recipe).apiKeyVariable],
                                   workspace: workspace, recipe: recipe)
             }
