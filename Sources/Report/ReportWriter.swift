@@ -20,7 +20,11 @@ public struct ReportWriter: Sendable {
     public struct Result: Sendable {
         public let indexURL: URL
         public let thumbnails: Int
+        /// Thumbnails that could not be made of images kept for some keyword: a failure (the exit status).
         public let thumbnailFailures: [String]
+        /// Images the filter dropped (truncated, undecodable, too large) that have no thumbnail: expected, not a
+        /// failure; the report shows them without one.
+        public let droppedWithoutThumbnail: Int
     }
 
     public let workspace: Workspace
@@ -41,6 +45,8 @@ public struct ReportWriter: Sendable {
 
         var made = 0
         var failures: [String] = []
+        var droppedWithoutThumbnail = 0
+        let keptAnywhere = Set(data.keywords.flatMap(\.images).filter(\.kept).map(\.sha256))
         var available: Set<String> = []
         let images = Dictionary(data.keywords.flatMap(\.images).map { ($0.sha256, $0) }, uniquingKeysWith: { a, _ in a })
         progress.start("thumbnails", total: images.count)
@@ -57,7 +63,11 @@ public struct ReportWriter: Sendable {
                 available.insert(sha)
                 made += 1
             } catch {
-                failures.append("thumbnail \(sha.prefix(12)) (\(image.path)): \(error)")
+                if keptAnywhere.contains(sha) {
+                    failures.append("thumbnail \(sha.prefix(12)) (\(image.path)): \(error)")
+                } else {
+                    droppedWithoutThumbnail += 1
+                }
             }
         }
         progress.finish()
@@ -65,6 +75,6 @@ public struct ReportWriter: Sendable {
         let html = ReportHTML(data: data, thresholds: thresholds, thumbnails: available, generated: Date()).render()
         let index = directory.appendingPathComponent("index.html")
         try Data(html.utf8).write(to: index, options: .atomic)
-        return Result(indexURL: index, thumbnails: made, thumbnailFailures: failures)
+        return Result(indexURL: index, thumbnails: made, thumbnailFailures: failures, droppedWithoutThumbnail: droppedWithoutThumbnail)
     }
 }

@@ -42,10 +42,12 @@ import _DSBuildTestSupport
     }
 
     /// A workspace with 8 real images collected from a folder and (optionally) filtered and described.
-    func workspace(_ tmp: TemporaryDirectory, cli: CommandRunner, filter: Bool, describe: Bool) throws -> URL {
+    func workspace(_ tmp: TemporaryDirectory, cli: CommandRunner, filter: Bool, describe: Bool,
+                   duplicates: Bool = false) throws -> URL {
         let files = try Hardening.images(count: 8, maxBytes: 300_000)
         let source = try Hardening.directorySource(files, keyword: "hanbok", in: tmp.path("src"))
-        try Self.recipe.write(to: tmp.path("r.yaml"), atomically: true, encoding: .utf8)
+        let recipe = duplicates ? Self.recipe.replacingOccurrences(of: "duplicates: {enabled: false}", with: "duplicates: {enabled: true}") : Self.recipe
+        try recipe.write(to: tmp.path("r.yaml"), atomically: true, encoding: .utf8)
         let w = tmp.path("w")
         #expect(try cli.run(["init", w.path, "--recipe", tmp.path("r.yaml").path]).status == 0)
         let collect = try cli.run(["collect", "--workspace", w.path, "--sources", "directory", "--source-file", source.path, "--quiet"])
@@ -92,13 +94,24 @@ import _DSBuildTestSupport
     func filterInterruptedIsRecordedInterruptedAndExits130(_ signal: Int32) throws {
         let tmp = TemporaryDirectory()
         let cli = CommandRunner()
-        let w = try workspace(tmp, cli: cli, filter: false, describe: false)
+        let w = try workspace(tmp, cli: cli, filter: false, describe: false, duplicates: true)
         let slow = CommandRunner(environment: ["DSBUILD_TEST_FILTER_DELAY_MS": "1500"])
         let running = try slow.start(["filter", "--workspace", w.path, "--quiet"])
         defer { running.kill() }
-        _ = try interrupt(running, with: signal, workspace: w, stage: "filter") { Hardening.isRunning(w, "filter") }
+        func count(_ sql: String) -> Int { Int((try? Hardening.rows(w, sql).first?.first) ?? "") ?? -1 }
+        _ = try interrupt(running, with: signal, workspace: w, stage: "filter") {
+            Hardening.isRunning(w, "filter") && count("SELECT COUNT(*) FROM filter_decisions WHERE rule != 'duplicates'") > 0
+        }
+        // Decided by the rules but not grouped for duplicates: not kept yet, so no later step takes them.
+        #expect(count("SELECT COUNT(*) FROM filter_decisions WHERE rule != 'duplicates'") > 0)
+        #expect(count("SELECT COUNT(*) FROM kept_pairs") == 0, "a pair is kept only once duplicate grouping has decided it")
         let rerun = try cli.run(["filter", "--workspace", w.path, "--json"])
         #expect(rerun.status == 0, "a rerun finishes the rest: \(rerun.stderr)")
+        #expect(count("SELECT COUNT(*) FROM kept_pairs") > 0)
+        #expect(count("""
+            SELECT COUNT(*) FROM (SELECT 1 FROM filter_decisions GROUP BY keyword_id, image_sha256
+            HAVING SUM(rule = 'duplicates' AND pass != -1) = 0)
+            """) == 0, "after the rerun every pair has its duplicates decision")
     }
 
     @Test(arguments: signals)

@@ -18,6 +18,14 @@ import _DSBuildTestSupport
         (["check", "--only", "askable,nonsense"], "--only: nonsense: unknown check; known: "),
         (["filter", "--aspect-ratio", "wide"], "--aspect-ratio wants MIN,MAX"),
         (["eval", "--split", "dev"], "--split must be train or test, not dev"),
+        // An empty value (an unset shell variable) or an empty entry is refused, never read as no list or a shorter one.
+        (["describe", "--modes", ""], "--modes needs at least one value, not an empty string"),
+        (["describe", "--languages", " "], "--languages needs at least one value"),
+        (["describe", "--aspects", "visual,"], "--aspects has an empty entry in \"visual,\""),
+        (["collect", "--sources", ""], "--sources needs at least one value"),
+        (["collect", "--sources", "commons,,directory"], "--sources has an empty entry"),
+        (["check", "--only", ""], "--only needs at least one value"),
+        (["mcq", "--types", "1,,2"], "--types has an empty entry in \"1,,2\""),
     ])
     func aBadValueIsAUsageErrorBeforeTheWorkspaceIsOpened(_ arguments: [String], _ words: String) throws {
         let missing = tmp.path("no-workspace")
@@ -25,5 +33,14 @@ import _DSBuildTestSupport
         #expect(result.status == 64, "\(arguments): \(result.status) \(result.stderr)")
         #expect(result.stderr.contains(words), "\(arguments): \(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: missing.path), "nothing created for a usage error")
+    }
+
+    /// A keyword file that cannot be read fails `init` before anything is created (it left a workspace behind).
+    @Test func initWithAnUnreadableKeywordFileCreatesNoWorkspace() throws {
+        let ws = tmp.path("init-missing-keywords")
+        let result = try cli.run(["init", ws.path, "--keywords", tmp.path("nowhere.txt").path])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("nowhere.txt"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: ws.path), "no workspace left behind")
     }
 }

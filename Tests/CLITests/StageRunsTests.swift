@@ -182,4 +182,46 @@ import _DSBuildTestSupport
                                          "mcq.type1", "mcq.type2", "mcq.finalize", "mcq.blind_check", "shards"]), "\(commands.sorted())")
         #expect(try f.count("SELECT COUNT(*) FROM runs WHERE settings LIKE '%\(StageRunsTests.secret)%'") == 0)
     }
+
+    /// The questions as they end: id, options, answer, split and status.
+    static func questions(_ workspace: URL) throws -> [[String]] {
+        try Hardening.rows(workspace, "SELECT id, options, answer, split, status FROM questions ORDER BY id")
+    }
+
+    /// Ctrl-C while Type 2 questions are being written, then a rerun, ends with the answer keys an uninterrupted
+    /// run places: a set cut short is not balanced on its own (it was, and the keys it fixed then never moved).
+    @Test func anMCQInterruptedInType2EndsWithTheKeysOfAnUninterruptedRun() throws {
+        let f = try Fixture()
+        defer { f.commons.stop(); f.chatServer.stop() }
+        #expect(try f.cli.run(["init", f.workspace.path, "--recipe", f.tmp.path("recipe.yaml").path, "--quiet"]).status == 0)
+        for command in ["collect", "filter", "describe"] { try f.run([command]) }
+        let interrupted = f.tmp.path("ws-interrupted")
+        try FileManager.default.copyItem(at: f.workspace, to: interrupted)
+
+        try f.run(["mcq", "--per-keyword", "3"])
+        let reference = try Self.questions(f.workspace)
+        #expect(reference.filter { $0[0].hasPrefix("t2-") }.count >= 6, "Type 2 questions to compare")
+
+        let slow = FakeChatEndpoint(latency: 0.25, responder: PipelineChatResponder.respond)
+        let slowServer = try slow.serve()
+        defer { slowServer.stop() }
+        let slowCLI = CommandRunner(environment: ["OPENAI_BASE_URL": slowServer.url("/v1").absoluteString, "OPENAI_API_KEY": Self.secret])
+        let running = try slowCLI.start(["mcq", "--per-keyword", "3", "--concurrency", "1", "--workspace", interrupted.path, "--quiet"])
+        defer { running.kill() }
+        let underWay = Hardening.waitUntil(60) {
+            (Int((try? Hardening.rows(interrupted, "SELECT COUNT(*) FROM questions WHERE type = 2 AND status = 'accepted'").first?.first) ?? "0") ?? 0) >= 2
+        }
+        #expect(underWay, "Type 2 got under way")
+        kill(running.process.processIdentifier, SIGINT)
+        let stopped = running.wait()
+        #expect(stopped.status == 130, "\(stopped.stderr)")
+        #expect(try Hardening.runs(interrupted).last { $0.command == "mcq.type2" }?.status == "interrupted")
+        #expect(try Hardening.rows(interrupted, "SELECT COUNT(*) FROM questions WHERE type = 2 AND status = 'accepted' AND placed_at IS NOT NULL").first?.first == "0",
+                "nothing of the cut-short Type 2 set was placed")
+
+        let rerun = try f.cli.run(["mcq", "--per-keyword", "3", "--workspace", interrupted.path, "--quiet"])
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        let after = try Self.questions(interrupted)
+        #expect(after == reference, "answer keys differ: \(Set(after.map { $0.joined(separator: "|") }).symmetricDifference(reference.map { $0.joined(separator: "|") }).sorted().prefix(4))")
+    }
 }

@@ -27,6 +27,31 @@ import Testing
         #expect(SecretRedactor.redact("nothing secret here") == "nothing secret here")
     }
 
+    /// A key echoed back base64-encoded — alone, after `Bearer ` or as `user:key` Basic credentials, standard or
+    /// URL-safe — cannot be decoded from the redacted text: its bytes' part of every encoding is masked.
+    @Test func aBase64EncodedKeyIsMaskedWhereverItStartsInTheEncodedRun() {
+        let key = "sk-b64-SECRET-0123456789"
+        SecretRedactor.register(variables: ["DSB_TEST_B64_KEY"], in: ["DSB_TEST_B64_KEY": key])
+        for prefix in ["", "Bearer ", "user:", "x", "ab"] {
+            let encoded = Data((prefix + key + "!").utf8).base64EncodedString()
+            for form in [encoded, encoded.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")] {
+                let clean = SecretRedactor.redact("HTTP 400: you sent \(form) back")
+                #expect(clean.contains(SecretRedactor.mask), "\(prefix.debugDescription): \(clean)")
+                // Whatever base64 run is left decodes to no more than 2 of the key's bytes in a row.
+                for word in clean.split(separator: " ") {
+                    let text = String(word).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+                    for cut in 0..<4 {
+                        let chunk = String(text.dropFirst(cut))
+                        let padded = chunk + String(repeating: "=", count: (4 - chunk.count % 4) % 4)
+                        guard let data = Data(base64Encoded: padded) else { continue }
+                        #expect(!String(decoding: data, as: UTF8.self).contains("SECRET"), "\(form) → \(clean)")
+                    }
+                }
+            }
+        }
+        #expect(SecretRedactor.redact("c2hvcnQ= is fine") == "c2hvcnQ= is fine", "an unrelated base64 word stays")
+    }
+
     @Test func credentialShapesAreMaskedWithoutRegistration() {
         let cases: [(String, String)] = [
             ("http://user:pw-123@127.0.0.1:8080/v1 refused", "pw-123"),

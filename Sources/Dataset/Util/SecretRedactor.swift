@@ -8,7 +8,8 @@ import Synchronization
 /// - the values of the environment variables dsbuild reads secrets from (`OPENAI_API_KEY`, `FLICKR_API_KEY`, and
 ///   whatever `llm.api_key_env` / `collect.sources.<name>.api_key_env` name), registered with `register`, in every
 ///   form they travel in: raw, trimmed of a Windows `\r` or other whitespace, percent-encoded (upper and lower
-///   hex, space as `%20` or `+`), and JSON-escaped;
+///   hex, space as `%20` or `+`), JSON-escaped, and base64 (standard and URL-safe) wherever it starts inside an
+///   encoded run (`Basic` credentials, a header echoed back base64-encoded);
 /// - credentials recognisable by shape: userinfo in any URL (`http://user:pw@host`), `Authorization:` values,
 ///   and `api_key=` / `key=` / `token=` / … values in URLs, form bodies and JSON bodies that echo them.
 public enum SecretRedactor {
@@ -37,7 +38,31 @@ public enum SecretRedactor {
         for base in bases where base.unicodeScalars.count >= minimumLength {
             guard secrets.withLock({ $0[base] == nil }), let regex = try? NSRegularExpression(pattern: pattern(for: base)) else { continue }
             secrets.withLock { $0[base] = NSRegularExpressionBox(regex: regex, length: base.unicodeScalars.count) }
+            for (i, core) in base64Cores(of: base).enumerated() {
+                guard let regex = try? NSRegularExpression(pattern: NSRegularExpression.escapedPattern(for: core)) else { continue }
+                secrets.withLock { $0["base64|\(i)|\(base)"] = NSRegularExpressionBox(regex: regex, length: core.count) }
+            }
         }
+    }
+
+    /// The parts of the base64 encoding of `secret` that depend on its bytes alone, for each of the three places
+    /// it can start within an encoded run (after 0, 1 or 2 other bytes), standard and URL-safe: whatever surrounds
+    /// the secret (`Bearer `, `user:`), one of these appears in the encoding. Cores shorter than 6 characters are
+    /// left out (too common to mask).
+    static func base64Cores(of secret: String) -> [String] {
+        let bytes = Array(secret.utf8)
+        var cores: [String] = []
+        for offset in 0..<3 {
+            let encoded = Array(Data(Array(repeating: 0, count: offset) + bytes).base64EncodedString())
+            let first = (8 * offset + 5) / 6
+            let end = 8 * (offset + bytes.count) / 6
+            guard end - first >= 6 else { continue }
+            let core = String(encoded[first..<end])
+            cores.append(core)
+            let urlSafe = core.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            if urlSafe != core { cores.append(urlSafe) }
+        }
+        return cores
     }
 
     /// The default variables of this process's environment, registered before the first redaction (so a message

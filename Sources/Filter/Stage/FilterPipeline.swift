@@ -77,7 +77,8 @@ public struct FilterPipeline: Sendable {
                 : "DELETE FROM filter_decisions WHERE rule NOT IN (\(placeholders))"
             try db.execute(sql: sql, arguments: StatementArguments(active))
         }
-        let stage = FilterRuleStage(root: workspace.root, rules: rules, delay: settings.delayPerImage)
+        var stage = FilterRuleStage(root: workspace.root, rules: rules, delay: settings.delayPerImage)
+        stage.holdsForDuplicates = settings.duplicates
         let stageSummary = try await runner.run(stage, concurrency: settings.concurrency, settingsJSON: settings.recordJSON)
         // Exact pHashes the integrity decodes produced: stored now, so duplicate grouping does not decode again.
         let hashed = byproducts.drain()

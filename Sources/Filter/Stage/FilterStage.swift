@@ -18,6 +18,10 @@ struct FilterRuleStage: Stage {
     let root: URL
     let rules: [any FilterRule]
     var delay: Duration = .zero
+    /// Duplicate grouping is on: a pair the rules decide for the first time gets an undecided `duplicates` row
+    /// until grouping decides it, so a run cut short between the rules and grouping leaves it not kept (and
+    /// pending), never kept without its duplicates check.
+    var holdsForDuplicates = false
 
     func pending(in manifest: Manifest) async throws -> [Item] {
         let rules = self.rules
@@ -59,6 +63,12 @@ struct FilterRuleStage: Stage {
             let (hash, pass) = d.undecided ? (Self.undecidedHash, Self.undecidedPass) : (hash, d.pass ? 1 : 0)
             try FilterDecisionRow(pair: item.subject.pair, rule: rule, settingsHash: hash, pass: pass, value: d.value,
                                   threshold: d.threshold, reason: d.reason, decidedAt: now).upsert(db)
+        }
+        if holdsForDuplicates {
+            try FilterDecisionRow(pair: item.subject.pair, rule: DuplicatesStage.rule, settingsHash: Self.undecidedHash,
+                                  pass: Self.undecidedPass, value: "undecided", threshold: "",
+                                  reason: "\(item.subject.keyword) \(item.subject.sha256.prefix(12)): not grouped for duplicates yet; run filter again",
+                                  decidedAt: now).insert(db, onConflict: .ignore)
         }
     }
 

@@ -5,7 +5,11 @@ import Foundation
 /// Type 1 (`Type1Stage`), Type 2 (`Type2Stage`, per keyword and variant), finalize (`FinalizeStage`: dedup and
 /// answer balancing over what this run created), then the blind check (`BlindCheck`) when asked for.
 ///
-/// An interrupted Type 2 still finalizes what it wrote (one short transaction), and then stops: no blind check.
+/// Answer letters are balanced over the whole set a run creates, so a set cut short must not be placed: when
+/// Type 2 is interrupted, the Type 2 questions it wrote are taken back (their requests stay cached, so the next run
+/// writes them again for free and places them with the rest), Type 1 — complete, balanced on its own — is
+/// finalized, and the run stops: no blind check. A process killed outright leaves its questions unplaced, and the
+/// next run places them with the ones it adds, as one set.
 /// A fatal model error (`ChatError.isFatal`) and a changed split (`ExperimentSplit.SettingsChanged`) are thrown.
 public struct MCQRun: Sendable {
     /// What each step did.
@@ -54,6 +58,10 @@ public struct MCQRun: Sendable {
             result.type2 = summary
             result.failed = summary.failures > 0
             result.interrupted = summary.interrupted
+            if summary.interrupted {
+                // Synchronous: the task is cancelled, and an async write would refuse to start.
+                try runner.manifest.write { db in _ = try QuestionStore.deleteUnplaced(type: 2, in: db) }
+            }
         }
         let finalized = try await runner.run(FinalizeStage(settings: settings), settingsJSON: record)
         result.finalized = finalized.result

@@ -34,6 +34,16 @@ public enum QuestionStore {
             .map { ($0["id"] as String, $0["reason"] as String) }, uniquingKeysWith: { a, _ in a })
     }
 
+    /// Deletes the accepted generated questions of `type` whose answer letter is not placed yet: what an
+    /// interrupted run wrote of a set that must be balanced whole. Their requests are cached, so the next run
+    /// writes them again at no cost and places them with the rest of their set. Returns how many were deleted.
+    @discardableResult
+    public static func deleteUnplaced(type: Int, in db: Database) throws -> Int {
+        try db.execute(sql: "DELETE FROM questions WHERE type = ? AND status = 'accepted' AND origin = 'generated' AND placed_at IS NULL",
+                       arguments: [type])
+        return db.changesCount
+    }
+
     /// Accepted generated questions whose answer letter is not placed yet (created since the last finalize).
     public static func unplacedIDs(in db: Database) throws -> Set<String> {
         try Set(String.fetchAll(db, sql: "SELECT id FROM questions WHERE status = 'accepted' AND origin = 'generated' AND placed_at IS NULL"))

@@ -25,6 +25,7 @@ extension DSBuild {
         var only: String?
 
         func validate() throws {
+            _ = try only.map { try CommaList.parse($0, option: "--only") }
             if let unknown = checkNames?.first(where: { !WorkspaceChecks.names.contains($0) }) {
                 throw ValidationError("--only: \(unknown): unknown check; known: \(WorkspaceChecks.names.joined(separator: ", "))")
             }

@@ -66,6 +66,7 @@ extension DSBuild {
         var searchOnly = false
 
         func validate() throws {
+            _ = try sources.map { try CommaList.parse($0, option: "--sources") }
             try Self.checkSources(sourceNames ?? [])
             if let licenses, let problem = LicenseFilter.rule.problem(strings: [licenses]) { throw ValidationError("--licenses \(problem)") }
             if !allowHosts.isEmpty, let problem = DownloadSettings.allowHostsRule.problem(strings: allowHosts) {

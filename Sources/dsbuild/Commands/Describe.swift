@@ -25,7 +25,9 @@ extension DSBuild {
         var refresh = false
 
         func validate() throws {
-            for mode in modes.map(Self.list) ?? [] where !DescribeSettings.modeNames.contains(mode) {
+            _ = try aspects.map { try CommaList.parse($0, option: "--aspects") }
+            _ = try languages.map { try CommaList.parse($0, option: "--languages") }
+            for mode in try modes.map({ try CommaList.parse($0, option: "--modes") }) ?? [] where !DescribeSettings.modeNames.contains(mode) {
                 throw ValidationError("unknown mode \"\(mode)\": use \(DescribeSettings.modeNames.joined(separator: " or "))")
             }
             _ = try perKeyword.map { try DescribeSettings.countRule.checked($0, "--per-keyword") }

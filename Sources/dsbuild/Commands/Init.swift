@@ -32,14 +32,15 @@ extension DSBuild {
                 parsedRecipe = parsed
                 if keywordFile == nil { keywordFile = parsed.fileURL("keywords") }
             }
+            // The keyword file is read before anything is created: one that cannot be read leaves no workspace.
+            let read = try keywordFile.map { try KeywordFileReader().read(contentsOf: $0) }
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             try WorkspaceLock.acquire(root: dir, command: "init")
             let workspace = try Workspace.create(at: dir)
             if let parsedRecipe { try workspace.storeRecipe(text: parsedRecipe.text, directory: parsedRecipe.directory) }
             var summary: [String: Any] = ["workspace": workspace.root.path]
             var failed = false
-            if let keywordFile {
-                let result = try KeywordFileReader().read(contentsOf: keywordFile)
+            if let result = read {
                 for error in result.errors { Output.error(error.description) }
                 let added = try KeywordStore.insert(result.keywords, into: workspace.manifest)
                 summary["keywords_read"] = result.keywords.count

@@ -76,7 +76,7 @@ extension DSBuild {
         /// `--types` as the list of question types, checked by `mcq.types`' rule.
         func questionTypes() throws -> [Int]? {
             guard let types else { return nil }
-            let parsed = try types.split(separator: ",").map { text -> Int in
+            let parsed = try CommaList.parse(types, option: "--types").map { text -> Int in
                 guard let type = Int(text.trimmingCharacters(in: .whitespaces)) else {
                     throw ValidationError("--types lists question types 1 and 2, not \"\(text)\"")
                 }

@@ -25,7 +25,8 @@ extension DSBuild {
             for failure in result.thumbnailFailures { Output.error(failure) }
             if options.json {
                 Output.json(["index": result.indexURL.path, "thumbnails": result.thumbnails,
-                             "thumbnail_failures": result.thumbnailFailures.count])
+                             "thumbnail_failures": result.thumbnailFailures.count,
+                             "dropped_without_thumbnail": result.droppedWithoutThumbnail])
             } else if !options.quiet {
                 print("report written to \(result.indexURL.path)")
             }

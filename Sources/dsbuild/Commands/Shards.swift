@@ -90,9 +90,12 @@ extension DSBuild {
             let stage = ShardsStage(workspace: context.workspace, settings: settings, exports: section.exports)
             let (runner, settingsJSON) = (context.runner, section.recordJSON)
             let outcome = try await Interruption.cancellable { try await runner.run(stage, settingsJSON: settingsJSON) }
-            // A signal during the shards or before the exports (recorded interrupted): no exports, exit 130.
-            try Interruption.exitIfInterrupted("shards")
-            guard let result = outcome.result else { throw Interruption.exitCode }
+            // Interrupted while writing (recorded so): no exports, exit 130. A signal that came after the stage
+            // finished interrupted nothing: its row says ok, and so does the exit status.
+            guard let result = outcome.result, !outcome.summary.interrupted else {
+                Output.error("interrupted: run `dsbuild shards` again to finish (done work is kept)")
+                throw Interruption.exitCode
+            }
             let (summary, exported) = (result.shards, result.exports)
             if options.json {
                 var json = summary.json
@@ -103,7 +106,6 @@ extension DSBuild {
                 print("wrote \(summary.textRecords) text records in \(summary.textShards) shard(s) and \(summary.pairedSamples) paired samples in \(summary.pairedShards) shard(s) (\(summary.written) written, \(summary.reused) already there)")
                 print("index: \(summary.index.path)  fingerprint \(summary.fingerprint.prefix(16))")
             }
-            try Interruption.exitIfInterrupted("shards")
         }
     }
 }

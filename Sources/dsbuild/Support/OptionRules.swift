@@ -29,3 +29,14 @@ extension ValueRule {
         return value
     }
 }
+
+/// A comma-separated option value (`--modes a,b`): its entries, trimmed. An empty value (`--modes ""`, often an
+/// unset shell variable) or an empty entry (`1,,2`) is a usage error, never an empty or shortened list.
+enum CommaList {
+    static func parse(_ text: String, option: String) throws -> [String] {
+        let entries = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        if entries.allSatisfy(\.isEmpty) { throw ValidationError("\(option) needs at least one value, not an empty string") }
+        if entries.contains(where: \.isEmpty) { throw ValidationError("\(option) has an empty entry in \"\(text)\"") }
+        return entries
+    }
+}
