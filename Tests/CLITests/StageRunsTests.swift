@@ -172,6 +172,10 @@ import _DSBuildTestSupport
         let counts = index?["counts"] as? [String: Any]
         #expect(shards.counts["text_records"] == counts?["text"] as? Int && shards.counts["paired_samples"] == counts?["paired"] as? Int)
 
+        // The workspace these steps built audits clean.
+        let check = try f.cli.run(["check", "--workspace", f.workspace.path])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+
         // Every row is closed, and every step recorded the settings it applied.
         let open = try f.rows("SELECT command FROM runs WHERE status NOT IN ('ok', 'failed') OR finished_at IS NULL")
         #expect(open.isEmpty, "\(open)")

@@ -12,6 +12,8 @@ import _DSBuildTestSupport
 struct ScriptedAnalyzer: PixelAnalyzing {
     var hashes: [String: String] = [:]
     var corrupt: Set<String> = []
+    /// Images whose pHash cannot be computed (as an unreadable file would fail).
+    var unhashable: Set<String> = []
 
     struct Corrupt: Error, CustomStringConvertible { var description: String { "premature end of JPEG data" } }
 
@@ -24,6 +26,7 @@ struct ScriptedAnalyzer: PixelAnalyzing {
 
     func perceptualHash(fileAt url: URL, mode: PerceptualHash.Mode) throws -> String {
         let name = url.deletingPathExtension().lastPathComponent
+        if unhashable.contains(name) { throw Corrupt() }
         if case .fast = mode, let fast = fastHashes[name] { return fast }
         return hashes[name] ?? "0000000000000000"
     }
@@ -80,6 +83,29 @@ func sha(_ n: Int) -> String { String(format: "%064x", n) }
         #expect(d[sha(4)]?["watermark"]?.reason.contains("shutterstock.com") == true)
         #expect(d[sha(5)]?["rights"]?.pass == false)
         #expect(d[sha(5)]?["rights"]?.reason.contains("DMI-PROHIBITED-AIMLTRAINING") == true)
+    }
+
+    /// A pHash that cannot be computed is a failure, never a decision: the pair is held undecided (not kept
+    /// unchecked), the failure is named once, and the next run groups it.
+    @Test func anImageGroupingCannotHashIsHeldUndecidedAndGroupedOnTheNextRun() async throws {
+        let tmp = TemporaryDirectory()
+        var f = try StoredImageFixture(tmp)
+        try f.add(keyword: "K", sha: sha(1), width: 800, height: 800)
+        try f.add(keyword: "K", sha: sha(2), width: 800, height: 800)
+        var settings = FilterSettings()
+        settings[IntegrityRule.self].enabled = false
+        let hashes = [sha(1): "00000000000000ff", sha(2): "ff00000000000000"]
+        let failing = FilterPipeline(workspace: f.workspace, settings: settings,
+                                     analyzer: ScriptedAnalyzer(hashes: hashes, unhashable: [sha(2)]), judge: nil, logger: logger)
+        let first = try await failing.run(progress: quiet)
+        #expect(first.failed && first.groupingErrors.count == 1)
+        #expect(first.groupingErrors.first?.contains("cannot compute the pHash of image \(sha(2))") == true, "\(first.groupingErrors)")
+        #expect(first.errors.isEmpty, "named once, not again as an undecided pair: \(first.errors)")
+        #expect(first.kept == 1 && first.undecided == 1)
+        #expect(try f.workspace.manifest.read { db in try KeptPairs.all(in: db) }.map(\.sha256) == [sha(1)])
+        let second = try await FilterPipeline(workspace: f.workspace, settings: settings, analyzer: ScriptedAnalyzer(hashes: hashes),
+                                              judge: nil, logger: logger).run(progress: quiet)
+        #expect(!second.failed && second.kept == 2, "\(second.errors)")
     }
 
     @Test func corruptImagesFailIntegrityWithTheDecoderMessage() async throws {

@@ -57,6 +57,9 @@ struct DuplicatesStage: WholeSetStage {
             try Dictionary(Row.fetchAll(db, sql: "SELECT sha256, \(column) AS phash FROM images WHERE \(column) IS NOT NULL")
                 .map { ($0["sha256"] as String, $0["phash"] as String) }, uniquingKeysWith: { a, _ in a })
         }
+        // Images whose pHash could not be computed (unreadable file, full disk…): not a decision — they are held
+        // undecided, so not kept unchecked, and pending again on the next run.
+        var unhashed: [String: String] = [:]
         let needed = Array(Set(subjects.filter { hashes[$0.sha256] == nil && !failing.contains($0.pair) }.map(\.sha256))).sorted()
         if !needed.isEmpty {
             let computed = await hash(needed, subjects: subjects, analyzer: analyzer, progress: context.progress)
@@ -68,7 +71,10 @@ struct DuplicatesStage: WholeSetStage {
                         result.hashed += 1
                         try db.execute(sql: "UPDATE images SET \(column) = ? WHERE sha256 = ?", arguments: [hash, sha])
                     case .failure(let error):
-                        result.errors.append("phash \(sha.prefix(12)): \(error)")
+                        let path = subjects.first { $0.sha256 == sha }.map { $0.fileURL.lastPathComponent } ?? String(sha.prefix(12))
+                        let message = "duplicates: cannot compute the pHash of image \(path) (\(error)); it is not grouped and stays pending: run filter again"
+                        unhashed[sha] = message
+                        result.errors.append(message)
                     }
                 }
             }
@@ -95,6 +101,12 @@ struct DuplicatesStage: WholeSetStage {
                     try FilterDecisionRow(pair: KeywordImage(keywordID: keywordID, sha256: sha), rule: Self.rule, settingsHash: settingsHash,
                                           pass: decision.pass ? 1 : 0, value: decision.value, threshold: decision.threshold,
                                           reason: decision.reason, decidedAt: now).insert(db)
+                }
+                for member in members where !failing.contains(member.pair) {
+                    guard let message = unhashed[member.sha256] else { continue }
+                    try FilterDecisionRow(pair: member.pair, rule: Self.rule, settingsHash: FilterRuleStage.undecidedHash,
+                                          pass: FilterRuleStage.undecidedPass, value: "undecided", threshold: "", reason: message,
+                                          decidedAt: now).insert(db)
                 }
             }
             result.keywords += 1

@@ -101,7 +101,11 @@ public struct FilterPipeline: Sendable {
             summary.groupingErrors = grouped.result?.errors ?? []
             if grouped.summary.interrupted { summary.interrupted = true }
         }
-        return try summarize(into: summary)
+        var result = try summarize(into: summary)
+        // An image grouping could not hash is held undecided under the same words the runner already printed.
+        let printed = Set(result.groupingErrors)
+        result.errors.removeAll { printed.contains($0) }
+        return result
     }
 
     // MARK: Summary
