@@ -125,4 +125,60 @@ import _DSBuildTestSupport
         #expect(try values(w, "item") == Array(repeating: "\(ids[0])|test.items", count: 3))
         #expect(try row(w, ids[0]).status == "failed")
     }
+
+    /// A paged stage over 0..<total in pages of `pageSize` (page 1 is empty), noting at each page request how many
+    /// items had been started and recorded so far.
+    final class Pages: PagedStage, @unchecked Sendable {
+        let name = "test.pages"
+        let total: Int
+        let pageSize: Int
+        private let state = Mutex<(started: Int, recorded: Int, requests: [(cursor: Int?, started: Int, recorded: Int)])>((0, 0, []))
+
+        init(total: Int, pageSize: Int) {
+            self.total = total
+            self.pageSize = pageSize
+        }
+
+        var requests: [(cursor: Int?, started: Int, recorded: Int)] { state.withLock { $0.requests } }
+
+        func pendingCount(in manifest: Manifest) async throws -> Int { total }
+        func pendingPage(in manifest: Manifest, after cursor: Int?) async throws -> PendingPage<Int, Int> {
+            state.withLock { $0.requests.append((cursor, $0.started, $0.recorded)) }
+            let page = (cursor ?? -1) + 1
+            // Page 1 is empty: the runner must go on to page 2.
+            let start = page == 0 ? 0 : (page - 1) * pageSize
+            let items = page == 1 ? [] : Array(start..<min(start + pageSize, total))
+            let last = page > 1 && start + pageSize >= total
+            return PendingPage(items: items, next: last ? nil : page)
+        }
+        func work(on item: Int) async throws -> Int {
+            state.withLock { $0.started += 1 }
+            return item
+        }
+        func record(_ outcome: Int, for item: Int, in db: Database, run: StageRun) throws {
+            state.withLock { $0.recorded += 1 }
+            try db.execute(sql: "INSERT INTO workspace_info(key, value) VALUES (?, ?)", arguments: [String(format: "page%04d", item), "\(outcome)"])
+        }
+        func classify(_ outcome: Int) -> StageOutcomeClass { .ok }
+    }
+
+    @Test func aPagedStageIsFetchedAPageAtATimeAsItsItemsRunOut() async throws {
+        let (tmp, w) = try workspace()
+        _ = tmp
+        // Pages: [0..<10], [], [10..<20], [20..<25].
+        let stage = Pages(total: 25, pageSize: 10)
+        let summary = try await StageRunner.quiet(w).run(stage, concurrency: 3)
+        #expect(summary.pending == 25 && summary.counts == ["ok": 25] && !summary.interrupted)
+        #expect(try values(w, "page") == (0..<25).map(String.init), "every item of every page, the empty one skipped")
+        let requests = stage.requests
+        #expect(requests.map(\.cursor) == [nil, 0, 1, 2])
+        // A page is asked for only when the one before is used up: never all of them up front.
+        // With 3 in flight, the 11th item is needed when the 8th outcome is recorded, the 21st at the 18th.
+        #expect(requests[0].started == 0 && requests[0].recorded == 0)
+        #expect(requests[1].recorded == 8 && requests[2].recorded == 8, "page 2 came when page 0 was used up, not before")
+        #expect((8...10).contains(requests[2].started), "no item of a later page had started")
+        #expect(requests[3].recorded == 18 && (18...20).contains(requests[3].started))
+        // The runner's `pending` (for tests and dry runs) is every page in order.
+        #expect(try await stage.pending(in: w.manifest) == Array(0..<25))
+    }
 }

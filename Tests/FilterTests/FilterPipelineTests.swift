@@ -249,6 +249,54 @@ func sha(_ n: Int) -> String { String(format: "%064x", n) }
         #expect(third.decidedThisRun == 0)
     }
 
+    /// The filter holds a page of keywords at a time: pages of one candidate each decide exactly what one page
+    /// of everything decides — rules, duplicate grouping, cross-keyword copies, a one-rule re-decide, a dry run.
+    @Test func pagedFilteringDecidesExactlyWhatOnePageDecides() async throws {
+        let hashes = (1...30).reduce(into: [String: String]()) { h, n in
+            // Pairs of near duplicates inside a keyword (n and n+1 for odd n), the rest far apart.
+            let base = UInt64(n % 2 == 1 ? n : n - 1) &* 0x9E37_79B9_7F4A_7C15
+            h[sha(n)] = String(format: "%016llx", n % 2 == 1 ? base : base ^ 0x3)
+        }
+        func build(pageCandidates: Int) async throws -> (rows: [String], summary: FilterSummary, redecided: Int, dry: FilterSummary, tmp: TemporaryDirectory) {
+            let tmp = TemporaryDirectory()
+            var f = try StoredImageFixture(tmp)
+            for n in 1...30 {
+                let keyword = "K\((n - 1) / 5)"
+                let side = n % 7 == 0 ? 200 : 600  // some below the minimum
+                try f.add(keyword: keyword, sha: sha(n), width: side, height: side, rank: n)
+            }
+            try f.add(keyword: "K5", sha: sha(3), width: 600, height: 600, rank: 1)  // the same image under two keywords
+            var settings = FilterSettings()
+            settings.phashDistance = 4
+            var pipeline = FilterPipeline(workspace: f.workspace, settings: settings, analyzer: ScriptedAnalyzer(hashes: hashes), judge: nil, logger: logger)
+            pipeline.pageCandidates = pageCandidates
+            let summary = try await pipeline.run(progress: quiet)
+            settings.minShortSide = 300
+            var again = FilterPipeline(workspace: f.workspace, settings: settings, analyzer: ScriptedAnalyzer(hashes: hashes), judge: nil, logger: logger)
+            again.pageCandidates = pageCandidates
+            let redecided = try await again.run(progress: quiet).decidedThisRun
+            let dry = try await again.run(progress: quiet, dryRun: true)
+            let rows = try f.workspace.manifest.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT k.text, d.image_sha256, d.rule, d.settings_hash, d.pass, d.value, d.threshold, d.reason
+                      FROM filter_decisions d JOIN keywords k ON k.id = d.keyword_id ORDER BY k.text, d.image_sha256, d.rule
+                    """).map { $0.description }
+            }
+            return (rows, summary, redecided, dry, tmp)
+        }
+        let one = try await build(pageCandidates: 1)
+        let all = try await build(pageCandidates: 10_000)
+        #expect(one.rows.count >= 31 * 6, "every rule decided every pair")
+        #expect(one.rows == all.rows)
+        #expect(one.summary.kept == all.summary.kept && one.summary.pairs == 31 && all.summary.pairs == 31)
+        #expect(one.summary.droppedByRule == all.summary.droppedByRule && one.summary.droppedByRule["duplicates"] ?? 0 > 0)
+        #expect(one.summary.perKeyword == all.summary.perKeyword)
+        #expect(one.summary.crossKeywordDuplicates.map(\.keywords) == [["K0", "K5"]])
+        #expect(all.summary.crossKeywordDuplicates.map(\.keywords) == [["K0", "K5"]])
+        #expect(one.redecided == 31 && all.redecided == 31)
+        #expect(one.dry.pairs == 31 && one.dry.kept == all.dry.kept && one.dry.droppedByRule == all.dry.droppedByRule)
+    }
+
     @Test func dryRunRecordsNothing() async throws {
         let tmp = TemporaryDirectory()
         var f = try StoredImageFixture(tmp)

@@ -24,7 +24,7 @@ public struct StageSummary: Sendable, Equatable {
     }
 }
 
-/// Runs a `Stage`: computes pending work, runs it with at most `concurrency` items in flight (a task group
+/// Runs a `Stage`: computes pending work (all at once, or a page at a time for a `PagedStage`), runs it with at most `concurrency` items in flight (a task group
 /// that adds one task as each finishes), records each outcome in its own transaction, reports progress, and
 /// keeps a row in `runs` from start to end. Cancelling the calling task stops new work; items already done are
 /// recorded, nothing is half-written. Whole-set steps (`WholeSetStage`) run through it the same way.
@@ -42,25 +42,69 @@ public struct StageRunner: Sendable {
     }
 
     public func run<S: Stage>(_ stage: S, concurrency: Int, settingsJSON: String = "{}") async throws -> StageSummary {
+        try await drive(stage, concurrency: concurrency, settingsJSON: settingsJSON) {
+            let items = try await stage.pending(in: manifest)
+            var served = false
+            return PendingFeed(total: items.count) {
+                defer { served = true }
+                return served ? nil : items
+            }
+        }
+    }
+
+    /// Runs a `PagedStage`: the same loop, but pending work is fetched a page at a time as the items in hand run
+    /// out, so at most one page and the items in flight are held.
+    public func run<S: PagedStage>(_ stage: S, concurrency: Int, settingsJSON: String = "{}") async throws -> StageSummary {
+        try await drive(stage, concurrency: concurrency, settingsJSON: settingsJSON) {
+            let total = try await stage.pendingCount(in: manifest)
+            var cursor: S.Cursor? = nil
+            var done = false
+            return PendingFeed(total: total) {
+                guard !done else { return nil }
+                let page = try await stage.pendingPage(in: manifest, after: cursor)
+                cursor = page.next
+                done = page.next == nil
+                return page.items
+            }
+        }
+    }
+
+    /// Pending work as the loop consumes it: a total for progress, and pages until `next` returns nil.
+    private struct PendingFeed<Item> {
+        var total: Int
+        var next: () async throws -> [Item]?
+    }
+
+    /// The loop every per-item stage runs in: a task group that adds one task as each finishes, each outcome
+    /// recorded in its own transaction, progress, cancellation and the `runs` row.
+    private func drive<S: Stage>(_ stage: S, concurrency: Int, settingsJSON: String,
+                                 feed makeFeed: () async throws -> PendingFeed<S.Item>) async throws -> StageSummary {
         let run = StageRun(id: try RunRecord.start(command: stage.name, settingsJSON: settingsJSON, in: manifest), command: stage.name)
         let runID = run.id
         let started = Date()
         var summary = StageSummary(stage: stage.name)
         do {
-            let items = try await stage.pending(in: manifest)
-            summary.pending = items.count
-            progress.start(stage.name, total: items.count)
-            try await withThrowingTaskGroup(of: (Int, S.Outcome).self) { group in
-                var next = 0
-                func addTask() {
-                    let index = next
-                    let item = items[index]
-                    next += 1
-                    group.addTask { (index, try await stage.work(on: item)) }
+            let feed = try await makeFeed()
+            summary.pending = feed.total
+            progress.start(stage.name, total: feed.total)
+            var buffer: [S.Item] = []
+            var exhausted = false
+            var served = 0
+            /// The next pending item, fetching pages as the buffer runs out (nil: no more work).
+            func nextItem() async throws -> S.Item? {
+                while buffer.isEmpty && !exhausted {
+                    if let page = try await feed.next() { buffer = page.reversed() } else { exhausted = true }
                 }
-                for _ in 0..<min(max(concurrency, 1), items.count) { addTask() }
-                while let (index, outcome) = try await group.next() {
-                    let item = items[index]
+                served += buffer.isEmpty ? 0 : 1
+                return buffer.popLast()
+            }
+            try await withThrowingTaskGroup(of: (S.Item, S.Outcome).self) { group in
+                func addTask() async throws {
+                    guard let item = try await nextItem() else { return }
+                    group.addTask { (item, try await stage.work(on: item)) }
+                }
+                for _ in 0..<max(concurrency, 1) { try await addTask() }
+                while let (item, outcome) = try await group.next() {
                     try await manifest.asyncWrite { db in try stage.record(outcome, for: item, in: db, run: run) }
                     let cls = stage.classify(outcome)
                     summary.counts[cls.key, default: 0] += 1
@@ -73,9 +117,11 @@ public struct StageRunner: Sendable {
                         summary.interrupted = true
                         continue
                     }
-                    if next < items.count { addTask() }
+                    try await addTask()
                 }
             }
+            // A paged count is taken before the work: what was actually there wins when the manifest grew meanwhile.
+            summary.pending = max(summary.pending, served)
         } catch is CancellationError {
             summary.interrupted = true
         } catch where Task.isCancelled {

@@ -36,6 +36,9 @@ public final class PHashByproducts: Sendable {
 
     func record(_ hash: String, for sha256: String) { hashes.withLock { $0[sha256] = hash } }
 
+    /// The hash recorded for one image, removing it (the filter stores it with that image's decisions).
+    public func take(_ sha256: String) -> String? { hashes.withLock { $0.removeValue(forKey: sha256) } }
+
     /// Everything recorded so far, emptying the collection.
     public func drain() -> [String: String] { hashes.withLock { h in defer { h = [:] }; return h } }
 }

@@ -6,14 +6,16 @@ import GRDB
 /// pHashes lie within `filter.duplicates.phash_distance`, the best is kept (`DuplicateGrouping`) and the others
 /// are dropped as its duplicates. Images another rule dropped take no part. Missing pHashes are computed first
 /// (with `concurrency` in flight) and cached in `images`; a keyword's decisions are replaced in one transaction.
+/// It works a page of keywords at a time (`KeywordPages`), so what it holds does not grow with the manifest.
 struct DuplicatesStage: WholeSetStage {
     /// The rule name its decisions are recorded under.
     static let rule = "duplicates"
 
     struct Result: Sendable {
-        /// Keywords grouped, of `groups` to group (fewer when the run was cancelled).
+        /// Keywords grouped.
         var keywords = 0
-        var groups = 0
+        /// Cancelled before every keyword was grouped.
+        var cutShort = false
         var kept = 0
         var dropped = 0
         var hashed = 0
@@ -25,11 +27,14 @@ struct DuplicatesStage: WholeSetStage {
     let root: URL
     let analyzer: (any PixelAnalyzing)?
     let settings: FilterSettings
+    /// About how many candidates a page of keywords covers (`KeywordPages`).
+    let pageCandidates: Int
 
-    init(root: URL, analyzer: (any PixelAnalyzing)?, settings: FilterSettings) {
+    init(root: URL, analyzer: (any PixelAnalyzing)?, settings: FilterSettings, pageCandidates: Int = KeywordPages.candidatesPerPage) {
         self.root = root
         self.analyzer = analyzer
         self.settings = settings
+        self.pageCandidates = pageCandidates
     }
 
     func counts(of result: Result) -> [String: Int] {
@@ -39,7 +44,7 @@ struct DuplicatesStage: WholeSetStage {
 
     func failures(in result: Result) -> [String] { result.errors }
 
-    func isComplete(_ result: Result) -> Bool { result.keywords == result.groups }
+    func isComplete(_ result: Result) -> Bool { !result.cutShort }
 
     func run(in context: StageContext) async throws -> Result {
         var result = Result()
@@ -48,21 +53,56 @@ struct DuplicatesStage: WholeSetStage {
             return result
         }
         let manifest = context.manifest
-        let subjects = try manifest.read { db in try FilterSubjects.load(db, root: root) }
-        let failing: Set<KeywordImage> = try manifest.read { db in
-            Set(try FilterDecisionRow.filter(Column("pass") != 1 && Column("rule") != Self.rule).fetchAll(db).map(\.pair))
+        let total = try manifest.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT COUNT(DISTINCT c.keyword_id) FROM downloads d JOIN candidates c ON c.id = d.candidate_id
+                  JOIN images i ON i.sha256 = d.image_sha256 WHERE d.status = 'ok'
+                """) ?? 0
         }
+        context.progress.start(settings.phashMode == .exact ? "duplicates" : "duplicates (fast pHash)", total: total)
+        defer { context.progress.finish() }
+        // A page of keywords at a time (`KeywordPages`): its pairs, hashes and decisions are all that is held.
+        var cursor: Int64? = nil
+        repeat {
+            if Task.isCancelled { result.cutShort = true; break }
+            guard let page = try manifest.read({ db in try KeywordPages.next(db, after: cursor, limit: pageCandidates) }) else { break }
+            cursor = page.more ? page.ids.upperBound : nil
+            try await group(keywords: page.ids, analyzer: analyzer, context: context, into: &result)
+        } while cursor != nil && !result.cutShort
+        return result
+    }
+
+    /// Groups the keywords of one page: hashes what has no pHash yet, then replaces each keyword's decisions in
+    /// one transaction. Cut short while hashing, it groups none of them (grouping then would judge keywords on
+    /// some of their images).
+    private func group(keywords: ClosedRange<Int64>, analyzer: any PixelAnalyzing, context: StageContext,
+                       into result: inout Result) async throws {
+        let manifest = context.manifest
         let column = settings.phashMode.column
-        var hashes = try manifest.read { db in
-            try Dictionary(Row.fetchAll(db, sql: "SELECT sha256, \(column) AS phash FROM images WHERE \(column) IS NOT NULL")
-                .map { ($0["sha256"] as String, $0["phash"] as String) }, uniquingKeysWith: { a, _ in a })
+        let (subjects, failing, stored) = try manifest.read { db -> ([FilterSubject], Set<KeywordImage>, [String: String]) in
+            let subjects = try FilterSubjects.load(db, root: root, keywords: keywords)
+            let failing = Set(try FilterDecisionRow
+                .filter(Column("keyword_id") >= keywords.lowerBound && Column("keyword_id") <= keywords.upperBound)
+                .filter(Column("pass") != 1 && Column("rule") != Self.rule).fetchAll(db).map(\.pair))
+            var stored: [String: String] = [:]
+            let shas = Array(Set(subjects.map(\.sha256)))
+            for start in stride(from: 0, to: shas.count, by: 500) {
+                let chunk = Array(shas[start..<min(start + 500, shas.count)])
+                let marks = chunk.map { _ in "?" }.joined(separator: ",")
+                for row in try Row.fetchAll(db, sql: "SELECT sha256, \(column) AS phash FROM images WHERE \(column) IS NOT NULL AND sha256 IN (\(marks))",
+                                            arguments: StatementArguments(chunk)) {
+                    stored[row["sha256"]] = row["phash"]
+                }
+            }
+            return (subjects, failing, stored)
         }
+        var hashes = stored
         // Images whose pHash could not be computed (unreadable file, full disk…): not a decision — they are held
         // undecided, so not kept unchecked, and pending again on the next run.
         var unhashed: [String: String] = [:]
         let needed = Array(Set(subjects.filter { hashes[$0.sha256] == nil && !failing.contains($0.pair) }.map(\.sha256))).sorted()
         if !needed.isEmpty {
-            let computed = await hash(needed, subjects: subjects, analyzer: analyzer, progress: context.progress)
+            let computed = await hash(needed, subjects: subjects, analyzer: analyzer)
             try manifest.write { db in
                 for (sha, outcome) in computed {
                     switch outcome {
@@ -79,15 +119,12 @@ struct DuplicatesStage: WholeSetStage {
                 }
             }
         }
-        let byKeyword = Dictionary(grouping: subjects, by: \.keywordID).sorted(by: { $0.key < $1.key })
-        result.groups = byKeyword.count
-        // Cut short while hashing: grouping now would judge keywords on some of their images.
-        if Task.isCancelled { return result }
+        if Task.isCancelled { result.cutShort = true; return }
         let grouping = DuplicateGrouping(maxDistance: settings.phashDistance)
         let settingsHash = ContentHash.sha256Hex("duplicates|\(settings.phashDistance)|\(settings.phashMode.rawValue)")
         let now = Date().timeIntervalSince1970
-        for (keywordID, members) in byKeyword {
-            if Task.isCancelled { break }
+        for (keywordID, members) in Dictionary(grouping: subjects, by: \.keywordID).sorted(by: { $0.key < $1.key }) {
+            if Task.isCancelled { result.cutShort = true; return }
             let verdicts = grouping.group(members.filter { !failing.contains($0.pair) }.compactMap { s in
                 hashes[s.sha256].flatMap { UInt64($0, radix: 16) }.map {
                     DuplicateGrouping.Member(sha256: s.sha256, phash: $0, pixels: s.probe.width * s.probe.height, searchRank: s.searchRank)
@@ -110,8 +147,8 @@ struct DuplicatesStage: WholeSetStage {
                 }
             }
             result.keywords += 1
+            context.progress.advance()
         }
-        return result
     }
 
     /// The recorded decision for one image's verdict.
@@ -127,12 +164,9 @@ struct DuplicatesStage: WholeSetStage {
     }
 
     /// Computes the pHashes of `shas`, `concurrency` at a time.
-    private func hash(_ shas: [String], subjects: [FilterSubject], analyzer: any PixelAnalyzing,
-                      progress: ProgressReporter) async -> [(String, Swift.Result<String, any Error>)] {
+    private func hash(_ shas: [String], subjects: [FilterSubject], analyzer: any PixelAnalyzing) async -> [(String, Swift.Result<String, any Error>)] {
         let files = Dictionary(subjects.map { ($0.sha256, $0.fileURL) }, uniquingKeysWith: { a, _ in a })
         let mode = settings.phashMode.hashMode
-        progress.start(settings.phashMode == .exact ? "phash" : "phash (fast)", total: shas.count)
-        defer { progress.finish() }
         return await withTaskGroup(of: (String, Swift.Result<String, any Error>).self) { group in
             var results: [(String, Swift.Result<String, any Error>)] = []
             var iterator = shas.makeIterator()
@@ -143,7 +177,6 @@ struct DuplicatesStage: WholeSetStage {
             for _ in 0..<max(1, settings.concurrency) { add() }
             while let result = await group.next() {
                 results.append(result)
-                progress.advance()
                 add()
             }
             return results

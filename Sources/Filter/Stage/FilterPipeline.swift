@@ -54,6 +54,8 @@ public struct FilterPipeline: Sendable {
     public let analyzer: any PixelAnalyzing
     public let judge: (any WatermarkJudging)?
     public let logger: Logger
+    /// About how many candidates the filter holds at once (`KeywordPages`): tests make it tiny.
+    var pageCandidates = KeywordPages.candidatesPerPage
 
     public init(workspace: Workspace, settings: FilterSettings, analyzer: any PixelAnalyzing = PixelAnalyzer(),
                 judge: (any WatermarkJudging)?, logger: Logger) {
@@ -79,8 +81,10 @@ public struct FilterPipeline: Sendable {
         }
         var stage = FilterRuleStage(root: workspace.root, rules: rules, delay: settings.delayPerImage)
         stage.holdsForDuplicates = settings.duplicates
+        stage.byproducts = byproducts
+        stage.pageCandidates = pageCandidates
         let stageSummary = try await runner.run(stage, concurrency: settings.concurrency, settingsJSON: settings.recordJSON)
-        // Exact pHashes the integrity decodes produced: stored now, so duplicate grouping does not decode again.
+        // Exact pHashes of items whose work was cut short after the decode (not recorded with their item).
         let hashed = byproducts.drain()
         if !hashed.isEmpty {
             try workspace.manifest.write { db in
@@ -96,7 +100,7 @@ public struct FilterPipeline: Sendable {
             return try summarize(into: summary)
         }
         if settings.duplicates {
-            let stage = DuplicatesStage(root: workspace.root, analyzer: analyzer, settings: settings)
+            let stage = DuplicatesStage(root: workspace.root, analyzer: analyzer, settings: settings, pageCandidates: pageCandidates)
             let grouped = try await runner.run(stage, settingsJSON: settings.recordJSON)
             summary.groupingErrors = grouped.result?.errors ?? []
             if grouped.summary.interrupted { summary.interrupted = true }
@@ -110,17 +114,17 @@ public struct FilterPipeline: Sendable {
 
     // MARK: Summary
 
+    /// Counts what the manifest now holds, streaming the decisions (per-keyword counts are what is kept).
     private func summarize(into base: FilterSummary) throws -> FilterSummary {
         var summary = base
         try workspace.manifest.read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT d.keyword_id, k.text, d.image_sha256, MIN(d.pass) AS kept,
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT d.keyword_id, k.text, MIN(d.pass) AS kept,
                        GROUP_CONCAT(CASE WHEN d.pass = 0 THEN d.rule END) AS dropped_by
                 FROM filter_decisions d JOIN keywords k ON k.id = d.keyword_id
                 GROUP BY d.keyword_id, d.image_sha256
                 """)
-            var keptByImage: [String: [String]] = [:]
-            for row in rows {
+            while let row = try rows.next() {
                 let keyword: String = row["text"]
                 summary.pairs += 1
                 var counts = summary.perKeyword[keyword] ?? .init()
@@ -129,7 +133,6 @@ public struct FilterPipeline: Sendable {
                 } else if (row["kept"] as Int) == 1 {
                     summary.kept += 1
                     counts.kept += 1
-                    keptByImage[row["image_sha256"], default: []].append(keyword)
                 } else {
                     counts.dropped += 1
                     for rule in (row["dropped_by"] as String? ?? "").split(separator: ",") {
@@ -146,31 +149,51 @@ public struct FilterPipeline: Sendable {
                 let kept = summary.perKeyword[keyword]?.kept ?? 0
                 if kept < settings.minPerKeyword { summary.thinKeywords[keyword] = kept }
             }
-            summary.crossKeywordDuplicates = keptByImage.filter { $0.value.count > 1 }
-                .map { (sha256: $0.key, keywords: $0.value.sorted()) }
-                .sorted { $0.sha256 < $1.sha256 }
+            // The same image kept under two keywords (counted by SQLite, not by a map of every kept image).
+            let shared = try Row.fetchCursor(db, sql: """
+                SELECT p.image_sha256, k.text FROM kept_pairs p JOIN keywords k ON k.id = p.keyword_id
+                 WHERE p.image_sha256 IN (SELECT image_sha256 FROM kept_pairs GROUP BY image_sha256 HAVING COUNT(*) > 1)
+                 ORDER BY p.image_sha256
+                """)
+            var current: (sha256: String, keywords: [String])?
+            while let row = try shared.next() {
+                let sha: String = row["image_sha256"]
+                if current?.sha256 != sha {
+                    if let done = current { summary.crossKeywordDuplicates.append((done.sha256, done.keywords.sorted())) }
+                    current = (sha, [])
+                }
+                current?.keywords.append(row["text"])
+            }
+            if let done = current { summary.crossKeywordDuplicates.append((done.sha256, done.keywords.sorted())) }
         }
         return summary
     }
 
     private func dryRunSummary(rules: [any FilterRule]) async throws -> FilterSummary {
-        let subjects = try workspace.manifest.read { db in try FilterSubjects.load(db, root: workspace.root) }
         var summary = FilterSummary()
         summary.dryRun = true
-        for subject in subjects {
-            summary.pairs += 1
-            var counts = summary.perKeyword[subject.keyword] ?? .init()
-            var dropped = false
-            for rule in rules {
-                let decision = await rule.decide(subject)
-                if !decision.pass && !decision.undecided {
-                    summary.droppedByRule[rule.name, default: 0] += 1
-                    dropped = true
-                }
+        var cursor: Int64? = nil
+        repeat {
+            let (subjects, next) = try workspace.manifest.read { db -> ([FilterSubject], Int64?) in
+                guard let page = try KeywordPages.next(db, after: cursor, limit: pageCandidates) else { return ([], nil) }
+                return (try FilterSubjects.load(db, root: workspace.root, keywords: page.ids), page.more ? page.ids.upperBound : nil)
             }
-            if dropped { counts.dropped += 1 } else { counts.kept += 1; summary.kept += 1 }
-            summary.perKeyword[subject.keyword] = counts
-        }
+            cursor = next
+            for subject in subjects {
+                summary.pairs += 1
+                var counts = summary.perKeyword[subject.keyword] ?? .init()
+                var dropped = false
+                for rule in rules {
+                    let decision = await rule.decide(subject)
+                    if !decision.pass && !decision.undecided {
+                        summary.droppedByRule[rule.name, default: 0] += 1
+                        dropped = true
+                    }
+                }
+                if dropped { counts.dropped += 1 } else { counts.kept += 1; summary.kept += 1 }
+                summary.perKeyword[subject.keyword] = counts
+            }
+        } while cursor != nil
         return summary
     }
 }

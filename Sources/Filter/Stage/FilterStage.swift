@@ -3,8 +3,9 @@ import Foundation
 import GRDB
 
 /// The per-image part of the filter as a `Stage`: pending = (image, keyword) pairs lacking a decision of some
-/// active rule under its current settings; work = run those rules; record = upsert their decisions.
-struct FilterRuleStage: Stage {
+/// active rule under its current settings, a page of keywords at a time; work = run those rules; record =
+/// upsert their decisions (and the exact pHash the integrity decode produced on the way).
+struct FilterRuleStage: PagedStage {
     struct Item: Sendable {
         let subject: FilterSubject
         let rules: [any FilterRule]
@@ -22,25 +23,62 @@ struct FilterRuleStage: Stage {
     /// until grouping decides it, so a run cut short between the rules and grouping leaves it not kept (and
     /// pending), never kept without its duplicates check.
     var holdsForDuplicates = false
+    /// Where the integrity rule leaves the exact pHashes its decodes yield: each is stored with its image's
+    /// decisions, so duplicate grouping does not decode again and nothing accumulates over the run.
+    var byproducts: PHashByproducts?
+    /// About how many candidates a page of pending pairs covers (`KeywordPages`).
+    var pageCandidates = KeywordPages.candidatesPerPage
 
-    func pending(in manifest: Manifest) async throws -> [Item] {
+    /// The rules' current versions: a stored decision is current when it is one of these.
+    private var currentVersions: [RuleVersion] {
+        // A rule's settings hash is a digest of its settings: computed once per page, not once per image.
+        rules.map { RuleVersion(rule: $0.name, settingsHash: $0.settingsHash) }
+    }
+
+    func pendingCount(in manifest: Manifest) async throws -> Int {
+        let current = currentVersions
+        guard !current.isEmpty else { return 0 }
+        return try await manifest.asyncRead { db in
+            let versions = current.map { _ in "(?, ?)" }.joined(separator: ", ")
+            var arguments = StatementArguments(current.flatMap { [$0.rule, $0.settingsHash] })
+            arguments += [current.count]
+            return try Int.fetchOne(db, sql: """
+                WITH current_rules(rule, settings_hash) AS (VALUES \(versions)),
+                     pairs AS (SELECT DISTINCT c.keyword_id, d.image_sha256 FROM downloads d
+                                 JOIN candidates c ON c.id = d.candidate_id
+                                 JOIN images i ON i.sha256 = d.image_sha256
+                                WHERE d.status = 'ok')
+                SELECT COUNT(*) FROM pairs p
+                 WHERE (SELECT COUNT(*) FROM filter_decisions f JOIN current_rules r
+                           ON r.rule = f.rule AND r.settings_hash = f.settings_hash
+                         WHERE f.image_sha256 = p.image_sha256 AND f.keyword_id = p.keyword_id) < ?
+                """, arguments: arguments) ?? 0
+        }
+    }
+
+    /// The pairs of the next keywords (`KeywordPages`) that lack a current decision of some active rule.
+    func pendingPage(in manifest: Manifest, after cursor: Int64?) async throws -> PendingPage<Item, Int64> {
         let rules = self.rules
         let root = self.root
-        // A rule's settings hash is a digest of its settings: computed once here, not once per image.
-        let current = rules.map { RuleVersion(rule: $0.name, settingsHash: $0.settingsHash) }
+        let current = currentVersions
+        let pageCandidates = self.pageCandidates
         return try await manifest.asyncRead { db in
-            let subjects = try FilterSubjects.load(db, root: root)
+            guard let page = try KeywordPages.next(db, after: cursor, limit: pageCandidates) else { return PendingPage(items: [], next: nil) }
+            let subjects = try FilterSubjects.load(db, root: root, keywords: page.ids)
             var existing: [KeywordImage: Set<RuleVersion>] = [:]
-            let rows = try Row.fetchCursor(db, sql: "SELECT image_sha256, keyword_id, rule, settings_hash FROM filter_decisions")
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT image_sha256, keyword_id, rule, settings_hash FROM filter_decisions WHERE keyword_id BETWEEN ? AND ?
+                """, arguments: [page.ids.lowerBound, page.ids.upperBound])
             while let row = try rows.next() {
                 existing[KeywordImage(keywordID: row["keyword_id"], sha256: row["image_sha256"]), default: []]
                     .insert(RuleVersion(rule: row["rule"], settingsHash: row["settings_hash"]))
             }
-            return subjects.compactMap { subject in
+            let items: [Item] = subjects.compactMap { subject in
                 let done = existing[subject.pair] ?? []
                 let stale = rules.indices.filter { !done.contains(current[$0]) }.map { rules[$0] }
                 return stale.isEmpty ? nil : Item(subject: subject, rules: stale)
             }
+            return PendingPage(items: items, next: page.more ? page.ids.upperBound : nil)
         }
     }
 
@@ -63,6 +101,9 @@ struct FilterRuleStage: Stage {
             let (hash, pass) = d.undecided ? (Self.undecidedHash, Self.undecidedPass) : (hash, d.pass ? 1 : 0)
             try FilterDecisionRow(pair: item.subject.pair, rule: rule, settingsHash: hash, pass: pass, value: d.value,
                                   threshold: d.threshold, reason: d.reason, decidedAt: now).upsert(db)
+        }
+        if let hash = byproducts?.take(item.subject.sha256) {
+            try db.execute(sql: "UPDATE images SET phash = ? WHERE sha256 = ? AND phash IS NULL", arguments: [hash, item.subject.sha256])
         }
         if holdsForDuplicates {
             try FilterDecisionRow(pair: item.subject.pair, rule: DuplicatesStage.rule, settingsHash: Self.undecidedHash,

@@ -5,8 +5,10 @@ import GRDB
 /// Loads the (image, keyword) pairs the filter decides on: every stored image reached by a successful
 /// download of one of the keyword's candidates, with its probe facts and the candidates' URLs and metadata.
 enum FilterSubjects {
-    static func load(_ db: Database, root: URL) throws -> [FilterSubject] {
-        let rows = try Row.fetchAll(db, sql: """
+    /// The pairs of the keywords in `keywords` (nil: every keyword), in keyword then image order.
+    static func load(_ db: Database, root: URL, keywords: ClosedRange<Int64>? = nil) throws -> [FilterSubject] {
+        let range = keywords ?? Int64.min...Int64.max
+        let rows = try Row.fetchCursor(db, sql: """
             SELECT i.sha256, c.keyword_id, k.text AS keyword, i.path, i.bytes, i.format, i.width, i.height,
                    i.display_width, i.display_height, i.orientation, i.animated, i.frames, i.rights, i.created_at,
                    c.image_url, c.page_url, c.extra, c.rank
@@ -14,12 +16,12 @@ enum FilterSubjects {
             JOIN candidates c ON c.id = d.candidate_id
             JOIN keywords k ON k.id = c.keyword_id
             JOIN images i ON i.sha256 = d.image_sha256
-            WHERE d.status = 'ok'
+            WHERE d.status = 'ok' AND c.keyword_id BETWEEN ? AND ?
             ORDER BY c.keyword_id, i.sha256, c.id
-            """)
+            """, arguments: [range.lowerBound, range.upperBound])
         var order: [KeywordImage] = []
         var subjects: [KeywordImage: FilterSubject] = [:]
-        for row in rows {
+        while let row = try rows.next() {
             let sha: String = row["sha256"]
             let keywordID: Int64 = row["keyword_id"]
             let key = KeywordImage(keywordID: keywordID, sha256: sha)
