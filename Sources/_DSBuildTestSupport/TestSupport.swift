@@ -1,6 +1,7 @@
 import Dataset
 import Logging
 import Foundation
+import Synchronization
 
 /// Paths and helpers shared by the test targets.
 public enum TestPaths {
@@ -31,6 +32,30 @@ public final class TemporaryDirectory: @unchecked Sendable {
     public func path(_ name: String) -> URL { url.appendingPathComponent(name) }
 
     deinit { try? FileManager.default.removeItem(at: url) }
+
+    /// A directory for a fixture a whole suite shares (held in a `static`, so never deinitialized): removed when
+    /// the test process exits, so a run leaves no workspace behind in the temporary folder.
+    public static func shared(_ prefix: String) -> TemporaryDirectory {
+        let directory = TemporaryDirectory(prefix)
+        SharedDirectories.register(directory.url)
+        return directory
+    }
+}
+
+/// The suite-shared temporary directories, removed by an `atexit` handler.
+private enum SharedDirectories {
+    static let urls = Mutex<[URL]>([])
+    static let installed = Mutex(false)
+
+    static func register(_ url: URL) {
+        urls.withLock { $0.append(url) }
+        let first = installed.withLock { done in defer { done = true }; return !done }
+        if first { atexit { SharedDirectories.removeAll() } }
+    }
+
+    static func removeAll() {
+        for url in urls.withLock({ $0 }) { try? FileManager.default.removeItem(at: url) }
+    }
 }
 
 /// The K-Viscuit keywords: the correct option of each Type 1 question, with its category.

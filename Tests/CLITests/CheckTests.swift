@@ -18,7 +18,7 @@ import _DSBuildTestSupport
     // MARK: The clean workspace, built once
 
     final class Clean: @unchecked Sendable {
-        let tmp = TemporaryDirectory("dsbuild-check")
+        let tmp = TemporaryDirectory.shared("dsbuild-check")
         let cli = CommandRunner()
         var workspace: URL { tmp.path("ws") }
         var recipe: URL { tmp.path("recipe.yaml") }

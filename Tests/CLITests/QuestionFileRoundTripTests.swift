@@ -28,7 +28,7 @@ import _DSBuildTestSupport
         let imported: CommandRunner.Result
 
         static let shared: Result<Imported, any Error> = Result {
-            let tmp = TemporaryDirectory("dsbuild-qfiles-imported")
+            let tmp = TemporaryDirectory.shared("dsbuild-qfiles-imported")
             let ws = tmp.path("ws")
             try "keyword,category\nGat,clothes\n".write(to: tmp.path("k.csv"), atomically: true, encoding: .utf8)
             let cli = CommandRunner()
@@ -227,7 +227,7 @@ import _DSBuildTestSupport
         let steps: [(arguments: [String], result: CommandRunner.Result)]
 
         static let shared: Result<Generated, any Error> = Result {
-            let tmp = TemporaryDirectory("dsbuild-qfiles-generated")
+            let tmp = TemporaryDirectory.shared("dsbuild-qfiles-generated")
             let items = try KViscuitFixture.type1Items().filter {
                 $0.category == "Food" && FileManager.default.fileExists(atPath: TestPaths.kViscuitImages.appendingPathComponent($0.imagePath).path)
             }

@@ -47,7 +47,7 @@ struct ShardSoundnessTests {
     }
 
     static func build() throws -> Built {
-        let tmp = TemporaryDirectory("dsbuild-sound")
+        let tmp = TemporaryDirectory.shared("dsbuild-sound")
         let src = tmp.path("src")
         let photos = try PhotoFolder(root: src)
         let items = try KViscuitFixture.type1Items().filter {
