@@ -128,6 +128,28 @@ import _DSBuildTestSupport
         #expect(chat.requestCount < 6, "stopped before the end")
     }
 
+    /// A workspace eval is a run per condition: interrupted, its `eval.<condition>` row is `interrupted`, the
+    /// questions not yet asked are not asked, and a score cut short is not stored.
+    @Test(arguments: signals)
+    func evalInterruptedIsRecordedInterruptedStoresNothingAndExits130(_ signal: Int32) throws {
+        let tmp = TemporaryDirectory()
+        let chat = FakeChatEndpoint(latency: 2) { _ in .content("A") }
+        let server = try chat.serve()
+        defer { server.stop() }
+        let cli = CommandRunner()
+        let w = tmp.path("w")
+        #expect(try cli.run(["init", w.path]).status == 0)
+        let lines = try String(contentsOf: TestPaths.kViscuitAnnotations, encoding: .utf8).split(separator: "\n").prefix(6)
+        let file = tmp.path("questions.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        let running = try cli.start(["eval", "--workspace", w.path, "--questions", file.path, "--condition", "no-image", "--model", "m",
+                                     "--endpoint", server.url("/v1").absoluteString, "--concurrency", "1", "--quiet"])
+        defer { running.kill() }
+        _ = try interrupt(running, with: signal, workspace: w, stage: "eval.no-image") { chat.requestCount > 0 }
+        #expect(chat.requestCount < 6, "stopped before the end")
+        #expect(try Hardening.rows(w, "SELECT COUNT(*) FROM eval_results") == [["0"]], "a score cut short is not stored")
+    }
+
     @Test(arguments: signals)
     func shardsInterruptedIsRecordedInterruptedAndExits130(_ signal: Int32) throws {
         let tmp = TemporaryDirectory()

@@ -282,6 +282,9 @@ import _DSBuildTestSupport
         let closing = try #require(runReport["check"] as? [String: Any], "run printed no check: \(rerun.stdout.prefix(2000))")
         #expect(closing["ok"] as? Bool == true)
         #expect(Set((closing["checks"] as? [String: Any] ?? [:]).keys) == Self.allChecks)
+        // The run's table counts eval's `eval.<condition>` rows under eval: its time, and the result it stored.
+        let evalRow = try #require((runReport["stages"] as? [[String: Any]])?.first { $0["stage"] as? String == "eval" }, "\(runReport)")
+        #expect(evalRow["status"] as? String == "ok" && evalRow["done"] as? Int == 1 && (evalRow["seconds"] as? Double ?? 0) > 0, "\(evalRow)")
         #expect(try s.fingerprint() == rows, "a second run changed rows")
         let after = try s.shardFiles()
         #expect(after.keys.sorted() == files.keys.sorted())

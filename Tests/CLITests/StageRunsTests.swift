@@ -1,6 +1,7 @@
 import Dataset
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 import _DSBuildTestSupport
 
@@ -73,6 +74,9 @@ import _DSBuildTestSupport
                   seed: 7
                 shards:
                   out: shards
+                eval:
+                  model: fake-model
+                  conditions: [with-image, no-image]
                 """.write(to: tmp.path("recipe.yaml"), atomically: true, encoding: .utf8)
             cli = CommandRunner(environment: ["OPENAI_BASE_URL": chatServer.url("/v1").absoluteString, "OPENAI_API_KEY": StageRunsTests.secret])
             workspace = tmp.path("ws")
@@ -172,6 +176,46 @@ import _DSBuildTestSupport
         let counts = index?["counts"] as? [String: Any]
         #expect(shards.counts["text_records"] == counts?["text"] as? Int && shards.counts["paired_samples"] == counts?["paired"] as? Int)
 
+        // Eval: each condition is a step through the runner, whose row counts the score printed and names the result
+        // stored.
+        let evaluated = try f.cli.run(["eval", "--workspace", f.workspace.path, "--json"])
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        let reports = try #require(try evaluated.json()["conditions"] as? [[String: Any]])
+        #expect(reports.compactMap { $0["condition"] as? String } == ["with-image", "no-image"])
+        for report in reports {
+            let condition = report["condition"] as? String ?? ""
+            let run = try #require(try f.lastRun("eval.\(condition)"), "eval.\(condition) has a run row")
+            #expect(run.status == "ok", "eval.\(condition): \(run.status)")
+            #expect(run.settings["conditions"] as? [String] == ["with-image", "no-image"] && run.settings["model"] as? String == "fake-model",
+                    "the eval: settings applied: \(run.settings)")
+            let overall = report["overall"] as? [String: Any] ?? [:]
+            #expect((run.counts["questions"] ?? 0) > 0 && run.counts["questions"] == overall["n"] as? Int
+                    && run.counts["correct"] == overall["correct"] as? Int && run.counts["unparsed"] == overall["unparsed"] as? Int
+                    && run.counts["errors"] == report["errors"] as? Int && run.counts["failures"] == 0, "\(run.counts) vs \(report)")
+            let stored = try #require(report["stored_id"] as? Int)
+            #expect(try f.rows("SELECT run_id, condition FROM eval_results WHERE id = \(stored)") == [["\(run.id)", condition]])
+        }
+        #expect(try f.count("SELECT COUNT(*) FROM eval_results") == 2)
+
+        // An endpoint that fails a question: the condition's run is failed, the question named once, exit status 1.
+        let requests = RequestCounter()
+        let failing = FakeChatEndpoint { body in
+            requests.next() == 1 ? .error(status: 400, message: "this question is refused") : PipelineChatResponder.respond(body)
+        }
+        let failingServer = try failing.serve()
+        defer { failingServer.stop() }
+        let failed = try f.cli.run(["eval", "--workspace", f.workspace.path, "--model", "another-model", "--condition", "no-image",
+                                    "--endpoint", failingServer.url("/v1").absoluteString, "--json"])
+        #expect(failed.status == 1, "\(failed.stderr)")
+        let failedReport = try failed.json()
+        #expect(failedReport["errors"] as? Int == 1, "\(failedReport)")
+        let failedRun = try #require(try f.lastRun("eval.no-image"))
+        #expect(failedRun.status == "failed" && failedRun.counts["errors"] == 1 && failedRun.counts["failures"] == 1, "\(failedRun)")
+        #expect(failedRun.settings["model"] as? String == "another-model" && failedRun.settings["conditions"] as? [String] == ["no-image"])
+        #expect(failed.stderr.split(separator: "\n").filter { $0.hasPrefix("error: question ") && $0.contains("refused") }.count == 1,
+                "\(failed.stderr)")
+        #expect(try f.rows("SELECT run_id FROM eval_results WHERE id = \(failedReport["stored_id"] as? Int ?? -1)") == [["\(failedRun.id)"]])
+
         // The workspace these steps built audits clean.
         let check = try f.cli.run(["check", "--workspace", f.workspace.path])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
@@ -183,7 +227,8 @@ import _DSBuildTestSupport
         #expect(empty.isEmpty, "runs without settings: \(empty)")
         let commands = Set(try f.rows("SELECT command FROM runs").map { $0[0] })
         #expect(commands.isSuperset(of: ["search", "download", "filter", "filter.duplicates", "describe", "describe.dedup", "mcq.split",
-                                         "mcq.type1", "mcq.type2", "mcq.finalize", "mcq.blind_check", "shards"]), "\(commands.sorted())")
+                                         "mcq.type1", "mcq.type2", "mcq.finalize", "mcq.blind_check", "shards", "eval.with-image",
+                                         "eval.no-image"]), "\(commands.sorted())")
         #expect(try f.count("SELECT COUNT(*) FROM runs WHERE settings LIKE '%\(StageRunsTests.secret)%'") == 0)
     }
 
@@ -228,4 +273,11 @@ import _DSBuildTestSupport
         let after = try Self.questions(interrupted)
         #expect(after == reference, "answer keys differ: \(Set(after.map { $0.joined(separator: "|") }).symmetricDifference(reference.map { $0.joined(separator: "|") }).sorted().prefix(4))")
     }
+}
+
+/// Counts requests as an endpoint answers them (first is 1), so a responder can fail a chosen one.
+final class RequestCounter: Sendable {
+    private let count = Mutex(0)
+
+    func next() -> Int { count.withLock { $0 += 1; return $0 } }
 }

@@ -17,6 +17,15 @@ public enum EvalAnswerFile {
         }.joined()
     }
 
+    /// Where one condition's answers go: `path` itself, or `NAME.<condition>.jsonl` beside it when several
+    /// conditions are scored (`answers.jsonl` → `answers.with-image.jsonl`; no extension: `.jsonl`).
+    public static func url(_ path: String, condition: EvalCondition, oneOfSeveral: Bool) -> URL {
+        let url = URL(fileURLWithPath: path)
+        guard oneOfSeveral else { return url }
+        return url.deletingPathExtension()
+            .appendingPathExtension("\(condition.rawValue).\(url.pathExtension.isEmpty ? "jsonl" : url.pathExtension)")
+    }
+
     public static func write(_ answers: [EvalAnswer], to url: URL) throws {
         try Data(lines(answers).utf8).write(to: url, options: .atomic)
     }

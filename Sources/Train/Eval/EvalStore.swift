@@ -57,10 +57,16 @@ public enum EvalStore {
         }
     }
 
+    /// Stores one condition's report; `runID` links it to the run that scored it (`EvalStage`'s `eval.<condition>` row).
     @discardableResult
     public static func store(_ report: EvalReport, label: String?, trainRunID: Int64?, runID: Int64?, in workspace: Workspace) throws -> Int64 {
+        try store(report, label: label, trainRunID: trainRunID, runID: runID, in: workspace.manifest)
+    }
+
+    @discardableResult
+    public static func store(_ report: EvalReport, label: String?, trainRunID: Int64?, runID: Int64?, in manifest: Manifest) throws -> Int64 {
         let json = JSONText.encodeObject(report.json)
-        return try workspace.manifest.write { db in
+        return try manifest.write { db in
             try db.execute(sql: """
                 INSERT INTO eval_results(run_id, model, label, condition, circular, questions_source, train_run_id, result, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -146,6 +146,7 @@ public struct Evaluator: Sendable {
     }
 
     /// Asks about every question (each rotation when circular) with bounded concurrency and scores the replies.
+    /// Cancelled, it starts no further question and scores those it asked.
     public func run(_ questions: [Question], source: String) async throws -> (EvalReport, [EvalAnswer]) {
         try await run(questions.map { EvalItem($0) }, source: source)
     }
@@ -159,7 +160,7 @@ public struct Evaluator: Sendable {
         try await withThrowingTaskGroup(of: (Int, EvalAnswer, Int).self) { group in
             var next = 0
             func add() {
-                guard next < questions.count else { return }
+                guard next < questions.count, !Task.isCancelled else { return }
                 let index = next
                 next += 1
                 group.addTask { let (a, c) = try await self.answer(questions[index]); return (index, a, c) }

@@ -102,7 +102,6 @@ extension DSBuild {
             }
             let recipe = context?.recipe ?? .empty
             let section = section(recipe)
-            let llm = LLMSettings(recipe: recipe)
             guard let modelName = section.model else { throw ValidationError("--model is required") }
             // --condition, else every condition the recipe lists (each scored and stored), else with-image.
             let conditions = section.conditions.isEmpty ? [EvalCondition.withImage] : section.conditions
@@ -111,101 +110,63 @@ extension DSBuild {
             settings.maxTokens = section.maxTokens
             settings.concurrency = section.concurrency
             // Images reach the model upright and within llm.image_max_side, as describe sends them.
-            settings.imageMaxSide = llm.imageMaxSide
+            settings.imageMaxSide = LLMSettings(recipe: recipe).imageMaxSide
 
-            let questionList: [EvalItem]
-            let source: String
-            if let url = section.questions.map({ URL(fileURLWithPath: $0) }) {
-                let format = section.questionsFormat
-                let read = try QuestionFileReader.read(url, format: format)
-                source = "\(url.lastPathComponent) (\(read.format.rawValue))"
-                let folder = section.images.map { URL(fileURLWithPath: $0) }
-                    ?? url.deletingLastPathComponent().appendingPathComponent("images")
-                settings.imagesDirectory = folder
+            let questions: EvalQuestionSet
+            if let file = section.questions {
                 // A file's image paths are only read inside the images folder, and only images are sent.
-                questionList = conditions.contains(.withImage)
-                    ? QuestionFileReader.placingImages(read.questions, in: QuestionImageSource(folder: folder))
-                    : read.questions.map { EvalItem($0) }
+                questions = try EvalQuestionSet.file(URL(fileURLWithPath: file), format: section.questionsFormat,
+                                                     images: section.images.map { URL(fileURLWithPath: $0) },
+                                                     placingImages: conditions.contains(.withImage))
+                settings.imagesDirectory = questions.imagesDirectory
             } else {
                 guard let workspace else { throw ValidationError("no --questions file and no workspace to read the test split from") }
-                let (splitName, originName) = (section.split, section.origin)
-                questionList = try EvalStore.questions(in: workspace, split: splitName, origin: originName == "all" ? nil : originName)
-                    .map { EvalItem($0) }
-                source = originName == "generated" ? "workspace:\(splitName)" : "workspace:\(originName):\(splitName)"
+                questions = try EvalQuestionSet.workspace(workspace, split: section.split, origin: section.origin)
             }
-            guard !questionList.isEmpty else { throw ValidationError("no questions to score in \(source)") }
+            guard !questions.items.isEmpty else { throw ValidationError("no questions to score in \(questions.source)") }
             if conditions.contains(.descriptionOnly) {
                 guard let workspace else { throw ValidationError("description-only needs a workspace with accepted descriptions") }
                 settings.descriptions = try EvalStore.descriptions(in: workspace)
             }
-            var reports: [[String: Any]] = []
-            var errors = 0
-            // A workspace eval is a run like any stage: its row records the settings applied, its results name it.
-            let manifest = context?.workspace.manifest
-            let runID = try manifest.map { try RunRecord.start(command: "eval", settingsJSON: section.recordJSON, in: $0) }
-            do {
-                guard let backend = try EvalBackend.choose(endpoint: section.endpoint, checkpoint: checkpoint, python: python,
-                                                           train: TrainSection(recipe: recipe)) else {
-                    throw ValidationError("no endpoint: pass --endpoint URL, set OPENAI_BASE_URL, or score a local --checkpoint DIR")
-                }
-                for cond in conditions {
-                    settings.condition = cond
-                    let (json, failed) = try await score(questionList, source: source, settings: settings, backend: backend, section: section,
-                                                         recipe: recipe, workspace: workspace, runID: runID, oneOfSeveral: conditions.count > 1)
-                    reports.append(json)
-                    errors += failed
-                    if Interruption.wasInterrupted { break }
-                }
-            } catch {
-                if let runID, let manifest {
-                    let interrupted = error is CancellationError || Interruption.wasInterrupted
-                    try? RunRecord.finish(id: runID, status: interrupted ? "interrupted" : "error", countsJSON: "{}", in: manifest)
-                }
-                throw error
+            guard let backend = try EvalBackend.choose(endpoint: section.endpoint, checkpoint: checkpoint, python: python,
+                                                       train: TrainSection(recipe: recipe)) else {
+                throw ValidationError("no endpoint: pass --endpoint URL, set OPENAI_BASE_URL, or score a local --checkpoint DIR")
             }
-            if let runID, let manifest {
-                try RunRecord.finish(id: runID, status: Interruption.wasInterrupted ? "interrupted" : "ok",
-                                     countsJSON: JSONText.encode(["conditions": reports.count, "failures": errors]), in: manifest)
+            let apiKey = ProcessInfo.processInfo.environment[LLMSettings(recipe: recipe).apiKeyVariable]
+            let trainRun = try workspace.flatMap { workspace in try checkpoint.flatMap { try EvalStore.trainRunID(forCheckpoint: $0, in: workspace) } }
+            let evaluation = EvalRun(questions: questions, settings: settings, conditions: conditions, backend: backend,
+                                     endpointChat: { try EvalChat.make(endpoint: $0, apiKey: apiKey, workspace: workspace, recipe: recipe) },
+                                     storing: EvalStage.Storing(label: section.label, trainRunID: trainRun), settingsJSON: section.recordJSON)
+
+            // A workspace eval runs each condition through the runner (its `eval.<condition>` row, its stored result);
+            // with no workspace there is no manifest to record in.
+            let progress = context?.progress ?? options.makeProgress()
+            let runner = context?.runner ?? workspace.map { StageRunner(manifest: $0.manifest, progress: progress, logger: options.makeLogger("eval")) }
+            let (printFailures, printTables) = (progress.style == .quiet, !options.json && !options.quiet)
+            let (answersFile, oneOfSeveral) = (answersFile, conditions.count > 1)
+            let outcome = try await Interruption.cancellable {
+                try await evaluation.run(with: runner, progress: progress) { result in
+                    // The runner shows failure lines on the progress display; a quiet one (--quiet, --json) shows
+                    // none, so they are printed here: an unanswered question is always named on stderr.
+                    if printFailures { result.failureLines.forEach(Output.error) }
+                    if let answersFile {
+                        try EvalAnswerFile.write(result.answers, to: EvalAnswerFile.url(answersFile, condition: result.report.condition,
+                                                                                        oneOfSeveral: oneOfSeveral))
+                    }
+                    // Under `run --json`, stdout is the run's JSON alone.
+                    if printTables { print(result.report.text) }
+                }
             }
             if options.json {
-                let summary: Any = reports.count == 1 ? reports[0] : ["conditions": reports] as [String: Any]
-                Output.json(summary)
+                let reports = outcome.results.map { result -> [String: Any] in
+                    var json = result.report.json
+                    json["stored_id"] = result.storedID.map { $0 as Any } ?? NSNull()
+                    return json
+                }
+                Output.json(reports.count == 1 ? reports[0] : ["conditions": reports] as [String: Any])
             }
             try Interruption.exitIfInterrupted("eval")
-            if errors > 0 { throw ExitCode(1) }
-        }
-
-        /// Scores `questionList` in `settings.condition`: prints the unaskable ones, writes `--answers`, stores the
-        /// result in the workspace and prints the table (text mode); returns the JSON summary and the error count.
-        private func score(_ questionList: [EvalItem], source: String, settings: EvalSettings, backend: EvalBackend, section: EvalSection,
-                           recipe: Recipe, workspace: Workspace?, runID: Int64?, oneOfSeveral: Bool) async throws -> ([String: Any], Int) {
-            let cond = settings.condition
-            let chat = try backend.chat(for: settings, questions: questionList.map(\.question)) { base in
-                try EvalChat.make(endpoint: base, apiKey: ProcessInfo.processInfo.environment[LLMSettings(recipe: recipe).apiKeyVariable],
-                                  workspace: workspace, recipe: recipe)
-            }
-            let evaluator = Evaluator(chat: chat, settings: settings, progress: options.makeProgress())
-            let (report, answers) = try await Interruption.cancellable { try await evaluator.run(questionList, source: source) }
-            for answer in answers {
-                if let error = answer.error { Output.error(error.contains(answer.question.id) ? error : "question \(answer.question.id): \(error)") }
-            }
-            if let answersFile {
-                // One file per condition when several are scored: NAME.<condition>.jsonl.
-                let url = URL(fileURLWithPath: answersFile)
-                let target = oneOfSeveral
-                    ? url.deletingPathExtension().appendingPathExtension("\(cond.rawValue).\(url.pathExtension.isEmpty ? "jsonl" : url.pathExtension)") : url
-                try EvalAnswerFile.write(answers, to: target)
-            }
-            var stored: Int64?
-            if let workspace {
-                let trainRun = try checkpoint.flatMap { try EvalStore.trainRunID(forCheckpoint: $0, in: workspace) }
-                stored = try EvalStore.store(report, label: section.label, trainRunID: trainRun, runID: runID, in: workspace)
-            }
-            var json = report.json
-            json["stored_id"] = stored.map { $0 as Any } ?? NSNull()
-            // Under `run --json`, stdout is the run's JSON alone.
-            if !options.json && !options.quiet { print(report.text) }
-            return (json, report.errors)
+            if outcome.failed { throw ExitCode(1) }
         }
     }
 }
