@@ -157,10 +157,12 @@ struct ImageRenderer: Sendable {
     }
 }
 
-/// The images one `shards` run rendered, by stored sha. An image is in several samples, often of several shards,
+/// The images one `shards` run re-encoded, by stored sha. An image is in several samples, often of several shards,
 /// and in several exports; rendering it again for each (read, decode, turn upright, encode; with
-/// `--image-format png` a deflate of the whole image every time) was most of a run that re-encodes. Bounded at
-/// 128 MiB (then it starts over); the shards and the exports are written one after another, by one thread.
+/// `--image-format png` a deflate of the whole image every time) was most of a run that re-encodes. An image
+/// written as it is stored is not held: reading it again is one file read, and holding every such image grew a
+/// run's memory with the workspace (up to the bound). Bounded at 128 MiB (then it starts over); the shards and the
+/// exports are written one after another, by one thread.
 final class RenderedImages: @unchecked Sendable {
     private var images: [String: RenderedImage] = [:]
     private var bytes = 0
@@ -168,6 +170,7 @@ final class RenderedImages: @unchecked Sendable {
     func render(_ image: StoredImage, with renderer: ImageRenderer) throws -> RenderedImage {
         if let hit = images[image.sha] { return hit }
         let rendered = try renderer.render(image)
+        if rendered.reasons.isEmpty { return rendered }
         if bytes + rendered.data.count > 128 << 20 { images.removeAll(); bytes = 0 }
         images[image.sha] = rendered
         bytes += rendered.data.count
