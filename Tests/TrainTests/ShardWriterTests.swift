@@ -69,6 +69,42 @@ struct ShardWriterTests {
         }
     }
 
+    /// The builder reads the manifest a page of keywords at a time and the writer sorts and plans the records
+    /// through a temporary file: how keywords are paged changes nothing written, and no record of a page leaks
+    /// into another.
+    @Test func keywordPagesOfAnySizeWriteTheSameBytes() async throws {
+        let fixture = try FixtureWorkspace()
+        let (whole, a) = try await fixture.writeShards("whole") { $0.pagePairs = .max }
+        let (paged, b) = try await fixture.writeShards("paged") { $0.pagePairs = 1 }
+        let (gzipWhole, _) = try await fixture.writeShards("gzip-whole") { $0.pagePairs = .max; $0.compression = .gzip; $0.textShardSize = 5 }
+        let (gzipPaged, _) = try await fixture.writeShards("gzip-paged") { $0.pagePairs = 2; $0.compression = .gzip; $0.textShardSize = 5 }
+        #expect(a.fingerprint == b.fingerprint)
+        #expect(a.byKind == b.byKind && a.pairedShards == b.pairedShards && a.textShards == b.textShards)
+        let wholeFiles = try files(whole)
+        #expect(wholeFiles.keys.contains("shards.json") && wholeFiles.keys.contains("paired/00001.tar"))
+        #expect(try wholeFiles == files(paged))
+        #expect(try files(gzipWhole) == files(gzipPaged))
+        for out in [whole, paged, gzipWhole, gzipPaged] {
+            // The sort's scratch file is gone once the run ends.
+            let left = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent(".progress").path)
+            #expect(!left.contains { $0.hasPrefix("records.sqlite") }, "\(left)")
+        }
+
+        // With pages of one kept pair, each page holds one keyword's records only.
+        var options = ShardSampleBuilder.Options()
+        options.pagePairs = 1
+        var pages: [Set<String>] = []
+        var records = 0
+        _ = try ShardSampleBuilder.stream(fixture.workspace.manifest, options: options) { page in
+            pages.append(Set(page.text.map(\.keyword) + page.paired.map(\.keyword)))
+            records += page.text.count + page.paired.count
+        }
+        let inputs = try ShardSampleBuilder.build(fixture.workspace.manifest, options: options)
+        #expect(records == inputs.text.count + inputs.paired.count)
+        #expect(pages.filter { !$0.isEmpty }.count >= 6)
+        #expect(pages.allSatisfy { $0.count <= 1 }, "\(pages)")
+    }
+
     @Test func twoRunsGiveIdenticalBytes() async throws {
         let fixture = try FixtureWorkspace()
         let (a, _) = try await fixture.writeShards("a")

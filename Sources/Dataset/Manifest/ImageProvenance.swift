@@ -15,14 +15,32 @@ public struct ImageOrigin: Sendable, Equatable {
 public struct ImageProvenance: Sendable {
     private let origins: [String: [ImageOrigin]]
 
+    private static let query = """
+        SELECT dl.image_sha256 AS sha, c.keyword_id AS kid, c.source, c.license, c.author, c.page_url
+          FROM downloads dl JOIN candidates c ON c.id = dl.candidate_id
+         WHERE dl.status = 'ok' AND dl.image_sha256 IS NOT NULL
+        """
+    private static let order = " ORDER BY c.keyword_id, c.source, c.rank, c.source_id"
+
     /// Loads every successful download's candidate.
     public static func load(in db: Database) throws -> ImageProvenance {
+        try load(db, sql: query + order, arguments: [])
+    }
+
+    /// Loads the candidates of the images kept under some keywords (under any keyword: an image's first origin
+    /// may be another keyword's), so that `origin(of:keywordID:)` answers for those images as `load(in:)` would.
+    public static func load(in db: Database, imagesKeptUnder keywordIDs: [Int64]) throws -> ImageProvenance {
+        guard !keywordIDs.isEmpty else { return ImageProvenance(origins: [:]) }
+        let sql = query + """
+             AND dl.image_sha256 IN (SELECT image_sha256 FROM kept_pairs WHERE keyword_id IN (\(KeptPairs.placeholders(keywordIDs.count))))
+            """ + order
+        return try load(db, sql: sql, arguments: StatementArguments(keywordIDs))
+    }
+
+    private static func load(_ db: Database, sql: String, arguments: StatementArguments) throws -> ImageProvenance {
         var origins: [String: [ImageOrigin]] = [:]
-        for row in try Row.fetchAll(db, sql: """
-            SELECT dl.image_sha256 AS sha, c.keyword_id AS kid, c.source, c.license, c.author, c.page_url
-              FROM downloads dl JOIN candidates c ON c.id = dl.candidate_id
-             WHERE dl.status = 'ok' AND dl.image_sha256 IS NOT NULL ORDER BY c.keyword_id, c.source, c.rank, c.source_id
-            """) {
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        while let row = try rows.next() {
             origins[row["sha"], default: []].append(ImageOrigin(keywordID: row["kid"], source: row["source"],
                                                                 license: row["license"], author: row["author"],
                                                                 pageURL: row["page_url"]))

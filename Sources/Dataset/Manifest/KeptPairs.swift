@@ -13,4 +13,27 @@ public enum KeptPairs {
         try Row.fetchAll(db, sql: "SELECT image_sha256, keyword_id FROM kept_pairs ORDER BY keyword_id, image_sha256")
             .map { KeywordImage(keywordID: $0[1], sha256: $0[0]) }
     }
+
+    /// The kept pairs of some keywords, ordered by keyword id then hash (the order of `all`, restricted).
+    /// Reads only those keywords' decisions (`filter_decisions_by_keyword`).
+    public static func pairs(of keywordIDs: [Int64], in db: Database) throws -> [KeywordImage] {
+        guard !keywordIDs.isEmpty else { return [] }
+        return try Row.fetchAll(db, sql: """
+            SELECT image_sha256, keyword_id FROM kept_pairs WHERE keyword_id IN (\(placeholders(keywordIDs.count)))
+             ORDER BY keyword_id, image_sha256
+            """, arguments: StatementArguments(keywordIDs)).map { KeywordImage(keywordID: $0[1], sha256: $0[0]) }
+    }
+
+    /// How many pairs each keyword keeps (keywords that keep none are absent).
+    public static func countsByKeyword(in db: Database) throws -> [Int64: Int] {
+        var out: [Int64: Int] = [:]
+        let rows = try Row.fetchCursor(db, sql: "SELECT keyword_id, COUNT(*) FROM kept_pairs GROUP BY keyword_id")
+        while let row = try rows.next() { out[row[0]] = row[1] }
+        return out
+    }
+
+    /// `?, ?, …` for an `IN` list of `count` values.
+    public static func placeholders(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ", ")
+    }
 }

@@ -48,21 +48,26 @@ public enum ExperimentSplit {
         let settingsJSON = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
         var result = Assignment()
         let keywords = try Row.fetchAll(db, sql: "SELECT id, text FROM keywords ORDER BY text").map { (id: $0["id"] as Int64, text: $0["text"] as String) }
-        var stored: [Int64: [String: String]] = [:]  // keyword id → image sha ('' = keyword) → split
-        for row in try Row.fetchAll(db, sql: "SELECT keyword_id, image_sha256, split FROM splits") {
-            stored[row["keyword_id"], default: [:]][row["image_sha256"]] = row["split"]
+        // Read a keyword at a time, not whole: the keyword rows (few) are held; a keyword's pair rows and kept
+        // images are read when it is placed; whether an image is a test image anywhere, or was a train image
+        // anywhere before this call (rows up to `before`), is asked of the table (`splits_by_image`).
+        let before = try Int64.fetchOne(db, sql: "SELECT MAX(rowid) FROM splits") ?? 0
+        var keywordSplits: [Int64: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT keyword_id, split FROM splits WHERE image_sha256 = ''") {
+            keywordSplits[row["keyword_id"]] = row["split"]
         }
-        var kept: [Int64: [String]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT keyword_id, image_sha256 FROM kept_pairs ORDER BY keyword_id, image_sha256") {
-            kept[row["keyword_id"], default: []].append(row["image_sha256"])
+        func isTestImage(_ sha: String) throws -> Bool {
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM splits WHERE image_sha256 = ? AND split = 'test' LIMIT 1"), arguments: [sha]) != nil
         }
-        var testImages = Set(stored.values.flatMap { $0.filter { $0.key != "" && $0.value == "test" }.keys })
-        let trainImages = Set(stored.values.flatMap { $0.filter { $0.key != "" && $0.value == "train" }.keys })
+        func wasTrainImage(_ sha: String) throws -> Bool {
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM splits WHERE image_sha256 = ? AND split = 'train' AND rowid <= ? LIMIT 1"),
+                              arguments: [sha, before]) != nil
+        }
         func insert(_ keywordID: Int64, _ sha: String, _ split: String) throws {
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO splits (keyword_id, image_sha256, split, settings_hash, settings, assigned_at) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [keywordID, sha, split, settings.hash, settingsJSON, now])
-            stored[keywordID, default: [:]][sha] = split
+                """).execute(arguments: [keywordID, sha, split, settings.hash, settingsJSON, now])
+            if sha.isEmpty { keywordSplits[keywordID] = split }
             result.newlyAssigned += 1
         }
         func order(_ text: String) -> String { ContentHash.sha256Hex("split|\(settings.seed)|\(text)") }
@@ -70,40 +75,48 @@ public enum ExperimentSplit {
         // Keyword rows.
         switch settings.design {
         case .image:
-            for keyword in keywords where stored[keyword.id]?[""] == nil { try insert(keyword.id, "", "train") }
+            for keyword in keywords where keywordSplits[keyword.id] == nil { try insert(keyword.id, "", "train") }
         case .keyword:
             let target = Int((settings.testFraction * Double(keywords.count)).rounded())
-            let already = keywords.filter { stored[$0.id]?[""] == "test" }.count
-            let open = keywords.filter { stored[$0.id]?[""] == nil }.sorted { order($0.text) < order($1.text) }
+            let already = keywords.filter { keywordSplits[$0.id] == "test" }.count
+            let open = keywords.filter { keywordSplits[$0.id] == nil }.sorted { order($0.text) < order($1.text) }
             for (n, keyword) in open.enumerated() { try insert(keyword.id, "", n < target - already ? "test" : "train") }
         }
 
         // Image rows.
         for keyword in keywords {
-            let images = kept[keyword.id] ?? []
-            var placed = stored[keyword.id] ?? [:]
+            let images = try KeptPairs.images(of: keyword.id, in: db)
+            var placed: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT image_sha256, split FROM splits WHERE keyword_id = ?", arguments: [keyword.id]) {
+                placed[row["image_sha256"]] = row["split"]
+            }
             switch settings.design {
             case .keyword:
                 let split = placed[""] ?? "train"
                 for sha in images where placed[sha] == nil { try insert(keyword.id, sha, split) }
             case .image:
                 // An image already held out anywhere is held out here too.
-                for sha in images where placed[sha] == nil && testImages.contains(sha) { try insert(keyword.id, sha, "test"); placed[sha] = "test" }
+                for sha in images where placed[sha] == nil {
+                    if try isTestImage(sha) { try insert(keyword.id, sha, "test"); placed[sha] = "test" }
+                }
                 if images.count < 2 { result.keywordsWithoutTest.append(keyword.text) }
                 let want = images.count < 2 ? 0 : min(images.count - 1,
                                                      max(settings.testImagesPerKeyword, Int((settings.testFraction * Double(images.count)).rounded(.down))))
                 let have = images.filter { placed[$0] == "test" }.count
-                let open = images.filter { placed[$0] == nil && !trainImages.contains($0) }.sorted { order("\(keyword.text)|\($0)") < order("\(keyword.text)|\($1)") }
+                let open = try images.filter { try placed[$0] == nil && !wasTrainImage($0) }
+                    .sorted { order("\(keyword.text)|\($0)") < order("\(keyword.text)|\($1)") }
                 for (n, sha) in open.enumerated() where n < want - have {
-                    try insert(keyword.id, sha, "test"); placed[sha] = "test"; testImages.insert(sha)
+                    try insert(keyword.id, sha, "test"); placed[sha] = "test"
                 }
                 for sha in images where placed[sha] == nil { try insert(keyword.id, sha, "train"); placed[sha] = "train" }
             }
         }
-        let map = try SplitMap.load(in: db)
-        result.testImages = map.testImages.count
-        result.trainImages = Set(map.imageSplits.filter { $0.value == "train" }.map(\.key.sha)).subtracting(map.testImages).count
-        result.testKeywords = map.testKeywords.count
+        result.testImages = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT image_sha256) FROM splits WHERE split = 'test' AND image_sha256 != ''") ?? 0
+        result.trainImages = try Int.fetchOne(db, sql: """
+            SELECT COUNT(DISTINCT image_sha256) FROM splits WHERE split = 'train' AND image_sha256 != ''
+               AND image_sha256 NOT IN (SELECT image_sha256 FROM splits WHERE split = 'test' AND image_sha256 != '')
+            """) ?? 0
+        result.testKeywords = keywordSplits.values.filter { $0 == "test" }.count
         return result
     }
 }

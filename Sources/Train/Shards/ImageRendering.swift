@@ -18,11 +18,26 @@ struct StoredImage: Sendable {
 
     /// Every stored image by hash.
     static func all(in db: Database) throws -> [String: StoredImage] {
+        try fetch(db, sql: columns, arguments: [])
+    }
+
+    /// The stored images kept under some keywords (under these keywords, by hash).
+    static func kept(under keywordIDs: [Int64], in db: Database) throws -> [String: StoredImage] {
+        guard !keywordIDs.isEmpty else { return [:] }
+        return try fetch(db, sql: columns + """
+             WHERE sha256 IN (SELECT image_sha256 FROM kept_pairs WHERE keyword_id IN (\(KeptPairs.placeholders(keywordIDs.count))))
+            """, arguments: StatementArguments(keywordIDs))
+    }
+
+    private static let columns = """
+        SELECT sha256, path, format, bytes, COALESCE(display_width, width) AS w, COALESCE(display_height, height) AS h, orientation
+          FROM images
+        """
+
+    private static func fetch(_ db: Database, sql: String, arguments: StatementArguments) throws -> [String: StoredImage] {
         var out: [String: StoredImage] = [:]
-        for row in try Row.fetchAll(db, sql: """
-            SELECT sha256, path, format, bytes, COALESCE(display_width, width) AS w, COALESCE(display_height, height) AS h, orientation
-              FROM images
-            """) {
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        while let row = try rows.next() {
             let sha: String = row["sha256"]
             out[sha] = StoredImage(sha: sha, path: row["path"], format: ImageFormatName.normalized(row["format"] ?? "jpg"),
                                    orientation: (row["orientation"] as Int?) ?? 1, bytes: row["bytes"] ?? 0,
@@ -125,24 +140,29 @@ struct ImageRenderer: Sendable {
                              reasons: reasons, writtenSHA256: ContentHash.sha256Hex(out.data))
     }
 
-    /// Counts over distinct images, from the plan alone (the same on a resumed run).
-    static func counts(_ images: [StoredImage], renderer: ImageRenderer) -> [String: Int] {
-        var counts = ["images": images.count, "copied": 0, "reencoded_for_orientation": 0, "reencoded_for_format": 0, "resized": 0]
-        for image in images {
+    /// Counts over distinct images, from the plan alone (the same on a resumed run). `images` are distinct
+    /// images, or stand-ins for groups of them (what is counted depends only on an image's format and orientation),
+    /// each with how many it stands for.
+    static func counts(_ images: [(image: StoredImage, count: Int)], renderer: ImageRenderer) -> [String: Int] {
+        var counts = ["images": 0, "copied": 0, "reencoded_for_orientation": 0, "reencoded_for_format": 0, "resized": 0]
+        for (image, n) in images {
             let reasons = renderer.reasons(image)
-            if reasons.isEmpty { counts["copied", default: 0] += 1 }
-            if reasons.contains(.orientation) { counts["reencoded_for_orientation", default: 0] += 1 }
-            if reasons.contains(.format) { counts["reencoded_for_format", default: 0] += 1 }
-            if reasons.contains(.resize) { counts["resized", default: 0] += 1 }
+            counts["images", default: 0] += n
+            if reasons.isEmpty { counts["copied", default: 0] += n }
+            if reasons.contains(.orientation) { counts["reencoded_for_orientation", default: 0] += n }
+            if reasons.contains(.format) { counts["reencoded_for_format", default: 0] += n }
+            if reasons.contains(.resize) { counts["resized", default: 0] += n }
         }
         return counts
     }
 }
 
-/// The images one `shards` run rendered, by stored sha. An image is in several samples, often of several shards,
+/// The images one `shards` run re-encoded, by stored sha. An image is in several samples, often of several shards,
 /// and in several exports; rendering it again for each (read, decode, turn upright, encode; with
-/// `--image-format png` a deflate of the whole image every time) was most of a run that re-encodes. Bounded at
-/// 128 MiB (then it starts over); the shards and the exports are written one after another, by one thread.
+/// `--image-format png` a deflate of the whole image every time) was most of a run that re-encodes. An image
+/// written as it is stored is not held: reading it again is one file read, and holding every such image grew a
+/// run's memory with the workspace (up to the bound). Bounded at 128 MiB (then it starts over); the shards and the
+/// exports are written one after another, by one thread.
 final class RenderedImages: @unchecked Sendable {
     private var images: [String: RenderedImage] = [:]
     private var bytes = 0
@@ -150,6 +170,7 @@ final class RenderedImages: @unchecked Sendable {
     func render(_ image: StoredImage, with renderer: ImageRenderer) throws -> RenderedImage {
         if let hit = images[image.sha] { return hit }
         let rendered = try renderer.render(image)
+        if rendered.reasons.isEmpty { return rendered }
         if bytes + rendered.data.count > 128 << 20 { images.removeAll(); bytes = 0 }
         images[image.sha] = rendered
         bytes += rendered.data.count

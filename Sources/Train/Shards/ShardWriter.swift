@@ -33,6 +33,9 @@ public struct ShardSettings: Sendable {
     public var phashDistance = 8
     /// Test hook: sleep this long after each paired sample (to kill a run mid-shard).
     public var delayPerSample: Duration = .zero
+    /// Records are built a page of keywords at a time, about this many kept pairs a page (a keyword is never
+    /// split): it bounds memory, never the output — any value writes the same bytes.
+    public var pagePairs = 4096
 
     public init(out: URL) { self.out = out }
 }
@@ -78,6 +81,10 @@ public struct ShardError: Error, Sendable, CustomStringConvertible {
 /// (which records go in which shard) is a pure function of the manifest and the settings, each finished shard
 /// is renamed into place whole, and a marker with the plan's hash is written beside it. A killed run rerun
 /// writes only the missing shards; the output is byte-identical to an uninterrupted run.
+///
+/// It streams: records are built a page of keywords at a time (`ShardSampleBuilder.stream`) into an external sort
+/// (`ShardRecordSort`), planned in id/key order one record at a time (`ShardPlanner`), and each shard that must be
+/// written is read back alone. Memory holds one page, one shard and the plans, not the records of the workspace.
 public struct ShardWriter: Sendable {
     public let workspace: Workspace
     public let settings: ShardSettings
@@ -96,7 +103,10 @@ public struct ShardWriter: Sendable {
         enum Kind: String { case text, paired }
         var kind: Kind
         var file: String
+        /// Positions in the sorted records of its kind.
         var range: Range<Int>
+        /// Where its first record lies in the sort.
+        var first: SortPosition
         var planHash: String
     }
 
@@ -110,37 +120,50 @@ public struct ShardWriter: Sendable {
     var renderer: ImageRenderer { ImageRenderer(workspace: workspace, settings: settings.images) }
 
     var builderOptions: ShardSampleBuilder.Options {
-        .init(novelFraction: settings.novelFraction, seed: settings.seed, split: settings.split, phashDistance: settings.phashDistance)
+        .init(novelFraction: settings.novelFraction, seed: settings.seed, split: settings.split, phashDistance: settings.phashDistance,
+              pagePairs: settings.pagePairs)
     }
 
     public func write() async throws -> ShardSummary {
-        let inputs = try ShardSampleBuilder.build(workspace.manifest, options: builderOptions)
-        if inputs.text.isEmpty && inputs.paired.isEmpty {
-            throw ShardError(.noData, "nothing to shard: the workspace has no kept images, accepted descriptions or train-split questions; run filter, describe and mcq first")
-        }
         let out = settings.out
         let fm = FileManager.default
         let markers = out.appendingPathComponent(".progress")
-        for dir in [out, out.appendingPathComponent("text"), out.appendingPathComponent("paired"), markers] {
+        let dirs = [out, out.appendingPathComponent("text"), out.appendingPathComponent("paired"), markers]
+        let made = dirs.filter { !fm.fileExists(atPath: $0.path) }
+        for dir in dirs {
             try fm.createDirectory(at: dir, withIntermediateDirectories: true)
             AtomicFile.removeStaleTemporaries(in: dir)
         }
 
-        let textLines = inputs.text.map { $0.line() }
-        let plans = planText(textLines) + planPaired(inputs.paired)
-        var summary = ShardSummary(index: out.appendingPathComponent("shards.json"))
-        summary.textRecords = inputs.text.count
-        summary.pairedSamples = inputs.paired.count
-        for r in inputs.text { summary.byKind[r.kind, default: 0] += 1 }
-        for s in inputs.paired { summary.byKind[s.kind, default: 0] += 1 }
-        summary.novelKeywords = inputs.novelKeywords
-        summary.excludedTestQuestions = inputs.excludedTestQuestions
-        summary.excludedTestImages = inputs.exclusions.testImages
-        summary.excludedNearDuplicatesOfTest = inputs.exclusions.nearDuplicatesOfTest
+        // Build every record into the sort, a page of keywords at a time.
+        let sort = try ShardRecordSort(at: markers.appendingPathComponent("records.sqlite"))
+        defer { sort.remove() }
         let renderer = self.renderer
-        var distinct: [String: StoredImage] = [:]
-        for s in inputs.paired { distinct[s.image.sha] = s.image }
-        summary.imageCounts = ImageRenderer.counts(Array(distinct.values), renderer: renderer)
+        var summary = ShardSummary(index: out.appendingPathComponent("shards.json"))
+        let totals = try ShardSampleBuilder.stream(workspace.manifest, options: builderOptions) { page in
+            summary.textRecords += page.text.count
+            summary.pairedSamples += page.paired.count
+            for r in page.text { summary.byKind[r.kind, default: 0] += 1 }
+            for s in page.paired { summary.byKind[s.kind, default: 0] += 1 }
+            try sort.add(text: page.text.map { (id: $0.id, line: $0.line()) },
+                         paired: page.paired.map { s in
+                             (sample: s, plan: Data(("|" + JSONText.encodeObject(s.planJSON(reasons: renderer.reasons(s.image))) + s.text + s.imageSHA256).utf8),
+                              size: s.image.bytes + s.text.utf8.count + 4096)
+                         })
+        }
+        if summary.textRecords == 0 && summary.pairedSamples == 0 {
+            // As if nothing had been started: the folders this run made go again.
+            sort.remove()
+            for dir in made.reversed() { try? fm.removeItem(at: dir) }
+            throw ShardError(.noData, "nothing to shard: the workspace has no kept images, accepted descriptions or train-split questions; run filter, describe and mcq first")
+        }
+
+        let plans = try planText(sort) + planPaired(sort)
+        summary.novelKeywords = totals.novelKeywords
+        summary.excludedTestQuestions = totals.excludedTestQuestions
+        summary.excludedTestImages = totals.exclusions.testImages
+        summary.excludedNearDuplicatesOfTest = totals.exclusions.nearDuplicatesOfTest
+        summary.imageCounts = ImageRenderer.counts(try sort.imageGroups(), renderer: renderer)
 
         progress.start("shards", total: plans.count)
         var entries: [Planned.Kind: [[String: Any]]] = [:]
@@ -160,8 +183,8 @@ public struct ShardWriter: Sendable {
                 try? fm.removeItem(at: markerURL)
                 let data: Data
                 switch plan.kind {
-                case .text: data = try encodeText(Array(textLines[plan.range]))
-                case .paired: data = try await encodeTar(Array(inputs.paired[plan.range]), renderer: renderer, renders: renders)
+                case .text: data = try encodeText(sort.textLines(from: plan.first, count: plan.range.count))
+                case .paired: data = try await encodeTar(sort.pairedSamples(from: plan.first, count: plan.range.count), renderer: renderer, renders: renders)
                 }
                 try AtomicFile.write(data, to: url)
                 let made = Marker(plan: plan.planHash, sha256: ContentHash.sha256Hex(data), bytes: data.count, samples: plan.range.count)
@@ -175,6 +198,7 @@ public struct ShardWriter: Sendable {
             progress.advance()
         }
         progress.finish()
+        sort.remove()
 
         // Shards of an earlier, larger run that this plan no longer has.
         let planned = Set(plans.map(\.file))
@@ -193,13 +217,13 @@ public struct ShardWriter: Sendable {
         let index: [String: Any] = [
             "format": "dsbuild-shards", "version": 1, "dsbuild_version": DSBuildVersion.string,
             "fingerprint": summary.fingerprint, "recipe": (try? JSONSerialization.jsonObject(with: Data(SecretRedactor.redact(settings.recipeJSON).utf8))) ?? [String: Any](),
-            "split": inputs.split.json.merging(["by": inputs.split.design.rawValue, "settings_hash": inputs.split.hash]) { a, _ in a },
-            "novel_keywords": inputs.novelKeywords, "text": text, "paired": paired,
-            "counts": ["text": inputs.text.count, "paired": inputs.paired.count, "by_kind": summary.byKind],
-            "excluded_test_questions": inputs.excludedTestQuestions,
-            "excluded_test_images": inputs.exclusions.testImages,
-            "excluded_near_duplicates_of_test": inputs.exclusions.nearDuplicatesOfTest,
-            "excluded": ["records": inputs.exclusions.records, "phash_distance": settings.phashDistance],
+            "split": totals.split.json.merging(["by": totals.split.design.rawValue, "settings_hash": totals.split.hash]) { a, _ in a },
+            "novel_keywords": totals.novelKeywords, "text": text, "paired": paired,
+            "counts": ["text": summary.textRecords, "paired": summary.pairedSamples, "by_kind": summary.byKind],
+            "excluded_test_questions": totals.excludedTestQuestions,
+            "excluded_test_images": totals.exclusions.testImages,
+            "excluded_near_duplicates_of_test": totals.exclusions.nearDuplicatesOfTest,
+            "excluded": ["records": totals.exclusions.records, "phash_distance": settings.phashDistance],
             "images": settings.images.json.merging(summary.imageCounts.mapValues { $0 as Any }) { a, _ in a },
         ]
         let indexData = try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
@@ -217,48 +241,22 @@ public struct ShardWriter: Sendable {
         }
     }
 
-    private func planText(_ lines: [Data]) -> [Planned] {
-        var plans: [Planned] = []
-        var start = 0
-        var bytes = 0
-        func close(_ end: Int) {
-            guard end > start else { return }
-            let hash = ContentHash.sha256Hex(Data(("text|\(settings.compression.rawValue)|").utf8) + lines[start..<end].reduce(Data(), +))
-            plans.append(Planned(kind: .text, file: String(format: "text/%05d.%@", plans.count, textExtension), range: start..<end, planHash: hash))
-            start = end
-            bytes = 0
-        }
-        for (i, line) in lines.enumerated() {
-            if i > start && (i - start >= settings.textShardSize || bytes + line.count > settings.shardBytes) { close(i) }
-            bytes += line.count
-        }
-        close(lines.count)
-        return plans
+    /// The text shards, planned over the text lines in id order.
+    private func planText(_ sort: ShardRecordSort) throws -> [Planned] {
+        let ext = textExtension
+        var planner = ShardPlanner(kind: .text, maxRecords: settings.textShardSize, maxBytes: settings.shardBytes,
+                                   prefix: "text|\(settings.compression.rawValue)|") { String(format: "text/%05d.%@", $0, ext) }
+        try sort.eachTextLine { position, line in planner.add(position, size: line.count, piece: line) }
+        return planner.finish()
     }
 
-    private func planPaired(_ samples: [PairedSample]) -> [Planned] {
-        var plans: [Planned] = []
-        var start = 0
-        var bytes = 0
-        let renderer = self.renderer
-        func close(_ end: Int) {
-            guard end > start else { return }
-            var text = "paired|\(settings.images.planKey)"
-            for s in samples[start..<end] {
-                text += "|" + JSONText.encodeObject(s.planJSON(reasons: renderer.reasons(s.image))) + s.text + s.imageSHA256
-            }
-            plans.append(Planned(kind: .paired, file: String(format: "paired/%05d.tar", plans.count), range: start..<end,
-                                 planHash: ContentHash.sha256Hex(text)))
-            start = end
-            bytes = 0
-        }
-        for (i, s) in samples.enumerated() {
-            let size = s.image.bytes + s.text.utf8.count + 4096
-            if i > start && (i - start >= settings.shardSize || bytes + size > settings.shardBytes) { close(i) }
-            bytes += size
-        }
-        close(samples.count)
-        return plans
+    /// The paired shards, planned over the samples in key order (a sample's size counts its stored image, its text
+    /// and 4 KiB for its JSON and tar headers).
+    private func planPaired(_ sort: ShardRecordSort) throws -> [Planned] {
+        var planner = ShardPlanner(kind: .paired, maxRecords: settings.shardSize, maxBytes: settings.shardBytes,
+                                   prefix: "paired|\(settings.images.planKey)") { String(format: "paired/%05d.tar", $0) }
+        try sort.eachPairedPlan { position, piece, size in planner.add(position, size: size, piece: piece) }
+        return planner.finish()
     }
 
     // MARK: Encoding
