@@ -1,12 +1,14 @@
 import Dataset
 import Foundation
 import GRDB
+import Imaging
 
 /// The kept images (under any keyword) that may not train: test images and their near duplicates.
 ///
-/// Read in one pass over the kept images, with only the test images' pHashes in memory: the kept ones stream
-/// past and each is compared with every test image (O(kept × test), as before). What stays is the count of kept
-/// test images and the set of near duplicates (few: images within the duplicate rule's distance of a test image).
+/// Read in one pass over the kept images, with only the test images' pHashes in memory, in `HammingIndex`es: the
+/// kept ones stream past and each is compared only with the test images that share a bit block with it (exactly
+/// the near ones the pairwise comparison finds, without its O(kept × test)). What stays is the count of kept test
+/// images and the set of near duplicates (few: images within the duplicate rule's distance of a test image).
 struct HeldOutImages: Sendable {
     /// How many distinct kept images are test images.
     var testImages = 0
@@ -14,8 +16,11 @@ struct HeldOutImages: Sendable {
     var nearDuplicatesOfTest: Set<String> = []
 
     static func find(in db: Database, testImages: Set<String>, distance: Int) throws -> HeldOutImages {
-        // The imagehash-exact pHash and the fast one of each test image that has either.
-        var testHashes: [(exact: UInt64?, fast: UInt64?)] = []
+        // The imagehash-exact pHash when both images have it, else the fast one: test images by their exact hash,
+        // by their fast hash, and by their fast hash when they have no exact one.
+        var exactIndex = HammingIndex<Void>(distance: distance)
+        var fastIndex = HammingIndex<Void>(distance: distance)
+        var fastWithoutExact = HammingIndex<Void>(distance: distance)
         if distance >= 0 {
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT sha256, phash, phash_fast FROM images
@@ -24,7 +29,12 @@ struct HeldOutImages: Sendable {
                 """)
             while let row = try rows.next() {
                 guard testImages.contains(row["sha256"]) else { continue }
-                testHashes.append((parse(row["phash"]), parse(row["phash_fast"])))
+                let exact = parse(row["phash"]), fast = parse(row["phash_fast"])
+                if let exact { exactIndex.insert(exact, ()) }
+                if let fast {
+                    fastIndex.insert(fast, ())
+                    if exact == nil { fastWithoutExact.insert(fast, ()) }
+                }
             }
         }
         var out = HeldOutImages()
@@ -41,12 +51,14 @@ struct HeldOutImages: Sendable {
             if testImages.contains(sha) { out.testImages += 1; continue }
             guard distance >= 0 else { continue }
             let exact = parse(row["phash"]), fast = parse(row["phash_fast"])
-            for test in testHashes {
-                // The imagehash-exact pHash when both have it, else the fast one.
-                let d: Int? = if let a = exact, let b = test.exact { (a ^ b).nonzeroBitCount }
-                    else if let a = fast, let b = test.fast { (a ^ b).nonzeroBitCount } else { nil }
-                if let d, d <= distance { out.nearDuplicatesOfTest.insert(sha); break }
+            let near: Bool
+            if let exact {
+                // Exact against the test images that have one; fast against those that have only the fast one.
+                near = exactIndex.containsNeighbour(of: exact) || fast.map { fastWithoutExact.containsNeighbour(of: $0) } ?? false
+            } else {
+                near = fast.map { fastIndex.containsNeighbour(of: $0) } ?? false
             }
+            if near { out.nearDuplicatesOfTest.insert(sha) }
         }
         return out
     }

@@ -16,7 +16,8 @@ struct SplitDisjointCheck: WorkspaceCheck {
         let manifest = context.manifest
         let split = manifest.split
         let forbidden = Self.forbiddenImages(context)
-        let testHashes = Self.testImageHashes(context)
+        var testHashes = HammingIndex<String>(distance: context.phashDistance)
+        for (sha, phash) in Self.testImageHashes(context) { testHashes.insert(phash, sha) }
         var out: [CheckViolation] = []
 
         func imageReason(_ shas: [String]) -> String? {
@@ -26,7 +27,7 @@ struct SplitDisjointCheck: WorkspaceCheck {
         /// An image that is no stored image byte for byte (re-encoded, or put there by hand) but looks like a test image.
         func nearReason(_ hashes: [UInt64]) -> String? {
             for hash in hashes {
-                let near = testHashes.map { ($0.sha, ($0.phash ^ hash).nonzeroBitCount) }.filter { $0.1 <= context.phashDistance }
+                let near = testHashes.neighbours(of: hash)
                 if let closest = near.min(by: { $0.1 < $1.1 }) {
                     return "an image within pHash distance \(closest.1) of test \(context.name(image: closest.0))"
                 }
@@ -121,21 +122,20 @@ struct SplitDisjointCheck: WorkspaceCheck {
     static func forbiddenImages(_ context: CheckContext) -> [String: String] {
         let manifest = context.manifest
         var out: [String: String] = [:]
-        var testHashes: [(sha: String, phash: UInt64)] = []
+        var testHashes = HammingIndex<String>(distance: context.phashDistance)
         for sha in manifest.split.testImages.sorted() {
             out[sha] = "test \(context.name(image: sha))"
-            if let phash = manifest.images[sha]?.phash { testHashes.append((sha, phash)) }
+            if let phash = manifest.images[sha]?.phash { testHashes.insert(phash, sha) }
         }
         for (keywordID, _) in manifest.split.keywordSplits where manifest.split.testKeywords.contains(keywordID) {
             for pair in manifest.keptPairs where pair.keywordID == keywordID && out[pair.sha256] == nil {
                 out[pair.sha256] = "\(context.name(image: pair.sha256)) of test keyword \(manifest.keywords[keywordID] ?? "")"
             }
         }
-        guard !testHashes.isEmpty else { return out }
+        guard testHashes.count > 0 else { return out }
         for image in manifest.images.values.sorted(by: { $0.sha256 < $1.sha256 }) where out[image.sha256] == nil {
             guard let phash = image.phash else { continue }
-            if let near = testHashes.map({ ($0.sha, (phash ^ $0.phash).nonzeroBitCount) }).filter({ $0.1 <= context.phashDistance })
-                .min(by: { $0.1 < $1.1 }) {
+            if let near = testHashes.neighbours(of: phash).min(by: { $0.1 < $1.1 }) {
                 out[image.sha256] = "\(context.name(image: image.sha256)), within pHash distance \(near.1) of test image \(near.0)"
             }
         }
