@@ -142,12 +142,21 @@ import _DSBuildTestSupport
         let lines = try String(contentsOf: TestPaths.kViscuitAnnotations, encoding: .utf8).split(separator: "\n").prefix(6)
         let file = tmp.path("questions.jsonl")
         try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        // The answers file of an earlier run is not replaced by a partial one.
+        let answers = tmp.path("answers.jsonl")
+        try "earlier\n".write(to: answers, atomically: true, encoding: .utf8)
         let running = try cli.start(["eval", "--workspace", w.path, "--questions", file.path, "--condition", "no-image", "--model", "m",
-                                     "--endpoint", server.url("/v1").absoluteString, "--concurrency", "1", "--quiet"])
+                                     "--endpoint", server.url("/v1").absoluteString, "--concurrency", "1", "--answers", answers.path])
         defer { running.kill() }
-        _ = try interrupt(running, with: signal, workspace: w, stage: "eval.no-image") { chat.requestCount > 0 }
+        let result = try interrupt(running, with: signal, workspace: w, stage: "eval.no-image") { chat.requestCount > 0 }
         #expect(chat.requestCount < 6, "stopped before the end")
         #expect(try Hardening.rows(w, "SELECT COUNT(*) FROM eval_results") == [["0"]], "a score cut short is not stored")
+        #expect(try String(contentsOf: answers, encoding: .utf8) == "earlier\n")
+        // No score is printed for it, and the question the signal cut off is no failure.
+        #expect(result.stderr.contains("eval no-image: interrupted after"), "\(result.stderr)")
+        #expect(!result.stdout.contains("overall") && !result.stderr.contains("cancelled"), "\(result.stdout)\(result.stderr)")
+        let counts = try Hardening.rows(w, "SELECT counts FROM runs WHERE command = 'eval.no-image'").first?.first ?? ""
+        #expect(counts.contains(#""errors":0"#) && counts.contains(#""failures":0"#), "\(counts)")
     }
 
     @Test(arguments: signals)

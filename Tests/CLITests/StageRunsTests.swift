@@ -216,6 +216,35 @@ import _DSBuildTestSupport
                 "\(failed.stderr)")
         #expect(try f.rows("SELECT run_id FROM eval_results WHERE id = \(failedReport["stored_id"] as? Int ?? -1)") == [["\(failedRun.id)"]])
 
+        // An endpoint that answers nothing (every request refused): no score is stored (a 0 % would read as a model
+        // that answered wrong), the condition says so, the second condition is not started, exit status 1.
+        let storedBefore = try f.count("SELECT COUNT(*) FROM eval_results")
+        let down = FakeChatEndpoint { _ in .error(status: 400, message: "model not found") }
+        let downServer = try down.serve()
+        defer { downServer.stop() }
+        let nothing = try f.cli.run(["eval", "--workspace", f.workspace.path, "--model", "missing-model",
+                                     "--endpoint", downServer.url("/v1").absoluteString, "--json"])
+        #expect(nothing.status == 1, "\(nothing.stderr)")
+        #expect(nothing.stderr.contains("eval with-image: no question got an answer; nothing stored"), "\(nothing.stderr)")
+        #expect(try f.count("SELECT COUNT(*) FROM eval_results") == storedBefore, "nothing stored")
+        let downRun = try #require(try f.lastRun("eval.with-image"))
+        #expect(downRun.status == "failed" && downRun.settings["model"] as? String == "missing-model")
+        #expect(try f.lastRun("eval.no-image")?.settings["model"] as? String != "missing-model", "the second condition was not started")
+        #expect(try nothing.json()["stored_id"] is NSNull, "\(nothing.stdout)")
+
+        // A workspace eval reads its recipe as every command does: an invalid one stops it before anything is asked.
+        let recipeURL = f.workspace.appendingPathComponent("recipe.yaml")
+        let recipeText = try String(contentsOf: recipeURL, encoding: .utf8)
+        try (recipeText + "\nbogus_section: 1\n").write(to: recipeURL, atomically: true, encoding: .utf8)
+        let invalid = try f.cli.run(["eval", "--workspace", f.workspace.path, "--json"])
+        try recipeText.write(to: recipeURL, atomically: true, encoding: .utf8)
+        #expect(invalid.status != 0 && invalid.stderr.contains("bogus_section"), "\(invalid.status) \(invalid.stderr)")
+        // A named workspace that does not exist is an error, not an eval without a workspace.
+        let missing = try f.cli.run(["eval", "--workspace", f.workspace.appendingPathComponent("no-such").path, "--model", "m",
+                                     "--endpoint", downServer.url("/v1").absoluteString])
+        #expect(missing.status != 0 && missing.stderr.contains("no-such"), "\(missing.status) \(missing.stderr)")
+        #expect(try f.count("SELECT COUNT(*) FROM eval_results") == storedBefore)
+
         // The workspace these steps built audits clean.
         let check = try f.cli.run(["check", "--workspace", f.workspace.path])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")

@@ -7,7 +7,8 @@ import Foundation
 /// that row. With none (a question file and no workspace: no manifest), each condition is scored alone and nothing
 /// is stored; failure lines go to the progress display as the runner would show them.
 ///
-/// A run cancelled during a condition stops after it: the conditions after it are not started. A fatal model error
+/// A run cancelled during a condition stops after it: the conditions after it are not started; so does a condition
+/// in which no question got an answer. A fatal model error
 /// (`ChatError.isFatal`) is thrown, and the condition's row is closed `error`.
 public struct EvalRun: Sendable {
     /// Every condition scored, in order; `interrupted` when a cancellation cut the run short.
@@ -75,6 +76,8 @@ public struct EvalRun: Sendable {
                 outcome.interrupted = true
                 break
             }
+            // Nothing answered (the endpoint is down, the model unknown): the next condition would fare no better.
+            if let result, result.answeredNothing { break }
         }
         return outcome
     }

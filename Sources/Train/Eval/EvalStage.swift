@@ -15,11 +15,14 @@ public struct EvalStage: WholeSetStage {
     public struct Result: Sendable {
         public var report: EvalReport
         public var answers: [EvalAnswer]
-        /// The `eval_results` row (nil when not stored: no workspace, or the run was cut short).
+        /// The `eval_results` row (nil when not stored: no workspace, the run was cut short, or nothing was answered).
         public var storedID: Int64?
         /// False when the run was cancelled while questions were asked: answers cut short are no score, so such a
         /// result is reported but not stored.
         public var complete: Bool
+
+        /// Every question failed (the endpoint down, the model unknown): no score, so the result is not stored.
+        public var answeredNothing: Bool { !answers.isEmpty && report.errors == answers.count }
 
         /// One line per question that got no answer, naming the question and the cause.
         public var failureLines: [String] {
@@ -65,7 +68,8 @@ public struct EvalStage: WholeSetStage {
     /// Scores the questions and stores the result in the run's workspace, linked to the run.
     public func run(in context: StageContext) async throws -> Result {
         var result = try await evaluate(progress: context.progress)
-        guard result.complete else { return result }
+        // Cut short, or nothing answered: no score to store (a 0 % would read as a model that answered wrong).
+        guard result.complete, !result.answeredNothing else { return result }
         result.storedID = try EvalStore.store(result.report, label: storing.label, trainRunID: storing.trainRunID,
                                               runID: context.run.id, in: context.manifest)
         return result

@@ -167,6 +167,8 @@ public struct Evaluator: Sendable {
             }
             for _ in 0..<min(limit, questions.count) { add() }
             while let (index, answer, fromCache) = try await group.next() {
+                // A question whose request the cancellation cut off was not answered, wrongly or at all: not counted.
+                if Task.isCancelled && answer.error != nil { continue }
                 answers[index] = answer
                 cached += fromCache
                 progress.advance(failed: answer.error != nil)

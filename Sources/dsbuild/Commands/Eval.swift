@@ -85,21 +85,21 @@ extension DSBuild {
         }
 
         func run() async throws {
-            let workspace = try? Workspace.open(at: options.workspaceURL)
+            // A workspace named (--workspace, $DSBUILD_WORKSPACE) must open; the current folder is one only if it is.
+            let named = options.workspace != nil || !(ProcessInfo.processInfo.environment["DSBUILD_WORKSPACE"] ?? "").isEmpty
+            let workspace: Workspace?
+            switch Result(catching: { () throws(WorkspaceError) -> Workspace in try Workspace.open(at: options.workspaceURL) }) {
+            case .success(let opened): workspace = opened
+            case .failure(let error): if named { throw error } else { workspace = nil }
+            }
             if compare {
                 guard let workspace else { throw ValidationError("--compare needs a workspace (--workspace DIR)") }
                 let rows = try EvalStore.compare(in: workspace)
                 if options.json { Output.json(["results": rows]) } else { print(EvalStore.compareText(rows)) }
                 return
             }
-            let context: CommandContext?
-            do {
-                context = try workspace.map { _ in try CommandContext.open(options, command: "eval") }
-            } catch let error as WorkspaceError where error.code == .inUse {
-                throw error
-            } catch {
-                context = nil
-            }
+            // Its recipe is read as every command reads it: an invalid one stops the eval, as it stops the others.
+            let context = try workspace.map { _ in try CommandContext.open(options, command: "eval") }
             let recipe = context?.recipe ?? .empty
             let section = section(recipe)
             guard let modelName = section.model else { throw ValidationError("--model is required") }
@@ -146,6 +146,13 @@ extension DSBuild {
             let (answersFile, oneOfSeveral) = (answersFile, conditions.count > 1)
             let outcome = try await Interruption.cancellable {
                 try await evaluation.run(with: runner, progress: progress) { result in
+                    // Cut short: no score, and an answers file of an earlier run is not replaced by a partial one.
+                    guard result.complete else {
+                        if !options.quiet {
+                            Output.warning("eval \(result.report.condition.rawValue): interrupted after \(result.answers.count) of \(questions.items.count) questions; not scored, nothing stored")
+                        }
+                        return
+                    }
                     // The runner shows failure lines on the progress display; a quiet one (--quiet, --json) shows
                     // none, so they are printed here: an unanswered question is always named on stderr.
                     if printFailures { result.failureLines.forEach(Output.error) }
@@ -153,14 +160,18 @@ extension DSBuild {
                         try EvalAnswerFile.write(result.answers, to: EvalAnswerFile.url(answersFile, condition: result.report.condition,
                                                                                         oneOfSeveral: oneOfSeveral))
                     }
+                    if result.answeredNothing {
+                        Output.error("eval \(result.report.condition.rawValue): no question got an answer; nothing stored (is the endpoint up, the model right?)")
+                    }
                     // Under `run --json`, stdout is the run's JSON alone.
-                    if printTables { print(result.report.text) }
+                    if printTables && !result.answeredNothing { print(result.report.text) }
                 }
             }
             if options.json {
                 let reports = outcome.results.map { result -> [String: Any] in
                     var json = result.report.json
                     json["stored_id"] = result.storedID.map { $0 as Any } ?? NSNull()
+                    json["interrupted"] = !result.complete
                     return json
                 }
                 Output.json(reports.count == 1 ? reports[0] : ["conditions": reports] as [String: Any])
