@@ -135,18 +135,6 @@ extension FaultInjectionTests {
         }
     }
 
-    /// A seeded generator (SplitMix64), so a failing kill schedule can be replayed with `DSBUILD_FAULT_SEED`.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// file name → (status, reason) of its download.
     static func downloads(_ workspace: URL) throws -> [String: (status: String, reason: String)] {
         var out: [String: (String, String)] = [:]

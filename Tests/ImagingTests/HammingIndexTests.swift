@@ -1,19 +1,15 @@
 import Imaging
 import Testing
+import _DSBuildTestSupport
 
 /// The multi-index lookup finds exactly what comparing with every hash finds, at every distance (including the
 /// ones where it falls back to comparing with every hash), for neighbours planted at the edge of the distance.
 @Suite struct HammingIndexTests {
-    /// A reproducible 64-bit generator (SplitMix64).
+    /// Random hashes from a seed (`SeededGenerator`, SplitMix64), and neighbours of them.
     struct Mix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator: SeededGenerator
+        init(state: UInt64) { generator = SeededGenerator(state: state) }
+        mutating func next() -> UInt64 { generator.next() }
         /// `hash` with `bits` distinct random bits flipped.
         mutating func flip(_ hash: UInt64, bits: Int) -> UInt64 {
             var positions: Set<UInt64> = []
