@@ -80,4 +80,57 @@ import _DSBuildTestSupport
             #expect(rows.count == 1 && rows[0].key == key && rows[0].status == "accepted" && rows[0].reason == nil && rows[0].text == "A red jacket.")
         }
     }
+
+    /// `kept_pairs` reads the per-pair states the triggers maintain: after inserts, upserts, replaces, updates,
+    /// deletes and a cascade from a deleted image, it is exactly the grouping definition (every decision passed).
+    @Test func keptPairsStayExactlyEveryDecisionPassedThroughEveryKindOfWrite() throws {
+        let w = try workspace()
+        func grouped() throws -> [[String]] {
+            try w.manifest.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT image_sha256, keyword_id FROM filter_decisions GROUP BY image_sha256, keyword_id HAVING MIN(pass) = 1
+                     ORDER BY image_sha256, keyword_id
+                    """).map { ["\($0["image_sha256"] as String)", "\($0["keyword_id"] as Int64)"] }
+            }
+        }
+        func kept() throws -> [[String]] {
+            try w.manifest.read { db in
+                try Row.fetchAll(db, sql: "SELECT image_sha256, keyword_id FROM kept_pairs ORDER BY image_sha256, keyword_id")
+                    .map { ["\($0["image_sha256"] as String)", "\($0["keyword_id"] as Int64)"] }
+            }
+        }
+        try w.manifest.write { db in
+            try db.execute(sql: "INSERT INTO keywords (id, text, created_at) VALUES (1, 'a', 0), (2, 'b', 0)")
+            for sha in ["s1", "s2", "s3"] {
+                try ImageRow(sha256: sha, path: "images/\(sha).jpg", bytes: 1, probe: Self.probe).insert(db)
+            }
+        }
+        func decide(_ sha: String, _ keyword: Int64, _ rule: String, _ pass: Int) throws {
+            try w.manifest.write { db in
+                try FilterDecisionRow(pair: KeywordImage(keywordID: keyword, sha256: sha), rule: rule, settingsHash: "h", pass: pass,
+                                      value: nil, threshold: nil, reason: nil, decidedAt: 0).upsert(db)
+            }
+        }
+        try decide("s1", 1, "size", 1); try decide("s1", 1, "duplicates", 1)
+        try decide("s2", 1, "size", 1); try decide("s2", 1, "duplicates", 0)
+        try decide("s3", 1, "size", 1); try decide("s3", 2, "size", 1); try decide("s3", 2, "duplicates", -1)
+        #expect(try kept() == [["s1", "1"], ["s3", "1"]])
+        #expect(try kept() == grouped())
+        try decide("s2", 1, "duplicates", 1)   // upsert turns a drop into a pass
+        try decide("s1", 1, "size", 0)         // and a pass into a drop
+        try decide("s3", 2, "duplicates", 1)   // an undecided pair decided
+        #expect(try kept() == [["s2", "1"], ["s3", "1"], ["s3", "2"]])
+        #expect(try kept() == grouped())
+        try w.manifest.write { db in
+            try db.execute(sql: "DELETE FROM filter_decisions WHERE image_sha256 = 's1' AND rule = 'size'")  // s1 passes its one left
+            try db.execute(sql: "INSERT OR REPLACE INTO filter_decisions (image_sha256, keyword_id, rule, settings_hash, pass, decided_at) VALUES ('s2', 1, 'size', 'h2', 0, 0)")
+            try db.execute(sql: "UPDATE filter_decisions SET keyword_id = 1 WHERE image_sha256 = 's3' AND keyword_id = 2 AND rule = 'duplicates'")
+            try db.execute(sql: "DELETE FROM images WHERE sha256 = 's3'")  // cascades to its decisions
+        }
+        #expect(try kept() == [["s1", "1"]])
+        #expect(try kept() == grouped())
+        try w.manifest.write { db in try db.execute(sql: "DELETE FROM filter_decisions") }
+        #expect(try kept().isEmpty)
+        #expect(try w.manifest.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pair_states") } == 0)
+    }
 }

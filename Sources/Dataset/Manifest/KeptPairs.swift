@@ -1,7 +1,8 @@
 import GRDB
 
 /// "Kept": an (image, keyword) pair every recorded filter decision of which passed — the one definition, as the
-/// `kept_pairs` view (migration v4). Query the view, never re-derive it.
+/// `kept_pairs` view (migration v4; since v7 it reads `pair_states`, which triggers keep equal to the least `pass`
+/// of each pair's decisions). Query the view, never re-derive it.
 public enum KeptPairs {
     /// Kept image hashes of one keyword, in hash order.
     public static func images(of keywordID: Int64, in db: Database) throws -> [String] {
