@@ -25,7 +25,7 @@ import _DSBuildTestSupport
         let f = try Fixture()
         defer { f.stop() }
         let seed = ProcessInfo.processInfo.environment["DSBUILD_FAULT_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...999_999)
-        var random = SeededGenerator(state: seed)
+        var random = SeededGenerator(seed: seed)
         let sweep = CanarySweep(canaries: [Self.openAIKey, Self.flickrKey, Self.baseUser, Self.basePassword])
         var leaks: [CanarySweep.Leak] = []
         var sweptFiles = 0

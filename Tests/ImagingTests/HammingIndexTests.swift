@@ -1,6 +1,6 @@
 import Imaging
 import Testing
-import _DSBuildTestSupport
+import Dataset
 
 /// The multi-index lookup finds exactly what comparing with every hash finds, at every distance (including the
 /// ones where it falls back to comparing with every hash), for neighbours planted at the edge of the distance.
@@ -8,7 +8,7 @@ import _DSBuildTestSupport
     /// Random hashes from a seed (`SeededGenerator`, SplitMix64), and neighbours of them.
     struct Mix {
         var generator: SeededGenerator
-        init(state: UInt64) { generator = SeededGenerator(state: state) }
+        init(state: UInt64) { generator = SeededGenerator(seed: state) }
         mutating func next() -> UInt64 { generator.next() }
         /// `hash` with `bits` distinct random bits flipped.
         mutating func flip(_ hash: UInt64, bits: Int) -> UInt64 {
