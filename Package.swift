@@ -80,7 +80,7 @@ let package = Package(
             swiftSettings: upcoming),
 
         // Test helpers shared by several test targets: loopback servers, image factories, fixtures.
-        .target(name: "_DSBuildTestSupport", dependencies: ["Dataset", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
+        .target(name: "_DSBuildTestSupport", dependencies: ["Dataset", "Imaging", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
 
         .testTarget(
             name: "ImagingTests", dependencies: ["Imaging", "_DSBuildTestSupport"],

@@ -14,6 +14,7 @@ struct ReportHTML {
         body.append("<p class=\"muted\">generated \(HTML.escape(ISO8601DateFormatter().string(from: generated))) by dsbuild \(DSBuildVersion.string)</p>")
         body.append(funnel())
         body.append(failures())
+        body.append(relevance())
         body.append(histograms())
         body.append(keywordGrids())
         body.append(descriptions())
@@ -74,6 +75,24 @@ struct ReportHTML {
             reasonTable("Questions rejected by reason", data.status.questionsRejected),
         ].joined()
         return parts.isEmpty ? "" : "<h2 id=\"reasons\">Reasons</h2>\(parts)"
+    }
+
+    /// What the relevance judge took each keyword's images for; a keyword mostly taken for one sibling is marked.
+    private func relevance() -> String {
+        let table = data.status.relevance
+        guard !table.isEmpty else { return "" }
+        let flagged = Set(table.likelyLabelErrors.map(\.keyword))
+        let rows = table.rows.values.sorted { $0.keyword < $1.keyword }.map { row -> String in
+            let siblings = row.takenFor.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+                .map { "\(HTML.escape($0.key)) \($0.value)" }.joined(separator: ", ")
+            let mark = flagged.contains(row.keyword) ? " <strong>likely label error</strong>" : ""
+            return "<tr><td>\(HTML.escape(row.keyword))\(mark)</td><td>\(row.judged)</td><td>\(row.shown)</td><td>\(siblings)</td><td>\(row.none)</td><td>\(row.lowConfidence)</td></tr>"
+        }.joined()
+        return """
+            <h2 id="relevance">Relevance</h2>
+            <p class="muted">what the relevance judge took each keyword's images for (the dropped images, with the judge's reason, are in the grids below)</p>
+            <table><tr><th>keyword</th><th>judged</th><th>shown as itself</th><th>taken for</th><th>none</th><th>unsure</th></tr>\(rows)</table>
+            """
     }
 
     private func histograms() -> String {

@@ -13,7 +13,8 @@ import _DSBuildTestSupport
 @Suite(.serialized) struct CheckTests {
 
     static let allChecks = ["shards_intact", "answer_keys_stable", "split_disjoint", "askable", "text_only_no_image_refs",
-                            "orientation_applied", "one_image_format", "letter_balance", "provenance_complete", "exports_roundtrip"]
+                            "orientation_applied", "one_image_format", "letter_balance", "provenance_complete", "exports_roundtrip",
+                                         "relevance_confusions"]
 
     // MARK: The clean workspace, built once
 

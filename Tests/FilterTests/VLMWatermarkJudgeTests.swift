@@ -53,14 +53,27 @@ final class ScriptedChat: ChatService {
                              probe: try ProbedImage.probe(fileAt: url), urls: [], extra: [:], searchRank: 0)
     }
 
-    @Test func aMalformedVerdictIsAnErrorNotAKeep() async throws {
+    @Test func aMalformedVerdictIsAFailureNeitherAKeepNorADrop() async throws {
         let chat = ScriptedChat { _ in "I think there might be a watermark." }
         let judge = VLMWatermarkJudge(service: chat, model: "m")
-        await #expect(throws: WatermarkJudgeError.self) { _ = try await judge.judge(imageAt: try anyImage(), format: "jpeg") }
+        await #expect(throws: ImageJudgeError.self) { _ = try await judge.judge(imageAt: try anyImage(), format: "jpeg") }
         let decision = await WatermarkRule(judge: judge).decide(try subject())
-        #expect(!decision.pass && !decision.undecided)
-        #expect(decision.value == "vlm=no_verdict")
-        #expect(decision.reason.hasPrefix("VLM judge gave no verdict"))
+        #expect(!decision.pass && decision.undecided && !decision.stopsRun)
+        #expect(decision.reason.contains("no_verdict") && decision.reason.contains("retried on the next filter run"), "\(decision.reason)")
+    }
+
+    @Test func anImageThatCannotBeShownToTheJudgeIsDropped() async throws {
+        let judge = VLMWatermarkJudge(service: ScriptedChat { _ in #"{"watermark":false,"evidence":""}"# }, model: "m")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wm-judge-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let real = try subject()
+        let broken = dir.appendingPathComponent("broken.jpg")
+        try Data(try Data(contentsOf: real.fileURL).prefix(200)).write(to: broken)
+        let s = FilterSubject(sha256: "x", keywordID: 1, keyword: "k", fileURL: broken, bytes: 200, probe: real.probe,
+                              urls: [], extra: [:], searchRank: 0)
+        let decision = await WatermarkRule(judge: judge).decide(s)
+        #expect(!decision.pass && !decision.undecided && decision.value == "judge=unreadable_image", "\(decision)")
     }
 
     /// A chat service that is down.

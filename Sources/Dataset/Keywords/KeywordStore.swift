@@ -8,6 +8,11 @@ public enum KeywordStore {
         public let id: Int64
         public let entry: KeywordEntry
 
+        public init(id: Int64, entry: KeywordEntry) {
+            self.id = id
+            self.entry = entry
+        }
+
         /// The text sent to sources: the query override when there is one.
         public var searchQuery: String { entry.query ?? entry.text }
     }

@@ -26,6 +26,8 @@ public struct StatusReport: Sendable, Equatable {
     public var completionTokens = 0
     public var trainRuns = 0
     public var evalResults = 0
+    /// What the relevance judge took each keyword's images for (empty when it never ran).
+    public var relevance = RelevanceConfusions()
 
     public init() {}
 
@@ -66,6 +68,7 @@ public struct StatusReport: Sendable, Equatable {
         r.completionTokens = try count("SELECT COALESCE(SUM(completion_tokens), 0) FROM llm_cache")
         r.trainRuns = try count("SELECT COUNT(*) FROM train_runs")
         r.evalResults = try count("SELECT COUNT(*) FROM eval_results")
+        r.relevance = try RelevanceConfusions.load(db)
         return r
     }
 
@@ -84,6 +87,10 @@ public struct StatusReport: Sendable, Equatable {
                     "completion_tokens": completionTokens],
             "train_runs": trainRuns,
             "eval_results": evalResults,
+            "relevance": ["confusions": relevance.json,
+                          "likely_label_errors": relevance.likelyLabelErrors.map {
+                              ["keyword": $0.keyword, "taken_for": $0.sibling, "images": $0.images, "judged": $0.judged] as [String: Any]
+                          }] as [String: Any],
         ]
     }
 
@@ -107,6 +114,15 @@ public struct StatusReport: Sendable, Equatable {
         lines.append("questions     accepted \(questionsAccepted) (type 1: \(questionsByType["1"] ?? 0), type 2: \(questionsByType["2"] ?? 0)), rejected \(questionsRejected.values.reduce(0, +))")
         reasons(questionsRejected)
         lines.append("llm           requests \(llmRequests), cache hits \(llmCacheHits), tokens \(promptTokens) in / \(completionTokens) out")
+        if !relevance.isEmpty {
+            let rows = relevance.rows.values
+            let judged = rows.reduce(0) { $0 + $1.judged }, shown = rows.reduce(0) { $0 + $1.shown }
+            let none = rows.reduce(0) { $0 + $1.none }, low = rows.reduce(0) { $0 + $1.lowConfidence }
+            lines.append("relevance     judged \(judged), shown as their keyword \(shown), as another keyword \(judged - shown - none - low), as none \(none), unsure \(low)")
+            for error in relevance.likelyLabelErrors {
+                lines.append("    \(error.keyword): \(error.images) of \(error.judged) taken for \(error.sibling) (likely label error)")
+            }
+        }
         if trainRuns > 0 || evalResults > 0 {
             lines.append("train runs    \(trainRuns)")
             lines.append("eval results  \(evalResults)")

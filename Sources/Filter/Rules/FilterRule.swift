@@ -81,10 +81,15 @@ public protocol FilterRule: Sendable {
     /// The settings that change this rule's outcome, rendered stably; their hash makes decisions made under
     /// other settings pending again.
     var settingsDescription: String { get }
+    /// True when deciding costs a model call (a judge): such a rule is asked only about pairs no other rule drops,
+    /// and a pair another rule drops needs no decision of it (`FilterRuleStage`).
+    var asksModel: Bool { get }
     func decide(_ subject: FilterSubject) async -> RuleDecision
 }
 
 extension FilterRule {
+    public var asksModel: Bool { false }
+
     public var settingsHash: String { ContentHash.sha256Hex("\(name)|\(settingsDescription)") }
 }
 

@@ -7,6 +7,7 @@ public enum FilterRules {
     public static let all: [any RegisteredRule.Type] = [
         MinShortSideRule.self, MaxLongSideRule.self, PixelCountRule.self, AspectRatioRule.self, ByteSizeRule.self,
         FormatRule.self, AnimatedRule.self, WatermarkRule.self, RightsRule.self, IntegrityRule.self,
+        RelevanceRule.self,
     ]
 
     public static var names: [String] { all.map { $0.ruleName } }

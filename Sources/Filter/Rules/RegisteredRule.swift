@@ -34,11 +34,18 @@ public struct RuleContext: Sendable {
     public let judge: (any WatermarkJudging)?
     /// Where exact pHashes a decode yields on the way go; nil when duplicate grouping does not want them.
     public let hashes: PHashByproducts?
+    /// The relevance judge; nil where none is configured.
+    public let relevance: (any RelevanceJudging)?
+    /// The dataset's keywords, ranked as confusable siblings; loaded only when a rule needs them.
+    public let siblings: KeywordSiblings?
 
-    public init(analyzer: (any PixelAnalyzing)? = nil, judge: (any WatermarkJudging)? = nil, hashes: PHashByproducts? = nil) {
+    public init(analyzer: (any PixelAnalyzing)? = nil, judge: (any WatermarkJudging)? = nil, hashes: PHashByproducts? = nil,
+                relevance: (any RelevanceJudging)? = nil, siblings: KeywordSiblings? = nil) {
         self.analyzer = analyzer
         self.judge = judge
         self.hashes = hashes
+        self.relevance = relevance
+        self.siblings = siblings
     }
 }
 

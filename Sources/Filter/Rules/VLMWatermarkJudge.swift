@@ -4,7 +4,8 @@ import Imaging
 
 /// Asks a vision model, through any `ChatService` (cached like every LLM call), whether an image shows a
 /// visible watermark, logo or stock-agency text. The answer is a JSON object checked against a schema. A request
-/// that fails (network, quota, timeout) throws `WatermarkJudgeError.unavailable`: the image stays undecided.
+/// that fails (network, quota, timeout, a refusal, a reply never in the asked shape) throws `ImageJudgeError`: the
+/// image stays undecided.
 public struct VLMWatermarkJudge: WatermarkJudging {
     public let service: any ChatService
     public let model: String
@@ -30,12 +31,7 @@ public struct VLMWatermarkJudge: WatermarkJudging {
         """
 
     public func judge(imageAt url: URL, format: String) async throws -> (watermarked: Bool, explanation: String) {
-        let thumbnail: Data
-        do {
-            thumbnail = try Thumbnailer(quality: 85).thumbnail(fileAt: url, maxSide: maxSide)
-        } catch {
-            throw WatermarkJudgeError(.unreadableImage, "cannot make the thumbnail: \(error)")
-        }
+        let thumbnail = try ImageJudgeError.thumbnail(of: url, maxSide: maxSide)
         let request = ChatRequest(
             model: model,
             messages: [ChatMessage(role: .user, parts: [.text(Self.prompt), .image(thumbnail, mimeType: "image/jpeg")])],
@@ -51,12 +47,7 @@ public struct VLMWatermarkJudge: WatermarkJudging {
         do {
             result = try await service.complete(request)
         } catch {
-            switch error.code {
-            // The model answered, but not with a verdict about this image.
-            case .invalidOutput, .refusal, .truncated: throw WatermarkJudgeError(.noVerdict, error.description)
-            // Network, 5xx, quota, authentication, timeout, a refused request (wrong model name…): outside the image.
-            default: throw WatermarkJudgeError(error.isFatal ? .stopped : .unavailable, error.description)
-            }
+            throw ImageJudgeError.from(error)
         }
         let object = result.jsonObject ?? [:]
         return ((object["watermark"] as? Bool) ?? false, (object["evidence"] as? String) ?? "")

@@ -6,38 +6,9 @@ import Imaging
 /// `VLMWatermarkJudge`; a protocol so tests can script it.
 public protocol WatermarkJudging: Sendable {
     /// Returns true when the model sees a watermark, logo or stock text, with its short explanation. Throws
-    /// `WatermarkJudgeError` when the image itself cannot be judged; any other error is a failure outside the
-    /// image (network, quota, timeout) and leaves the image undecided, to be judged again on the next run.
+    /// `ImageJudgeError` (`unreadableImage` when the image itself cannot be judged); any other failure leaves the
+    /// image undecided, to be judged again on the next run.
     func judge(imageAt url: URL, format: String) async throws -> (watermarked: Bool, explanation: String)
-}
-
-/// Why a watermark judge gave no verdict on one image.
-public struct WatermarkJudgeError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        /// The judge could not be reached or answered with an error (network, 5xx, quota, timeout, a refused
-        /// request): nothing is known about the image.
-        case unavailable
-        /// The model answered, but never with a verdict in the asked shape (or refused, or was cut off).
-        case noVerdict = "no_verdict"
-        /// The image could not be decoded into the thumbnail the judge is shown.
-        case unreadableImage = "unreadable_image"
-        /// The endpoint refuses every request (exhausted quota, a rejected key, a wait beyond the limit): asking
-        /// about the next image is pointless, so the filter run stops (exit 2) and the images stay undecided.
-        case stopped
-    }
-
-    public let code: Code
-    public let detail: String
-
-    public init(_ code: Code, _ detail: String) {
-        self.code = code
-        self.detail = detail
-    }
-
-    /// True when the cause lies outside the image: a failure to retry, never a drop.
-    public var isOutsideImage: Bool { code == .unavailable || code == .stopped }
-
-    public var description: String { "\(code.rawValue): \(detail)" }
 }
 
 /// Drops images that carry a watermark signal, each signal recorded by name and value:
@@ -107,6 +78,9 @@ public struct WatermarkRule: RegisteredRule {
         self.judge = judge
     }
 
+    /// With the VLM judge it asks a model, so only about images the other rules keep.
+    public var asksModel: Bool { judge != nil }
+
     public var settingsDescription: String {
         "\(pwatermarkThreshold)|\(stockNames.sorted().joined(separator: ","))|\(stockDomains.sorted().joined(separator: ","))|judge=\(judge != nil)"
     }
@@ -141,13 +115,8 @@ public struct WatermarkRule: RegisteredRule {
                 if verdict.watermarked {
                     return .drop("vlm=watermarked", "vlm judge", "VLM judge sees a watermark: \(verdict.explanation.prefix(120))")
                 }
-            } catch let error as WatermarkJudgeError where !error.isOutsideImage {
-                return .drop("vlm=\(error.code.rawValue)", "vlm judge", "VLM judge gave no verdict on this image: \(error.detail)")
             } catch {
-                // Network, quota, timeout, configuration: a failure, not a decision about the image.
-                let stops = (error as? WatermarkJudgeError)?.code == .stopped
-                return .undecided("vlm judge", "image \(s.sha256.prefix(12)) (\(s.keyword)): watermark undecided, the VLM judge failed: \(error); retried on the next filter run",
-                                  stopsRun: stops)
+                return .judgeFailed(error, rule: "watermark", threshold: "vlm judge", subject: s, what: "watermark judge")
             }
         }
         return .keep("none", "no signal", "no watermark signal")

@@ -53,16 +53,19 @@ public struct FilterPipeline: Sendable {
     public let settings: FilterSettings
     public let analyzer: any PixelAnalyzing
     public let judge: (any WatermarkJudging)?
+    /// The relevance judge, wired by the command when `filter.relevance.enabled`.
+    public let relevance: (any RelevanceJudging)?
     public let logger: Logger
     /// About how many candidates the filter holds at once (`KeywordPages`): tests make it tiny.
     var pageCandidates = KeywordPages.candidatesPerPage
 
     public init(workspace: Workspace, settings: FilterSettings, analyzer: any PixelAnalyzing = PixelAnalyzer(),
-                judge: (any WatermarkJudging)?, logger: Logger) {
+                judge: (any WatermarkJudging)?, relevance: (any RelevanceJudging)? = nil, logger: Logger) {
         self.workspace = workspace
         self.settings = settings
         self.analyzer = analyzer
         self.judge = judge
+        self.relevance = relevance
         self.logger = logger
     }
 
@@ -70,7 +73,11 @@ public struct FilterPipeline: Sendable {
 
     public func run(runner: StageRunner, dryRun: Bool = false) async throws -> FilterSummary {
         let byproducts = PHashByproducts()
-        let rules = settings.rules(analyzer: analyzer, judge: judge, hashes: byproducts)
+        let siblings = settings.relevance && relevance != nil
+            ? KeywordSiblings(keywords: try KeywordStore.all(in: workspace.manifest),
+                              taxonomyColumns: settings[RelevanceRule.self].taxonomyColumns)
+            : nil
+        let rules = settings.rules(analyzer: analyzer, judge: judge, hashes: byproducts, relevance: relevance, siblings: siblings)
         if dryRun { return try await dryRunSummary(rules: rules) }
         let active = rules.map(\.name) + (settings.duplicates ? [Self.duplicatesRule] : [])
         try workspace.manifest.write { db in
@@ -183,7 +190,9 @@ public struct FilterPipeline: Sendable {
                 summary.pairs += 1
                 var counts = summary.perKeyword[subject.keyword] ?? .init()
                 var dropped = false
-                for rule in rules {
+                // As a real run: the judges last, and only about pairs no other rule drops.
+                for rule in rules.filter({ !$0.asksModel }) + rules.filter(\.asksModel) {
+                    if rule.asksModel && dropped { continue }
                     let decision = await rule.decide(subject)
                     if !decision.pass && !decision.undecided {
                         summary.droppedByRule[rule.name, default: 0] += 1

@@ -46,10 +46,13 @@ public struct FilterSettings: RecipeSettings {
 
     /// The per-image rules these settings switch on, in the order they are reported (`FilterRules.all`).
     /// - Parameter hashes: where the integrity rule puts exact pHashes its decodes yield (exact mode only).
+    /// - Parameters relevance, siblings: the relevance judge and the dataset's keywords (the relevance rule needs both).
     public func rules(analyzer: (any PixelAnalyzing)?, judge: (any WatermarkJudging)?,
-                      hashes: PHashByproducts? = nil) -> [any FilterRule] {
+                      hashes: PHashByproducts? = nil, relevance: (any RelevanceJudging)? = nil,
+                      siblings: KeywordSiblings? = nil) -> [any FilterRule] {
         let context = RuleContext(analyzer: analyzer, judge: judge,
-                                  hashes: duplicates && phashMode == .exact ? hashes : nil)
+                                  hashes: duplicates && phashMode == .exact ? hashes : nil,
+                                  relevance: relevance, siblings: siblings)
         return FilterRules.all.compactMap { $0.build(from: self, context: context) }
     }
 }

@@ -28,7 +28,7 @@ public enum WorkspaceChecks {
     public static let all: [any WorkspaceCheck] = [
         ShardsIntactCheck(), AnswerKeysStableCheck(), SplitDisjointCheck(), AskableCheck(), TextOnlyNoImageRefsCheck(),
         OrientationAppliedCheck(), OneImageFormatCheck(), LetterBalanceCheck(), ProvenanceCompleteCheck(),
-        ExportsRoundtripCheck(),
+        ExportsRoundtripCheck(), RelevanceConfusionsCheck(),
     ]
 
     public static var names: [String] { all.map(\.name) }

@@ -32,6 +32,9 @@ extension DSBuild {
         @Flag(help: "Ask the configured vision model whether each image shows a watermark (cached).")
         var vlmJudge = false
 
+        @Flag(help: "Ask the configured vision model whether each image shows its keyword rather than a sibling (cached).")
+        var relevance = false
+
         func validate() throws {
             _ = try minShortSide.map { try FilterSettings.sizeLimitRule.checked($0, "--min-short-side") }
             _ = try aspectRange()
@@ -60,6 +63,7 @@ extension DSBuild {
             if let phash { settings.phashMode = phash }
             if let minPerKeyword { settings.minPerKeyword = minPerKeyword }
             if vlmJudge { settings.vlmJudge = true }
+            if relevance { settings.relevance = true }
             return settings
         }
 
@@ -70,7 +74,8 @@ extension DSBuild {
                 settings.delayPerImage = .milliseconds(v)
             }
             let pipeline = FilterPipeline(workspace: context.workspace, settings: settings,
-                                          judge: settings.vlmJudge ? try Wiring.watermarkJudge(context) : nil,
+                                          judge: settings.vlmJudge ? Wiring.watermarkJudge(context, settings: settings) : nil,
+                                          relevance: settings.relevance ? Wiring.relevanceJudge(context, settings: settings) : nil,
                                           logger: context.logger)
             let (runner, dry) = (context.runner, dryRun)
             let summary: FilterSummary

@@ -81,7 +81,7 @@ import _DSBuildTestSupport
         #expect(names == ["min_short_side", "aspect_ratio", "animated", "watermark", "rights", "integrity"])
         #expect(FilterRules.names == [
             "min_short_side", "max_long_side", "pixels", "aspect_ratio", "bytes", "formats", "animated", "watermark",
-            "rights", "integrity",
+            "rights", "integrity", "relevance",
         ])
     }
 

@@ -56,7 +56,9 @@ enum RuleTesting {
     /// The rule of type `Rule` these settings switch on, built through the registry; nil when it is off.
     static func rule<Rule: RegisteredRule>(_ type: Rule.Type, _ settings: FilterSettings = FilterSettings(),
                                            analyzer: (any PixelAnalyzing)? = nil, judge: (any WatermarkJudging)? = nil,
-                                           hashes: PHashByproducts? = nil) -> Rule? {
-        settings.rules(analyzer: analyzer, judge: judge, hashes: hashes).lazy.compactMap { $0 as? Rule }.first
+                                           hashes: PHashByproducts? = nil, relevance: (any RelevanceJudging)? = nil,
+                                           siblings: KeywordSiblings? = nil) -> Rule? {
+        settings.rules(analyzer: analyzer, judge: judge, hashes: hashes, relevance: relevance, siblings: siblings)
+            .lazy.compactMap { $0 as? Rule }.first
     }
 }

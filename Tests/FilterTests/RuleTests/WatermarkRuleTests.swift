@@ -77,15 +77,17 @@ final class ScriptedWatermarkJudge: WatermarkJudging {
         #expect(judge.asked.withLock { $0 } == 1)
     }
 
-    @Test func aJudgeWithoutAVerdictOnTheImageDropsButAnUnreachableOneLeavesItUndecided() async {
-        let noVerdict = WatermarkRule(judge: ScriptedWatermarkJudge { throw WatermarkJudgeError(.noVerdict, "refused") })
-        let dropped = await noVerdict.decide(T.subject(Self.clean))
-        #expect(!dropped.pass && !dropped.undecided && dropped.value == "vlm=no_verdict")
-        let down = WatermarkRule(judge: ScriptedWatermarkJudge { throw WatermarkJudgeError(.unavailable, "http 503") })
-        let undecided = await down.decide(T.subject(Self.clean))
-        #expect(undecided.undecided && !undecided.stopsRun)
-        #expect(undecided.reason.contains("retried on the next filter run"))
-        let stopped = WatermarkRule(judge: ScriptedWatermarkJudge { throw WatermarkJudgeError(.stopped, "quota") })
+    @Test func onlyAnImageTheJudgeCannotBeShownDropsEveryOtherJudgeFailureLeavesItUndecided() async {
+        let unreadable = WatermarkRule(judge: ScriptedWatermarkJudge { throw ImageJudgeError(.unreadableImage, "truncated") })
+        let dropped = await unreadable.decide(T.subject(Self.clean))
+        #expect(!dropped.pass && !dropped.undecided && dropped.value == "judge=unreadable_image")
+        for code in [ImageJudgeError.Code.noVerdict, .unavailable] {
+            let rule = WatermarkRule(judge: ScriptedWatermarkJudge { throw ImageJudgeError(code, "refused or http 503") })
+            let undecided = await rule.decide(T.subject(Self.clean))
+            #expect(undecided.undecided && !undecided.stopsRun)
+            #expect(undecided.reason.contains("retried on the next filter run"))
+        }
+        let stopped = WatermarkRule(judge: ScriptedWatermarkJudge { throw ImageJudgeError(.stopped, "quota") })
         #expect(await stopped.decide(T.subject(Self.clean)).stopsRun)
     }
 

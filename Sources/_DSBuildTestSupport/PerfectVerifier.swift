@@ -1,0 +1,66 @@
+import Dataset
+import Foundation
+import Imaging
+
+/// A scripted judge that answers as a perfect verifier would. It recognises each image by its content — the pHash
+/// of its upright pixels, matched to the nearest image it was told the truth about — never by file name, URL or
+/// request order, so a test or benchmark can plant noise (an image under a wrong keyword, a drawing) and measure
+/// what dsbuild's checks catch with a verifier that makes no mistakes of its own.
+public final class PerfectVerifier: Sendable {
+    struct Known: Sendable {
+        let hash: PerceptualHash
+        let keyword: String
+    }
+
+    let known: [Known]
+    /// An image farther than this (Hamming distance) from every known one is none of them.
+    public let maxDistance: Int
+
+    /// - Parameter truth: each known image's bytes (as stored, EXIF orientation included) and what it really shows.
+    public init(truth: [(image: Data, keyword: String)], maxDistance: Int = 10) throws {
+        known = try truth.map { Known(hash: try PerceptualHash.compute(data: $0.image, upright: true), keyword: $0.keyword) }
+        self.maxDistance = maxDistance
+    }
+
+    /// What the image shows: the keyword of the nearest known image within `maxDistance`, else nil.
+    public func keyword(of image: Data) -> String? {
+        guard let hash = try? PerceptualHash.compute(data: image, upright: true) else { return nil }
+        let nearest = known.min { $0.hash.distance(to: hash) < $1.hash.distance(to: hash) }
+        guard let nearest, nearest.hash.distance(to: hash) <= maxDistance else { return nil }
+        return nearest.keyword
+    }
+
+    /// The images of a chat-completions request body (data URLs of its user messages), decoded.
+    public static func images(in body: [String: Any]) -> [Data] {
+        let messages = body["messages"] as? [[String: Any]] ?? []
+        return messages.flatMap { message -> [Data] in
+            guard let parts = message["content"] as? [[String: Any]] else { return [] }
+            return parts.compactMap { part in
+                guard let url = (part["image_url"] as? [String: Any])?["url"] as? String,
+                      let comma = url.firstIndex(of: ","), url.hasPrefix("data:") else { return nil }
+                return Data(base64Encoded: String(url[url.index(after: comma)...]))
+            }
+        }
+    }
+
+    /// The JSON-schema name of a request (`relevance_judgement`, `mcq`…), nil for a text request.
+    public static func schemaName(_ body: [String: Any]) -> String? {
+        ((body["response_format"] as? [String: Any])?["json_schema"] as? [String: Any])?["name"] as? String
+    }
+
+    /// The answer to a relevance request (`filter.relevance`): the option naming what the image shows, else the
+    /// none option; nil when the body is not a relevance request.
+    public func answerRelevance(_ body: [String: Any]) -> FakeChatEndpoint.Behaviour? {
+        guard Self.schemaName(body) == "relevance_judgement" else { return nil }
+        let text = FakeChatEndpoint.firstUserText(body)
+        guard let list = text.range(of: "Options:\n") else { return .content("{}") }
+        let options = text[list.upperBound...].split(separator: "\n").compactMap { line in
+            line.hasPrefix("- ") ? String(line.dropFirst(2)) : nil
+        }
+        let shown = Self.images(in: body).first.flatMap(keyword(of:))
+        let choice = shown.flatMap { options.contains($0) ? $0 : nil } ?? RelevanceConfusions.noneOption
+        let reply: [String: Any] = ["choice": choice, "confidence": 0.9, "reason": "recognised by its content"]
+        let data = (try? JSONSerialization.data(withJSONObject: reply, options: [.sortedKeys])) ?? Data()
+        return .content(String(decoding: data, as: UTF8.self))
+    }
+}

@@ -1,0 +1,72 @@
+import Dataset
+@testable import Filter
+import Foundation
+import Testing
+import _DSBuildTestSupport
+
+/// The relevance judge's request (prompt with the options, an upright JPEG thumbnail, a schema whose `choice` is an
+/// enum of the options) and its reading of the reply.
+@Suite struct VLMRelevanceJudgeTests {
+    static let options = ["Viceroy", "Monarch", "Queen", RelevanceConfusions.noneOption]
+
+    func anyImage() throws -> URL {
+        let item = try #require(try KViscuitFixture.type1Items().first {
+            FileManager.default.fileExists(atPath: TestPaths.kViscuitImages.appendingPathComponent($0.imagePath).path)
+        })
+        return TestPaths.kViscuitImages.appendingPathComponent(item.imagePath)
+    }
+
+    @Test func theRequestListsTheOptionsAndHoldsTheChoiceToThemVerbatim() async throws {
+        let chat = ScriptedChat { _ in #"{"choice": "Monarch", "confidence": 0.9, "reason": "orange with black veins"}"# }
+        let judge = VLMRelevanceJudge(service: chat, model: "vision-model", maxSide: 200)
+        let verdict = try await judge.judge(imageAt: try anyImage(), options: Self.options, category: "butterfly")
+        #expect(verdict == RelevanceVerdict(choice: "Monarch", confidence: 0.9, reason: "orange with black veins"))
+        let request = try #require(chat.seen.withLock { $0.first })
+        #expect(request.purpose == "relevance_judge" && request.model == "vision-model" && request.temperature == 0)
+        guard case .jsonSchema(let name, let schemaText) = request.responseFormat else { Issue.record("no schema"); return }
+        #expect(name == "relevance_judgement")
+        let schema = try #require(try JSONSerialization.jsonObject(with: Data(schemaText.utf8)) as? [String: Any])
+        let choice = try #require((schema["properties"] as? [String: Any])?["choice"] as? [String: Any])
+        #expect(choice["enum"] as? [String] == Self.options)
+        let prompt = request.messages[0].parts.compactMap { part -> String? in if case .text(let t) = part { t } else { nil } }.joined()
+        #expect(prompt.hasSuffix("Options:\n- Viceroy\n- Monarch\n- Queen\n- \(RelevanceConfusions.noneOption)"), "\(prompt)")
+        #expect(prompt.contains("butterfly subject"))
+        let image = try #require(request.messages[0].parts.compactMap { part -> Data? in if case .image(let d, _) = part { d } else { nil } }.first)
+        let probe = try ProbedImage.probe(data: image)
+        #expect(probe.format == "jpeg" && max(probe.width, probe.height) <= 200)
+    }
+
+    @Test(arguments: [
+        #"{"choice": "monarch", "confidence": 0.9, "reason": ""}"#,
+        #"{"choice": "Danaus plexippus", "confidence": 0.9, "reason": ""}"#,
+        #"{"choice": "Monarch", "confidence": 1.5, "reason": ""}"#,
+        #"{"choice": "Monarch", "confidence": true, "reason": ""}"#,
+        #"{"choice": "Monarch", "reason": ""}"#,
+        "Monarch",
+    ])
+    func aReplyThatIsNotAnOptionWithAConfidenceIsNoVerdict(_ reply: String) async throws {
+        let judge = VLMRelevanceJudge(service: ScriptedChat { _ in reply }, model: "m")
+        do {
+            _ = try await judge.judge(imageAt: try anyImage(), options: Self.options, category: nil)
+            Issue.record("\(reply) was taken as a verdict")
+        } catch let error as ImageJudgeError {
+            #expect(error.code == .noVerdict, "\(error)")
+        }
+    }
+
+    @Test func anEndpointErrorIsAFailureAndAFatalOneStops() async throws {
+        struct Down: ChatService {
+            let code: ChatError.Code
+            func complete(_ request: ChatRequest) async throws(ChatError) -> ChatResult { throw ChatError(code, "down") }
+        }
+        for (code, expected) in [(ChatError.Code.unavailable, ImageJudgeError.Code.unavailable), (.insufficientQuota, .stopped),
+                                 (.refusal, .noVerdict), (.authentication, .stopped)] {
+            do {
+                _ = try await VLMRelevanceJudge(service: Down(code: code), model: "m").judge(imageAt: try anyImage(), options: Self.options, category: nil)
+                Issue.record("no error")
+            } catch let error as ImageJudgeError {
+                #expect(error.code == expected)
+            }
+        }
+    }
+}
