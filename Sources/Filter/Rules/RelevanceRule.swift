@@ -66,12 +66,16 @@ public struct RelevanceRule: RegisteredRule {
     /// The options shown for one image: the keyword and its siblings in a seeded order, then the none option.
     public func options(for s: FilterSubject) -> [String] {
         var generator = SeededGenerator(text: "relevance|\(s.sha256)|\(s.keyword)")
-        let named = ([s.keyword] + siblings.siblings(of: s.keywordID, count: siblingCount)).shuffled(using: &generator)
+        let others = siblings.siblings(of: s.keywordID, count: siblingCount).filter { $0 != RelevanceConfusions.noneOption }
+        let named = ([s.keyword] + others).shuffled(using: &generator)
         return named + [RelevanceConfusions.noneOption]
     }
 
     public func decide(_ s: FilterSubject) async -> RuleDecision {
         let threshold = ">= \(formatNumber(minConfidence))"
+        if s.keyword == RelevanceConfusions.noneOption {
+            return .drop("keyword=none_option", threshold, "the keyword is the text of the judge's none option; rename it")
+        }
         let verdict: RelevanceVerdict
         do {
             verdict = try await judge.judge(imageAt: s.fileURL, options: options(for: s), category: siblings.category(of: s.keywordID))
@@ -79,7 +83,8 @@ public struct RelevanceRule: RegisteredRule {
             return .judgeFailed(error, rule: Self.ruleName, threshold: threshold, subject: s, what: "relevance judge")
         }
         let confidence = String(format: "%.2f", verdict.confidence)
-        let why = verdict.reason.isEmpty ? "" : " — \(verdict.reason.prefix(160))"
+        // The model's words are stored: an endpoint that echoes a credential must not put it in the manifest.
+        let why = verdict.reason.isEmpty ? "" : " — \(SecretRedactor.redact(String(verdict.reason.prefix(160))))"
         let shownAs = verdict.choice == RelevanceConfusions.noneOption ? "none of the keywords" : "\"\(verdict.choice)\""
         if verdict.choice != s.keyword {
             return .drop(verdict.choice, threshold, "shown as \(shownAs) (\(confidence)), not \"\(s.keyword)\"\(why)")

@@ -83,6 +83,17 @@ final class ScriptedRelevanceJudge: RelevanceJudging {
         #expect(!none.pass && none.value == RelevanceConfusions.noneOption && none.reason.hasPrefix("shown as none of the keywords (0.90)"))
     }
 
+    @Test func theJudgesWordsAreStoredWithoutAnEchoedCredentialAndAKeywordNamedLikeTheNoneOptionIsRefused() async {
+        SecretRedactor.register(secret: "sk-relevance-echo-0123456789")
+        let judge = ScriptedRelevanceJudge { _ in RelevanceVerdict(choice: "Monarch", confidence: 0.9, reason: "key sk-relevance-echo-0123456789") }
+        let decision = await RelevanceRule(judge: judge, siblings: Self.siblings).decide(Self.subject(3))
+        #expect(decision.pass && !decision.reason.contains("sk-relevance-echo-0123456789"), "\(decision.reason)")
+        let none = await RelevanceRule(judge: judge, siblings: Self.siblings)
+            .decide(Self.subject(3, keywordID: 9, keyword: RelevanceConfusions.noneOption))
+        #expect(!none.pass && none.value == "keyword=none_option")
+        #expect(judge.shown.withLock { $0.count } == 1, "not asked about the none-option keyword")
+    }
+
     @Test func aJudgeFailureIsNeverADropButAnUnreadableImageIs() async {
         for code in [ImageJudgeError.Code.unavailable, .noVerdict] {
             let rule = RelevanceRule(judge: ScriptedRelevanceJudge { _ in throw ImageJudgeError(code, "http 503 / refused") }, siblings: Self.siblings)
