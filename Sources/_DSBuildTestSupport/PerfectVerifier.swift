@@ -24,10 +24,23 @@ public final class PerfectVerifier: Sendable {
 
     /// What the image shows: the keyword of the nearest known image within `maxDistance`, else nil.
     public func keyword(of image: Data) -> String? {
-        guard let hash = try? PerceptualHash.compute(data: image, upright: true) else { return nil }
-        let nearest = known.min { $0.hash.distance(to: hash) < $1.hash.distance(to: hash) }
-        guard let nearest, nearest.hash.distance(to: hash) <= maxDistance else { return nil }
+        guard let nearest = nearest(image), nearest.distance <= maxDistance else { return nil }
         return nearest.keyword
+    }
+
+    /// Every keyword the image truly shows: a photo that is in the truth twice (the same picture filed for two
+    /// keywords) shows both. The known images at the nearest distance, within `maxDistance`.
+    public func keywords(of image: Data) -> Set<String> {
+        guard let hash = try? PerceptualHash.compute(data: image, upright: true) else { return [] }
+        let distances = known.map { ($0.keyword, $0.hash.distance(to: hash)) }
+        guard let best = distances.map(\.1).min(), best <= maxDistance else { return [] }
+        return Set(distances.filter { $0.1 <= best + 2 }.map(\.0))
+    }
+
+    /// The nearest known image's keyword and its distance.
+    public func nearest(_ image: Data) -> (keyword: String, distance: Int)? {
+        guard let hash = try? PerceptualHash.compute(data: image, upright: true) else { return nil }
+        return known.map { ($0.keyword, $0.hash.distance(to: hash)) }.min { $0.1 < $1.1 }
     }
 
     /// The images of a chat-completions request body (data URLs of its user messages), decoded.
@@ -57,8 +70,8 @@ public final class PerfectVerifier: Sendable {
         let options = text[list.upperBound...].split(separator: "\n").compactMap { line in
             line.hasPrefix("- ") ? String(line.dropFirst(2)) : nil
         }
-        let shown = Self.images(in: body).first.flatMap(keyword(of:))
-        let choice = shown.flatMap { options.contains($0) ? $0 : nil } ?? RelevanceConfusions.noneOption
+        let shown = Self.images(in: body).first.map(keywords(of:)) ?? []
+        let choice = options.first { shown.contains($0) } ?? RelevanceConfusions.noneOption
         let reply: [String: Any] = ["choice": choice, "confidence": 0.9, "reason": "recognised by its content"]
         let data = (try? JSONSerialization.data(withJSONObject: reply, options: [.sortedKeys])) ?? Data()
         return .content(String(decoding: data, as: UTF8.self))
