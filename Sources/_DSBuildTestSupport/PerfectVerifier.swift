@@ -77,3 +77,60 @@ public final class PerfectVerifier: Sendable {
         return .content(String(decoding: data, as: UTF8.self))
     }
 }
+
+extension PerfectVerifier {
+    /// The false visual claim `PlantingWriter` adds to a description; the perfect verifier finds it unsupported.
+    public static let falseClaim = "Its surface is covered in bright purple polka dots."
+
+    static func reply(_ object: [String: Any]) -> FakeChatEndpoint.Behaviour {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return .content(String(decoding: data, as: UTF8.self))
+    }
+
+    /// The answer to a faithfulness request (`describe.verify`): `unfaithful` naming the planted claim when the
+    /// description (the last `<description>` block) holds it, else `faithful`; nil when the body is not one.
+    public func answerFaithfulness(_ body: [String: Any]) -> FakeChatEndpoint.Behaviour? {
+        guard Self.schemaName(body) == "faithfulness_judgement" else { return nil }
+        let text = FakeChatEndpoint.firstUserText(body)
+        guard let open = text.range(of: "<description>\n", options: .backwards),
+              let close = text.range(of: "\n</description>", options: .backwards), open.upperBound <= close.lowerBound else {
+            return Self.reply(["unsupported": [], "verdict": "faithful"])
+        }
+        let description = String(text[open.upperBound..<close.lowerBound])
+        return description.contains(Self.falseClaim)
+            ? Self.reply(["unsupported": [Self.falseClaim], "verdict": "unfaithful"])
+            : Self.reply(["unsupported": [], "verdict": "faithful"])
+    }
+
+    /// The answer to an answer-key request (`mcq.verify`), never shown the key: for a question `PlantingWriter`'s
+    /// model wrote, the option its writer meant as right (tagged `… A`); else the option naming what the image
+    /// shows — `ambiguous` when two options do, or none; nil when the body is not one.
+    public func answerAnswerKey(_ body: [String: Any]) -> FakeChatEndpoint.Behaviour? {
+        guard Self.schemaName(body) == "answer_key_judgement" else { return nil }
+        let text = FakeChatEndpoint.firstUserText(body)
+        guard let open = text.range(of: "<question>\n", options: .backwards),
+              let close = text.range(of: "\n</question>", options: .backwards), open.upperBound <= close.lowerBound else {
+            return Self.reply(["answer": "A", "ambiguous": true, "reason": "no question found"])
+        }
+        let lines = text[open.upperBound..<close.lowerBound].split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
+        let options = lines.compactMap { line -> (letter: String, text: String)? in
+            guard line.count > 3, line.dropFirst().hasPrefix(". "), let letter = line.first, letter.isUppercase else { return nil }
+            return (String(letter), String(line.dropFirst(3)))
+        }
+        let letters = ["A", "B", "C", "D"]
+        if options.count == 4, let tagged = options.first(where: { $0.text.hasSuffix(" A") }),
+           options.allSatisfy({ option in letters.contains { option.text.hasSuffix(" " + $0) } }) {
+            return Self.reply(["answer": tagged.letter, "ambiguous": false, "reason": "the option the writer meant"])
+        }
+        let shown = Self.images(in: body).first.map(keywords(of:)) ?? []
+        let right = options.filter { shown.contains($0.text) }
+        if right.count == 1 { return Self.reply(["answer": right[0].letter, "ambiguous": false, "reason": "the photo shows it"]) }
+        return Self.reply(["answer": options.first?.letter ?? "A", "ambiguous": true,
+                           "reason": right.isEmpty ? "no option is what the photo shows" : "two options are what the photo shows"])
+    }
+
+    /// Every judge this verifier answers, in one responder (nil: not a judge request).
+    public func answer(_ body: [String: Any]) -> FakeChatEndpoint.Behaviour? {
+        answerRelevance(body) ?? answerFaithfulness(body) ?? answerAnswerKey(body)
+    }
+}
