@@ -15,10 +15,11 @@ import _DSBuildTestSupport
 /// Between stages it asserts the experiment is sound: the stored split holds out images of every keyword that has
 /// two or more; nothing derived from a test image reaches a training artifact; every Type 2 question is on an image
 /// of its own split and every test question is scored in all three conditions; the exported test questions read
-/// back with their images; a second `mcq` and a second `run` change no row and no byte; `check` passes all ten checks.
+/// back with their images; a second `mcq` and a second `run` change no row and no byte; `check` passes all eleven checks.
 @Suite(.serialized) struct SoundExperimentTests {
     static let allChecks: Set<String> = ["shards_intact", "answer_keys_stable", "split_disjoint", "askable", "text_only_no_image_refs",
-                                         "orientation_applied", "one_image_format", "letter_balance", "provenance_complete", "exports_roundtrip"]
+                                         "orientation_applied", "one_image_format", "letter_balance", "provenance_complete", "exports_roundtrip",
+                                         "judgements_applied"]
 
     /// The inputs a user would have: photos, a keyword CSV written on Windows, a recipe.
     struct Inputs {
@@ -355,7 +356,7 @@ import _DSBuildTestSupport
         for type in [1, 2] { #expect(fileTypes["\(type)"]?["n"] as? Int == t.questions(type: type, split: "test").count) }
     }
 
-    /// `dsbuild check --json`: ok, all ten checks run and pass.
+    /// `dsbuild check --json`: ok, all eleven checks run and pass.
     static func expectCheckPasses(_ s: Session) throws {
         let (check, checkReport) = try s.json(["check"])
         #expect(checkReport["ok"] as? Bool == true, "\(check.stdout.prefix(4000))")
