@@ -181,6 +181,38 @@ final class ScriptedChat: ChatService {
         }
     }
 
+    /// A judge's non-answer is a failure to retry, so the client does not replay it from the cache on the next run;
+    /// a good answer is replayed (no request), and a request that does not ask for this replays whatever it got.
+    @Test func aCachedNonAnswerOfAJudgeIsAskedAgainAndAGoodOneIsNot() async throws {
+        let healthy = Mutex(false)
+        let endpoint = FakeChatEndpoint { _ in
+            healthy.withLock { $0 } ? .content(#"{"answer": "B", "ambiguous": false, "reason": "r"}"#) : .content("Looks fine to me.")
+        }
+        let (client, _, dir) = try makeClient(endpoint, maxReasks: 1)
+        _ = dir
+        let judge = try AnswerKeyJudge(service: client, model: "verifier", workspaceRoot: nil)
+        let q = Question(id: "q", type: 2, question: "Which part is lacquered?", options: ["Brim", "Crown", "Strap", "Bead"], answer: 1)
+        await #expect { _ = try await judge.judge(q, imageAt: nil, descriptions: []) } throws: { ($0 as? JudgeError)?.code == .noVerdict }
+        #expect(endpoint.requestCount == 2, "the first answer and one re-ask")
+
+        // Without the opt-in, the client replays the cached non-answers: a decision-making caller sees the same.
+        var plain = ChatRequest(model: "verifier", messages: [.user("Which part?")], temperature: 0, responseFormat: .jsonSchema(name: "x", schema: AnswerKeyJudge.schema(options: 4)),
+                                purpose: "test")
+        await #expect(throws: ChatError.self) { _ = try await client.complete(plain) }
+        let afterPlain = endpoint.requestCount
+        await #expect(throws: ChatError.self) { _ = try await client.complete(plain) }
+        #expect(endpoint.requestCount == afterPlain, "a plain request replays its cached answers")
+        plain.replaysOnlyValidAnswers = true
+        await #expect(throws: ChatError.self) { _ = try await client.complete(plain) }
+        #expect(endpoint.requestCount == afterPlain + 2, "with the opt-in, both cached non-answers are asked again")
+
+        healthy.withLock { $0 = true }
+        let verdict = try await judge.judge(q, imageAt: nil, descriptions: [])
+        #expect(verdict.answer == 1 && endpoint.requestCount == afterPlain + 3, "the cached non-answer was asked again, once")
+        let again = try await judge.judge(q, imageAt: nil, descriptions: [])
+        #expect(again == verdict && endpoint.requestCount == afterPlain + 3, "a good answer comes from the cache")
+    }
+
     @Test func aReplyThatIsNoVerdictIsAFailureNotADecision() async throws {
         let chat = ScriptedChat { _ in #"{"answer": "Z", "ambiguous": false, "reason": ""}"# }
         let judge = try AnswerKeyJudge(service: chat, model: "m", workspaceRoot: nil)

@@ -127,7 +127,7 @@ public struct AnswerKeyJudge: Sendable {
                     ? "answer with a JSON object: `answer` one of the option letters, `ambiguous` true or false, `reason` one sentence"
                     : nil
             },
-            refresh: refresh)
+            refresh: refresh, replaysOnlyValidAnswers: true)
         let result: ChatResult
         do {
             result = try await service.complete(request)

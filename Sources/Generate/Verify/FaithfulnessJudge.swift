@@ -156,7 +156,7 @@ public struct FaithfulnessJudge: Sendable {
                     ? "answer with a JSON object whose `verdict` is faithful, minor or unfaithful and whose `unsupported` lists the claims (at least one for unfaithful)"
                     : nil
             },
-            refresh: refresh)
+            refresh: refresh, replaysOnlyValidAnswers: true)
         let result: ChatResult
         do {
             result = try await service.complete(request)
