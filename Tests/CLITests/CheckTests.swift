@@ -308,6 +308,25 @@ import _DSBuildTestSupport
         #expect(judgements["questions_disputed_kept"] as? Int == 1)
     }
 
+    /// A description rejected as unfaithful after the shards were written is still in them.
+    @Test func anUnfaithfulDescriptionLeftInTheShardsIsReportedByJudgementsApplied() throws {
+        let clean = try Clean.get()
+        let ws = try clean.copy()
+        let id = try Workspace.open(at: ws).manifest.write { db -> Int64 in
+            // A text-only description of a keyword that keeps another accepted one (so every question stays askable).
+            let id = try #require(try Int64.fetchOne(db, sql: """
+                SELECT d.id FROM descriptions d WHERE d.status = 'accepted' AND d.mode = 'text-only'
+                   AND (SELECT COUNT(*) FROM descriptions o WHERE o.keyword_id = d.keyword_id AND o.status = 'accepted') > 1
+                   AND d.keyword_id NOT IN (SELECT keyword_id FROM splits WHERE image_sha256 = '' AND split = 'test')
+                 ORDER BY d.id LIMIT 1
+                """))
+            try db.execute(sql: "UPDATE descriptions SET status = 'rejected', reason = 'unfaithful', detail = 'claims' WHERE id = ?", arguments: [id])
+            return id
+        }
+        let lines = try expectOnly("judgements_applied", naming: "description \(id) ", in: ws, clean)
+        #expect(lines.allSatisfy { $0.contains("was rejected as unfaithful") && $0.contains("shards/") }, "\(lines)")
+    }
+
     @Test func aTestImageAppendedToAPairedTarIsReportedBySplitDisjoint() throws {
         let clean = try Clean.get()
         let ws = try clean.copy()
