@@ -35,6 +35,33 @@ struct ReportData {
     var questionSamples: [(type: Int, question: String, options: [String], answer: Int)] = []
     var answerLetters: [String: Int] = [:]
     var evalRows: [(model: String, label: String?, condition: String, circular: Bool, result: [String: Any])] = []
+    /// Questions the answer-key verifier disputed (kept out, or kept by `mcq.keep_disputed`), with its answer and reason.
+    var disputedQuestions: [DisputedQuestion] = []
+    /// Descriptions rejected as unfaithful, with the claims the verifier found unsupported.
+    var unfaithfulDescriptions: [UnfaithfulDescription] = []
+
+    struct DisputedQuestion {
+        let id: String
+        let type: Int
+        let keyword: String
+        let imageSHA256: String
+        let question: String
+        let options: [String]
+        let key: Int
+        let verifierAnswer: String
+        let reason: String
+        let dispute: String
+        let status: String
+    }
+
+    struct UnfaithfulDescription {
+        let keyword: String
+        let aspect: String
+        let mode: String
+        let imageSHA256: String
+        let text: String
+        let detail: String
+    }
     var runs: [(command: String, status: String, started: Double, finished: Double?)] = []
 
     static func load(_ db: Database) throws -> ReportData {
@@ -97,6 +124,28 @@ struct ReportData {
             if data.questionSamples.filter({ $0.type == type }).count < 4 {
                 data.questionSamples.append((type: type, question: question, options: options, answer: answer))
             }
+        }
+        let verdicts = try JudgementRow.all(of: .answerKey, in: db)
+        for row in try Row.fetchAll(db, sql: """
+            SELECT q.id, q.type, q.question, q.options, q.answer, q.image_sha256, q.status, COALESCE(k.text, '') AS keyword
+              FROM questions q JOIN judgements j ON j.judge = ? AND j.subject = q.id LEFT JOIN keywords k ON k.id = q.keyword_id
+             WHERE j.verdict = ? AND q.status IN ('accepted', 'disputed') ORDER BY q.id
+            """, arguments: [Judge.answerKey.rawValue, JudgementVerdict.disputed.rawValue]) {
+            let id: String = row["id"]
+            guard let verdict = verdicts[id] else { continue }
+            data.disputedQuestions.append(DisputedQuestion(
+                id: id, type: row["type"], keyword: row["keyword"], imageSHA256: row["image_sha256"], question: row["question"],
+                options: JSONText.decode([String].self, from: row["options"] as String?) ?? [], key: row["answer"],
+                verifierAnswer: verdict.answer ?? "?", reason: verdict.reason ?? "",
+                dispute: verdict.detailObject["dispute"] as? String ?? "disputed", status: row["status"]))
+        }
+        for row in try Row.fetchAll(db, sql: """
+            SELECT k.text AS keyword, d.aspect, d.mode, d.image_sha256, d.text, d.detail FROM descriptions d
+              JOIN keywords k ON k.id = d.keyword_id WHERE d.status = 'rejected' AND d.reason = ? ORDER BY d.id
+            """, arguments: [JudgementVerdict.unfaithful.rawValue]) {
+            data.unfaithfulDescriptions.append(UnfaithfulDescription(
+                keyword: row["keyword"], aspect: row["aspect"], mode: row["mode"], imageSHA256: row["image_sha256"],
+                text: row["text"] ?? "", detail: row["detail"] ?? ""))
         }
         for row in try Row.fetchAll(db, sql: "SELECT model, label, condition, circular, result FROM eval_results ORDER BY id") {
             let result = (try? JSONSerialization.jsonObject(with: Data((row["result"] as String).utf8))) as? [String: Any] ?? [:]

@@ -19,6 +19,7 @@ struct ReportHTML {
         body.append(keywordGrids())
         body.append(descriptions())
         body.append(questions())
+        body.append(judgements())
         body.append(evaluations())
         return """
             <!DOCTYPE html>
@@ -45,6 +46,7 @@ struct ReportHTML {
         .noimg{display:flex;align-items:center;justify-content:center;color:#999}
         figcaption{overflow-wrap:anywhere}
         .sample{background:#f8f8f8;padding:.5em;margin:.4em 0;white-space:pre-wrap}
+        .judged{display:flex;gap:12px;align-items:flex-start;margin:.6em 0}.judged .sample{flex:1;margin:0}
         """
 
     private func funnel() -> String {
@@ -54,6 +56,7 @@ struct ReportHTML {
             ("download failures", s.downloadsFailed.values.reduce(0, +)), ("images stored", s.imagesStored),
             ("kept (image × keyword)", s.imagesKept), ("dropped (rule decisions)", s.imagesDropped.values.reduce(0, +)),
             ("descriptions accepted", s.descriptionsAccepted), ("questions accepted", s.questionsAccepted),
+            ("questions disputed (kept out)", s.judgements.disputedExcluded),
             ("LLM requests", s.llmRequests), ("LLM cache hits", s.llmCacheHits),
         ]
         let cells = rows.map { "<tr><td>\(HTML.escape($0.0))</td><td class=\"n\">\($0.1)</td></tr>" }.joined()
@@ -183,6 +186,58 @@ struct ReportHTML {
             out.append("<div class=\"sample\"><i>Type \(q.type)</i> \(HTML.escape(q.question))<br>\(options)<br><i>answer: \(answer)</i></div>")
         }
         return out.joined(separator: "\n")
+    }
+
+    /// The judges' verdicts, then each disputed question and each description rejected as unfaithful beside its
+    /// image, with the verifier's reason.
+    private func judgements() -> String {
+        let counts = data.status.judgements
+        guard !counts.isEmpty || !data.disputedQuestions.isEmpty || !data.unfaithfulDescriptions.isEmpty else { return "" }
+        var out = ["<h2 id=\"judgements\">Judgements</h2>"]
+        for judge in counts.verdicts.keys.sorted() {
+            let verdicts = counts.verdicts[judge] ?? [:]
+            let known = Judge(rawValue: judge)?.verdicts.map(\.rawValue) ?? verdicts.keys.sorted()
+            let header = known.map { "<th>\(HTML.escape($0))</th>" }.joined()
+            var rows = "<tr><td><b>all</b></td>" + known.map { "<td>\(verdicts[$0] ?? 0)</td>" }.joined() + "</tr>"
+            for (keyword, byVerdict) in (counts.byKeyword[judge] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                rows += "<tr><td>\(HTML.escape(keyword.isEmpty ? "(no keyword)" : keyword))</td>" + known.map { "<td>\(byVerdict[$0] ?? 0)</td>" }.joined() + "</tr>"
+            }
+            out.append("<h3>\(HTML.escape(judge))</h3><table><tr><th>keyword</th>\(header)</tr>\(rows)</table>")
+        }
+        if !data.disputedQuestions.isEmpty {
+            out.append("<h3>Disputed questions <span class=\"muted\">\(counts.disputedExcluded) kept out of training and test, \(counts.disputedKept) kept by mcq.keep_disputed</span></h3>")
+            for q in data.disputedQuestions {
+                let options: String = q.options.enumerated().map { i, o -> String in
+                    let letter = HTML.letter(i)
+                    return i == q.key ? "<b>\(letter). \(HTML.escape(o))</b>" : "\(letter). \(HTML.escape(o))"
+                }.joined(separator: "<br>")
+                let state = q.status == "disputed" ? "kept out" : "kept (mcq.keep_disputed)"
+                let text = "<i>Type \(q.type) · \(HTML.escape(q.keyword)) · \(HTML.escape(q.id)) · \(state)</i><br>\(HTML.escape(q.question))<br>\(options)"
+                    + "<br><i>key: \(HTML.letter(q.key)) · verifier: \(HTML.escape(q.verifierAnswer)) (\(HTML.escape(q.dispute)))</i> — \(HTML.escape(q.reason))"
+                out.append(judged(image: q.imageSHA256, caption: q.keyword, text: text))
+            }
+        }
+        if !data.unfaithfulDescriptions.isEmpty {
+            out.append("<h3>Descriptions rejected as unfaithful <span class=\"muted\">\(data.unfaithfulDescriptions.count)</span></h3>")
+            for d in data.unfaithfulDescriptions {
+                let text = "<i>\(HTML.escape(d.keyword)) · \(HTML.escape(d.aspect)) · \(HTML.escape(d.mode))</i><br><b>\(HTML.escape(d.detail))</b><br>\(HTML.escape(d.text))"
+                out.append(judged(image: d.imageSHA256, caption: d.keyword, text: text))
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// One judged item: its image's thumbnail (when it has one) beside the text.
+    private func judged(image sha: String, caption: String, text: String) -> String {
+        let picture: String
+        if sha.isEmpty {
+            picture = "<div class=\"noimg\">no image</div>"
+        } else if thumbnails.contains(sha) {
+            picture = "<img src=\"thumbs/\(sha).jpg\" alt=\"\(HTML.escape(caption))\" loading=\"lazy\">"
+        } else {
+            picture = "<div class=\"noimg\">no thumbnail</div>"
+        }
+        return "<div class=\"judged\" data-sha256=\"\(sha)\"><figure class=\"dropped\">\(picture)</figure><div class=\"sample\">\(text)</div></div>"
     }
 
     private func evaluations() -> String {

@@ -14,7 +14,7 @@ import _DSBuildTestSupport
 
     static let allChecks = ["shards_intact", "answer_keys_stable", "split_disjoint", "askable", "text_only_no_image_refs",
                             "orientation_applied", "one_image_format", "letter_balance", "provenance_complete", "exports_roundtrip",
-                                         "relevance_confusions"]
+                            "relevance_confusions", "judgements_applied"]
 
     // MARK: The clean workspace, built once
 
@@ -277,6 +277,54 @@ import _DSBuildTestSupport
         }
         let lines = try expectOnly("answer_keys_stable", naming: "question \(id) in shards/text/", in: ws, clean)
         #expect(lines.allSatisfy { $0.contains("question \(id)") })
+    }
+
+    /// A verdict the shards were written without: the verifier disputed a training question that is still accepted
+    /// (and in the text shards), and an imported test question's copy sits in the question file.
+    @Test func aDisputedQuestionLeftInTheShardsIsReportedByJudgementsApplied() throws {
+        let clean = try Clean.get()
+        let ws = try clean.copy()
+        let id = try Workspace.open(at: ws).manifest.write { db -> String in
+            let row = try #require(try Row.fetchOne(db, sql: """
+                SELECT id, keyword_id, question, options, answer FROM questions
+                 WHERE status = 'accepted' AND split = 'train' AND type = 2 ORDER BY id LIMIT 1
+                """))
+            let options = JSONText.decode([String].self, from: row["options"] as String) ?? []
+            try JudgementRow(judge: .answerKey, subject: row["id"],
+                             subjectSHA256: JudgementRow.fingerprint(question: row["question"], options: options, answer: row["answer"]),
+                             keywordID: row["keyword_id"], imageSHA256: "", settingsHash: "h", model: "verifier", verdict: .disputed,
+                             answer: "D", reason: "the description says otherwise", detail: ["dispute": "wrong_key"], requestKey: "k").insert(db)
+            return row["id"]
+        }
+        let lines = try expectOnly("judgements_applied", naming: "question \(id)", in: ws, clean)
+        #expect(lines.contains { $0.contains("is a training question though the answer-key verifier (verifier) answered D") })
+        #expect(lines.contains { $0.contains("shards/text/") && $0.contains("carries question \(id)") }, "\(lines)")
+        // With mcq.keep_disputed, the same workspace passes.
+        let recipe = try String(contentsOf: clean.recipe, encoding: .utf8).replacingOccurrences(of: "mcq:\n", with: "mcq:\n  keep_disputed: true\n")
+        try recipe.write(to: ws.appendingPathComponent("recipe.yaml"), atomically: true, encoding: .utf8)
+        let kept = try clean.cli.run(["check", "--workspace", ws.path, "--json"])
+        #expect(kept.status == 0, "\(kept.stdout.prefix(2000))")
+        let judgements = try #require(try kept.json()["judgements"] as? [String: Any])
+        #expect(judgements["questions_disputed_kept"] as? Int == 1)
+    }
+
+    /// A description rejected as unfaithful after the shards were written is still in them.
+    @Test func anUnfaithfulDescriptionLeftInTheShardsIsReportedByJudgementsApplied() throws {
+        let clean = try Clean.get()
+        let ws = try clean.copy()
+        let id = try Workspace.open(at: ws).manifest.write { db -> Int64 in
+            // A text-only description of a keyword that keeps another accepted one (so every question stays askable).
+            let id = try #require(try Int64.fetchOne(db, sql: """
+                SELECT d.id FROM descriptions d WHERE d.status = 'accepted' AND d.mode = 'text-only'
+                   AND (SELECT COUNT(*) FROM descriptions o WHERE o.keyword_id = d.keyword_id AND o.status = 'accepted') > 1
+                   AND d.keyword_id NOT IN (SELECT keyword_id FROM splits WHERE image_sha256 = '' AND split = 'test')
+                 ORDER BY d.id LIMIT 1
+                """))
+            try db.execute(sql: "UPDATE descriptions SET status = 'rejected', reason = 'unfaithful', detail = 'claims' WHERE id = ?", arguments: [id])
+            return id
+        }
+        let lines = try expectOnly("judgements_applied", naming: "description \(id) ", in: ws, clean)
+        #expect(lines.allSatisfy { $0.contains("was rejected as unfaithful") && $0.contains("shards/") }, "\(lines)")
     }
 
     @Test func aTestImageAppendedToAPairedTarIsReportedBySplitDisjoint() throws {

@@ -19,7 +19,7 @@ import _DSBuildTestSupport
 @Suite(.serialized) struct SoundExperimentTests {
     static let allChecks: Set<String> = ["shards_intact", "answer_keys_stable", "split_disjoint", "askable", "text_only_no_image_refs",
                                          "orientation_applied", "one_image_format", "letter_balance", "provenance_complete", "exports_roundtrip",
-                                         "relevance_confusions"]
+                                         "relevance_confusions", "judgements_applied"]
 
     /// The inputs a user would have: photos, a keyword CSV written on Windows, a recipe.
     struct Inputs {

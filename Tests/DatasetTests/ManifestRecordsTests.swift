@@ -41,6 +41,9 @@ import _DSBuildTestSupport
                                                                    reason: nil))),
             ("descriptions", try columns(of: DescriptionRow(key: key, model: "m", text: "x", status: "accepted", reason: nil, detail: nil,
                                                             requestKey: nil, promptTokens: 0, completionTokens: 0))),
+            ("judgements", try columns(of: JudgementRow(judge: .answerKey, subject: "t1-x", subjectSHA256: "s", keywordID: 1, imageSHA256: "ab",
+                                                        settingsHash: "h", model: "m", verdict: .disputed, answer: "B", reason: "r",
+                                                        requestKey: "k"))),
         ]
         for (table, written) in samples {
             var expected = try tableColumns(table, in: w)

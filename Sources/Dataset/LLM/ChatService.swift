@@ -63,10 +63,15 @@ public struct ChatRequest: Sendable {
     public var validator: (@Sendable (String) -> String?)?
     /// Skip the cache for this request (a `--refresh` run); the new answer replaces the cached one.
     public var refresh: Bool
+    /// Replay from the cache only answers that pass the schema and the validator (and are no refusal); a cached
+    /// answer that does not is asked again, once, and the new answer replaces it. For requests whose bad answer is a
+    /// failure to retry on the next run rather than a decision to keep (the judges): a rerun still makes no request
+    /// for an answer that was good.
+    public var replaysOnlyValidAnswers: Bool
 
     public init(model: String, messages: [ChatMessage], temperature: Double? = nil, maxTokens: Int? = nil,
                 seed: Int? = nil, responseFormat: ChatResponseFormat = .text, purpose: String,
-                validator: (@Sendable (String) -> String?)? = nil, refresh: Bool = false) {
+                validator: (@Sendable (String) -> String?)? = nil, refresh: Bool = false, replaysOnlyValidAnswers: Bool = false) {
         self.model = model
         self.messages = messages
         self.temperature = temperature
@@ -76,6 +81,7 @@ public struct ChatRequest: Sendable {
         self.purpose = purpose
         self.validator = validator
         self.refresh = refresh
+        self.replaysOnlyValidAnswers = replaysOnlyValidAnswers
     }
 }
 

@@ -7,7 +7,7 @@ public enum ManifestSchema {
     public static var latestVersion: String { migrationNames.last! }
 
     static let migrationNames = ["v1-initial", "v2-collect-searches", "v3-phash-fast", "v4-splits", "v5-question-keys",
-                                  "v6-decisions-by-keyword", "v7-pair-states"]
+                                  "v6-decisions-by-keyword", "v7-pair-states", "v8-judgements"]
 
     public static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -32,6 +32,12 @@ public enum ManifestSchema {
         // are written instead of grouped over every decision on each read: `status` at a million images counted
         // kept pairs in 10 s through the grouping view.
         migrator.registerMigration("v7-pair-states") { db in try createPairStates(db) }
+        // Verdicts of the judges (description faithfulness, answer keys), and `disputed` as a question status that
+        // every query for accepted questions leaves out by construction.
+        migrator.registerMigration("v8-judgements") { db in
+            try createJudgements(db)
+            try allowDisputedQuestions(db)
+        }
         return migrator
     }
 
@@ -48,6 +54,70 @@ public enum ManifestSchema {
                 finished_at REAL NOT NULL,
                 PRIMARY KEY (keyword_id, source)
             );
+            """)
+    }
+
+    /// `judgements`: one row per judge and judged item (`JudgementRow`), the verdict current while its
+    /// `settings_hash` and `subject_sha256` match the judge's settings and the item.
+    private static func createJudgements(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE judgements (
+                judge TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                subject_sha256 TEXT NOT NULL,
+                keyword_id INTEGER REFERENCES keywords(id) ON DELETE CASCADE,
+                image_sha256 TEXT NOT NULL DEFAULT '',
+                settings_hash TEXT NOT NULL,
+                model TEXT NOT NULL,
+                verdict TEXT NOT NULL,
+                answer TEXT,
+                reason TEXT,
+                detail TEXT NOT NULL DEFAULT '{}',
+                request_key TEXT,
+                judged_at REAL NOT NULL,
+                PRIMARY KEY (judge, subject)
+            );
+            CREATE INDEX judgements_by_keyword ON judgements(keyword_id, judge);
+            """)
+    }
+
+    /// `questions.status` gains `disputed` (the answer-key verifier contradicts the key or finds two defensible
+    /// options). SQLite cannot change a CHECK constraint, so the table is rebuilt: every column in its order
+    /// (`placed_at` last, as v5 added it), every row with its rowid (the order questions were first stored in, which
+    /// `QuestionStore.accepted` reads them in), and its index.
+    private static func allowDisputedQuestions(_ db: Database) throws {
+        let columns = """
+            id, keyword_id, image_sha256, type, question, options, answer, aspect, rationale, category, split, status, reason, \
+            origin, model, template_sha256, request_key, leaky, extra, created_at, placed_at
+            """
+        try db.execute(sql: """
+            CREATE TABLE questions_v8 (
+                id TEXT PRIMARY KEY NOT NULL,
+                keyword_id INTEGER REFERENCES keywords(id) ON DELETE CASCADE,
+                image_sha256 TEXT NOT NULL DEFAULT '',
+                type INTEGER NOT NULL,
+                question TEXT NOT NULL,
+                options TEXT NOT NULL,
+                answer INTEGER NOT NULL,
+                aspect TEXT,
+                rationale TEXT,
+                category TEXT,
+                split TEXT NOT NULL DEFAULT 'train',
+                status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected', 'failed', 'disputed')),
+                reason TEXT,
+                origin TEXT NOT NULL DEFAULT 'generated',
+                model TEXT,
+                template_sha256 TEXT,
+                request_key TEXT,
+                leaky INTEGER,
+                extra TEXT NOT NULL DEFAULT '{}',
+                created_at REAL NOT NULL,
+                placed_at REAL
+            );
+            INSERT INTO questions_v8 (rowid, \(columns)) SELECT rowid, \(columns) FROM questions ORDER BY rowid;
+            DROP TABLE questions;
+            ALTER TABLE questions_v8 RENAME TO questions;
+            CREATE INDEX questions_by_keyword ON questions(keyword_id);
             """)
     }
 

@@ -18,6 +18,8 @@ public struct StatusReport: Sendable, Equatable {
     public var descriptionsByAspect: [String: Int] = [:]
     public var questionsAccepted = 0
     public var questionsRejected: [String: Int] = [:]
+    /// Questions the answer-key verifier disputed, kept out of training and test (`disputed`), by reason.
+    public var questionsDisputed: [String: Int] = [:]
     public var questionsByType: [String: Int] = [:]
     public var questionsBySplit: [String: Int] = [:]
     public var llmRequests = 0
@@ -28,6 +30,8 @@ public struct StatusReport: Sendable, Equatable {
     public var evalResults = 0
     /// What the relevance judge took each keyword's images for (empty when it never ran).
     public var relevance = RelevanceConfusions()
+    /// The judges' verdicts (faithfulness, answer keys).
+    public var judgements = JudgementCounts()
 
     public init() {}
 
@@ -59,7 +63,8 @@ public struct StatusReport: Sendable, Equatable {
         r.descriptionsRejected = try grouped("SELECT reason, COUNT(*) FROM descriptions WHERE status != 'accepted' GROUP BY reason")
         r.descriptionsByAspect = try grouped("SELECT aspect, COUNT(*) FROM descriptions WHERE status = 'accepted' GROUP BY aspect")
         r.questionsAccepted = try count("SELECT COUNT(*) FROM questions WHERE status = 'accepted'")
-        r.questionsRejected = try grouped("SELECT reason, COUNT(*) FROM questions WHERE status != 'accepted' GROUP BY reason")
+        r.questionsRejected = try grouped("SELECT reason, COUNT(*) FROM questions WHERE status NOT IN ('accepted', 'disputed') GROUP BY reason")
+        r.questionsDisputed = try grouped("SELECT reason, COUNT(*) FROM questions WHERE status = 'disputed' GROUP BY reason")
         r.questionsByType = try grouped("SELECT CAST(type AS TEXT), COUNT(*) FROM questions WHERE status = 'accepted' GROUP BY type")
         r.questionsBySplit = try grouped("SELECT split, COUNT(*) FROM questions WHERE status = 'accepted' GROUP BY split")
         r.llmRequests = try count("SELECT COUNT(*) FROM llm_cache")
@@ -69,6 +74,7 @@ public struct StatusReport: Sendable, Equatable {
         r.trainRuns = try count("SELECT COUNT(*) FROM train_runs")
         r.evalResults = try count("SELECT COUNT(*) FROM eval_results")
         r.relevance = try RelevanceConfusions.load(db)
+        r.judgements = try JudgementCounts.compute(db)
         return r
     }
 
@@ -82,7 +88,8 @@ public struct StatusReport: Sendable, Equatable {
             "images": ["stored": imagesStored, "kept": imagesKept, "dropped": imagesDropped],
             "descriptions": ["accepted": descriptionsAccepted, "rejected": descriptionsRejected, "by_aspect": descriptionsByAspect],
             "questions": ["accepted": questionsAccepted, "rejected": questionsRejected, "by_type": questionsByType.merging(["1": 0, "2": 0]) { a, _ in a },
-                          "by_split": questionsBySplit],
+                          "by_split": questionsBySplit, "disputed": questionsDisputed.values.reduce(0, +), "disputed_by_reason": questionsDisputed],
+            "judgements": judgements.json,
             "llm": ["requests": llmRequests, "cache_hits": llmCacheHits, "prompt_tokens": promptTokens,
                     "completion_tokens": completionTokens],
             "train_runs": trainRuns,
@@ -113,6 +120,14 @@ public struct StatusReport: Sendable, Equatable {
         reasons(descriptionsRejected)
         lines.append("questions     accepted \(questionsAccepted) (type 1: \(questionsByType["1"] ?? 0), type 2: \(questionsByType["2"] ?? 0)), rejected \(questionsRejected.values.reduce(0, +))")
         reasons(questionsRejected)
+        if !questionsDisputed.isEmpty {
+            lines.append("              disputed \(questionsDisputed.values.reduce(0, +)) (kept out of training and test)")
+            reasons(questionsDisputed)
+        }
+        if !judgements.isEmpty {
+            lines.append("judgements")
+            for line in judgements.lines { lines.append("    \(line)") }
+        }
         lines.append("llm           requests \(llmRequests), cache hits \(llmCacheHits), tokens \(promptTokens) in / \(completionTokens) out")
         if !relevance.isEmpty {
             let rows = relevance.rows.values

@@ -11,7 +11,9 @@ import GRDB
 /// are folded in on save and taken out again on read, so the model's fields come back as they were saved.
 public struct QuestionRow: Sendable, Equatable {
     public var question: Question
-    /// `accepted`, `rejected` (by a check; `reason` says which) or `failed` (the model call failed).
+    /// `accepted`, `rejected` (by a check; `reason` says which), `failed` (the model call failed) or `disputed` (the
+    /// answer-key verifier contradicted the key or found two options defensible; `reason` says which, the verdict
+    /// is in `judgements`): see `Status`.
     public var status: String
     public var reason: String?
     /// The LLM request the question was written from.
@@ -57,6 +59,12 @@ public struct QuestionRow: Sendable, Equatable {
         public static let placedAt = Column("placed_at")
         /// Not a column: the joined `keywords.text` a query may select under this name.
         public static let keyword = Column("keyword")
+    }
+
+    /// The values of `status` (the table's CHECK). Only `accepted` questions are asked, trained on, exported and
+    /// scored: a `disputed` one is out of all of them until `mcq.keep_disputed` makes it `accepted` again.
+    public enum Status {
+        public static let accepted = "accepted", rejected = "rejected", failed = "failed", disputed = "disputed"
     }
 
     /// The keys of `extra` that hold file fields with no column.

@@ -78,7 +78,9 @@ public struct OpenAIClientConfiguration: Sendable {
 /// (`json_schema` → `json_object` → text with the schema in the prompt and the first JSON object extracted);
 /// answer from `llm_cache` by the body's sha256, else send it (paced, retried with backoff honouring
 /// `retry-after(-ms)` and `x-ratelimit-reset-*`) and store the raw response before using it; validate against
-/// the schema and the request's validator; on a problem, re-ask with the error fed back, up to `maxReasks`.
+/// the schema and the request's validator; on a problem, re-ask with the error fed back, up to `maxReasks`. A
+/// request with `replaysOnlyValidAnswers` (the judges) takes from the cache only answers that pass: a cached
+/// non-answer is asked again, so a judge's failure is retried on the next run.
 public final class OpenAIClient: ChatService {
     public let configuration: OpenAIClientConfiguration
     public let ledger: UsageLedger
@@ -112,6 +114,8 @@ public final class OpenAIClient: ChatService {
         var usage = ChatUsage()
         var lastProblem = ""
         var reasks = 0
+        // Set when a cached answer was not replayed (`replaysOnlyValidAnswers`): the same turn is sent to the endpoint.
+        var bypassCache = false
         let validator: JSONSchemaValidator? = {
             if case .jsonSchema(_, let schema) = request.responseFormat { return JSONSchemaValidator(schema: schema) }
             return nil
@@ -130,11 +134,14 @@ public final class OpenAIClient: ChatService {
             if firstKey == nil { firstKey = key }
 
             var raw: String?
-            if !request.refresh, let cache, let entry = try? await cache.lookup(key),
+            var cachedTurn = false
+            if !request.refresh, !bypassCache, let cache, let entry = try? await cache.lookup(key),
                Self.completionProblem(Data(entry.response.utf8)) == nil {  // an older run's bad entry is not replayed
                 raw = entry.response
+                cachedTurn = true
                 ledger.update { $0.cacheHits += 1 }
             }
+            bypassCache = false
             if raw == nil {
                 allFromCache = false
                 let sent = try await send(body, model: request.model, purpose: request.purpose, attempts: &attempts)
@@ -151,12 +158,14 @@ public final class OpenAIClient: ChatService {
                 }
             }
             let reply = try parse(raw!, storeKey: key, request: request, fromCache: allFromCache)
-            if !allFromCache || reply.usage.promptTokens > 0 {
-                usage.promptTokens += reply.usage.promptTokens
-                usage.completionTokens += reply.usage.completionTokens
-                usage.cachedTokens += reply.usage.cachedTokens
+            if let refusal = reply.refusal {
+                if cachedTurn && request.replaysOnlyValidAnswers {
+                    (bypassCache, allFromCache) = (true, false)
+                    ledger.update { $0.cacheHits -= 1 }
+                    continue
+                }
+                throw ChatError(.refusal, refusal)
             }
-            if let refusal = reply.refusal { throw ChatError(.refusal, refusal) }
 
             var text = reply.content
             var problem: String?
@@ -174,6 +183,17 @@ public final class OpenAIClient: ChatService {
                 if problem == nil { problem = validator.validate(text: text) }
             }
             if problem == nil, let check = request.validator { problem = check(text) }
+            // A cached answer that is no answer is not replayed for such a request: the endpoint is asked again.
+            if problem != nil && cachedTurn && request.replaysOnlyValidAnswers {
+                (bypassCache, allFromCache) = (true, false)
+                ledger.update { $0.cacheHits -= 1 }
+                continue
+            }
+            if !allFromCache || reply.usage.promptTokens > 0 {
+                usage.promptTokens += reply.usage.promptTokens
+                usage.completionTokens += reply.usage.completionTokens
+                usage.cachedTokens += reply.usage.cachedTokens
+            }
             guard let problem else {
                 return ChatResult(text: text, usage: usage, fromCache: allFromCache, requestKey: firstKey!,
                                   finishReason: reply.finishReason, model: reply.model ?? request.model,

@@ -5,8 +5,12 @@ import Foundation
 /// bounded concurrency), then near-duplicate settling over every description (`DescriptionDeduplication`), after
 /// the requests and in a fixed order. Both runs record the same settings.
 ///
-/// Building it loads the aspects' templates and throws a `ChatError(.badRequest)` naming a missing one; a fatal
-/// model error during the run is thrown too.
+/// With `describe.verify` and both modes, the requests run in two passes, image-grounded first: a text-only
+/// description is checked against the image-grounded descriptions of its keyword the verifier found faithful,
+/// so those are settled before it is. A pass cut short by an interruption skips the next one.
+///
+/// Building it loads the aspects' templates (and the judge's) and throws a `ChatError(.badRequest)` naming a
+/// missing or unreadable one; a fatal model error during the run is thrown too.
 public struct DescribeRun: Sendable {
     public let stage: DescribeStage
 
@@ -14,11 +18,27 @@ public struct DescribeRun: Sendable {
         stage = try DescribeStage(settings: settings, client: client, workspaceRoot: workspaceRoot)
     }
 
-    /// The describe stage's summary (the dedup step reports through its own `runs` row).
+    /// The describe stage's summary (both passes added up; the dedup step reports through its own `runs` row).
     public func run(with runner: StageRunner) async throws -> StageSummary {
         let settings = stage.settings
         let record = settings.runRecordJSON
-        let summary = try await runner.run(stage, concurrency: settings.concurrency, settingsJSON: record)
+        var passes: [DescribeStage] = [stage]
+        if stage.verifier != nil && Set(settings.modes).isSuperset(of: DescribeSettings.modeNames) {
+            passes = DescribeSettings.modeNames.map { mode in
+                var pass = stage
+                pass.onlyMode = mode
+                return pass
+            }
+        }
+        var summary = StageSummary(stage: stage.name)
+        for pass in passes {
+            let done = try await runner.run(pass, concurrency: settings.concurrency, settingsJSON: record)
+            summary.pending += done.pending
+            summary.failures += done.failures
+            summary.seconds += done.seconds
+            summary.counts.merge(done.counts, uniquingKeysWith: +)
+            if done.interrupted { summary.interrupted = true; break }
+        }
         _ = try await runner.run(DescriptionDeduplication(threshold: settings.dedupThreshold), settingsJSON: record)
         return summary
     }

@@ -30,6 +30,13 @@ public struct DescribeSettings: LLMStageSettings {
     /// Answers asked for per description: a rejected one (too short, wrong language, …) is re-asked with the
     /// reason fed back until this many answers were given (`describe.max_attempts`).
     public var maxAttempts = 3
+    /// `describe.verify`: each description is checked by a vision model before it is accepted — an image-grounded
+    /// one against its image, a text-only one against the accepted image-grounded descriptions of its keyword
+    /// (`DescriptionVerifier`); an unfaithful one is re-asked with the claims fed back, up to `maxAttempts`, then
+    /// rejected (`unfaithful`).
+    public var verify = false
+    /// `describe.verify_model`; nil: the describe model.
+    public var ownVerifyModel: String?
     public var refresh = false
     /// The recipe's `llm:` section: what an unset sampling value falls back to.
     public var llm = LLMSettings()
@@ -59,6 +66,11 @@ public struct DescribeSettings: LLMStageSettings {
     public var seed: Int {
         get { llm.seed }
         set { llm.seed = newValue }
+    }
+    /// The verifier's model: `describe.verify_model`, else the describe model.
+    public var verifyModel: String {
+        get { ownVerifyModel ?? model }
+        set { ownVerifyModel = newValue }
     }
     /// `llm.image_max_side`.
     public var maxImageSide: Int {
@@ -110,6 +122,10 @@ public struct DescribeSettings: LLMStageSettings {
             .rendered { .int($0.concurrency) },
         .int("max_attempts", \.maxAttempts, rule: .atLeast(1),
              help: "answers asked per description; a rejected one is re-asked with the reason"),
+        .bool("verify", \.verify,
+              help: "check each description with the verifier model (image-grounded: against its image; text-only: against the image-grounded descriptions of its keyword); an unfaithful one is re-asked with the unsupported claims, then rejected"),
+        SettingKey.string("verify_model", \.ownVerifyModel, help: "the verifier's model (unset: the describe model)")
+            .rendered { .string($0.verifyModel) },
     ]
 
     /// A mapping of aspect names to character counts.

@@ -5,7 +5,9 @@ import Imaging
 import Synchronization
 
 /// `describe` as a `Stage`: one item per (keyword, image or none, aspect, mode, language, variant) that has no
-/// accepted or rejected row for the current template and model; failed rows are retried on the next run.
+/// accepted or rejected row for the current template and model; failed rows are retried on the next run. With
+/// `describe.verify`, an accepted description also needs a faithfulness verdict (`DescriptionVerifier`), checked
+/// before it is accepted (`DescribeStage+Verify.swift`), and a stored one without a current verdict is pending.
 public struct DescribeStage: Stage {
     public struct Item: Sendable {
         public var keywordID: Int64
@@ -24,6 +26,13 @@ public struct DescribeStage: Stage {
         public var template: AspectTemplate
         /// Every keyword of the dataset (shared storage), for the consistency check.
         public var allKeywords: [String]
+        /// The stored row's status and text when there is one (an item pending for its faithfulness verdict).
+        public var stored: (status: String, text: String?)?
+        /// For the verifier of a text-only description: the faithful image-grounded descriptions of the keyword.
+        public var references: [String] = []
+
+        /// The accepted text to verify instead of writing one.
+        var storedText: String? { stored?.status == "accepted" ? stored?.text : nil }
 
         /// What the description is of (its row's identity but the model).
         public var key: DescriptionKey {
@@ -33,10 +42,15 @@ public struct DescribeStage: Stage {
     }
 
     public enum Outcome: Sendable {
-        case accepted(text: String, result: ChatResultSummary)
-        /// `result` is nil when every answer was rejected by the validator (the client gave up re-asking).
-        case rejected(DescriptionRejection, text: String, result: ChatResultSummary?)
+        /// `result` is nil when the stored text was verified as it was; `verdict` is the verifier's, when it ran.
+        case accepted(text: String, result: ChatResultSummary?, verdict: DescriptionVerifier.Record?)
+        /// `result` is nil when every answer was rejected by the validator (the client gave up re-asking) or the
+        /// stored text was judged unfaithful; `verdict` is set for an `unfaithful` rejection.
+        case rejected(DescriptionRejection, text: String, result: ChatResultSummary?, verdict: DescriptionVerifier.Record?)
         case failed(ChatError)
+        /// The description was written but the verifier gave no verdict: a failure, not a decision. A stored row is
+        /// left as it is; a new one is stored `failed`, so the item is retried on the next run.
+        case unverified(JudgeError, text: String, result: ChatResultSummary?)
     }
 
     /// What is kept of a `ChatResult` in the descriptions row.
@@ -52,12 +66,20 @@ public struct DescribeStage: Stage {
     public let client: any ChatService
     public let workspaceRoot: URL
     public let templates: [String: AspectTemplate]
-    /// Accepted descriptions per (keyword, aspect, language), for the near-duplicate check across in-flight items.
+    /// The faithfulness check, when `describe.verify` is on.
+    public let verifier: DescriptionVerifier?
+    /// Only items of this mode (nil: every mode). With the verifier, image-grounded descriptions are written and
+    /// verified first, so text-only ones are checked against them (`DescribeRun`).
+    public var onlyMode: String?
 
     public init(settings: DescribeSettings, client: any ChatService, workspaceRoot: URL) throws {
         self.settings = settings
         self.client = client
         self.workspaceRoot = workspaceRoot
+        verifier = settings.verify
+            ? DescriptionVerifier(judge: try FaithfulnessJudge(service: client, model: settings.verifyModel, workspaceRoot: workspaceRoot,
+                                                               refresh: settings.refresh))
+            : nil
         var templates: [String: AspectTemplate] = [:]
         for aspect in settings.aspects {
             guard let template = try AspectTemplate.load(aspect: aspect, directory: settings.templatesDirectory) else {
@@ -73,11 +95,15 @@ public struct DescribeStage: Stage {
     public func pending(in manifest: Manifest) async throws -> [Item] {
         let settings = self.settings
         let templates = self.templates
+        let verifier = self.verifier
+        let onlyMode = self.onlyMode
         return try await manifest.asyncRead { db in
             let keywords = try KeywordStore.all(in: db)
             let allKeywords = keywords.map(\.entry.text)
-            let done = Set(try DescriptionRow.filter(Column("model") == settings.model && ["accepted", "rejected"].contains(Column("status")))
-                .fetchAll(db).map(\.key))
+            let rows = Dictionary(try DescriptionRow.filter(Column("model") == settings.model && ["accepted", "rejected"].contains(Column("status")))
+                .fetchAll(db).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+            let judgements = verifier == nil ? [:] : try JudgementRow.all(of: .faithfulness, in: db)
+            let references = verifier == nil ? [:] : try DescriptionVerifier.references(in: db, judgements: judgements)
             var items: [Item] = []
             for keyword in keywords {
                 let kept = try Self.keptImages(of: keyword.id, limit: settings.imagesPerKeyword, in: db)
@@ -88,21 +114,27 @@ public struct DescribeStage: Stage {
                 let languages = settings.languages.isEmpty ? [keyword.entry.language ?? "en"] : settings.languages
                 for aspect in settings.aspects {
                     guard let template = templates[aspect] else { continue }
-                    for mode in settings.modes {
+                    for mode in settings.modes where onlyMode == nil || mode == onlyMode {
                         let images: [(String, String?, String?, Int?)] = mode == "text-only" ? [("", nil, nil, nil)] : kept
                         for image in images {
                             for language in languages {
                                 for variant in 0..<max(settings.perKeyword, 1) {
                                     let key = DescriptionKey(keywordID: keyword.id, imageSHA256: image.0, aspect: aspect, mode: mode,
                                                              language: language, variant: variant, templateSHA256: template.sha256)
-                                    if done.contains(key) { continue }
+                                    let row = rows[key]
+                                    let refs = mode == "text-only" ? references[keyword.id] ?? [] : []
+                                    if let row {
+                                        guard let verifier, verifier.needsVerdict(row, judgement: judgements[row.subject],
+                                                                                  hasReferences: !refs.isEmpty) else { continue }
+                                    }
                                     items.append(Item(keywordID: keyword.id, keyword: keyword.entry.text,
                                                       category: keyword.entry.category ?? "item", language: language,
                                                       aspect: aspect, mode: mode, variant: variant, imageSHA256: image.0,
                                                       imagePath: image.1, imageFormat: image.2, imageLongSide: image.3,
                                                       sourceTitle: source?["title"] ?? "",
                                                       sourceDescription: source?["description"] ?? "", template: template,
-                                                      allKeywords: allKeywords))
+                                                      allKeywords: allKeywords, stored: row.map { ($0.status, $0.text) },
+                                                      references: refs))
                                 }
                             }
                         }
@@ -125,6 +157,29 @@ public struct DescribeStage: Stage {
     // MARK: Work
 
     public func work(on item: Item) async throws -> Outcome {
+        let request: ChatRequest
+        switch writerRequest(for: item) {
+        case .success(let built): request = built
+        case .failure(let error): return .failed(error)
+        }
+        let text: String
+        let summary: ChatResultSummary?
+        if let stored = item.storedText {
+            // Accepted before: only its verdict is missing. The stored text is checked as it is (no writer request).
+            (text, summary) = (stored, nil)
+        } else {
+            switch try await write(request, for: item) {
+            case .text(let written, let result): (text, summary) = (written, result)
+            case .rejected(let rejection, let written, let result): return .rejected(rejection, text: written, result: result, verdict: nil)
+            case .failed(let error): return .failed(error)
+            }
+        }
+        guard let verifier else { return .accepted(text: text, result: summary, verdict: nil) }
+        return try await verified(text, summary: summary, writer: request, item: item, verifier: verifier)
+    }
+
+    /// The writer's request for an item: the aspect's prompt (with the image for an image-grounded item).
+    func writerRequest(for item: Item) -> Result<ChatRequest, ChatError> {
         let prompt = item.template.render([
             "keyword": item.keyword, "category": item.category, "language": LanguageNames.name(item.language),
             "source_title": item.sourceTitle, "source_description": item.sourceDescription,
@@ -139,21 +194,34 @@ public struct DescribeStage: Stage {
                 (data, mime) = try ImageDownscaler().downscale(data, mimeType: mime, maxSide: settings.maxImageSide)
                 parts.append(.image(data, mimeType: mime))
             } catch {
-                return .failed(ChatError(.badRequest, "cannot read the image \(item.imageSHA256.prefix(12)) at \(path): \(error)"))
+                return .failure(ChatError(.badRequest, "cannot read the image \(item.imageSHA256.prefix(12)) at \(path): \(error)"))
             }
         }
         let sampling = settings.sampling(variant: item.variant)
+        return .success(ChatRequest(model: settings.model,
+                                    messages: [.system("You write accurate, specific reference descriptions for a dataset."),
+                                               ChatMessage(role: .user, parts: parts)],
+                                    temperature: sampling.temperature, maxTokens: settings.maxTokens, seed: sampling.seed,
+                                    purpose: "describe.\(item.aspect)", refresh: settings.refresh))
+    }
+
+    /// What one writer call gave.
+    enum Written {
+        case text(String, ChatResultSummary)
+        case rejected(DescriptionRejection, String, ChatResultSummary?)
+        case failed(ChatError)
+    }
+
+    /// Asks the writer (`request`, a conversation that may end with the verifier's feedback) and checks the answer.
+    /// A fatal model error or a cancellation is thrown.
+    func write(_ request: ChatRequest, for item: Item) async throws -> Written {
+        var request = request
         let bounds = settings.lengthBounds(of: item.aspect)
         let validator = DescriptionValidator(minChars: bounds.min, maxChars: bounds.max, allKeywords: item.allKeywords)
         // The client re-asks a rejected description with the reason fed back; the last rejection is kept for the
         // row when every answer was rejected.
         let lastRejection = LastRejection()
         let keyword = item.keyword, language = item.language
-        var request = ChatRequest(model: settings.model,
-                                  messages: [.system("You write accurate, specific reference descriptions for a dataset."),
-                                             ChatMessage(role: .user, parts: parts)],
-                                  temperature: sampling.temperature, maxTokens: settings.maxTokens, seed: sampling.seed,
-                                  purpose: "describe.\(item.aspect)", refresh: settings.refresh)
         request.validator = { answer in
             let text = answer.trimmingCharacters(in: .whitespacesAndNewlines)
             guard let rejection = validator.check(text, keyword: keyword, language: language) else { return nil }
@@ -166,7 +234,7 @@ public struct DescribeStage: Stage {
         } catch {
             if error.isFatal || error.code == .cancelled { throw error }
             if error.code == .invalidOutput, let (rejection, text) = lastRejection.get() {
-                return .rejected(rejection, text: text, result: nil)
+                return .rejected(rejection, text, nil)
             }
             return .failed(error)
         }
@@ -174,14 +242,14 @@ public struct DescribeStage: Stage {
                                         completionTokens: result.usage.completionTokens, fromCache: result.fromCache)
         let text = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
         if result.finishReason == "length" {
-            return .rejected(DescriptionRejection("truncated", "cut at max_tokens (\(settings.maxTokens))"), text: text, result: summary)
+            return .rejected(DescriptionRejection("truncated", "cut at max_tokens (\(settings.maxTokens))"), text, summary)
         }
         if let rejection = validator.check(text, keyword: item.keyword, language: item.language) {
-            return .rejected(rejection, text: text, result: summary)
+            return .rejected(rejection, text, summary)
         }
         // Near-duplicates are settled after the run by `DescriptionDeduplication`, in a fixed order, so the
         // outcome does not depend on which request finished first.
-        return .accepted(text: text, result: summary)
+        return .text(text, summary)
     }
 
     static func mimeType(_ format: String?) -> String {
@@ -201,25 +269,49 @@ public struct DescribeStage: Stage {
         var reason: String?
         var detail: String?
         var summary: ChatResultSummary?
+        var verdict: DescriptionVerifier.Record?
         switch outcome {
-        case .accepted(let t, let s):
-            (status, text, summary) = ("accepted", t, s)
-        case .rejected(let rejection, let t, let s):
-            (status, text, reason, detail, summary) = ("rejected", t, rejection.reason, rejection.detail, s)
+        case .accepted(let t, let s, let v):
+            (status, text, summary, verdict) = ("accepted", t, s, v)
+        case .rejected(let rejection, let t, let s, let v):
+            (status, text, reason, detail, summary, verdict) = ("rejected", t, rejection.reason, rejection.detail, s, v)
         case .failed(let error):
+            // A failed rewrite of a stored description is no decision either: the row stays, pending.
+            if item.stored != nil { return }
             (status, reason, detail) = ("failed", error.code.rawValue, error.message)
+        case .unverified(let error, let t, let s):
+            // No verdict is no decision: a stored description stays as it is, pending for the verifier.
+            if item.stored != nil { return }
+            (status, text, reason, detail, summary) = ("failed", t, "verify_\(error.code.rawValue)", error.description, s)
         }
-        try DescriptionRow(key: item.key, model: settings.model, text: text, status: status, reason: reason, detail: detail,
-                           requestKey: summary?.requestKey, promptTokens: summary?.promptTokens ?? 0,
-                           completionTokens: summary?.completionTokens ?? 0).upsert(db)
+        let key = item.key
+        if summary == nil, item.stored != nil, status != "failed" {
+            // The stored text was judged as it is: its request and tokens stay.
+            try DescriptionRow.filter(Column("keyword_id") == key.keywordID && Column("image_sha256") == key.imageSHA256
+                                      && Column("aspect") == key.aspect && Column("mode") == key.mode && Column("language") == key.language
+                                      && Column("variant") == key.variant && Column("template_sha256") == key.templateSHA256
+                                      && Column("model") == settings.model)
+                .updateAll(db, Column("status").set(to: status), Column("text").set(to: text), Column("reason").set(to: reason),
+                           Column("detail").set(to: detail))
+        } else {
+            try DescriptionRow(key: key, model: settings.model, text: text, status: status, reason: reason, detail: detail,
+                               requestKey: summary?.requestKey, promptTokens: summary?.promptTokens ?? 0,
+                               completionTokens: summary?.completionTokens ?? 0).upsert(db)
+        }
+        if let verdict, let verifier, let text {
+            try verifier.row(verdict, subject: key.subject(model: settings.model), text: text, keywordID: item.keywordID,
+                             imageSHA256: item.imageSHA256).upsert(db)
+        }
     }
 
     public func classify(_ outcome: Outcome) -> StageOutcomeClass {
         switch outcome {
-        case .accepted: return .ok
-        case .rejected(let rejection, _, _): return StageOutcomeClass(key: "rejected_\(rejection.reason)")
+        case .accepted(_, _, let verdict): return verdict.map { StageOutcomeClass(key: $0.verdict.rawValue) } ?? .ok
+        case .rejected(let rejection, _, _, _): return StageOutcomeClass(key: "rejected_\(rejection.reason)")
         case .failed(let error):
             return StageOutcomeClass(key: "failed_\(error.code.rawValue)", failed: true, message: error.description)
+        case .unverified(let error, _, _):
+            return StageOutcomeClass(key: "failed_verify_\(error.code.rawValue)", failed: true, message: error.description)
         }
     }
 }

@@ -27,10 +27,15 @@ public enum MCQPipeline {
     }
 
     /// Splits the experiment (`ExperimentSplit.assign`): places newly kept images and keywords with the stored
-    /// settings. With `refresh`, re-splits and deletes every generated question, so all are derived again.
+    /// settings. With `refresh`, re-splits and deletes every generated question (and their answer-key verdicts), so
+    /// all are derived and verified again.
     public static func assignSplit(_ settings: SplitSettings, refresh: Bool, manifest: Manifest) throws -> ExperimentSplit.Assignment {
         try manifest.write { db in
-            if refresh { try db.execute(sql: "DELETE FROM questions WHERE origin = 'generated'") }
+            if refresh {
+                try db.execute(sql: "DELETE FROM questions WHERE origin = 'generated'")
+                // Their answer-key verdicts go with them: the questions derived again are judged again.
+                try JudgementRow.filter(Column("judge") == Judge.answerKey.rawValue).deleteAll(db)
+            }
             return try ExperimentSplit.assign(settings, refresh: refresh, in: db)
         }
     }
@@ -67,7 +72,8 @@ public enum MCQPipeline {
         try manifest.write { db in
             var counts = Counts()
             let fresh = try QuestionStore.unplacedIDs(in: db)
-            let all = try QuestionStore.accepted(origin: "generated", in: db)
+            // Disputed questions are stored questions too: a new question must not duplicate one.
+            let all = try QuestionStore.accepted(origin: "generated", includingDisputed: true, in: db)
             var seen = Set<String>()
             var stems: [Int64: [Set<String>]] = [:]
             var created: [Question] = []

@@ -3,7 +3,10 @@ import Foundation
 
 /// `mcq`'s generation, in its one order, every step through the command's runner: the split (`SplitStage`),
 /// Type 1 (`Type1Stage`), Type 2 (`Type2Stage`, per keyword and variant), finalize (`FinalizeStage`: dedup and
-/// answer balancing over what this run created), then the blind check (`BlindCheck`) when asked for.
+/// answer balancing over what this run created), the answer-key verifier (`AnswerKeyStage`) when `mcq.verify` is
+/// on, the disputes (`DisputedQuestions`: verdicts to statuses, as `mcq.keep_disputed` says), then the blind check
+/// (`BlindCheck`) when asked for. Questions are verified once their keys are placed, so a verdict is about the key
+/// as it stays.
 ///
 /// Answer letters are balanced over the whole set a run creates, so a set cut short must not be placed: when
 /// Type 2 is interrupted, the Type 2 questions it wrote are taken back (their requests stay cached, so the next run
@@ -23,6 +26,10 @@ public struct MCQRun: Sendable {
         public var type2Skipped: [String] = []
         /// The finalize counts (nil when interrupted before it).
         public var finalized: MCQPipeline.Counts?
+        /// The answer-key verifier's run, when `mcq.verify` is on.
+        public var verify: StageSummary?
+        /// What applying the verdicts did.
+        public var disputes: DisputedQuestions.Result?
         /// The blind check's report, when it ran.
         public var blindCheck: BlindCheck.Report?
         public var interrupted = false
@@ -32,10 +39,13 @@ public struct MCQRun: Sendable {
 
     public let settings: MCQSettings
     public let client: any ChatService
+    /// The workspace the questions' images are read from (for the verifier).
+    public let workspaceRoot: URL
 
-    public init(settings: MCQSettings, client: any ChatService) {
+    public init(settings: MCQSettings, client: any ChatService, workspaceRoot: URL) {
         self.settings = settings
         self.client = client
+        self.workspaceRoot = workspaceRoot
     }
 
     public func run(with runner: StageRunner) async throws -> Result {
@@ -66,6 +76,19 @@ public struct MCQRun: Sendable {
         let finalized = try await runner.run(FinalizeStage(settings: settings), settingsJSON: record)
         result.finalized = finalized.result
         if result.interrupted || finalized.result == nil || Task.isCancelled {
+            result.interrupted = true
+            return result
+        }
+        if settings.verify {
+            let summary = try await runner.run(AnswerKeyStage(settings: settings, client: client, workspaceRoot: workspaceRoot),
+                                               concurrency: settings.concurrency, settingsJSON: record)
+            result.verify = summary
+            if summary.failures > 0 { result.failed = true }
+            if summary.interrupted { result.interrupted = true }
+        }
+        let disputes = try await runner.run(DisputedQuestions(keep: settings.keepDisputed), settingsJSON: record)
+        result.disputes = disputes.result
+        if result.interrupted || disputes.result == nil || Task.isCancelled {
             result.interrupted = true
             return result
         }

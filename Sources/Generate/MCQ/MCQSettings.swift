@@ -30,6 +30,13 @@ public struct MCQSettings: LLMStageSettings {
     public var blindCheck = false
     public var blindRepeats = 3
     public var dropLeaky = false
+    /// `mcq.verify`: each accepted generated question is answered by a verifier model that is not shown the key
+    /// (`AnswerKeyStage`); one whose key it contradicts, or that it finds ambiguous, is `disputed`.
+    public var verify = false
+    /// `mcq.verify_model`; nil: the mcq model.
+    public var ownVerifyModel: String?
+    /// `mcq.keep_disputed`: disputed questions stay accepted (their verdicts still stored and counted).
+    public var keepDisputed = false
     /// The recipe's `llm:` section: what an unset sampling value falls back to.
     public var llm = LLMSettings()
 
@@ -50,6 +57,12 @@ public struct MCQSettings: LLMStageSettings {
     public var seed: Int {
         get { split.seed }
         set { split.seed = newValue }
+    }
+
+    /// The verifier's model: `mcq.verify_model`, else the mcq model.
+    public var verifyModel: String {
+        get { ownVerifyModel ?? model }
+        set { ownVerifyModel = newValue }
     }
 
     // MARK: Keys
@@ -86,6 +99,12 @@ public struct MCQSettings: LLMStageSettings {
         .bool("blind_check", \.blindCheck, help: "ask each question without its image; flag those always answered right"),
         .int("blind_repeats", \.blindRepeats, rule: blindRepeatsRule, help: "blind answers per question (all right: leaky)"),
         .bool("drop_leaky", \.dropLeaky, help: "reject the questions the blind check flags"),
+        .bool("verify", \.verify,
+              help: "have the verifier model answer each question without its key (image; Type 2 also its descriptions); a contradicted or ambiguous key is disputed"),
+        SettingKey.string("verify_model", \.ownVerifyModel, help: "the answer-key verifier's model (unset: the mcq model)")
+            .rendered { .string($0.verifyModel) },
+        .bool("keep_disputed", \.keepDisputed,
+              help: "keep disputed questions in training and test (default: out of shards, exports, question files and eval)"),
         SettingKey.int("concurrency", \.ownConcurrency, rule: LLMSettings.concurrencyRule,
                        help: "requests in flight (unset: llm.concurrency)")
             .rendered { .int($0.concurrency) },

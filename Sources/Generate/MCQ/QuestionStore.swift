@@ -49,11 +49,21 @@ public enum QuestionStore {
         try Set(String.fetchAll(db, sql: "SELECT id FROM questions WHERE status = 'accepted' AND origin = 'generated' AND placed_at IS NULL"))
     }
 
-    /// Accepted questions, in the order they were first stored (optionally of one origin and split), with their
-    /// keyword's text.
-    public static func accepted(origin: String? = nil, split: String? = nil, in db: Database) throws -> [Question] {
-        var sql = "SELECT q.*, k.text AS keyword FROM questions q LEFT JOIN keywords k ON k.id = q.keyword_id WHERE q.status = 'accepted'"
-        var arguments: StatementArguments = []
+    /// Generated questions whose answer letter is placed and that are accepted or disputed, in the order they were
+    /// first stored, with their keyword's text: what the answer-key verifier judges (`AnswerKeyStage`).
+    public static func judgeable(in db: Database) throws -> [Question] {
+        try QuestionRow.fetchAll(db, sql: """
+            SELECT q.*, k.text AS keyword FROM questions q LEFT JOIN keywords k ON k.id = q.keyword_id
+             WHERE q.status IN (?, ?) AND q.origin = 'generated' AND q.placed_at IS NOT NULL ORDER BY q.rowid
+            """, arguments: [QuestionRow.Status.accepted, QuestionRow.Status.disputed]).map(\.question)
+    }
+
+    /// Accepted questions, in the order they were first stored (optionally of one origin and split; with
+    /// `includingDisputed`, disputed ones too), with their keyword's text.
+    public static func accepted(origin: String? = nil, split: String? = nil, includingDisputed: Bool = false,
+                                in db: Database) throws -> [Question] {
+        var sql = "SELECT q.*, k.text AS keyword FROM questions q LEFT JOIN keywords k ON k.id = q.keyword_id WHERE q.status IN (?, ?)"
+        var arguments: StatementArguments = [QuestionRow.Status.accepted, includingDisputed ? QuestionRow.Status.disputed : QuestionRow.Status.accepted]
         if let origin { sql += " AND q.origin = ?"; arguments += [origin] }
         if let split { sql += " AND q.split = ?"; arguments += [split] }
         sql += " ORDER BY q.rowid"

@@ -16,7 +16,7 @@ import GRDB
 public struct Type2Plan: Sendable {
     /// Every planned question, stored or not.
     public var items: [Type2Stage.Item] = []
-    /// The planned questions with no accepted or rejected row for the current model and template.
+    /// The planned questions with no accepted, rejected or disputed row for the current model and template.
     public var pending: [Type2Stage.Item] = []
     /// Questions that cannot be planned, one line each (keyword, variant and why).
     public var skipped: [String] = []
@@ -28,7 +28,7 @@ public struct Type2Plan: Sendable {
         let map = try SplitMap.load(in: db)
         var done = Set<String>()
         for row in try Row.fetchAll(db, sql: """
-            SELECT id, model, template_sha256 FROM questions WHERE type = 2 AND origin = 'generated' AND status IN ('accepted', 'rejected')
+            SELECT id, model, template_sha256 FROM questions WHERE type = 2 AND origin = 'generated' AND status IN ('accepted', 'rejected', 'disputed')
             """) where (row["model"] as String?) == settings.model && (row["template_sha256"] as String?) == Type2Stage.templateSHA256 {
             done.insert(row["id"])
         }

@@ -16,6 +16,8 @@ public struct CheckContext {
     let shardsRoot: URL
     /// The duplicate rule's distance (`filter.duplicates.phash_distance`, default 8).
     let phashDistance: Int
+    /// `mcq.keep_disputed`: disputed questions may be trained on and scored.
+    let keepDisputed: Bool
     let manifest: ManifestSnapshot
     let shards: ShardContents
     let exports: ExportContents
@@ -24,7 +26,7 @@ public struct CheckContext {
 
     var shardIndex: ShardIndex? { shards.index }
 
-    static func load(workspace: Workspace, shards: URL, phashDistance: Int) throws -> CheckContext {
+    static func load(workspace: Workspace, shards: URL, phashDistance: Int, keepDisputed: Bool = false) throws -> CheckContext {
         let manifest: ManifestSnapshot
         do { manifest = try ManifestSnapshot.load(workspace.manifest) } catch {
             throw LoadError(item: workspace.manifest.path.path, message: "cannot read the manifest (\(error))")
@@ -39,7 +41,7 @@ public struct CheckContext {
         let exports = contents.index == nil ? ExportContents()
             : ExportContents.load(root: shards, display: display, knownImages: known)
         var context = CheckContext(workspace: workspace, shardsRoot: shards,
-                                   phashDistance: phashDistance, manifest: manifest,
+                                   phashDistance: phashDistance, keepDisputed: keepDisputed, manifest: manifest,
                                    shards: contents, exports: exports, origins: RecordOrigins(manifest))
         if contents.index == nil && contents.indexError == nil {
             context.notes.append("no shards at \(display(shards)) (no shards.json): only the manifest was audited")

@@ -17,6 +17,8 @@ struct ManifestSnapshot {
         var status: String
         var origin: String
         var accepted: Bool { status == "accepted" }
+        /// What an answer-key verdict on it must be tied to (`JudgementRow.fingerprint(question:options:answer:)`).
+        var fingerprint: String { JudgementRow.fingerprint(question: question, options: options, answer: answer) }
     }
 
     struct Image {
@@ -39,6 +41,7 @@ struct ManifestSnapshot {
         var model: String
         var text: String?
         var status: String
+        var reason: String?
     }
 
     var questions: [String: Question] = [:]
@@ -50,6 +53,10 @@ struct ManifestSnapshot {
     var descriptions: [Description] = []
     var split: SplitMap
     var splitSettings: SplitSettings?
+    /// The answer-key verdicts, by question id.
+    var answerKeyVerdicts: [String: JudgementRow] = [:]
+    /// The judges' counts, as `status` shows them.
+    var judgementCounts = JudgementCounts()
 
     var acceptedQuestions: [Question] { questionIDs.compactMap { questions[$0] }.filter(\.accepted) }
 
@@ -75,15 +82,18 @@ struct ManifestSnapshot {
             }
             snapshot.keptPairs = try KeptPairs.all(in: db)
             for row in try Row.fetchAll(db, sql: """
-                SELECT id, keyword_id, image_sha256, aspect, mode, language, variant, template_sha256, model, text, status
+                SELECT id, keyword_id, image_sha256, aspect, mode, language, variant, template_sha256, model, text, status, reason
                   FROM descriptions ORDER BY id
                 """) {
                 let keywordID: Int64 = row["keyword_id"]
                 snapshot.descriptions.append(Description(
                     id: row["id"], keywordID: keywordID, keyword: snapshot.keywords[keywordID] ?? "", imageSHA256: row["image_sha256"],
                     aspect: row["aspect"], mode: row["mode"], language: row["language"], variant: row["variant"],
-                    templateSHA256: row["template_sha256"], model: row["model"], text: row["text"], status: row["status"]))
+                    templateSHA256: row["template_sha256"], model: row["model"], text: row["text"], status: row["status"],
+                    reason: row["reason"]))
             }
+            snapshot.answerKeyVerdicts = try JudgementRow.all(of: .answerKey, in: db)
+            snapshot.judgementCounts = try JudgementCounts.compute(db)
             return snapshot
         }
     }

@@ -28,7 +28,7 @@ public enum WorkspaceChecks {
     public static let all: [any WorkspaceCheck] = [
         ShardsIntactCheck(), AnswerKeysStableCheck(), SplitDisjointCheck(), AskableCheck(), TextOnlyNoImageRefsCheck(),
         OrientationAppliedCheck(), OneImageFormatCheck(), LetterBalanceCheck(), ProvenanceCompleteCheck(),
-        ExportsRoundtripCheck(), RelevanceConfusionsCheck(),
+        ExportsRoundtripCheck(), RelevanceConfusionsCheck(), JudgementsAppliedCheck(),
     ]
 
     public static var names: [String] { all.map(\.name) }
@@ -47,19 +47,21 @@ public struct CheckReport: Sendable {
     /// The shard folder audited (nil when the workspace has none yet).
     public var shards: URL?
     public var notes: [String]
+    /// The judges' verdicts and what they kept out (faithfulness, answer keys), as `status` counts them.
+    public var judgements = JudgementCounts()
 
     public var ok: Bool { results.allSatisfy(\.ok) }
     public var violationCount: Int { results.reduce(0) { $0 + $1.violations.count } }
 
-    /// `{"ok", "checks": {name: {"ok", "violations", "examples"}}, "shards", "notes"}`; `examples` holds up to
-    /// `examples` lines of the form `item: message`.
+    /// `{"ok", "checks": {name: {"ok", "violations", "examples"}}, "shards", "notes", "judgements"}`; `examples`
+    /// holds up to `examples` lines of the form `item: message`; `judgements` is `JudgementCounts.json`.
     public func json(examples: Int = 20) -> [String: Any] {
         var checks: [String: Any] = [:]
         for result in results {
             checks[result.name] = ["ok": result.ok, "violations": result.violations.count, "rule": result.rule,
                                    "examples": result.violations.prefix(examples).map { "\($0.item): \($0.message)" }]
         }
-        return ["ok": ok, "checks": checks, "shards": shards?.path ?? NSNull(), "notes": notes]
+        return ["ok": ok, "checks": checks, "shards": shards?.path ?? NSNull(), "notes": notes, "judgements": judgements.json]
     }
 
     /// One line per violation: `check_name: item: message`.
@@ -82,11 +84,14 @@ public struct WorkspaceAuditor: Sendable {
     /// The filter's duplicate distance (`filter.duplicates.phash_distance`): a near copy of a test image is
     /// one this close to it.
     public let phashDistance: Int
+    /// `mcq.keep_disputed`: whether disputed questions may be in shards and the test set.
+    public let keepDisputed: Bool
 
-    public init(workspace: Workspace, shards: URL, phashDistance: Int) {
+    public init(workspace: Workspace, shards: URL, phashDistance: Int, keepDisputed: Bool = false) {
         self.workspace = workspace
         self.shards = shards
         self.phashDistance = phashDistance
+        self.keepDisputed = keepDisputed
     }
 
     /// Loads the workspace once and runs `checks` (all by default) over it.
@@ -94,11 +99,13 @@ public struct WorkspaceAuditor: Sendable {
         if let names, let unknown = names.first(where: { !WorkspaceChecks.names.contains($0) }) {
             throw CheckContext.LoadError(item: unknown, message: "unknown check; known: \(WorkspaceChecks.names.joined(separator: ", "))")
         }
-        let context = try CheckContext.load(workspace: workspace, shards: shards, phashDistance: phashDistance)
+        let context = try CheckContext.load(workspace: workspace, shards: shards, phashDistance: phashDistance, keepDisputed: keepDisputed)
         var results: [CheckReport.Result] = []
         for check in WorkspaceChecks.all where names?.contains(check.name) ?? true {
             results.append(.init(name: check.name, rule: check.rule, violations: try check.run(context)))
         }
-        return CheckReport(results: results, shards: context.shardIndex == nil ? nil : shards, notes: context.notes)
+        var report = CheckReport(results: results, shards: context.shardIndex == nil ? nil : shards, notes: context.notes)
+        report.judgements = context.manifest.judgementCounts
+        return report
     }
 }

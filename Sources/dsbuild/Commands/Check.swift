@@ -2,6 +2,7 @@ import ArgumentParser
 import Dataset
 import Filter
 import Foundation
+import Generate
 import Train
 
 extension DSBuild {
@@ -13,7 +14,7 @@ extension DSBuild {
             discussion: """
                 Checks: \(WorkspaceChecks.names.joined(separator: ", ")). Prints one line per violation \
                 (`check: item: why`), then a summary; --json prints {"ok", "checks": {name: {"ok", "violations", \
-                "examples"}}}. Exit status 0 only when every check passes.
+                "examples"}}, "judgements": the judges' verdicts}. Exit status 0 only when every check passes.
                 """)
 
         @OptionGroup var options: GlobalOptions
@@ -45,7 +46,8 @@ extension DSBuild {
             let url = ShardsSection.folder(shards ?? ShardsSection(recipe: context.recipe).out, in: context.workspace.root)
             let names = checkNames
             let auditor = WorkspaceAuditor(workspace: context.workspace, shards: url,
-                                           phashDistance: FilterSettings(recipe: context.recipe).phashDistance)
+                                           phashDistance: FilterSettings(recipe: context.recipe).phashDistance,
+                                           keepDisputed: MCQSettings(recipe: context.recipe).keepDisputed)
             let report = try auditor.run(only: names)
             guard echo else { return report }
             if options.json {
@@ -53,6 +55,7 @@ extension DSBuild {
             } else {
                 for note in report.notes where !options.quiet { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
                 for line in report.lines { print(line) }
+                for line in report.judgements.lines { print("judgements: \(line)") }
                 print(report.summary)
             }
             return report

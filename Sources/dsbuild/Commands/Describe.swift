@@ -70,7 +70,7 @@ extension DSBuild {
             if options.json {
                 Output.json(["pending": summary.pending, "counts": summary.counts, "failures": summary.failures,
                              "interrupted": summary.interrupted, "seconds": summary.seconds, "model": settings.model,
-                             "llm": totals.json])
+                             "verify_model": settings.verify ? settings.verifyModel : NSNull(), "llm": totals.json])
             } else if !options.quiet {
                 let counts = summary.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                 print("describe: \(summary.pending) to do — \(counts.isEmpty ? "nothing" : counts)")

@@ -147,7 +147,7 @@ extension DSBuild {
             configuration.maxReasks = max(settings.maxAttempts - 1, 0)
             let client = OpenAIClient(configuration: configuration, cache: LLMCache(manifest: manifest), logger: context.logger)
 
-            let (runner, generation) = (context.runner, MCQRun(settings: settings, client: client))
+            let (runner, generation) = (context.runner, MCQRun(settings: settings, client: client, workspaceRoot: context.workspace.root))
             let run: MCQRun.Result
             do {
                 run = try await Interruption.cancellable { try await generation.run(with: runner) }
@@ -184,8 +184,16 @@ extension DSBuild {
             result["answer_letters"] = counts.histogram
             result["created"] = counts.created
             result["created_answer_letters"] = counts.createdHistogram
+            if let summary = run.verify {
+                result["verify"] = ["pending": summary.pending, "counts": summary.counts, "failures": summary.failures,
+                                    "model": settings.verifyModel]
+            }
+            if let disputes = run.disputes {
+                result["disputes"] = ["disputed": disputes.disputed, "kept": disputes.kept, "changed": disputes.changed,
+                                      "keep_disputed": settings.keepDisputed]
+            }
             if let report = run.blindCheck { result["blind_check"] = report.json }
-            if run.type2 != nil || run.blindCheck != nil { result["llm"] = client.ledger.totals.json }
+            if run.type2 != nil || run.blindCheck != nil || run.verify != nil { result["llm"] = client.ledger.totals.json }
             if options.json {
                 Output.json(result)
             } else if !options.quiet {
@@ -193,6 +201,13 @@ extension DSBuild {
                 print("mcq: \(counts.total) questions (\(counts.test) test), \(counts.created) new, \(counts.duplicates) duplicates dropped, answer letters A–D \(counts.histogram)")
                 if let t1 = result["type1"] { print("type 1: \(t1)") }
                 if let t2 = result["type2"] { print("type 2: \(t2)") }
+                if let summary = run.verify {
+                    let counts = summary.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                    print("answer keys (\(settings.verifyModel)): \(summary.pending) to verify — \(counts.isEmpty ? "nothing" : counts)")
+                }
+                if let disputes = run.disputes, disputes.disputed + disputes.kept > 0 {
+                    print("disputed: \(disputes.disputed) kept out of training and test, \(disputes.kept) kept (mcq.keep_disputed)")
+                }
             }
             try Interruption.exitIfInterrupted("mcq")
             if run.failed || run.interrupted { throw ExitCode(1) }

@@ -20,7 +20,7 @@ public struct DescriptionRow: Codable, Sendable, Equatable, FetchableRecord, Per
     public var templateSha256: String
     public var model: String
     public var text: String?
-    /// `accepted`, `rejected` or `failed`.
+    /// `accepted`, `rejected` (a check refused it: too short, `near_duplicate`, `unfaithful`…) or `failed`.
     public var status: String
     public var reason: String?
     public var detail: String?
@@ -54,6 +54,9 @@ public struct DescriptionRow: Codable, Sendable, Equatable, FetchableRecord, Per
         DescriptionKey(keywordID: keywordId, imageSHA256: imageSha256, aspect: aspect, mode: mode, language: language,
                        variant: variant, templateSHA256: templateSha256)
     }
+
+    /// The row's identity as a `judgements` subject.
+    public var subject: String { key.subject(model: model) }
 }
 
 /// What one description is of: keyword, image ('' for text-only), aspect, mode, language, variant and template.
@@ -75,5 +78,11 @@ public struct DescriptionKey: Hashable, Sendable {
         self.language = language
         self.variant = variant
         self.templateSHA256 = templateSHA256
+    }
+
+    /// The identity of the `descriptions` row of this key and `model`, as one text: a `judgements` subject.
+    public func subject(model: String) -> String {
+        ["description", String(keywordID), imageSHA256, aspect, mode, language, String(variant), templateSHA256, model]
+            .joined(separator: "|")
     }
 }

@@ -1,0 +1,63 @@
+import Dataset
+import Foundation
+
+/// Why a judge gave no verdict on one item. Never a decision about the item: it is not rejected or disputed, it
+/// stays pending for the judge and is asked again on the next run (from the cache where the request was answered),
+/// and the command's exit status says something failed.
+///
+/// As `WatermarkJudgeError` separates a failure outside the image from a verdict, this separates the causes only
+/// for the message and the stop: `stopped` ends the stage (exhausted quota, a rejected key, a wait beyond
+/// `llm.max_wait_seconds`), as every model-calling stage stops, with the endpoint's `ChatError` in `cause`.
+public struct JudgeError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// The endpoint could not be reached or answered with an error (network, 5xx, 429 after the retries, a
+        /// timeout, a refused request such as a wrong model name).
+        case unavailable
+        /// The model answered, but never with a verdict in the asked shape after the client's re-asks, refused, or
+        /// was cut off at max_tokens.
+        case noVerdict = "no_verdict"
+        /// The image could not be made into the thumbnail the judge is shown.
+        case unreadableImage = "unreadable_image"
+        /// The endpoint refuses every request: the stage stops.
+        case stopped
+    }
+
+    public let code: Code
+    /// The judge (`Judge.rawValue`).
+    public let judge: String
+    /// The item, as a person reads it (`question t1-…`, `description of Kimchi (visual, image 3f2a…)`).
+    public let item: String
+    public let detail: String
+    /// The endpoint's error, when the cause was one.
+    public let cause: ChatError?
+
+    public init(_ code: Code, judge: Judge, item: String, detail: String, cause: ChatError? = nil) {
+        self.code = code
+        self.judge = judge.rawValue
+        self.item = item
+        self.detail = SecretRedactor.redact(detail)
+        self.cause = cause
+    }
+
+    /// The error for a failed request: the model's non-answers are `noVerdict`, fatal endpoint errors `stopped`,
+    /// the rest `unavailable`.
+    public init(judge: Judge, item: String, chat error: ChatError) {
+        let code: Code
+        switch error.code {
+        case .invalidOutput, .refusal, .truncated: code = .noVerdict
+        default: code = error.isFatal ? .stopped : .unavailable
+        }
+        self.init(code, judge: judge, item: item, detail: error.description, cause: error)
+    }
+
+    /// Whether the run must stop (and with which error): the endpoint refuses every request, or the run was
+    /// cancelled.
+    public var stopsRun: ChatError? {
+        guard let cause, cause.isFatal || cause.code == .cancelled else { return nil }
+        return cause
+    }
+
+    public var description: String {
+        "\(judge) judge gave no verdict on \(item) (\(code.rawValue)): \(detail); it stays pending and is asked again on the next run"
+    }
+}
