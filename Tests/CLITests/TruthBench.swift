@@ -5,8 +5,9 @@ import Testing
 import _DSBuildTestSupport
 
 /// bench/truth: a planted-noise experiment on the real K-Viscuit photos, run through the commands. 10 % of the photos
-/// are filed under a wrong keyword of the same category; the judges ask a loopback endpoint that answers as a
-/// perfect verifier (it recognises each photo by its pixels, `PerfectVerifier`). Prints recall and precision of each
+/// are filed under a wrong keyword of the same category, and the writer model (`PlantingWriter`) adds a false visual
+/// claim to 10 % of its descriptions and swaps the key of 10 % of its questions; the judges ask a loopback endpoint
+/// that answers as a perfect verifier (it recognises each photo by its pixels, `PerfectVerifier`). Prints recall and precision of each
 /// check — with a perfect verifier anything short of 100 % / 100 % is dsbuild's error — and the requests, tokens and
 /// cache hits of a rerun (which must make no request). Runs only with DSBUILD_BENCH=1 (bench/truth/run.sh).
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["DSBUILD_BENCH"] != nil))
@@ -64,6 +65,17 @@ struct TruthBench {
                   aspect_ratio: [0.2, 5.0]
                   relevance:
                     enabled: true
+                describe:
+                  aspects: [visual]
+                  modes: [image-grounded, text-only]
+                  languages: [en]
+                  max_attempts: 2
+                  verify: true
+                mcq:
+                  types: [1, 2]
+                  per_keyword: 1
+                  seed: 7
+                  verify: true
 
                 """.write(to: tmp.path("recipe.yaml"), atomically: true, encoding: .utf8)
         }
@@ -94,7 +106,8 @@ struct TruthBench {
     @Test func plantedNoiseIsFoundByTheJudges() throws {
         let p = try Planted()
         let verifier = try PerfectVerifier(truth: p.truth)
-        let chat = FakeChatEndpoint(responder: { body in verifier.answerRelevance(body) ?? PipelineChatResponder.respondAsAModel(body) })
+        let writer = PlantingWriter(fraction: 0.1)
+        let chat = FakeChatEndpoint(responder: { body in verifier.answer(body) ?? writer.respond(body) })
         let server = try chat.serve()
         defer { server.stop() }
         let cli = CommandRunner(environment: ["OPENAI_BASE_URL": server.url("/v1").absoluteString, "OPENAI_API_KEY": "sk-truth-bench-0123456789"])
@@ -107,6 +120,8 @@ struct TruthBench {
         #expect(try cli.run(["init", w, "--recipe", p.tmp.path("recipe.yaml").path, "--quiet"]).status == 0)
         try run(["collect"])
         try run(["filter"])
+        try run(["describe"])
+        try run(["mcq"])
         let firstPass = chat.requestCount
         let seconds = Date().timeIntervalSince(started)
         let dropped = Set(try Hardening.rows(p.tmp.path("ws"), """
@@ -120,9 +135,56 @@ struct TruthBench {
             """).map { $0[0] })
         let relevance = Score(name: "relevance (image under a wrong keyword)", planted: p.mislabelled.subtracting(droppedElsewhere), flagged: dropped)
 
+        // Descriptions: flagged = answers sent back with the verifier's claims, or rejected as unfaithful.
+        let ws = p.tmp.path("ws")
+        let bodies = chat.bodies
+        let sentToVerifier = Set(bodies.filter { PerfectVerifier.schemaName($0) == "faithfulness_judgement" }.compactMap { body -> String? in
+            let text = FakeChatEndpoint.firstUserText(body)
+            guard let open = text.range(of: "<description>\n", options: .backwards),
+                  let close = text.range(of: "\n</description>", options: .backwards), open.upperBound <= close.lowerBound else { return nil }
+            return String(text[open.upperBound..<close.lowerBound])
+        })
+        let reasked = Set(bodies.filter { PerfectVerifier.schemaName($0) == nil }.flatMap { body -> [String] in
+            (body["messages"] as? [[String: Any]] ?? []).filter { $0["role"] as? String == "assistant" }.compactMap { $0["content"] as? String }
+        })
+        let rejected = Set(try Hardening.rows(ws, "SELECT text FROM descriptions WHERE status = 'rejected' AND reason = 'unfaithful' AND text IS NOT NULL").map { $0[0] })
+        let accepted = Set(try Hardening.rows(ws, "SELECT text FROM descriptions WHERE status = 'accepted'").map { $0[0] })
+        let plantedDescriptions = writer.plantedDescriptions
+        // A text-only description of a keyword left with no image-grounded description has nothing to be checked
+        // against (accepted as `unverified`, by design): counted apart, like one the length validator refused first.
+        let unverifiable = Set(try Hardening.rows(ws, """
+            SELECT d.text FROM descriptions d WHERE d.status = 'accepted' AND d.mode = 'text-only' AND NOT EXISTS (
+                SELECT 1 FROM descriptions g WHERE g.keyword_id = d.keyword_id AND g.mode = 'image-grounded' AND g.status = 'accepted')
+            """).map { $0[0] })
+        let reached = plantedDescriptions.filter { (sentToVerifier.contains($0) || accepted.contains($0)) && !unverifiable.contains($0) }
+        let faithfulness = Score(name: "faithfulness (false visual claim in a description)", planted: reached,
+                                 flagged: reasked.union(rejected))
+        let plantedAccepted = plantedDescriptions.intersection(accepted).count
+        if ProcessInfo.processInfo.environment["DSBUILD_BENCH_VERBOSE"] != nil {
+            for text in plantedDescriptions.intersection(accepted) {
+                let escaped = text.replacingOccurrences(of: "'", with: "''")
+                print("planted, accepted: " + (try Hardening.rows(ws, """
+                    SELECT d.mode || ' ' || k.text || ' ' || COALESCE(j.verdict, 'no judgement') || ' ' || COALESCE(j.reason, '')
+                      FROM descriptions d JOIN keywords k ON k.id = d.keyword_id
+                      LEFT JOIN judgements j ON j.subject = CAST(d.id AS TEXT)
+                     WHERE d.text = '\(escaped)'
+                    """).map { $0[0] }.joined(separator: " | ")))
+            }
+        }
+
+        // Answer keys: flagged = disputed questions, by stem.
+        let stored = Set(try Hardening.rows(ws, "SELECT question FROM questions WHERE status IN ('accepted', 'disputed')").map { $0[0] })
+        let disputedRows = try Hardening.rows(ws, "SELECT question, type, COALESCE(reason, '') FROM questions WHERE status = 'disputed'")
+        let plantedStems = writer.plantedStems
+        let answerKeys = Score(name: "answer keys (a key swapped with a distractor)", planted: plantedStems.intersection(stored),
+                               flagged: Set(disputedRows.map { $0[0] }))
+        let otherDisputes = disputedRows.filter { !plantedStems.contains($0[0]) }.map { "type \($0[1]) \($0[2]): \($0[0].prefix(80))" }
+
         // A rerun of every judged stage asks nothing.
         let hitsBefore = try Hardening.rows(p.tmp.path("ws"), "SELECT COALESCE(SUM(hits), 0) FROM llm_cache")[0][0]
         try run(["filter"])
+        try run(["describe"])
+        try run(["mcq"])
         let rerunRequests = chat.requestCount - firstPass
         let tokens = try Hardening.rows(p.tmp.path("ws"), "SELECT COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(hits), 0) FROM llm_cache")[0]
         if ProcessInfo.processInfo.environment["DSBUILD_BENCH_VERBOSE"] != nil {
@@ -142,6 +204,11 @@ struct TruthBench {
             "bench/truth — \(p.photos) K-Viscuit photos under \(p.keywords.count) keywords, \(p.mislabelled.count) filed under a wrong keyword of their category"
                 + " (\(p.mislabelled.intersection(droppedElsewhere).count) of them dropped by another rule before any judge)",
             relevance.description,
+            faithfulness.description + " (planted and never checked: \(plantedDescriptions.intersection(unverifiable).count) text-only ones of keywords"
+                + " left without an image-grounded description, \(plantedDescriptions.filter { !sentToVerifier.contains($0) && !accepted.contains($0) }.count)"
+                + " refused by the length validator first; planted, checkable and still accepted: \(plantedAccepted - plantedDescriptions.intersection(unverifiable).count))",
+            answerKeys.description + " (\(plantedStems.count - plantedStems.intersection(stored).count) planted ones rejected by other checks first)",
+        ] + otherDisputes.map { "  disputed, not planted: \($0)" } + [
             "first pass: \(firstPass) requests in \(String(format: "%.1f", seconds)) s; prompt tokens \(tokens[0]), completion tokens \(tokens[1])",
             "rerun: \(rerunRequests) new requests, cache hits \(hitsBefore) → \(tokens[2])",
         ])
