@@ -27,7 +27,7 @@ import Testing
         "aspects": "[visual, cultural]", "modes": "[image-grounded]", "languages": "[ko]", "per_keyword": "3",
         "images_per_keyword": "2", "model": "m-describe", "temperature": "0.2", "max_tokens": "99",
         "templates_dir": "my-prompts", "min_chars": "{visual: 50}", "max_chars": "{caption: 300}",
-        "dedup_threshold": "0.5", "concurrency": "3", "max_attempts": "5",
+        "dedup_threshold": "0.5", "concurrency": "3", "max_attempts": "5", "verify": "true", "verify_model": "m-verify",
     ]
 
     /// A non-default YAML value for every `mcq:` key (the split's included).
@@ -36,6 +36,7 @@ import Testing
         "type1_template": "Which {category} is this?", "language": "ko", "style": "butterfly", "model": "m-mcq",
         "temperature": "0.1", "max_attempts": "2", "blind_check": "true", "blind_repeats": "5", "drop_leaky": "true",
         "concurrency": "2", "split_by": "keyword", "test_fraction": "0.3", "test_images_per_keyword": "2", "seed": "9",
+        "verify": "true", "verify_model": "m-verifier", "keep_disputed": "true",
     ]
 
     @Test func everyDescribeKeyChangesTheAppliedSetting() throws {
@@ -62,6 +63,9 @@ import Testing
         #expect(s.types == [2] && s.distractors == .hard && s.style == .butterfly && s.taxonomyColumn == "genus")
         #expect(s.split == SplitSettings(design: .keyword, testFraction: 0.3, testImagesPerKeyword: 2, seed: 9))
         #expect(s.seed == 9 && s.blindCheck && s.dropLeaky && s.blindRepeats == 5 && s.maxAttempts == 2)
+        #expect(s.verify && s.keepDisputed && s.verifyModel == "m-verifier")
+        #expect(MCQSettings(recipe: try Self.recipe("mcq:\n  model: m-mcq\n")).verifyModel == "m-mcq", "unset: the mcq model")
+        #expect(DescribeSettings(recipe: try Self.recipe("llm:\n  model: m-llm\n")).verifyModel == "m-llm", "unset: the describe model")
         #expect(SplitSettings(recipe: try Self.recipe("mcq:\n\(all)\n")) == s.split, "shards reads the same split")
     }
 

@@ -42,18 +42,29 @@ public struct DisputedQuestions: WholeSetStage {
     public static func apply(keep: Bool, ids: [String]? = nil, in db: Database) throws -> Result {
         typealias C = QuestionRow.Columns
         typealias S = QuestionRow.Status
-        let judgements = try JudgementRow.all(of: .answerKey, in: db)
-        var request = QuestionRow.filter([S.accepted, S.disputed].contains(C.status))
-        if let ids { request = request.filter(ids.contains(C.id)) } else { request = request.filter(judgements.keys.contains(C.id)) }
+        // The judged questions with their verdicts, by a join (a list of every judged id could exceed SQLite's
+        // limit on bound values).
+        var sql = """
+            SELECT q.* FROM questions q JOIN judgements j ON j.judge = ? AND j.subject = q.id WHERE q.status IN (?, ?)
+            """
+        var arguments: StatementArguments = [Judge.answerKey.rawValue, S.accepted, S.disputed]
+        if let ids {
+            sql += " AND q.id IN (\(databaseQuestionMarks(count: ids.count)))"
+            arguments += StatementArguments(ids)
+        }
+        let rows = try QuestionRow.fetchAll(db, sql: sql, arguments: arguments)
+        let judgements = ids == nil
+            ? try JudgementRow.all(of: .answerKey, in: db)
+            : try JudgementRow.filter(Column("judge") == Judge.answerKey.rawValue && (ids ?? []).contains(Column("subject")))
+                .fetchAll(db).reduce(into: [String: JudgementRow]()) { $0[$1.subject] = $1 }
         var result = Result()
-        for row in try request.fetchAll(db) {
+        for row in rows {
             let q = row.question
             guard let judgement = judgements[q.id], judgement.subjectSha256 == AnswerKeyJudge.fingerprint(q) else { continue }
             let disputed = judgement.judgementVerdict == .disputed
-            let reason = disputed ? (judgement.detailObject["dispute"] as? String ?? "disputed") : nil
             let status = disputed && !keep ? S.disputed : S.accepted
             if disputed { if keep { result.kept += 1 } else { result.disputed += 1 } }
-            let wantedReason = status == S.disputed ? reason : nil
+            let wantedReason = status == S.disputed ? judgement.detailObject["dispute"] as? String ?? "disputed" : nil
             guard row.status != status || row.reason != wantedReason else { continue }
             try QuestionRow.filter(key: q.id).updateAll(db, C.status.set(to: status), C.reason.set(to: wantedReason))
             result.changed += 1
