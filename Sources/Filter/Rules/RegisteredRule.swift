@@ -34,11 +34,15 @@ public struct RuleContext: Sendable {
     public let judge: (any WatermarkJudging)?
     /// Where exact pHashes a decode yields on the way go; nil when duplicate grouping does not want them.
     public let hashes: PHashByproducts?
+    /// The stored embeddings of `filter.embeddings.model` (`clip_rank`); nil where no model is configured.
+    public let embeddings: FilterEmbeddings?
 
-    public init(analyzer: (any PixelAnalyzing)? = nil, judge: (any WatermarkJudging)? = nil, hashes: PHashByproducts? = nil) {
+    public init(analyzer: (any PixelAnalyzing)? = nil, judge: (any WatermarkJudging)? = nil, hashes: PHashByproducts? = nil,
+                embeddings: FilterEmbeddings? = nil) {
         self.analyzer = analyzer
         self.judge = judge
         self.hashes = hashes
+        self.embeddings = embeddings
     }
 }
 
