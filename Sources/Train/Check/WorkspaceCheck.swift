@@ -82,11 +82,15 @@ public struct WorkspaceAuditor: Sendable {
     /// The filter's duplicate distance (`filter.duplicates.phash_distance`): a near copy of a test image is
     /// one this close to it.
     public let phashDistance: Int
+    /// The filter's semantic match (`filter.embeddings.model`, `filter.semantic_duplicates.threshold`): an image
+    /// whose embedding meets a test image's at that cosine is a near copy of it too. Nil: no embedding model.
+    public let semantic: SemanticMatch?
 
-    public init(workspace: Workspace, shards: URL, phashDistance: Int) {
+    public init(workspace: Workspace, shards: URL, phashDistance: Int, semantic: SemanticMatch? = nil) {
         self.workspace = workspace
         self.shards = shards
         self.phashDistance = phashDistance
+        self.semantic = semantic
     }
 
     /// Loads the workspace once and runs `checks` (all by default) over it.
@@ -94,7 +98,7 @@ public struct WorkspaceAuditor: Sendable {
         if let names, let unknown = names.first(where: { !WorkspaceChecks.names.contains($0) }) {
             throw CheckContext.LoadError(item: unknown, message: "unknown check; known: \(WorkspaceChecks.names.joined(separator: ", "))")
         }
-        let context = try CheckContext.load(workspace: workspace, shards: shards, phashDistance: phashDistance)
+        let context = try CheckContext.load(workspace: workspace, shards: shards, phashDistance: phashDistance, semantic: semantic)
         var results: [CheckReport.Result] = []
         for check in WorkspaceChecks.all where names?.contains(check.name) ?? true {
             results.append(.init(name: check.name, rule: check.rule, violations: try check.run(context)))

@@ -44,8 +44,9 @@ extension DSBuild {
             let context = try CommandContext.open(options, command: "check")
             let url = ShardsSection.folder(shards ?? ShardsSection(recipe: context.recipe).out, in: context.workspace.root)
             let names = checkNames
+            let filter = FilterSettings(recipe: context.recipe)
             let auditor = WorkspaceAuditor(workspace: context.workspace, shards: url,
-                                           phashDistance: FilterSettings(recipe: context.recipe).phashDistance)
+                                           phashDistance: filter.phashDistance, semantic: filter.semanticMatch)
             let report = try auditor.run(only: names)
             guard echo else { return report }
             if options.json {
