@@ -11,8 +11,9 @@ Prints OUT's absolute path. Its vectors mean nothing (the weights are random), b
 A random vision tower maps every image to nearly the same direction (a constant part — class and position
 embeddings, biases — outweighs what the pixels add: cosines of 0.97 between unrelated photos). The builder
 subtracts that constant, measured on synthetic pictures (coloured discs on coloured grounds), from the pooled
-output's last bias, as a trained model's features are centred by training: unrelated photos then meet at cosines
-around 0.1–0.3, while a re-encoded or resized copy of a photo stays above 0.999.
+output's last bias, as a trained model's features are centred by training: unrelated K-Viscuit photos then meet at
+a mean cosine of about 0.3 (photos alike in layout, a small object on white, can still come close to 1), while a
+re-encoded, resized or centre-cropped copy of a photo mostly stays above 0.999.
 
 - clip: `CLIPModel` (vision and text towers of 2 layers, projection `--dim`), CLIP's tokenizer with a byte-level
   vocabulary and no merges (every character a token, `</w>` at word ends: CLIP's scheme, tiny), a

@@ -40,7 +40,9 @@ struct EmbedBridge {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
 
-        let state = BridgeState(recorder: Recorder(work: work, workspace: workspace, modelID: modelID, folder: folder, progress: progress))
+        let recorder = Recorder(work: work, workspace: workspace, modelID: modelID, folder: folder, progress: progress)
+        recorder.delay = settings.delayPerBatch
+        let state = BridgeState(recorder: recorder)
         let readers = DispatchGroup()
         readers.enter()
         Thread.detachNewThread {
@@ -96,6 +98,7 @@ private final class Recorder {
     let progress: ProgressReporter
     var store: EmbeddingStore?
     var outcome = EmbedBridge.Outcome()
+    var delay: Duration = .zero
     private let keywordTexts: [String: (Int64, String)]
     private let imageNames: [String: EmbedWork.Image]
 
@@ -128,6 +131,7 @@ private final class Recorder {
             outcome.record = store.record
             if kind == "text" { outcome.keywords += ids.count } else { outcome.images += ids.count }
             progress.advance(by: ids.count)
+            if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18) }
         case .skip(let id, let path, let reason):
             let image = imageNames[id]
             let keywords = image.map { " (\($0.keywords.joined(separator: ", ")))" } ?? ""

@@ -9,6 +9,8 @@ public struct EmbedSettings: Sendable {
     public var python: String
     /// The bundled trainer's `embed.py`.
     public var script: URL
+    /// Test hook: a pause after each recorded batch (to kill a run midway; `DSBUILD_TEST_EMBED_DELAY_MS`).
+    public var delayPerBatch: Duration = .zero
 
     public init(embeddings: EmbeddingSettings, python: String, script: URL) {
         self.embeddings = embeddings

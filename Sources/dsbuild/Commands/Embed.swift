@@ -48,8 +48,9 @@ extension DSBuild {
         func run() async throws {
             let context = try CommandContext.open(options, command: "embed")
             let embeddings = settings(context.recipe)
-            let stage = EmbedStage(workspace: context.workspace,
-                                   settings: try EmbedSettings.make(embeddings, python: python, train: TrainSection(recipe: context.recipe)))
+            var embed = try EmbedSettings.make(embeddings, python: python, train: TrainSection(recipe: context.recipe))
+            if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_EMBED_DELAY_MS"], let v = Int(ms) { embed.delayPerBatch = .milliseconds(v) }
+            let stage = EmbedStage(workspace: context.workspace, settings: embed)
             let record = JSONText.encodeObject(["model": embeddings.model?.path ?? NSNull(), "batch_size": embeddings.batchSize,
                                                 "device": embeddings.device.rawValue, "prompt": embeddings.prompt])
             let runner = context.runner
