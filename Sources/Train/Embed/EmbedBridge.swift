@@ -135,7 +135,8 @@ private final class Recorder {
         case .skip(let id, let path, let reason):
             let image = imageNames[id]
             let keywords = image.map { " (\($0.keywords.joined(separator: ", ")))" } ?? ""
-            let message = "embed: image \(image?.path ?? path)\(keywords) cannot be read (\(reason)); it has no embedding, the others were embedded"
+            let source = image.map { $0.source.isEmpty ? "" : ", from \($0.source)" } ?? ""
+            let message = "embed: image \(image?.path ?? path)\(keywords)\(source) cannot be read (\(reason)); it has no embedding, the others were embedded"
             outcome.failures.append(message)  // printed once, by the runner, with the run's other failures
             progress.advance(failed: true)
         case .error(let message):
@@ -159,7 +160,8 @@ private final class BridgeState: @unchecked Sendable {
 
     init(recorder: Recorder) { self.recorder = recorder }
 
-    /// Records one event; false when the child must be stopped (a fatal message or a storage failure).
+    /// Records one event; false when the child must be stopped (a storage failure, or vectors it cannot place).
+    /// A fatal error the child reports itself is kept, and the child left to exit with its status.
     func handle(_ event: EmbedEvent) -> Bool {
         lock.lock()
         defer { lock.unlock() }
@@ -167,6 +169,7 @@ private final class BridgeState: @unchecked Sendable {
         do {
             if let message = try recorder.record(event) {
                 fatal = message
+                if case .error = event { return true }
                 return false
             }
         } catch {

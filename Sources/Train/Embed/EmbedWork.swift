@@ -9,8 +9,9 @@ struct EmbedWork: Sendable {
     struct Image: Sendable {
         let sha256: String
         let path: String
-        /// The keywords it is a candidate of, for messages.
+        /// The keywords it is a candidate of, and where it came from (a candidate's URL), for messages.
         let keywords: [String]
+        let source: String
     }
 
     struct Keyword: Sendable {
@@ -30,7 +31,7 @@ struct EmbedWork: Sendable {
         var work = EmbedWork()
         let exempt = EmbeddingSettings.dependentRules
         let rows = try Row.fetchCursor(db, sql: """
-            SELECT i.sha256, i.path, GROUP_CONCAT(DISTINCT k.text) AS keywords,
+            SELECT i.sha256, i.path, GROUP_CONCAT(DISTINCT k.text) AS keywords, MIN(c.image_url) AS source,
                    EXISTS (SELECT 1 FROM image_embeddings e WHERE e.model_id = ? AND e.image_sha256 = i.sha256) AS done
               FROM downloads d
               JOIN candidates c ON c.id = d.candidate_id
@@ -45,7 +46,7 @@ struct EmbedWork: Sendable {
         while let row = try rows.next() {
             if (row["done"] as Int) != 0 { work.embeddedImages += 1; continue }
             let keywords = (row["keywords"] as String? ?? "").split(separator: ",").map(String.init).sorted()
-            work.images.append(Image(sha256: row["sha256"], path: row["path"], keywords: keywords))
+            work.images.append(Image(sha256: row["sha256"], path: row["path"], keywords: keywords, source: row["source"] ?? ""))
         }
         var stored: [Int64: String] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT keyword_id, text FROM keyword_embeddings WHERE model_id = ?", arguments: [id]) {
