@@ -140,3 +140,28 @@ def test_a_folder_that_is_no_clip_or_siglip_model_is_refused(setup, expected, tm
     run = run_embed(str(folder), [], tmp_path)
     assert run.returncode == 2
     assert expected in run.one("error")["message"]
+
+
+def test_a_siglip_folder_with_a_sentencepiece_tokenizer_loads_as_googles_do(tmp_path):
+    """google/siglip-* checkpoints carry `spiece.model`: with the pinned sentencepiece and protobuf, AutoTokenizer
+    reads it (SiglipTokenizer) and embed.py embeds with it."""
+    spm = pytest.importorskip("sentencepiece")
+    pytest.importorskip("google.protobuf")
+
+    import make_tiny_clip
+    from transformers import SiglipTokenizer
+
+    model = make_tiny_clip.build(str(tmp_path / "siglip"), "siglip")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(["a photo of kimchi", "a photo of hanbok", "traditional korean food"] * 50), encoding="utf-8")
+    spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(tmp_path / "spiece"), vocab_size=40, model_type="unigram",
+                                   pad_id=0, eos_id=1, unk_id=2, bos_id=-1, pad_piece="<pad>", eos_piece="</s>",
+                                   unk_piece="<unk>", hard_vocab_limit=False, minloglevel=2)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        os.remove(os.path.join(model, name))
+    SiglipTokenizer(vocab_file=str(tmp_path / "spiece.model")).save_pretrained(model)
+    assert os.path.isfile(os.path.join(model, "spiece.model"))
+    run = run_embed(model, [{"kind": "text", "id": "1", "text": "a photo of kimchi."},
+                            {"kind": "image", "id": "a", "path": kviscuit(1)[0]}], tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert set(vectors(run, "text")) == {"1"} and set(vectors(run, "image")) == {"a"}
