@@ -149,3 +149,49 @@ struct EmbedCommandTests {
         #expect(missing.status == 2 && missing.stderr.contains("no such folder"), "\(missing.stderr)")
     }
 }
+
+/// `dsbuild run` embeds before it filters when the recipe names an embedding model, so `clip_rank` and
+/// `semantic_duplicates` decide every image in one run.
+@Suite(.enabled(if: TinyEmbeddingModel.python != nil))
+struct RunEmbedStageTests {
+    @Test func runEmbedsBeforeTheFilterWhenTheRecipeNamesAModel() throws {
+        let tmp = TemporaryDirectory("run-embed")
+        let folder = try PhotoFolder(root: tmp.path("photos"))
+        var added = 0
+        for item in try KViscuitFixture.type1Items().prefix(12)
+        where FileManager.default.fileExists(atPath: TestPaths.kViscuitImages.appendingPathComponent(item.imagePath).path) && added < 4 {
+            try folder.add(item, keyword: added < 2 ? "Gat" : "Hanbok")
+            added += 1
+        }
+        try "Gat\nHanbok\n".write(to: tmp.path("kw.txt"), atomically: true, encoding: .utf8)
+        try """
+            keywords: kw.txt
+            collect:
+              sources:
+                directory:
+                  path: \(tmp.path("photos").path)
+            filter:
+              min_short_side: 32
+              aspect_ratio: [0.2, 5]
+              embeddings:
+                model: \(try TinyEmbeddingModel.folder("clip").path)
+              clip_rank:
+                enabled: true
+                k: 2
+              semantic_duplicates:
+                enabled: true
+
+            """.write(to: tmp.path("recipe.yaml"), atomically: true, encoding: .utf8)
+        let environment = ["DSBUILD_TRAINER_PYTHON": TinyEmbeddingModel.python!]
+        let result = try CommandRunner(environment: environment).run(["run", tmp.path("recipe.yaml").path, "--workspace", tmp.path("ws").path,
+                                                                      "--until", "filter", "--json"])
+        #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+        let stages = try #require(try result.json()["stages"] as? [[String: Any]])
+        #expect(stages.map { $0["stage"] as? String } == ["collect", "embed", "filter"])
+        #expect(stages.first { $0["stage"] as? String == "embed" }?["done"] as? Int == 4)
+        let undecided = try Workspace.open(at: tmp.path("ws")).manifest.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM filter_decisions WHERE pass = -1") ?? 0
+        }
+        #expect(undecided == 0, "every image decided in the one run")
+    }
+}
