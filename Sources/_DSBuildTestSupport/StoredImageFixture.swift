@@ -17,7 +17,7 @@ public struct StoredImageFixture {
     public mutating func add(keyword: String, sha: String, width: Int, height: Int, orientation: Int = 1, format: String = "jpeg",
                       bytes: Int = 100_000, animated: Bool = false, rights: [String: String] = [:],
                       extra: [String: String] = [:], url: String = "https://upload.example.org/a.jpg",
-                      createdAt: Double = 0, rank: Int = 0, copying file: URL? = nil) throws -> String {
+                      createdAt: Double = 0, rank: Int = 0, category: String? = nil, copying file: URL? = nil) throws -> String {
         if let file {
             let target = workspace.imageURL(relativePath: "images/\(sha.prefix(2))/\(sha).jpg")
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -27,7 +27,7 @@ public struct StoredImageFixture {
         let candidate = nextCandidate
         nextCandidate += 1
         try workspace.manifest.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO keywords(text, created_at) VALUES (?, 0)", arguments: [keyword])
+            try db.execute(sql: "INSERT OR IGNORE INTO keywords(text, category, created_at) VALUES (?, ?, 0)", arguments: [keyword, category])
             let kid = try Int64.fetchOne(db, sql: "SELECT id FROM keywords WHERE text = ?", arguments: [keyword])!
             try db.execute(sql: """
                 INSERT OR IGNORE INTO images(sha256, path, bytes, format, width, height, display_width, display_height,

@@ -47,12 +47,14 @@ public struct RunSummary: Sendable {
             }
             let trainRow = try Row.fetchOne(db, sql: "SELECT status, steps FROM train_runs ORDER BY id DESC LIMIT 1")
             let evalCount = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM eval_results WHERE created_at >= ?", arguments: [since]) ?? 0
+            let embedded = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT image_sha256) FROM image_embeddings") ?? 0
             var rows: [StageRow] = []
             for (stage, outcome) in outcomes {
                 var row = StageRow(stage: stage, status: outcome, done: 0, dropped: [:], failed: [:], promptTokens: 0,
                               completionTokens: 0, cost: nil, seconds: seconds[stage] ?? 0)
                 switch stage {
                 case "collect": row.done = status.downloadsOK; row.failed = status.downloadsFailed
+                case "embed": row.done = embedded
                 case "filter": row.done = status.imagesKept; row.dropped = status.imagesDropped
                 case "describe": row.done = status.descriptionsAccepted; row.dropped = status.descriptionsRejected
                 case "mcq": row.done = status.questionsAccepted; row.dropped = status.questionsRejected

@@ -7,7 +7,8 @@ public enum ManifestSchema {
     public static var latestVersion: String { migrationNames.last! }
 
     static let migrationNames = ["v1-initial", "v2-collect-searches", "v3-phash-fast", "v4-splits", "v5-question-keys",
-                                  "v6-decisions-by-keyword", "v7-pair-states", "v8-judgements"]
+                                  "v6-decisions-by-keyword", "v7-pair-states", "v8-judgements",
+                                  "v9-embeddings"]
 
     public static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -38,7 +39,41 @@ public enum ManifestSchema {
             try createJudgements(db)
             try allowDisputedQuestions(db)
         }
+        // Image and keyword-text embeddings (`dsbuild embed`): the vectors live in one file per model under
+        // `embeddings/`; these tables say which row of it holds which image or keyword (EmbeddingStore).
+        migrator.registerMigration("v9-embeddings") { db in try createEmbeddings(db) }
         return migrator
+    }
+
+    /// `embedding_models`: one row per model folder (its id a digest of the folder's files, `EmbeddingModelID`), its
+    /// vector size and how many rows of its file are recorded (a killed run may leave an unrecorded tail, which the
+    /// next append cuts off). `image_embeddings` / `keyword_embeddings`: which row holds an image's vector, or a
+    /// keyword's (with the exact text that was embedded, so a changed prompt is embedded again).
+    private static func createEmbeddings(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE embedding_models (
+                id TEXT PRIMARY KEY NOT NULL,
+                path TEXT NOT NULL,
+                family TEXT NOT NULL,
+                dim INTEGER NOT NULL CHECK (dim > 0),
+                file TEXT NOT NULL,
+                rows INTEGER NOT NULL DEFAULT 0,
+                created_at REAL NOT NULL
+            );
+            CREATE TABLE image_embeddings (
+                model_id TEXT NOT NULL REFERENCES embedding_models(id) ON DELETE CASCADE,
+                image_sha256 TEXT NOT NULL REFERENCES images(sha256) ON DELETE CASCADE,
+                row INTEGER NOT NULL,
+                PRIMARY KEY (model_id, image_sha256)
+            ) WITHOUT ROWID;
+            CREATE TABLE keyword_embeddings (
+                model_id TEXT NOT NULL REFERENCES embedding_models(id) ON DELETE CASCADE,
+                keyword_id INTEGER NOT NULL REFERENCES keywords(id) ON DELETE CASCADE,
+                text TEXT NOT NULL,
+                row INTEGER NOT NULL,
+                PRIMARY KEY (model_id, keyword_id)
+            ) WITHOUT ROWID;
+            """)
     }
 
     /// One row per keyword × source that collect has searched, so that a keyword with no results is not searched

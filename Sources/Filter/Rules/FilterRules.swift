@@ -6,7 +6,7 @@ public enum FilterRules {
     /// Every rule, in the order they are reported (and their keys listed in `recipe --schema`).
     public static let all: [any RegisteredRule.Type] = [
         MinShortSideRule.self, MaxLongSideRule.self, PixelCountRule.self, AspectRatioRule.self, ByteSizeRule.self,
-        FormatRule.self, AnimatedRule.self, WatermarkRule.self, RightsRule.self, IntegrityRule.self,
+        FormatRule.self, AnimatedRule.self, WatermarkRule.self, RightsRule.self, IntegrityRule.self, ClipRankRule.self,
         RelevanceRule.self,
     ]
 

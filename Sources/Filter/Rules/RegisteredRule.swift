@@ -38,14 +38,17 @@ public struct RuleContext: Sendable {
     public let relevance: (any RelevanceJudging)?
     /// The dataset's keywords, ranked as confusable siblings; loaded only when a rule needs them.
     public let siblings: KeywordSiblings?
+    /// The stored embeddings of `filter.embeddings.model` (`clip_rank`); nil where no model is configured.
+    public let embeddings: FilterEmbeddings?
 
     public init(analyzer: (any PixelAnalyzing)? = nil, judge: (any WatermarkJudging)? = nil, hashes: PHashByproducts? = nil,
-                relevance: (any RelevanceJudging)? = nil, siblings: KeywordSiblings? = nil) {
+                relevance: (any RelevanceJudging)? = nil, siblings: KeywordSiblings? = nil, embeddings: FilterEmbeddings? = nil) {
         self.analyzer = analyzer
         self.judge = judge
         self.hashes = hashes
         self.relevance = relevance
         self.siblings = siblings
+        self.embeddings = embeddings
     }
 }
 

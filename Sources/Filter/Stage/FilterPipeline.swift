@@ -46,7 +46,7 @@ public struct FilterSummary: Sendable {
 }
 
 /// Runs the filter: the per-image rules through the shared `StageRunner`, then duplicate grouping per keyword
-/// (it needs every image of the keyword at once), then the summary. Decisions of rules that are no longer
+/// (it needs every image of the keyword at once) — by pHash, then by embedding when asked — then the summary. Decisions of rules that are no longer
 /// active are removed, so `status` and the report count what the current recipe decides.
 public struct FilterPipeline: Sendable {
     public let workspace: Workspace
@@ -70,6 +70,12 @@ public struct FilterPipeline: Sendable {
     }
 
     static let duplicatesRule = DuplicatesStage.rule
+    static let semanticDuplicatesRule = SemanticDuplicatesStage.rule
+
+    /// Whether these settings switch on a rule that reads embeddings (`clip_rank`, `semantic_duplicates`).
+    public static func needsEmbeddings(_ settings: FilterSettings) -> Bool {
+        settings[ClipRankRule.self].enabled || settings.semanticDuplicates
+    }
 
     public func run(runner: StageRunner, dryRun: Bool = false) async throws -> FilterSummary {
         let byproducts = PHashByproducts()
@@ -77,9 +83,15 @@ public struct FilterPipeline: Sendable {
             ? KeywordSiblings(keywords: try KeywordStore.all(in: workspace.manifest),
                               taxonomyColumns: settings[RelevanceRule.self].taxonomyColumns)
             : nil
-        let rules = settings.rules(analyzer: analyzer, judge: judge, hashes: byproducts, relevance: relevance, siblings: siblings)
+        // The embedding rules read the configured model's stored vectors; asked for without a model, the run stops.
+        let embeddings = Self.needsEmbeddings(settings) ? try FilterEmbeddings.load(settings.embeddings, workspace: workspace) : nil
+        let rules = settings.rules(analyzer: analyzer, judge: judge, hashes: byproducts, relevance: relevance, siblings: siblings,
+                                   embeddings: embeddings)
         if dryRun { return try await dryRunSummary(rules: rules) }
-        let active = rules.map(\.name) + (settings.duplicates ? [Self.duplicatesRule] : [])
+        var wholeSet: [String] = []
+        if settings.duplicates { wholeSet.append(Self.duplicatesRule) }
+        if settings.semanticDuplicates { wholeSet.append(Self.semanticDuplicatesRule) }
+        let active: [String] = rules.map(\.name) + wholeSet
         try workspace.manifest.write { db in
             let placeholders = active.map { _ in "?" }.joined(separator: ",")
             let sql = active.isEmpty ? "DELETE FROM filter_decisions"
@@ -87,7 +99,7 @@ public struct FilterPipeline: Sendable {
             try db.execute(sql: sql, arguments: StatementArguments(active))
         }
         var stage = FilterRuleStage(root: workspace.root, rules: rules, delay: settings.delayPerImage)
-        stage.holdsForDuplicates = settings.duplicates
+        stage.heldFor = wholeSet
         stage.byproducts = byproducts
         stage.pageCandidates = pageCandidates
         let stageSummary = try await runner.run(stage, concurrency: settings.concurrency, settingsJSON: settings.recordJSON)
@@ -110,6 +122,13 @@ public struct FilterPipeline: Sendable {
             let stage = DuplicatesStage(root: workspace.root, analyzer: analyzer, settings: settings, pageCandidates: pageCandidates)
             let grouped = try await runner.run(stage, settingsJSON: settings.recordJSON)
             summary.groupingErrors = grouped.result?.errors ?? []
+            if grouped.summary.interrupted { summary.interrupted = true }
+        }
+        if settings.semanticDuplicates, let embeddings, !summary.interrupted {
+            let stage = SemanticDuplicatesStage(root: workspace.root, threshold: settings.semanticThreshold, embeddings: embeddings,
+                                                pageCandidates: pageCandidates)
+            let grouped = try await runner.run(stage, settingsJSON: settings.recordJSON)
+            summary.groupingErrors += grouped.result?.missing ?? []
             if grouped.summary.interrupted { summary.interrupted = true }
         }
         var result = try summarize(into: summary)

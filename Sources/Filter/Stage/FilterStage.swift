@@ -28,10 +28,10 @@ struct FilterRuleStage: PagedStage {
     let root: URL
     let rules: [any FilterRule]
     var delay: Duration = .zero
-    /// Duplicate grouping is on: a pair the rules decide for the first time gets an undecided `duplicates` row
-    /// until grouping decides it, so a run cut short between the rules and grouping leaves it not kept (and
-    /// pending), never kept without its duplicates check.
-    var holdsForDuplicates = false
+    /// The whole-set rules that run after this stage (`duplicates`, `semantic_duplicates`): a pair the rules decide
+    /// for the first time gets an undecided row of each until its grouping decides it, so a run cut short between
+    /// the rules and grouping leaves it not kept (and pending), never kept without its duplicates check.
+    var heldFor: [String] = []
     /// Where the integrity rule leaves the exact pHashes its decodes yield: each is stored with its image's
     /// decisions, so duplicate grouping does not decode again and nothing accumulates over the run.
     var byproducts: PHashByproducts?
@@ -145,10 +145,10 @@ struct FilterRuleStage: PagedStage {
         if let hash = byproducts?.take(item.subject.sha256) {
             try db.execute(sql: "UPDATE images SET phash = ? WHERE sha256 = ? AND phash IS NULL", arguments: [hash, item.subject.sha256])
         }
-        if holdsForDuplicates {
-            try FilterDecisionRow(pair: item.subject.pair, rule: DuplicatesStage.rule, settingsHash: Self.undecidedHash,
+        for rule in heldFor {
+            try FilterDecisionRow(pair: item.subject.pair, rule: rule, settingsHash: Self.undecidedHash,
                                   pass: Self.undecidedPass, value: "undecided", threshold: "",
-                                  reason: "\(item.subject.keyword) \(item.subject.sha256.prefix(12)): not grouped for duplicates yet; run filter again",
+                                  reason: "\(item.subject.keyword) \(item.subject.sha256.prefix(12)): not grouped for \(rule) yet; run filter again",
                                   decidedAt: now).insert(db, onConflict: .ignore)
         }
     }

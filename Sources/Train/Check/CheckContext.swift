@@ -18,6 +18,8 @@ public struct CheckContext {
     let phashDistance: Int
     /// `mcq.keep_disputed`: disputed questions may be trained on and scored.
     let keepDisputed: Bool
+    /// The stored embeddings and the semantic threshold, when an embedding model is configured and has vectors.
+    var semantic: HeldOutImages.Semantic?
     let manifest: ManifestSnapshot
     let shards: ShardContents
     let exports: ExportContents
@@ -26,7 +28,8 @@ public struct CheckContext {
 
     var shardIndex: ShardIndex? { shards.index }
 
-    static func load(workspace: Workspace, shards: URL, phashDistance: Int, keepDisputed: Bool = false) throws -> CheckContext {
+    static func load(workspace: Workspace, shards: URL, phashDistance: Int, keepDisputed: Bool = false,
+                     semantic match: SemanticMatch? = nil) throws -> CheckContext {
         let manifest: ManifestSnapshot
         do { manifest = try ManifestSnapshot.load(workspace.manifest) } catch {
             throw LoadError(item: workspace.manifest.path.path, message: "cannot read the manifest (\(error))")
@@ -41,12 +44,24 @@ public struct CheckContext {
         let exports = contents.index == nil ? ExportContents()
             : ExportContents.load(root: shards, display: display, knownImages: known)
         var context = CheckContext(workspace: workspace, shardsRoot: shards,
-                                   phashDistance: phashDistance, keepDisputed: keepDisputed, manifest: manifest,
+                                   phashDistance: phashDistance, keepDisputed: keepDisputed, semantic: nil, manifest: manifest,
                                    shards: contents, exports: exports, origins: RecordOrigins(manifest))
         if contents.index == nil && contents.indexError == nil {
             context.notes.append("no shards at \(display(shards)) (no shards.json): only the manifest was audited")
         }
         if manifest.splitSettings == nil { context.notes.append("the workspace has no stored train/test split yet") }
+        if let match {
+            do {
+                let vectors = try workspace.manifest.read { db in try EmbeddingVectors.load(match.model, workspaceRoot: workspace.root, in: db) }
+                if let vectors {
+                    context.semantic = HeldOutImages.Semantic(vectors: vectors, threshold: match.threshold)
+                } else {
+                    context.notes.append("no embeddings of \(match.model.lastPathComponent) are stored: split_disjoint compared images by pHash only; run `dsbuild embed`")
+                }
+            } catch {
+                throw LoadError(item: match.model.path, message: "cannot read the stored embeddings (\(error))")
+            }
+        }
         return context
     }
 

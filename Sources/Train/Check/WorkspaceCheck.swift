@@ -86,12 +86,16 @@ public struct WorkspaceAuditor: Sendable {
     public let phashDistance: Int
     /// `mcq.keep_disputed`: whether disputed questions may be in shards and the test set.
     public let keepDisputed: Bool
+    /// The filter's semantic match (`filter.embeddings.model`, `filter.semantic_duplicates.threshold`): an image
+    /// whose embedding meets a test image's at that cosine is a near copy of it too. Nil: no embedding model.
+    public let semantic: SemanticMatch?
 
-    public init(workspace: Workspace, shards: URL, phashDistance: Int, keepDisputed: Bool = false) {
+    public init(workspace: Workspace, shards: URL, phashDistance: Int, keepDisputed: Bool = false, semantic: SemanticMatch? = nil) {
         self.workspace = workspace
         self.shards = shards
         self.phashDistance = phashDistance
         self.keepDisputed = keepDisputed
+        self.semantic = semantic
     }
 
     /// Loads the workspace once and runs `checks` (all by default) over it.
@@ -99,7 +103,8 @@ public struct WorkspaceAuditor: Sendable {
         if let names, let unknown = names.first(where: { !WorkspaceChecks.names.contains($0) }) {
             throw CheckContext.LoadError(item: unknown, message: "unknown check; known: \(WorkspaceChecks.names.joined(separator: ", "))")
         }
-        let context = try CheckContext.load(workspace: workspace, shards: shards, phashDistance: phashDistance, keepDisputed: keepDisputed)
+        let context = try CheckContext.load(workspace: workspace, shards: shards, phashDistance: phashDistance,
+                                            keepDisputed: keepDisputed, semantic: semantic)
         var results: [CheckReport.Result] = []
         for check in WorkspaceChecks.all where names?.contains(check.name) ?? true {
             results.append(.init(name: check.name, rule: check.rule, violations: try check.run(context)))

@@ -23,6 +23,8 @@ enum ShardSampleBuilder {
         var split = SplitSettings()
         /// `filter.duplicates.phash_distance`.
         var phashDistance = 8
+        /// Images whose embeddings meet a test image's at this cosine are held out with it (nil: no embedding model).
+        var semantic: SemanticMatch?
         /// Keywords are read in pages of about this many kept pairs (a keyword is never cut in two).
         var pagePairs = 4096
     }
@@ -72,7 +74,8 @@ enum ShardSampleBuilder {
             try ExperimentSplit.assign(settings, in: db)
             return settings
         }
-        return try manifest.read { db in try stream(db, options: options, split: applied, sink: sink) }
+        let root = manifest.path.deletingLastPathComponent()
+        return try manifest.read { db in try stream(db, options: options, split: applied, workspaceRoot: root, sink: sink) }
     }
 
     /// Every record at once, sorted by id (text) and key (paired), with every stored image by hash: what the
@@ -92,7 +95,8 @@ enum ShardSampleBuilder {
                            split: totals.split, images: images)
     }
 
-    static func stream(_ db: Database, options: Options, split: SplitSettings, sink: (Page) throws -> Void) throws -> Totals {
+    static func stream(_ db: Database, options: Options, split: SplitSettings, workspaceRoot: URL,
+                       sink: (Page) throws -> Void) throws -> Totals {
         // Keywords and the novel (held-out) ones.
         var keywords: [Int64: KeywordInfo] = [:]
         var ids: [Int64] = []
@@ -102,12 +106,16 @@ enum ShardSampleBuilder {
         }
         let novel = novelKeywords(keywords.values.map(\.text), fraction: options.novelFraction, seed: options.seed)
         let map = try SplitMap.loadWithoutPairs(in: db)
-        let heldOut = try HeldOutImages.find(in: db, testImages: map.testImages, distance: options.phashDistance)
+        let semantic = try options.semantic.flatMap { match in
+            try EmbeddingVectors.load(match.model, workspaceRoot: workspaceRoot, in: db).map { HeldOutImages.Semantic(vectors: $0, threshold: match.threshold) }
+        }
+        let heldOut = try HeldOutImages.find(in: db, testImages: map.testImages, distance: options.phashDistance, semantic: semantic)
         let shared = Shared(keywords: keywords, novel: novel, map: map, heldOut: heldOut)
 
         var exclusions = Exclusions()
         exclusions.testImages = heldOut.testImages
         exclusions.nearDuplicatesOfTest = heldOut.nearDuplicatesOfTest.count
+        exclusions.semanticDuplicatesOfTest = semantic == nil ? nil : heldOut.semanticOnly
 
         // Pages of whole keywords, about `pagePairs` kept pairs each.
         let sizes = try KeptPairs.countsByKeyword(in: db)

@@ -96,8 +96,11 @@ struct PairedSample: Sendable {
 struct Exclusions: Sendable {
     /// Kept images that are test images (for any keyword).
     var testImages = 0
-    /// Kept train images within the duplicate rule's pHash distance of a test image.
+    /// Kept train images within the duplicate rule's pHash distance of a test image, or at the semantic threshold's
+    /// cosine with one.
     var nearDuplicatesOfTest = 0
+    /// Of those, the ones only their embeddings matched; nil when no embedding model is configured.
+    var semanticDuplicatesOfTest: Int?
     /// Records and samples not written, by reason: `test_image`, `near_duplicate_of_test`, `test_keyword`,
     /// `type1_text_only`, `image_reference_text_only`.
     var records: [String: Int] = [:]

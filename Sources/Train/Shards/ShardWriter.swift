@@ -31,6 +31,9 @@ public struct ShardSettings: Sendable {
     public var split = SplitSettings()
     /// `filter.duplicates.phash_distance`: images this close to a test image are held out with it.
     public var phashDistance = 8
+    /// `filter.embeddings.model` and `filter.semantic_duplicates.threshold`: images whose embeddings meet a test
+    /// image's at this cosine are held out with it too (nil: no embedding model configured).
+    public var semantic: SemanticMatch?
     /// Test hook: sleep this long after each paired sample (to kill a run mid-shard).
     public var delayPerSample: Duration = .zero
     /// Records are built a page of keywords at a time, about this many kept pairs a page (a keyword is never
@@ -53,17 +56,22 @@ public struct ShardSummary: Sendable {
     public var excludedTestQuestions = 0
     public var excludedTestImages = 0
     public var excludedNearDuplicatesOfTest = 0
+    /// Of those, the ones only their embeddings matched (nil: no embedding model configured).
+    public var excludedSemanticDuplicatesOfTest: Int?
     /// Image counts over the distinct images of the paired shards (`copied`, `reencoded_for_orientation`, …).
     public var imageCounts: [String: Int] = [:]
     public var fingerprint = ""
     public var index: URL
 
     public var json: [String: Any] {
-        ["text": textRecords, "paired": pairedSamples, "by_kind": byKind, "text_shards": textShards,
-         "paired_shards": pairedShards, "written": written, "reused": reused, "novel_keywords": novelKeywords,
-         "excluded_test_questions": excludedTestQuestions, "excluded_test_images": excludedTestImages,
-         "excluded_near_duplicates_of_test": excludedNearDuplicatesOfTest, "images": imageCounts,
-         "fingerprint": fingerprint, "index": index.path]
+        var json: [String: Any] = [
+            "text": textRecords, "paired": pairedSamples, "by_kind": byKind, "text_shards": textShards,
+            "paired_shards": pairedShards, "written": written, "reused": reused, "novel_keywords": novelKeywords,
+            "excluded_test_questions": excludedTestQuestions, "excluded_test_images": excludedTestImages,
+            "excluded_near_duplicates_of_test": excludedNearDuplicatesOfTest, "images": imageCounts,
+            "fingerprint": fingerprint, "index": index.path]
+        if let semantic = excludedSemanticDuplicatesOfTest { json["excluded_semantic_duplicates_of_test"] = semantic }
+        return json
     }
 }
 
@@ -121,7 +129,7 @@ public struct ShardWriter: Sendable {
 
     var builderOptions: ShardSampleBuilder.Options {
         .init(novelFraction: settings.novelFraction, seed: settings.seed, split: settings.split, phashDistance: settings.phashDistance,
-              pagePairs: settings.pagePairs)
+              semantic: settings.semantic, pagePairs: settings.pagePairs)
     }
 
     public func write() async throws -> ShardSummary {
@@ -163,6 +171,7 @@ public struct ShardWriter: Sendable {
         summary.excludedTestQuestions = totals.excludedTestQuestions
         summary.excludedTestImages = totals.exclusions.testImages
         summary.excludedNearDuplicatesOfTest = totals.exclusions.nearDuplicatesOfTest
+        summary.excludedSemanticDuplicatesOfTest = totals.exclusions.semanticDuplicatesOfTest
         summary.imageCounts = ImageRenderer.counts(try sort.imageGroups(), renderer: renderer)
 
         progress.start("shards", total: plans.count)
@@ -214,6 +223,11 @@ public struct ShardWriter: Sendable {
         summary.pairedShards = paired.count
         let shas = (text + paired).compactMap { $0["sha256"] as? String }.sorted()
         summary.fingerprint = ContentHash.sha256Hex(shas.joined())
+        var excluded: [String: Any] = ["records": totals.exclusions.records, "phash_distance": settings.phashDistance]
+        if let semantic = settings.semantic {
+            excluded["semantic_threshold"] = semantic.threshold
+            excluded["semantic_duplicates_of_test"] = totals.exclusions.semanticDuplicatesOfTest ?? 0
+        }
         let index: [String: Any] = [
             "format": "dsbuild-shards", "version": 1, "dsbuild_version": DSBuildVersion.string,
             "fingerprint": summary.fingerprint, "recipe": (try? JSONSerialization.jsonObject(with: Data(SecretRedactor.redact(settings.recipeJSON).utf8))) ?? [String: Any](),
@@ -223,7 +237,7 @@ public struct ShardWriter: Sendable {
             "excluded_test_questions": totals.excludedTestQuestions,
             "excluded_test_images": totals.exclusions.testImages,
             "excluded_near_duplicates_of_test": totals.exclusions.nearDuplicatesOfTest,
-            "excluded": ["records": totals.exclusions.records, "phash_distance": settings.phashDistance],
+            "excluded": excluded,
             "images": settings.images.json.merging(summary.imageCounts.mapValues { $0 as Any }) { a, _ in a },
         ]
         let indexData = try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])

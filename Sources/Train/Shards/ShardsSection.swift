@@ -73,9 +73,10 @@ public struct ShardsSection: RecipeSettings {
     /// The shard folder these settings name, in the workspace at `workspaceRoot`.
     public func folder(in workspaceRoot: URL) -> URL { Self.folder(out, in: workspaceRoot) }
 
-    /// The writer's settings: these values, the split the recipe asks for (used when none is stored yet) and
-    /// the filter's duplicate distance `phashDistance` (images that close to a test image are held out with it).
-    public func settings(workspaceRoot: URL, recipe: Recipe, phashDistance: Int) -> ShardSettings {
+    /// The writer's settings: these values, the split the recipe asks for (used when none is stored yet), the
+    /// filter's duplicate distance `phashDistance` and its `semantic` match (images that close to a test image, by
+    /// pHash or by embedding, are held out with it).
+    public func settings(workspaceRoot: URL, recipe: Recipe, phashDistance: Int, semantic: SemanticMatch? = nil) -> ShardSettings {
         var settings = ShardSettings(out: Self.folder(out, in: workspaceRoot))
         settings.shardSize = shardSize
         settings.shardBytes = shardBytes
@@ -89,6 +90,7 @@ public struct ShardsSection: RecipeSettings {
         settings.recipeJSON = recipe.json
         settings.split = SplitSettings(recipe: recipe)
         settings.phashDistance = phashDistance
+        settings.semantic = semantic
         return settings
     }
 }

@@ -45,9 +45,10 @@ extension DSBuild {
             let context = try CommandContext.open(options, command: "check")
             let url = ShardsSection.folder(shards ?? ShardsSection(recipe: context.recipe).out, in: context.workspace.root)
             let names = checkNames
+            let filter = FilterSettings(recipe: context.recipe)
             let auditor = WorkspaceAuditor(workspace: context.workspace, shards: url,
-                                           phashDistance: FilterSettings(recipe: context.recipe).phashDistance,
-                                           keepDisputed: MCQSettings(recipe: context.recipe).keepDisputed)
+                                           phashDistance: filter.phashDistance,
+                                           keepDisputed: MCQSettings(recipe: context.recipe).keepDisputed, semantic: filter.semanticMatch)
             let report = try auditor.run(only: names)
             guard echo else { return report }
             if options.json {

@@ -84,6 +84,9 @@ extension DSBuild {
             } catch let stopped as FilterStopped {
                 Output.error("filter stopped: \(stopped.description)")
                 throw ExitCode(2)
+            } catch let error as EmbeddingError {
+                Output.error("filter: \(error)")
+                throw ExitCode(2)
             }
             for error in summary.errors { Output.error(error) }
             if options.json {

@@ -11,8 +11,8 @@ extension DSBuild {
         static let configuration = CommandConfiguration(
             abstract: "Run the whole pipeline from one recipe (resumable; rerun after any interruption).",
             discussion: """
-                Stages: \(PipelineStage.allCases.map(\.rawValue).joined(separator: " → ")). train and eval run only when \
-                the recipe has their sections. The workspace is --workspace, else the recipe's `workspace:` (relative \
+                Stages: \(PipelineStage.allCases.map(\.rawValue).joined(separator: " → ")). embed runs only when the \
+                recipe names filter.embeddings.model, train and eval only when the recipe has their sections. The workspace is --workspace, else the recipe's `workspace:` (relative \
                 to the recipe), else $DSBUILD_WORKSPACE or the current directory.
                 """)
 

@@ -82,8 +82,9 @@ extension DSBuild {
             let context = try CommandContext.open(options, command: "shards")
             let recipe = context.recipe
             let section = section(recipe)
+            let filter = FilterSettings(recipe: recipe)
             var settings = section.settings(workspaceRoot: context.workspace.root, recipe: recipe,
-                                            phashDistance: FilterSettings(recipe: recipe).phashDistance)
+                                            phashDistance: filter.phashDistance, semantic: filter.semanticMatch)
             if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_SHARD_DELAY_MS"], let v = Int(ms) {
                 settings.delayPerSample = .milliseconds(v)
             }

@@ -5,12 +5,15 @@ import Train
 /// The stages `dsbuild run` drives, in order; each runs as its own subcommand would, against one workspace.
 /// `check` comes last: the run fails when the result is not a sound experiment.
 enum PipelineStage: String, CaseIterable, ExpressibleByArgument, Sendable {
-    case collect, filter, describe, mcq, shards, train, eval, check
+    case collect, embed, filter, describe, mcq, shards, train, eval, check
 
-    /// The recipe's stages from `from` to `until`; train and eval only when the recipe has their sections.
+    /// The recipe's stages from `from` to `until`; embed only when the recipe names an embedding model (before the
+    /// filter, whose `clip_rank` and `semantic_duplicates` read the vectors); train and eval only when the recipe
+    /// has their sections.
     static func selected(for recipe: Recipe, from: PipelineStage?, until: PipelineStage?) -> [PipelineStage] {
         let all = allCases.filter { stage in
             switch stage {
+            case .embed: return recipe.value("filter.embeddings.model") != nil
             case .train: return recipe.value("train") != nil
             case .eval: return recipe.value("eval") != nil
             default: return true
@@ -30,6 +33,7 @@ enum PipelineStage: String, CaseIterable, ExpressibleByArgument, Sendable {
     func run(arguments: [String]) async throws -> CheckReport? {
         switch self {
         case .collect: try await DSBuild.Collect.parse(arguments).run()
+        case .embed: try await DSBuild.Embed.parse(arguments).run()
         case .filter: try await DSBuild.Filter.parse(arguments).run()
         case .describe: try await DSBuild.Describe.parse(arguments).run()
         case .mcq: try await DSBuild.MCQ.parse(arguments).run()

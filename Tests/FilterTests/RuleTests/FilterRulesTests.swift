@@ -40,6 +40,7 @@ import _DSBuildTestSupport
         #expect(Set(FilterRules.names).count == FilterRules.all.count, "two rules share a name: \(FilterRules.names)")
         // Duplicates is a whole-set step recorded under its own name; no per-image rule may take it.
         #expect(!FilterRules.names.contains(FilterPipeline.duplicatesRule))
+        #expect(!FilterRules.names.contains(FilterPipeline.semanticDuplicatesRule))
     }
 
     @Test func everyRuleHasItsOwnFileAndItsOwnTestFile() throws {
@@ -64,7 +65,9 @@ import _DSBuildTestSupport
         // The rest are the filter-wide keys, and rule keys come first, in report order.
         #expect(Array(paths.prefix(ruleKeys.count)) == ruleKeys)
         #expect(Array(paths.dropFirst(ruleKeys.count)) == [
-            "duplicates.enabled", "duplicates.phash_distance", "duplicates.phash", "min_per_keyword", "concurrency",
+            "duplicates.enabled", "duplicates.phash_distance", "duplicates.phash",
+            "semantic_duplicates.enabled", "semantic_duplicates.threshold", "min_per_keyword", "concurrency",
+            "embeddings.model", "embeddings.batch_size", "embeddings.prompt", "embeddings.device",
         ])
     }
 
@@ -81,7 +84,7 @@ import _DSBuildTestSupport
         #expect(names == ["min_short_side", "aspect_ratio", "animated", "watermark", "rights", "integrity"])
         #expect(FilterRules.names == [
             "min_short_side", "max_long_side", "pixels", "aspect_ratio", "bytes", "formats", "animated", "watermark",
-            "rights", "integrity", "relevance",
+            "rights", "integrity", "clip_rank", "relevance",
         ])
     }
 

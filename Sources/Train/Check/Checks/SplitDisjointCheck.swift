@@ -3,7 +3,8 @@ import Foundation
 import Imaging
 
 /// `split_disjoint`: nothing derived from a test image — nor from an image within the duplicate rule's pHash
-/// distance of one, nor (design `keyword`) from a test keyword — is in a training artifact: the paired samples
+/// distance of one, or whose embedding meets one's at the semantic threshold's cosine (`HeldOutImages`' two
+/// sides), nor (design `keyword`) from a test keyword — is in a training artifact: the paired samples
 /// (by the image sha their `.json` names and by the sha of the image bytes), the text records (qa records of
 /// test questions or of questions about a test image, descriptions grounded on a test image) and the training
 /// exports (LLaVA, LLaMA-Factory, OpenAI). `SplitMap` is the truth. Also: every kept pair has a stored split,
@@ -15,7 +16,7 @@ struct SplitDisjointCheck: WorkspaceCheck {
     func run(_ context: CheckContext) throws -> [CheckViolation] {
         let manifest = context.manifest
         let split = manifest.split
-        let forbidden = Self.forbiddenImages(context)
+        let forbidden = try Self.forbiddenImages(context)
         var testHashes = HammingIndex<String>(distance: context.phashDistance)
         for (sha, phash) in Self.testImageHashes(context) { testHashes.insert(phash, sha) }
         var out: [CheckViolation] = []
@@ -119,7 +120,7 @@ struct SplitDisjointCheck: WorkspaceCheck {
     }
 
     /// Test images, and every stored image within `phashDistance` of one, with the reason each may not train.
-    static func forbiddenImages(_ context: CheckContext) -> [String: String] {
+    static func forbiddenImages(_ context: CheckContext) throws -> [String: String] {
         let manifest = context.manifest
         var out: [String: String] = [:]
         var testHashes = HammingIndex<String>(distance: context.phashDistance)
@@ -132,13 +133,34 @@ struct SplitDisjointCheck: WorkspaceCheck {
                 out[pair.sha256] = "\(context.name(image: pair.sha256)) of test keyword \(manifest.keywords[keywordID] ?? "")"
             }
         }
-        guard testHashes.count > 0 else { return out }
-        for image in manifest.images.values.sorted(by: { $0.sha256 < $1.sha256 }) where out[image.sha256] == nil {
-            guard let phash = image.phash else { continue }
-            if let near = testHashes.neighbours(of: phash).min(by: { $0.1 < $1.1 }) {
-                out[image.sha256] = "\(context.name(image: image.sha256)), within pHash distance \(near.1) of test image \(near.0)"
+        if testHashes.count > 0 {
+            for image in manifest.images.values.sorted(by: { $0.sha256 < $1.sha256 }) where out[image.sha256] == nil {
+                guard let phash = image.phash else { continue }
+                if let near = testHashes.neighbours(of: phash).min(by: { $0.1 < $1.1 }) {
+                    out[image.sha256] = "\(context.name(image: image.sha256)), within pHash distance \(near.1) of test image \(near.0)"
+                }
             }
         }
+        for (sha, near) in try semanticNeighbours(context, of: manifest.images.keys.filter { out[$0] == nil }) {
+            out[sha] = "\(context.name(image: sha)), at embedding cosine \(String(format: "%.4f", near.cosine)) with test image \(near.test)"
+        }
         return out
+    }
+
+    /// The images of `candidates` whose stored embedding meets a test image's at the semantic threshold, with the
+    /// closest test image (none without a semantic match or stored vectors).
+    static func semanticNeighbours(_ context: CheckContext, of candidates: [String]) throws -> [String: (test: String, cosine: Float)] {
+        guard let semantic = context.semantic else { return [:] }
+        let tests = context.manifest.split.testImages
+        return try context.workspace.manifest.read { db -> [String: (test: String, cosine: Float)] in
+            var index = CosineIndex<String>(dimension: semantic.vectors.model.dim, threshold: semantic.threshold)
+            for (sha, vector) in try semantic.vectors.images(tests, in: db).sorted(by: { $0.key < $1.key }) { index.insert(vector, sha) }
+            guard index.count > 0 else { return [:] }
+            var out: [String: (test: String, cosine: Float)] = [:]
+            for (sha, vector) in try semantic.vectors.images(candidates.filter { !tests.contains($0) }, in: db) {
+                if let near = index.nearest(to: vector) { out[sha] = (near.value, near.cosine) }
+            }
+            return out
+        }
     }
 }
