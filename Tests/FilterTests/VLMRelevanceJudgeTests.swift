@@ -49,7 +49,7 @@ import _DSBuildTestSupport
         do {
             _ = try await judge.judge(imageAt: try anyImage(), options: Self.options, category: nil)
             Issue.record("\(reply) was taken as a verdict")
-        } catch let error as ImageJudgeError {
+        } catch let error as JudgeError {
             #expect(error.code == .noVerdict, "\(error)")
         }
     }
@@ -59,12 +59,12 @@ import _DSBuildTestSupport
             let code: ChatError.Code
             func complete(_ request: ChatRequest) async throws(ChatError) -> ChatResult { throw ChatError(code, "down") }
         }
-        for (code, expected) in [(ChatError.Code.unavailable, ImageJudgeError.Code.unavailable), (.insufficientQuota, .stopped),
+        for (code, expected) in [(ChatError.Code.unavailable, JudgeError.Code.unavailable), (.insufficientQuota, .stopped),
                                  (.refusal, .noVerdict), (.authentication, .stopped)] {
             do {
                 _ = try await VLMRelevanceJudge(service: Down(code: code), model: "m").judge(imageAt: try anyImage(), options: Self.options, category: nil)
                 Issue.record("no error")
-            } catch let error as ImageJudgeError {
+            } catch let error as JudgeError {
                 #expect(error.code == expected)
             }
         }

@@ -56,7 +56,7 @@ final class ScriptedChat: ChatService {
     @Test func aMalformedVerdictIsAFailureNeitherAKeepNorADrop() async throws {
         let chat = ScriptedChat { _ in "I think there might be a watermark." }
         let judge = VLMWatermarkJudge(service: chat, model: "m")
-        await #expect(throws: ImageJudgeError.self) { _ = try await judge.judge(imageAt: try anyImage(), format: "jpeg") }
+        await #expect(throws: JudgeError.self) { _ = try await judge.judge(imageAt: try anyImage(), format: "jpeg") }
         let decision = await WatermarkRule(judge: judge).decide(try subject())
         #expect(!decision.pass && decision.undecided && !decision.stopsRun)
         #expect(decision.reason.contains("no_verdict") && decision.reason.contains("retried on the next filter run"), "\(decision.reason)")

@@ -20,7 +20,7 @@ public protocol RelevanceJudging: Sendable {
     /// What makes its verdicts differ (the model, the prompt's version): part of the rule's settings hash, so a
     /// new model or prompt judges every image again.
     var identity: String { get }
-    /// The option the image shows, one of `options` verbatim. Throws `ImageJudgeError`: `unreadableImage` when
+    /// The option the image shows, one of `options` verbatim. Throws `JudgeError`: `unreadableImage` when
     /// the image cannot be shown; any other error leaves the image undecided.
     func judge(imageAt url: URL, options: [String], category: String?) async throws -> RelevanceVerdict
 }

@@ -50,22 +50,22 @@ public struct VLMRelevanceJudge: RelevanceJudging {
     }
 
     /// The verdict in `text`, or why it is not one (fed back to the model).
-    static func parse(_ text: String, options: [String]) -> Result<RelevanceVerdict, ImageJudgeError> {
+    static func parse(_ text: String, options: [String]) -> Result<RelevanceVerdict, JudgeError> {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
-            return .failure(ImageJudgeError(.noVerdict, "answer with one JSON object"))
+            return .failure(JudgeError(.noVerdict, judge: RelevanceRule.ruleName, item: "the reply", detail: "answer with one JSON object"))
         }
         guard let choice = object["choice"] as? String, options.contains(choice) else {
-            return .failure(ImageJudgeError(.noVerdict, "`choice` must be one of the options, copied verbatim"))
+            return .failure(JudgeError(.noVerdict, judge: RelevanceRule.ruleName, item: "the reply", detail: "`choice` must be one of the options, copied verbatim"))
         }
         guard let confidence = (object["confidence"] as? NSNumber)?.doubleValue, (0...1).contains(confidence),
               !(object["confidence"] is Bool) else {
-            return .failure(ImageJudgeError(.noVerdict, "`confidence` must be a number from 0 to 1"))
+            return .failure(JudgeError(.noVerdict, judge: RelevanceRule.ruleName, item: "the reply", detail: "`confidence` must be a number from 0 to 1"))
         }
         return .success(RelevanceVerdict(choice: choice, confidence: confidence, reason: (object["reason"] as? String) ?? ""))
     }
 
     public func judge(imageAt url: URL, options: [String], category: String?) async throws -> RelevanceVerdict {
-        let thumbnail = try ImageJudgeError.thumbnail(of: url, maxSide: maxSide)
+        let thumbnail = try JudgeError.thumbnail(of: url, maxSide: maxSide, judge: RelevanceRule.ruleName)
         let request = ChatRequest(
             model: model,
             messages: [ChatMessage(role: .user, parts: [.text(Self.prompt(options: options, category: category)),
@@ -81,7 +81,7 @@ public struct VLMRelevanceJudge: RelevanceJudging {
         do {
             result = try await service.complete(request)
         } catch {
-            throw ImageJudgeError.from(error)
+            throw JudgeError(judge: RelevanceRule.ruleName, item: "image \(url.lastPathComponent)", chat: error)
         }
         return try Self.parse(result.text, options: options).get()
     }

@@ -4,7 +4,7 @@ import Imaging
 
 /// Asks a vision model, through any `ChatService` (cached like every LLM call), whether an image shows a
 /// visible watermark, logo or stock-agency text. The answer is a JSON object checked against a schema. A request
-/// that fails (network, quota, timeout, a refusal, a reply never in the asked shape) throws `ImageJudgeError`: the
+/// that fails (network, quota, timeout, a refusal, a reply never in the asked shape) throws `JudgeError`: the
 /// image stays undecided.
 public struct VLMWatermarkJudge: WatermarkJudging {
     public let service: any ChatService
@@ -31,7 +31,7 @@ public struct VLMWatermarkJudge: WatermarkJudging {
         """
 
     public func judge(imageAt url: URL, format: String) async throws -> (watermarked: Bool, explanation: String) {
-        let thumbnail = try ImageJudgeError.thumbnail(of: url, maxSide: maxSide)
+        let thumbnail = try JudgeError.thumbnail(of: url, maxSide: maxSide, judge: WatermarkRule.ruleName)
         let request = ChatRequest(
             model: model,
             messages: [ChatMessage(role: .user, parts: [.text(Self.prompt), .image(thumbnail, mimeType: "image/jpeg")])],
@@ -47,7 +47,7 @@ public struct VLMWatermarkJudge: WatermarkJudging {
         do {
             result = try await service.complete(request)
         } catch {
-            throw ImageJudgeError.from(error)
+            throw JudgeError(judge: WatermarkRule.ruleName, item: "image \(url.lastPathComponent)", chat: error)
         }
         let object = result.jsonObject ?? [:]
         return ((object["watermark"] as? Bool) ?? false, (object["evidence"] as? String) ?? "")

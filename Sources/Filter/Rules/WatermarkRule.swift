@@ -6,7 +6,7 @@ import Imaging
 /// `VLMWatermarkJudge`; a protocol so tests can script it.
 public protocol WatermarkJudging: Sendable {
     /// Returns true when the model sees a watermark, logo or stock text, with its short explanation. Throws
-    /// `ImageJudgeError` (`unreadableImage` when the image itself cannot be judged); any other failure leaves the
+    /// `JudgeError` (`unreadableImage` when the image itself cannot be judged); any other failure leaves the
     /// image undecided, to be judged again on the next run.
     func judge(imageAt url: URL, format: String) async throws -> (watermarked: Bool, explanation: String)
 }

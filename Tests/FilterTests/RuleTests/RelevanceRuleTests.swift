@@ -51,7 +51,7 @@ final class ScriptedRelevanceJudge: RelevanceJudging {
     }
 
     @Test func theOptionsAreTheKeywordAndItsSiblingsInASeededOrderThatHidesTheKeywordThenNone() throws {
-        let rule = RelevanceRule(judge: ScriptedRelevanceJudge { _ in throw ImageJudgeError(.unavailable, "unused") },
+        let rule = RelevanceRule(judge: ScriptedRelevanceJudge { _ in throw JudgeError(.unavailable, judge: "test", item: "image", detail: "unused") },
                                  siblings: Self.siblings, siblingCount: 3)
         var positions = [Int](repeating: 0, count: 4)
         for sha in 0..<400 {
@@ -95,14 +95,14 @@ final class ScriptedRelevanceJudge: RelevanceJudging {
     }
 
     @Test func aJudgeFailureIsNeverADropButAnUnreadableImageIs() async {
-        for code in [ImageJudgeError.Code.unavailable, .noVerdict] {
-            let rule = RelevanceRule(judge: ScriptedRelevanceJudge { _ in throw ImageJudgeError(code, "http 503 / refused") }, siblings: Self.siblings)
+        for code in [JudgeError.Code.unavailable, .noVerdict] {
+            let rule = RelevanceRule(judge: ScriptedRelevanceJudge { _ in throw JudgeError(code, judge: "test", item: "image", detail: "http 503 / refused") }, siblings: Self.siblings)
             let decision = await rule.decide(Self.subject(1))
             #expect(decision.undecided && !decision.stopsRun && decision.reason.contains("retried on the next filter run"), "\(decision)")
         }
-        let stopped = RelevanceRule(judge: ScriptedRelevanceJudge { _ in throw ImageJudgeError(.stopped, "insufficient_quota") }, siblings: Self.siblings)
+        let stopped = RelevanceRule(judge: ScriptedRelevanceJudge { _ in throw JudgeError(.stopped, judge: "test", item: "image", detail: "insufficient_quota") }, siblings: Self.siblings)
         #expect(await stopped.decide(Self.subject(1)).stopsRun)
-        let unreadable = RelevanceRule(judge: ScriptedRelevanceJudge { _ in throw ImageJudgeError(.unreadableImage, "truncated") }, siblings: Self.siblings)
+        let unreadable = RelevanceRule(judge: ScriptedRelevanceJudge { _ in throw JudgeError(.unreadableImage, judge: "test", item: "image", detail: "truncated") }, siblings: Self.siblings)
         let dropped = await unreadable.decide(Self.subject(1))
         #expect(!dropped.pass && !dropped.undecided && dropped.value == "judge=unreadable_image")
     }

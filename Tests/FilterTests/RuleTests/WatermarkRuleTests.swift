@@ -78,16 +78,16 @@ final class ScriptedWatermarkJudge: WatermarkJudging {
     }
 
     @Test func onlyAnImageTheJudgeCannotBeShownDropsEveryOtherJudgeFailureLeavesItUndecided() async {
-        let unreadable = WatermarkRule(judge: ScriptedWatermarkJudge { throw ImageJudgeError(.unreadableImage, "truncated") })
+        let unreadable = WatermarkRule(judge: ScriptedWatermarkJudge { throw JudgeError(.unreadableImage, judge: "test", item: "image", detail: "truncated") })
         let dropped = await unreadable.decide(T.subject(Self.clean))
         #expect(!dropped.pass && !dropped.undecided && dropped.value == "judge=unreadable_image")
-        for code in [ImageJudgeError.Code.noVerdict, .unavailable] {
-            let rule = WatermarkRule(judge: ScriptedWatermarkJudge { throw ImageJudgeError(code, "refused or http 503") })
+        for code in [JudgeError.Code.noVerdict, .unavailable] {
+            let rule = WatermarkRule(judge: ScriptedWatermarkJudge { throw JudgeError(code, judge: "test", item: "image", detail: "refused or http 503") })
             let undecided = await rule.decide(T.subject(Self.clean))
             #expect(undecided.undecided && !undecided.stopsRun)
             #expect(undecided.reason.contains("retried on the next filter run"))
         }
-        let stopped = WatermarkRule(judge: ScriptedWatermarkJudge { throw ImageJudgeError(.stopped, "quota") })
+        let stopped = WatermarkRule(judge: ScriptedWatermarkJudge { throw JudgeError(.stopped, judge: "test", item: "image", detail: "quota") })
         #expect(await stopped.decide(T.subject(Self.clean)).stopsRun)
     }
 

@@ -1,13 +1,14 @@
 import Dataset
 import Foundation
 
-/// Why a judge gave no verdict on one item. Never a decision about the item: it is not rejected or disputed, it
-/// stays pending for the judge and is asked again on the next run (from the cache where the request was answered),
-/// and the command's exit status says something failed.
+/// Why a judge — the filter's watermark and relevance judges, the faithfulness and answer-key verifiers — gave no
+/// verdict on one item. Never a decision about the item (it is not dropped, rejected or disputed): it stays pending
+/// for the judge and is asked again on the next run (from the cache where the request was answered), and the
+/// command's exit status says something failed. The one exception is `unreadableImage` (`isAboutItem`): the item's
+/// own image cannot be decoded for the judge.
 ///
-/// As `WatermarkJudgeError` separates a failure outside the image from a verdict, this separates the causes only
-/// for the message and the stop: `stopped` ends the stage (exhausted quota, a rejected key, a wait beyond
-/// `llm.max_wait_seconds`), as every model-calling stage stops, with the endpoint's `ChatError` in `cause`.
+/// `stopped` ends the stage (exhausted quota, a rejected key, a wait beyond `llm.max_wait_seconds`), as every
+/// model-calling stage stops, with the endpoint's `ChatError` in `cause`.
 public struct JudgeError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         /// The endpoint could not be reached or answered with an error (network, 5xx, 429 after the retries, a
@@ -23,7 +24,7 @@ public struct JudgeError: Error, Sendable, CustomStringConvertible {
     }
 
     public let code: Code
-    /// The judge (`Judge.rawValue`).
+    /// The judge (`Judge.rawValue`, or the filter rule's name).
     public let judge: String
     /// The item, as a person reads it (`question t1-…`, `description of Kimchi (visual, image 3f2a…)`).
     public let item: String
@@ -31,17 +32,21 @@ public struct JudgeError: Error, Sendable, CustomStringConvertible {
     /// The endpoint's error, when the cause was one.
     public let cause: ChatError?
 
-    public init(_ code: Code, judge: Judge, item: String, detail: String, cause: ChatError? = nil) {
+    public init(_ code: Code, judge: String, item: String, detail: String, cause: ChatError? = nil) {
         self.code = code
-        self.judge = judge.rawValue
+        self.judge = judge
         self.item = item
         self.detail = SecretRedactor.redact(detail)
         self.cause = cause
     }
 
+    public init(_ code: Code, judge: Judge, item: String, detail: String, cause: ChatError? = nil) {
+        self.init(code, judge: judge.rawValue, item: item, detail: detail, cause: cause)
+    }
+
     /// The error for a failed request: the model's non-answers are `noVerdict`, fatal endpoint errors `stopped`,
     /// the rest `unavailable`.
-    public init(judge: Judge, item: String, chat error: ChatError) {
+    public init(judge: String, item: String, chat error: ChatError) {
         let code: Code
         switch error.code {
         case .invalidOutput, .refusal, .truncated: code = .noVerdict
@@ -49,6 +54,14 @@ public struct JudgeError: Error, Sendable, CustomStringConvertible {
         }
         self.init(code, judge: judge, item: item, detail: error.description, cause: error)
     }
+
+    public init(judge: Judge, item: String, chat error: ChatError) {
+        self.init(judge: judge.rawValue, item: item, chat: error)
+    }
+
+    /// True when the cause lies in the item itself (its image cannot be decoded for the judge): a decision may be
+    /// taken on it. Anything else is a failure to retry.
+    public var isAboutItem: Bool { code == .unreadableImage }
 
     /// Whether the run must stop (and with which error): the endpoint refuses every request, or the run was
     /// cancelled.
