@@ -147,6 +147,9 @@ struct EmbedCommandTests {
 
         let missing = try s.embed(["--model", s.tmp.path("nowhere").path])
         #expect(missing.status == 2 && missing.stderr.contains("no such folder"), "\(missing.stderr)")
+
+        let noPython = try s.cli.run(["embed", "--workspace", s.workspace.path, "--python", "/nonexistent/python3"])
+        #expect(noPython.status == 1 && noPython.stderr.contains("/nonexistent/python3: not found"), "\(noPython.stderr)")
     }
 }
 

@@ -140,6 +140,15 @@ import _DSBuildTestSupport
         try Data(#"{"model_type": "siglip"}"#.utf8).write(to: copy.appendingPathComponent("config.json"))
         try Data(count: 1000).write(to: copy.appendingPathComponent("model.safetensors"))
         #expect(try EmbeddingModelID.of(copy) != id)
+        // A Hugging Face cache snapshot: the folder's files are links to blobs elsewhere; their names are what count.
+        let snapshot = tmp.path("snapshot"), blobs = tmp.path("blobs")
+        try FileManager.default.createDirectory(at: snapshot, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
+        for name in ["config.json", "model.safetensors"] {
+            try FileManager.default.copyItem(at: a.appendingPathComponent(name), to: blobs.appendingPathComponent("blob-\(name)"))
+            try FileManager.default.createSymbolicLink(at: snapshot.appendingPathComponent(name), withDestinationURL: blobs.appendingPathComponent("blob-\(name)"))
+        }
+        #expect(try EmbeddingModelID.of(snapshot) == id)
         let missing = #expect(throws: EmbeddingError.self) { try EmbeddingModelID.of(tmp.path("nope")) }
         #expect(missing?.code == .modelMissing)
     }

@@ -92,6 +92,25 @@ import _DSBuildTestSupport
         #expect(d[sha(2)]?["semantic_duplicates"]?.pass == true && summary.kept == 1)
     }
 
+    /// Both groupings on: a new pair is decided by each in the same run — the undecided row that holds it for one
+    /// does not take it out of the other — and each groups independently of the other's drops.
+    @Test func withBothGroupingsOnANewPairIsDecidedByEachInOneRun() async throws {
+        var w = try World()
+        try w.images.add(keyword: "Gat", sha: sha(1), width: 900, height: 900)
+        try w.images.add(keyword: "Gat", sha: sha(2), width: 800, height: 800)
+        try w.images.add(keyword: "Gat", sha: sha(3), width: 700, height: 700)
+        try w.embeddings.image(sha(1), [1, 0, 0])
+        try w.embeddings.image(sha(2), [0, 1, 0])
+        try w.embeddings.image(sha(3), [1, 0, 0])
+        let analyzer = ScriptedAnalyzer(hashes: [sha(1): "ffff000000000000", sha(2): "ffff000000000000", sha(3): "0000ffff0000ffff"])
+        let summary = try await w.pipeline(analyzer: analyzer) { $0.duplicates = true }.run(progress: quiet)
+        let d = try w.images.decisions()
+        #expect(d[sha(1)]?["duplicates"]?.pass == true && d[sha(1)]?["semantic_duplicates"]?.pass == true)
+        #expect(d[sha(2)]?["duplicates"]?.pass == false && d[sha(2)]?["semantic_duplicates"]?.pass == true)
+        #expect(d[sha(3)]?["duplicates"]?.pass == true && d[sha(3)]?["semantic_duplicates"]?.pass == false)
+        #expect(summary.undecided == 0 && summary.kept == 1 && !summary.failed)
+    }
+
     /// Switched off, its decisions go: `status` counts what the current recipe decides.
     @Test func switchedOffItsDecisionsAreRemoved() async throws {
         var w = try World()

@@ -25,7 +25,8 @@ public enum EmbeddingModelID {
             let values = try? url.resolvingSymlinksInPath().resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey])
             guard values?.isRegularFile == true else { continue }
             let size = values?.fileSize ?? 0
-            let relative = String(url.resolvingSymlinksInPath().standardizedFileURL.path.dropFirst(root.path.count + 1))
+            // The name inside the folder (a Hugging Face cache snapshot links its files to blobs elsewhere).
+            let relative = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
             var line = "\(relative)\t\(size)"
             if size <= contentLimit, contentExtensions.contains(url.pathExtension.lowercased()),
                let data = try? Data(contentsOf: url) {

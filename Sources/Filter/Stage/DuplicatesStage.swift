@@ -4,7 +4,8 @@ import GRDB
 
 /// Near-duplicate grouping, the filter's whole-set rule: within each keyword, of every group of images whose
 /// pHashes lie within `filter.duplicates.phash_distance`, the best is kept (`DuplicateGrouping`) and the others
-/// are dropped as its duplicates. Images another rule dropped take no part. Missing pHashes are computed first
+/// are dropped as its duplicates. Images a per-image rule dropped take no part (the semantic grouping's decisions do
+/// not count: the two groupings are independent). Missing pHashes are computed first
 /// (with `concurrency` in flight) and cached in `images`; a keyword's decisions are replaced in one transaction.
 /// It works a page of keywords at a time (`KeywordPages`), so what it holds does not grow with the manifest.
 struct DuplicatesStage: WholeSetStage {
@@ -83,7 +84,7 @@ struct DuplicatesStage: WholeSetStage {
             let subjects = try FilterSubjects.load(db, root: root, keywords: keywords)
             let failing = Set(try FilterDecisionRow
                 .filter(Column("keyword_id") >= keywords.lowerBound && Column("keyword_id") <= keywords.upperBound)
-                .filter(Column("pass") != 1 && Column("rule") != Self.rule).fetchAll(db).map(\.pair))
+                .filter(Column("pass") != 1 && !FilterPipeline.wholeSetRules.contains(Column("rule"))).fetchAll(db).map(\.pair))
             var stored: [String: String] = [:]
             let shas = Array(Set(subjects.map(\.sha256)))
             for start in stride(from: 0, to: shas.count, by: 500) {

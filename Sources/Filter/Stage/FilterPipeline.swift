@@ -71,6 +71,9 @@ public struct FilterPipeline: Sendable {
 
     static let duplicatesRule = DuplicatesStage.rule
     static let semanticDuplicatesRule = SemanticDuplicatesStage.rule
+    /// The whole-set steps. Each groups the images no per-image rule dropped; neither one's decisions (nor the
+    /// undecided rows that hold a new pair for it) take an image out of the other's grouping.
+    static let wholeSetRules = [duplicatesRule, semanticDuplicatesRule]
 
     /// Whether these settings switch on a rule that reads embeddings (`clip_rank`, `semantic_duplicates`).
     public static func needsEmbeddings(_ settings: FilterSettings) -> Bool {

@@ -6,8 +6,8 @@ import Imaging
 /// Semantic duplicate grouping, the filter's second whole-set rule: within each keyword, of every group of images
 /// whose embeddings (`dsbuild embed`) meet at cosine ≥ `filter.semantic_duplicates.threshold`, the best is kept —
 /// the same "best" as the pHash grouping (`DuplicateGrouping.keepBest`) — and the others are dropped as its
-/// duplicates. It finds what a pHash misses: a crop, a re-framing, a colour-graded copy. Images another rule dropped
-/// take no part; an image without an embedding is held undecided (a failure naming `dsbuild embed`). A keyword's
+/// duplicates. It finds what a pHash misses: a crop, a re-framing, a colour-graded copy. Images a per-image rule
+/// dropped take no part (the pHash grouping's decisions do not count: the two groupings are independent); an image without an embedding is held undecided (a failure naming `dsbuild embed`). A keyword's
 /// decisions are replaced in one transaction, a page of keywords at a time (`KeywordPages`).
 struct SemanticDuplicatesStage: WholeSetStage {
     /// The rule name its decisions are recorded under.
@@ -71,7 +71,7 @@ struct SemanticDuplicatesStage: WholeSetStage {
             let subjects = try FilterSubjects.load(db, root: root, keywords: keywords)
             let failing = Set(try FilterDecisionRow
                 .filter(Column("keyword_id") >= keywords.lowerBound && Column("keyword_id") <= keywords.upperBound)
-                .filter(Column("pass") != 1 && Column("rule") != Self.rule).fetchAll(db).map(\.pair))
+                .filter(Column("pass") != 1 && !FilterPipeline.wholeSetRules.contains(Column("rule"))).fetchAll(db).map(\.pair))
             let vectors = try embeddings.lookup?.vectors.images(subjects.map(\.sha256), in: db) ?? [:]
             return (subjects, failing, vectors)
         }

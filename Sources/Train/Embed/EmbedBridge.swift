@@ -77,12 +77,12 @@ struct EmbedBridge {
         }
         var outcome = try state.finish()
         if outcome.interrupted { return outcome }
+        if process.terminationStatus == 127 && state.fatal == nil {
+            throw EmbeddingError(.bridgeFailed, item: settings.python, "not found; pass --python PATH or run `dsbuild train --setup`")
+        }
         if let failure = state.fatal ?? (process.terminationStatus != 0 ? state.lastStderr : nil) {
             let code: EmbeddingError.Code = process.terminationStatus == 2 ? .unsupportedModel : .bridgeFailed
             throw EmbeddingError(code, item: folder.path, "\(failure.isEmpty ? "embed.py exited with status \(process.terminationStatus)" : failure)")
-        }
-        if process.terminationStatus == 127 {
-            throw EmbeddingError(.bridgeFailed, item: settings.python, "not found; pass --python PATH or run `dsbuild train --setup`")
         }
         outcome.interrupted = false
         return outcome
