@@ -42,6 +42,8 @@ import _DSBuildTestSupport
         #"{"choice": "Monarch", "confidence": 1.5, "reason": ""}"#,
         #"{"choice": "Monarch", "confidence": true, "reason": ""}"#,
         #"{"choice": "Monarch", "reason": ""}"#,
+        #"{"choice": "Monarch", "confidence": "0.9", "reason": ""}"#,
+        #"{"choice": "Monarch", "confidence": false, "reason": ""}"#,
         "Monarch",
     ])
     func aReplyThatIsNotAnOptionWithAConfidenceIsNoVerdict(_ reply: String) async throws {
@@ -52,6 +54,15 @@ import _DSBuildTestSupport
         } catch let error as ImageJudgeError {
             #expect(error.code == .noVerdict, "\(error)")
         }
+    }
+
+    /// A confidence written as a whole number (`1`, `0`) is a number from 0 to 1, not a boolean.
+    @Test(arguments: [("1", 1.0), ("0", 0.0), ("1.0", 1.0), ("0.75", 0.75)])
+    func aWholeNumberConfidenceIsAVerdict(_ written: String, _ confidence: Double) async throws {
+        let reply = #"{"choice": "Monarch", "confidence": \#(written), "reason": "veins"}"#
+        let judge = VLMRelevanceJudge(service: ScriptedChat { _ in reply }, model: "m")
+        let verdict = try await judge.judge(imageAt: try anyImage(), options: Self.options, category: nil)
+        #expect(verdict == RelevanceVerdict(choice: "Monarch", confidence: confidence, reason: "veins"))
     }
 
     @Test func anEndpointErrorIsAFailureAndAFatalOneStops() async throws {

@@ -58,7 +58,7 @@ public struct VLMRelevanceJudge: RelevanceJudging {
             return .failure(ImageJudgeError(.noVerdict, "`choice` must be one of the options, copied verbatim"))
         }
         guard let confidence = (object["confidence"] as? NSNumber)?.doubleValue, (0...1).contains(confidence),
-              !(object["confidence"] is Bool) else {
+              !JSONValues.isBoolean(object["confidence"]) else {
             return .failure(ImageJudgeError(.noVerdict, "`confidence` must be a number from 0 to 1"))
         }
         return .success(RelevanceVerdict(choice: choice, confidence: confidence, reason: (object["reason"] as? String) ?? ""))
@@ -76,7 +76,9 @@ public struct VLMRelevanceJudge: RelevanceJudging {
             validator: { text in
                 if case .failure(let error) = Self.parse(text, options: options) { return error.detail }
                 return nil
-            })
+            },
+            // A non-answer kept in the cache is asked again on the next run, not replayed as the same failure.
+            replaysOnlyValidAnswers: true)
         let result: ChatResult
         do {
             result = try await service.complete(request)
