@@ -74,4 +74,23 @@ import _DSBuildTestSupport
             #expect(found.isEmpty, "\(path) holds the key as \(found)")
         }
     }
+
+    /// A dry run whose judge fails counts the pairs undecided, not kept, and exits 1, as the real run would.
+    @Test func aDryRunWithAFailingJudgeKeepsNothingItCouldNotDecide() throws {
+        let p = try RelevanceJudgeTests.Planted()
+        let w = p.workspace.path
+        let chat = FakeChatEndpoint(responder: { body in
+            PerfectVerifier.schemaName(body) == "relevance_judgement" ? .error(status: 503, message: "overloaded") : PipelineChatResponder.respondAsAModel(body)
+        })
+        let server = try chat.serve()
+        defer { server.stop() }
+        let cli = CommandRunner(environment: ["OPENAI_BASE_URL": server.url("/v1").absoluteString, "OPENAI_API_KEY": Self.apiKey])
+        #expect(try cli.run(["init", w, "--recipe", p.tmp.path("recipe.yaml").path, "--quiet"]).status == 0)
+        #expect(try cli.run(["collect", "--workspace", w, "--quiet"]).status == 0)
+        let dry = try cli.run(["filter", "--workspace", w, "--dry-run", "--json"])
+        #expect(dry.status == 1, "\(dry.stderr)")
+        let summary = try dry.json()
+        #expect(summary["kept"] as? Int == 0 && summary["undecided"] as? Int == 8, "\(summary)")
+        #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions") == [["0"]], "a dry run records nothing")
+    }
 }
