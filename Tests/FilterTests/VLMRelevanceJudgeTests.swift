@@ -65,6 +65,15 @@ import _DSBuildTestSupport
         #expect(verdict == RelevanceVerdict(choice: "Monarch", confidence: confidence, reason: "veins"))
     }
 
+    /// A choice written in another Unicode normalisation than the option is the option, recorded as offered.
+    @Test func aChoiceInAnotherNormalisationIsRecordedAsTheOption() async throws {
+        let decomposed = "Cre\u{300}me bru\u{302}le\u{301}e"
+        let reply = #"{"choice": "Cr\u00e8me br\u00fbl\u00e9e", "confidence": 0.8, "reason": ""}"#
+        let judge = VLMRelevanceJudge(service: ScriptedChat { _ in reply }, model: "m")
+        let verdict = try await judge.judge(imageAt: try anyImage(), options: [decomposed, RelevanceConfusions.noneOption], category: nil)
+        #expect(Array(verdict.choice.unicodeScalars) == Array(decomposed.unicodeScalars))
+    }
+
     @Test func anEndpointErrorIsAFailureAndAFatalOneStops() async throws {
         struct Down: ChatService {
             let code: ChatError.Code

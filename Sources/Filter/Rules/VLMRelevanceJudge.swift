@@ -54,7 +54,9 @@ public struct VLMRelevanceJudge: RelevanceJudging {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
             return .failure(ImageJudgeError(.noVerdict, "answer with one JSON object"))
         }
-        guard let choice = object["choice"] as? String, options.contains(choice) else {
+        // The option as offered, not the reply's spelling of it: Swift's `==` takes another Unicode normalisation
+        // of an option for it, and the stored choice must be byte-equal to the keyword text (the confusion table).
+        guard let written = object["choice"] as? String, let choice = options.first(where: { $0 == written }) else {
             return .failure(ImageJudgeError(.noVerdict, "`choice` must be one of the options, copied verbatim"))
         }
         guard let confidence = (object["confidence"] as? NSNumber)?.doubleValue, (0...1).contains(confidence),
