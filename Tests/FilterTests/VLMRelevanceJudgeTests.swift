@@ -74,6 +74,18 @@ import _DSBuildTestSupport
         #expect(Array(verdict.choice.unicodeScalars) == Array(decomposed.unicodeScalars))
     }
 
+    /// The reply copies the option verbatim: a long keyword (200 Hangul syllables, 600 bytes) gets room for it;
+    /// short ones keep the request they always had (cached answers stay valid).
+    @Test func aLongKeywordGetsRoomToBeCopied() async throws {
+        let long = String(repeating: "김", count: KeywordText.maxLength)
+        let chat = ScriptedChat { _ in "{\"choice\": \"\(long)\", \"confidence\": 0.9, \"reason\": \"\"}" }
+        let judge = VLMRelevanceJudge(service: chat, model: "m")
+        _ = try await judge.judge(imageAt: try anyImage(), options: [long, RelevanceConfusions.noneOption], category: nil)
+        _ = try? await judge.judge(imageAt: try anyImage(), options: Self.options, category: nil)
+        let asked = chat.seen.withLock { $0.map(\.maxTokens) }
+        #expect(asked.count == 2 && (asked[0] ?? 0) >= long.utf8.count + 60 && asked[1] == 160, "\(asked)")
+    }
+
     @Test func anEndpointErrorIsAFailureAndAFatalOneStops() async throws {
         struct Down: ChatService {
             let code: ChatError.Code

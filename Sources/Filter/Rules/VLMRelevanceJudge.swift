@@ -66,13 +66,20 @@ public struct VLMRelevanceJudge: RelevanceJudging {
         return .success(RelevanceVerdict(choice: choice, confidence: confidence, reason: (object["reason"] as? String) ?? ""))
     }
 
+    /// Room for the reply, which copies the chosen option verbatim: 160 tokens, more when an option is long (a
+    /// keyword may be 200 characters of a script of several UTF-8 bytes and a token or more each), so a long keyword
+    /// is not cut at max_tokens on every run. A token is at least one byte, so the option's bytes bound its tokens.
+    static func maxTokens(options: [String]) -> Int {
+        max(160, 96 + (options.map(\.utf8.count).max() ?? 0))
+    }
+
     public func judge(imageAt url: URL, options: [String], category: String?) async throws -> RelevanceVerdict {
         let thumbnail = try ImageJudgeError.thumbnail(of: url, maxSide: maxSide)
         let request = ChatRequest(
             model: model,
             messages: [ChatMessage(role: .user, parts: [.text(Self.prompt(options: options, category: category)),
                                                         .image(thumbnail, mimeType: "image/jpeg")])],
-            temperature: 0, maxTokens: 160,
+            temperature: 0, maxTokens: Self.maxTokens(options: options),
             responseFormat: .jsonSchema(name: "relevance_judgement", schema: Self.schema(options: options)),
             purpose: "relevance_judge",
             validator: { text in
