@@ -93,4 +93,39 @@ import _DSBuildTestSupport
         #expect(summary["kept"] as? Int == 0 && summary["undecided"] as? Int == 8, "\(summary)")
         #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions") == [["0"]], "a dry run records nothing")
     }
+
+    /// `filter --relevance` killed with SIGKILL mid-run, then run again: the same decisions as an uninterrupted run,
+    /// and no answered request asked twice (only the ones in flight at the kill, at most `llm.concurrency`).
+    @Test func aKilledRelevanceRunResumesWithoutPayingTwice() throws {
+        let p = try RelevanceJudgeTests.Planted()
+        let w = p.workspace.path
+        let verifier = try PerfectVerifier(truth: p.truth)
+        let chat = FakeChatEndpoint(responder: { body in
+            guard let answer = verifier.answerRelevance(body) else { return PipelineChatResponder.respondAsAModel(body) }
+            return .slow(seconds: 0.4, then: answer)
+        })
+        let server = try chat.serve()
+        defer { server.stop() }
+        let cli = CommandRunner(environment: ["OPENAI_BASE_URL": server.url("/v1").absoluteString, "OPENAI_API_KEY": Self.apiKey])
+        #expect(try cli.run(["init", w, "--recipe", p.tmp.path("recipe.yaml").path, "--quiet"]).status == 0)
+        #expect(try cli.run(["collect", "--workspace", w, "--quiet"]).status == 0)
+        let running = try cli.start(["filter", "--workspace", w, "--quiet"])
+        let deadline = Date().addingTimeInterval(30)
+        while RelevanceJudgeTests.relevanceRequests(chat) < 4 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        Thread.sleep(forTimeInterval: 0.2)
+        running.kill()
+        #expect(running.wait().signalled)
+        let beforeRerun = RelevanceJudgeTests.relevanceRequests(chat)
+        #expect(beforeRerun < 8, "the kill came too late to test anything")
+        let rerun = try cli.run(["filter", "--workspace", w, "--quiet"])
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        let bodies = chat.bodies.filter { PerfectVerifier.schemaName($0) == "relevance_judgement" }
+        let distinct = Set(bodies.map { FakeChatEndpoint.firstUserText($0) + "|" + PerfectVerifier.images(in: $0).map { ContentHash.sha256Hex($0) }.joined() })
+        #expect(distinct.count == 8)
+        #expect(bodies.count <= 8 + 2, "\(bodies.count) requests for 8 images")
+        let decisions = try Hardening.rows(p.workspace, "SELECT pass, COUNT(*) FROM filter_decisions WHERE rule = 'relevance' GROUP BY pass ORDER BY pass")
+        #expect(decisions == [["0", "3"], ["1", "5"]], "\(decisions)")
+        #expect(try cli.run(["filter", "--workspace", w, "--quiet"]).status == 0)
+        #expect(RelevanceJudgeTests.relevanceRequests(chat) == bodies.count, "a third run asks nothing")
+    }
 }
