@@ -128,4 +128,30 @@ import _DSBuildTestSupport
         #expect(try cli.run(["filter", "--workspace", w, "--quiet"]).status == 0)
         #expect(RelevanceJudgeTests.relevanceRequests(chat) == bodies.count, "a third run asks nothing")
     }
+
+    /// A 429 asking to wait an hour (beyond llm.max_wait_seconds) stops the run (exit 2) with nothing decided, and
+    /// the next run judges every image.
+    @Test func aLongRetryAfterStopsTheRunAndDecidesNothing() throws {
+        let p = try RelevanceJudgeTests.Planted()
+        let w = p.workspace.path
+        let verifier = try PerfectVerifier(truth: p.truth)
+        let limited = Mutex(true)
+        let chat = FakeChatEndpoint(responder: { body in
+            guard let answer = verifier.answerRelevance(body) else { return PipelineChatResponder.respondAsAModel(body) }
+            return limited.withLock { $0 } ? .rateLimited(headers: ["Retry-After": "3600"]) : answer
+        })
+        let server = try chat.serve()
+        defer { server.stop() }
+        let cli = CommandRunner(environment: ["OPENAI_BASE_URL": server.url("/v1").absoluteString, "OPENAI_API_KEY": Self.apiKey])
+        #expect(try cli.run(["init", w, "--recipe", p.tmp.path("recipe.yaml").path, "--quiet"]).status == 0)
+        #expect(try cli.run(["collect", "--workspace", w, "--quiet"]).status == 0)
+        let stopped = try cli.run(["filter", "--workspace", w, "--quiet"])
+        #expect(stopped.status == 2, "\(stopped.stderr)")
+        #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions WHERE rule = 'relevance' AND pass >= 0") == [["0"]])
+        #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM kept_pairs") == [["0"]])
+        limited.withLock { $0 = false }
+        let rerun = try cli.run(["filter", "--workspace", w, "--quiet"])
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions WHERE rule = 'relevance' AND pass >= 0") == [["8"]])
+    }
 }
