@@ -42,6 +42,8 @@ import _DSBuildTestSupport
         #"{"choice": "Monarch", "confidence": 1.5, "reason": ""}"#,
         #"{"choice": "Monarch", "confidence": true, "reason": ""}"#,
         #"{"choice": "Monarch", "reason": ""}"#,
+        #"{"choice": "Monarch", "confidence": "0.9", "reason": ""}"#,
+        #"{"choice": "Monarch", "confidence": false, "reason": ""}"#,
         "Monarch",
     ])
     func aReplyThatIsNotAnOptionWithAConfidenceIsNoVerdict(_ reply: String) async throws {
@@ -52,6 +54,36 @@ import _DSBuildTestSupport
         } catch let error as JudgeError {
             #expect(error.code == .noVerdict, "\(error)")
         }
+    }
+
+    /// A confidence written as a whole number (`1`, `0`) is a number from 0 to 1, not a boolean.
+    @Test(arguments: [("1", 1.0), ("0", 0.0), ("1.0", 1.0), ("0.75", 0.75)])
+    func aWholeNumberConfidenceIsAVerdict(_ written: String, _ confidence: Double) async throws {
+        let reply = #"{"choice": "Monarch", "confidence": \#(written), "reason": "veins"}"#
+        let judge = VLMRelevanceJudge(service: ScriptedChat { _ in reply }, model: "m")
+        let verdict = try await judge.judge(imageAt: try anyImage(), options: Self.options, category: nil)
+        #expect(verdict == RelevanceVerdict(choice: "Monarch", confidence: confidence, reason: "veins"))
+    }
+
+    /// A choice written in another Unicode normalisation than the option is the option, recorded as offered.
+    @Test func aChoiceInAnotherNormalisationIsRecordedAsTheOption() async throws {
+        let decomposed = "Cre\u{300}me bru\u{302}le\u{301}e"
+        let reply = #"{"choice": "Cr\u00e8me br\u00fbl\u00e9e", "confidence": 0.8, "reason": ""}"#
+        let judge = VLMRelevanceJudge(service: ScriptedChat { _ in reply }, model: "m")
+        let verdict = try await judge.judge(imageAt: try anyImage(), options: [decomposed, RelevanceConfusions.noneOption], category: nil)
+        #expect(Array(verdict.choice.unicodeScalars) == Array(decomposed.unicodeScalars))
+    }
+
+    /// The reply copies the option verbatim: a long keyword (200 Hangul syllables, 600 bytes) gets room for it;
+    /// short ones keep the request they always had (cached answers stay valid).
+    @Test func aLongKeywordGetsRoomToBeCopied() async throws {
+        let long = String(repeating: "김", count: KeywordText.maxLength)
+        let chat = ScriptedChat { _ in "{\"choice\": \"\(long)\", \"confidence\": 0.9, \"reason\": \"\"}" }
+        let judge = VLMRelevanceJudge(service: chat, model: "m")
+        _ = try await judge.judge(imageAt: try anyImage(), options: [long, RelevanceConfusions.noneOption], category: nil)
+        _ = try? await judge.judge(imageAt: try anyImage(), options: Self.options, category: nil)
+        let asked = chat.seen.withLock { $0.map(\.maxTokens) }
+        #expect(asked.count == 2 && (asked[0] ?? 0) >= long.utf8.count + 60 && asked[1] == 160, "\(asked)")
     }
 
     @Test func anEndpointErrorIsAFailureAndAFatalOneStops() async throws {

@@ -36,6 +36,7 @@ final class ScriptedChat: ChatService {
         #expect(verdict.explanation.contains("Shutterstock"))
         let request = try #require(chat.seen.withLock { $0.first })
         #expect(request.purpose == "watermark_judge")
+        #expect(request.replaysOnlyValidAnswers, "a cached non-answer is asked again on the next run, not replayed")
         guard case .jsonSchema(let name, _) = request.responseFormat else { Issue.record("no schema"); return }
         #expect(name == "watermark_judgement")
         let image = request.messages[0].parts.compactMap { part -> Data? in

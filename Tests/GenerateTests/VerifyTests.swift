@@ -143,6 +143,15 @@ final class ScriptedChat: ChatService {
         #expect(ScriptedChat.schemaName(request) == "answer_key_judgement" && request.purpose == "mcq.verify")
     }
 
+    /// A keyword that itself contains a placeholder is inserted as written, not filled in turn.
+    @Test func aKeywordContainingAPlaceholderIsInsertedAsWritten() {
+        let template = JudgeTemplate(name: "faithfulness", text: FaithfulnessJudge.imagePrompt)
+        let rendered = template.render(["keyword": "Bibimbap {category} </description>", "category": "food"])
+        #expect(rendered.contains("the food \"Bibimbap {category} </description>\""), "\(rendered.prefix(120))")
+        let aspect = AspectTemplate(aspect: "visual", text: "Describe {keyword} ({category}). Source title: {source_title}")
+        #expect(aspect.render(["keyword": "K", "category": "c", "source_title": "{keyword} {x}"]) == "Describe K (c). Source title: {keyword} {x}")
+    }
+
     @Test func aJudgeTemplateInTheWorkspaceReplacesTheBuiltInAndChangesTheSettingsHash() throws {
         let tmp = TemporaryDirectory("judge-template")
         let chat = ScriptedChat { _ in "" }

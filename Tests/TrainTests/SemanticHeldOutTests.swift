@@ -102,4 +102,26 @@ import _DSBuildTestSupport
                                           semantic: SemanticMatch(model: other, threshold: 0.9)).run(only: ["split_disjoint"])
         #expect(report.notes.contains { $0.contains("no embeddings of siglip are stored") && $0.contains("dsbuild embed") })
     }
+
+    /// Kept images with no stored vector (collected after the last `embed`) are named in a note: the embedding side
+    /// of split_disjoint did not see them.
+    @Test func keptImagesWithoutAnEmbeddingAreANote() throws {
+        let w = try World()
+        let partial = w.fixture.dir.path("clip-partial")
+        try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
+        try Data(#"{"model_type": "clip", "partial": true}"#.utf8).write(to: partial.appendingPathComponent("config.json"))
+        let store = try EmbeddingStore.open(workspace: w.fixture.workspace, id: try EmbeddingModelID.of(partial), path: partial.path,
+                                            family: "clip", dim: 8).store
+        try store.append([.image(sha256: w.test), .image(sha256: w.copy)], vectors: HalfFloats.encode([World.axis(0, tilt: 0), World.axis(0, tilt: 0.1)]))
+        let report = try WorkspaceAuditor(workspace: w.fixture.workspace, shards: w.fixture.dir.path("none"), phashDistance: 8,
+                                          semantic: SemanticMatch(model: partial, threshold: 0.98)).run(only: ["split_disjoint"])
+        let kept = try w.fixture.workspace.manifest.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT image_sha256) FROM kept_pairs") ?? 0 }
+        #expect(report.notes.contains { $0.hasPrefix("\(kept - 2) kept images have no embedding of clip-partial") && $0.contains("dsbuild embed") },
+                "\(report.notes)")
+        let full = try WorkspaceAuditor(workspace: w.fixture.workspace, shards: w.fixture.dir.path("none"), phashDistance: 8,
+                                        semantic: w.match).run(only: ["split_disjoint"])
+        // World embeds one test image of several: the others are counted too.
+        let unembedded = kept - 2 - w.others.count
+        #expect(unembedded > 0 && full.notes.contains { $0.hasPrefix("\(unembedded) kept image") && $0.contains("no embedding of clip:") }, "\(full.notes)")
+    }
 }

@@ -58,6 +58,14 @@ public struct EmbeddingVectors: Sendable {
         return row.flatMap(vector(row:))
     }
 
+    /// How many kept images (`kept_pairs`) have no vector of this model: what a comparison by embedding cannot see.
+    public func keptImagesWithoutVectors(in db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: """
+            SELECT COUNT(DISTINCT k.image_sha256) FROM kept_pairs k
+             WHERE NOT EXISTS (SELECT 1 FROM image_embeddings e WHERE e.model_id = ? AND e.image_sha256 = k.image_sha256 AND e.row < ?)
+            """, arguments: [model.id, model.rows]) ?? 0
+    }
+
     /// The vectors of the images in `shas` that have one.
     public func images<S: Sequence>(_ shas: S, in db: Database) throws -> [String: [Float]] where S.Element == String {
         let all = Array(Set(shas))

@@ -6,7 +6,9 @@ import GRDB
 ///
 /// The `relevance` filter rule stores the option the judge chose, verbatim, as its decision's `value`: the keyword
 /// itself (kept, or dropped for low confidence), another keyword of the dataset (a sibling it was taken for) or
-/// `RelevanceConfusions.noneOption`. Undecided pairs (the judge failed) are not counted.
+/// `RelevanceConfusions.noneOption`. Undecided pairs (the judge failed) are not counted, nor drops that are no
+/// choice of the judge (an image that cannot be shown, `judge=unreadable_image`; a keyword named like the none
+/// option, `keyword=none_option`): only a value that is a keyword of the dataset or the none option is a verdict.
 public struct RelevanceConfusions: Sendable, Equatable {
     /// The rule's name in `filter_decisions` (declared here, below Filter, so status and check can count it).
     public static let rule = "relevance"
@@ -54,10 +56,10 @@ public struct RelevanceConfusions: Sendable, Equatable {
         let sql = """
             SELECT k.text AS keyword, d.value AS choice, d.pass AS pass, COUNT(*) AS n
               FROM filter_decisions d JOIN keywords k ON k.id = d.keyword_id
-             WHERE d.rule = ? AND d.pass >= 0
+             WHERE d.rule = ? AND d.pass >= 0 AND (d.value = ? OR d.value IN (SELECT text FROM keywords))
              GROUP BY k.text, d.value, d.pass
             """
-        for row in try GRDB.Row.fetchAll(db, sql: sql, arguments: [rule]) {
+        for row in try GRDB.Row.fetchAll(db, sql: sql, arguments: [rule, noneOption]) {
             let keyword: String = row["keyword"]
             let choice: String = row["choice"] ?? ""
             let (pass, n): (Int, Int) = (row["pass"], row["n"])

@@ -74,6 +74,19 @@ public enum SecretRedactor {
 
     /// `text` with every registered secret and every credential-shaped value replaced by `mask`.
     public static func redact(_ text: String) -> String {
+        var result = redactRegisteredSecrets(text)
+        for pattern in patterns {
+            let range = NSRange(result.startIndex..., in: result)
+            guard pattern.regex.firstMatch(in: result, range: range) != nil else { continue }
+            result = pattern.regex.stringByReplacingMatches(in: result, range: range, withTemplate: pattern.template)
+        }
+        return result
+    }
+
+    /// `text` with every registered secret value replaced by `mask`, in every form it travels in — and nothing
+    /// else: for a body that is stored as it came (a chat completion in `llm_cache`), where masking
+    /// credential-shaped text (`key=…`) could change what a model wrote or break the body's JSON.
+    public static func redactRegisteredSecrets(_ text: String) -> String {
         _ = environmentRegistered
         var result = text
         // Longest first, so a secret containing another is masked whole.
@@ -82,11 +95,6 @@ public enum SecretRedactor {
             let range = NSRange(result.startIndex..., in: result)
             guard secret.regex.firstMatch(in: result, range: range) != nil else { continue }
             result = secret.regex.stringByReplacingMatches(in: result, range: range, withTemplate: mask)
-        }
-        for pattern in patterns {
-            let range = NSRange(result.startIndex..., in: result)
-            guard pattern.regex.firstMatch(in: result, range: range) != nil else { continue }
-            result = pattern.regex.stringByReplacingMatches(in: result, range: range, withTemplate: pattern.template)
         }
         return result
     }

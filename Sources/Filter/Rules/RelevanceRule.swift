@@ -66,7 +66,10 @@ public struct RelevanceRule: RegisteredRule {
     /// The options shown for one image: the keyword and its siblings in a seeded order, then the none option.
     public func options(for s: FilterSubject) -> [String] {
         var generator = SeededGenerator(text: "relevance|\(s.sha256)|\(s.keyword)")
-        let others = siblings.siblings(of: s.keywordID, count: siblingCount).filter { $0 != RelevanceConfusions.noneOption }
+        // Not an option twice: a sibling that is the keyword in another Unicode normalisation (the keyword table
+        // holds both, its UNIQUE compares bytes) would make the keyword's own choice ambiguous.
+        let others = siblings.siblings(of: s.keywordID, count: siblingCount)
+            .filter { $0 != RelevanceConfusions.noneOption && $0 != s.keyword }
         let named = ([s.keyword] + others).shuffled(using: &generator)
         return named + [RelevanceConfusions.noneOption]
     }

@@ -54,14 +54,23 @@ public struct VLMRelevanceJudge: RelevanceJudging {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
             return .failure(JudgeError(.noVerdict, judge: RelevanceRule.ruleName, item: "the reply", detail: "answer with one JSON object"))
         }
-        guard let choice = object["choice"] as? String, options.contains(choice) else {
+        // The option as offered, not the reply's spelling of it: Swift's `==` takes another Unicode normalisation
+        // of an option for it, and the stored choice must be byte-equal to the keyword text (the confusion table).
+        guard let written = object["choice"] as? String, let choice = options.first(where: { $0 == written }) else {
             return .failure(JudgeError(.noVerdict, judge: RelevanceRule.ruleName, item: "the reply", detail: "`choice` must be one of the options, copied verbatim"))
         }
         guard let confidence = (object["confidence"] as? NSNumber)?.doubleValue, (0...1).contains(confidence),
-              !(object["confidence"] is Bool) else {
+              !JSONValues.isBoolean(object["confidence"]) else {
             return .failure(JudgeError(.noVerdict, judge: RelevanceRule.ruleName, item: "the reply", detail: "`confidence` must be a number from 0 to 1"))
         }
         return .success(RelevanceVerdict(choice: choice, confidence: confidence, reason: (object["reason"] as? String) ?? ""))
+    }
+
+    /// Room for the reply, which copies the chosen option verbatim: 160 tokens, more when an option is long (a
+    /// keyword may be 200 characters of a script of several UTF-8 bytes and a token or more each), so a long keyword
+    /// is not cut at max_tokens on every run. A token is at least one byte, so the option's bytes bound its tokens.
+    static func maxTokens(options: [String]) -> Int {
+        max(160, 96 + (options.map(\.utf8.count).max() ?? 0))
     }
 
     public func judge(imageAt url: URL, options: [String], category: String?) async throws -> RelevanceVerdict {
@@ -70,13 +79,15 @@ public struct VLMRelevanceJudge: RelevanceJudging {
             model: model,
             messages: [ChatMessage(role: .user, parts: [.text(Self.prompt(options: options, category: category)),
                                                         .image(thumbnail, mimeType: "image/jpeg")])],
-            temperature: 0, maxTokens: 160,
+            temperature: 0, maxTokens: Self.maxTokens(options: options),
             responseFormat: .jsonSchema(name: "relevance_judgement", schema: Self.schema(options: options)),
             purpose: "relevance_judge",
             validator: { text in
                 if case .failure(let error) = Self.parse(text, options: options) { return error.detail }
                 return nil
-            })
+            },
+            // A non-answer kept in the cache is asked again on the next run, not replayed as the same failure.
+            replaysOnlyValidAnswers: true)
         let result: ChatResult
         do {
             result = try await service.complete(request)

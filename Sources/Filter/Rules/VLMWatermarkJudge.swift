@@ -42,7 +42,9 @@ public struct VLMWatermarkJudge: WatermarkJudging {
                       let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                       object["watermark"] is Bool else { return "answer with a JSON object whose `watermark` is true or false" }
                 return nil
-            })
+            },
+            // A non-answer kept in the cache is asked again on the next run, not replayed as the same failure.
+            replaysOnlyValidAnswers: true)
         let result: ChatResult
         do {
             result = try await service.complete(request)

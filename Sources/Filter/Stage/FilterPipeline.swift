@@ -212,16 +212,29 @@ public struct FilterPipeline: Sendable {
                 summary.pairs += 1
                 var counts = summary.perKeyword[subject.keyword] ?? .init()
                 var dropped = false
-                // As a real run: the judges last, and only about pairs no other rule drops.
+                var undecided: String?
+                // As a real run: the judges last, and only about pairs no other rule drops; a pair a rule cannot
+                // decide is not kept (and named, so the exit status says so), and a judge that stops a run stops it.
                 for rule in rules.filter({ !$0.asksModel }) + rules.filter(\.asksModel) {
                     if rule.asksModel && dropped { continue }
                     let decision = await rule.decide(subject)
-                    if !decision.pass && !decision.undecided {
+                    if decision.stopsRun { throw FilterStopped(rule: rule.name, reason: decision.reason) }
+                    if decision.undecided {
+                        undecided = undecided ?? decision.reason
+                    } else if !decision.pass {
                         summary.droppedByRule[rule.name, default: 0] += 1
                         dropped = true
                     }
                 }
-                if dropped { counts.dropped += 1 } else { counts.kept += 1; summary.kept += 1 }
+                if dropped {
+                    counts.dropped += 1
+                } else if let undecided {
+                    summary.undecided += 1
+                    summary.errors.append(undecided)
+                } else {
+                    counts.kept += 1
+                    summary.kept += 1
+                }
                 summary.perKeyword[subject.keyword] = counts
             }
         } while cursor != nil

@@ -1,4 +1,5 @@
 import Foundation
+import Dataset
 
 /// Validates a JSON value against the subset of JSON Schema that structured-output requests use: `type`,
 /// `properties`, `required`, `additionalProperties` (false), `enum`, `items`, `minItems`/`maxItems`,
@@ -81,11 +82,7 @@ public struct JSONSchemaValidator: Sendable {
         }
     }
 
-    static func isBool(_ value: Any) -> Bool {
-        guard let number = value as? NSNumber else { return false }
-        // Foundation reports JSON booleans as a boolean NSNumber subclass (`__NSCFBoolean`, `_NSCFBoolean`…).
-        return value is Bool && String(describing: type(of: value)).contains("Bool")
-    }
+    static func isBool(_ value: Any) -> Bool { JSONValues.isBoolean(value) }
 
     static func equal(_ a: Any, _ b: Any) -> Bool {
         if let a = a as? String, let b = b as? String { return a == b }

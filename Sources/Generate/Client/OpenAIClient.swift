@@ -251,7 +251,9 @@ public final class OpenAIClient: ChatService {
                     lastStatus = response.status
                     lastMessage = "HTTP \(response.status) from \(configuration.baseURL.host ?? "the endpoint") is not a chat completion (\(problem)): \(Self.excerpt(response.body))"
                 } else if (200..<300).contains(response.status) {
-                    let text = String(decoding: response.body, as: UTF8.self)
+                    // An endpoint that echoes the API key inside a completion: the key is masked before the reply is
+                    // stored or used, so it reaches neither llm_cache nor what is written from the reply.
+                    let text = SecretRedactor.redactRegisteredSecrets(String(decoding: response.body, as: UTF8.self))
                     // Stored before anything uses it: a kill after this point never pays again.
                     if let cache {
                         let usage = Self.usage(in: response.body) ?? ChatUsage()

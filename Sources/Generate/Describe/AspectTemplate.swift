@@ -20,10 +20,7 @@ public struct AspectTemplate: Sendable, Equatable {
     /// The template with its placeholders filled; missing values become empty strings and lines that end up
     /// empty after a `label:` are dropped (a keyword without source metadata gets no "Source title:" line).
     public func render(_ values: [String: String]) -> String {
-        var out = text
-        for name in Self.placeholders {
-            out = out.replacingOccurrences(of: "{\(name)}", with: values[name] ?? "")
-        }
+        let out = PromptPlaceholders.fill(text, names: Self.placeholders, values: values)
         let lines = out.split(separator: "\n", omittingEmptySubsequences: false).filter { line in
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             return !(trimmed.hasSuffix(":") && trimmed.count < 40 && trimmed.first != "-")

@@ -28,9 +28,7 @@ public struct JudgeTemplate: Sendable, Equatable {
 
     /// The template with its placeholders filled (missing values become empty strings).
     public func render(_ values: [String: String]) -> String {
-        var out = text
-        for name in Self.placeholders { out = out.replacingOccurrences(of: "{\(name)}", with: values[name] ?? "") }
-        return out.trimmingCharacters(in: .whitespacesAndNewlines)
+        PromptPlaceholders.fill(text, names: Self.placeholders, values: values).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// `<workspace>/prompts/judges/<name>.txt` when it exists, else `builtin`. Throws when the file exists but

@@ -55,6 +55,11 @@ public struct CheckContext {
                 let vectors = try workspace.manifest.read { db in try EmbeddingVectors.load(match.model, workspaceRoot: workspace.root, in: db) }
                 if let vectors {
                     context.semantic = HeldOutImages.Semantic(vectors: vectors, threshold: match.threshold)
+                    // Images collected after the last `embed` are compared by pHash only: said, not passed silently.
+                    let missing = try workspace.manifest.read { db in try vectors.keptImagesWithoutVectors(in: db) }
+                    if missing > 0 {
+                        context.notes.append("\(missing) kept image\(missing == 1 ? " has" : "s have") no embedding of \(match.model.lastPathComponent): split_disjoint compared \(missing == 1 ? "it" : "them") by pHash only; run `dsbuild embed`")
+                    }
                 } else {
                     context.notes.append("no embeddings of \(match.model.lastPathComponent) are stored: split_disjoint compared images by pHash only; run `dsbuild embed`")
                 }

@@ -65,6 +65,18 @@ final class ScriptedRelevanceJudge: RelevanceJudging {
         #expect(positions.allSatisfy { (60...140).contains($0) }, "\(positions)")
     }
 
+    /// A keyword stored twice in two Unicode normalisations is not offered beside itself: choosing it would match both.
+    @Test func aSiblingThatIsTheKeywordInAnotherNormalisationIsNotOffered() {
+        let twins = KeywordSiblings(keywords: [
+            .init(id: 1, entry: KeywordEntry(text: "Caf\u{e9}", category: "drink", extra: [:])),
+            .init(id: 2, entry: KeywordEntry(text: "Cafe\u{301}", category: "drink", extra: [:])),
+            .init(id: 3, entry: KeywordEntry(text: "Tea", category: "drink", extra: [:])),
+        ], taxonomyColumns: [])
+        let rule = RelevanceRule(judge: ScriptedRelevanceJudge { _ in throw JudgeError(.unavailable, judge: "test", item: "image", detail: "unused") }, siblings: twins)
+        let options = rule.options(for: Self.subject(1, keywordID: 1, keyword: "Caf\u{e9}"))
+        #expect(options.count == 3 && options.filter { $0 == "Caf\u{e9}" }.count == 1, "\(options.map { Array($0.unicodeScalars) })")
+    }
+
     @Test func keptOnlyWhenShownAsItsKeywordWithEnoughConfidenceAndTheChoiceIsTheValue() async throws {
         func decide(_ choice: String, _ confidence: Double, min: Double = 0.5) async -> RuleDecision {
             let judge = ScriptedRelevanceJudge { _ in RelevanceVerdict(choice: choice, confidence: confidence, reason: "orange wings, black veins") }
