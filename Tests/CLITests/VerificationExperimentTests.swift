@@ -413,17 +413,21 @@ import _DSBuildTestSupport
         check = try f.json(["check"])
         #expect(check["ok"] as? Bool == true && (check["judgements"] as? [String: Any])?["questions_disputed_kept"] as? Int == n)
 
-        // Back to the default without running mcq: check names what is out of date; mcq puts it right.
+        // Back to the default without running mcq: check (a reader) names what is out of date; shards, which reads
+        // the accepted questions, applies the recipe's keep_disputed first — no mcq needed, no request.
         try f.useRecipe(keepDisputed: false)
         check = try f.json(["check"], expect: 1)
         let applied = try #require((check["checks"] as? [String: [String: Any]])?["judgements_applied"])
         #expect(applied["ok"] as? Bool == false && (applied["violations"] as? Int ?? 0) >= n, "\(applied)")
         asked = f.chat.requestCount
-        try f.run(["mcq", "--quiet"])
         try f.run(["shards", "--quiet"])
         #expect(f.chat.requestCount == asked)
         #expect(try Self.questions(f).filter { $0.status == "disputed" }.map(\.id) == disputed.map(\.id))
+        for q in disputed { #expect(try !Self.inShards(f, q.id), "disputed question \(q.id) is in the shards") }
         check = try f.json(["check"])
         #expect(check["ok"] as? Bool == true, "\(check)")
+        try f.run(["mcq", "--quiet"])
+        #expect(f.chat.requestCount == asked)
+        #expect(try Self.questions(f).filter { $0.status == "disputed" }.map(\.id) == disputed.map(\.id))
     }
 }

@@ -100,6 +100,7 @@ extension DSBuild {
             }
             // Its recipe is read as every command reads it: an invalid one stops the eval, as it stops the others.
             let context = try workspace.map { _ in try CommandContext.open(options, command: "eval") }
+            if let context { try Wiring.applyDisputes(context) }
             let recipe = context?.recipe ?? .empty
             let section = section(recipe)
             guard let modelName = section.model else { throw ValidationError("--model is required") }

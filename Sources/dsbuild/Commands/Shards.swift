@@ -80,6 +80,7 @@ extension DSBuild {
 
         func run() async throws {
             let context = try CommandContext.open(options, command: "shards")
+            try Wiring.applyDisputes(context)
             let recipe = context.recipe
             let section = section(recipe)
             let filter = FilterSettings(recipe: recipe)

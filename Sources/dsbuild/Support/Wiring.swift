@@ -15,6 +15,14 @@ enum Wiring {
         VLMRelevanceJudge(service: chatClient(context), model: settings.relevanceModel ?? LLMSettings(recipe: context.recipe).model)
     }
 
+    /// The answer-key verdicts applied as the recipe's `mcq.keep_disputed` says now (Generate's one mapping), before
+    /// a command that reads the accepted questions (`shards`, `eval`): a `keep_disputed` changed in the recipe holds
+    /// without an `mcq` run in between. Asks nothing; touches only the status of questions with a verdict.
+    static func applyDisputes(_ context: CommandContext) throws {
+        let keep = MCQSettings(recipe: context.recipe).keepDisputed
+        try context.workspace.manifest.write { db in _ = try DisputedQuestions.apply(keep: keep, in: db) }
+    }
+
     /// The OpenAI-compatible client the recipe and environment configure, cached in the workspace's manifest.
     private static func chatClient(_ context: CommandContext) -> OpenAIClient {
         let configuration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
