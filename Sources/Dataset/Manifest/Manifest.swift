@@ -80,10 +80,12 @@ public final class Manifest: Sendable {
         return try await pool.read { db in try body(db) }
     }
 
-    /// The applied migrations, oldest first.
+    /// The applied migrations, oldest first: in the order this binary declares them (not by name, which would put
+    /// `v10-…` before `v9-…`), then any it does not know, by name.
     public func appliedMigrations() throws -> [String] {
         let applied: Set<String> = try pool.read { db in try ManifestSchema.migrator.appliedIdentifiers(db) }
-        return applied.sorted()
+        let known = ManifestSchema.migrationNames.filter(applied.contains)
+        return known + applied.subtracting(known).sorted()
     }
 
     /// The journal mode SQLite reports (`wal` for a manifest opened by dsbuild).
