@@ -6,7 +6,8 @@ import _DSBuildTestSupport
 /// Issue 17's relevance judge through the commands (`init → collect → filter → describe → mcq → shards → eval →
 /// check`) on real K-Viscuit photos, against a loopback endpoint that answers as a perfect verifier (it recognises
 /// each image by its pixels). Planted: a photo of one keyword filed under another, a drawing that shows no keyword,
-/// a thumbnail too small for the size rule, and a keyword whose only photo shows a sibling.
+/// a thumbnail too small for the size rule, a keyword whose only photo shows a sibling, and an EXIF-rotated photo
+/// the judge must be shown upright.
 @Suite(.serialized) struct RelevanceJudgeTests {
     struct Planted {
         let tmp = TemporaryDirectory("dsbuild-relevance-e2e")
@@ -44,6 +45,11 @@ import _DSBuildTestSupport
             let small = ImageFactory.blockJPEG(width: 120, height: 90) { x, _ in x % 2 == 0 ? [200, 30, 30] : [30, 200, 30] }
             _ = try folder.add(small, named: "small.jpg", keyword: keywords[3], attribution: .madeByTest("small.jpg"))
             sha["small"] = ContentHash.sha256Hex(small)
+            // An EXIF-rotated photo (orientation 8): the judge must be shown it upright to recognise it.
+            _ = try folder.add(WorldImage.rotated8.data, named: WorldImage.rotated8.rawValue, keyword: keywords[3],
+                               attribution: .madeByTest(WorldImage.rotated8.rawValue))
+            sha["rotated"] = WorldImage.rotated8.sha
+            truth.append((WorldImage.rotated8.data, keywords[3]))
             try ("keyword,category\r\n" + keywords.map { "\"\($0)\",food\r\n" }.joined()).write(to: tmp.path("keywords.csv"), atomically: true, encoding: .utf8)
             try """
                 name: relevance
@@ -107,17 +113,17 @@ import _DSBuildTestSupport
         #expect(failed.status == 1, "\(failed.stderr)")
         #expect(failed.stderr.contains("relevance undecided, the judge failed") && failed.stderr.contains("retried on the next filter run"), "\(failed.stderr)")
         #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions WHERE rule = 'relevance' AND pass >= 0") == [["0"]])
-        #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions WHERE rule = 'relevance' AND pass = -1") == [["8"]])
+        #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions WHERE rule = 'relevance' AND pass = -1") == [["9"]])
         #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM kept_pairs") == [["0"]], "an undecided pair is not kept")
 
-        // Then the perfect verifier: eight pairs asked (the thumbnail the size rule drops is never shown).
+        // Then the perfect verifier: nine pairs asked (the thumbnail the size rule drops is never shown).
         let chat = FakeChatEndpoint(responder: { body in verifier.answerRelevance(body) ?? PipelineChatResponder.respondAsAModel(body) })
         let server = try chat.serve()
         defer { server.stop() }
         let cli = CommandRunner(environment: ["OPENAI_BASE_URL": server.url("/v1").absoluteString, "OPENAI_API_KEY": "sk-relevance-0123456789"])
         let filtered = try cli.run(["filter", "--workspace", w, "--json"])
         #expect(filtered.status == 0, "\(filtered.stderr)")
-        #expect(Self.relevanceRequests(chat) == 8)
+        #expect(Self.relevanceRequests(chat) == 9)
         let options = chat.bodies.filter { PerfectVerifier.schemaName($0) == "relevance_judgement" }.map { FakeChatEndpoint.firstUserText($0) }
         #expect(options.allSatisfy { $0.hasSuffix("- \(RelevanceConfusions.noneOption)") && $0.contains("food subject") })
         let decisions = Dictionary(uniqueKeysWithValues: try Hardening.rows(p.workspace, """
@@ -126,7 +132,8 @@ import _DSBuildTestSupport
             """).map { ($0[0], $0[1]) })
         let images = try KViscuitFixture.type1Items()
         func photo(_ keyword: Int) -> String { p.sha[images.first { $0.keyword == p.keywords[keyword] }!.imagePath]! }
-        #expect(decisions.count == 8)
+        #expect(decisions.count == 9)
+        #expect(decisions["\(p.id(3)) \(p.sha["rotated"]!)"] == "1 \(p.id(3))", "the rotated photo was shown upright and recognised")
         #expect(decisions["\(p.id(0)) \(photo(0))"] == "1 \(p.id(0))")
         #expect(decisions["\(p.id(0)) \(photo(1))"] == "0 \(p.id(1))", "keyword 2's photo under keyword 1 is dropped as keyword 2")
         #expect(decisions["\(p.id(1)) \(photo(1))"] == "1 \(p.id(1))")
@@ -138,7 +145,7 @@ import _DSBuildTestSupport
 
         // A rerun asks nothing.
         #expect(try cli.run(["filter", "--workspace", w, "--quiet"]).status == 0)
-        #expect(Self.relevanceRequests(chat) == 8)
+        #expect(Self.relevanceRequests(chat) == 9)
 
         // status: the confusion table and the likely label error.
         let status = try cli.run(["status", "--workspace", w, "--json"]).json()
