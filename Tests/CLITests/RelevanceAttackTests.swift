@@ -36,14 +36,14 @@ import _DSBuildTestSupport
         let failed = try cli.run(["filter", "--workspace", w, "--quiet"])
         #expect(failed.status == 1, "\(failed.stderr)")
         #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions WHERE rule = 'relevance' AND pass >= 0") == [["0"]])
-        #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions WHERE rule = 'relevance' AND pass = -1") == [["8"]])
+        #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions WHERE rule = 'relevance' AND pass = -1") == [["\(RelevanceJudgeTests.judgedPairs)"]])
 
         healthy.withLock { $0 = true }
         let before = RelevanceJudgeTests.relevanceRequests(chat)
         let rerun = try cli.run(["filter", "--workspace", w, "--quiet"])
         #expect(rerun.status == 0, "\(rerun.stderr)")
-        #expect(RelevanceJudgeTests.relevanceRequests(chat) == before + 8, "each image asked again, once")
-        #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions WHERE rule = 'relevance' AND pass >= 0") == [["8"]])
+        #expect(RelevanceJudgeTests.relevanceRequests(chat) == before + RelevanceJudgeTests.judgedPairs, "each image asked again, once")
+        #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions WHERE rule = 'relevance' AND pass >= 0") == [["\(RelevanceJudgeTests.judgedPairs)"]])
     }
 
     /// An endpoint that echoes the API key inside an otherwise valid verdict: no form of the key lands in any file
@@ -65,7 +65,7 @@ import _DSBuildTestSupport
         #expect(try cli.run(["collect", "--workspace", w, "--quiet"]).status == 0)
         let filtered = try cli.run(["filter", "--workspace", w])
         #expect(filtered.status == 0, "\(filtered.stderr)")
-        #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions WHERE rule = 'relevance' AND pass >= 0") == [["8"]])
+        #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions WHERE rule = 'relevance' AND pass >= 0") == [["\(RelevanceJudgeTests.judgedPairs)"]])
         #expect(try cli.run(["report", "--workspace", w, "--quiet"]).status == 0)
         let forms = CanarySweep.forms(Self.apiKey)
         #expect(!forms.contains { filtered.stdout.contains($0) || filtered.stderr.contains($0) })
@@ -90,7 +90,7 @@ import _DSBuildTestSupport
         let dry = try cli.run(["filter", "--workspace", w, "--dry-run", "--json"])
         #expect(dry.status == 1, "\(dry.stderr)")
         let summary = try dry.json()
-        #expect(summary["kept"] as? Int == 0 && summary["undecided"] as? Int == 8, "\(summary)")
+        #expect(summary["kept"] as? Int == 0 && summary["undecided"] as? Int == RelevanceJudgeTests.judgedPairs, "\(summary)")
         #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions") == [["0"]], "a dry run records nothing")
     }
 
@@ -116,15 +116,15 @@ import _DSBuildTestSupport
         running.kill()
         #expect(running.wait().signalled)
         let beforeRerun = RelevanceJudgeTests.relevanceRequests(chat)
-        #expect(beforeRerun < 8, "the kill came too late to test anything")
+        #expect(beforeRerun < RelevanceJudgeTests.judgedPairs, "the kill came too late to test anything")
         let rerun = try cli.run(["filter", "--workspace", w, "--quiet"])
         #expect(rerun.status == 0, "\(rerun.stderr)")
         let bodies = chat.bodies.filter { PerfectVerifier.schemaName($0) == "relevance_judgement" }
         let distinct = Set(bodies.map { FakeChatEndpoint.firstUserText($0) + "|" + PerfectVerifier.images(in: $0).map { ContentHash.sha256Hex($0) }.joined() })
-        #expect(distinct.count == 8)
-        #expect(bodies.count <= 8 + 2, "\(bodies.count) requests for 8 images")
+        #expect(distinct.count == RelevanceJudgeTests.judgedPairs)
+        #expect(bodies.count <= RelevanceJudgeTests.judgedPairs + 2, "\(bodies.count) requests for \(RelevanceJudgeTests.judgedPairs) images")
         let decisions = try Hardening.rows(p.workspace, "SELECT pass, COUNT(*) FROM filter_decisions WHERE rule = 'relevance' GROUP BY pass ORDER BY pass")
-        #expect(decisions == [["0", "3"], ["1", "5"]], "\(decisions)")
+        #expect(decisions == [["0", "3"], ["1", "\(RelevanceJudgeTests.judgedPairs - 3)"]], "\(decisions)")
         #expect(try cli.run(["filter", "--workspace", w, "--quiet"]).status == 0)
         #expect(RelevanceJudgeTests.relevanceRequests(chat) == bodies.count, "a third run asks nothing")
     }
@@ -152,6 +152,6 @@ import _DSBuildTestSupport
         limited.withLock { $0 = false }
         let rerun = try cli.run(["filter", "--workspace", w, "--quiet"])
         #expect(rerun.status == 0, "\(rerun.stderr)")
-        #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions WHERE rule = 'relevance' AND pass >= 0") == [["8"]])
+        #expect(try Hardening.rows(p.workspace, "SELECT COUNT(*) FROM filter_decisions WHERE rule = 'relevance' AND pass >= 0") == [["\(RelevanceJudgeTests.judgedPairs)"]])
     }
 }

@@ -92,6 +92,9 @@ import _DSBuildTestSupport
         func id(_ keyword: Int) -> String { keywords[keyword] }
     }
 
+    /// The pairs the judge is asked about: every planted photo but the one the size rule drops.
+    static let judgedPairs = 9
+
     static func relevanceRequests(_ chat: FakeChatEndpoint) -> Int {
         chat.bodies.filter { PerfectVerifier.schemaName($0) == "relevance_judgement" }.count
     }
