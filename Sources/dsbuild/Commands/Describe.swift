@@ -51,11 +51,7 @@ extension DSBuild {
             let context = try CommandContext.open(options, command: "describe")
             let settings = settings(context)
 
-            var clientConfiguration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
-            clientConfiguration.limits.concurrency = max(clientConfiguration.limits.concurrency, settings.concurrency)
-            clientConfiguration.maxReasks = settings.maxAttempts - 1
-            let client = OpenAIClient(configuration: clientConfiguration, cache: LLMCache(manifest: context.workspace.manifest),
-                                      logger: context.logger)
+            let client = Wiring.chatClient(context, concurrency: settings.concurrency, maxReasks: settings.maxAttempts - 1)
             let describe = try DescribeRun(settings: settings, client: client, workspaceRoot: context.workspace.root)
             let runner = context.runner
             let summary: StageSummary

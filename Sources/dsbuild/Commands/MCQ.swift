@@ -142,10 +142,7 @@ extension DSBuild {
                 return
             }
             let settings = try settings(context.recipe)
-            var configuration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
-            configuration.limits.concurrency = max(configuration.limits.concurrency, settings.concurrency)
-            configuration.maxReasks = max(settings.maxAttempts - 1, 0)
-            let client = OpenAIClient(configuration: configuration, cache: LLMCache(manifest: manifest), logger: context.logger)
+            let client = Wiring.chatClient(context, concurrency: settings.concurrency, maxReasks: settings.maxAttempts - 1)
 
             let (runner, generation) = (context.runner, MCQRun(settings: settings, client: client, workspaceRoot: context.workspace.root))
             let run: MCQRun.Result

@@ -23,9 +23,13 @@ enum Wiring {
         try context.workspace.manifest.write { db in _ = try DisputedQuestions.apply(keep: keep, in: db) }
     }
 
-    /// The OpenAI-compatible client the recipe and environment configure, cached in the workspace's manifest.
-    private static func chatClient(_ context: CommandContext) -> OpenAIClient {
-        let configuration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
+    /// The OpenAI-compatible client the recipe and environment configure, cached in the workspace's manifest: the one
+    /// place a command gets its model client. A stage with more requests in flight than `llm.concurrency` raises the
+    /// client's limit to its own; `maxReasks` is the stage's re-asks after a reply that fails validation.
+    static func chatClient(_ context: CommandContext, concurrency: Int? = nil, maxReasks: Int? = nil) -> OpenAIClient {
+        var configuration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
+        if let concurrency { configuration.limits.concurrency = max(configuration.limits.concurrency, concurrency) }
+        if let maxReasks { configuration.maxReasks = max(maxReasks, 0) }
         return OpenAIClient(configuration: configuration, cache: LLMCache(manifest: context.workspace.manifest), logger: context.logger)
     }
 }
