@@ -68,10 +68,14 @@ public final class FakeChatEndpoint: ChatTransport {
     public let latency: Double
     public let limits: Limits?
     public let model: String
+    /// Counts the `usage` of a 200 answer from the request and the content (nil: 100 prompt, 20 completion tokens).
+    public let usage: (@Sendable ([String: Any], String) -> (prompt: Int, completion: Int))?
 
     /// `responder` answers requests once the script (see `enqueue`) is used up.
     public init(schemaSupport: SchemaSupport = .honoured, latency: Double = 0, limits: Limits? = nil,
-                model: String = "fake-model", responder: @escaping @Sendable ([String: Any]) -> Behaviour = { _ in .content("ok") }) {
+                model: String = "fake-model", responder: @escaping @Sendable ([String: Any]) -> Behaviour = { _ in .content("ok") },
+                usage: (@Sendable ([String: Any], String) -> (prompt: Int, completion: Int))? = nil) {
+        self.usage = usage
         self.schemaSupport = schemaSupport
         self.latency = latency
         self.limits = limits
@@ -144,7 +148,7 @@ public final class FakeChatEndpoint: ChatTransport {
             default: break
             }
         }
-        var reply = respond(scripted ?? responder(object))
+        var reply = respond(scripted ?? responder(object), request: object)
         reply.delay += latency
         return reply
     }
@@ -177,10 +181,11 @@ public final class FakeChatEndpoint: ChatTransport {
         }
     }
 
-    private func respond(_ behaviour: Behaviour) -> Reply {
+    private func respond(_ behaviour: Behaviour, request: [String: Any]) -> Reply {
         switch behaviour {
         case .content(let text, let finish):
-            return Reply(response: success(message: ["role": "assistant", "content": text, "refusal": NSNull()], finish: finish), delay: 0)
+            return Reply(response: success(message: ["role": "assistant", "content": text, "refusal": NSNull()], finish: finish,
+                                           usage: usage?(request, text)), delay: 0)
         case .refusal(let text):
             return Reply(response: success(message: ["role": "assistant", "content": NSNull(), "refusal": text], finish: "stop"), delay: 0)
         case .malformedBody:
@@ -201,18 +206,19 @@ public final class FakeChatEndpoint: ChatTransport {
             return Reply(response: ChatHTTPResponse(status: status, headers: headers.merging(["Content-Type": contentType]) { $1 },
                                                     body: Data(body.utf8)), delay: 0)
         case .slow(let seconds, let then):
-            var reply = respond(then)
+            var reply = respond(then, request: request)
             reply.delay += seconds
             return reply
         }
     }
 
-    private func success(message: [String: Any], finish: String) -> ChatHTTPResponse {
+    private func success(message: [String: Any], finish: String, usage counted: (prompt: Int, completion: Int)? = nil) -> ChatHTTPResponse {
+        let (prompt, completion) = counted ?? (100, 20)
         let body: [String: Any] = [
             "id": "chatcmpl-\(UUID().uuidString.prefix(8))", "object": "chat.completion", "created": 1_700_000_000,
             "model": model,
             "choices": [["index": 0, "message": message, "finish_reason": finish, "logprobs": NSNull()]],
-            "usage": ["prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120,
+            "usage": ["prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
                       "prompt_tokens_details": ["cached_tokens": 0], "completion_tokens_details": ["reasoning_tokens": 0]],
         ]
         var headers = ["Content-Type": "application/json", "x-request-id": "req_\(UUID().uuidString.prefix(8))"]

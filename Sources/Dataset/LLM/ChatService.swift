@@ -131,7 +131,7 @@ public struct ChatResult: Sendable {
 }
 
 /// Why a chat request failed.
-public struct ChatError: Error, Sendable, CustomStringConvertible {
+public struct ChatError: Error, Sendable, CustomStringConvertible, RunStopping {
     public enum Code: String, Sendable {
         /// The endpoint could not be reached or kept failing (connection errors, 5xx, 429 after all retries).
         case unavailable
@@ -151,6 +151,9 @@ public struct ChatError: Error, Sendable, CustomStringConvertible {
         case cancelled
         /// The endpoint asked to wait longer than allowed (`llm.max_wait_seconds`): the run stops.
         case waitTooLong = "wait_too_long"
+        /// The request would pass `llm.budget` (per run or per workspace): the run stops before sending it, and a
+        /// rerun with a higher budget goes on where it stopped.
+        case budgetExhausted = "budget_exhausted"
     }
 
     public let code: Code
@@ -166,7 +169,12 @@ public struct ChatError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Errors after which no further request can succeed: the run should stop with this message.
-    public var isFatal: Bool { code == .insufficientQuota || code == .authentication || code == .waitTooLong }
+    public var isFatal: Bool {
+        code == .insufficientQuota || code == .authentication || code == .waitTooLong || code == .budgetExhausted
+    }
 
     public var description: String { "\(code.rawValue): \(message)" }
+
+    /// A stopped budget closes the stage's run as `budget_exhausted`; any other error as `error`.
+    public var runStatus: String { code == .budgetExhausted ? "budget_exhausted" : "error" }
 }

@@ -1,4 +1,3 @@
-import Dataset
 import Foundation
 
 /// Why a judge — the filter's watermark and relevance judges, the faithfulness and answer-key verifiers — gave no

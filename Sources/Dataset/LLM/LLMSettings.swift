@@ -26,6 +26,32 @@ public struct LLMSettings: RecipeSettings {
     public var pricePrompt: Double?
     public var priceCompletion: Double?
     public var priceCachedPrompt: Double?
+    /// `llm.prices`: USD per million tokens per model, over `price_per_million` (the endpoint's one price).
+    public var prices: [String: TokenPrice] = [:]
+    /// `llm.batch_price_factor`: the Batch API's price as a share of the online price.
+    public var batchPriceFactor = 0.5
+    /// `llm.budget`: the most one command (`run`: the whole pipeline) and the workspace altogether may spend.
+    public var budget = LLMBudgetLimits()
+
+    /// USD per million tokens of one model.
+    public struct TokenPrice: Sendable, Equatable {
+        public var prompt: Double
+        public var completion: Double
+        public var cachedPrompt: Double?
+
+        public init(prompt: Double, completion: Double, cachedPrompt: Double? = nil) {
+            self.prompt = prompt
+            self.completion = completion
+            self.cachedPrompt = cachedPrompt
+        }
+    }
+
+    /// The price of `model`: its own entry of `llm.prices`, else `price_per_million` (nil: not priced).
+    public func price(of model: String) -> TokenPrice? {
+        if let own = prices[model] { return own }
+        guard let pricePrompt, let priceCompletion else { return nil }
+        return TokenPrice(prompt: pricePrompt, completion: priceCompletion, cachedPrompt: priceCachedPrompt)
+    }
 
     /// `llm.json_mode`.
     public enum JSONMode: String, Sendable, CaseIterable {
@@ -65,5 +91,30 @@ public struct LLMSettings: RecipeSettings {
         .number("price_per_million.prompt", \.pricePrompt, rule: .atLeast(0), help: "USD per million prompt tokens, for cost reports"),
         .number("price_per_million.completion", \.priceCompletion, rule: .atLeast(0), help: "USD per million completion tokens"),
         .number("price_per_million.cached_prompt", \.priceCachedPrompt, rule: .atLeast(0), help: "USD per million cached prompt tokens"),
+        pricesKey,
+        .number("batch_price_factor", \.batchPriceFactor, rule: .within(0, 1), help: "the Batch API's price as a share of the online price (OpenAI: 0.5)"),
+        .number("budget.usd", \.budget.runUSD, rule: .greaterThan(0), help: "most USD one command may spend (`run`: the whole pipeline); a stage stops before a request would pass it"),
+        .int("budget.tokens", \.budget.runTokens, rule: .atLeast(1), help: "most tokens (prompt + completion) one command may spend"),
+        .number("budget.workspace_usd", \.budget.workspaceUSD, rule: .greaterThan(0), help: "most USD the workspace may have spent, every earlier request in its cache counted"),
+        .int("budget.workspace_tokens", \.budget.workspaceTokens, rule: .atLeast(1), help: "most tokens the workspace may have spent, every earlier request in its cache counted"),
     ]
+
+    /// `llm.prices: {MODEL: {prompt: USD, completion: USD, cached_prompt: USD}}` per million tokens.
+    private static let pricesKey = SettingKey<LLMSettings>.custom(
+        "prices", .dictionary(.map(["prompt": .checked(.number, .atLeast(0)), "completion": .checked(.number, .atLeast(0)),
+                                    "cached_prompt": .checked(.number, .atLeast(0))])),
+        help: "USD per million tokens per model ({prompt, completion, cached_prompt}); a model without an entry is priced by price_per_million",
+        apply: { settings, value in
+            for (model, entry) in value.entries ?? [] {
+                let fields = Dictionary((entry.entries ?? []).map { ($0.key, $0.value.doubleValue) }, uniquingKeysWith: { a, _ in a })
+                settings.prices[model] = TokenPrice(prompt: (fields["prompt"] ?? nil) ?? 0, completion: (fields["completion"] ?? nil) ?? 0,
+                                                    cachedPrompt: fields["cached_prompt"] ?? nil)
+            }
+        },
+        render: { settings in
+            .map(settings.prices.sorted { $0.key < $1.key }.map { model, price in
+                (model, .map([("prompt", .double(price.prompt)), ("completion", .double(price.completion))]
+                             + (price.cachedPrompt.map { [("cached_prompt", AnyPlain.double($0))] } ?? [])))
+            })
+        })
 }

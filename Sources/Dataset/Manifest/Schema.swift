@@ -8,7 +8,7 @@ public enum ManifestSchema {
 
     static let migrationNames = ["v1-initial", "v2-collect-searches", "v3-phash-fast", "v4-splits", "v5-question-keys",
                                   "v6-decisions-by-keyword", "v7-pair-states", "v8-judgements",
-                                  "v9-embeddings"]
+                                  "v9-embeddings", "v11-llm-cache-estimates"]
 
     public static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -42,6 +42,11 @@ public enum ManifestSchema {
         // Image and keyword-text embeddings (`dsbuild embed`): the vectors live in one file per model under
         // `embeddings/`; these tables say which row of it holds which image or keyword (EmbeddingStore).
         migrator.registerMigration("v9-embeddings") { db in try createEmbeddings(db) }
+        // What dsbuild's own approximation made of each cached request's prompt (`RequestTokens`), beside the
+        // endpoint's real count: the calibration of `dsbuild estimate` and of the budget is their ratio.
+        migrator.registerMigration("v11-llm-cache-estimates") { db in
+            try db.execute(sql: "ALTER TABLE llm_cache ADD COLUMN estimated_prompt_tokens INTEGER")
+        }
         return migrator
     }
 

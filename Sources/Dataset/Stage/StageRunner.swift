@@ -131,7 +131,7 @@ public struct StageRunner: Sendable {
         } catch {
             summary.seconds = Date().timeIntervalSince(started)
             progress.finish()
-            try? RunRecord.finish(id: runID, status: "error", summary: summary, in: manifest)
+            try? RunRecord.finish(id: runID, status: (error as? any RunStopping)?.runStatus ?? "error", summary: summary, in: manifest)
             throw error
         }
         progress.finish()
@@ -164,7 +164,7 @@ public struct StageRunner: Sendable {
             summary.interrupted = true
         } catch {
             summary.seconds = Date().timeIntervalSince(started)
-            try? RunRecord.finish(id: run.id, status: "error", summary: summary, in: manifest)
+            try? RunRecord.finish(id: run.id, status: (error as? any RunStopping)?.runStatus ?? "error", summary: summary, in: manifest)
             throw error
         }
         summary.seconds = Date().timeIntervalSince(started)

@@ -49,19 +49,24 @@ public struct RuleDecision: Sendable, Equatable {
     public let undecided: Bool
     /// True when the failure will repeat for every image (a refused key, an exhausted quota): the run stops.
     public let stopsRun: Bool
+    /// How the stopped run's row is closed (`RunStopping.runStatus`: `budget_exhausted`, else `error`).
+    public let stopStatus: String
 
-    public init(pass: Bool, value: String, threshold: String, reason: String, undecided: Bool = false, stopsRun: Bool = false) {
+    public init(pass: Bool, value: String, threshold: String, reason: String, undecided: Bool = false, stopsRun: Bool = false,
+                stopStatus: String = "error") {
         self.pass = pass
         self.value = value
         self.threshold = threshold
         self.reason = reason
         self.undecided = undecided
         self.stopsRun = stopsRun
+        self.stopStatus = stopStatus
     }
 
     /// No verdict: the rule failed for a reason outside the image; `reason` says what failed.
-    public static func undecided(_ threshold: String, _ reason: String, stopsRun: Bool = false) -> RuleDecision {
-        RuleDecision(pass: false, value: "undecided", threshold: threshold, reason: reason, undecided: true, stopsRun: stopsRun)
+    public static func undecided(_ threshold: String, _ reason: String, stopsRun: Bool = false, stopStatus: String = "error") -> RuleDecision {
+        RuleDecision(pass: false, value: "undecided", threshold: threshold, reason: reason, undecided: true, stopsRun: stopsRun,
+                     stopStatus: stopStatus)
     }
 
     public static func keep(_ value: String, _ threshold: String, _ reason: String) -> RuleDecision {

@@ -24,6 +24,6 @@ extension RuleDecision {
             return .drop("judge=\(judgeError.code.rawValue)", threshold, "\(what): the image cannot be shown to the judge: \(judgeError.detail)")
         }
         return .undecided(threshold, "image \(s.sha256.prefix(12)) (\(s.keyword)): \(rule) undecided, the judge failed: \(cause); retried on the next filter run",
-                          stopsRun: judgeError?.code == .stopped)
+                          stopsRun: judgeError?.code == .stopped, stopStatus: judgeError?.cause?.runStatus ?? "error")
     }
 }

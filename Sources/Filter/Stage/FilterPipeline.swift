@@ -218,7 +218,7 @@ public struct FilterPipeline: Sendable {
                 for rule in rules.filter({ !$0.asksModel }) + rules.filter(\.asksModel) {
                     if rule.asksModel && dropped { continue }
                     let decision = await rule.decide(subject)
-                    if decision.stopsRun { throw FilterStopped(rule: rule.name, reason: decision.reason) }
+                    if decision.stopsRun { throw FilterStopped(rule: rule.name, reason: decision.reason, runStatus: decision.stopStatus) }
                     if decision.undecided {
                         undecided = undecided ?? decision.reason
                     } else if !decision.pass {

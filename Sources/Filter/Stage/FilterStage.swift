@@ -123,7 +123,7 @@ struct FilterRuleStage: PagedStage {
             }
             let decision = await rule.decide(item.subject)
             // Nothing is recorded for this image (it stays pending); the run stops with the rule's reason.
-            if decision.stopsRun { throw FilterStopped(rule: rule.name, reason: decision.reason) }
+            if decision.stopsRun { throw FilterStopped(rule: rule.name, reason: decision.reason, runStatus: decision.stopStatus) }
             decisions.append((rule.name, rule.settingsHash, decision))
             if !decision.pass && !decision.undecided { dropped = true }
         }

@@ -23,9 +23,20 @@ public struct LLMCache: Sendable {
         ContentHash.sha256Hex(body)
     }
 
-    /// The stored response for `key`, counting a hit.
+    /// Looks up without counting hits (`dsbuild estimate`: it reads the workspace and changes nothing).
+    public var readOnly = false
+
+    /// The stored response for `key`, counting a hit (unless `readOnly`).
     public func lookup(_ key: String) async throws -> Entry? {
-        try await manifest.asyncWrite { db -> Entry? in
+        if readOnly {
+            return try await manifest.asyncRead { db -> Entry? in
+                guard let row = try Row.fetchOne(db, sql: "SELECT response, prompt_tokens, completion_tokens, cached_tokens FROM llm_cache WHERE key = ?", arguments: [key]) else {
+                    return nil
+                }
+                return Entry(response: row[0], usage: ChatUsage(promptTokens: row[1], completionTokens: row[2], cachedTokens: row[3]))
+            }
+        }
+        return try await manifest.asyncWrite { db -> Entry? in
             guard let row = try Row.fetchOne(db, sql: "SELECT response, prompt_tokens, completion_tokens, cached_tokens FROM llm_cache WHERE key = ?", arguments: [key]) else {
                 return nil
             }
@@ -34,16 +45,20 @@ public struct LLMCache: Sendable {
         }
     }
 
-    public func store(key: String, model: String, purpose: String, response: String, usage: ChatUsage) async throws {
+    /// Stores a response; `estimatedPromptTokens` is dsbuild's approximation of the request's prompt (`RequestTokens`),
+    /// kept beside the endpoint's real count for `TokenCalibration`.
+    public func store(key: String, model: String, purpose: String, response: String, usage: ChatUsage,
+                      estimatedPromptTokens: Int? = nil) async throws {
         try await manifest.asyncWrite { db in
             try db.execute(sql: """
-                INSERT INTO llm_cache (key, model, purpose, response, prompt_tokens, completion_tokens, cached_tokens, hits, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
+                INSERT INTO llm_cache (key, model, purpose, response, prompt_tokens, completion_tokens, cached_tokens, hits, created_at,
+                                       estimated_prompt_tokens)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
                 ON CONFLICT(key) DO UPDATE SET response = excluded.response, prompt_tokens = excluded.prompt_tokens,
                     completion_tokens = excluded.completion_tokens, cached_tokens = excluded.cached_tokens,
-                    created_at = excluded.created_at
+                    created_at = excluded.created_at, estimated_prompt_tokens = excluded.estimated_prompt_tokens
                 """, arguments: [key, model, purpose, response, usage.promptTokens, usage.completionTokens,
-                                 usage.cachedTokens, Date().timeIntervalSince1970])
+                                 usage.cachedTokens, Date().timeIntervalSince1970, estimatedPromptTokens])
         }
     }
 }

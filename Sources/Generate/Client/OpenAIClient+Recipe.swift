@@ -24,11 +24,8 @@ extension OpenAIClientConfiguration {
         configuration.limits = RequestPacer.Limits(concurrency: llm.concurrency,
                                                    requestsPerMinute: llm.requestsPerMinute,
                                                    tokensPerMinute: llm.tokensPerMinute)
-        if let prompt = llm.pricePrompt, let completion = llm.priceCompletion {
-            // The endpoint's price: every model it serves (a stage may name its own model) is charged at it.
-            configuration.prices[ModelPrice.anyModel] = ModelPrice(inputPerMillion: prompt, outputPerMillion: completion,
-                                                                   cachedInputPerMillion: llm.priceCachedPrompt)
-        }
+        // `llm.prices` per model; `price_per_million` for every other model the endpoint serves.
+        configuration.prices = LLMPricing(llm).modelPrices
         return configuration
     }
 }

@@ -28,6 +28,8 @@ public struct OpenAIClientConfiguration: Sendable {
     /// The structured-output format to ask for first (recipe `llm.json_mode`): an endpoint known not to take
     /// `json_schema` starts lower and no request is spent finding out.
     public var initialWireFormat: WireFormat = .jsonSchema
+    /// `llm.budget`, kept before each request is sent (nil: no limit).
+    public var budget: LLMBudget?
 
     public init(baseURL: URL, apiKey: String?, imageDetail: String? = "auto", timeout: TimeInterval = 120,
                 maxAttempts: Int = 6, maxReasks: Int = 2, backoffBase: Double = 0.5, backoffMax: Double = 30,
@@ -223,6 +225,12 @@ public final class OpenAIClient: ChatService {
         let estimated = body.count / 4 + 256
         var lastMessage = "no attempt made"
         var lastStatus: Int?
+        // What dsbuild's approximation makes of the prompt, kept beside the real count (the estimate's calibration).
+        let approximated = RequestTokens.of(body: body)
+        // The budget is asked once per request, before its first attempt; its reservation is settled with the usage.
+        let reservation = try configuration.budget?.admit(body: body, purpose: purpose)
+        var spent: ChatUsage?
+        defer { if let reservation { configuration.budget?.settle(reservation, usage: spent) } }
         for attempt in 1...max(configuration.maxAttempts, 1) {
             if Task.isCancelled { throw ChatError(.cancelled, "cancelled") }
             do {
@@ -255,11 +263,13 @@ public final class OpenAIClient: ChatService {
                     // stored or used, so it reaches neither llm_cache nor what is written from the reply.
                     let text = SecretRedactor.redactRegisteredSecrets(String(decoding: response.body, as: UTF8.self))
                     // Stored before anything uses it: a kill after this point never pays again.
+                    let usage = Self.usage(in: response.body)
+                    spent = usage ?? reservation?.asUsage
                     if let cache {
-                        let usage = Self.usage(in: response.body) ?? ChatUsage()
                         do {
                             try await cache.store(key: LLMCache.key(for: body), model: model, purpose: purpose,
-                                                  response: text, usage: usage)
+                                                  response: text, usage: usage ?? ChatUsage(),
+                                                  estimatedPromptTokens: Int(approximated.prompt.rounded()))
                         } catch {
                             logger.warning("could not store the response in llm_cache", metadata: ["error": "\(error)"])
                         }

@@ -22,7 +22,7 @@ public struct Type2Plan: Sendable {
     public var skipped: [String] = []
 
     /// How many descriptions a prompt quotes at most.
-    static let descriptionsPerPrompt = 4
+    public static let descriptionsPerPrompt = 4
 
     public static func make(settings: MCQSettings, in db: Database) throws -> Type2Plan {
         let map = try SplitMap.load(in: db)

@@ -43,6 +43,8 @@ public struct Type2Stage: Stage {
         """
 
     public let name = "mcq.type2"
+    /// The completion limit of a Type 2 request.
+    public static let maxTokens = 500
     public let settings: MCQSettings
     public let client: any ChatService
 
@@ -63,7 +65,7 @@ public struct Type2Stage: Stage {
         let prompt = Self.prompt(for: item, language: settings.language)
         let validator = MCQValidator()
         let request = ChatRequest(
-            model: settings.model, messages: [.user(prompt)], temperature: settings.temperature, maxTokens: 500,
+            model: settings.model, messages: [.user(prompt)], temperature: settings.temperature, maxTokens: Self.maxTokens,
             seed: settings.seed + item.variant, responseFormat: .jsonSchema(name: "mcq", schema: Self.schema),
             purpose: "mcq.type2",
             validator: { text in

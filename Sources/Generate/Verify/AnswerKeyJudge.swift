@@ -15,6 +15,9 @@ import Imaging
 /// "…"}` (`response_format` name `answer_key_judgement`, the letters as many as the options), purpose `mcq.verify`.
 /// A request that fails throws `JudgeError`: no verdict, the question stays as it is and pending.
 public struct AnswerKeyJudge: Sendable {
+    /// The completion limit of a verdict request.
+    public static let maxTokens = 300
+
     /// The verifier's answer to one question.
     public struct Verdict: Sendable, Equatable {
         /// The option it chose (0-based).
@@ -120,7 +123,7 @@ public struct AnswerKeyJudge: Sendable {
         }
         let options = q.options.count
         let request = ChatRequest(
-            model: model, messages: [ChatMessage(role: .user, parts: parts)], temperature: 0, maxTokens: 300,
+            model: model, messages: [ChatMessage(role: .user, parts: parts)], temperature: 0, maxTokens: Self.maxTokens,
             responseFormat: .jsonSchema(name: Self.schemaName, schema: Self.schema(options: options)), purpose: "mcq.verify",
             validator: { reply in
                 Self.parse(reply, options: options) == nil

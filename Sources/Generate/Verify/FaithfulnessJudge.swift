@@ -18,6 +18,9 @@ import Imaging
 /// `unfaithful` verdict must name at least one claim (else the client re-asks). A request that fails throws
 /// `JudgeError`: no verdict, the description stays pending.
 public struct FaithfulnessJudge: Sendable {
+    /// The completion limit of a verdict request.
+    public static let maxTokens = 400
+
     /// What a description is checked against.
     public enum Basis: String, Sendable {
         /// Its own image (image-grounded descriptions).
@@ -149,7 +152,7 @@ public struct FaithfulnessJudge: Sendable {
 
     private func ask(_ parts: [ChatMessage.Part], item: String) async throws(JudgeError) -> Verdict {
         let request = ChatRequest(
-            model: model, messages: [ChatMessage(role: .user, parts: parts)], temperature: 0, maxTokens: 400,
+            model: model, messages: [ChatMessage(role: .user, parts: parts)], temperature: 0, maxTokens: Self.maxTokens,
             responseFormat: .jsonSchema(name: Self.schemaName, schema: Self.schema), purpose: "describe.verify",
             validator: { text in
                 Self.parse(text) == nil

@@ -21,6 +21,8 @@ extension DSBuild {
         var perKeyword: Int?
         @Option(help: "Requests in flight.")
         var concurrency: Int?
+        @Flag(help: "Print the requests, tokens and cost this would spend (see `dsbuild estimate`) and send nothing.")
+        var estimate = false
         @Flag(help: "Ask the model again instead of answering from the request cache.")
         var refresh = false
 
@@ -50,8 +52,12 @@ extension DSBuild {
         func run() async throws {
             let context = try CommandContext.open(options, command: "describe")
             let settings = settings(context)
+            if estimate {
+                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.describe], batch: false, describe: settings), options: options)
+                return
+            }
 
-            let client = Wiring.chatClient(context, concurrency: settings.concurrency, maxReasks: settings.maxAttempts - 1)
+            let client = try Wiring.chatClient(context, concurrency: settings.concurrency, maxReasks: settings.maxAttempts - 1)
             let describe = try DescribeRun(settings: settings, client: client, workspaceRoot: context.workspace.root)
             let runner = context.runner
             let summary: StageSummary

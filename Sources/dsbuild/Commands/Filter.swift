@@ -11,6 +11,8 @@ extension DSBuild {
 
         @OptionGroup var options: GlobalOptions
 
+        @Flag(help: "Print the requests, tokens and cost this would spend (see `dsbuild estimate`) and send nothing.")
+        var estimate = false
         @Flag(help: "Print what would be dropped per rule without recording anything.")
         var dryRun = false
 
@@ -70,12 +72,16 @@ extension DSBuild {
         func run() async throws {
             let context = try CommandContext.open(options, command: "filter")
             var settings = try settings(context.recipe)
+            if estimate {
+                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.filter], batch: false, filter: settings), options: options)
+                return
+            }
             if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_FILTER_DELAY_MS"], let v = Int(ms) {
                 settings.delayPerImage = .milliseconds(v)
             }
             let pipeline = FilterPipeline(workspace: context.workspace, settings: settings,
-                                          judge: settings.vlmJudge ? Wiring.watermarkJudge(context, settings: settings) : nil,
-                                          relevance: settings.relevance ? Wiring.relevanceJudge(context, settings: settings) : nil,
+                                          judge: settings.vlmJudge ? try Wiring.watermarkJudge(context, settings: settings) : nil,
+                                          relevance: settings.relevance ? try Wiring.relevanceJudge(context, settings: settings) : nil,
                                           logger: context.logger)
             let (runner, dry) = (context.runner, dryRun)
             let summary: FilterSummary

@@ -39,6 +39,8 @@ extension DSBuild {
         var concurrency: Int?
         @Flag(help: "Re-split the experiment and re-derive every generated question (asking the model again instead of answering from the cache).")
         var refresh = false
+        @Flag(help: "Print the requests, tokens and cost this would spend (see `dsbuild estimate`) and send nothing.")
+        var estimate = false
         @Flag(help: "Ask each question without the image (and descriptions); flag those always answered right.")
         var blindCheck = false
         @Option(help: "Blind answers per question (all must be right to count as leaky).")
@@ -142,7 +144,11 @@ extension DSBuild {
                 return
             }
             let settings = try settings(context.recipe)
-            let client = Wiring.chatClient(context, concurrency: settings.concurrency, maxReasks: settings.maxAttempts - 1)
+            if estimate {
+                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.mcq], batch: false, mcq: settings), options: options)
+                return
+            }
+            let client = try Wiring.chatClient(context, concurrency: settings.concurrency, maxReasks: settings.maxAttempts - 1)
 
             let (runner, generation) = (context.runner, MCQRun(settings: settings, client: client, workspaceRoot: context.workspace.root))
             let run: MCQRun.Result

@@ -25,6 +25,9 @@ extension DSBuild {
         @Option(help: "Stop after this stage.")
         var until: PipelineStage?
 
+        @Flag(help: "Print the requests, tokens and cost the pending model stages would spend (see `dsbuild estimate`) and run nothing; the workspace must exist.")
+        var estimate = false
+
         @OptionGroup var options: GlobalOptions
 
         func run() async throws {
@@ -39,6 +42,14 @@ extension DSBuild {
                 directory = Workspace.defaultDirectory()
             }
             let stages = PipelineStage.selected(for: parsed, from: from, until: until)
+            if estimate {
+                var global = options
+                global.workspace = directory.path
+                let context = try CommandContext.open(global, command: "estimate").with(recipe: parsed)
+                EstimateOutput.show(try await PipelineEstimate.make(context, parts: PipelineEstimate.Part.allCases, batch: false),
+                                    options: options)
+                return
+            }
             let started = Date().timeIntervalSince1970
 
             // One lock for every stage: the stage commands run in this process and take it again (re-entrant).

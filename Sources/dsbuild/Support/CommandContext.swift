@@ -26,7 +26,12 @@ struct CommandContext {
     ])
 
     /// Commands that only read: they never take the workspace lock, so they work while a writer runs.
-    static let readers: Set<String> = ["status", "report", "check"]
+    static let readers: Set<String> = ["status", "report", "check", "estimate"]
+
+    /// The same context with another recipe (`estimate RECIPE`, `run RECIPE --estimate`).
+    func with(recipe: Recipe) -> CommandContext {
+        CommandContext(workspace: workspace, recipe: recipe, logger: logger, progress: progress, options: options)
+    }
 
     /// Opens the workspace named by the options and loads its stored recipe. A command that writes takes the
     /// workspace lock first (a second writer fails at once, naming the holder); readers do not.

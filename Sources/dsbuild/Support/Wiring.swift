@@ -6,13 +6,13 @@ import Generate
 /// What only the CLI can put together: parts that need two modules that may not import each other.
 enum Wiring {
     /// The VLM watermark judge (Filter) over the configured chat endpoint (Generate's client).
-    static func watermarkJudge(_ context: CommandContext, settings: FilterSettings) -> any WatermarkJudging {
-        VLMWatermarkJudge(service: chatClient(context), model: settings.vlmModel ?? LLMSettings(recipe: context.recipe).model)
+    static func watermarkJudge(_ context: CommandContext, settings: FilterSettings) throws -> any WatermarkJudging {
+        VLMWatermarkJudge(service: try chatClient(context), model: settings.vlmModel ?? LLMSettings(recipe: context.recipe).model)
     }
 
     /// The relevance judge (Filter) over the configured chat endpoint (Generate's client).
-    static func relevanceJudge(_ context: CommandContext, settings: FilterSettings) -> any RelevanceJudging {
-        VLMRelevanceJudge(service: chatClient(context), model: settings.relevanceModel ?? LLMSettings(recipe: context.recipe).model)
+    static func relevanceJudge(_ context: CommandContext, settings: FilterSettings) throws -> any RelevanceJudging {
+        VLMRelevanceJudge(service: try chatClient(context), model: settings.relevanceModel ?? LLMSettings(recipe: context.recipe).model)
     }
 
     /// The answer-key verdicts applied as the recipe's `mcq.keep_disputed` says now (Generate's one mapping), before
@@ -26,10 +26,15 @@ enum Wiring {
     /// The OpenAI-compatible client the recipe and environment configure, cached in the workspace's manifest: the one
     /// place a command gets its model client. A stage with more requests in flight than `llm.concurrency` raises the
     /// client's limit to its own; `maxReasks` is the stage's re-asks after a reply that fails validation.
-    static func chatClient(_ context: CommandContext, concurrency: Int? = nil, maxReasks: Int? = nil) -> OpenAIClient {
-        var configuration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
+    /// `llm.budget`, when set, is kept by one meter for every client of the process (`LLMBudget`).
+    static func chatClient(_ context: CommandContext, concurrency: Int? = nil, maxReasks: Int? = nil) throws -> OpenAIClient {
+        let llm = LLMSettings(recipe: context.recipe)
+        var configuration = OpenAIClientConfiguration.from(llm, environment: ProcessInfo.processInfo.environment)
         if let concurrency { configuration.limits.concurrency = max(configuration.limits.concurrency, concurrency) }
         if let maxReasks { configuration.maxReasks = max(maxReasks, 0) }
+        if llm.budget.isSet {
+            configuration.budget = try LLMBudget(settings: llm, manifest: context.workspace.manifest, workspace: context.workspace.root.path)
+        }
         return OpenAIClient(configuration: configuration, cache: LLMCache(manifest: context.workspace.manifest), logger: context.logger)
     }
 }
