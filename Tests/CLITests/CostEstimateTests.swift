@@ -136,7 +136,6 @@ import _DSBuildTestSupport
         let actualTokens = Double(after.prompt - before.prompt + after.completion - before.completion)
 
         print("estimate vs actual: requests \(estimate["requests"] ?? 0) vs \(actualRequests), tokens \(estimate["prompt_tokens"] ?? 0)+\(estimate["completion_tokens"] ?? 0) vs \(after.prompt - before.prompt)+\(after.completion - before.completion)")
-        print(try f.run(["estimate", "--workspace", ws.path]).stdout)
         // Rendered requests are exact; the whole (with projected Type 2 questions) within 15 %, tokens too.
         #expect(describeRows.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) } == describeRequests)
         let estimatedRequests = Double(try #require(estimate["requests"] as? Int))
@@ -199,5 +198,64 @@ import _DSBuildTestSupport
         #expect(Set(bodies).count == bodies.count, "a request was sent twice")
         #expect(f.chat.requestCount - requestsSoFar == planned - spent.requests)
         #expect(try Self.estimate(f, ws, ["--stages", "describe"])["requests"] as? Int == 0)
+    }
+}
+
+extension CostEstimateTests {
+    @Test func theFilterJudgesAreEstimatedAndKeptToTheBudgetLikeTheWriters() throws {
+        let f = try Fixture(keywords: 6)
+        defer { f.stop() }
+        let ws = f.tmp.path("ws")
+        let tight = try f.recipe("tight.yaml", llmExtra: "  budget: {tokens: 1500}")
+        try f.run(["init", ws.path, "--keywords", try f.keywordFile(6).path, "--recipe", tight.path, "--quiet"])
+        for stage in ["collect", "filter"] { try f.run([stage, "--workspace", ws.path, "--quiet"]) }
+        let queue = try DatabaseQueue(path: ws.appendingPathComponent("dsbuild.sqlite").path)
+        let kept = try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM kept_pairs")! }
+        #expect(kept > 2)
+
+        // The watermark judge would be asked about every kept pair, and nothing is sent to find out.
+        let estimate = try #require(try f.run(["filter", "--workspace", ws.path, "--vlm-judge", "--estimate", "--json"]).json()["estimate"]
+                                    as? [String: Any])
+        let rows = try #require(estimate["rows"] as? [[String: Any]])
+        #expect(rows.map { $0["purpose"] as? String } == ["watermark_judge"])
+        #expect(estimate["requests"] as? Int == kept)
+        #expect((estimate["image_tokens"] as? Int ?? 0) >= 255 * kept, "each request carries its image")
+        #expect(f.chat.requestCount == 0)
+
+        let stopped = try f.run(["filter", "--workspace", ws.path, "--vlm-judge"], expect: 2)
+        #expect(stopped.stderr.contains("llm.budget.tokens"), "\(stopped.stderr)")
+        let status = try queue.read { db in try String.fetchOne(db, sql: "SELECT status FROM runs ORDER BY id DESC LIMIT 1") }
+        #expect(status == "budget_exhausted")
+        let judged = f.chat.requestCount
+        #expect(judged < kept)
+
+        let roomy = try f.recipe("roomy.yaml", llmExtra: "  budget: {tokens: 10000000}")
+        try f.run(["init", ws.path, "--recipe", roomy.path, "--quiet"])
+        try f.run(["filter", "--workspace", ws.path, "--vlm-judge", "--quiet"])
+        #expect(f.chat.requestCount == kept, "every pair judged once over both runs")
+        let rerun = try #require(try f.run(["filter", "--workspace", ws.path, "--vlm-judge", "--estimate", "--json"]).json()["estimate"]
+                                 as? [String: Any])
+        #expect(rerun["requests"] as? Int == 0)
+    }
+
+    @Test func runEstimatesEveryPendingModelStageWithTheRecipeGiven() throws {
+        let f = try Fixture(keywords: 4)
+        defer { f.stop() }
+        let ws = f.tmp.path("ws")
+        let recipe = try f.recipe("recipe.yaml")
+        try f.run(["init", ws.path, "--keywords", try f.keywordFile(4).path, "--recipe", recipe.path, "--quiet"])
+        for stage in ["collect", "filter"] { try f.run([stage, "--workspace", ws.path, "--quiet"]) }
+        let result = try f.run(["run", recipe.path, "--workspace", ws.path, "--estimate", "--json"])
+        let estimate = try #require(try result.json()["estimate"] as? [String: Any])
+        let rows = try #require(estimate["rows"] as? [[String: Any]])
+        // Descriptions render now; the Type 2 questions written from them are projected from the plan.
+        #expect(rows.contains { $0["stage"] as? String == "describe" && $0["projected"] as? Bool == false })
+        #expect(rows.contains { $0["purpose"] as? String == "mcq.type2" && $0["projected"] as? Bool == true })
+        // Without a pilot there is no calibration: completions are the requests' max_tokens, and the table says so.
+        #expect(rows.allSatisfy { ($0["calibration"] as? [String: Any])?["basis"] as? String == "none" })
+        #expect(rows.allSatisfy { $0["completion_basis"] as? String == "max_tokens" })
+        #expect(f.chat.requestCount == 0)
+        let table = try f.run(["run", recipe.path, "--workspace", ws.path, "--estimate"]).stdout
+        #expect(table.contains("projected from the plan") && table.contains("total"), "\(table)")
     }
 }
