@@ -118,7 +118,11 @@ import _DSBuildTestSupport
             let items = candidates(element)
             return items.map { .list([$0]) } + (items.count > 1 ? [.list(Array(items.prefix(2)))] : [])
         case .dictionary(let value): return candidates(value).map { .map([("visual", $0)]) }
-        case .map, .mapWithExtra: return []
+        case .map(let fields):
+            // One mapping with a candidate of every field (`llm.prices.<model>`).
+            let entries = fields.sorted { $0.key < $1.key }.compactMap { key, type in candidates(type).first.map { (key, $0) } }
+            return entries.isEmpty ? [] : [.map(entries)]
+        case .mapWithExtra: return []
         case .oneOf(let types): return types.flatMap(candidates)
         case .checked(let inner, let rule):
             return candidates(inner).filter { rule.problem($0.recipeValue) == nil }
