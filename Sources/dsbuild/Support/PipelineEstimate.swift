@@ -37,7 +37,7 @@ enum PipelineEstimate {
                     relevance: settings.relevance ? VLMRelevanceJudge(service: judges, model: settings.relevanceModel ?? llm.model) : nil,
                     logger: context.logger)
                 do { _ = try await pipeline.run(runner: context.runner, dryRun: true) } catch {
-                    estimate.notes.append("filter: the judges' requests after this error are not counted: \(error)")
+                    estimate.notes.append(SecretRedactor.redact("filter: the judges' requests after this error are not counted: \(error)"))
                 }
                 estimate.rows += estimator.rows(stage: "filter", recorded: judges.recorder.drain())
             }
