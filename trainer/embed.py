@@ -4,8 +4,9 @@
 
 DIR is a Hugging Face folder of a CLIP (`model_type: clip`, e.g. openai/clip-vit-base-patch32) or SigLIP
 (`model_type: siglip`, e.g. google/siglip-base-patch16-224) model, loaded with `AutoModel`, `AutoTokenizer` and
-`AutoImageProcessor`, never from the network. An open_clip checkpoint (BioCLIP: `open_clip_config.json`) is
-refused with the reason: open_clip needs torchvision, which has no build for the CPU-only torch pinned here.
+`AutoImageProcessor`, never from the network — or an open_clip checkpoint (`open_clip_config.json`, e.g.
+imageomics/bioclip), converted onto transformers' CLIP by `openclip_checkpoint` (open_clip itself needs
+torchvision, which has no build for the CPU-only torch pinned here).
 
 FILE.jsonl holds one item a line: `{"kind": "text", "id": ID, "text": TEXT}` or `{"kind": "image", "id": ID,
 "path": PATH}`. Texts are embedded first, then images, `--batch-size` at a time; every image is opened upright
@@ -31,24 +32,23 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import openclip_checkpoint  # noqa: E402
 from images import open_upright  # noqa: E402
 from protocol import Emitter, UserError, claim_stdout, one_line, quiet_env, quiet_transformers  # noqa: E402
 
-SUPPORTED = ("clip", "siglip")
+SUPPORTED = ("clip", "siglip")  # Hugging Face model types; open_clip checkpoints are recognised by their config
 
 
 def model_type(path: str) -> str:
     """The folder's model family, or a UserError that says what the folder is and what to do."""
     if not os.path.isdir(path):
         raise UserError(f"embedding model {path!r} is not a folder; set filter.embeddings.model to a local "
-                        f"Hugging Face CLIP or SigLIP folder")
+                        f"Hugging Face CLIP or SigLIP folder, or an open_clip checkpoint folder")
+    if openclip_checkpoint.is_checkpoint(path):
+        return "open_clip"
     config = os.path.join(path, "config.json")
     if not os.path.isfile(config):
-        if os.path.isfile(os.path.join(path, "open_clip_config.json")):
-            raise UserError(f"{path} is an open_clip checkpoint (open_clip_config.json, e.g. BioCLIP): open_clip is not "
-                            f"in dsbuild's bundled environment (it needs torchvision, which has no build for the "
-                            f"CPU-only torch pinned here); use a transformers CLIP or SigLIP folder")
-        raise UserError(f"{path} has no config.json: not a Hugging Face model folder")
+        raise UserError(f"{path} has no config.json (nor open_clip_config.json): not a Hugging Face model folder")
     with open(config, encoding="utf-8") as f:
         kind = json.load(f).get("model_type", "")
     if kind not in SUPPORTED:
@@ -93,9 +93,13 @@ class Embedder:
             raise UserError("device 'cuda' was asked for but torch sees no CUDA GPU; use --device cpu")
         self.device = torch.device(device_name)
         try:
-            self.model = AutoModel.from_pretrained(path, local_files_only=True).to(self.device).eval()
-            self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-            self.processor = AutoImageProcessor.from_pretrained(path, local_files_only=True)
+            if self.kind == "open_clip":
+                model, self.tokenizer, self.processor = openclip_checkpoint.load(path)
+                self.model = model.to(self.device)
+            else:
+                self.model = AutoModel.from_pretrained(path, local_files_only=True).to(self.device).eval()
+                self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+                self.processor = AutoImageProcessor.from_pretrained(path, local_files_only=True)
         except (OSError, ValueError, ImportError) as e:
             raise UserError(f"cannot load the {self.kind} model in {path}: {one_line(str(e), 400)}")
         text_config = self.model.config.text_config

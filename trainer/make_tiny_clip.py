@@ -18,6 +18,9 @@ re-encoded, resized or centre-cropped copy of a photo mostly stays above 0.999.
 - clip: `CLIPModel` (vision and text towers of 2 layers, projection `--dim`), CLIP's tokenizer with a byte-level
   vocabulary and no merges (every character a token, `</w>` at word ends: CLIP's scheme, tiny), a
   `CLIPImageProcessor` resizing the short side to `--image-size` and centre-cropping.
+- open_clip: the clip model written as an open_clip checkpoint (BioCLIP's layout: `open_clip_config.json`,
+  `open_clip_pytorch_model.bin` under open_clip's names, the Hugging Face tokenizer files), for tests of the folder
+  handling; `trainer/tests/test_openclip_checkpoint.py` proves the conversion itself against the real open_clip.
 - siglip: `SiglipModel` of the same size, a byte-level BPE tokenizer in `tokenizer.json` (SigLIP's own is a
   SentencePiece model, which needs the `sentencepiece` package), padded to 64 tokens as SigLIP is, and a
   `SiglipImageProcessor` resizing to `--image-size` square.
@@ -30,7 +33,7 @@ import json
 import os
 import sys
 
-FAMILIES = ("clip", "siglip")
+FAMILIES = ("clip", "siglip", "open_clip")
 
 # CLIP's byte → printable-character table (the same as GPT-2's).
 def _byte_unicode() -> list[str]:
@@ -109,6 +112,56 @@ def center_image_features(model, processor, family: str) -> None:
             model.vision_model.head.mlp.fc2.bias.sub_(output.mean(0))
 
 
+def open_clip_state_dict(model) -> dict:
+    """A transformers CLIPModel's weights under open_clip's names (the inverse of `openclip_checkpoint`)."""
+    import torch
+
+    sd = model.state_dict()
+    out = {
+        "token_embedding.weight": sd["text_model.embeddings.token_embedding.weight"],
+        "positional_embedding": sd["text_model.embeddings.position_embedding.weight"],
+        "ln_final.weight": sd["text_model.final_layer_norm.weight"], "ln_final.bias": sd["text_model.final_layer_norm.bias"],
+        "text_projection": sd["text_projection.weight"].t().contiguous(), "logit_scale": sd["logit_scale"],
+        "visual.class_embedding": sd["vision_model.embeddings.class_embedding"],
+        "visual.positional_embedding": sd["vision_model.embeddings.position_embedding.weight"],
+        "visual.conv1.weight": sd["vision_model.embeddings.patch_embedding.weight"],
+        "visual.ln_pre.weight": sd["vision_model.pre_layrnorm.weight"], "visual.ln_pre.bias": sd["vision_model.pre_layrnorm.bias"],
+        "visual.ln_post.weight": sd["vision_model.post_layernorm.weight"], "visual.ln_post.bias": sd["vision_model.post_layernorm.bias"],
+        "visual.proj": sd["visual_projection.weight"].t().contiguous(),
+    }
+    for source, target, layers in (("text_model.encoder", "transformer", model.config.text_config.num_hidden_layers),
+                                   ("vision_model.encoder", "visual.transformer", model.config.vision_config.num_hidden_layers)):
+        for i in range(layers):
+            s, t = f"{source}.layers.{i}", f"{target}.resblocks.{i}"
+            out[f"{t}.attn.in_proj_weight"] = torch.cat([sd[f"{s}.self_attn.{n}_proj.weight"] for n in "qkv"])
+            out[f"{t}.attn.in_proj_bias"] = torch.cat([sd[f"{s}.self_attn.{n}_proj.bias"] for n in "qkv"])
+            for a, b in (("attn.out_proj", "self_attn.out_proj"), ("ln_1", "layer_norm1"), ("ln_2", "layer_norm2"),
+                         ("mlp.c_fc", "mlp.fc1"), ("mlp.c_proj", "mlp.fc2")):
+                for p in ("weight", "bias"):
+                    out[f"{t}.{a}.{p}"] = sd[f"{s}.{b}.{p}"]
+    return out
+
+
+def write_open_clip(out: str, model, tokenizer, image_size: int, hidden: int, dim: int) -> None:
+    import torch
+
+    text, vision = model.config.text_config, model.config.vision_config
+    model_cfg = {
+        "embed_dim": dim, "quick_gelu": vision.hidden_act == "quick_gelu",
+        "vision_cfg": {"image_size": image_size, "layers": vision.num_hidden_layers, "width": hidden,
+                       "patch_size": vision.patch_size, "head_width": hidden // vision.num_attention_heads,
+                       "mlp_ratio": vision.intermediate_size / hidden},
+        "text_cfg": {"context_length": text.max_position_embeddings, "vocab_size": text.vocab_size, "width": hidden,
+                     "heads": text.num_attention_heads, "layers": text.num_hidden_layers,
+                     "mlp_ratio": text.intermediate_size / hidden},
+    }
+    with open(os.path.join(out, "open_clip_config.json"), "w", encoding="utf-8") as f:
+        json.dump({"model_cfg": model_cfg, "preprocess_cfg": {"mean": [0.48145466, 0.4578275, 0.40821073],
+                                                              "std": [0.26862954, 0.26130258, 0.27577711]}}, f, indent=2)
+    torch.save(open_clip_state_dict(model), os.path.join(out, "open_clip_pytorch_model.bin"))
+    tokenizer.save_pretrained(out)
+
+
 def build(out: str, family: str = "clip", image_size: int = 32, hidden: int = 32, dim: int = 32, seed: int = 0) -> str:
     """Write a tiny random `family` model to `out`; returns out's absolute path."""
     import torch
@@ -119,7 +172,7 @@ def build(out: str, family: str = "clip", image_size: int = 32, hidden: int = 32
     tower = {"hidden_size": hidden, "intermediate_size": hidden * 2, "num_hidden_layers": 2, "num_attention_heads": 4}
     patch = max(4, image_size // 8)
     os.makedirs(out, exist_ok=True)
-    if family == "clip":
+    if family in ("clip", "open_clip"):
         from transformers import CLIPConfig, CLIPModel
         from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil as CLIPImageProcessor
 
@@ -147,7 +200,10 @@ def build(out: str, family: str = "clip", image_size: int = 32, hidden: int = 32
         )
         model = SiglipModel(config)
         processor = SiglipImageProcessor(size={"height": image_size, "width": image_size})
-    center_image_features(model, processor, family)
+    center_image_features(model, processor, "siglip" if family == "siglip" else "clip")
+    if family == "open_clip":
+        write_open_clip(out, model, tokenizer, image_size, hidden, dim)
+        return os.path.abspath(out)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     processor.save_pretrained(out)

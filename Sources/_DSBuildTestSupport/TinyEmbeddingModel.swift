@@ -41,7 +41,7 @@ public enum TinyEmbeddingModel {
     private static let built = Mutex<[String: URL]>([:])
     private static let folder = TemporaryDirectory.shared("tiny-embedders")
 
-    /// The model folder of `family` (`clip`, `siglip`), built on first use.
+    /// The model folder of `family` (`clip`, `siglip`, `open_clip`), built on first use.
     public static func folder(_ family: String) throws -> URL {
         if let url = built.withLock({ $0[family] }) { return url }
         guard let python else { throw CocoaError(.executableNotLoadable) }

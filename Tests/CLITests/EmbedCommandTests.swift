@@ -4,7 +4,8 @@ import GRDB
 import Testing
 import _DSBuildTestSupport
 
-/// `dsbuild embed` through the command, with tiny CLIP and SigLIP models built locally (`make_tiny_clip.py`), so the
+/// `dsbuild embed` through the command, with tiny CLIP, SigLIP and open_clip (BioCLIP-layout) models built locally
+/// (`make_tiny_clip.py`), so the
 /// real loading, batching and storage code runs: every image and keyword embedded once, nothing on a rerun, an
 /// unreadable image named in one line while the rest are embedded, a killed run resumed with only the missing
 /// vectors computed and no corrupt file, and clear errors for a model it cannot use.
@@ -76,7 +77,7 @@ struct EmbedCommandTests {
         }
     }
 
-    @Test(arguments: ["clip", "siglip"])
+    @Test(arguments: ["clip", "siglip", "open_clip"])
     func everyImageAndKeywordIsEmbeddedOnceAndAnUnreadableImageIsNamedWhileTheRestAreEmbedded(_ family: String) throws {
         let s = try Setup(model: try TinyEmbeddingModel.folder(family), broken: true)
         let first = try s.embed(["--json"])

@@ -4,7 +4,7 @@ public struct EmbeddingError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         /// `filter.embeddings.model` is unset, or names no folder.
         case modelMissing = "model_missing"
-        /// The model folder is not one dsbuild can embed with (not CLIP or SigLIP, an open_clip checkpoint, broken).
+        /// The model folder is not one dsbuild can embed with (not CLIP, SigLIP or a standard open_clip ViT CLIP; broken).
         case unsupportedModel = "unsupported_model"
         /// The vectors file does not agree with the manifest (another vector size, unreadable).
         case storeCorrupt = "store_corrupt"

@@ -8,7 +8,7 @@ public struct EmbeddingSettings: Sendable, Equatable {
     /// Where the model runs (`auto`: a CUDA GPU when torch sees one, else the CPU).
     public enum Device: String, Sendable, CaseIterable { case auto, cpu, cuda }
 
-    /// A local Hugging Face folder of a CLIP or SigLIP model; nil: no embeddings.
+    /// A local Hugging Face folder of a CLIP or SigLIP model, or an open_clip checkpoint folder; nil: no embeddings.
     public var model: URL?
     /// Images (and keyword texts) per forward pass.
     public var batchSize = 32
@@ -27,7 +27,7 @@ public struct EmbeddingSettings: Sendable, Equatable {
     }
 
     public static let keys: [SettingKey<EmbeddingSettings>] = [
-        .file("model", \.model, help: "a local Hugging Face CLIP or SigLIP folder that `dsbuild embed` runs (unset: no embeddings)"),
+        .file("model", \.model, help: "a local Hugging Face CLIP or SigLIP folder, or an open_clip checkpoint folder (BioCLIP), that `dsbuild embed` runs (unset: no embeddings)"),
         .int("batch_size", \.batchSize, rule: batchSizeRule, help: "images or keyword texts per forward pass of `dsbuild embed`"),
         .string("prompt", \.prompt, rule: promptRule, help: "the text embedded for each keyword ({keyword}, {category})"),
         .choice("device", \.device, help: "where `dsbuild embed` runs the model: auto (a CUDA GPU if torch sees one), cpu, cuda"),

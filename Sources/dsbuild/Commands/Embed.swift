@@ -9,7 +9,7 @@ extension DSBuild {
     /// for `clip_rank`, `semantic_duplicates` and the semantic side of the split's leak check.
     struct Embed: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Compute image and keyword-text embeddings with a local CLIP or SigLIP model (filter.embeddings.model).",
+            abstract: "Compute image and keyword-text embeddings with a local CLIP, SigLIP or open_clip model (filter.embeddings.model).",
             discussion: """
                 Runs the bundled trainer's embed.py (as `eval --checkpoint` runs eval_mcq.py) over the images still in \
                 play and every keyword's prompt text that has no vector yet, a batch at a time; vectors go to \
@@ -19,7 +19,7 @@ extension DSBuild {
 
         @OptionGroup var options: GlobalOptions
 
-        @Option(help: "A local Hugging Face CLIP or SigLIP folder (default: filter.embeddings.model).")
+        @Option(help: "A local Hugging Face CLIP or SigLIP folder, or an open_clip checkpoint folder (default: filter.embeddings.model).")
         var model: String?
 
         @Option(name: .customLong("batch-size"), help: "Images or texts per forward pass (default: filter.embeddings.batch_size, 32).")
