@@ -26,6 +26,18 @@ public struct LLMSettings: RecipeSettings {
     public var pricePrompt: Double?
     public var priceCompletion: Double?
     public var priceCachedPrompt: Double?
+    /// Send pending requests through the Batch API instead of one by one (`--batch`).
+    public var batch = false
+    /// Seconds between the first polls of a submitted batch; doubles up to `batchPollMaxSeconds`.
+    public var batchPollSeconds = 30.0
+    public var batchPollMaxSeconds = 600.0
+    /// Submit → poll → merge → pass rounds one command makes before it says what is left.
+    public var batchMaxRounds = 6
+    /// Times one request is submitted after its batch failed or errored it, before its item is recorded failed.
+    public var batchMaxAttempts = 3
+    /// Limits of one input file (the provider's: 50,000 requests, 200 MB).
+    public var batchMaxRequests = 50_000
+    public var batchMaxBytes = 200_000_000
 
     /// `llm.json_mode`.
     public enum JSONMode: String, Sendable, CaseIterable {
@@ -65,5 +77,12 @@ public struct LLMSettings: RecipeSettings {
         .number("price_per_million.prompt", \.pricePrompt, rule: .atLeast(0), help: "USD per million prompt tokens, for cost reports"),
         .number("price_per_million.completion", \.priceCompletion, rule: .atLeast(0), help: "USD per million completion tokens"),
         .number("price_per_million.cached_prompt", \.priceCachedPrompt, rule: .atLeast(0), help: "USD per million cached prompt tokens"),
+        .bool("batch", \.batch, help: "send requests not in the cache through the Batch API (upload, submit, poll, merge), not one by one"),
+        .number("batch_poll_seconds", \.batchPollSeconds, rule: .greaterThan(0), help: "first wait between polls of a submitted batch (doubles each poll)"),
+        .number("batch_poll_max_seconds", \.batchPollMaxSeconds, rule: .greaterThan(0), help: "longest wait between polls of a submitted batch"),
+        .int("batch_max_rounds", \.batchMaxRounds, rule: .atLeast(1), help: "submit-and-merge rounds per command (a re-ask is a new request, a new round)"),
+        .int("batch_max_attempts", \.batchMaxAttempts, rule: .atLeast(1), help: "submissions of one request whose batch failed or errored it, before its item fails"),
+        .int("batch_max_requests", \.batchMaxRequests, rule: .within(1, 50_000), help: "requests per batch input file (provider limit 50,000)"),
+        .int("batch_max_bytes", \.batchMaxBytes, rule: .within(1, 200_000_000), help: "bytes per batch input file (provider limit 200 MB)"),
     ]
 }

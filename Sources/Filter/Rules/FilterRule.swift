@@ -49,6 +49,9 @@ public struct RuleDecision: Sendable, Equatable {
     public let undecided: Bool
     /// True when the failure will repeat for every image (a refused key, an exhausted quota): the run stops.
     public let stopsRun: Bool
+    /// True when the judge's request was queued for a batch (`llm.batch`): nothing is recorded for the image, which
+    /// stays pending until the batch's answer is in the cache.
+    public var deferred = false
 
     public init(pass: Bool, value: String, threshold: String, reason: String, undecided: Bool = false, stopsRun: Bool = false) {
         self.pass = pass

@@ -36,7 +36,13 @@ public struct LLMCache: Sendable {
 
     public func store(key: String, model: String, purpose: String, response: String, usage: ChatUsage) async throws {
         try await manifest.asyncWrite { db in
-            try db.execute(sql: """
+            try Self.store(key: key, model: model, purpose: purpose, response: response, usage: usage, in: db)
+        }
+    }
+
+    /// Stores a response inside the caller's transaction (a batch's results are merged in one).
+    static func store(key: String, model: String, purpose: String, response: String, usage: ChatUsage, in db: Database) throws {
+        try db.execute(sql: """
                 INSERT INTO llm_cache (key, model, purpose, response, prompt_tokens, completion_tokens, cached_tokens, hits, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
                 ON CONFLICT(key) DO UPDATE SET response = excluded.response, prompt_tokens = excluded.prompt_tokens,
@@ -44,6 +50,5 @@ public struct LLMCache: Sendable {
                     created_at = excluded.created_at
                 """, arguments: [key, model, purpose, response, usage.promptTokens, usage.completionTokens,
                                  usage.cachedTokens, Date().timeIntervalSince1970])
-        }
     }
 }

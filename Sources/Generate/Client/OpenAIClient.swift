@@ -90,10 +90,14 @@ public final class OpenAIClient: ChatService {
     private let logger: Logger
     /// The best wire format the endpoint accepted; lowered for the client's lifetime when it refuses one.
     private let wireFormat: Mutex<WireFormat>
+    /// Batch mode (`llm.batch`): a request not answered by the cache is queued here and `ChatError.deferred` is
+    /// thrown instead of sending it; nothing is ever sent online. Nil: the online client.
+    public let batchQueue: BatchQueue?
 
     public init(configuration: OpenAIClientConfiguration, transport: (any ChatTransport)? = nil,
-                cache: LLMCache?, logger: Logger = Logger(label: "dsbuild.llm")) {
+                cache: LLMCache?, logger: Logger = Logger(label: "dsbuild.llm"), batchQueue: BatchQueue? = nil) {
         self.configuration = configuration
+        self.batchQueue = batchQueue
         self.transport = transport ?? (HTTPChatTransport(maxBodyBytes: configuration.maxReplyBytes) as any ChatTransport)
         self.cache = cache
         self.logger = logger
@@ -135,13 +139,19 @@ public final class OpenAIClient: ChatService {
 
             var raw: String?
             var cachedTurn = false
-            if !request.refresh, !bypassCache, let cache, let entry = try? await cache.lookup(key),
+            // An answer a batch brought during this command is the answer to this request, also under --refresh.
+            let answeredByBatch = batchQueue?.wasAnswered(key) == true
+            if !request.refresh || answeredByBatch, !bypassCache, let cache, let entry = try? await cache.lookup(key),
                Self.completionProblem(Data(entry.response.utf8)) == nil {  // an older run's bad entry is not replayed
                 raw = entry.response
                 cachedTurn = true
                 ledger.update { $0.cacheHits += 1 }
             }
             bypassCache = false
+            if raw == nil, let batchQueue {
+                // Batch mode: the request goes to the next batch, never online.
+                throw batchQueue.enqueue(QueuedRequest(key: key, model: request.model, purpose: request.purpose, body: body))
+            }
             if raw == nil {
                 allFromCache = false
                 let sent = try await send(body, model: request.model, purpose: request.purpose, attempts: &attempts)
@@ -159,7 +169,7 @@ public final class OpenAIClient: ChatService {
             }
             let reply = try parse(raw!, storeKey: key, request: request, fromCache: allFromCache)
             if let refusal = reply.refusal {
-                if cachedTurn && request.replaysOnlyValidAnswers {
+                if cachedTurn && request.replaysOnlyValidAnswers && !answeredByBatch {
                     (bypassCache, allFromCache) = (true, false)
                     ledger.update { $0.cacheHits -= 1 }
                     continue
@@ -184,7 +194,7 @@ public final class OpenAIClient: ChatService {
             }
             if problem == nil, let check = request.validator { problem = check(text) }
             // A cached answer that is no answer is not replayed for such a request: the endpoint is asked again.
-            if problem != nil && cachedTurn && request.replaysOnlyValidAnswers {
+            if problem != nil && cachedTurn && request.replaysOnlyValidAnswers && !answeredByBatch {
                 (bypassCache, allFromCache) = (true, false)
                 ledger.update { $0.cacheHits -= 1 }
                 continue

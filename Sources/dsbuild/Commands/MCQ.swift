@@ -39,6 +39,8 @@ extension DSBuild {
         var concurrency: Int?
         @Flag(help: "Re-split the experiment and re-derive every generated question (asking the model again instead of answering from the cache).")
         var refresh = false
+        @Flag(help: "Send requests not in the cache through the Batch API (half price, within 24 h): upload, submit, poll, merge (llm.batch).")
+        var batch = false
         @Flag(help: "Ask each question without the image (and descriptions); flag those always answered right.")
         var blindCheck = false
         @Option(help: "Blind answers per question (all must be right to count as leaky).")
@@ -142,12 +144,17 @@ extension DSBuild {
                 return
             }
             let settings = try settings(context.recipe)
-            let client = Wiring.chatClient(context, concurrency: settings.concurrency, maxReasks: settings.maxAttempts - 1)
+            let queue = BatchMode.queue(context, flag: batch)
+            let client = Wiring.chatClient(context, concurrency: settings.concurrency, maxReasks: settings.maxAttempts - 1, batch: queue)
 
             let (runner, generation) = (context.runner, MCQRun(settings: settings, client: client, workspaceRoot: context.workspace.root))
             let run: MCQRun.Result
+            let batchReport: BatchReport?
             do {
-                run = try await Interruption.cancellable { try await generation.run(with: runner) }
+                (run, batchReport) = try await BatchMode.run(context, queue: queue) { try await generation.run(with: runner) }
+            } catch let error as BatchError {
+                Output.error("mcq stopped: \(error.description)")
+                throw ExitCode(2)
             } catch let error as ExperimentSplit.SettingsChanged {
                 Output.error("mcq: \(error.description)")
                 throw ExitCode(2)
@@ -190,6 +197,7 @@ extension DSBuild {
                                       "keep_disputed": settings.keepDisputed]
             }
             if let report = run.blindCheck { result["blind_check"] = report.json }
+            if let batchReport { result["batch"] = batchReport.json }
             if run.type2 != nil || run.blindCheck != nil || run.verify != nil { result["llm"] = client.ledger.totals.json }
             if options.json {
                 Output.json(result)
@@ -206,8 +214,9 @@ extension DSBuild {
                     print("disputed: \(disputes.disputed) kept out of training and test, \(disputes.kept) kept (mcq.keep_disputed)")
                 }
             }
+            let unanswered = BatchMode.finish(batchReport, command: "mcq", options: options)
             try Interruption.exitIfInterrupted("mcq")
-            if run.failed || run.interrupted { throw ExitCode(1) }
+            if run.failed || run.interrupted || run.deferred || unanswered { throw ExitCode(1) }
         }
     }
 }

@@ -25,6 +25,9 @@ extension DSBuild {
         @Option(help: "Stop after this stage.")
         var until: PipelineStage?
 
+        @Flag(help: "Send filter's judges, describe and mcq requests not in the cache through the Batch API (llm.batch).")
+        var batch = false
+
         @OptionGroup var options: GlobalOptions
 
         func run() async throws {
@@ -58,13 +61,14 @@ extension DSBuild {
             if options.verbose { stageArguments.append("--verbose") }
             let progress = options.makeProgress()
             let arguments = stageArguments
+            let batch = self.batch
             let result = try await Interruption.cancellable { () async -> PipelineResult in
                 var result = PipelineResult()
                 for stage in stages {
                     if Task.isCancelled { result.interrupted = true; break }
                     progress.message("== \(stage.rawValue)")
                     do {
-                        let report = try await stage.run(arguments: arguments)
+                        let report = try await stage.run(arguments: arguments + (batch && stage.takesBatch ? ["--batch"] : []))
                         result.check = report ?? result.check
                         result.outcomes.append((stage, report?.ok == false ? "failures" : "ok"))
                         if report?.ok == false { result.failed = true }

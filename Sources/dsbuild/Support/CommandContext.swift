@@ -26,7 +26,7 @@ struct CommandContext {
     ])
 
     /// Commands that only read: they never take the workspace lock, so they work while a writer runs.
-    static let readers: Set<String> = ["status", "report", "check"]
+    static let readers: Set<String> = ["status", "report", "check", "batch status"]
 
     /// Opens the workspace named by the options and loads its stored recipe. A command that writes takes the
     /// workspace lock first (a second writer fails at once, naming the holder); readers do not.

@@ -5,14 +5,16 @@ import Generate
 
 /// What only the CLI can put together: parts that need two modules that may not import each other.
 enum Wiring {
-    /// The VLM watermark judge (Filter) over the configured chat endpoint (Generate's client).
-    static func watermarkJudge(_ context: CommandContext, settings: FilterSettings) -> any WatermarkJudging {
-        VLMWatermarkJudge(service: chatClient(context), model: settings.vlmModel ?? LLMSettings(recipe: context.recipe).model)
+    /// The VLM watermark judge (Filter) over the configured chat endpoint (Generate's client); with `batch`, its
+    /// requests are queued there for the Batch API.
+    static func watermarkJudge(_ context: CommandContext, settings: FilterSettings, batch: BatchQueue? = nil) -> any WatermarkJudging {
+        VLMWatermarkJudge(service: chatClient(context, batch: batch), model: settings.vlmModel ?? LLMSettings(recipe: context.recipe).model)
     }
 
-    /// The relevance judge (Filter) over the configured chat endpoint (Generate's client).
-    static func relevanceJudge(_ context: CommandContext, settings: FilterSettings) -> any RelevanceJudging {
-        VLMRelevanceJudge(service: chatClient(context), model: settings.relevanceModel ?? LLMSettings(recipe: context.recipe).model)
+    /// The relevance judge (Filter) over the configured chat endpoint (Generate's client); with `batch`, its
+    /// requests are queued there for the Batch API.
+    static func relevanceJudge(_ context: CommandContext, settings: FilterSettings, batch: BatchQueue? = nil) -> any RelevanceJudging {
+        VLMRelevanceJudge(service: chatClient(context, batch: batch), model: settings.relevanceModel ?? LLMSettings(recipe: context.recipe).model)
     }
 
     /// The answer-key verdicts applied as the recipe's `mcq.keep_disputed` says now (Generate's one mapping), before
@@ -25,11 +27,14 @@ enum Wiring {
 
     /// The OpenAI-compatible client the recipe and environment configure, cached in the workspace's manifest: the one
     /// place a command gets its model client. A stage with more requests in flight than `llm.concurrency` raises the
-    /// client's limit to its own; `maxReasks` is the stage's re-asks after a reply that fails validation.
-    static func chatClient(_ context: CommandContext, concurrency: Int? = nil, maxReasks: Int? = nil) -> OpenAIClient {
+    /// client's limit to its own; `maxReasks` is the stage's re-asks after a reply that fails validation. With
+    /// `batch` (`BatchMode.queue`), the client sends nothing: a request the cache cannot answer is queued there.
+    static func chatClient(_ context: CommandContext, concurrency: Int? = nil, maxReasks: Int? = nil,
+                           batch: BatchQueue? = nil) -> OpenAIClient {
         var configuration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
         if let concurrency { configuration.limits.concurrency = max(configuration.limits.concurrency, concurrency) }
         if let maxReasks { configuration.maxReasks = max(maxReasks, 0) }
-        return OpenAIClient(configuration: configuration, cache: LLMCache(manifest: context.workspace.manifest), logger: context.logger)
+        return OpenAIClient(configuration: configuration, cache: LLMCache(manifest: context.workspace.manifest), logger: context.logger,
+                            batchQueue: batch)
     }
 }
