@@ -19,7 +19,9 @@ import _DSBuildTestSupport
         let cli: CommandRunner
         let workspace: URL
 
-        init(keywords: Int = 4) throws {
+        /// `judges`: the relevance judge, the faithfulness and answer-key verifiers and the blind check are on, answered
+        /// by a `PerfectVerifier` that knows what each photo shows.
+        init(keywords: Int = 4, judges: Bool = false) throws {
             let items = try KViscuitFixture.type1Items().filter {
                 FileManager.default.fileExists(atPath: TestPaths.kViscuitImages.appendingPathComponent($0.imagePath).path)
             }
@@ -32,7 +34,12 @@ import _DSBuildTestSupport
                                        TestPaths.kViscuitImages.appendingPathComponent(unique[i + 40].imagePath)]
             }
             commons = try FakeCommonsAPI(files: files)
-            api = FakeBatchAPI(chat: FakeChatEndpoint(responder: PipelineChatResponder.respond))
+            if judges {
+                let verifier = try PerfectVerifier(truth: files.flatMap { keyword, urls in try urls.map { (try Data(contentsOf: $0), keyword) } })
+                api = FakeBatchAPI(chat: FakeChatEndpoint { body in verifier.answer(body) ?? PipelineChatResponder.respond(body) })
+            } else {
+                api = FakeBatchAPI(chat: FakeChatEndpoint(responder: PipelineChatResponder.respond))
+            }
             server = try api.serve()
             var csv = "keyword,category\n"
             for item in chosen { csv += "\"\(item.keyword.replacingOccurrences(of: "\"", with: "\"\""))\",\(item.category.lowercased())\n" }
@@ -56,13 +63,18 @@ import _DSBuildTestSupport
                 filter:
                   min_short_side: 100
                   aspect_ratio: [0.3, 3.0]
+                  relevance:
+                    enabled: \(judges)
                 describe:
                   aspects: [visual]
                   modes: [text-only, image-grounded]
                   languages: [en]
+                  verify: \(judges)
                 mcq:
                   test_fraction: 0.25
                   seed: 7
+                  verify: \(judges)
+                  blind_check: \(judges)
                 shards:
                   out: shards
                 """.write(to: tmp.path("recipe.yaml"), atomically: true, encoding: .utf8)
@@ -72,11 +84,11 @@ import _DSBuildTestSupport
 
         func stop() { commons.stop(); server.stop() }
 
-        /// init → collect → filter (no model requests).
-        func prepare() throws {
+        /// init → collect → filter (model requests only with the relevance judge; `batch`: through the Batch API).
+        func prepare(batch: Bool = false) throws {
             #expect(try cli.run(["init", workspace.path, "--recipe", tmp.path("recipe.yaml").path, "--quiet"]).status == 0)
             try run(["collect"])
-            try run(["filter"])
+            try run(["filter"] + (batch ? ["--batch"] : []))
         }
 
         @discardableResult
@@ -95,7 +107,9 @@ import _DSBuildTestSupport
             try rows("""
                 SELECT 'd', k.text, d.aspect, d.mode, d.image_sha256, d.variant, d.status, COALESCE(d.text, ''), COALESCE(d.request_key, '')
                 FROM descriptions d JOIN keywords k ON k.id = d.keyword_id ORDER BY 2, 3, 4, 5, 6
-                """) + rows("SELECT 'q', id, type, question, options, answer, status, COALESCE(split, '') FROM questions ORDER BY id")
+                """) + rows("SELECT 'q', id, type, question, options, answer, status, COALESCE(split, ''), COALESCE(leaky, '') FROM questions ORDER BY id")
+                + rows("SELECT 'f', keyword_id, image_sha256, rule, pass, value, reason FROM filter_decisions ORDER BY 2, 3, 4")
+                + rows("SELECT 'j', judge, subject, verdict, COALESCE(answer, ''), COALESCE(request_key, '') FROM judgements ORDER BY 2, 3")
         }
 
         func batchStatus() throws -> [String: Any] {
@@ -145,6 +159,30 @@ import _DSBuildTestSupport
         print("figures: \(batched.count) requests, \(creates) batches, \(f.api.polls) polls, 0 online")
     }
 
+    @Test func withEveryJudgeOnTheBatchPathTakesSeveralRoundsAndStillRecordsWhatOnlineRecords() throws {
+        let online = try Fixture(judges: true)
+        defer { online.stop() }
+        try online.prepare()
+        try online.run(["describe"])
+        try online.run(["mcq"])
+
+        let f = try Fixture(judges: true)
+        defer { f.stop() }
+        try f.prepare(batch: true)
+        let describe = try f.cli.run(["describe", "--batch", "--json", "--workspace", f.workspace.path]).json()
+        let report = try #require(describe["batch"] as? [String: Any])
+        #expect((report["passes"] as? Int ?? 0) >= 3, "write, then verify, then text-only against the verified: \(report)")
+        try f.run(["mcq", "--batch"])
+        try f.run(["shards"])
+        #expect(f.api.online.isEmpty && f.api.batched.values.allSatisfy { $0 == 1 })
+        #expect(Set(f.api.batched.keys) == Set(online.api.online.keys))
+        let judged = try f.rows("SELECT judge, COUNT(*) FROM judgements GROUP BY judge ORDER BY judge").map { $0[0] }
+        #expect(judged == ["answer_key", "faithfulness"], "both verifiers judged: \(judged)")
+        #expect(try f.rows("SELECT COUNT(*) FROM filter_decisions WHERE rule = 'relevance'").first?.first != "0")
+        #expect(try f.recorded() == online.recorded())
+        print("figures (judges): \(f.api.batched.count) requests, \(f.api.creates) batches, \(f.api.polls) polls, 0 online, describe passes \(report["passes"] ?? 0)")
+    }
+
     @Test(arguments: ["polled:2", "uploaded:1", "created:1", "staged:1"])
     func aKilledBatchRunResumesWithoutADuplicateRequest(stop: String) throws {
         let f = try Fixture(keywords: 3)
@@ -152,19 +190,42 @@ import _DSBuildTestSupport
         try f.prepare()
         let killed = try f.run(["describe", "--batch"], allowing: [137, -9, 9], environment: ["DSBUILD_TEST_BATCH_STOP": stop])
         #expect(killed.signalled || killed.status == 9, "killed at \(stop)")
-        let creates = f.api.creates
         try f.run(["describe", "--batch"])
+        #expect(f.api.creates == 1 && f.api.uploads == 1,
+                "one upload and one batch over the kill at \(stop): \(f.api.uploads) uploads, \(f.api.creates) batches")
         #expect(f.api.online.isEmpty)
         #expect(f.api.batched.values.allSatisfy { $0 == 1 }, "no request answered twice over the kill at \(stop)")
         let keys = f.api.batchKeys.flatMap { $0 }
         #expect(keys.count == Set(keys).count, "no request submitted in two batches (kill at \(stop)): \(f.api.batchSizes)")
-        if stop.hasPrefix("polled") || stop.hasPrefix("created") {
-            // The rerun polled the batch it found in the manifest instead of submitting its requests again.
-            #expect(f.api.batchKeys.first.map(Set.init) != nil && creates == 1)
-        }
         #expect(try f.batchStatus()["in_flight"] as? Int == 0)
         try f.run(["mcq", "--batch"])
         print("figures (\(stop)): \(f.api.batched.count) requests, \(f.api.creates) batches, \(f.api.polls) polls, duplicates 0")
+    }
+
+    @Test func killsAtRandomPointsNeverMakeADuplicateRequest() throws {
+        let f = try Fixture(keywords: 3)
+        defer { f.stop() }
+        try f.prepare()
+        var generator = SeededGenerator(seed: UInt64(Date().timeIntervalSince1970))
+        var kills: [Double] = []
+        var finished = false
+        for _ in 0..<12 where !finished {
+            let running = try f.cli.start(["describe", "--batch", "--workspace", f.workspace.path, "--quiet"])
+            let delay = Double.random(in: 0.05...0.5, using: &generator)
+            Thread.sleep(forTimeInterval: delay)
+            if running.process.isRunning {
+                running.kill()
+                kills.append(delay)
+            }
+            let result = running.wait()
+            finished = result.status == 0 && !result.signalled
+        }
+        if !finished { try f.run(["describe", "--batch"]) }
+        let keys = f.api.batchKeys.flatMap { $0 }
+        #expect(keys.count == Set(keys).count, "no request in two batches over \(kills.count) kills: \(f.api.batchSizes)")
+        #expect(f.api.batched.values.allSatisfy { $0 == 1 } && f.api.online.isEmpty)
+        #expect(try f.rows("SELECT COUNT(*) FROM descriptions WHERE status = 'accepted'").first?.first == String(f.api.batched.count))
+        print("figures (random kills at \(kills.map { String(format: "%.2f s", $0) })): \(f.api.batched.count) requests, \(f.api.creates) batches, \(f.api.uploads) uploads, \(f.api.polls) polls, duplicates \(keys.count - Set(keys).count)")
     }
 
     @Test func aKillBetweenCreatingABatchAndRecordingItAdoptsThatBatch() throws {
@@ -192,10 +253,11 @@ import _DSBuildTestSupport
         defer { f.stop() }
         try f.prepare()
         f.api.script(.expire(completing: 2), .partialErrors(every: 2), .fail)
-        try f.run(["describe", "--batch", "--modes", "text-only"])
+        try f.run(["describe", "--batch"])
         let batches = f.api.batchKeys
-        #expect(batches.count >= 4, "expired, partial, failed, then the rest: \(f.api.batchSizes)")
-        let first = try #require(batches.first)
+        try #require(batches.count == 4, "expired, partial errors, failed, then the rest: \(f.api.batchSizes)")
+        let first = batches[0]
+        #expect(first.count >= 6)
         #expect(Set(batches[1]) == Set(first.dropFirst(2)), "only the expired requests are submitted again")
         #expect(batches[2].count == batches[1].count / 2, "only the errored half of the second batch is submitted again")
         #expect(Set(batches[3]) == Set(batches[2]), "a failed batch's requests are submitted again")
