@@ -273,9 +273,14 @@ import _DSBuildTestSupport
         defer { f.stop() }
         try f.prepare()
         f.api.script(.stall)
-        let killed = try f.run(["describe", "--batch", "--modes", "text-only"], allowing: [137, -9, 9],
-                               environment: ["DSBUILD_TEST_BATCH_STOP": "polled:3"])
-        #expect(killed.signalled || killed.status == 9)
+        // Ctrl-C while polling: the command stops (130) and the batch stays in the manifest, in flight.
+        let running = try f.cli.start(["describe", "--batch", "--modes", "text-only", "--workspace", f.workspace.path, "--quiet"])
+        let deadline = Date().addingTimeInterval(60)
+        while f.api.polls < 3 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        running.process.interrupt()
+        let interrupted = running.wait()
+        #expect(interrupted.status == 130, "\(interrupted.stderr)")
+        #expect(interrupted.stderr.contains("stay submitted"), "\(interrupted.stderr)")
         let before = try f.batchStatus()
         #expect(before["in_flight"] as? Int == 1)
         let cancel = try f.cli.run(["batch", "cancel", "--json", "--workspace", f.workspace.path])

@@ -93,3 +93,92 @@ import _DSBuildTestSupport
         #expect(result.text == "batched" && result.fromCache && endpoint.requestCount == 0 && queue.count == 0)
     }
 }
+
+/// The driver's state machine against the loopback Batch API fake, in process: resubmission limits, rounds,
+/// adoption of a batch whose creation was never recorded, `--refresh` in batch mode.
+@Suite(.serialized) struct BatchDriverTests {
+    struct Setup {
+        let fake: FakeBatchAPI
+        let server: LoopbackHTTPServer
+        let workspace: Workspace
+        let directory = TemporaryDirectory("batch-driver")
+        let queue = BatchQueue()
+        let client: OpenAIClient
+        let driver: BatchDriver
+
+        init(maxAttempts: Int = 3, maxRounds: Int = 6, maxReasks: Int = 2,
+             responder: @escaping @Sendable ([String: Any]) -> FakeChatEndpoint.Behaviour = { _ in .content("batched answer") }) throws {
+            fake = FakeBatchAPI(chat: FakeChatEndpoint(responder: responder))
+            server = try fake.serve()
+            workspace = try Workspace.create(at: directory.url)
+            var configuration = OpenAIClientConfiguration(baseURL: server.url("/v1"), apiKey: "sk-driver-0123456789")
+            configuration.maxReasks = maxReasks
+            client = OpenAIClient(configuration: configuration, cache: LLMCache(manifest: workspace.manifest), batchQueue: queue)
+            driver = BatchDriver(api: BatchAPI(configuration: configuration), store: BatchStore(manifest: workspace.manifest), queue: queue,
+                                 settings: BatchSettings(pollSeconds: 0.01, pollMaxSeconds: 0.02, maxRounds: maxRounds, maxAttempts: maxAttempts),
+                                 logger: .init(label: "test"))
+        }
+
+        /// Asks `request` as a stage item would: the text, or the error's code.
+        func ask(_ request: ChatRequest) async -> String {
+            do { return try await client.complete(request).text } catch { return error.code.rawValue }
+        }
+    }
+
+    @Test func aRequestItsBatchesFailEveryTimeFailsItsItemAfterTheAttempts() async throws {
+        let s = try Setup(maxAttempts: 2)
+        defer { s.server.stop() }
+        s.fake.script(.fail, .fail, .fail, .fail)
+        let request = ChatRequest(model: "m", messages: [.user("q")], purpose: "test")
+        let (result, report) = try await s.driver.run { await s.ask(request) }
+        #expect(result == ChatError.Code.unavailable.rawValue, "the item fails with the batch's error instead of waiting forever")
+        #expect(s.fake.creates == 2 && report.failed == 2 && report.left == 0)
+    }
+
+    @Test func roundsRunOutAndTheRequestsLeftAreCounted() async throws {
+        // A validator that rejects every answer: each re-ask is a new request, so a new round.
+        let s = try Setup(maxRounds: 2, maxReasks: 10)
+        defer { s.server.stop() }
+        let request = ChatRequest(model: "m", messages: [.user("q")], purpose: "test", validator: { _ in "never good enough" })
+        let (result, report) = try await s.driver.run { await s.ask(request) }
+        #expect(result == ChatError.Code.deferred.rawValue)
+        #expect(report.passes == 3 && report.batches == 2 && report.left == 1)
+        #expect(s.fake.batchKeys.flatMap { $0 }.count == Set(s.fake.batchKeys.flatMap { $0 }).count)
+    }
+
+    @Test func aBatchCreatedButNeverRecordedIsAdoptedNotCreatedAgain() async throws {
+        let s = try Setup()
+        defer { s.server.stop() }
+        let request = ChatRequest(model: "m", messages: [.user("q")], purpose: "test")
+        _ = await s.ask(request)
+        let file = try #require(try BatchInputFile.split(s.queue.drain(), maxRequests: 10, maxBytes: 1 << 20).first)
+        // What a process killed right after `POST /batches` left: the row is `uploaded`, the batch exists.
+        let row = try await s.driver.store.stage(file, purposes: [:])
+        let fileID = try await s.driver.api.uploadFile(file.data, filename: "x.jsonl")
+        try await s.driver.store.setUploaded(row, fileID: fileID)
+        _ = try await s.driver.api.createBatch(inputFileID: fileID, metadata: [:])
+        let (result, report) = try await s.driver.run { await s.ask(request) }
+        #expect(result == "batched answer")
+        #expect(s.fake.creates == 1 && report.resumed == 1 && report.batches == 0 && report.passes == 1)
+    }
+
+    @Test func refreshInBatchModeAsksOnceAndTakesTheBatchesAnswer() async throws {
+        let s = try Setup()
+        defer { s.server.stop() }
+        var request = ChatRequest(model: "m", messages: [.user("q")], purpose: "test")
+        let body = ChatRequestBody.data(ChatRequestBody.object(for: request, format: .text, detail: "auto"))
+        try await LLMCache(manifest: s.workspace.manifest).store(key: LLMCache.key(for: body), model: "m", purpose: "test",
+            response: #"{"choices":[{"message":{"role":"assistant","content":"old answer"},"finish_reason":"stop"}]}"#, usage: ChatUsage())
+        request.refresh = true
+        let (result, report) = try await s.driver.run { await s.ask(request) }
+        #expect(result == "batched answer" && s.fake.creates == 1 && report.passes == 2)
+    }
+
+    @Test func aMergedAnswerHasTheRegisteredSecretsMasked() throws {
+        SecretRedactor.register(secret: "sk-echoed-in-a-reply-987654321")
+        let outcome = BatchResults.outcome(of: ["custom_id": "a", "response": ["status_code": 200, "body": [
+            "choices": [["message": ["role": "assistant", "content": "the key is sk-echoed-in-a-reply-987654321"], "finish_reason": "stop"]]]]])
+        #expect(outcome.state == .succeeded)
+        #expect(outcome.response?.contains("sk-echoed-in-a-reply-987654321") == false)
+    }
+}

@@ -40,6 +40,8 @@ public struct BatchDriver: Sendable {
         var result = try await nextPass(pass, &report)
         var round = 0
         while queue.count > 0 {
+            // An interrupted pass submits nothing: what it queued is queued again by the rerun.
+            try Task.checkCancellation()
             guard round < settings.maxRounds else {
                 report.left = queue.drain().count
                 break

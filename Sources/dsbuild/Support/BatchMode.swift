@@ -28,8 +28,16 @@ enum BatchMode {
                                  _ pass: @escaping @Sendable () async throws -> T) async throws -> (T, BatchReport?) {
         guard let queue else { return (try await Interruption.cancellable(pass), nil) }
         let driver = driver(context, queue: queue)
-        let (result, report) = try await Interruption.cancellable { try await driver.run(pass) }
-        return (result, report)
+        do {
+            let (result, report) = try await Interruption.cancellable { try await driver.run(pass) }
+            return (result, report)
+        } catch let exit as ExitCode where exit == Interruption.exitCode {
+            let inFlight = (try? await driver.store.inFlight().count) ?? 0
+            if inFlight > 0 {
+                Output.error("interrupted: \(inFlight) batch\(inFlight == 1 ? "" : "es") stay submitted and recorded; run the command again to resume polling, or `dsbuild batch cancel`")
+            }
+            throw exit
+        }
     }
 
     /// Prints the batch line (text mode) and says what is left; true when requests were still pending at the end.
