@@ -66,6 +66,8 @@ public final class FakeBatchAPI: Sendable {
     /// Seconds `POST /v1/batches` waits before answering (the batch exists already): a kill lands between the
     /// create and its recording.
     private let createDelay = Mutex<Double>(0)
+    /// When set, a request without `Authorization: Bearer <key>` gets a 401 (`invalid_api_key`), as OpenAI answers.
+    private let requiredKey = Mutex<String?>(nil)
 
     public init(chat: FakeChatEndpoint) {
         self.chat = chat
@@ -79,6 +81,7 @@ public final class FakeBatchAPI: Sendable {
     /// Fates of the next batches created, in order.
     public func script(_ fates: Fate...) { state.withLock { $0.fates.append(contentsOf: fates) } }
     public func delayCreate(seconds: Double) { createDelay.withLock { $0 = seconds } }
+    public func require(key: String?) { requiredKey.withLock { $0 = key } }
 
     /// Online requests per custom_id (body sha256).
     public var online: [String: Int] { state.withLock { $0.online } }
@@ -99,6 +102,11 @@ public final class FakeBatchAPI: Sendable {
 
     private func handle(_ request: LoopbackRequest) -> LoopbackResponse {
         state.withLock { _ = $0.authorizations.insert(request.header("Authorization") ?? "") }
+        if let key = requiredKey.withLock({ $0 }), request.header("Authorization") != "Bearer \(key)" {
+            return LoopbackResponse(status: 401, headers: [("Content-Type", "application/json")], body: Data("""
+                {"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}
+                """.utf8))
+        }
         let path = request.path
         switch (request.method, path) {
         case ("POST", "/v1/chat/completions"):

@@ -105,7 +105,8 @@ import _DSBuildTestSupport
         /// What the stages recorded, in a fixed order (no ids or times).
         func recorded() throws -> [[String]] {
             try rows("""
-                SELECT 'd', k.text, d.aspect, d.mode, d.image_sha256, d.variant, d.status, COALESCE(d.text, ''), COALESCE(d.request_key, '')
+                SELECT 'd', k.text, d.aspect, d.mode, d.image_sha256, d.variant, d.status, COALESCE(d.text, ''), COALESCE(d.request_key, ''),
+                       d.prompt_tokens, d.completion_tokens
                 FROM descriptions d JOIN keywords k ON k.id = d.keyword_id ORDER BY 2, 3, 4, 5, 6
                 """) + rows("SELECT 'q', id, type, question, options, answer, status, COALESCE(split, ''), COALESCE(leaky, '') FROM questions ORDER BY id")
                 + rows("SELECT 'f', keyword_id, image_sha256, rule, pass, value, reason FROM filter_decisions ORDER BY 2, 3, 4")
@@ -200,6 +201,27 @@ import _DSBuildTestSupport
         #expect(try f.batchStatus()["in_flight"] as? Int == 0)
         try f.run(["mcq", "--batch"])
         print("figures (\(stop)): \(f.api.batched.count) requests, \(f.api.creates) batches, \(f.api.polls) polls, duplicates 0")
+    }
+
+    @Test func runWithBatchSendsEveryStagesRequestsThroughBatches() throws {
+        let f = try Fixture(keywords: 3, judges: true)
+        defer { f.stop() }
+        let result = try f.cli.run(["run", f.tmp.path("recipe.yaml").path, "--batch", "--until", "shards", "--workspace", f.workspace.path, "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(f.api.online.isEmpty && f.api.creates > 0 && f.api.batched.values.allSatisfy { $0 == 1 })
+        #expect(try f.rows("SELECT COUNT(*) FROM filter_decisions WHERE rule = 'relevance'").first?.first != "0", "the filter's judge went through a batch")
+        #expect(try f.rows("SELECT COUNT(*) FROM questions WHERE type = 2 AND status = 'accepted'").first?.first != "0")
+    }
+
+    @Test func aRefusedKeyStopsTheStageWithExitTwoAndSubmitsNothing() throws {
+        let f = try Fixture(keywords: 2)
+        defer { f.stop() }
+        try f.prepare()
+        f.api.require(key: "sk-another-key-000000000")
+        let result = try f.run(["describe", "--batch"], allowing: [2])
+        #expect(result.stderr.contains("authentication") && !result.stderr.contains(BatchPipelineTests.secret), "\(result.stderr)")
+        #expect(f.api.uploads == 0 && f.api.creates == 0 && f.api.online.isEmpty)
+        #expect(try f.rows("SELECT COUNT(*) FROM descriptions").first?.first == "0")
     }
 
     @Test func killsAtRandomPointsNeverMakeADuplicateRequest() throws {
