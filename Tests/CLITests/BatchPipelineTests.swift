@@ -152,6 +152,8 @@ import _DSBuildTestSupport
         #expect(batches.count == creates && status["in_flight"] as? Int == 0)
         #expect(batches.allSatisfy { $0["status"] as? String == "completed" && $0["batch_id"] is String && $0["request_count"] is Int })
         #expect((status["requests"] as? [String: Int])?["succeeded"] == batched.count)
+        let table = try f.cli.run(["batch", "status", "--workspace", f.workspace.path]).stdout
+        #expect(table.contains("completed") && table.contains("\(creates) batches, 0 in flight"), "\(table)")
         let stored = try f.rows("SELECT COUNT(*) FROM llm_batches WHERE batch_id IS NULL OR merged_at IS NULL")
         #expect(stored.first?.first == "0")
         // The key is in no batch row, no request row and no log.
