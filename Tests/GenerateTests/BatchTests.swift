@@ -182,3 +182,20 @@ import _DSBuildTestSupport
         #expect(outcome.response?.contains("sk-echoed-in-a-reply-987654321") == false)
     }
 }
+
+extension BatchDriverTests {
+    @Test func aBatchTheEndpointDoesNotKnowIsMarkedLostAndItsRequestsArePendingAgain() async throws {
+        let s = try Setup()
+        defer { s.server.stop() }
+        let request = ChatRequest(model: "m", messages: [.user("q")], purpose: "test")
+        _ = await s.ask(request)
+        let file = try #require(try BatchInputFile.split(s.queue.drain(), maxRequests: 10, maxBytes: 1 << 20).first)
+        let row = try await s.driver.store.stage(file, purposes: [:])
+        try await s.driver.store.update(row, with: try #require(BatchObject(json: ["id": "batch_gone", "status": "in_progress"])), polled: false)
+        let (result, report) = try await s.driver.run { await s.ask(request) }
+        #expect(result == "batched answer", "submitted again in a new batch and answered")
+        #expect(report.batches == 1 && s.fake.creates == 1)
+        let lost = try await s.driver.store.all().first { $0.0.id == row }
+        #expect(lost?.0.status == "lost" && lost?.1["cancelled"] == 1)
+    }
+}

@@ -109,6 +109,8 @@ public struct BatchAPI: Sendable {
                     throw ChatError(.authentication, "\(what): \(last) — check the API key variable", status: response.status)
                 case 408, 409, 429, 500...:
                     wait = RateLimitHeaders.retryAfter(response.headers)
+                case 404:
+                    throw BatchError(.notFound, "\(what): \(last)")
                 default:
                     throw BatchError(.api, "\(what): \(last)")
                 }

@@ -94,7 +94,17 @@ public struct BatchDriver: Sendable {
             }
             var batch: BatchObject
             if let id = record.batchID {
-                batch = try await api.retrieve(id)
+                do {
+                    batch = try await api.retrieve(id)
+                } catch let error as BatchError where error.code == .notFound {
+                    // The endpoint does not know it (another endpoint or key, or deleted): its requests are pending
+                    // again rather than every later run stopping on it.
+                    try await store.merge(record.id, model: record.model, outcomes: Dictionary(
+                        try await store.keys(of: record.id).map { ($0, BatchStore.Outcome(state: .cancelled, error: error.message)) },
+                        uniquingKeysWith: { a, _ in a }), status: "lost")
+                    note("batch \(id) is unknown to \(api.baseURL.host ?? "the endpoint") (404): marked lost, its requests are pending again")
+                    continue
+                }
                 report.polls += 1
             } else if let found = try await api.list().first(where: { $0.inputFileID == record.inputFileID }) {
                 // Created by a process killed before it could record the batch: adopted, not created again.

@@ -10,6 +10,8 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
         case requestTooLarge = "request_too_large"
         /// The files or batches endpoint answered with an error or something that is not the documented shape.
         case api
+        /// The endpoint does not know the batch or file (404): another endpoint or key, or it was deleted.
+        case notFound = "not_found"
         /// A batch ended `failed` as a whole (its input was refused); `errors.data` says why.
         case batchFailed = "batch_failed"
         /// Requests were still unanswered after `llm.batch_max_rounds` rounds.
