@@ -16,7 +16,8 @@ import _DSBuildTestSupport
         let keywords: [(keyword: String, category: String)]
         let cli: CommandRunner
 
-        init(keywords count: Int) throws {
+        init(keywords count: Int, latency: Double = 0,
+             responder: (@Sendable ([String: Any]) -> FakeChatEndpoint.Behaviour)? = nil) throws {
             let items = try KViscuitFixture.type1Items().filter {
                 FileManager.default.fileExists(atPath: TestPaths.kViscuitImages.appendingPathComponent($0.imagePath).path)
             }
@@ -25,7 +26,7 @@ import _DSBuildTestSupport
             var files: [String: [URL]] = [:]
             for item in unique { files[item.keyword] = [TestPaths.kViscuitImages.appendingPathComponent(item.imagePath)] }
             commons = try FakeCommonsAPI(files: files)
-            chat = FakeChatEndpoint(responder: PipelineChatResponder.respond, usage: { body, text in
+            chat = FakeChatEndpoint(latency: latency, responder: responder ?? PipelineChatResponder.respond, usage: { body, text in
                 (ProviderUsage.promptTokens(body, tokenizer: ProviderUsage.byteTokenizer), ProviderUsage.byteTokenizer(text))
             })
             chatServer = try chat.serve()
@@ -257,5 +258,134 @@ extension CostEstimateTests {
         #expect(f.chat.requestCount == 0)
         let table = try f.run(["run", recipe.path, "--workspace", ws.path, "--estimate"]).stdout
         #expect(table.contains("projected from the plan") && table.contains("total"), "\(table)")
+    }
+}
+
+/// What the adversarial pass found, through the commands: a token budget with requests in flight, replies whose usage
+/// is missing or nonsense, billed replies that are no answer, incomplete prices, and the estimate's reading only.
+extension CostEstimateTests {
+    /// The pipeline's answer with `usage` replaced by `usage` (raw JSON, or nil for none) and, with `emptyChoices`, no
+    /// answer at all (a content-filtered reply that is still billed).
+    static func replying(usage: String?, emptyChoices: Bool = false) -> @Sendable ([String: Any]) -> FakeChatEndpoint.Behaviour {
+        { body in
+            guard case .content(let text, let finish) = PipelineChatResponder.respond(body) else { return PipelineChatResponder.respond(body) }
+            let choices: [[String: Any]] = emptyChoices ? [] : [["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": finish]]
+            let object: [String: Any] = ["id": "chatcmpl-x", "object": "chat.completion", "model": "fake-model", "choices": choices]
+            var json = String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+            if let usage { json = String(json.dropLast()) + ", \"usage\": \(usage)}" }
+            return .raw(status: 200, contentType: "application/json", body: json)
+        }
+    }
+
+    /// Every row of every table of the manifest, as text.
+    static func contents(_ ws: URL) throws -> [String] {
+        let queue = try DatabaseQueue(path: ws.appendingPathComponent("dsbuild.sqlite").path)
+        return try queue.read { db in
+            var lines: [String] = []
+            for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") {
+                lines += try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"").map { "\(table): \($0.description)" }.sorted()
+            }
+            return lines
+        }
+    }
+
+    static func bodiesAreUnique(_ chat: FakeChatEndpoint) -> Bool {
+        let bodies = chat.bodies.map { String(decoding: (try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) ?? Data(), as: UTF8.self) }
+        return Set(bodies).count == bodies.count
+    }
+
+    @Test func withEightRequestsInFlightATightBudgetStillMakesProgressAndLosesNoPaidReply() throws {
+        let f = try Fixture(keywords: 12, latency: 0.2)
+        defer { f.stop() }
+        let ws = f.tmp.path("ws")
+        let tight = try f.recipe("tight.yaml", llmExtra: "  budget: {tokens: 5000}")
+        try f.run(["init", ws.path, "--keywords", try f.keywordFile(12).path, "--recipe", tight.path, "--quiet"])
+        for stage in ["collect", "filter"] { try f.run([stage, "--workspace", ws.path, "--quiet"]) }
+        let planned = try #require(try Self.estimate(f, ws, ["--stages", "describe"])["requests"] as? Int)
+        let stopped = try f.run(["describe", "--workspace", ws.path, "--concurrency", "8"], expect: 2)
+        #expect(!stopped.stderr.contains("could not store"), "\(stopped.stderr)")
+        let spent = try Self.cacheUsage(ws)
+        // Every reply the endpoint sent is in the cache, the limit held, and real progress was made.
+        #expect(spent.requests == f.chat.requestCount)
+        #expect(spent.prompt + spent.completion <= 5000)
+        #expect(spent.requests >= 3, "\(spent.requests) of \(planned) written before the stop")
+        let roomy = try f.recipe("roomy.yaml")
+        try f.run(["init", ws.path, "--recipe", roomy.path, "--quiet"])
+        try f.run(["describe", "--workspace", ws.path, "--concurrency", "8", "--quiet"])
+        #expect(Self.bodiesAreUnique(f.chat), "a paid request was sent twice")
+        #expect(f.chat.requestCount == planned)
+    }
+
+    @Test(arguments: ["{}", #"{"prompt_tokens": -1000000, "completion_tokens": -5000}"#, #"{"prompt_tokens": "12", "completion_tokens": 3.5}"#])
+    func aReplyWhoseUsageIsMissingOrNonsenseCountsAtItsWorstCase(_ usage: String) throws {
+        let f = try Fixture(keywords: 6, responder: Self.replying(usage: usage))
+        defer { f.stop() }
+        let ws = f.tmp.path("ws")
+        let tight = try f.recipe("tight.yaml", llmExtra: "  budget: {tokens: 3000}")
+        try f.run(["init", ws.path, "--keywords", try f.keywordFile(6).path, "--recipe", tight.path, "--quiet"])
+        for stage in ["collect", "filter"] { try f.run([stage, "--workspace", ws.path, "--quiet"]) }
+        let planned = try #require(try Self.estimate(f, ws, ["--stages", "describe"])["requests"] as? Int)
+        _ = try f.run(["describe", "--workspace", ws.path], expect: 2)
+        #expect(f.chat.requestCount < planned, "the budget stopped the stage")
+        // What the cache holds is what the budget counted: never negative, so a later workspace limit sees it.
+        let spent = try Self.cacheUsage(ws)
+        #expect(spent.prompt >= 0 && spent.completion > 0 && spent.prompt + spent.completion <= 3000)
+        let workspaceCap = try f.recipe("cap.yaml", llmExtra: "  budget: {workspace_tokens: \(spent.prompt + spent.completion + 1)}")
+        try f.run(["init", ws.path, "--recipe", workspaceCap.path, "--quiet"])
+        let before = f.chat.requestCount
+        _ = try f.run(["describe", "--workspace", ws.path], expect: 2)
+        #expect(f.chat.requestCount == before)
+    }
+
+    @Test func billedRepliesWithoutAnAnswerCountAgainstTheBudget() throws {
+        let f = try Fixture(keywords: 4, responder: Self.replying(usage: #"{"prompt_tokens": 400, "completion_tokens": 0}"#, emptyChoices: true))
+        defer { f.stop() }
+        let ws = f.tmp.path("ws")
+        let tight = try f.recipe("tight.yaml", llmExtra: "  max_attempts: 6\n  budget: {tokens: 3000}")
+        try f.run(["init", ws.path, "--keywords", try f.keywordFile(4).path, "--recipe", tight.path, "--quiet"])
+        for stage in ["collect", "filter"] { try f.run([stage, "--workspace", ws.path, "--quiet"]) }
+        let stopped = try f.run(["describe", "--workspace", ws.path], expect: 2)
+        #expect(stopped.stderr.contains("llm.budget.tokens"), "\(stopped.stderr)")
+        // Each empty reply billed 400 prompt tokens: no more than 3000 of them were let through.
+        #expect(f.chat.requestCount * 400 <= 3000, "\(f.chat.requestCount) billed replies")
+    }
+
+    @Test func aPriceWithoutItsCompletionOrPromptIsRefusedInTheRecipe() throws {
+        let f = try Fixture(keywords: 1)
+        defer { f.stop() }
+        for partial in ["{}", "{prompt: 2.5}", "{completion: 10}"] {
+            let recipe = f.tmp.path("partial.yaml")
+            try "name: p\nllm:\n  prices:\n    fake-model: \(partial)\n".write(to: recipe, atomically: true, encoding: .utf8)
+            let refused = try f.cli.run(["recipe", recipe.path])
+            #expect(refused.status != 0 && refused.stderr.contains("llm.prices"), "\(partial): \(refused.stderr)")
+        }
+    }
+
+    @Test func theEstimateReadsOnlyWhileAnotherCommandRunsAndCountsQuestionsBeforeTheirSplit() throws {
+        let f = try Fixture(keywords: 6, latency: 0.3)
+        defer { f.stop() }
+        let ws = f.tmp.path("ws")
+        try f.run(["init", ws.path, "--keywords", try f.keywordFile(6).path, "--recipe", try f.recipe("recipe.yaml").path, "--quiet"])
+        for stage in ["collect", "filter"] { try f.run([stage, "--workspace", ws.path, "--quiet"]) }
+        // Nothing the manifest holds changes (SQLite may still fold its write-ahead log into the file on close).
+        let before = try Self.contents(ws)
+        _ = try Self.estimate(f, ws)
+        #expect(try Self.contents(ws) == before, "the estimate changed the manifest")
+        // While describe holds the workspace, every form of the estimate still answers.
+        let describe = try f.cli.start(["describe", "--workspace", ws.path, "--quiet"])
+        Thread.sleep(forTimeInterval: 1.0)
+        for arguments in [["estimate"], ["describe", "--estimate"], ["mcq", "--estimate"], ["filter", "--estimate"]] {
+            let result = try f.cli.run(arguments + ["--workspace", ws.path, "--json"])
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+        }
+        #expect(describe.wait().status == 0)
+        // Descriptions written, no split drawn yet: the Type 2 questions are projected, about as many as mcq writes.
+        let estimate = try Self.estimate(f, ws, ["--stages", "mcq"])
+        let projected = (estimate["rows"] as? [[String: Any]] ?? []).filter { $0["purpose"] as? String == "mcq.type2" }
+        let count = projected.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }
+        let requests = f.chat.requestCount
+        try f.run(["mcq", "--workspace", ws.path, "--quiet"])
+        let written = f.chat.requestCount - requests
+        #expect(count > 0 && abs(count - written) <= max(1, written / 5), "projected \(count), written \(written)")
     }
 }

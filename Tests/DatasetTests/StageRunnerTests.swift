@@ -56,6 +56,30 @@ import _DSBuildTestSupport
         func classify(_ outcome: Int) -> StageOutcomeClass { outcome == 2 ? StageOutcomeClass(key: "two", failed: true) : .ok }
     }
 
+    /// A per-item stage whose even items are queued for a batch (`ChatError.deferred`).
+    struct DeferringItems: Stage {
+        let name = "test.deferring"
+        func pending(in manifest: Manifest) async throws -> [Int] { Array(1...5) }
+        func work(on item: Int) async throws -> Int {
+            if item % 2 == 0 { throw ChatError(.deferred, "queued for the Batch API") }
+            return item
+        }
+        func record(_ outcome: Int, for item: Int, in db: Database, run: StageRun) throws {
+            try db.execute(sql: "INSERT INTO workspace_info(key, value) VALUES (?, ?)", arguments: ["deferring\(item)", "\(item)"])
+        }
+        func classify(_ outcome: Int) -> StageOutcomeClass { .ok }
+    }
+
+    @Test func deferredItemsAreCountedNotRecordedAndNoFailure() async throws {
+        let (tmp, w) = try workspace()
+        _ = tmp
+        let summary = try await StageRunner.quiet(w).run(DeferringItems(), concurrency: 2)
+        #expect(summary.deferred == 2 && summary.failures == 0 && !summary.interrupted && summary.succeeded == 3)
+        #expect(try values(w, "deferring") == ["1", "3", "5"], "nothing recorded for a deferred item")
+        let status = try w.manifest.read { db in try String.fetchOne(db, sql: "SELECT status FROM runs WHERE command = 'test.deferring'") }
+        #expect(status == "deferred")
+    }
+
     func workspace() throws -> (TemporaryDirectory, Workspace) {
         let tmp = TemporaryDirectory("dsbuild-runner")
         return (tmp, try Workspace.create(at: tmp.path("ws")))

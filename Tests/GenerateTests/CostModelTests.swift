@@ -78,7 +78,7 @@ struct CostModelTests {
         #expect(TokenCalibration().promptEntry(model: "m", purpose: "x").basis == "none")
     }
 
-    @Test func theBudgetReservesRequestsInFlightAndSettlesWithTheRealUsage() throws {
+    @Test func theBudgetReservesRequestsInFlightWaitsForThemAndStopsOnlyWithNothingInFlight() async throws {
         let directory = TemporaryDirectory("cost-budget")
         let workspace = try Workspace.create(at: directory.url)
         var settings = LLMSettings()
@@ -86,23 +86,28 @@ struct CostModelTests {
         let budget = try LLMBudget(settings: settings, manifest: workspace.manifest, workspace: directory.url.path + "/tokens")
         let body = try JSONSerialization.data(withJSONObject: ["model": "m", "max_tokens": 300,
                                                                "messages": [["role": "user", "content": "Say hello."]]])
-        // Each worst case is ~300 + a few prompt tokens: three fit, the fourth would pass 1000 while they are in flight.
-        let first = try budget.admit(body: body, purpose: "p")
-        let second = try budget.admit(body: body, purpose: "p")
-        let third = try budget.admit(body: body, purpose: "p")
-        #expect(throws: ChatError.self) { try budget.admit(body: body, purpose: "p") }
-        // The replies were short: settling frees room.
+        // Each worst case is ~300 + a few prompt tokens: three fit; a fourth waits while they are in flight.
+        let first = try await budget.admit(body: body, purpose: "p")
+        let second = try await budget.admit(body: body, purpose: "p")
+        let third = try await budget.admit(body: body, purpose: "p")
+        let waiting = Task { try await budget.admit(body: body, purpose: "p") }
+        try await Task.sleep(for: .milliseconds(150))
+        // The replies were short: settling frees room and the waiting request goes.
         budget.settle(first, usage: ChatUsage(promptTokens: 10, completionTokens: 5))
+        let fourth = try await waiting.value
         budget.settle(second, usage: nil)
-        let fourth = try budget.admit(body: body, purpose: "p")
         budget.settle(third, usage: ChatUsage(promptTokens: 10, completionTokens: 5))
         budget.settle(fourth, usage: ChatUsage(promptTokens: 10, completionTokens: 5))
         #expect(budget.spentThisRun.tokens == 45)
+        // 45 spent, nothing in flight: a request whose worst case would pass 1000 stops the stage at once.
+        let big = try JSONSerialization.data(withJSONObject: ["model": "m", "max_tokens": 990,
+                                                              "messages": [["role": "user", "content": "Say hello."]]])
+        await #expect(throws: ChatError.self) { _ = try await budget.admit(body: big, purpose: "p") }
         do {
             var priced = LLMSettings()
             priced.budget.runUSD = 0.001
             let usd = try LLMBudget(settings: priced, manifest: workspace.manifest, workspace: directory.url.path + "/usd")
-            _ = try usd.admit(body: body, purpose: "p")
+            _ = try await usd.admit(body: body, purpose: "p")
             Issue.record("a USD budget without a price for the model must refuse")
         } catch let error as ChatError {
             #expect(error.code == .budgetExhausted && error.message.contains("has no price"))

@@ -154,6 +154,10 @@ public struct ChatError: Error, Sendable, CustomStringConvertible, RunStopping {
         /// The request would pass `llm.budget` (per run or per workspace): the run stops before sending it, and a
         /// rerun with a higher budget goes on where it stopped.
         case budgetExhausted = "budget_exhausted"
+        /// Batch mode (`llm.batch`): the request was not in the cache, so it was queued for the Batch API instead of
+        /// being sent. Not a failure and not a result: the item stays pending, nothing is recorded for it, and the
+        /// stage runner counts it `deferred`; the pass runs again once the batch's answers are in the cache.
+        case deferred
     }
 
     public let code: Code
@@ -172,6 +176,13 @@ public struct ChatError: Error, Sendable, CustomStringConvertible, RunStopping {
     public var isFatal: Bool {
         code == .insufficientQuota || code == .authentication || code == .waitTooLong || code == .budgetExhausted
     }
+
+    /// The request was queued for a batch (`Code.deferred`): the item must be left exactly as it is.
+    public var isDeferred: Bool { code == .deferred }
+
+    /// Errors a stage's worker must throw on rather than record as an item's failure: fatal ones stop the stage, a
+    /// cancellation interrupts it, a deferral leaves the item pending for the batch.
+    public var endsItemWork: Bool { isFatal || code == .cancelled || code == .deferred }
 
     public var description: String { "\(code.rawValue): \(message)" }
 

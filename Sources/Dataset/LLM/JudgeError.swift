@@ -62,10 +62,10 @@ public struct JudgeError: Error, Sendable, CustomStringConvertible {
     /// taken on it. Anything else is a failure to retry.
     public var isAboutItem: Bool { code == .unreadableImage }
 
-    /// Whether the run must stop (and with which error): the endpoint refuses every request, or the run was
-    /// cancelled.
+    /// Whether the item's work must end with this error rather than record a failure: the endpoint refuses every
+    /// request, the run was cancelled, or the request was queued for a batch (`ChatError.Code.deferred`).
     public var stopsRun: ChatError? {
-        guard let cause, cause.isFatal || cause.code == .cancelled else { return nil }
+        guard let cause, cause.endsItemWork else { return nil }
         return cause
     }
 

@@ -52,6 +52,18 @@ public struct LLMSettings: RecipeSettings {
         guard let pricePrompt, let priceCompletion else { return nil }
         return TokenPrice(prompt: pricePrompt, completion: priceCompletion, cachedPrompt: priceCachedPrompt)
     }
+    /// Send pending requests through the Batch API instead of one by one (`--batch`).
+    public var batch = false
+    /// Seconds between the first polls of a submitted batch; doubles up to `batchPollMaxSeconds`.
+    public var batchPollSeconds = 30.0
+    public var batchPollMaxSeconds = 600.0
+    /// Submit → poll → merge → pass rounds one command makes before it says what is left.
+    public var batchMaxRounds = 6
+    /// Times one request is submitted after its batch failed or errored it, before its item is recorded failed.
+    public var batchMaxAttempts = 3
+    /// Limits of one input file (the provider's: 50,000 requests, 200 MB).
+    public var batchMaxRequests = 50_000
+    public var batchMaxBytes = 200_000_000
 
     /// `llm.json_mode`.
     public enum JSONMode: String, Sendable, CaseIterable {
@@ -97,12 +109,26 @@ public struct LLMSettings: RecipeSettings {
         .int("budget.tokens", \.budget.runTokens, rule: .atLeast(1), help: "most tokens (prompt + completion) one command may spend"),
         .number("budget.workspace_usd", \.budget.workspaceUSD, rule: .greaterThan(0), help: "most USD the workspace may have spent, every earlier request in its cache counted"),
         .int("budget.workspace_tokens", \.budget.workspaceTokens, rule: .atLeast(1), help: "most tokens the workspace may have spent, every earlier request in its cache counted"),
+        .bool("batch", \.batch, help: "send requests not in the cache through the Batch API (upload, submit, poll, merge), not one by one"),
+        .number("batch_poll_seconds", \.batchPollSeconds, rule: .greaterThan(0), help: "first wait between polls of a submitted batch (doubles each poll)"),
+        .number("batch_poll_max_seconds", \.batchPollMaxSeconds, rule: .greaterThan(0), help: "longest wait between polls of a submitted batch"),
+        .int("batch_max_rounds", \.batchMaxRounds, rule: .atLeast(1), help: "submit-and-merge rounds per command (a re-ask is a new request, a new round)"),
+        .int("batch_max_attempts", \.batchMaxAttempts, rule: .atLeast(1), help: "submissions of one request whose batch failed or errored it, before its item fails"),
+        .int("batch_max_requests", \.batchMaxRequests, rule: .within(1, 50_000), help: "requests per batch input file (provider limit 50,000)"),
+        .int("batch_max_bytes", \.batchMaxBytes, rule: .within(1, 200_000_000), help: "bytes per batch input file (provider limit 200 MB)"),
     ]
+
+    /// A model's price names both its prompt and its completion price: one left out would count those tokens free.
+    private static let completePrice = ValueRule("with prompt and completion") { value in
+        let keys = Set((value.entries ?? []).map(\.key))
+        let missing = ["prompt", "completion"].filter { !keys.contains($0) }
+        return missing.isEmpty ? nil : "needs \(missing.joined(separator: " and ")) (USD per million tokens): a price left out would count those tokens as free"
+    }
 
     /// `llm.prices: {MODEL: {prompt: USD, completion: USD, cached_prompt: USD}}` per million tokens.
     private static let pricesKey = SettingKey<LLMSettings>.custom(
-        "prices", .dictionary(.map(["prompt": .checked(.number, .atLeast(0)), "completion": .checked(.number, .atLeast(0)),
-                                    "cached_prompt": .checked(.number, .atLeast(0))])),
+        "prices", .dictionary(.checked(.map(["prompt": .checked(.number, .atLeast(0)), "completion": .checked(.number, .atLeast(0)),
+                                             "cached_prompt": .checked(.number, .atLeast(0))]), completePrice)),
         help: "USD per million tokens per model ({prompt, completion, cached_prompt}); a model without an entry is priced by price_per_million",
         apply: { settings, value in
             for (model, entry) in value.entries ?? [] {

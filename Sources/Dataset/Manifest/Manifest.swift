@@ -40,6 +40,8 @@ public final class Manifest: Sendable {
                 throw WorkspaceError(.schemaTooNew, path: path.path,
                                      detail: "it has migrations \(applied.sorted().joined(separator: ", ")); this dsbuild knows up to \(ManifestSchema.latestVersion)")
             }
+            // Up to date: nothing to write (a reader — status, report, estimate — leaves the file as it found it).
+            if try pool.read({ db in try migrator.hasCompletedMigrations(db) }) { return }
             try migrator.migrate(pool)
         } catch let error as WorkspaceError {
             throw error

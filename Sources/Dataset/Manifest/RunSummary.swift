@@ -24,8 +24,6 @@ public struct RunSummary: Sendable {
                                outcomes: [(stage: String, status: String)]) throws -> RunSummary {
         let status = try StatusReport.compute(workspace.manifest)
         let llm = LLMSettings(recipe: recipe)
-        let priceIn = llm.pricePrompt
-        let priceOut = llm.priceCompletion
         return try workspace.manifest.read { db in
             var seconds: [String: Double] = [:]
             for row in try Row.fetchAll(db, sql: """
@@ -34,16 +32,28 @@ public struct RunSummary: Sendable {
                 """, arguments: [Date().timeIntervalSince1970, since]) {
                 seconds[Self.stage(ofRun: row["command"]), default: 0] += row["seconds"] as Double? ?? 0
             }
+            // Tokens per stage, priced per model (`llm.prices`, else `price_per_million`); a stage with an unpriced
+            // model shows no cost rather than a partial one.
             var tokens: [String: (Int, Int)] = [:]
+            var costs: [String: Double?] = [:]
             for row in try Row.fetchAll(db, sql: """
-                SELECT COALESCE(purpose, '') AS purpose, SUM(prompt_tokens) AS p, SUM(completion_tokens) AS c FROM llm_cache
-                WHERE created_at >= ? GROUP BY purpose
+                SELECT COALESCE(purpose, '') AS purpose, model, SUM(MAX(prompt_tokens, 0)) AS p, SUM(MAX(completion_tokens, 0)) AS c,
+                       SUM(MAX(cached_tokens, 0)) AS cached
+                FROM llm_cache WHERE created_at >= ? GROUP BY purpose, model
                 """, arguments: [since]) {
                 let purpose: String = row["purpose"]
                 let stage = purpose.hasPrefix("mcq") ? "mcq" : purpose.hasPrefix("eval") ? "eval"
-                    : purpose.hasPrefix("watermark") ? "filter" : "describe"
+                    : purpose.hasPrefix("watermark") || purpose.hasPrefix("relevance") ? "filter" : "describe"
+                let (p, c, cached) = (row["p"] as Int? ?? 0, row["c"] as Int? ?? 0, row["cached"] as Int? ?? 0)
                 let current = tokens[stage] ?? (0, 0)
-                tokens[stage] = (current.0 + (row["p"] as Int? ?? 0), current.1 + (row["c"] as Int? ?? 0))
+                tokens[stage] = (current.0 + p, current.1 + c)
+                let price = llm.price(of: row["model"])
+                let cost = price.map { price in
+                    (Double(max(p - cached, 0)) * price.prompt + Double(min(cached, p)) * (price.cachedPrompt ?? price.prompt)
+                     + Double(c) * price.completion) / 1_000_000
+                }
+                let sum: Double?? = costs[stage]
+                costs[stage] = sum == nil ? cost : (sum!.flatMap { s in cost.map { s + $0 } })
             }
             let trainRow = try Row.fetchOne(db, sql: "SELECT status, steps FROM train_runs ORDER BY id DESC LIMIT 1")
             let evalCount = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM eval_results WHERE created_at >= ?", arguments: [since]) ?? 0
@@ -66,7 +76,7 @@ public struct RunSummary: Sendable {
                 if let (p, c) = tokens[stage] {
                     row.promptTokens = p
                     row.completionTokens = c
-                    if let priceIn, let priceOut { row.cost = (Double(p) * priceIn + Double(c) * priceOut) / 1_000_000 }
+                    row.cost = costs[stage] ?? nil
                 }
                 rows.append(row)
             }

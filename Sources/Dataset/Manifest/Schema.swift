@@ -8,7 +8,7 @@ public enum ManifestSchema {
 
     static let migrationNames = ["v1-initial", "v2-collect-searches", "v3-phash-fast", "v4-splits", "v5-question-keys",
                                   "v6-decisions-by-keyword", "v7-pair-states", "v8-judgements",
-                                  "v9-embeddings", "v11-llm-cache-estimates"]
+                                  "v9-embeddings", "v10-llm-batches", "v11-llm-cache-estimates"]
 
     public static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -42,12 +42,52 @@ public enum ManifestSchema {
         // Image and keyword-text embeddings (`dsbuild embed`): the vectors live in one file per model under
         // `embeddings/`; these tables say which row of it holds which image or keyword (EmbeddingStore).
         migrator.registerMigration("v9-embeddings") { db in try createEmbeddings(db) }
+        // Batch API submissions (`llm.batch`), so a killed process resumes polling instead of submitting again.
+        migrator.registerMigration("v10-llm-batches") { db in try createLLMBatches(db) }
         // What dsbuild's own approximation made of each cached request's prompt (`RequestTokens`), beside the
         // endpoint's real count: the calibration of `dsbuild estimate` and of the budget is their ratio.
         migrator.registerMigration("v11-llm-cache-estimates") { db in
             try db.execute(sql: "ALTER TABLE llm_cache ADD COLUMN estimated_prompt_tokens INTEGER")
         }
         return migrator
+    }
+
+    /// `llm_batches`: one row per Batch API submission, written before its input file is uploaded (`staged`), then
+    /// with the file id (`uploaded`), the provider's batch id and status as polled, the output and error file ids and
+    /// counts; `merged_at` once its results are in `llm_cache` (a row without it is in flight and is resumed).
+    /// `llm_batch_requests`: each request of a batch by its `custom_id` (the `llm_cache` key) and what became of it
+    /// (`submitted`, then `succeeded`, `failed`, `expired` or `cancelled`). No key or secret is stored.
+    private static func createLLMBatches(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE llm_batches (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                batch_id TEXT UNIQUE,
+                model TEXT NOT NULL,
+                endpoint TEXT NOT NULL,
+                input_file_id TEXT,
+                output_file_id TEXT,
+                error_file_id TEXT,
+                request_count INTEGER NOT NULL,
+                input_bytes INTEGER NOT NULL DEFAULT 0,
+                completed INTEGER NOT NULL DEFAULT 0,
+                failed INTEGER NOT NULL DEFAULT 0,
+                status TEXT NOT NULL,
+                polls INTEGER NOT NULL DEFAULT 0,
+                errors TEXT,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL,
+                merged_at REAL
+            );
+            CREATE TABLE llm_batch_requests (
+                custom_id TEXT NOT NULL,
+                batch INTEGER NOT NULL REFERENCES llm_batches(id) ON DELETE CASCADE,
+                purpose TEXT,
+                state TEXT NOT NULL,
+                error TEXT,
+                PRIMARY KEY (custom_id, batch)
+            ) WITHOUT ROWID;
+            CREATE INDEX llm_batch_requests_by_batch ON llm_batch_requests(batch, state);
+            """)
     }
 
     /// `embedding_models`: one row per model folder (its id a digest of the folder's files, `EmbeddingModelID`), its

@@ -10,17 +10,22 @@ public struct StageSummary: Sendable, Equatable {
     public var failures: Int
     public var interrupted: Bool
     public var seconds: Double
+    /// Items whose request was queued for a batch (`ChatError.Code.deferred`): nothing was recorded for them and they
+    /// stay pending; a pipeline stops after a step that deferred any, as after a kill, and runs again once the
+    /// batch's answers are in the cache.
+    public var deferred: Int
 
-    public var succeeded: Int { pending - failures }
+    public var succeeded: Int { pending - failures - deferred }
 
     public init(stage: String, pending: Int = 0, counts: [String: Int] = [:], failures: Int = 0,
-                interrupted: Bool = false, seconds: Double = 0) {
+                interrupted: Bool = false, seconds: Double = 0, deferred: Int = 0) {
         self.stage = stage
         self.pending = pending
         self.counts = counts
         self.failures = failures
         self.interrupted = interrupted
         self.seconds = seconds
+        self.deferred = deferred
     }
 }
 
@@ -98,13 +103,28 @@ public struct StageRunner: Sendable {
                 served += buffer.isEmpty ? 0 : 1
                 return buffer.popLast()
             }
-            try await withThrowingTaskGroup(of: (S.Item, S.Outcome).self) { group in
+            try await withThrowingTaskGroup(of: (S.Item, S.Outcome?).self) { group in
                 func addTask() async throws {
                     guard let item = try await nextItem() else { return }
-                    group.addTask { (item, try await stage.work(on: item)) }
+                    group.addTask {
+                        do {
+                            return (item, try await stage.work(on: item))
+                        } catch let error as ChatError where error.isDeferred {
+                            // Queued for a batch: no outcome, nothing recorded, the item stays pending.
+                            return (item, nil)
+                        }
+                    }
                 }
                 for _ in 0..<max(concurrency, 1) { try await addTask() }
-                while let (item, outcome) = try await group.next() {
+                while let (item, result) = try await group.next() {
+                    guard let outcome = result else {
+                        summary.deferred += 1
+                        summary.counts["deferred", default: 0] += 1
+                        progress.advance(failed: false)
+                        if Task.isCancelled { summary.interrupted = true; continue }
+                        try await addTask()
+                        continue
+                    }
                     try await manifest.asyncWrite { db in try stage.record(outcome, for: item, in: db, run: run) }
                     let cls = stage.classify(outcome)
                     summary.counts[cls.key, default: 0] += 1
@@ -137,8 +157,9 @@ public struct StageRunner: Sendable {
         progress.finish()
         summary.seconds = Date().timeIntervalSince(started)
         if Task.isCancelled { summary.interrupted = true }
-        try RunRecord.finish(id: runID, status: summary.interrupted ? "interrupted" : (summary.failures > 0 ? "failed" : "ok"),
-                             summary: summary, in: manifest)
+        // A pass that queued requests for a batch did not finish its items: `deferred` (the next pass records them).
+        let status = summary.interrupted ? "interrupted" : summary.failures > 0 ? "failed" : summary.deferred > 0 ? "deferred" : "ok"
+        try RunRecord.finish(id: runID, status: status, summary: summary, in: manifest)
         return summary
     }
 

@@ -51,6 +51,9 @@ public struct RuleDecision: Sendable, Equatable {
     public let stopsRun: Bool
     /// How the stopped run's row is closed (`RunStopping.runStatus`: `budget_exhausted`, else `error`).
     public let stopStatus: String
+    /// True when the judge's request was queued for a batch (`llm.batch`): nothing is recorded for the image, which
+    /// stays pending until the batch's answer is in the cache.
+    public var deferred = false
 
     public init(pass: Bool, value: String, threshold: String, reason: String, undecided: Bool = false, stopsRun: Bool = false,
                 stopStatus: String = "error") {

@@ -20,6 +20,11 @@ extension RuleDecision {
     static func judgeFailed(_ error: any Error, rule: String, threshold: String, subject s: FilterSubject, what: String) -> RuleDecision {
         let judgeError = error as? JudgeError
         let cause = judgeError.map { "\($0.code.rawValue): \($0.detail)" } ?? "\(error)"
+        if let cause = judgeError?.cause, cause.isDeferred {
+            var decision = RuleDecision.undecided(threshold, "image \(s.sha256.prefix(12)) (\(s.keyword)): \(rule) queued for the Batch API")
+            decision.deferred = true
+            return decision
+        }
         if let judgeError, judgeError.isAboutItem {
             return .drop("judge=\(judgeError.code.rawValue)", threshold, "\(what): the image cannot be shown to the judge: \(judgeError.detail)")
         }

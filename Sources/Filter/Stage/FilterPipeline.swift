@@ -14,6 +14,9 @@ public struct FilterSummary: Sendable {
     public var decidedThisRun = 0
     /// The run was cancelled (Ctrl-C): the decisions made are recorded, duplicate grouping did not run.
     public var interrupted = false
+    /// Images whose judge requests were queued for a batch (`llm.batch`): nothing recorded for them yet, and the
+    /// duplicate grouping waits for the pass that has every answer.
+    public var deferred = 0
     public var pairs = 0
     public var kept = 0
     /// Pairs a rule could not decide (its judge failed for a reason outside the image): not kept, not dropped,
@@ -119,6 +122,10 @@ public struct FilterPipeline: Sendable {
         summary.decidedThisRun = stageSummary.pending
         if stageSummary.interrupted || Task.isCancelled {
             summary.interrupted = true
+            return try summarize(into: summary)
+        }
+        if stageSummary.deferred > 0 {
+            summary.deferred = stageSummary.deferred
             return try summarize(into: summary)
         }
         if settings.duplicates {

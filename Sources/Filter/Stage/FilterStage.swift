@@ -122,6 +122,8 @@ struct FilterRuleStage: PagedStage {
                 continue
             }
             let decision = await rule.decide(item.subject)
+            // Queued for a batch: nothing is recorded for this image (the runner counts it deferred).
+            if decision.deferred { throw ChatError(.deferred, decision.reason) }
             // Nothing is recorded for this image (it stays pending); the run stops with the rule's reason.
             if decision.stopsRun { throw FilterStopped(rule: rule.name, reason: decision.reason, runStatus: decision.stopStatus) }
             decisions.append((rule.name, rule.settingsHash, decision))

@@ -49,16 +49,32 @@ public struct LLMCache: Sendable {
     /// kept beside the endpoint's real count for `TokenCalibration`.
     public func store(key: String, model: String, purpose: String, response: String, usage: ChatUsage,
                       estimatedPromptTokens: Int? = nil) async throws {
-        try await manifest.asyncWrite { db in
-            try db.execute(sql: """
-                INSERT INTO llm_cache (key, model, purpose, response, prompt_tokens, completion_tokens, cached_tokens, hits, created_at,
-                                       estimated_prompt_tokens)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
-                ON CONFLICT(key) DO UPDATE SET response = excluded.response, prompt_tokens = excluded.prompt_tokens,
-                    completion_tokens = excluded.completion_tokens, cached_tokens = excluded.cached_tokens,
-                    created_at = excluded.created_at, estimated_prompt_tokens = excluded.estimated_prompt_tokens
-                """, arguments: [key, model, purpose, response, usage.promptTokens, usage.completionTokens,
-                                 usage.cachedTokens, Date().timeIntervalSince1970, estimatedPromptTokens])
+        // A reply that arrived is paid for: kept even when the task was cancelled meanwhile (a stage stopping, Ctrl-C),
+        // where an async write would refuse to start.
+        if Task.isCancelled {
+            try manifest.write { db in
+                try Self.store(key: key, model: model, purpose: purpose, response: response, usage: usage,
+                               estimatedPromptTokens: estimatedPromptTokens, in: db)
+            }
+            return
         }
+        try await manifest.asyncWrite { db in
+            try Self.store(key: key, model: model, purpose: purpose, response: response, usage: usage,
+                           estimatedPromptTokens: estimatedPromptTokens, in: db)
+        }
+    }
+
+    /// Stores a response inside the caller's transaction (a batch's results are merged in one).
+    static func store(key: String, model: String, purpose: String, response: String, usage: ChatUsage,
+                      estimatedPromptTokens: Int? = nil, in db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO llm_cache (key, model, purpose, response, prompt_tokens, completion_tokens, cached_tokens, hits, created_at,
+                                   estimated_prompt_tokens)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
+            ON CONFLICT(key) DO UPDATE SET response = excluded.response, prompt_tokens = excluded.prompt_tokens,
+                completion_tokens = excluded.completion_tokens, cached_tokens = excluded.cached_tokens,
+                created_at = excluded.created_at, estimated_prompt_tokens = excluded.estimated_prompt_tokens
+            """, arguments: [key, model, purpose, response, usage.promptTokens, usage.completionTokens,
+                             usage.cachedTokens, Date().timeIntervalSince1970, estimatedPromptTokens])
     }
 }

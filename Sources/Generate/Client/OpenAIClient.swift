@@ -92,10 +92,14 @@ public final class OpenAIClient: ChatService {
     private let logger: Logger
     /// The best wire format the endpoint accepted; lowered for the client's lifetime when it refuses one.
     private let wireFormat: Mutex<WireFormat>
+    /// Batch mode (`llm.batch`): a request not answered by the cache is queued here and `ChatError.deferred` is
+    /// thrown instead of sending it; nothing is ever sent online. Nil: the online client.
+    public let batchQueue: BatchQueue?
 
     public init(configuration: OpenAIClientConfiguration, transport: (any ChatTransport)? = nil,
-                cache: LLMCache?, logger: Logger = Logger(label: "dsbuild.llm")) {
+                cache: LLMCache?, logger: Logger = Logger(label: "dsbuild.llm"), batchQueue: BatchQueue? = nil) {
         self.configuration = configuration
+        self.batchQueue = batchQueue
         self.transport = transport ?? (HTTPChatTransport(maxBodyBytes: configuration.maxReplyBytes) as any ChatTransport)
         self.cache = cache
         self.logger = logger
@@ -137,13 +141,24 @@ public final class OpenAIClient: ChatService {
 
             var raw: String?
             var cachedTurn = false
-            if !request.refresh, !bypassCache, let cache, let entry = try? await cache.lookup(key),
+            // An answer a batch brought during this command is the answer to this request, also under --refresh.
+            let answeredByBatch = batchQueue?.wasAnswered(key) == true
+            if !request.refresh || answeredByBatch, !bypassCache, let cache, let entry = try? await cache.lookup(key),
                Self.completionProblem(Data(entry.response.utf8)) == nil {  // an older run's bad entry is not replayed
                 raw = entry.response
                 cachedTurn = true
                 ledger.update { $0.cacheHits += 1 }
             }
             bypassCache = false
+            if raw == nil, let batchQueue {
+                // Batch mode: the request goes to the next batch, never online. A request new to the queue is asked of
+                // the budget at the batch price and counted at its worst case (its real usage arrives with the batch).
+                if let budget = configuration.budget, !batchQueue.holds(key) {
+                    let reservation = try await budget.admit(body: body, purpose: request.purpose, batch: true)
+                    budget.settle(reservation, usage: reservation.asUsage, measured: false)
+                }
+                throw batchQueue.enqueue(QueuedRequest(key: key, model: request.model, purpose: request.purpose, body: body))
+            }
             if raw == nil {
                 allFromCache = false
                 let sent = try await send(body, model: request.model, purpose: request.purpose, attempts: &attempts)
@@ -161,7 +176,7 @@ public final class OpenAIClient: ChatService {
             }
             let reply = try parse(raw!, storeKey: key, request: request, fromCache: allFromCache)
             if let refusal = reply.refusal {
-                if cachedTurn && request.replaysOnlyValidAnswers {
+                if cachedTurn && request.replaysOnlyValidAnswers && !answeredByBatch {
                     (bypassCache, allFromCache) = (true, false)
                     ledger.update { $0.cacheHits -= 1 }
                     continue
@@ -186,7 +201,7 @@ public final class OpenAIClient: ChatService {
             }
             if problem == nil, let check = request.validator { problem = check(text) }
             // A cached answer that is no answer is not replayed for such a request: the endpoint is asked again.
-            if problem != nil && cachedTurn && request.replaysOnlyValidAnswers {
+            if problem != nil && cachedTurn && request.replaysOnlyValidAnswers && !answeredByBatch {
                 (bypassCache, allFromCache) = (true, false)
                 ledger.update { $0.cacheHits -= 1 }
                 continue
@@ -227,12 +242,15 @@ public final class OpenAIClient: ChatService {
         var lastStatus: Int?
         // What dsbuild's approximation makes of the prompt, kept beside the real count (the estimate's calibration).
         let approximated = RequestTokens.of(body: body)
-        // The budget is asked once per request, before its first attempt; its reservation is settled with the usage.
-        let reservation = try configuration.budget?.admit(body: body, purpose: purpose)
-        var spent: ChatUsage?
-        defer { if let reservation { configuration.budget?.settle(reservation, usage: spent) } }
         for attempt in 1...max(configuration.maxAttempts, 1) {
             if Task.isCancelled { throw ChatError(.cancelled, "cancelled") }
+            // Every attempt is asked of the budget before it is sent (a retried 200 without an answer may be billed
+            // too), and settled with what the endpoint billed: its usage, or the worst case when a reply it answered
+            // reports none (or nonsense).
+            let reservation = try await configuration.budget?.admit(body: body, purpose: purpose)
+            var billed: ChatUsage?
+            var measured = true
+            defer { if let reservation { configuration.budget?.settle(reservation, usage: billed, measured: measured) } }
             do {
                 try await pacer.acquire(estimatedTokens: estimated)
             } catch let error as RequestPacer.WaitTooLong {
@@ -250,9 +268,16 @@ public final class OpenAIClient: ChatService {
             do {
                 let response = try await transport.post(url: configuration.completionsURL, headers: headers,
                                                         body: body, timeout: configuration.timeout)
-                let usedTokens = Self.usage(in: response.body).map { $0.promptTokens + $0.completionTokens }
-                await pacer.release(actualTokens: usedTokens, estimatedTokens: estimated)
+                let reported = Self.usage(in: response.body)
+                await pacer.release(actualTokens: reported.map { $0.promptTokens + $0.completionTokens }, estimatedTokens: estimated)
                 await pacer.observe(headers: response.headers)
+                if (200..<300).contains(response.status) {
+                    if let reported {
+                        billed = reported
+                    } else if Self.completionProblem(response.body) == nil, let reservation {
+                        (billed, measured) = (reservation.asUsage, false)
+                    }
+                }
                 if (200..<300).contains(response.status), let problem = Self.completionProblem(response.body) {
                     // A 200 that is not a chat completion (a proxy's login page, no choices, no content) is the
                     // endpoint failing, not an answer: never cached, asked again.
@@ -263,13 +288,13 @@ public final class OpenAIClient: ChatService {
                     // stored or used, so it reaches neither llm_cache nor what is written from the reply.
                     let text = SecretRedactor.redactRegisteredSecrets(String(decoding: response.body, as: UTF8.self))
                     // Stored before anything uses it: a kill after this point never pays again.
-                    let usage = Self.usage(in: response.body)
-                    spent = usage ?? reservation?.asUsage
                     if let cache {
                         do {
+                            // A reply without a usable count is stored at the worst case it was counted at (so a later
+                            // command's workspace budget still sees it) and calibrates nothing.
                             try await cache.store(key: LLMCache.key(for: body), model: model, purpose: purpose,
-                                                  response: text, usage: usage ?? ChatUsage(),
-                                                  estimatedPromptTokens: Int(approximated.prompt.rounded()))
+                                                  response: text, usage: reported ?? billed ?? ChatUsage(),
+                                                  estimatedPromptTokens: reported == nil ? nil : Int(approximated.prompt.rounded()))
                         } catch {
                             logger.warning("could not store the response in llm_cache", metadata: ["error": "\(error)"])
                         }
@@ -388,13 +413,23 @@ public final class OpenAIClient: ChatService {
                      finishReason: first["finish_reason"] as? String, model: object["model"] as? String, usage: usage)
     }
 
+    /// The reply's `usage`, nil unless `prompt_tokens` and `completion_tokens` are both whole numbers ≥ 0 (an empty,
+    /// negative, fractional or textual count is no count: the budget then counts the request's worst case).
     static func usage(in body: Data) -> ChatUsage? {
         guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-              let usage = object["usage"] as? [String: Any] else { return nil }
+              let usage = object["usage"] as? [String: Any],
+              let prompt = count(usage["prompt_tokens"]), let completion = count(usage["completion_tokens"]) else { return nil }
         let details = usage["prompt_tokens_details"] as? [String: Any]
-        return ChatUsage(promptTokens: usage["prompt_tokens"] as? Int ?? 0,
-                         completionTokens: usage["completion_tokens"] as? Int ?? 0,
-                         cachedTokens: details?["cached_tokens"] as? Int ?? 0)
+        return ChatUsage(promptTokens: prompt, completionTokens: completion,
+                         cachedTokens: min(count(details?["cached_tokens"]) ?? 0, prompt))
+    }
+
+    /// A token count: a JSON whole number ≥ 0 (not a fraction, not a string).
+    private static func count(_ value: Any?) -> Int? {
+        guard let number = value as? NSNumber else { return nil }
+        let double = number.doubleValue
+        guard double >= 0, double.rounded() == double, double < 1e12 else { return nil }
+        return Int(double)
     }
 }
 

@@ -9,6 +9,9 @@ import Foundation
 /// description is checked against the image-grounded descriptions of its keyword the verifier found faithful,
 /// so those are settled before it is. A pass cut short by an interruption skips the next one.
 ///
+/// In batch mode a pass that queued requests (`StageSummary.deferred`) ends the run there, as a kill would: the
+/// next pass and the dedup run once the batch's answers are in the cache (`BatchDriver` runs it again).
+///
 /// Building it loads the aspects' templates (and the judge's) and throws a `ChatError(.badRequest)` naming a
 /// missing or unreadable one; a fatal model error during the run is thrown too.
 public struct DescribeRun: Sendable {
@@ -37,7 +40,10 @@ public struct DescribeRun: Sendable {
             summary.failures += done.failures
             summary.seconds += done.seconds
             summary.counts.merge(done.counts, uniquingKeysWith: +)
+            summary.deferred += done.deferred
             if done.interrupted { summary.interrupted = true; break }
+            // Requests queued for a batch: the next pass and the dedup wait for its answers, as after a kill.
+            if done.deferred > 0 { return summary }
         }
         _ = try await runner.run(DescriptionDeduplication(threshold: settings.dedupThreshold), settingsJSON: record)
         return summary

@@ -232,7 +232,7 @@ public struct DescribeStage: Stage {
         do {
             result = try await client.complete(request)
         } catch {
-            if error.isFatal || error.code == .cancelled { throw error }
+            if error.endsItemWork { throw error }
             if error.code == .invalidOutput, let (rejection, text) = lastRejection.get() {
                 return .rejected(rejection, text, nil)
             }

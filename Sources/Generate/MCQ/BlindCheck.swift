@@ -81,7 +81,7 @@ public struct BlindCheck: Stage {
                 let result = try await client.complete(request)
                 if Self.letter(in: result.text, options: q.options) == q.answer { right += 1 }
             } catch {
-                if error.isFatal || error.code == .cancelled { throw error }
+                if error.endsItemWork { throw error }
                 return .failed(error)
             }
         }

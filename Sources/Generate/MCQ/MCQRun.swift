@@ -13,6 +13,7 @@ import Foundation
 /// writes them again for free and places them with the rest), Type 1 — complete, balanced on its own — is
 /// finalized, and the run stops: no blind check. A process killed outright leaves its questions unplaced, and the
 /// next run places them with the ones it adds, as one set.
+/// In batch mode a step that queued requests ends the run after it (`Result.deferred`), as a kill would.
 /// A fatal model error (`ChatError.isFatal`) and a changed split (`ExperimentSplit.SettingsChanged`) are thrown.
 public struct MCQRun: Sendable {
     /// What each step did.
@@ -33,6 +34,9 @@ public struct MCQRun: Sendable {
         /// The blind check's report, when it ran.
         public var blindCheck: BlindCheck.Report?
         public var interrupted = false
+        /// Requests were queued for a batch (`llm.batch`): the run stopped after that step, as a kill would, and is
+        /// run again once the answers are in the cache.
+        public var deferred = false
         /// Some item failed (a Type 2 request, a blind-check request): the exit status.
         public var failed = false
     }
@@ -68,6 +72,9 @@ public struct MCQRun: Sendable {
             result.type2 = summary
             result.failed = summary.failures > 0
             result.interrupted = summary.interrupted
+            // Queued for a batch: the written Type 2 questions stay unplaced and are placed with the rest, as one set,
+            // by the finalize of the pass that has every answer.
+            if summary.deferred > 0 && !summary.interrupted { result.deferred = true; return result }
             if summary.interrupted {
                 // Synchronous: the task is cancelled, and an async write would refuse to start.
                 try runner.manifest.write { db in _ = try QuestionStore.deleteUnplaced(type: 2, in: db) }
@@ -85,6 +92,7 @@ public struct MCQRun: Sendable {
             result.verify = summary
             if summary.failures > 0 { result.failed = true }
             if summary.interrupted { result.interrupted = true }
+            if summary.deferred > 0 && !summary.interrupted { result.deferred = true; return result }
         }
         let disputes = try await runner.run(DisputedQuestions(keep: settings.keepDisputed), settingsJSON: record)
         result.disputes = disputes.result
@@ -99,6 +107,7 @@ public struct MCQRun: Sendable {
             result.blindCheck = report
             if report.failures > 0 { result.failed = true }
             if summary.interrupted { result.interrupted = true }
+            if summary.deferred > 0 { result.deferred = true }
         }
         return result
     }

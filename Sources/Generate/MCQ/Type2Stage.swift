@@ -78,7 +78,7 @@ public struct Type2Stage: Stage {
         do {
             result = try await client.complete(request)
         } catch {
-            if error.isFatal || error.code == .cancelled { throw error }
+            if error.endsItemWork { throw error }
             if error.code == .invalidOutput {
                 return .rejected(question(item, text: "", options: []), reason: "invalid_output", detail: error.message)
             }

@@ -25,6 +25,8 @@ extension DSBuild {
         var estimate = false
         @Flag(help: "Ask the model again instead of answering from the request cache.")
         var refresh = false
+        @Flag(help: "Send requests not in the cache through the Batch API (half price, within 24 h): upload, submit, poll, merge (llm.batch).")
+        var batch = false
 
         func validate() throws {
             _ = try aspects.map { try CommaList.parse($0, option: "--aspects") }
@@ -50,29 +52,38 @@ extension DSBuild {
         }
 
         func run() async throws {
-            let context = try CommandContext.open(options, command: "describe")
+            // An estimate only reads: it takes no lock, so it works while another command runs.
+            let context = try CommandContext.open(options, command: estimate ? "estimate" : "describe")
             let settings = settings(context)
             if estimate {
-                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.describe], batch: false, describe: settings), options: options)
+                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.describe], batch: batch || LLMSettings(recipe: context.recipe).batch, describe: settings), options: options)
                 return
             }
 
-            let client = try Wiring.chatClient(context, concurrency: settings.concurrency, maxReasks: settings.maxAttempts - 1)
+            let queue = BatchMode.queue(context, flag: batch)
+            let client = try Wiring.chatClient(context, concurrency: settings.concurrency, maxReasks: settings.maxAttempts - 1, batch: queue)
             let describe = try DescribeRun(settings: settings, client: client, workspaceRoot: context.workspace.root)
             let runner = context.runner
             let summary: StageSummary
+            let batchReport: BatchReport?
             do {
-                summary = try await Interruption.cancellable { try await describe.run(with: runner) }
+                (summary, batchReport) = try await BatchMode.run(context, queue: queue) { try await describe.run(with: runner) }
             } catch let error as ChatError {
                 Output.error("describe stopped: \(error.description)")
                 if options.json { Output.json(["stopped": error.description, "llm": client.ledger.totals.json]) }
                 throw ExitCode(2)
+            } catch let error as BatchError {
+                Output.error("describe stopped: \(error.description)")
+                if options.json { Output.json(["stopped": error.description]) }
+                throw ExitCode(2)
             }
+            let unanswered = BatchMode.finish(batchReport, command: "describe", options: options)
             let totals = client.ledger.totals
             if options.json {
                 Output.json(["pending": summary.pending, "counts": summary.counts, "failures": summary.failures,
                              "interrupted": summary.interrupted, "seconds": summary.seconds, "model": settings.model,
-                             "verify_model": settings.verify ? settings.verifyModel : NSNull(), "llm": totals.json])
+                             "verify_model": settings.verify ? settings.verifyModel : NSNull(), "llm": totals.json,
+                             "batch": batchReport?.json ?? NSNull()])
             } else if !options.quiet {
                 let counts = summary.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                 print("describe: \(summary.pending) to do — \(counts.isEmpty ? "nothing" : counts)")
@@ -81,7 +92,7 @@ extension DSBuild {
                 print(line)
             }
             try Interruption.exitIfInterrupted("describe")
-            if summary.failures > 0 || summary.interrupted { throw ExitCode(1) }
+            if summary.failures > 0 || summary.interrupted || unanswered { throw ExitCode(1) }
         }
 
         static func list(_ text: String) -> [String] {

@@ -22,7 +22,7 @@ extension DSBuild {
         @Option(help: "Comma-separated stages: \(PipelineEstimate.Part.allCases.map(\.rawValue).joined(separator: ", ")) (default: all).")
         var stages: String?
 
-        @Flag(help: "Price at the Batch API's share (llm.batch_price_factor).")
+        @Flag(help: "Price at the Batch API's share (llm.batch_price_factor), as llm.batch does.")
         var batch = false
 
         @OptionGroup var options: GlobalOptions
@@ -40,7 +40,7 @@ extension DSBuild {
             }
             let parts = try stages.map { try CommaList.parse($0, option: "--stages").compactMap(PipelineEstimate.Part.init) }
                 ?? PipelineEstimate.Part.allCases
-            let estimate = try await PipelineEstimate.make(context, parts: parts, batch: batch)
+            let estimate = try await PipelineEstimate.make(context, parts: parts, batch: batch || LLMSettings(recipe: context.recipe).batch)
             EstimateOutput.show(estimate, options: options)
         }
     }

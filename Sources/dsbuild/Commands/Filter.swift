@@ -2,6 +2,7 @@ import ArgumentParser
 import Dataset
 import Filter
 import Foundation
+import Generate
 
 extension DSBuild {
     /// `dsbuild filter`: applies the recipe's rules and records keep/drop with the reason per image.
@@ -37,6 +38,9 @@ extension DSBuild {
         @Flag(help: "Ask the configured vision model whether each image shows its keyword rather than a sibling (cached).")
         var relevance = false
 
+        @Flag(help: "Send the judges' requests not in the cache through the Batch API: upload, submit, poll, merge (llm.batch).")
+        var batch = false
+
         func validate() throws {
             _ = try minShortSide.map { try FilterSettings.sizeLimitRule.checked($0, "--min-short-side") }
             _ = try aspectRange()
@@ -70,23 +74,33 @@ extension DSBuild {
         }
 
         func run() async throws {
-            let context = try CommandContext.open(options, command: "filter")
+            // An estimate only reads: it takes no lock, so it works while another command runs.
+            let context = try CommandContext.open(options, command: estimate ? "estimate" : "filter")
             var settings = try settings(context.recipe)
             if estimate {
-                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.filter], batch: false, filter: settings), options: options)
+                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.filter], batch: batch || LLMSettings(recipe: context.recipe).batch, filter: settings), options: options)
                 return
             }
             if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_FILTER_DELAY_MS"], let v = Int(ms) {
                 settings.delayPerImage = .milliseconds(v)
             }
+            // A dry run records nothing, so it never batches: its judges ask online.
+            let queue = dryRun ? nil : BatchMode.queue(context, flag: batch)
             let pipeline = FilterPipeline(workspace: context.workspace, settings: settings,
-                                          judge: settings.vlmJudge ? try Wiring.watermarkJudge(context, settings: settings) : nil,
-                                          relevance: settings.relevance ? try Wiring.relevanceJudge(context, settings: settings) : nil,
+                                          judge: settings.vlmJudge ? try Wiring.watermarkJudge(context, settings: settings, batch: queue) : nil,
+                                          relevance: settings.relevance ? try Wiring.relevanceJudge(context, settings: settings, batch: queue) : nil,
                                           logger: context.logger)
             let (runner, dry) = (context.runner, dryRun)
             let summary: FilterSummary
+            let batchReport: BatchReport?
             do {
-                summary = try await Interruption.cancellable { try await pipeline.run(runner: runner, dryRun: dry) }
+                (summary, batchReport) = try await BatchMode.run(context, queue: queue) { try await pipeline.run(runner: runner, dryRun: dry) }
+            } catch let error as BatchError {
+                Output.error("filter stopped: \(error.description)")
+                throw ExitCode(2)
+            } catch let error as ChatError {
+                Output.error("filter stopped: \(error.description)")
+                throw ExitCode(2)
             } catch let stopped as FilterStopped {
                 Output.error("filter stopped: \(stopped.description)")
                 throw ExitCode(2)
@@ -96,15 +110,16 @@ extension DSBuild {
             }
             for error in summary.errors { Output.error(error) }
             if options.json {
-                Output.json(summary.json)
+                Output.json(summary.json.merging(batchReport.map { ["batch": $0.json] } ?? [:]) { a, _ in a })
             } else if !options.quiet {
                 print(FilterReportText.render(summary))
             }
             for (keyword, kept) in summary.thinKeywords.sorted(by: { $0.key < $1.key }) where !options.json && !options.quiet {
                 Output.warning("keyword \(keyword) has \(kept) kept image(s), fewer than \(settings.minPerKeyword)")
             }
+            let unanswered = BatchMode.finish(batchReport, command: "filter", options: options)
             try Interruption.exitIfInterrupted("filter")
-            if summary.failed { throw ExitCode(1) }
+            if summary.failed || unanswered { throw ExitCode(1) }
         }
     }
 }

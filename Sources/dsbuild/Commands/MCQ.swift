@@ -41,6 +41,8 @@ extension DSBuild {
         var refresh = false
         @Flag(help: "Print the requests, tokens and cost this would spend (see `dsbuild estimate`) and send nothing.")
         var estimate = false
+        @Flag(help: "Send requests not in the cache through the Batch API (half price, within 24 h): upload, submit, poll, merge (llm.batch).")
+        var batch = false
         @Flag(help: "Ask each question without the image (and descriptions); flag those always answered right.")
         var blindCheck = false
         @Option(help: "Blind answers per question (all must be right to count as leaky).")
@@ -108,7 +110,11 @@ extension DSBuild {
         }
 
         func run() async throws {
-            let context = try CommandContext.open(options, command: "mcq")
+            if estimate && (importFile != nil || importKViscuit != nil || export != nil) {
+                throw ValidationError("--estimate estimates generation; it does not go with --import or --export")
+            }
+            // An estimate only reads: it takes no lock, so it works while another command runs.
+            let context = try CommandContext.open(options, command: estimate ? "estimate" : "mcq")
             let manifest = context.workspace.manifest
             if let file = importFile ?? importKViscuit {
                 let report = try MCQFiles.importFile(URL(fileURLWithPath: file), format: importKViscuit != nil ? .kViscuit : format,
@@ -145,15 +151,20 @@ extension DSBuild {
             }
             let settings = try settings(context.recipe)
             if estimate {
-                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.mcq], batch: false, mcq: settings), options: options)
+                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.mcq], batch: batch || LLMSettings(recipe: context.recipe).batch, mcq: settings), options: options)
                 return
             }
-            let client = try Wiring.chatClient(context, concurrency: settings.concurrency, maxReasks: settings.maxAttempts - 1)
+            let queue = BatchMode.queue(context, flag: batch)
+            let client = try Wiring.chatClient(context, concurrency: settings.concurrency, maxReasks: settings.maxAttempts - 1, batch: queue)
 
             let (runner, generation) = (context.runner, MCQRun(settings: settings, client: client, workspaceRoot: context.workspace.root))
             let run: MCQRun.Result
+            let batchReport: BatchReport?
             do {
-                run = try await Interruption.cancellable { try await generation.run(with: runner) }
+                (run, batchReport) = try await BatchMode.run(context, queue: queue) { try await generation.run(with: runner) }
+            } catch let error as BatchError {
+                Output.error("mcq stopped: \(error.description)")
+                throw ExitCode(2)
             } catch let error as ExperimentSplit.SettingsChanged {
                 Output.error("mcq: \(error.description)")
                 throw ExitCode(2)
@@ -196,6 +207,7 @@ extension DSBuild {
                                       "keep_disputed": settings.keepDisputed]
             }
             if let report = run.blindCheck { result["blind_check"] = report.json }
+            if let batchReport { result["batch"] = batchReport.json }
             if run.type2 != nil || run.blindCheck != nil || run.verify != nil { result["llm"] = client.ledger.totals.json }
             if options.json {
                 Output.json(result)
@@ -212,8 +224,9 @@ extension DSBuild {
                     print("disputed: \(disputes.disputed) kept out of training and test, \(disputes.kept) kept (mcq.keep_disputed)")
                 }
             }
+            let unanswered = BatchMode.finish(batchReport, command: "mcq", options: options)
             try Interruption.exitIfInterrupted("mcq")
-            if run.failed || run.interrupted { throw ExitCode(1) }
+            if run.failed || run.interrupted || run.deferred || unanswered { throw ExitCode(1) }
         }
     }
 }

@@ -28,6 +28,9 @@ extension DSBuild {
         @Flag(help: "Print the requests, tokens and cost the pending model stages would spend (see `dsbuild estimate`) and run nothing; the workspace must exist.")
         var estimate = false
 
+        @Flag(help: "Send filter's judges, describe and mcq requests not in the cache through the Batch API (llm.batch).")
+        var batch = false
+
         @OptionGroup var options: GlobalOptions
 
         func run() async throws {
@@ -46,7 +49,7 @@ extension DSBuild {
                 var global = options
                 global.workspace = directory.path
                 let context = try CommandContext.open(global, command: "estimate").with(recipe: parsed)
-                EstimateOutput.show(try await PipelineEstimate.make(context, parts: PipelineEstimate.Part.allCases, batch: false),
+                EstimateOutput.show(try await PipelineEstimate.make(context, parts: PipelineEstimate.Part.allCases, batch: batch || LLMSettings(recipe: parsed).batch),
                                     options: options)
                 return
             }
@@ -69,13 +72,14 @@ extension DSBuild {
             if options.verbose { stageArguments.append("--verbose") }
             let progress = options.makeProgress()
             let arguments = stageArguments
+            let batch = self.batch
             let result = try await Interruption.cancellable { () async -> PipelineResult in
                 var result = PipelineResult()
                 for stage in stages {
                     if Task.isCancelled { result.interrupted = true; break }
                     progress.message("== \(stage.rawValue)")
                     do {
-                        let report = try await stage.run(arguments: arguments)
+                        let report = try await stage.run(arguments: arguments + (batch && stage.takesBatch ? ["--batch"] : []))
                         result.check = report ?? result.check
                         result.outcomes.append((stage, report?.ok == false ? "failures" : "ok"))
                         if report?.ok == false { result.failed = true }

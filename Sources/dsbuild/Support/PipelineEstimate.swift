@@ -53,6 +53,14 @@ enum PipelineEstimate {
             let stage = try DescribeStage(settings: settings, client: writer, workspaceRoot: root)
             let items = try await stage.pending(in: manifest)
             keywordsAwaitingDescriptions = Set(items.map(\.keywordID))
+            if settings.modes.contains("image-grounded") {
+                let bare = try await manifest.asyncRead { db in
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM keywords k WHERE NOT EXISTS (SELECT 1 FROM kept_pairs p WHERE p.keyword_id = k.id)") ?? 0
+                }
+                if bare > 0 {
+                    estimate.notes.append("describe: \(bare) keyword(s) have no kept image (yet): no image-grounded description is counted for them")
+                }
+            }
             descriptionsPerKeyword = Double(items.count) / Double(max(keywordsAwaitingDescriptions.count, 1))
             try await StageRequests.walk(stage, in: manifest)
             let recorded = writer.recorder.drain()
@@ -87,6 +95,34 @@ enum PipelineEstimate {
                 if newType2 > 0 { type2Prompt = rows.reduce(0) { $0 + $1.promptTokens } / Double(newType2) }
                 let described = try await manifest.asyncRead { db in
                     Set(try Int64.fetchAll(db, sql: "SELECT DISTINCT keyword_id FROM descriptions WHERE status = 'accepted'"))
+                }
+                // Keywords with descriptions whose split mcq has yet to draw (kept pairs without a split row): the plan
+                // cannot place their questions yet; they are projected from their own descriptions.
+                let unsplit = try await manifest.asyncRead { db -> [(Int64, Double)] in
+                    let plan = try Type2Plan.make(settings: settings, in: db)
+                    let planned = Set(plan.items.map(\.keywordID))
+                    let ids = try Int64.fetchAll(db, sql: """
+                        SELECT DISTINCT k.keyword_id FROM kept_pairs k
+                        WHERE NOT EXISTS (SELECT 1 FROM splits s WHERE s.keyword_id = k.keyword_id AND s.image_sha256 = k.image_sha256)
+                          AND EXISTS (SELECT 1 FROM descriptions d WHERE d.keyword_id = k.keyword_id AND d.status = 'accepted')
+                          AND NOT EXISTS (SELECT 1 FROM questions q WHERE q.keyword_id = k.keyword_id AND q.type = 2 AND q.origin = 'generated')
+                        """).filter { !planned.contains($0) }
+                    return try ids.map { id in
+                        let texts = try String.fetchAll(db, sql: """
+                            SELECT text FROM descriptions WHERE keyword_id = ? AND status = 'accepted' AND text IS NOT NULL
+                            ORDER BY aspect, mode, image_sha256, language, variant LIMIT ?
+                            """, arguments: [id, Type2Plan.descriptionsPerPrompt])
+                        return (id, texts.reduce(0) { $0 + TokenApproximation.tokens(in: $1) })
+                    }
+                }
+                if !unsplit.isEmpty {
+                    let prompt = unsplit.reduce(0) { $0 + $1.1 } / Double(unsplit.count) + TokenApproximation.tokens(in: Type2Stage.template)
+                        + TokenApproximation.tokens(in: Type2Stage.schema) + 10
+                    let count = unsplit.count * max(settings.perKeyword, 1)
+                    estimate.rows.append(estimator.projected(stage: "mcq", purpose: "mcq.type2", model: settings.model, count: count,
+                                                             prompt: prompt, maxCompletion: Double(Type2Stage.maxTokens)))
+                    type2Prompt = newType2 > 0 ? type2Prompt : prompt
+                    newType2 += count
                 }
                 let awaiting = keywordsAwaitingDescriptions.subtracting(described).count * max(settings.perKeyword, 1)
                 if awaiting > 0 {

@@ -27,6 +27,9 @@ enum PipelineStage: String, CaseIterable, ExpressibleByArgument, Sendable {
         }
     }
 
+    /// The stages whose command takes `--batch` (their model requests can go through the Batch API).
+    var takesBatch: Bool { [.filter, .describe, .mcq].contains(self) }
+
     /// Runs the stage's command with the shared arguments (settings come from the stored recipe); `check`
     /// returns its report instead of printing it.
     @discardableResult

@@ -5,14 +5,16 @@ import Generate
 
 /// What only the CLI can put together: parts that need two modules that may not import each other.
 enum Wiring {
-    /// The VLM watermark judge (Filter) over the configured chat endpoint (Generate's client).
-    static func watermarkJudge(_ context: CommandContext, settings: FilterSettings) throws -> any WatermarkJudging {
-        VLMWatermarkJudge(service: try chatClient(context), model: settings.vlmModel ?? LLMSettings(recipe: context.recipe).model)
+    /// The VLM watermark judge (Filter) over the configured chat endpoint (Generate's client); with `batch`, its
+    /// requests are queued there for the Batch API.
+    static func watermarkJudge(_ context: CommandContext, settings: FilterSettings, batch: BatchQueue? = nil) throws -> any WatermarkJudging {
+        VLMWatermarkJudge(service: try chatClient(context, batch: batch), model: settings.vlmModel ?? LLMSettings(recipe: context.recipe).model)
     }
 
-    /// The relevance judge (Filter) over the configured chat endpoint (Generate's client).
-    static func relevanceJudge(_ context: CommandContext, settings: FilterSettings) throws -> any RelevanceJudging {
-        VLMRelevanceJudge(service: try chatClient(context), model: settings.relevanceModel ?? LLMSettings(recipe: context.recipe).model)
+    /// The relevance judge (Filter) over the configured chat endpoint (Generate's client); with `batch`, its
+    /// requests are queued there for the Batch API.
+    static func relevanceJudge(_ context: CommandContext, settings: FilterSettings, batch: BatchQueue? = nil) throws -> any RelevanceJudging {
+        VLMRelevanceJudge(service: try chatClient(context, batch: batch), model: settings.relevanceModel ?? LLMSettings(recipe: context.recipe).model)
     }
 
     /// The answer-key verdicts applied as the recipe's `mcq.keep_disputed` says now (Generate's one mapping), before
@@ -25,9 +27,12 @@ enum Wiring {
 
     /// The OpenAI-compatible client the recipe and environment configure, cached in the workspace's manifest: the one
     /// place a command gets its model client. A stage with more requests in flight than `llm.concurrency` raises the
-    /// client's limit to its own; `maxReasks` is the stage's re-asks after a reply that fails validation.
-    /// `llm.budget`, when set, is kept by one meter for every client of the process (`LLMBudget`).
-    static func chatClient(_ context: CommandContext, concurrency: Int? = nil, maxReasks: Int? = nil) throws -> OpenAIClient {
+    /// client's limit to its own; `maxReasks` is the stage's re-asks after a reply that fails validation. With
+    /// `batch` (`BatchMode.queue`), the client sends nothing: a request the cache cannot answer is queued there.
+    /// `llm.budget`, when set, is kept by one meter for every client of the process (`LLMBudget`); a queued request
+    /// reserves its worst case at the batch price.
+    static func chatClient(_ context: CommandContext, concurrency: Int? = nil, maxReasks: Int? = nil,
+                           batch: BatchQueue? = nil) throws -> OpenAIClient {
         let llm = LLMSettings(recipe: context.recipe)
         var configuration = OpenAIClientConfiguration.from(llm, environment: ProcessInfo.processInfo.environment)
         if let concurrency { configuration.limits.concurrency = max(configuration.limits.concurrency, concurrency) }
@@ -35,6 +40,7 @@ enum Wiring {
         if llm.budget.isSet {
             configuration.budget = try LLMBudget(settings: llm, manifest: context.workspace.manifest, workspace: context.workspace.root.path)
         }
-        return OpenAIClient(configuration: configuration, cache: LLMCache(manifest: context.workspace.manifest), logger: context.logger)
+        return OpenAIClient(configuration: configuration, cache: LLMCache(manifest: context.workspace.manifest), logger: context.logger,
+                            batchQueue: batch)
     }
 }
