@@ -36,10 +36,12 @@ public struct RunSummary: Sendable {
             // model shows no cost rather than a partial one.
             var tokens: [String: (Int, Int)] = [:]
             var costs: [String: Double?] = [:]
+            // An answer a batch brought (its key among the succeeded batch requests) is priced at the batch share.
             for row in try Row.fetchAll(db, sql: """
                 SELECT COALESCE(purpose, '') AS purpose, model, SUM(MAX(prompt_tokens, 0)) AS p, SUM(MAX(completion_tokens, 0)) AS c,
-                       SUM(MAX(cached_tokens, 0)) AS cached
-                FROM llm_cache WHERE created_at >= ? GROUP BY purpose, model
+                       SUM(MAX(cached_tokens, 0)) AS cached,
+                       key IN (SELECT custom_id FROM llm_batch_requests WHERE state = 'succeeded') AS batched
+                FROM llm_cache WHERE created_at >= ? GROUP BY purpose, model, batched
                 """, arguments: [since]) {
                 let purpose: String = row["purpose"]
                 let stage = purpose.hasPrefix("mcq") ? "mcq" : purpose.hasPrefix("eval") ? "eval"
@@ -48,9 +50,10 @@ public struct RunSummary: Sendable {
                 let current = tokens[stage] ?? (0, 0)
                 tokens[stage] = (current.0 + p, current.1 + c)
                 let price = llm.price(of: row["model"])
+                let share = (row["batched"] as Bool? ?? false) ? llm.batchPriceFactor : 1
                 let cost = price.map { price in
                     (Double(max(p - cached, 0)) * price.prompt + Double(min(cached, p)) * (price.cachedPrompt ?? price.prompt)
-                     + Double(c) * price.completion) / 1_000_000
+                     + Double(c) * price.completion) / 1_000_000 * share
                 }
                 let sum: Double?? = costs[stage]
                 costs[stage] = sum == nil ? cost : (sum!.flatMap { s in cost.map { s + $0 } })
