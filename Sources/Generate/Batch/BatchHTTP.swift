@@ -21,23 +21,7 @@ public final class HTTPBatchTransport: BatchHTTP {
 
     public func send(method: String, url: URL, headers: [(String, String)], body: Data?,
                      timeout: TimeInterval) async throws(ChatTransportError) -> ChatHTTPResponse {
-        let request = HTTPRequest(url: url, method: method, headers: headers.map { (name: $0.0, value: $0.1) }, body: body,
-                                  totalTimeout: .seconds(timeout), maxBodyBytes: maxBodyBytes, maxRedirects: 0,
-                                  acceptCompressed: true)
-        do {
-            let response = try await engine.perform(request)
-            var fields: [String: String] = [:]
-            for field in response.headers where fields[field.name.lowercased()] == nil {
-                fields[field.name.lowercased()] = field.value
-            }
-            return ChatHTTPResponse(status: response.status, headers: fields, body: response.body ?? Data())
-        } catch {
-            switch error.code {
-            case .cancelled: throw ChatTransportError(.cancelled, "cancelled")
-            case .timedOut: throw ChatTransportError(.timedOut, error.description)
-            case .bodyTooLarge: throw ChatTransportError(.tooLarge, error.description)
-            default: throw ChatTransportError(.connection, error.description)
-            }
-        }
+        try await HTTPChatTransport.exchange(engine, method: method, url: url, headers: headers, body: body, timeout: timeout,
+                                             maxBodyBytes: maxBodyBytes)
     }
 }

@@ -17,7 +17,15 @@ public final class HTTPChatTransport: ChatTransport {
     }
 
     public func post(url: URL, headers: [(String, String)], body: Data, timeout: TimeInterval) async throws(ChatTransportError) -> ChatHTTPResponse {
-        let request = HTTPRequest(url: url, method: "POST", headers: headers.map { (name: $0.0, value: $0.1) }, body: body,
+        try await Self.exchange(engine, method: "POST", url: url, headers: headers, body: body, timeout: timeout, maxBodyBytes: maxBodyBytes)
+    }
+
+    /// One request over `engine` with the endpoint's rules (no redirect, the total timeout, a body limit), its reply
+    /// reduced to status, lower-cased headers and body, and its failure to a `ChatTransportError`. Shared by the
+    /// chat transport and the Batch API's file and batch requests (`BatchHTTP`).
+    static func exchange(_ engine: HTTPEngine, method: String, url: URL, headers: [(String, String)], body: Data?,
+                         timeout: TimeInterval, maxBodyBytes: Int) async throws(ChatTransportError) -> ChatHTTPResponse {
+        let request = HTTPRequest(url: url, method: method, headers: headers.map { (name: $0.0, value: $0.1) }, body: body,
                                   totalTimeout: .seconds(timeout), maxBodyBytes: maxBodyBytes, maxRedirects: 0,
                                   acceptCompressed: true)
         do {
