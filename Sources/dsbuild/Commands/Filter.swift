@@ -35,6 +35,8 @@ extension DSBuild {
         @Flag(help: "Ask the configured vision model whether each image shows its keyword rather than a sibling (cached).")
         var relevance = false
 
+        @OptionGroup var local: LocalModelOption
+
         func validate() throws {
             _ = try minShortSide.map { try FilterSettings.sizeLimitRule.checked($0, "--min-short-side") }
             _ = try aspectRange()
@@ -73,6 +75,26 @@ extension DSBuild {
             if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_FILTER_DELAY_MS"], let v = Int(ms) {
                 settings.delayPerImage = .milliseconds(v)
             }
+            let plan = try LocalModelSession.plan(context, option: local.path)
+            if let plan, !plan.hasVision {
+                // Both judges look at the image: a text-only local model cannot answer them.
+                if settings.vlmJudge {
+                    LocalModelSession.skipped("filter", "the watermark judge (filter.vlm_judge)", context)
+                    settings.vlmJudge = false
+                }
+                if settings.relevance {
+                    LocalModelSession.skipped("filter", "the relevance judge (filter.relevance)", context)
+                    settings.relevance = false
+                }
+            }
+            let judged = settings
+            // The rules need no model: a filter without judges runs with no endpoint at all. Both judges share one server.
+            try await LocalModelSession.serving(context, plan: plan, needsModel: judged.vlmJudge || judged.relevance, command: "filter") {
+                try await run(context, settings: judged)
+            }
+        }
+
+        private func run(_ context: CommandContext, settings: FilterSettings) async throws {
             let pipeline = FilterPipeline(workspace: context.workspace, settings: settings,
                                           judge: settings.vlmJudge ? Wiring.watermarkJudge(context, settings: settings) : nil,
                                           relevance: settings.relevance ? Wiring.relevanceJudge(context, settings: settings) : nil,

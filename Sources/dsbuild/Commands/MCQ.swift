@@ -16,6 +16,7 @@ extension DSBuild {
             commandName: "mcq",
             abstract: "Write Type 1 (recognition) and Type 2 (reasoning) multiple-choice questions; import or export question files.")
         @OptionGroup var options: GlobalOptions
+        @OptionGroup var local: LocalModelOption
 
         @Option(help: "Comma-separated question types to make: 1, 2.")
         var types: String?
@@ -141,7 +142,24 @@ extension DSBuild {
                 if !report.imageProblems.isEmpty { throw ExitCode(1) }
                 return
             }
-            let settings = try settings(context.recipe)
+            var settings = try settings(context.recipe)
+            let plan = try LocalModelSession.plan(context, option: local.path)
+            if let plan {
+                plan.adapt(&settings)
+                if !plan.hasVision && settings.verify {
+                    LocalModelSession.skipped("mcq", "answer-key verification (mcq.verify, asks with the image)", context)
+                    settings.verify = false
+                }
+            }
+            let finalSettings = settings
+            // Type 1 questions are built from the keywords alone; Type 2, the blind check and verification ask a model.
+            let needsModel = settings.types.contains(2) || settings.blindCheck || settings.verify
+            try await LocalModelSession.serving(context, plan: plan, needsModel: needsModel, command: "mcq") {
+                try await generate(context, settings: finalSettings)
+            }
+        }
+
+        private func generate(_ context: CommandContext, settings: MCQSettings) async throws {
             let client = Wiring.chatClient(context, concurrency: settings.concurrency, maxReasks: settings.maxAttempts - 1)
 
             let (runner, generation) = (context.runner, MCQRun(settings: settings, client: client, workspaceRoot: context.workspace.root))

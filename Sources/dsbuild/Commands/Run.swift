@@ -26,6 +26,7 @@ extension DSBuild {
         var until: PipelineStage?
 
         @OptionGroup var options: GlobalOptions
+        @OptionGroup var local: LocalModelOption
 
         func run() async throws {
             let recipeURL = URL(fileURLWithPath: recipe).standardizedFileURL
@@ -58,7 +59,21 @@ extension DSBuild {
             if options.verbose { stageArguments.append("--verbose") }
             let progress = options.makeProgress()
             let arguments = stageArguments
-            let result = try await Interruption.cancellable { () async -> PipelineResult in
+            // One local server for every stage of the run (`llm.local` / --local-model): started here when a stage that
+            // asks a model is selected, found running by the stage commands, stopped when the run ends.
+            var runOptions = options
+            runOptions.workspace = directory.path
+            let context = try CommandContext.open(runOptions, command: "run")
+            let plan = try LocalModelSession.plan(context, option: local.path)
+            let asksModel = stages.contains(.describe) || stages.contains(.mcq)
+            let result = try await LocalModelSession.serving(context, plan: plan, needsModel: plan != nil && asksModel, command: "run") {
+                try await runStages(stages, arguments: arguments, progress: progress)
+            }
+            try finish(result, recipe: parsed, directory: directory, started: started)
+        }
+
+        private func runStages(_ stages: [PipelineStage], arguments: [String], progress: ProgressReporter) async throws -> PipelineResult {
+            try await Interruption.cancellable { () async -> PipelineResult in
                 var result = PipelineResult()
                 for stage in stages {
                     if Task.isCancelled { result.interrupted = true; break }
@@ -89,6 +104,9 @@ extension DSBuild {
                 if Task.isCancelled { result.interrupted = true }
                 return result
             }
+        }
+
+        private func finish(_ result: PipelineResult, recipe parsed: Recipe, directory: URL, started: TimeInterval) throws {
             let (outcomes, failed, stopped) = (result.outcomes, result.failed, result.stopped)
             let interrupted = result.interrupted
             let workspace = try Workspace.open(at: directory)

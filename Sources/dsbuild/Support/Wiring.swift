@@ -7,12 +7,17 @@ import Generate
 enum Wiring {
     /// The VLM watermark judge (Filter) over the configured chat endpoint (Generate's client).
     static func watermarkJudge(_ context: CommandContext, settings: FilterSettings) -> any WatermarkJudging {
-        VLMWatermarkJudge(service: chatClient(context), model: settings.vlmModel ?? LLMSettings(recipe: context.recipe).model)
+        VLMWatermarkJudge(service: chatClient(context), model: judgeModel(context, settings.vlmModel))
     }
 
     /// The relevance judge (Filter) over the configured chat endpoint (Generate's client).
     static func relevanceJudge(_ context: CommandContext, settings: FilterSettings) -> any RelevanceJudging {
-        VLMRelevanceJudge(service: chatClient(context), model: settings.relevanceModel ?? LLMSettings(recipe: context.recipe).model)
+        VLMRelevanceJudge(service: chatClient(context), model: judgeModel(context, settings.relevanceModel))
+    }
+
+    /// A judge's model: the local server's when one serves this command, else the judge's own, else `llm.model`.
+    static func judgeModel(_ context: CommandContext, _ own: String?) -> String {
+        LocalModelSession.current?.modelName ?? own ?? LLMSettings(recipe: context.recipe).model
     }
 
     /// The answer-key verdicts applied as the recipe's `mcq.keep_disputed` says now (Generate's one mapping), before
@@ -30,6 +35,19 @@ enum Wiring {
         var configuration = OpenAIClientConfiguration.from(recipe: context.recipe, environment: ProcessInfo.processInfo.environment)
         if let concurrency { configuration.limits.concurrency = max(configuration.limits.concurrency, concurrency) }
         if let maxReasks { configuration.maxReasks = max(maxReasks, 0) }
+        if let server = LocalModelSession.current { local(server, &configuration) }
         return OpenAIClient(configuration: configuration, cache: LLMCache(manifest: context.workspace.manifest), logger: context.logger)
+    }
+
+    /// The client's configuration for the local server this command started: its loopback URL, no key, as many
+    /// requests in flight as it has slots (more would queue inside it and time out there), and a time limit a CPU
+    /// writing a few tokens a second can meet.
+    static func local(_ server: LocalServer, _ configuration: inout OpenAIClientConfiguration) {
+        configuration.baseURL = server.baseURL
+        configuration.apiKey = nil
+        configuration.limits.concurrency = server.configuration.parallel
+        configuration.limits.requestsPerMinute = nil
+        configuration.limits.tokensPerMinute = nil
+        configuration.timeout = max(configuration.timeout, 900)
     }
 }

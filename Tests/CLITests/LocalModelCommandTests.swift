@@ -1,0 +1,238 @@
+import _DSBuildTestSupport
+import Foundation
+import Generate
+import GRDB
+import Testing
+
+/// A workspace whose images are K-Viscuit photos in a directory source (`<keyword>/<file>` with attribution
+/// sidecars), a recipe for text-only descriptions and Type 2 questions, and a runner with no OpenAI variables.
+struct LocalPipelineFixture {
+    let dir = TemporaryDirectory("local-cli")
+    var workspace: URL { dir.path("ws") }
+    var runner: CommandRunner
+    static let images = [("Kimchi", "6.jpg"), ("Galbi", "7.jpg")]
+
+    init(extraRecipe: String = "") throws {
+        for (keyword, file) in Self.images {
+            let folder = dir.path("images/\(keyword)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: TestPaths.kViscuitImages.appendingPathComponent(file), to: folder.appendingPathComponent(file))
+            try Data(#"{"title": "\#(keyword) (Food)", "license": "cc-by", "author": "K-Viscuit", "page_url": "https://commons.wikimedia.org/"}"#.utf8)
+                .write(to: folder.appendingPathComponent(file + ".json"))
+        }
+        try """
+            name: local-test
+            llm:
+              local:
+                max_tokens: 96
+                parallel: 2
+                context: 2048
+            \(extraRecipe)
+            collect:
+              licenses: [any]
+              sources:
+                directory:
+                  path: \(dir.path("images").path)
+            filter:
+              min_short_side: 0
+              min_per_keyword: 1
+            describe:
+              aspects: [visual]
+              modes: [text-only]
+              languages: [en]
+            mcq:
+              types: [2]
+              split_by: keyword
+            shards:
+              out: shards
+            """.write(to: dir.path("recipe.yaml"), atomically: true, encoding: .utf8)
+        runner = CommandRunner(environment: ["DSBUILD_LLAMA_VENV": LlamaVenv.url?.path ?? "/nonexistent",
+                                             "DSBUILD_MODELS_DIR": dir.path("models").path])
+        for variable in ["OPENAI_API_KEY", "OPENAI_BASE_URL"] { runner.environment.removeValue(forKey: variable) }
+    }
+
+    /// init, collect and filter (no model needed): every kept image is ready for describe.
+    func prepare() throws {
+        for arguments in [["init", workspace.path, "--recipe", dir.path("recipe.yaml").path, "--quiet"],
+                          ["collect", "--workspace", workspace.path, "--quiet"], ["filter", "--workspace", workspace.path, "--quiet"]] {
+            let result = try runner.run(arguments)
+            #expect(result.status == 0, "\(arguments[0]): \(result.stderr)")
+        }
+    }
+
+    func dsbuild(_ arguments: [String]) throws -> CommandRunner.Result {
+        try runner.run([arguments[0], "--workspace", workspace.path] + arguments.dropFirst())
+    }
+
+    var modelPath: String { LlamaVenv.modelPath ?? "/nonexistent.gguf" }
+
+    /// The port of the last server started for this workspace, from its log's banner line.
+    func lastServerPort() -> Int? {
+        let log = (try? String(contentsOf: workspace.appendingPathComponent("logs/llama-server.log"), encoding: .utf8)) ?? ""
+        guard let line = log.split(separator: "\n").last(where: { $0.hasPrefix("== ") }),
+              let range = line.range(of: "--port ") else { return nil }
+        return Int(line[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    func manifest<T>(_ read: (Database) throws -> T) throws -> T {
+        let queue = try DatabaseQueue(path: workspace.appendingPathComponent("dsbuild.sqlite").path)
+        return try queue.read(read)
+    }
+}
+
+/// A TCP listener on 127.0.0.1:443 that counts the connections made to it: with `DSBUILD_TEST_RESOLVE` pointing
+/// api.openai.com there, it proves whether a command tried to reach the default endpoint (nothing leaves loopback).
+final class ConnectionCounter: @unchecked Sendable {
+    let fd: Int32
+    private let lock = NSLock()
+    private var accepted = 0
+    var count: Int { lock.lock(); defer { lock.unlock() }; return accepted }
+
+    init?(port: UInt16 = 443) {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else { close(fd); return nil }
+        let thread = Thread { [self] in
+            while true {
+                let client = accept(fd, nil, nil)
+                if client < 0 { return }
+                lock.lock(); accepted += 1; lock.unlock()
+                close(client)
+            }
+        }
+        thread.start()
+    }
+
+    func stop() { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+}
+
+@Suite(.serialized) struct LocalModelCommandTests {
+    @Test func withoutAnyEndpointDescribeStopsAtOnceAndConnectsNowhere() throws {
+        guard let listener = ConnectionCounter() else {
+            print("skipping: cannot listen on 127.0.0.1:443 (not root) to count connections to api.openai.com")
+            return
+        }
+        defer { listener.stop() }
+        var fixture = try LocalPipelineFixture(extraRecipe: "  max_attempts: 1")
+        fixture.runner.environment["DSBUILD_TEST_RESOLVE"] = "api.openai.com:443:127.0.0.1"
+        try fixture.prepare()  // collect and a filter without judges need no model
+        let started = Date()
+        let result = try fixture.dsbuild(["describe"])
+        #expect(result.status == 2)
+        let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        #expect(errors.count == 1 && errors[0].contains("no model endpoint") && errors[0].contains("dsbuild models install")
+                && errors[0].contains("OPENAI_API_KEY"), "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 30)
+        #expect(listener.count == 0, "a request left for api.openai.com")
+        // mcq, too; a Type-1-only mcq needs no model.
+        #expect(try fixture.dsbuild(["mcq"]).status == 2)
+        #expect(listener.count == 0)
+
+        // Control: the same command with a key does connect there (so the zero above is a measurement).
+        fixture.runner.environment["OPENAI_API_KEY"] = "sk-test-not-a-key"
+        let keyed = try fixture.dsbuild(["describe", "--quiet"])
+        #expect(keyed.status != 0)
+        #expect(listener.count > 0, "the resolver override did not reach the listener: the test proves nothing")
+    }
+
+    @Test(.enabled(if: LlamaVenv.available, Comment(rawValue: LlamaVenv.unavailableReason ?? "")))
+    func localModelRunsDescribeMCQAndShardsAndStopsItsServer() throws {
+        let fixture = try LocalPipelineFixture()
+        try fixture.prepare()
+        let model = fixture.modelPath
+        let alias = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
+
+        let describe = try fixture.dsbuild(["describe", "--local-model", model, "--modes", "image-grounded,text-only"])
+        #expect(describe.status == 0, "\(describe.stderr)")
+        let skips = describe.stderr.split(separator: "\n").filter { $0.contains("image-grounded mode skipped") }
+        #expect(skips.count == 1, "one line for the skipped image mode: \(describe.stderr)")
+        let port = try #require(fixture.lastServerPort())
+        #expect(LlamaVenv.serverPIDs(containing: "--port \(port)").isEmpty, "the server outlived describe")
+
+        let rows = try fixture.manifest { db in
+            try Row.fetchAll(db, sql: """
+                SELECT k.text AS keyword, d.mode, d.status, d.reason, d.model, d.text FROM descriptions d JOIN keywords k ON k.id = d.keyword_id
+                """)
+        }
+        let kept = Set(LocalPipelineFixture.images.map(\.0))
+        #expect(Set(rows.map { $0["keyword"] as String }) == kept, "one description per kept keyword")
+        for row in rows {
+            #expect(row["mode"] as String == "text-only" && row["model"] as String == alias)
+            let status: String = row["status"]
+            #expect(status == "accepted" || (status == "rejected" && (row["reason"] as String?) != nil), "\(row)")
+        }
+
+        let mcq = try fixture.dsbuild(["mcq", "--local-model", model])
+        #expect(mcq.status == 0, "\(mcq.stderr)")
+        #expect(fixture.lastServerPort() != port, "a new server, on a new free port")
+        #expect(LlamaVenv.serverPIDs(containing: "--port \(fixture.lastServerPort() ?? 0)").isEmpty, "the server outlived mcq")
+        let questions = try fixture.manifest { db in
+            try Row.fetchAll(db, sql: """
+                SELECT q.id, q.keyword_id, q.status, q.model, q.question,
+                       (SELECT COUNT(*) FROM descriptions d WHERE d.keyword_id = q.keyword_id AND d.status = 'accepted') AS described
+                FROM questions q WHERE q.type = 2
+                """)
+        }
+        for question in questions {
+            #expect(question["model"] as String == alias)
+            #expect((question["described"] as Int) > 0, "a Type 2 question for a keyword without an accepted description: \(question)")
+        }
+
+        let shards = try fixture.dsbuild(["shards"])
+        #expect(shards.status == 0, "\(shards.stderr)")
+        let text = try String(contentsOf: fixture.workspace.appendingPathComponent("shards/text/00000.jsonl"), encoding: .utf8)
+        let accepted = rows.filter { $0["status"] as String == "accepted" }.compactMap { $0["text"] as String? }
+        for description in accepted {
+            #expect(text.contains(String(data: try JSONSerialization.data(withJSONObject: [description]), encoding: .utf8)!.dropFirst(2).dropLast(2)),
+                    "an accepted description is missing from the text shards")
+        }
+        for question in questions where question["status"] as String == "accepted" {
+            #expect(text.contains(question["id"] as String), "an accepted Type 2 question is missing from the text shards")
+        }
+    }
+
+    /// Starts `describe` with a long job on the local model and returns it once its server answers.
+    func startLongDescribe(_ fixture: LocalPipelineFixture) throws -> (RunningCommand, Int32) {
+        let command = try fixture.runner.start(["describe", "--workspace", fixture.workspace.path, "--local-model", fixture.modelPath,
+                                                "--per-keyword", "6", "--quiet"])
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            if let port = fixture.lastServerPort(), let pid = LlamaVenv.serverPIDs(containing: "--port \(port)").first {
+                usleep(1_500_000)  // into the requests
+                return (command, pid)
+            }
+            usleep(100_000)
+        }
+        command.kill()
+        throw LocalServerError(.notReady, "the server of describe never appeared")
+    }
+
+    @Test(.enabled(if: LlamaVenv.available, Comment(rawValue: LlamaVenv.unavailableReason ?? "")))
+    func ctrlCStopsTheServerWithTheCommand() throws {
+        let fixture = try LocalPipelineFixture()
+        try fixture.prepare()
+        let (command, server) = try startLongDescribe(fixture)
+        kill(command.process.processIdentifier, SIGINT)
+        let result = command.wait()
+        #expect(result.status == 130, "\(result.stderr)")
+        #expect(LlamaVenv.waitGone(server, seconds: 5), "llama-server \(server) outlived a Ctrl-C of dsbuild")
+    }
+
+    @Test(.enabled(if: LlamaVenv.available, Comment(rawValue: LlamaVenv.unavailableReason ?? "")))
+    func killMinus9OfDSBuildTakesTheServerWithIt() throws {
+        let fixture = try LocalPipelineFixture()
+        try fixture.prepare()
+        let (command, server) = try startLongDescribe(fixture)
+        command.kill()
+        _ = command.wait()
+        #expect(LlamaVenv.waitGone(server, seconds: 5), "llama-server \(server) outlived kill -9 of dsbuild")
+    }
+}
