@@ -164,6 +164,19 @@ final class ConnectionCounter: @unchecked Sendable {
         #expect(listener.count > 0, "the resolver override did not reach the listener: the test proves nothing")
     }
 
+    @Test func aMissingLocalModelStopsOnlyTheCommandsThatAskAModel() throws {
+        let fixture = try LocalPipelineFixture(extraRecipe: "    model: no-such-model.gguf")
+        try fixture.prepare()  // filter (no judges) runs though llm.local names a file that is not there
+        let described = try fixture.dsbuild(["describe"])
+        #expect(described.status == 2)
+        let errors = described.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        #expect(errors.count == 1 && errors[0].contains("no-such-model.gguf does not exist"), "\(described.stderr)")
+        let server = try fixture.dsbuild(["describe", "--local-model", fixture.dir.path("images/Kimchi/6.jpg").path])
+        #expect(server.status == 2, "a file that is no model: the server fails to start")
+        let line = server.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        #expect(line.count == 1 && (line[0].contains("6.jpg") || line[0].contains("llama")), "\(server.stderr)")
+    }
+
     @Test(.enabled(if: LlamaVenv.available, Comment(rawValue: LlamaVenv.unavailableReason ?? "")))
     func localModelRunsDescribeMCQAndShardsAndStopsItsServer() throws {
         let fixture = try LocalPipelineFixture()

@@ -75,7 +75,8 @@ extension DSBuild {
             if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_FILTER_DELAY_MS"], let v = Int(ms) {
                 settings.delayPerImage = .milliseconds(v)
             }
-            let plan = try LocalModelSession.plan(context, option: local.path)
+            // Only judges ask a model: a filter without them neither resolves nor starts one.
+            let plan = settings.vlmJudge || settings.relevance ? try LocalModelSession.plan(context, option: local.path) : nil
             if let plan, !plan.hasVision {
                 // Both judges look at the image: a text-only local model cannot answer them.
                 if settings.vlmJudge {

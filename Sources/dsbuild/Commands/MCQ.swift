@@ -143,7 +143,9 @@ extension DSBuild {
                 return
             }
             var settings = try settings(context.recipe)
-            let plan = try LocalModelSession.plan(context, option: local.path)
+            // Type 1 questions are built from the keywords alone; Type 2, the blind check and verification ask a model.
+            let asksModel = settings.types.contains(2) || settings.blindCheck || settings.verify
+            let plan = asksModel ? try LocalModelSession.plan(context, option: local.path) : nil
             if let plan {
                 plan.adapt(&settings)
                 if !plan.hasVision && settings.verify {
@@ -152,7 +154,6 @@ extension DSBuild {
                 }
             }
             let finalSettings = settings
-            // Type 1 questions are built from the keywords alone; Type 2, the blind check and verification ask a model.
             let needsModel = settings.types.contains(2) || settings.blindCheck || settings.verify
             try await LocalModelSession.serving(context, plan: plan, needsModel: needsModel, command: "mcq") {
                 try await generate(context, settings: finalSettings)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dataset
+import Filter
 import Foundation
 import Train
 
@@ -64,8 +65,10 @@ extension DSBuild {
             var runOptions = options
             runOptions.workspace = directory.path
             let context = try CommandContext.open(runOptions, command: "run")
-            let plan = try LocalModelSession.plan(context, option: local.path)
+            let filter = FilterSettings(recipe: parsed)
             let asksModel = stages.contains(.describe) || stages.contains(.mcq)
+                || (stages.contains(.filter) && (filter.vlmJudge || filter.relevance))
+            let plan = asksModel ? try LocalModelSession.plan(context, option: local.path) : nil
             let result = try await LocalModelSession.serving(context, plan: plan, needsModel: plan != nil && asksModel, command: "run") {
                 try await runStages(stages, arguments: arguments, progress: progress)
             }
