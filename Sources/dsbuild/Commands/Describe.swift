@@ -54,6 +54,7 @@ extension DSBuild {
             let plan = try LocalModelSession.plan(context, option: local.path)
             if let plan {
                 plan.adapt(&settings)
+                settings.verifyModel = plan.alias
                 if !plan.hasVision {
                     if settings.modes.contains("image-grounded") {
                         LocalModelSession.skipped("describe", "image-grounded mode", context)

@@ -148,6 +148,7 @@ extension DSBuild {
             let plan = asksModel ? try LocalModelSession.plan(context, option: local.path) : nil
             if let plan {
                 plan.adapt(&settings)
+                settings.verifyModel = plan.alias
                 if !plan.hasVision && settings.verify {
                     LocalModelSession.skipped("mcq", "answer-key verification (mcq.verify, asks with the image)", context)
                     settings.verify = false
