@@ -33,13 +33,13 @@ public struct Type2Stage: Stage {
 
     /// The schema under `llm.local`: every string bounded, so a small model under llama.cpp's grammar (which
     /// honours `maxLength`) closes the object instead of writing its rationale until cut at `max_tokens`.
-    public static let localSchema = #"{"type":"object","properties":{"question":{"type":"string","minLength":10,"maxLength":200},"answer":{"type":"string","minLength":1,"maxLength":60},"distractors":{"type":"array","items":{"type":"string","minLength":1,"maxLength":60},"minItems":3,"maxItems":3},"aspect":{"type":"string","maxLength":30},"rationale":{"type":"string","maxLength":160}},"required":["question","answer","distractors","aspect","rationale"],"additionalProperties":false}"#
+    public static let localSchema = #"{"type":"object","properties":{"question":{"type":"string","minLength":10,"maxLength":160},"answer":{"type":"string","minLength":2,"maxLength":40},"distractors":{"type":"array","items":{"type":"string","minLength":2,"maxLength":40},"minItems":3,"maxItems":3},"aspect":{"type":"string","maxLength":20},"rationale":{"type":"string","maxLength":80}},"required":["question","answer","distractors","aspect","rationale"],"additionalProperties":false}"#
 
     /// The schema sent: `localSchema` under `llm.local` (a remote endpoint's requests, and their cache keys, are unchanged).
     var schema: String { settings.llm.usesLocalModel ? Self.localSchema : Self.schema }
 
     /// 500 completion tokens; under `llm.local` at most the local limit (a CPU writes a few tokens a second).
-    var maxTokens: Int { settings.llm.usesLocalModel ? min(500, max(settings.llm.maxTokens ?? 500, 250)) : 500 }
+    var maxTokens: Int { settings.llm.usesLocalModel ? min(500, max(settings.llm.maxTokens ?? 500, 320)) : 500 }
 
     public static let template = """
         Write one multiple-choice question in {language} that tests knowledge of the {category} "{keyword}" described \

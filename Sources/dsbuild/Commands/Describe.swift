@@ -52,20 +52,7 @@ extension DSBuild {
             let context = try CommandContext.open(options, command: "describe")
             var settings = settings(context)
             let plan = try LocalModelSession.plan(context, option: local.path)
-            if let plan {
-                plan.adapt(&settings)
-                settings.verifyModel = plan.alias
-                if !plan.hasVision {
-                    if settings.modes.contains("image-grounded") {
-                        LocalModelSession.skipped("describe", "image-grounded mode", context)
-                        settings.modes.removeAll { $0 == "image-grounded" }
-                    }
-                    if settings.verify {
-                        LocalModelSession.skipped("describe", "describe.verify (checks descriptions against images)", context)
-                        settings.verify = false
-                    }
-                }
-            }
+            plan?.adapt(&settings, context)
             if settings.modes.isEmpty {
                 if !options.quiet { print("describe: nothing to do (no mode left)") }
                 return

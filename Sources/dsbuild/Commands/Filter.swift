@@ -77,17 +77,7 @@ extension DSBuild {
             }
             // Only judges ask a model: a filter without them neither resolves nor starts one.
             let plan = settings.vlmJudge || settings.relevance ? try LocalModelSession.plan(context, option: local.path) : nil
-            if let plan, !plan.hasVision {
-                // Both judges look at the image: a text-only local model cannot answer them.
-                if settings.vlmJudge {
-                    LocalModelSession.skipped("filter", "the watermark judge (filter.vlm_judge)", context)
-                    settings.vlmJudge = false
-                }
-                if settings.relevance {
-                    LocalModelSession.skipped("filter", "the relevance judge (filter.relevance)", context)
-                    settings.relevance = false
-                }
-            }
+            plan?.adapt(&settings, context)
             let judged = settings
             // The rules need no model: a filter without judges runs with no endpoint at all. Both judges share one server.
             try await LocalModelSession.serving(context, plan: plan, needsModel: judged.vlmJudge || judged.relevance, command: "filter") {

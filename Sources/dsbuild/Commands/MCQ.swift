@@ -146,14 +146,7 @@ extension DSBuild {
             // Type 1 questions are built from the keywords alone; Type 2, the blind check and verification ask a model.
             let asksModel = settings.types.contains(2) || settings.blindCheck || settings.verify
             let plan = asksModel ? try LocalModelSession.plan(context, option: local.path) : nil
-            if let plan {
-                plan.adapt(&settings)
-                settings.verifyModel = plan.alias
-                if !plan.hasVision && settings.verify {
-                    LocalModelSession.skipped("mcq", "answer-key verification (mcq.verify, asks with the image)", context)
-                    settings.verify = false
-                }
-            }
+            plan?.adapt(&settings, context)
             let finalSettings = settings
             let needsModel = settings.types.contains(2) || settings.blindCheck || settings.verify
             try await LocalModelSession.serving(context, plan: plan, needsModel: needsModel, command: "mcq") {

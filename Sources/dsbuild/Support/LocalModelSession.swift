@@ -105,14 +105,3 @@ enum LocalModelSession {
         Output.note("\(command): \(what) skipped: the local model has no vision projector (set llm.local.mmproj to a vision model's mmproj GGUF)")
     }
 }
-
-extension LocalModelSession.Plan {
-    /// A stage's settings under this plan: every model name is the local alias, the completion limit the local
-    /// default unless the recipe sets one, and `llm.local.model` the served file (the stage's trim rule reads it).
-    func adapt<Settings: LLMStageSettings>(_ settings: inout Settings) {
-        settings.llm.localModel = model.path
-        settings.llm.model = alias
-        settings.ownModel = alias
-        if settings.llm.maxTokens == nil { settings.llm.maxTokens = llm.localMaxTokens }
-    }
-}
