@@ -242,6 +242,29 @@ final class ConnectionCounter: @unchecked Sendable {
         }
     }
 
+    @Test(.enabled(if: LlamaVenv.available, Comment(rawValue: LlamaVenv.unavailableReason ?? "")))
+    func evalScoresWithTheLocalModelAndSkipsTheImageConditionWithoutAProjector() throws {
+        let fixture = try LocalPipelineFixture()
+        try fixture.prepare()
+        let lines = try String(contentsOf: TestPaths.kViscuitAnnotations, encoding: .utf8).split(separator: "\n")
+            .filter { $0.contains("\"question_type\": 2") }.prefix(4)
+        let file = fixture.dir.path("questions.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        let alias = URL(fileURLWithPath: fixture.modelPath).deletingPathExtension().lastPathComponent
+
+        let withImage = try fixture.dsbuild(["eval", "--local-model", fixture.modelPath, "--questions", file.path,
+                                             "--questions-format", "k-viscuit", "--condition", "with-image"])
+        #expect(withImage.status == 0, "\(withImage.stderr)")
+        #expect(withImage.stderr.split(separator: "\n").filter { $0.contains("with-image condition skipped") }.count == 1, "\(withImage.stderr)")
+        #expect(fixture.lastServerPort() == nil, "no server for an eval with nothing left to score")
+
+        let blind = try fixture.dsbuild(["eval", "--local-model", fixture.modelPath, "--questions", file.path,
+                                         "--questions-format", "k-viscuit", "--condition", "no-image", "--json"])
+        #expect(blind.status == 0, "\(blind.stderr)")
+        #expect(blind.stdout.contains(alias) && blind.stdout.contains("no-image"), "\(blind.stdout)")
+        #expect(LlamaVenv.serverPIDs(containing: "--port \(fixture.lastServerPort() ?? 0)").isEmpty, "the server outlived eval")
+    }
+
     /// Starts `describe` with a long job on the local model and returns it once its server answers.
     func startLongDescribe(_ fixture: LocalPipelineFixture) throws -> (RunningCommand, Int32) {
         let command = try fixture.runner.start(["describe", "--workspace", fixture.workspace.path, "--local-model", fixture.modelPath,

@@ -12,6 +12,8 @@ enum EvalChat {
         var configuration = OpenAIClientConfiguration.from(recipe: recipe, environment: ProcessInfo.processInfo.environment)
         configuration.baseURL = base
         configuration.apiKey = apiKey
+        // The local server this command started: no key, its slots, a CPU's time limit.
+        if let server = LocalModelSession.current, server.baseURL == base { Wiring.local(server, &configuration) }
         return OpenAIClient(configuration: configuration, cache: workspace.map { LLMCache(manifest: $0.manifest) })
     }
 }
