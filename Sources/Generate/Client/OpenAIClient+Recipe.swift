@@ -21,6 +21,7 @@ extension OpenAIClientConfiguration {
         configuration.maxWaitSeconds = llm.maxWaitSeconds
         configuration.maxReplyBytes = llm.maxReplyBytes
         configuration.initialWireFormat = WireFormat(name: llm.jsonMode.rawValue) ?? .jsonSchema
+        configuration.resolve = (environment["DSBUILD_TEST_RESOLVE"] ?? "").split(separator: ",").map(String.init)
         configuration.limits = RequestPacer.Limits(concurrency: llm.concurrency,
                                                    requestsPerMinute: llm.requestsPerMinute,
                                                    tokensPerMinute: llm.tokensPerMinute)

@@ -30,6 +30,9 @@ public struct OpenAIClientConfiguration: Sendable {
     public var initialWireFormat: WireFormat = .jsonSchema
     /// `llm.budget`, kept before each request is sent (nil: no limit).
     public var budget: LLMBudget?
+    /// Resolver overrides for the default transport (`host:port:address`), read from `DSBUILD_TEST_RESOLVE`
+    /// (comma-separated): tests point api.openai.com at a loopback listener to prove no request is sent there.
+    public var resolve: [String] = []
 
     public init(baseURL: URL, apiKey: String?, imageDetail: String? = "auto", timeout: TimeInterval = 120,
                 maxAttempts: Int = 6, maxReasks: Int = 2, backoffBase: Double = 0.5, backoffMax: Double = 30,
@@ -100,7 +103,8 @@ public final class OpenAIClient: ChatService {
                 cache: LLMCache?, logger: Logger = Logger(label: "dsbuild.llm"), batchQueue: BatchQueue? = nil) {
         self.configuration = configuration
         self.batchQueue = batchQueue
-        self.transport = transport ?? (HTTPChatTransport(maxBodyBytes: configuration.maxReplyBytes) as any ChatTransport)
+        self.transport = transport ?? (HTTPChatTransport(maxBodyBytes: configuration.maxReplyBytes,
+                                                         resolve: configuration.resolve) as any ChatTransport)
         self.cache = cache
         self.logger = logger
         wireFormat = Mutex(configuration.initialWireFormat)

@@ -59,6 +59,9 @@ public struct DescribeStage: Stage {
         public var promptTokens: Int
         public var completionTokens: Int
         public var fromCache: Bool
+        /// Set when the reply was cut at `max_tokens` and trimmed to its last whole sentence (`llm.local.trim_truncated`):
+        /// recorded as the accepted row's `reason = trimmed` and this detail.
+        public var trimmed: String? = nil
     }
 
     public let name = "describe"
@@ -242,7 +245,17 @@ public struct DescribeStage: Stage {
                                         completionTokens: result.usage.completionTokens, fromCache: result.fromCache)
         let text = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
         if result.finishReason == "length" {
-            return .rejected(DescriptionRejection("truncated", "cut at max_tokens (\(settings.maxTokens))"), text, summary)
+            let cut = DescriptionRejection("truncated", "cut at max_tokens (\(settings.maxTokens))")
+            // A small local model runs on until cut: under `llm.local.trim_truncated` its last whole sentence stands.
+            guard settings.llm.trimsTruncatedReplies, let whole = SentenceTrim.lastWholeSentences(text) else {
+                return .rejected(cut, text, summary)
+            }
+            var trimmedSummary = summary
+            trimmedSummary.trimmed = "cut at max_tokens (\(settings.maxTokens)); trimmed to its last whole sentence (\(whole.count) of \(text.count) characters)"
+            if let rejection = validator.check(whole, keyword: item.keyword, language: item.language) {
+                return .rejected(rejection, whole, trimmedSummary)
+            }
+            return .text(whole, trimmedSummary)
         }
         if let rejection = validator.check(text, keyword: item.keyword, language: item.language) {
             return .rejected(rejection, text, summary)
@@ -273,6 +286,7 @@ public struct DescribeStage: Stage {
         switch outcome {
         case .accepted(let t, let s, let v):
             (status, text, summary, verdict) = ("accepted", t, s, v)
+            if let trimmed = s?.trimmed { (reason, detail) = ("trimmed", trimmed) }
         case .rejected(let rejection, let t, let s, let v):
             (status, text, reason, detail, summary, verdict) = ("rejected", t, rejection.reason, rejection.detail, s, v)
         case .failed(let error):

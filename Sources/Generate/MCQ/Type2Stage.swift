@@ -31,6 +31,16 @@ public struct Type2Stage: Stage {
 
     public static let schema = #"{"type":"object","properties":{"question":{"type":"string","minLength":10,"maxLength":300},"answer":{"type":"string","minLength":1,"maxLength":120},"distractors":{"type":"array","items":{"type":"string","minLength":1,"maxLength":120},"minItems":3,"maxItems":3},"aspect":{"type":"string"},"rationale":{"type":"string"}},"required":["question","answer","distractors","aspect","rationale"],"additionalProperties":false}"#
 
+    /// The schema under `llm.local`: every string bounded, so a small model under llama.cpp's grammar (which
+    /// honours `maxLength`) closes the object instead of writing its rationale until cut at `max_tokens`.
+    public static let localSchema = #"{"type":"object","properties":{"question":{"type":"string","minLength":10,"maxLength":160},"answer":{"type":"string","minLength":2,"maxLength":40},"distractors":{"type":"array","items":{"type":"string","minLength":2,"maxLength":40},"minItems":3,"maxItems":3},"aspect":{"type":"string","maxLength":20},"rationale":{"type":"string","maxLength":80}},"required":["question","answer","distractors","aspect","rationale"],"additionalProperties":false}"#
+
+    /// The schema sent: `localSchema` under `llm.local` (a remote endpoint's requests, and their cache keys, are unchanged).
+    var schema: String { settings.llm.usesLocalModel ? Self.localSchema : Self.schema }
+
+    /// 500 completion tokens; under `llm.local` at most the local limit (a CPU writes a few tokens a second).
+    var maxTokens: Int { settings.llm.usesLocalModel ? min(Self.maxTokens, max(settings.llm.maxTokens ?? Self.maxTokens, 320)) : Self.maxTokens }
+
     public static let template = """
         Write one multiple-choice question in {language} that tests knowledge of the {category} "{keyword}" described \
         below: its appearance, use, history, habitat or behaviour — something a person who knows it can answer from \
@@ -65,8 +75,8 @@ public struct Type2Stage: Stage {
         let prompt = Self.prompt(for: item, language: settings.language)
         let validator = MCQValidator()
         let request = ChatRequest(
-            model: settings.model, messages: [.user(prompt)], temperature: settings.temperature, maxTokens: Self.maxTokens,
-            seed: settings.seed + item.variant, responseFormat: .jsonSchema(name: "mcq", schema: Self.schema),
+            model: settings.model, messages: [.user(prompt)], temperature: settings.temperature, maxTokens: maxTokens,
+            seed: settings.seed + item.variant, responseFormat: .jsonSchema(name: "mcq", schema: schema),
             purpose: "mcq.type2",
             validator: { text in
                 guard let parsed = Self.parse(text) else { return "the reply does not have question, answer and distractors" }

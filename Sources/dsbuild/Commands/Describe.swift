@@ -27,6 +27,7 @@ extension DSBuild {
         var refresh = false
         @Flag(help: "Send requests not in the cache through the Batch API (half price, within 24 h): upload, submit, poll, merge (llm.batch).")
         var batch = false
+        @OptionGroup var local: LocalModelOption
 
         func validate() throws {
             _ = try aspects.map { try CommaList.parse($0, option: "--aspects") }
@@ -54,13 +55,25 @@ extension DSBuild {
         func run() async throws {
             // An estimate only reads: it takes no lock, so it works while another command runs.
             let context = try CommandContext.open(options, command: estimate ? "estimate" : "describe")
-            let settings = settings(context)
+            var settings = settings(context)
             if estimate {
                 EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.describe], batch: batch || LLMSettings(recipe: context.recipe).batch, describe: settings), options: options)
                 return
             }
+            let plan = try LocalModelSession.plan(context, option: local.path)
+            plan?.adapt(&settings, context)
+            if settings.modes.isEmpty {
+                if !options.quiet { print("describe: nothing to do (no mode left)") }
+                return
+            }
+            let finalSettings = settings
+            try await LocalModelSession.serving(context, plan: plan, needsModel: true, command: "describe") {
+                try await run(context, settings: finalSettings)
+            }
+        }
 
-            let queue = BatchMode.queue(context, flag: batch)
+        private func run(_ context: CommandContext, settings: DescribeSettings) async throws {
+            let queue = try BatchMode.queue(context, flag: batch)
             let client = try Wiring.chatClient(context, concurrency: settings.concurrency, maxReasks: settings.maxAttempts - 1, batch: queue)
             let describe = try DescribeRun(settings: settings, client: client, workspaceRoot: context.workspace.root)
             let runner = context.runner

@@ -55,6 +55,8 @@ extension DSBuild {
         @Flag(help: "Show the stored results side by side instead of evaluating.")
         var compare = false
 
+        @OptionGroup var local: LocalModelOption
+
         func validate() throws {
             _ = try split.map { try EvalSection.splitRule.checked($0, "--split") }
             _ = try model.map { try ValueRule.nonEmpty.checked($0, "--model") }
@@ -102,7 +104,33 @@ extension DSBuild {
             let context = try workspace.map { _ in try CommandContext.open(options, command: "eval") }
             if let context { try Wiring.applyDisputes(context) }
             let recipe = context?.recipe ?? .empty
-            let section = section(recipe)
+            var section = section(recipe)
+            // A local model (--local-model, llm.local) is served for the eval and scored under its own name.
+            guard local.path == nil || context != nil else { throw ValidationError("--local-model needs a workspace (--workspace DIR)") }
+            let plan = try context.flatMap { try LocalModelSession.plan($0, option: local.path) }
+            if let plan, let context {
+                if !plan.hasVision {
+                    let asked = section.conditions.isEmpty ? [EvalCondition.withImage] : section.conditions
+                    if asked.contains(.withImage) { LocalModelSession.skipped("eval", "the with-image condition", context) }
+                    section.conditions = asked.filter { $0 != .withImage }
+                    if section.conditions.isEmpty { return }
+                }
+                let scored = section
+                try await LocalModelSession.serving(context, plan: plan, needsModel: true, command: "eval") {
+                    var served = scored
+                    if let server = LocalModelSession.current {
+                        served.endpoint = server.baseURL.absoluteString
+                        served.model = server.modelName
+                    }
+                    try await score(served, recipe: recipe, workspace: workspace, context: context)
+                }
+                return
+            }
+            try await score(section, recipe: recipe, workspace: workspace, context: context)
+        }
+
+        /// Scores the questions under `section` (its endpoint and model resolved) and prints and stores the results.
+        private func score(_ section: EvalSection, recipe: Recipe, workspace: Workspace?, context: CommandContext?) async throws {
             guard let modelName = section.model else { throw ValidationError("--model is required") }
             // --condition, else every condition the recipe lists (each scored and stored), else with-image.
             let conditions = section.conditions.isEmpty ? [EvalCondition.withImage] : section.conditions

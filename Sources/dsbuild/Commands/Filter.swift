@@ -40,6 +40,7 @@ extension DSBuild {
 
         @Flag(help: "Send the judges' requests not in the cache through the Batch API: upload, submit, poll, merge (llm.batch).")
         var batch = false
+        @OptionGroup var local: LocalModelOption
 
         func validate() throws {
             _ = try minShortSide.map { try FilterSettings.sizeLimitRule.checked($0, "--min-short-side") }
@@ -84,8 +85,19 @@ extension DSBuild {
             if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_FILTER_DELAY_MS"], let v = Int(ms) {
                 settings.delayPerImage = .milliseconds(v)
             }
+            // Only judges ask a model: a filter without them neither resolves nor starts one.
+            let plan = settings.vlmJudge || settings.relevance ? try LocalModelSession.plan(context, option: local.path) : nil
+            plan?.adapt(&settings, context)
+            let judged = settings
+            // The rules need no model: a filter without judges runs with no endpoint at all. Both judges share one server.
+            try await LocalModelSession.serving(context, plan: plan, needsModel: judged.vlmJudge || judged.relevance, command: "filter") {
+                try await run(context, settings: judged)
+            }
+        }
+
+        private func run(_ context: CommandContext, settings: FilterSettings) async throws {
             // A dry run records nothing, so it never batches: its judges ask online.
-            let queue = dryRun ? nil : BatchMode.queue(context, flag: batch)
+            let queue = dryRun ? nil : try BatchMode.queue(context, flag: batch)
             let pipeline = FilterPipeline(workspace: context.workspace, settings: settings,
                                           judge: settings.vlmJudge ? try Wiring.watermarkJudge(context, settings: settings, batch: queue) : nil,
                                           relevance: settings.relevance ? try Wiring.relevanceJudge(context, settings: settings, batch: queue) : nil,

@@ -16,6 +16,7 @@ extension DSBuild {
             commandName: "mcq",
             abstract: "Write Type 1 (recognition) and Type 2 (reasoning) multiple-choice questions; import or export question files.")
         @OptionGroup var options: GlobalOptions
+        @OptionGroup var local: LocalModelOption
 
         @Option(help: "Comma-separated question types to make: 1, 2.")
         var types: String?
@@ -115,7 +116,6 @@ extension DSBuild {
             }
             // An estimate only reads: it takes no lock, so it works while another command runs.
             let context = try CommandContext.open(options, command: estimate ? "estimate" : "mcq")
-            let manifest = context.workspace.manifest
             if let file = importFile ?? importKViscuit {
                 let report = try MCQFiles.importFile(URL(fileURLWithPath: file), format: importKViscuit != nil ? .kViscuit : format,
                                                      imagesDirectory: images.map { URL(fileURLWithPath: $0) }, origin: origin,
@@ -149,12 +149,24 @@ extension DSBuild {
                 if !report.imageProblems.isEmpty { throw ExitCode(1) }
                 return
             }
-            let settings = try settings(context.recipe)
+            var settings = try settings(context.recipe)
             if estimate {
                 EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.mcq], batch: batch || LLMSettings(recipe: context.recipe).batch, mcq: settings), options: options)
                 return
             }
-            let queue = BatchMode.queue(context, flag: batch)
+            // Type 1 questions are built from the keywords alone; Type 2, the blind check and verification ask a model.
+            let asksModel = settings.types.contains(2) || settings.blindCheck || settings.verify
+            let plan = asksModel ? try LocalModelSession.plan(context, option: local.path) : nil
+            plan?.adapt(&settings, context)
+            let finalSettings = settings
+            let needsModel = settings.types.contains(2) || settings.blindCheck || settings.verify
+            try await LocalModelSession.serving(context, plan: plan, needsModel: needsModel, command: "mcq") {
+                try await generate(context, settings: finalSettings)
+            }
+        }
+
+        private func generate(_ context: CommandContext, settings: MCQSettings) async throws {
+            let queue = try BatchMode.queue(context, flag: batch)
             let client = try Wiring.chatClient(context, concurrency: settings.concurrency, maxReasks: settings.maxAttempts - 1, batch: queue)
 
             let (runner, generation) = (context.runner, MCQRun(settings: settings, client: client, workspaceRoot: context.workspace.root))

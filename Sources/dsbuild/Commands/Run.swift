@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dataset
+import Filter
 import Foundation
 import Train
 
@@ -32,6 +33,7 @@ extension DSBuild {
         var batch = false
 
         @OptionGroup var options: GlobalOptions
+        @OptionGroup var local: LocalModelOption
 
         func run() async throws {
             let recipeURL = URL(fileURLWithPath: recipe).standardizedFileURL
@@ -72,8 +74,23 @@ extension DSBuild {
             if options.verbose { stageArguments.append("--verbose") }
             let progress = options.makeProgress()
             let arguments = stageArguments
-            let batch = self.batch
-            let result = try await Interruption.cancellable { () async -> PipelineResult in
+            // One local server for every stage of the run (`llm.local` / --local-model): started here when a stage that
+            // asks a model is selected, found running by the stage commands, stopped when the run ends.
+            var runOptions = options
+            runOptions.workspace = directory.path
+            let context = try CommandContext.open(runOptions, command: "run")
+            let filter = FilterSettings(recipe: parsed)
+            let asksModel = stages.contains(.describe) || stages.contains(.mcq)
+                || (stages.contains(.filter) && (filter.vlmJudge || filter.relevance))
+            let plan = asksModel ? try LocalModelSession.plan(context, option: local.path) : nil
+            let result = try await LocalModelSession.serving(context, plan: plan, needsModel: plan != nil && asksModel, command: "run") {
+                try await runStages(stages, arguments: arguments, progress: progress, batch: batch)
+            }
+            try finish(result, recipe: parsed, directory: directory, started: started)
+        }
+
+        private func runStages(_ stages: [PipelineStage], arguments: [String], progress: ProgressReporter, batch: Bool) async throws -> PipelineResult {
+            try await Interruption.cancellable { () async -> PipelineResult in
                 var result = PipelineResult()
                 for stage in stages {
                     if Task.isCancelled { result.interrupted = true; break }
@@ -104,6 +121,9 @@ extension DSBuild {
                 if Task.isCancelled { result.interrupted = true }
                 return result
             }
+        }
+
+        private func finish(_ result: PipelineResult, recipe parsed: Recipe, directory: URL, started: TimeInterval) throws {
             let (outcomes, failed, stopped) = (result.outcomes, result.failed, result.stopped)
             let interrupted = result.interrupted
             let workspace = try Workspace.open(at: directory)

@@ -8,8 +8,13 @@ import Synchronization
 /// requests in, and the driver that submits, polls, merges and runs the command's passes again.
 enum BatchMode {
     /// The queue for a command's clients when batch mode is on (the flag or the recipe), else nil (online).
-    static func queue(_ context: CommandContext, flag: Bool) -> BatchQueue? {
-        flag || LLMSettings(recipe: context.recipe).batch ? BatchQueue() : nil
+    /// Refused under a local model: llama.cpp's server has no Batch API (its requests cost nothing anyway).
+    static func queue(_ context: CommandContext, flag: Bool) throws -> BatchQueue? {
+        guard flag || LLMSettings(recipe: context.recipe).batch else { return nil }
+        if LocalModelSession.current != nil {
+            throw ValidationErrorMessage("--batch (llm.batch) sends requests to a provider's Batch API; the local model (llm.local) has none: run without it")
+        }
+        return BatchQueue()
     }
 
     /// The driver over the configured endpoint and the workspace's manifest.

@@ -57,6 +57,11 @@ enum Output {
         FileHandle.standardError.write(Data("error: \(SecretRedactor.redact(message))\n".utf8))
     }
 
+    /// A line for the user on stderr (stdout stays data).
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data("\(SecretRedactor.redact(message))\n".utf8))
+    }
+
     static func warning(_ message: String) {
         FileHandle.standardError.write(Data("warning: \(SecretRedactor.redact(message))\n".utf8))
     }

@@ -18,6 +18,8 @@ enum EvalChat {
         if let workspace, llm.budget.isSet {
             configuration.budget = try LLMBudget(settings: llm, manifest: workspace.manifest, workspace: workspace.root.path)
         }
+        // The local server this command started: no key, its slots, a CPU's time limit.
+        if let server = LocalModelSession.current, server.baseURL == base { Wiring.local(server, &configuration) }
         return OpenAIClient(configuration: configuration, cache: workspace.map { LLMCache(manifest: $0.manifest) })
     }
 }

@@ -8,13 +8,18 @@ enum Wiring {
     /// The VLM watermark judge (Filter) over the configured chat endpoint (Generate's client); with `batch`, its
     /// requests are queued there for the Batch API.
     static func watermarkJudge(_ context: CommandContext, settings: FilterSettings, batch: BatchQueue? = nil) throws -> any WatermarkJudging {
-        VLMWatermarkJudge(service: try chatClient(context, batch: batch), model: settings.vlmModel ?? LLMSettings(recipe: context.recipe).model)
+        VLMWatermarkJudge(service: try chatClient(context, batch: batch), model: judgeModel(context, settings.vlmModel))
     }
 
     /// The relevance judge (Filter) over the configured chat endpoint (Generate's client); with `batch`, its
     /// requests are queued there for the Batch API.
     static func relevanceJudge(_ context: CommandContext, settings: FilterSettings, batch: BatchQueue? = nil) throws -> any RelevanceJudging {
-        VLMRelevanceJudge(service: try chatClient(context, batch: batch), model: settings.relevanceModel ?? LLMSettings(recipe: context.recipe).model)
+        VLMRelevanceJudge(service: try chatClient(context, batch: batch), model: judgeModel(context, settings.relevanceModel))
+    }
+
+    /// A judge's model: the local server's when one serves this command, else the judge's own, else `llm.model`.
+    static func judgeModel(_ context: CommandContext, _ own: String?) -> String {
+        LocalModelSession.current?.modelName ?? own ?? LLMSettings(recipe: context.recipe).model
     }
 
     /// The answer-key verdicts applied as the recipe's `mcq.keep_disputed` says now (Generate's one mapping), before
@@ -40,7 +45,20 @@ enum Wiring {
         if llm.budget.isSet {
             configuration.budget = try LLMBudget(settings: llm, manifest: context.workspace.manifest, workspace: context.workspace.root.path)
         }
+        if let server = LocalModelSession.current { local(server, &configuration) }
         return OpenAIClient(configuration: configuration, cache: LLMCache(manifest: context.workspace.manifest), logger: context.logger,
                             batchQueue: batch)
+    }
+
+    /// The client's configuration for the local server this command started: its loopback URL, no key, as many
+    /// requests in flight as it has slots (more would queue inside it and time out there), and a time limit a CPU
+    /// writing a few tokens a second can meet.
+    static func local(_ server: LocalServer, _ configuration: inout OpenAIClientConfiguration) {
+        configuration.baseURL = server.baseURL
+        configuration.apiKey = nil
+        configuration.limits.concurrency = server.configuration.parallel
+        configuration.limits.requestsPerMinute = nil
+        configuration.limits.tokensPerMinute = nil
+        configuration.timeout = max(configuration.timeout, 900)
     }
 }

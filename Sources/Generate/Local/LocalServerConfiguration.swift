@@ -1,0 +1,38 @@
+import Foundation
+
+/// How dsbuild starts llama.cpp's server for `llm.local`: the files, the server's context and slots, the name it
+/// serves the model under, and where its output goes.
+public struct LocalServerConfiguration: Sendable, Equatable {
+    public var binary: LocalServerBinary
+    public var model: URL
+    public var mmproj: URL?
+    public var context: Int
+    public var parallel: Int
+    /// Its output (stdout and stderr), appended: `<workspace>/logs/llama-server.log`.
+    public var logFile: URL
+    public var startupSeconds: Double
+
+    public init(binary: LocalServerBinary, model: URL, mmproj: URL? = nil, context: Int = 4096, parallel: Int = 2,
+                logFile: URL, startupSeconds: Double = 180) {
+        self.binary = binary
+        self.model = model
+        self.mmproj = mmproj
+        self.context = context
+        self.parallel = parallel
+        self.logFile = logFile
+        self.startupSeconds = startupSeconds
+    }
+
+    /// The model name the server reports and every request sends: the GGUF's file name without `.gguf`, given
+    /// to the server as `--alias`. It depends on nothing else (not the port), so the request bodies — and the
+    /// cache keys hashed from them — are the same on every start.
+    public var alias: String { model.deletingPathExtension().lastPathComponent }
+
+    /// The server's arguments for `port`.
+    public func arguments(port: Int) -> [String] {
+        var arguments = ["--model", model.path, "--host", "127.0.0.1", "--port", "\(port)", "--ctx-size", "\(context)",
+                         "--parallel", "\(parallel)", "--alias", alias, "--no-webui", "--offline"]
+        if let mmproj { arguments += ["--mmproj", mmproj.path] }
+        return arguments
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+
+/// The folder outside any workspace where `dsbuild models install` puts models and the llama.cpp server:
+/// `$DSBUILD_MODELS_DIR`, else `$XDG_CACHE_HOME/dsbuild/models`, else `~/.cache/dsbuild/models`. Holds `venv/`
+/// (the registry packages, pinned) and one folder per model with its GGUF and `model.json`.
+public struct ModelsCache: Sendable {
+    public let directory: URL
+
+    public init(directory: URL) { self.directory = directory }
+
+    /// The cache the environment names.
+    public static func from(environment: [String: String]) -> ModelsCache {
+        if let dir = environment["DSBUILD_MODELS_DIR"], !dir.isEmpty { return ModelsCache(directory: URL(fileURLWithPath: dir)) }
+        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty {
+            return ModelsCache(directory: URL(fileURLWithPath: xdg).appendingPathComponent("dsbuild/models"))
+        }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return ModelsCache(directory: URL(fileURLWithPath: home).appendingPathComponent(".cache/dsbuild/models"))
+    }
+
+    /// The venv holding the registry packages.
+    public var venv: URL { directory.appendingPathComponent("venv") }
+
+    public func folder(of model: KnownModel) -> URL { directory.appendingPathComponent(model.name) }
+
+    /// What an installed model's folder records (`model.json`).
+    public struct Installed: Sendable, Equatable, Codable {
+        public var name: String
+        public var file: String
+        public var mmproj: String?
+        public var capabilities: [String]
+        public var packages: [String]
+        public var bytes: Int64
+        public var installedAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case name, file, mmproj, capabilities, packages, bytes
+            case installedAt = "installed_at"
+        }
+    }
+
+    /// The installed models whose files are present, by name.
+    public func installed() -> [Installed] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
+        return names.compactMap { name in
+            let record = directory.appendingPathComponent("\(name)/model.json")
+            guard let data = try? Data(contentsOf: record),
+                  let installed = try? JSONDecoder().decode(Installed.self, from: data),
+                  FileManager.default.fileExists(atPath: installed.file) else { return nil }
+            return installed
+        }
+    }
+
+    /// `llm.local.model`'s value as a file: a path (`…/x.gguf`, relative to `base`) as it is, a known model's name as
+    /// its file in this cache. A name that is not installed is an error naming the command that installs it.
+    public func resolveModel(_ value: String, relativeTo base: URL) throws(LocalServerError) -> URL {
+        if let known = KnownModel.named(value) {
+            if let installed = installed().first(where: { $0.name == known.name }) { return URL(fileURLWithPath: installed.file) }
+            throw LocalServerError(.modelNotFound, "model \(value) is not installed in \(directory.path): run `dsbuild models install \(value)`")
+        }
+        let url = Self.path(value, relativeTo: base)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            let names = KnownModel.all.map(\.name).joined(separator: ", ")
+            throw LocalServerError(.modelNotFound, "local model file \(url.path) does not exist: give a .gguf file or an installed model (\(names); `dsbuild models install`)")
+        }
+        return url
+    }
+
+    /// `path` as a file URL: as it is when absolute (`~` expanded), else under the folder `base`.
+    static func path(_ path: String, relativeTo base: URL) -> URL {
+        let expanded = (path as NSString).expandingTildeInPath
+        return (expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : base.appendingPathComponent(expanded)).standardizedFileURL
+    }
+}
