@@ -196,6 +196,43 @@ extension BatchDriverTests {
         #expect(result == "batched answer", "submitted again in a new batch and answered")
         #expect(report.batches == 1 && s.fake.creates == 1)
         let lost = try await s.driver.store.all().first { $0.0.id == row }
-        #expect(lost?.0.status == "lost" && lost?.1["cancelled"] == 1)
+        #expect(lost?.0.status == "lost" && lost?.1["failed"] == 1, "a lost batch's requests count as an attempt")
+        #expect(s.fake.cancels >= 1, "a lost batch is cancelled in case it still runs")
+    }
+
+    @Test func aFewPolls404DoNotLoseABatch() async throws {
+        let s = try Setup()
+        defer { s.server.stop() }
+        s.fake.hostile { $0.poll404 = 2 }
+        let request = ChatRequest(model: "m", messages: [.user("q")], purpose: "test")
+        let (result, report) = try await s.driver.run { await s.ask(request) }
+        #expect(result == "batched answer" && s.fake.creates == 1 && report.failed == 0)
+    }
+
+    @Test func aMergeNeverOverwritesAnAnswerStoredAfterTheBatchWasStaged() async throws {
+        let s = try Setup()
+        defer { s.server.stop() }
+        let request = ChatRequest(model: "m", messages: [.user("q")], purpose: "test")
+        _ = await s.ask(request)
+        let file = try #require(try BatchInputFile.split(s.queue.drain(), maxRequests: 10, maxBytes: 1 << 20).first)
+        let row = try await s.driver.store.stage(file, purposes: [:])
+        let first = #"{"choices":[{"message":{"role":"assistant","content":"online first"},"finish_reason":"stop"}]}"#
+        let cache = LLMCache(manifest: s.workspace.manifest)
+        try await cache.store(key: file.keys[0], model: "m", purpose: "test", response: first, usage: ChatUsage())
+        try await s.driver.store.merge(row, model: "m", outcomes: [file.keys[0]: .init(state: .succeeded, response: #"{"choices":[{"message":{"role":"assistant","content":"batch later"},"finish_reason":"stop"}]}"#)])
+        #expect(try await cache.lookup(file.keys[0])?.response == first, "the first answer wins")
+    }
+
+    @Test func exhaustionHoldsForTheCommandAndAFailedBatchCountsOnlyItsNamedLines() async throws {
+        let s = try Setup(maxAttempts: 1)
+        defer { s.server.stop() }
+        s.fake.script(.fail)
+        let requests = (0..<2).map { ChatRequest(model: "m", messages: [.user("q\($0)")], purpose: "test") }
+        let (results, _) = try await s.driver.run { [requests] in [await s.ask(requests[0]), await s.ask(requests[1])] }
+        // The scripted failure names line 1: that request used its one attempt, the other was resubmitted and answered.
+        #expect(results.filter { $0 == "batched answer" }.count == 1 && results.contains(ChatError.Code.unavailable.rawValue), "\(results)")
+        // A new command tries the exhausted request again.
+        let (again, _) = try await s.driver.run { [requests] in [await s.ask(requests[0]), await s.ask(requests[1])] }
+        #expect(again == ["batched answer", "batched answer"])
     }
 }

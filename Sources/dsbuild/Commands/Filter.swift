@@ -84,7 +84,12 @@ extension DSBuild {
             if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_FILTER_DELAY_MS"], let v = Int(ms) {
                 settings.delayPerImage = .milliseconds(v)
             }
-            // A dry run records nothing, so it never batches: its judges ask online.
+            // A dry run records nothing, so it cannot batch, and its judges would ask online: with batch mode asked
+            // (--batch or llm.batch) it is refused rather than sending anything online.
+            if dryRun && (settings.vlmJudge || settings.relevance) && BatchMode.queue(context, flag: batch) != nil {
+                Output.error("filter --dry-run would send its judges' requests online, and batch mode (--batch or llm.batch) sends nothing online: run filter --batch without --dry-run, or the dry run without batch mode")
+                throw ExitCode(2)
+            }
             let queue = dryRun ? nil : BatchMode.queue(context, flag: batch)
             let pipeline = FilterPipeline(workspace: context.workspace, settings: settings,
                                           judge: settings.vlmJudge ? try Wiring.watermarkJudge(context, settings: settings, batch: queue) : nil,
