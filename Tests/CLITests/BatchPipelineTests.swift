@@ -275,7 +275,8 @@ import _DSBuildTestSupport
     }
 
     @Test func expiredAndFailedRequestsAreResubmittedAloneAndSucceededOnesNever() throws {
-        let f = try Fixture(keywords: 3)
+        // Expired, failed and failed again are three attempts: one more is allowed so the fourth batch runs.
+        let f = try Fixture(keywords: 3, llm: ["batch_max_attempts: 4"])
         defer { f.stop() }
         try f.prepare()
         f.api.script(.expire(completing: 2), .partialErrors(every: 2), .fail)

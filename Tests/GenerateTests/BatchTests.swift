@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import GRDB
 import Testing
 @testable import Generate
 import _DSBuildTestSupport
@@ -234,5 +235,27 @@ extension BatchDriverTests {
         // A new command tries the exhausted request again.
         let (again, _) = try await s.driver.run { [requests] in [await s.ask(requests[0]), await s.ask(requests[1])] }
         #expect(again == ["batched answer", "batched answer"])
+    }
+
+    @Test func expiredRequestsCountAgainstTheAttempts() async throws {
+        let s = try Setup(maxAttempts: 2)
+        defer { s.server.stop() }
+        s.fake.script(.expire(completing: 0), .expire(completing: 0), .expire(completing: 0))
+        let request = ChatRequest(model: "m", messages: [.user("q")], purpose: "test")
+        let (result, report) = try await s.driver.run { await s.ask(request) }
+        #expect(result == ChatError.Code.unavailable.rawValue && s.fake.creates == 2 && report.expired == 2)
+    }
+
+    @Test func aBatchReplyWithoutUsageIsStoredAtTheRequestsWorstCase() async throws {
+        let s = try Setup(responder: { _ in .raw(status: 200, contentType: "application/json", body: #"{"choices":[{"index":0,"message":{"role":"assistant","content":"no usage"},"finish_reason":"stop"}],"usage":{"prompt_tokens":-3,"completion_tokens":"x"}}"#) })
+        defer { s.server.stop() }
+        let request = ChatRequest(model: "m", messages: [.user("q")], maxTokens: 77, purpose: "test")
+        let (result, _) = try await s.driver.run { await s.ask(request) }
+        #expect(result == "no usage")
+        let rows = try s.workspace.manifest.read { db in
+            try Row.fetchAll(db, sql: "SELECT prompt_tokens, completion_tokens, estimated_prompt_tokens FROM llm_cache")
+        }
+        #expect(rows.count == 1 && (rows[0][0] as Int) > 0 && (rows[0][1] as Int) == 77 && (rows[0][2] as Int?) == nil,
+                "the worst case, and no calibration from it: \(rows)")
     }
 }

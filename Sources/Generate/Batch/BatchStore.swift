@@ -14,7 +14,7 @@ public struct BatchStore: Sendable {
         case succeeded
         /// An error line (or the whole batch failed): submitted again, at most `llm.batch_max_attempts` times.
         case failed
-        /// The batch's window passed before it ran (`batch_expired`): submitted again.
+        /// The batch's window passed before it ran (`batch_expired`): submitted again, counted as an attempt.
         case expired
         /// The batch was cancelled (or abandoned before upload) before it ran: pending again.
         case cancelled
@@ -139,7 +139,7 @@ public struct BatchStore: Sendable {
         }
     }
 
-    /// Keys whose batches failed them at least `attempts` times, with the last error: their items fail instead of
+    /// Keys whose batches failed or expired them at least `attempts` times, with the last error: their items fail instead of
     /// being submitted again.
     /// `since`: only batches staged at or after that time count (a command's own: exhaustion holds for the command
     /// that reached it, and a new command may try again).
@@ -147,7 +147,7 @@ public struct BatchStore: Sendable {
         try await manifest.asyncRead { db in
             var result: [String: String] = [:]
             for row in try Row.fetchAll(db, sql: """
-                SELECT custom_id, COUNT(*), MAX(error) FROM llm_batch_requests WHERE state = 'failed'
+                SELECT custom_id, COUNT(*), MAX(error) FROM llm_batch_requests WHERE state IN ('failed', 'expired')
                  AND batch IN (SELECT id FROM llm_batches WHERE created_at >= ?)
                  AND custom_id NOT IN (SELECT custom_id FROM llm_batch_requests WHERE state IN ('succeeded', 'submitted'))
                  GROUP BY custom_id HAVING COUNT(*) >= ?
