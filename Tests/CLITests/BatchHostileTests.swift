@@ -26,6 +26,11 @@ import _DSBuildTestSupport
         f.api.script(.stall)
         try Self.interruptedWhilePolling(f)
         let held = Set(f.api.batchKeys.flatMap { $0 })
+        // The estimate leaves those requests out (they are submitted already) and says so.
+        let estimate = try f.cli.run(["estimate", "--stages", "describe", "--batch", "--json", "--workspace", f.workspace.path])
+        let notes = ((try estimate.json()["estimate"] as? [String: Any])?["notes"] as? [String]) ?? []
+        #expect(notes.contains { $0.contains("\(held.count) request(s) held by batches in flight") }, "\(notes) \(estimate.stderr)")
+        #expect(!estimate.stderr.contains("is in batch"), "the estimate says it once, in its note: \(estimate.stderr)")
         let online = try f.run(["describe", "--modes", "text-only"], allowing: [0, 1])
         #expect(f.api.online.keys.filter { held.contains($0) }.isEmpty, "no request a batch holds went online: \(f.api.online.count)")
         #expect(online.stderr.contains("in flight") && online.stderr.contains("batch cancel"), "\(online.stderr)")

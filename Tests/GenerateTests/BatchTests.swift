@@ -71,6 +71,20 @@ import _DSBuildTestSupport
         #expect(serverError.state == .failed && serverError.error?.contains("server_error") == true)
     }
 
+    @Test func aResultLineOverTheReplyLimitFailsItsRequestAndTheFirstSuccessLineWins() throws {
+        let completion = { (text: String) in #"{"choices":[{"finish_reason":"stop","index":0,"message":{"content":"\#(text)","role":"assistant"}}],"usage":{"completion_tokens":3,"prompt_tokens":11}}"# }
+        let output = Data("""
+            {"custom_id":"a","error":null,"id":"r1","response":{"body":\(completion("first")),"request_id":"x","status_code":200}}
+            {"custom_id":"a","error":null,"id":"r2","response":{"body":\(completion("second")),"request_id":"x","status_code":200}}
+            {"custom_id":"b","error":null,"id":"r3","response":{"body":\(completion(String(repeating: "x", count: 400))),"request_id":"x","status_code":200}}
+
+            """.utf8)
+        let batch = try #require(BatchObject(json: ["id": "batch_1", "status": "completed"]))
+        let outcomes = BatchResults.outcomes(keys: ["a", "b"], output: output, errors: nil, batch: batch, maxLineBytes: 300)
+        #expect(outcomes["a"]?.response?.contains("first") == true, "the first success line in file order is kept")
+        #expect(outcomes["b"]?.state == .failed && outcomes["b"]?.error?.contains("llm.max_reply_bytes") == true)
+    }
+
     @Test func aClientInBatchModeQueuesCacheMissesAndNeverSends() async throws {
         let endpoint = FakeChatEndpoint { _ in .content("online answer") }
         let (_, workspace, directory) = try makeClient(endpoint)
