@@ -72,10 +72,13 @@ public struct BatchAPI: Sendable {
     /// At most `maxPages` pages are read.
     public func find(notBefore: Double? = nil, maxPages: Int = 50, _ matching: (BatchObject) -> Bool) async throws -> BatchObject? {
         var after: String?
+        var seen = Set<String>()
         for _ in 0..<maxPages {
             let page = try await listPage(after: after)
             if let found = page.batches.first(where: matching) { return found }
-            guard page.hasMore, let last = page.batches.last else { return nil }
+            // An endpoint that ignores `after` answers the same page again: nothing more to learn from it.
+            guard page.hasMore, let last = page.batches.last, !seen.contains(last.id) else { return nil }
+            seen.formUnion(page.batches.map(\.id))
             if let notBefore, let created = last.createdAt, created < notBefore { return nil }
             after = last.id
         }

@@ -31,7 +31,7 @@ enum BatchMode {
             // Online: requests a batch in flight holds were not sent (their items stay pending); say so once.
             let inFlight = (try? await BatchStore(manifest: context.workspace.manifest).inFlight().count) ?? 0
             if inFlight > 0 {
-                Output.error("\(inFlight) batch\(inFlight == 1 ? "" : "es") in flight hold requests of this workspace: those were not sent online and their items stay pending — run with --batch to merge them, or `dsbuild batch cancel`")
+                Output.error("\(inFlight) batch\(inFlight == 1 ? " in flight holds" : "es in flight hold") requests of this workspace: those were not sent online and their items stay pending — run with --batch to merge them, or `dsbuild batch cancel`")
             }
             return (result, nil)
         }
