@@ -24,7 +24,7 @@ public struct BatchDriver: Sendable {
     public var onStep: (@Sendable (String) -> Void)?
     /// What `problem` said during this driver's life, in order (copied into each report a public entry returns).
     private let reported = ProblemLog()
-    /// The bodies this driver submitted, by key (token counts of their answers).
+    /// The token counts of the requests this driver submitted, by key (not their bodies: images make those large).
     private let bodies = BodyLog()
 
     public init(api: BatchAPI, store: BatchStore, queue: BatchQueue, settings: BatchSettings, logger: Logger,
@@ -297,19 +297,19 @@ public struct BatchDriver: Sendable {
     private func counted(_ outcomes: [String: BatchStore.Outcome], _ record: BatchRecord) async throws -> [String: BatchStore.Outcome] {
         let succeeded = outcomes.filter { $0.value.state == .succeeded }.map(\.key)
         guard !succeeded.isEmpty else { return outcomes }
-        var bodies = self.bodies.get(succeeded)
-        if bodies.count < succeeded.count, let id = record.inputFileID, let data = try? await api.fileContent(id) {
+        var counts = self.bodies.get(succeeded)
+        if counts.count < succeeded.count, let id = record.inputFileID, let data = try? await api.fileContent(id) {
+            let wanted = Set(succeeded)
             for line in data.split(separator: 0x0A) {
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                      let key = object["custom_id"] as? String, bodies[key] == nil, let body = object["body"],
+                      let key = object["custom_id"] as? String, wanted.contains(key), counts[key] == nil, let body = object["body"],
                       let bytes = try? JSONSerialization.data(withJSONObject: body) else { continue }
-                bodies[key] = bytes
+                counts[key] = RequestTokens.of(body: bytes)
             }
         }
         var result = outcomes
         for key in succeeded {
-            guard var outcome = result[key], let body = bodies[key] else { continue }
-            let tokens = RequestTokens.of(body: body)
+            guard var outcome = result[key], let tokens = counts[key] else { continue }
             if outcome.usageReported {
                 outcome.estimatedPromptTokens = Int(tokens.prompt.rounded())
             } else {
@@ -387,11 +387,14 @@ final class ProblemLog: Sendable {
     var all: [String] { lines.withLock { $0 } }
 }
 
-/// The request bodies a driver submitted, shared by its copies.
+/// The token counts of the requests a driver submitted, shared by its copies.
 final class BodyLog: Sendable {
-    private let bodies = Mutex<[String: Data]>([:])
-    func add(_ requests: [QueuedRequest]) { bodies.withLock { for request in requests { $0[request.key] = request.body } } }
-    func get(_ keys: [String]) -> [String: Data] {
-        bodies.withLock { all in Dictionary(keys.compactMap { key in all[key].map { (key, $0) } }, uniquingKeysWith: { a, _ in a }) }
+    private let counts = Mutex<[String: RequestTokens]>([:])
+    func add(_ requests: [QueuedRequest]) {
+        let measured = requests.map { ($0.key, RequestTokens.of(body: $0.body)) }
+        counts.withLock { for (key, tokens) in measured { $0[key] = tokens } }
+    }
+    func get(_ keys: [String]) -> [String: RequestTokens] {
+        counts.withLock { all in Dictionary(keys.compactMap { key in all[key].map { (key, $0) } }, uniquingKeysWith: { a, _ in a }) }
     }
 }
