@@ -66,6 +66,11 @@ extension DSBuild {
                 print("batch cancel: \(report.resumed) batches settled; \(report.succeeded) requests answered before the cancel were kept, \(report.cancelled + report.expired) are pending again")
             }
             try Interruption.exitIfInterrupted("batch cancel")
+            let left = (try? await driver.store.inFlight().count) ?? 0
+            if left > 0 {
+                Output.error("batch cancel: \(left) batch\(left == 1 ? " is" : "es are") still in flight (see the lines above); run `dsbuild batch cancel` again")
+                throw ExitCode(1)
+            }
         }
     }
 }
