@@ -37,6 +37,7 @@ public final class FakeBatchAPI: Sendable {
         var failed = 0
         var errors: [ValidationError] = []
         var createdAt: Int
+        var polls404 = 0
     }
 
     struct ValidationError: Sendable {
@@ -59,7 +60,45 @@ public final class FakeBatchAPI: Sendable {
         var cancels = 0
         var authorizations: Set<String> = []
         var counter = 0
+        var hostile = Hostile()
+        var lists = 0
     }
+
+    /// Hostile behaviours of a real endpoint (the adversarial report on the batch path), off by default.
+    public struct Hostile: Sendable {
+        /// The first `poll404` polls of each batch answer 404 (a replica that does not know it yet).
+        public var poll404 = 0
+        /// Every batch's polls answer 404 (the endpoint forgot it), until turned off.
+        public var forget = false
+        /// `GET /files/{id}/content` of an output or error file answers 404.
+        public var resultFiles404 = false
+        /// `POST /batches` answers 400 "invalid file" this many more times.
+        public var refuseCreate = 0
+        /// `POST /batches/{id}/cancel` answers 400 "cannot cancel a completed batch" — the batch finished meanwhile.
+        public var cancelFinishes = false
+        /// `GET /batches` pages hold this many batches at most (`has_more`, `after` honoured).
+        public var listPageSize = 100
+        public init() {}
+    }
+
+    /// Changes the hostile behaviours.
+    public func hostile(_ change: (inout Hostile) -> Void) { state.withLock { change(&$0.hostile) } }
+
+    /// Adds `count` finished batches of other uploads (another tool on the same key), newer than every batch so far.
+    public func addForeignBatches(_ count: Int) {
+        state.withLock { s in
+            for _ in 0..<count {
+                s.counter += 1
+                let batch = Batch(id: "batch_\(s.counter)", inputFileID: "file-foreign-\(s.counter)", status: "completed", fate: .complete,
+                                  lines: [], metadata: [:], createdAt: Int(Date().timeIntervalSince1970))
+                s.batches[batch.id] = batch
+                s.order.append(batch.id)
+            }
+        }
+    }
+
+    /// `GET /batches` requests answered.
+    public var lists: Int { state.withLock { $0.lists } }
 
     public let chat: FakeChatEndpoint
     private let state = Mutex(State())
@@ -120,14 +159,31 @@ public final class FakeBatchAPI: Sendable {
         case ("POST", "/v1/batches"):
             return create(request)
         case ("GET", "/v1/batches"):
-            let data: [[String: Any]] = state.withLock { s in s.order.reversed().compactMap { s.batches[$0].map(Self.object) } }
-            return Self.json(["object": "list", "data": data, "has_more": false])
+            var limit = 20
+            var after: String?
+            for pair in (request.query ?? "").split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                if kv.count == 2 && kv[0] == "limit" { limit = Int(kv[1]) ?? 20 }
+                if kv.count == 2 && kv[0] == "after" { after = kv[1] }
+            }
+            let (data, more): ([[String: Any]], Bool) = state.withLock { s in
+                s.lists += 1
+                var ids = Array(s.order.reversed())
+                if let after, let index = ids.firstIndex(of: after) { ids = Array(ids[(index + 1)...]) }
+                let size = min(limit, s.hostile.listPageSize)
+                return (ids.prefix(size).compactMap { s.batches[$0].map(Self.object) }, ids.count > size)
+            }
+            return Self.json(["object": "list", "data": data, "has_more": more, "first_id": data.first?["id"] ?? NSNull(),
+                              "last_id": data.last?["id"] ?? NSNull()])
         default:
             break
         }
         let parts = path.split(separator: "/").map(String.init)
         if request.method == "GET", parts.count == 4, parts[1] == "files", parts[3] == "content" {
-            guard let data = state.withLock({ $0.files[parts[2]] }) else { return Self.error(404, "No such File object: \(parts[2])") }
+            let hidden = state.withLock { s in
+                s.hostile.resultFiles404 && s.batches.values.contains { $0.outputFileID == parts[2] || $0.errorFileID == parts[2] }
+            }
+            guard !hidden, let data = state.withLock({ $0.files[parts[2]] }) else { return Self.error(404, "No such File object: \(parts[2])") }
             return .ok(data, contentType: "application/jsonl")
         }
         if request.method == "GET", parts.count == 3, parts[1] == "batches" { return poll(parts[2]) }
@@ -175,6 +231,12 @@ public final class FakeBatchAPI: Sendable {
         guard object["completion_window"] as? String == "24h" else { return Self.error(400, "completion_window must be 24h") }
         guard object["endpoint"] as? String == "/v1/chat/completions" else { return Self.error(400, "unsupported endpoint") }
         guard let file = state.withLock({ $0.files[fileID] }) else { return Self.error(404, "No such File object: \(fileID)") }
+        let refused = state.withLock { s in
+            guard s.hostile.refuseCreate > 0 else { return false }
+            s.hostile.refuseCreate -= 1
+            return true
+        }
+        if refused { return Self.error(400, "invalid file: the input file \(fileID) could not be parsed") }
         var lines: [(String, Data)] = []
         var problems: [ValidationError] = []
         var models = Set<String>()
@@ -217,6 +279,12 @@ public final class FakeBatchAPI: Sendable {
         let batch: Batch? = state.withLock { s in
             s.polls += 1
             guard var batch = s.batches[id] else { return nil }
+            if s.hostile.forget { return nil }
+            if batch.polls404 < s.hostile.poll404 {
+                batch.polls404 += 1
+                s.batches[id] = batch
+                return nil
+            }
             if !BatchObjectStatus.terminal.contains(batch.status) { advance(&batch, in: &s) }
             s.batches[id] = batch
             return batch
@@ -226,6 +294,14 @@ public final class FakeBatchAPI: Sendable {
     }
 
     private func cancel(_ id: String) -> LoopbackResponse {
+        let finished = state.withLock { s in
+            guard s.hostile.cancelFinishes, var batch = s.batches[id] else { return false }
+            s.cancels += 1
+            if !BatchObjectStatus.terminal.contains(batch.status) { finish(&batch, in: &s) }
+            s.batches[id] = batch
+            return true
+        }
+        if finished { return Self.error(400, "Cannot cancel a batch with status completed.") }
         let batch: Batch? = state.withLock { s in
             s.cancels += 1
             guard var batch = s.batches[id] else { return nil }

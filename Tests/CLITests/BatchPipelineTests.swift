@@ -21,7 +21,8 @@ import _DSBuildTestSupport
 
         /// `judges`: the relevance judge, the faithfulness and answer-key verifiers and the blind check are on, answered
         /// by a `PerfectVerifier` that knows what each photo shows.
-        init(keywords: Int = 4, judges: Bool = false) throws {
+        /// `llm`: more `llm:` settings, one `key: value` a line.
+        init(keywords: Int = 4, judges: Bool = false, llm: [String] = []) throws {
             let items = try KViscuitFixture.type1Items().filter {
                 FileManager.default.fileExists(atPath: TestPaths.kViscuitImages.appendingPathComponent($0.imagePath).path)
             }
@@ -52,6 +53,7 @@ import _DSBuildTestSupport
                   concurrency: 3
                   batch_poll_seconds: 0.05
                   batch_poll_max_seconds: 0.2
+                \(llm.map { "  \($0)\n" }.joined())
                 collect:
                   per_keyword: 2
                   licenses: [cc0, cc-by, cc-by-sa]
@@ -273,7 +275,8 @@ import _DSBuildTestSupport
     }
 
     @Test func expiredAndFailedRequestsAreResubmittedAloneAndSucceededOnesNever() throws {
-        let f = try Fixture(keywords: 3)
+        // Expired, failed and failed again are three attempts: one more is allowed so the fourth batch runs.
+        let f = try Fixture(keywords: 3, llm: ["batch_max_attempts: 4"])
         defer { f.stop() }
         try f.prepare()
         f.api.script(.expire(completing: 2), .partialErrors(every: 2), .fail)

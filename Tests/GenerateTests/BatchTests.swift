@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import GRDB
 import Testing
 @testable import Generate
 import _DSBuildTestSupport
@@ -68,6 +69,20 @@ import _DSBuildTestSupport
         let serverError = BatchResults.outcome(of: ["custom_id": "a", "response": ["status_code": 500, "body": ["error": ["message": "boom"]]],
                                                      "error": ["code": "server_error", "message": "boom"]])
         #expect(serverError.state == .failed && serverError.error?.contains("server_error") == true)
+    }
+
+    @Test func aResultLineOverTheReplyLimitFailsItsRequestAndTheFirstSuccessLineWins() throws {
+        let completion = { (text: String) in #"{"choices":[{"finish_reason":"stop","index":0,"message":{"content":"\#(text)","role":"assistant"}}],"usage":{"completion_tokens":3,"prompt_tokens":11}}"# }
+        let output = Data("""
+            {"custom_id":"a","error":null,"id":"r1","response":{"body":\(completion("first")),"request_id":"x","status_code":200}}
+            {"custom_id":"a","error":null,"id":"r2","response":{"body":\(completion("second")),"request_id":"x","status_code":200}}
+            {"custom_id":"b","error":null,"id":"r3","response":{"body":\(completion(String(repeating: "x", count: 400))),"request_id":"x","status_code":200}}
+
+            """.utf8)
+        let batch = try #require(BatchObject(json: ["id": "batch_1", "status": "completed"]))
+        let outcomes = BatchResults.outcomes(keys: ["a", "b"], output: output, errors: nil, batch: batch, maxLineBytes: 300)
+        #expect(outcomes["a"]?.response?.contains("first") == true, "the first success line in file order is kept")
+        #expect(outcomes["b"]?.state == .failed && outcomes["b"]?.error?.contains("llm.max_reply_bytes") == true)
     }
 
     @Test func aClientInBatchModeQueuesCacheMissesAndNeverSends() async throws {
@@ -196,6 +211,65 @@ extension BatchDriverTests {
         #expect(result == "batched answer", "submitted again in a new batch and answered")
         #expect(report.batches == 1 && s.fake.creates == 1)
         let lost = try await s.driver.store.all().first { $0.0.id == row }
-        #expect(lost?.0.status == "lost" && lost?.1["cancelled"] == 1)
+        #expect(lost?.0.status == "lost" && lost?.1["failed"] == 1, "a lost batch's requests count as an attempt")
+        #expect(s.fake.cancels >= 1, "a lost batch is cancelled in case it still runs")
+    }
+
+    @Test func aFewPolls404DoNotLoseABatch() async throws {
+        let s = try Setup()
+        defer { s.server.stop() }
+        s.fake.hostile { $0.poll404 = 2 }
+        let request = ChatRequest(model: "m", messages: [.user("q")], purpose: "test")
+        let (result, report) = try await s.driver.run { await s.ask(request) }
+        #expect(result == "batched answer" && s.fake.creates == 1 && report.failed == 0)
+    }
+
+    @Test func aMergeNeverOverwritesAnAnswerStoredAfterTheBatchWasStaged() async throws {
+        let s = try Setup()
+        defer { s.server.stop() }
+        let request = ChatRequest(model: "m", messages: [.user("q")], purpose: "test")
+        _ = await s.ask(request)
+        let file = try #require(try BatchInputFile.split(s.queue.drain(), maxRequests: 10, maxBytes: 1 << 20).first)
+        let row = try await s.driver.store.stage(file, purposes: [:])
+        let first = #"{"choices":[{"message":{"role":"assistant","content":"online first"},"finish_reason":"stop"}]}"#
+        let cache = LLMCache(manifest: s.workspace.manifest)
+        try await cache.store(key: file.keys[0], model: "m", purpose: "test", response: first, usage: ChatUsage())
+        try await s.driver.store.merge(row, model: "m", outcomes: [file.keys[0]: .init(state: .succeeded, response: #"{"choices":[{"message":{"role":"assistant","content":"batch later"},"finish_reason":"stop"}]}"#)])
+        #expect(try await cache.lookup(file.keys[0])?.response == first, "the first answer wins")
+    }
+
+    @Test func exhaustionHoldsForTheCommandAndAFailedBatchCountsOnlyItsNamedLines() async throws {
+        let s = try Setup(maxAttempts: 1)
+        defer { s.server.stop() }
+        s.fake.script(.fail)
+        let requests = (0..<2).map { ChatRequest(model: "m", messages: [.user("q\($0)")], purpose: "test") }
+        let (results, _) = try await s.driver.run { [requests] in [await s.ask(requests[0]), await s.ask(requests[1])] }
+        // The scripted failure names line 1: that request used its one attempt, the other was resubmitted and answered.
+        #expect(results.filter { $0 == "batched answer" }.count == 1 && results.contains(ChatError.Code.unavailable.rawValue), "\(results)")
+        // A new command tries the exhausted request again.
+        let (again, _) = try await s.driver.run { [requests] in [await s.ask(requests[0]), await s.ask(requests[1])] }
+        #expect(again == ["batched answer", "batched answer"])
+    }
+
+    @Test func expiredRequestsCountAgainstTheAttempts() async throws {
+        let s = try Setup(maxAttempts: 2)
+        defer { s.server.stop() }
+        s.fake.script(.expire(completing: 0), .expire(completing: 0), .expire(completing: 0))
+        let request = ChatRequest(model: "m", messages: [.user("q")], purpose: "test")
+        let (result, report) = try await s.driver.run { await s.ask(request) }
+        #expect(result == ChatError.Code.unavailable.rawValue && s.fake.creates == 2 && report.expired == 2)
+    }
+
+    @Test func aBatchReplyWithoutUsageIsStoredAtTheRequestsWorstCase() async throws {
+        let s = try Setup(responder: { _ in .raw(status: 200, contentType: "application/json", body: #"{"choices":[{"index":0,"message":{"role":"assistant","content":"no usage"},"finish_reason":"stop"}],"usage":{"prompt_tokens":-3,"completion_tokens":"x"}}"#) })
+        defer { s.server.stop() }
+        let request = ChatRequest(model: "m", messages: [.user("q")], maxTokens: 77, purpose: "test")
+        let (result, _) = try await s.driver.run { await s.ask(request) }
+        #expect(result == "no usage")
+        let rows = try s.workspace.manifest.read { db in
+            try Row.fetchAll(db, sql: "SELECT prompt_tokens, completion_tokens, estimated_prompt_tokens FROM llm_cache")
+        }
+        #expect(rows.count == 1 && (rows[0][0] as Int) > 0 && (rows[0][1] as Int) == 77 && (rows[0][2] as Int?) == nil,
+                "the worst case, and no calibration from it: \(rows)")
     }
 }

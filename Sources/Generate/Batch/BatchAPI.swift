@@ -58,10 +58,36 @@ public struct BatchAPI: Sendable {
                   what: "cancelling batch \(id)")
     }
 
-    /// `GET {base}/batches?limit=N`: the most recent batches (to find one whose creation reply was lost).
+    /// `GET {base}/batches?limit=N[&after=ID]`: one page of batches, most recent first, and whether more follow.
+    public func listPage(limit: Int = 100, after: String? = nil) async throws -> (batches: [BatchObject], hasMore: Bool) {
+        let query = "limit=\(limit)" + (after.map { "&after=\($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0)" } ?? "")
+        let object = try await call("GET", "batches", query: query, what: "listing batches")
+        let dictionary = object as? [String: Any]
+        let batches = (dictionary?["data"] as? [Any] ?? []).compactMap { BatchObject(json: $0) }
+        return (batches, dictionary?["has_more"] as? Bool ?? false)
+    }
+
+    /// The first batch `matching`, paging through `GET /batches` (most recent first) until one matches, the pages end,
+    /// or the batches are older than `notBefore` (a Unix time: ours cannot be older than the upload it was made of).
+    /// At most `maxPages` pages are read.
+    public func find(notBefore: Double? = nil, maxPages: Int = 50, _ matching: (BatchObject) -> Bool) async throws -> BatchObject? {
+        var after: String?
+        var seen = Set<String>()
+        for _ in 0..<maxPages {
+            let page = try await listPage(after: after)
+            if let found = page.batches.first(where: matching) { return found }
+            // An endpoint that ignores `after` answers the same page again: nothing more to learn from it.
+            guard page.hasMore, let last = page.batches.last, !seen.contains(last.id) else { return nil }
+            seen.formUnion(page.batches.map(\.id))
+            if let notBefore, let created = last.createdAt, created < notBefore { return nil }
+            after = last.id
+        }
+        return nil
+    }
+
+    /// `GET {base}/batches?limit=N`: the most recent batches.
     public func list(limit: Int = 100) async throws -> [BatchObject] {
-        let object = try await call("GET", "batches", query: "limit=\(limit)", what: "listing batches")
-        return ((object as? [String: Any])?["data"] as? [Any] ?? []).compactMap { BatchObject(json: $0) }
+        try await listPage(limit: limit).batches
     }
 
     /// `GET {base}/files/{id}/content`: the raw bytes (JSONL).
@@ -110,9 +136,9 @@ public struct BatchAPI: Sendable {
                 case 408, 409, 429, 500...:
                     wait = RateLimitHeaders.retryAfter(response.headers)
                 case 404:
-                    throw BatchError(.notFound, "\(what): \(last)")
+                    throw BatchError(.notFound, "\(what): \(last)", status: 404)
                 default:
-                    throw BatchError(.api, "\(what): \(last)")
+                    throw BatchError(.api, "\(what): \(last)", status: response.status)
                 }
             } catch let error as ChatTransportError {
                 if error.code == .cancelled { throw CancellationError() }

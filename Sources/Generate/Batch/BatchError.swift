@@ -22,12 +22,18 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
 
     public let code: Code
     public let message: String
+    /// The HTTP status the endpoint answered with, when it refused (`api`, `notFound`).
+    public let status: Int?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, status: Int? = nil) {
         self.code = code
+        self.status = status
         // Messages quote URLs and error bodies, which may echo a key: never keep one.
         self.message = SecretRedactor.redact(message)
     }
 
     public var description: String { "batch \(code.rawValue): \(message)" }
+
+    /// The endpoint refused the call itself (a 4xx other than a rate limit): asking again the same way cannot help.
+    public var isRefusal: Bool { status.map { (400..<500).contains($0) && ![408, 409, 429].contains($0) } ?? false }
 }

@@ -12,7 +12,11 @@ public struct BatchObject: Sendable, Equatable {
     public var failed: Int
     /// `errors.data[].message` of a batch that failed validation, one line each.
     public var errors: [String]
+    /// The input lines (1-based) `errors.data` names.
+    public var errorLines: [Int]
     public var metadata: [String: String]
+    /// `created_at` (Unix seconds), when the reply has it.
+    public var createdAt: Double?
 
     /// Statuses after which the batch changes no more.
     public static let terminalStatuses: Set<String> = ["completed", "failed", "expired", "cancelled"]
@@ -33,10 +37,12 @@ public struct BatchObject: Sendable, Equatable {
         completed = counts["completed"] as? Int ?? 0
         failed = counts["failed"] as? Int ?? 0
         let data = (object["errors"] as? [String: Any])?["data"] as? [[String: Any]] ?? []
+        errorLines = data.compactMap { $0["line"] as? Int }
         errors = data.map { entry in
             let line = (entry["line"] as? Int).map { " (line \($0))" } ?? ""
             return "\(entry["code"] as? String ?? "error")\(line): \(entry["message"] as? String ?? "")"
         }
         metadata = (object["metadata"] as? [String: Any] ?? [:]).compactMapValues { $0 as? String }
+        createdAt = (object["created_at"] as? NSNumber)?.doubleValue
     }
 }

@@ -73,6 +73,11 @@ public final class BatchQueue: Sendable {
         state.withLock { $0.answered.formUnion(keys) }
     }
 
+    /// Forgets which requests were exhausted: a new run decides again from its own batches.
+    func clearExhausted() {
+        state.withLock { $0.exhausted = [:] }
+    }
+
     func markExhausted(_ key: String, error: String) {
         state.withLock { $0.exhausted[key] = error }
     }

@@ -19,13 +19,16 @@ public struct BatchReport: Sendable, Equatable {
     public var completionTokens = 0
     /// Requests still queued when the rounds ran out (their items stay pending).
     public var left = 0
+    /// What went wrong with single batches and was dealt with (a refused create, a lost batch, a result file that
+    /// could not be downloaded), one line each: the command prints them.
+    public var problems: [String] = []
 
     public init() {}
 
     public var json: [String: Any] {
         ["passes": passes, "submitted": submitted, "batches": batches, "resumed": resumed, "polls": polls,
          "succeeded": succeeded, "failed": failed, "expired": expired, "cancelled": cancelled,
-         "prompt_tokens": promptTokens, "completion_tokens": completionTokens, "left": left]
+         "prompt_tokens": promptTokens, "completion_tokens": completionTokens, "left": left, "problems": problems]
     }
 
     public var line: String {

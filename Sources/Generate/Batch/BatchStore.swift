@@ -14,7 +14,7 @@ public struct BatchStore: Sendable {
         case succeeded
         /// An error line (or the whole batch failed): submitted again, at most `llm.batch_max_attempts` times.
         case failed
-        /// The batch's window passed before it ran (`batch_expired`): submitted again.
+        /// The batch's window passed before it ran (`batch_expired`): submitted again, counted as an attempt.
         case expired
         /// The batch was cancelled (or abandoned before upload) before it ran: pending again.
         case cancelled
@@ -27,12 +27,19 @@ public struct BatchStore: Sendable {
         public var response: String?
         public var usage: ChatUsage
         public var error: String?
+        /// dsbuild's approximation of the prompt, kept beside a real count only (`TokenCalibration`); nil when the
+        /// reply had no usable usage (then `usage` is the request's worst case).
+        public var estimatedPromptTokens: Int?
+        /// False when the reply had no usable `usage`: the driver stores the request's worst case instead.
+        public var usageReported = true
 
-        public init(state: RequestState, response: String? = nil, usage: ChatUsage = ChatUsage(), error: String? = nil) {
+        public init(state: RequestState, response: String? = nil, usage: ChatUsage = ChatUsage(), error: String? = nil,
+                    estimatedPromptTokens: Int? = nil) {
             self.state = state
             self.response = response
             self.usage = usage
             self.error = error
+            self.estimatedPromptTokens = estimatedPromptTokens
         }
     }
 
@@ -87,10 +94,14 @@ public struct BatchStore: Sendable {
             let purposes = Dictionary(try Row.fetchAll(db, sql: "SELECT custom_id, purpose FROM llm_batch_requests WHERE batch = ?",
                                                        arguments: [row]).map { ($0[0] as String, ($0[1] as String?) ?? "batch") },
                                       uniquingKeysWith: { a, _ in a })
+            let stagedAt = try Double.fetchOne(db, sql: "SELECT created_at FROM llm_batches WHERE id = ?", arguments: [row]) ?? 0
             for (key, outcome) in outcomes where purposes[key] != nil {
                 if outcome.state == .succeeded, let response = outcome.response {
-                    try LLMCache.store(key: key, model: model, purpose: purposes[key] ?? "batch", response: response,
-                                       usage: outcome.usage, in: db)
+                    // First answer wins: an answer stored after this batch was staged (online, by a process that ignored
+                    // the batch) stays, so a row a stage recorded from never changes under it.
+                    try LLMCache.storeBatchAnswer(key: key, model: model, purpose: purposes[key] ?? "batch", response: response,
+                                                  usage: outcome.usage, estimatedPromptTokens: outcome.estimatedPromptTokens,
+                                                  stagedAt: stagedAt, in: db)
                 }
                 try db.execute(sql: "UPDATE llm_batch_requests SET state = ?, error = ? WHERE batch = ? AND custom_id = ?",
                                arguments: [outcome.state.rawValue, outcome.error.map { SecretRedactor.redact($0) as String }, row, key])
@@ -128,16 +139,19 @@ public struct BatchStore: Sendable {
         }
     }
 
-    /// Keys whose batches failed them at least `attempts` times, with the last error: their items fail instead of
+    /// Keys whose batches failed or expired them at least `attempts` times, with the last error: their items fail instead of
     /// being submitted again.
-    public func exhausted(attempts: Int) async throws -> [String: String] {
+    /// `since`: only batches staged at or after that time count (a command's own: exhaustion holds for the command
+    /// that reached it, and a new command may try again).
+    public func exhausted(attempts: Int, since: Double = 0) async throws -> [String: String] {
         try await manifest.asyncRead { db in
             var result: [String: String] = [:]
             for row in try Row.fetchAll(db, sql: """
-                SELECT custom_id, COUNT(*), MAX(error) FROM llm_batch_requests WHERE state = 'failed'
+                SELECT custom_id, COUNT(*), MAX(error) FROM llm_batch_requests WHERE state IN ('failed', 'expired')
+                 AND batch IN (SELECT id FROM llm_batches WHERE created_at >= ?)
                  AND custom_id NOT IN (SELECT custom_id FROM llm_batch_requests WHERE state IN ('succeeded', 'submitted'))
                  GROUP BY custom_id HAVING COUNT(*) >= ?
-                """, arguments: [attempts]) {
+                """, arguments: [since, attempts]) {
                 result[row[0]] = (row[2] as String?) ?? "failed"
             }
             return result

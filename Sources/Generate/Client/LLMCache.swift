@@ -64,6 +64,37 @@ public struct LLMCache: Sendable {
         }
     }
 
+    /// The cache keys that batches in flight hold (`llm_batches` not merged yet), each with its batch (the provider's id,
+    /// or `row N` before one was created): the online client must not send those, or the request is paid twice.
+    public func keysHeldByBatches() async throws -> [String: String] {
+        try await manifest.asyncRead { db in
+            var held: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT r.custom_id, b.batch_id, b.id FROM llm_batches b JOIN llm_batch_requests r ON r.batch = b.id
+                 WHERE b.merged_at IS NULL
+                """) {
+                held[row[0]] = (row[1] as String?) ?? "row \(row[2] as Int64)"
+            }
+            return held
+        }
+    }
+
+    /// Stores a batch's answer unless `key` already has a usable answer written after the batch was staged
+    /// (`stagedAt`): the first answer wins, so a row a stage already recorded from never changes under it. A row from
+    /// before the batch (the batch was asked under `--refresh`) or one that is no chat completion is replaced.
+    /// Returns false when the existing row was kept.
+    @discardableResult
+    static func storeBatchAnswer(key: String, model: String, purpose: String, response: String, usage: ChatUsage,
+                                 estimatedPromptTokens: Int?, stagedAt: Double, in db: Database) throws -> Bool {
+        if let row = try Row.fetchOne(db, sql: "SELECT response, created_at FROM llm_cache WHERE key = ?", arguments: [key]),
+           (row[1] as Double) >= stagedAt, OpenAIClient.completionProblem(Data((row[0] as String).utf8)) == nil {
+            return false
+        }
+        try store(key: key, model: model, purpose: purpose, response: response, usage: usage,
+                  estimatedPromptTokens: estimatedPromptTokens, in: db)
+        return true
+    }
+
     /// Stores a response inside the caller's transaction (a batch's results are merged in one).
     static func store(key: String, model: String, purpose: String, response: String, usage: ChatUsage,
                       estimatedPromptTokens: Int? = nil, in db: Database) throws {

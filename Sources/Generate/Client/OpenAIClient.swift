@@ -116,6 +116,21 @@ public final class OpenAIClient: ChatService {
 
     public var currentWireFormat: WireFormat { wireFormat.withLock { $0 } }
 
+    /// Keys held by batches in flight, read once per client (online only; nil until the first cache miss).
+    private let batchHeld = Mutex<[String: String]?>(nil)
+
+    /// The batch holding `key` when the online client must not send it; nil in batch mode or when none holds it.
+    private func heldByBatch(_ key: String, cache: LLMCache) async throws(ChatError) -> String? {
+        guard batchQueue == nil else { return nil }
+        if let held = batchHeld.withLock({ $0 }) { return held[key] }
+        let held: [String: String]
+        do { held = try await cache.keysHeldByBatches() } catch {
+            throw ChatError(.unavailable, "could not read the batches in flight from the manifest (llm_batches): \(error) — the request was not sent")
+        }
+        batchHeld.withLock { $0 = held }
+        return held[key]
+    }
+
     public func complete(_ request: ChatRequest) async throws(ChatError) -> ChatResult {
         var conversation = request.messages
         var firstKey: String?
@@ -162,6 +177,13 @@ public final class OpenAIClient: ChatService {
                     budget.settle(reservation, usage: reservation.asUsage, measured: false)
                 }
                 throw batchQueue.enqueue(QueuedRequest(key: key, model: request.model, purpose: request.purpose, body: body))
+            }
+            if raw == nil, let cache, let batch = try await heldByBatch(key, cache: cache) {
+                // The online path never sends what a batch in flight holds: it would be paid twice, and the batch's
+                // answer would arrive for a request already answered. The item stays pending.
+                let line = "request \(key.prefix(12)) is in batch \(batch) in flight: run with --batch or `dsbuild batch cancel`"
+                logger.warning("\(line)")
+                throw ChatError(.deferred, line)
             }
             if raw == nil {
                 allFromCache = false

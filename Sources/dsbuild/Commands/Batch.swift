@@ -58,13 +58,19 @@ extension DSBuild {
                 Output.error("batch cancel stopped: \(error.description)")
                 throw ExitCode(2)
             }
+            for problem in report.problems { Output.error("batch cancel: \(problem)") }
             if options.json {
-                Output.json(["batches": report.resumed, "answered": report.succeeded, "pending_again": report.cancelled + report.expired,
+                Output.json(["batches": report.resumed, "problems": report.problems, "answered": report.succeeded, "pending_again": report.cancelled + report.expired,
                              "failed": report.failed])
             } else if !options.quiet {
                 print("batch cancel: \(report.resumed) batches settled; \(report.succeeded) requests answered before the cancel were kept, \(report.cancelled + report.expired) are pending again")
             }
             try Interruption.exitIfInterrupted("batch cancel")
+            let left = (try? await driver.store.inFlight().count) ?? 0
+            if left > 0 {
+                Output.error("batch cancel: \(left) batch\(left == 1 ? " is" : "es are") still in flight (see the lines above); run `dsbuild batch cancel` again")
+                throw ExitCode(1)
+            }
         }
     }
 }

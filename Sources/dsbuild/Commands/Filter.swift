@@ -96,7 +96,12 @@ extension DSBuild {
         }
 
         private func run(_ context: CommandContext, settings: FilterSettings) async throws {
-            // A dry run records nothing, so it never batches: its judges ask online.
+            // A dry run records nothing, so it cannot batch, and its judges would ask online: with batch mode asked
+            // (--batch or llm.batch) it is refused rather than sending anything online.
+            if dryRun && (settings.vlmJudge || settings.relevance) && (batch || LLMSettings(recipe: context.recipe).batch) {
+                Output.error("filter --dry-run would send its judges' requests online, and batch mode (--batch or llm.batch) sends nothing online: run filter --batch without --dry-run, or the dry run without batch mode")
+                throw ExitCode(2)
+            }
             let queue = dryRun ? nil : try BatchMode.queue(context, flag: batch)
             let pipeline = FilterPipeline(workspace: context.workspace, settings: settings,
                                           judge: settings.vlmJudge ? try Wiring.watermarkJudge(context, settings: settings, batch: queue) : nil,

@@ -31,7 +31,15 @@ enum BatchMode {
     /// interrupts either (submitted batches stay in the manifest; a rerun resumes polling them).
     static func run<T: Sendable>(_ context: CommandContext, queue: BatchQueue?,
                                  _ pass: @escaping @Sendable () async throws -> T) async throws -> (T, BatchReport?) {
-        guard let queue else { return (try await Interruption.cancellable(pass), nil) }
+        guard let queue else {
+            let result = try await Interruption.cancellable(pass)
+            // Online: requests a batch in flight holds were not sent (their items stay pending); say so once.
+            let inFlight = (try? await BatchStore(manifest: context.workspace.manifest).inFlight().count) ?? 0
+            if inFlight > 0 {
+                Output.error("\(inFlight) batch\(inFlight == 1 ? " in flight holds" : "es in flight hold") requests of this workspace: those were not sent online and their items stay pending — run with --batch to merge them, or `dsbuild batch cancel`")
+            }
+            return (result, nil)
+        }
         let driver = driver(context, queue: queue)
         do {
             let (result, report) = try await Interruption.cancellable { try await driver.run(pass) }
@@ -49,6 +57,7 @@ enum BatchMode {
     static func finish(_ report: BatchReport?, command: String, options: GlobalOptions) -> Bool {
         guard let report else { return false }
         if !options.json && !options.quiet { print(report.line) }
+        for problem in report.problems { Output.error("\(command) --batch: \(problem)") }
         if report.left > 0 {
             Output.error("\(command): \(report.left) requests still unanswered after llm.batch_max_rounds rounds; their items stay pending — run \(command) --batch again")
         }

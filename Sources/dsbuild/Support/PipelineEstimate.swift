@@ -154,6 +154,11 @@ enum PipelineEstimate {
                 estimate.rows += estimator.rows(stage: "mcq", recorded: answerer.recorder.drain())
             }
         }
+        // The client never sends a request a batch in flight holds, so those are not counted: they are paid already.
+        let held = (try? await LLMCache(manifest: manifest).keysHeldByBatches().count) ?? 0
+        if held > 0 {
+            estimate.notes.append("\(held) request(s) held by batches in flight are not counted (submitted already): run the command with --batch to merge them, or `dsbuild batch cancel`")
+        }
         return estimate
     }
 }
