@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${1:-.venv-interop}"
-pins=(webdataset==1.0.2 datasets==4.4.1 pillow==11.3.0 zstandard==0.25.0)
+pins=(webdataset==1.0.2 datasets==4.4.1 pillow==11.3.0 zstandard==0.25.0 pyarrow==22.0.0)
 stamp="$venv/.dsbuild-pins"
 if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "${pins[*]}" ]; then
   exit 0

@@ -1,9 +1,13 @@
 import Dataset
 import Foundation
 
-/// A URL list as img2dataset takes it: CSV, TSV or JSONL with a URL column, an optional caption column and any
-/// other columns (LAION's `pwatermark`, `punsafe`, `WIDTH`, `HEIGHT`…) kept in `candidates.extra`. The keyword
+/// A URL list as img2dataset takes it: CSV, TSV, JSONL or parquet with a URL column, an optional caption column and
+/// any other columns (LAION's `pwatermark`, `punsafe`, `WIDTH`, `HEIGHT`…) kept in `candidates.extra`. The keyword
 /// comes from a column or is fixed. A list is not a search: every row of a keyword is a candidate (no limit).
+///
+/// A parquet list is streamed a record batch at a time by `trainer/read_parquet_rows.py` (pyarrow in the bundled
+/// environment, `ParquetRows`): each batch's rows become candidates as they arrive and the batch is dropped, so
+/// the file is never held whole (what stays is one candidate per good row, as for the other formats).
 public struct URLListSource: ImageSource {
     public struct Columns: Sendable {
         public var url = "url"
@@ -28,69 +32,84 @@ public struct URLListSource: ImageSource {
     /// Lines that could not be read (`file:line: message`), reported by the command.
     public let problems: [String]
 
-    public init(file: URL, format: String? = nil, columns: Columns = Columns()) throws(CollectError) {
+    /// `parquet`: the bundled Python that streams a parquet list (nil: found beside the executable, `BundledTrainer`).
+    public init(file: URL, format: String? = nil, columns: Columns = Columns(), parquet: ParquetRows? = nil) throws(CollectError) {
         self.file = file
-        let text: String
-        do {
-            text = try String(contentsOf: file, encoding: .utf8)
-        } catch {
-            throw CollectError(.unreadableInput, item: file.path, detail: error.localizedDescription)
-        }
         let kind = format ?? Self.format(of: file)
-        let records: [(line: Int, fields: [String: String])]
         var problems: [String] = []
-        switch kind {
-        case "jsonl":
-            records = Self.jsonLines(text, problems: &problems, file: file.lastPathComponent)
-        case "csv", "tsv":
-            records = Self.delimited(text, delimiter: kind == "tsv" ? "\t" : ",", problems: &problems, file: file.lastPathComponent)
-        default:
-            throw CollectError(.invalidSetting, item: "collect.sources.urls.format",
-                               detail: "\(kind) is not supported for \(file.lastPathComponent); use csv, tsv or jsonl")
-        }
-        guard records.isEmpty || records.contains(where: { $0.fields[columns.url] != nil }) else {
-            throw CollectError(.unreadableInput, item: file.path,
-                               detail: "no `\(columns.url)` column; name it with --url-column or collect.sources.urls.url_column")
-        }
         var rows: [String: [Candidate]] = [:]
         var order: [String] = []
-        for record in records {
-            guard let url = record.fields[columns.url]?.trimmingCharacters(in: .whitespaces), !url.isEmpty else {
-                problems.append("\(file.lastPathComponent):\(record.line): empty `\(columns.url)`")
-                continue
+        let noURLColumn = CollectError(.unreadableInput, item: file.path,
+                                       detail: "no `\(columns.url)` column; name it with --url-column or collect.sources.urls.url_column")
+        if kind == "parquet" {
+            let reader = parquet ?? ParquetRows.bundled()
+            try reader.read(file) { (names: [String]) throws(CollectError) in
+                if !names.contains(columns.url) { throw noURLColumn }
+            } rows: { batch in
+                for record in batch { Self.add(record, columns: columns, file: file, rows: &rows, order: &order, problems: &problems) }
             }
-            if let control = url.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
-                problems.append("\(file.lastPathComponent):\(record.line): the URL contains \(control == "\u{0}" ? "a NUL byte" : "a control character")")
-                continue
+        } else {
+            let text: String
+            do {
+                text = try String(contentsOf: file, encoding: .utf8)
+            } catch {
+                throw CollectError(.unreadableInput, item: file.path, detail: error.localizedDescription)
             }
-            let keyword = columns.keyword.flatMap { record.fields[$0]?.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } ?? columns.fixedKeyword
-            if let problem = KeywordText.problem(with: keyword) {
-                problems.append("\(file.lastPathComponent):\(record.line): \(problem)")
-                continue
+            let records: [(line: Int, fields: [String: String])]
+            switch kind {
+            case "jsonl":
+                records = Self.jsonLines(text, problems: &problems, file: file.lastPathComponent)
+            case "csv", "tsv":
+                records = Self.delimited(text, delimiter: kind == "tsv" ? "\t" : ",", problems: &problems, file: file.lastPathComponent)
+            default:
+                throw CollectError(.invalidSetting, item: "collect.sources.urls.format",
+                                   detail: "\(kind) is not supported for \(file.lastPathComponent); use csv, tsv, jsonl or parquet")
             }
-            var extra = record.fields
-            extra.removeValue(forKey: columns.url)
-            if let key = columns.keyword { extra.removeValue(forKey: key) }
-            let caption = columns.caption.flatMap { extra.removeValue(forKey: $0) }
-            extra["line"] = String(record.line)
-            let license = extra["license"] ?? extra["LICENSE"]
-            if rows[keyword] == nil { order.append(keyword) }
-            let candidate = Candidate(
-                source: name, sourceID: url, imageURL: url, license: License.normalize(license) ?? license,
-                description: caption, declaredWidth: (extra["WIDTH"] ?? extra["width"]).flatMap { Int(Double($0) ?? -1) }.flatMap { $0 >= 0 ? $0 : nil },
-                declaredHeight: (extra["HEIGHT"] ?? extra["height"]).flatMap { Int(Double($0) ?? -1) }.flatMap { $0 >= 0 ? $0 : nil },
-                extra: extra, rank: rows[keyword, default: []].count)
-            rows[keyword, default: []].append(candidate)
+            guard records.isEmpty || records.contains(where: { $0.fields[columns.url] != nil }) else { throw noURLColumn }
+            for record in records { Self.add(record, columns: columns, file: file, rows: &rows, order: &order, problems: &problems) }
         }
         self.rows = rows
         self.keywordOrder = order
         self.problems = problems
     }
 
+    /// One row of the list (`line`: its line in a text list, its 1-based row in a parquet list): a candidate of its
+    /// keyword, or a problem naming the row and the cause.
+    private static func add(_ record: (line: Int, fields: [String: String]), columns: Columns, file: URL,
+                            rows: inout [String: [Candidate]], order: inout [String], problems: inout [String]) {
+        guard let url = record.fields[columns.url]?.trimmingCharacters(in: .whitespaces), !url.isEmpty else {
+            problems.append("\(file.lastPathComponent):\(record.line): empty `\(columns.url)`")
+            return
+        }
+        if let control = url.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+            problems.append("\(file.lastPathComponent):\(record.line): the URL contains \(control == "\u{0}" ? "a NUL byte" : "a control character")")
+            return
+        }
+        let keyword = columns.keyword.flatMap { record.fields[$0]?.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } ?? columns.fixedKeyword
+        if let problem = KeywordText.problem(with: keyword) {
+            problems.append("\(file.lastPathComponent):\(record.line): \(problem)")
+            return
+        }
+        var extra = record.fields
+        extra.removeValue(forKey: columns.url)
+        if let key = columns.keyword { extra.removeValue(forKey: key) }
+        let caption = columns.caption.flatMap { extra.removeValue(forKey: $0) }
+        extra["line"] = String(record.line)
+        let license = extra["license"] ?? extra["LICENSE"]
+        if rows[keyword] == nil { order.append(keyword) }
+        let candidate = Candidate(
+            source: sourceName, sourceID: url, imageURL: url, license: License.normalize(license) ?? license,
+            description: caption, declaredWidth: (extra["WIDTH"] ?? extra["width"]).flatMap { Int(Double($0) ?? -1) }.flatMap { $0 >= 0 ? $0 : nil },
+            declaredHeight: (extra["HEIGHT"] ?? extra["height"]).flatMap { Int(Double($0) ?? -1) }.flatMap { $0 >= 0 ? $0 : nil },
+            extra: extra, rank: rows[keyword, default: []].count)
+        rows[keyword, default: []].append(candidate)
+    }
+
     static func format(of file: URL) -> String {
         switch file.pathExtension.lowercased() {
         case "tsv", "tab": return "tsv"
         case "jsonl", "ndjson", "json": return "jsonl"
+        case "parquet", "pq": return "parquet"
         default: return "csv"
         }
     }
@@ -149,7 +168,7 @@ extension URLListSource: RegisteredSource {
 
     /// The list formats read (`collect.sources.urls.format`).
     public enum Format: String, Sendable, CaseIterable {
-        case csv, tsv, jsonl
+        case csv, tsv, jsonl, parquet
     }
 
     /// `collect.sources.urls.…`; `--source-file`, `--url-column`, `--caption-column`, `--keyword-column` and
@@ -167,7 +186,7 @@ extension URLListSource: RegisteredSource {
         public init() {}
 
         public static let keys: [SettingKey<Options>] = [
-            .string("file", \.file, help: "the URL list (CSV, TSV or JSONL), relative to the recipe's folder"),
+            .string("file", \.file, help: "the URL list (CSV, TSV, JSONL or parquet), relative to the recipe's folder"),
             .choice("format", \.format, help: "the list's format (unset: from the file's extension)"),
             .string("url_column", \.urlColumn, help: "the column holding each image's URL"),
             .string("caption_column", \.captionColumn, help: "the column holding each image's caption"),

@@ -7,6 +7,8 @@ public struct ImageOrigin: Sendable, Equatable {
     public var license: String?
     public var author: String?
     public var pageURL: String?
+    /// The URL the image was downloaded from (nil for a local file).
+    public var imageURL: String? = nil
 }
 
 /// The one query for an image's provenance. An image reached through several candidates (the same photo under two
@@ -16,7 +18,7 @@ public struct ImageProvenance: Sendable {
     private let origins: [String: [ImageOrigin]]
 
     private static let query = """
-        SELECT dl.image_sha256 AS sha, c.keyword_id AS kid, c.source, c.license, c.author, c.page_url
+        SELECT dl.image_sha256 AS sha, c.keyword_id AS kid, c.source, c.license, c.author, c.page_url, c.image_url
           FROM downloads dl JOIN candidates c ON c.id = dl.candidate_id
          WHERE dl.status = 'ok' AND dl.image_sha256 IS NOT NULL
         """
@@ -43,7 +45,7 @@ public struct ImageProvenance: Sendable {
         while let row = try rows.next() {
             origins[row["sha"], default: []].append(ImageOrigin(keywordID: row["kid"], source: row["source"],
                                                                 license: row["license"], author: row["author"],
-                                                                pageURL: row["page_url"]))
+                                                                pageURL: row["page_url"], imageURL: row["image_url"]))
         }
         return ImageProvenance(origins: origins)
     }

@@ -129,6 +129,19 @@ struct ShardContents {
                 contents.readText(url, name: name, state: &state)
             }
             contents.files.append(state)
+            // The img2dataset files beside a tar: there, with their recorded size and sha256.
+            for side in entry.sidecars {
+                listed.insert(side.file)
+                let sideURL = root.appendingPathComponent(side.file)
+                var sideState = ShardFileState(file: display(sideURL), listed: true, recordedBytes: side.bytes, recordedSHA256: side.sha256)
+                if let data = try? Data(contentsOf: sideURL) {
+                    sideState.bytes = data.count
+                    sideState.sha256 = ContentHash.sha256Hex(data)
+                } else {
+                    sideState.readError = "listed in shards.json but missing"
+                }
+                contents.files.append(sideState)
+            }
         }
         for sub in ["text", "paired"] {
             for file in ((try? fm.contentsOfDirectory(atPath: root.appendingPathComponent(sub).path)) ?? []).sorted()

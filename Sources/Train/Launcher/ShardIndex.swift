@@ -8,6 +8,9 @@ public struct ShardIndex: Sendable {
         public var samples: Int
         public var bytes: Int
         public var sha256: String
+        /// A paired shard's img2dataset files (`NNNNN.parquet`, `NNNNN_stats.json`) as `shards.json` lists them
+        /// (their `samples` is the shard's).
+        public var sidecars: [Entry] = []
     }
 
     public var root: URL
@@ -42,7 +45,15 @@ public struct ShardIndex: Sendable {
                       let sha = e["sha256"] as? String else {
                     throw ValidationError(message: "\(url.path): a `\(key)` entry lacks file/samples/bytes/sha256")
                 }
-                return Entry(file: file, samples: samples, bytes: bytes, sha256: sha)
+                var entry = Entry(file: file, samples: samples, bytes: bytes, sha256: sha)
+                for name in ["parquet", "stats"] {
+                    guard let side = e[name] as? [String: Any] else { continue }
+                    guard let sideFile = side["file"] as? String, let sideBytes = side["bytes"] as? Int, let sideSHA = side["sha256"] as? String else {
+                        throw ValidationError(message: "\(url.path): the `\(name)` of \(file) lacks file/bytes/sha256")
+                    }
+                    entry.sidecars.append(Entry(file: sideFile, samples: samples, bytes: sideBytes, sha256: sideSHA))
+                }
+                return entry
             }
         }
         let counts = o["counts"] as? [String: Any] ?? [:]
@@ -56,7 +67,7 @@ public struct ShardIndex: Sendable {
         if let declared = counts["paired"] as? Int, declared != index.pairedCount {
             throw ValidationError(message: "\(url.path): counts.paired is \(declared) but the paired shards hold \(index.pairedCount) samples")
         }
-        for entry in index.text + index.paired {
+        for entry in index.text + index.paired + index.paired.flatMap(\.sidecars) {
             let file = root.appendingPathComponent(entry.file)
             guard let size = (try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int else {
                 throw ValidationError(message: "shard \(file.path) is missing; rerun `dsbuild shards`")

@@ -1,3 +1,4 @@
+import Dataset
 import Foundation
 
 /// Where the bundled trainer (`train.py`, `eval_mcq.py`, `setup.sh`) is, and how its environment is made.
@@ -7,20 +8,12 @@ public enum TrainerLocation {
     public static func find(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
                             executable: String = CommandLine.arguments[0]) throws(TrainError) -> URL {
         if let explicit { return URL(fileURLWithPath: explicit).standardizedFileURL }
-        if let env = environment["DSBUILD_TRAINER_DIR"], !env.isEmpty { return URL(fileURLWithPath: env) }
-        var candidates: [URL] = []
-        var dir = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<6 { candidates.append(dir.appendingPathComponent("trainer")); dir.deleteLastPathComponent() }
-        candidates.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("trainer"))
-        for c in candidates where FileManager.default.fileExists(atPath: c.appendingPathComponent("train.py").path) { return c }
+        if let found = BundledTrainer.folder(environment: environment, executable: executable) { return found }
         throw TrainError(.launch, "cannot find the bundled trainer (trainer/train.py); pass --trainer DIR or set DSBUILD_TRAINER_DIR")
     }
 
     /// The Python of the trainer's own environment (`trainer/.venv`) when it exists, else `python3` on PATH.
-    public static func defaultPython(in trainer: URL) -> String {
-        let venvPython = trainer.appendingPathComponent(".venv/bin/python").path
-        return FileManager.default.isExecutableFile(atPath: venvPython) ? venvPython : "python3"
-    }
+    public static func defaultPython(in trainer: URL) -> String { BundledTrainer.python(in: trainer) }
 
     /// Creates the trainer's virtual environment with its `setup.sh` (progress on stderr); returns its Python.
     public static func setUp(_ trainer: URL) throws(TrainError) -> String {

@@ -15,6 +15,8 @@ struct StoredImage: Sendable {
     /// Upright size (EXIF orientation applied).
     var width: Int?
     var height: Int?
+    /// The source's EXIF as img2dataset writes it (a JSON object string of the tags dsbuild reads), or nil.
+    var exif: String? = nil
 
     /// Every stored image by hash.
     static func all(in db: Database) throws -> [String: StoredImage] {
@@ -30,7 +32,7 @@ struct StoredImage: Sendable {
     }
 
     private static let columns = """
-        SELECT sha256, path, format, bytes, COALESCE(display_width, width) AS w, COALESCE(display_height, height) AS h, orientation
+        SELECT sha256, path, format, bytes, COALESCE(display_width, width) AS w, COALESCE(display_height, height) AS h, orientation, rights
           FROM images
         """
 
@@ -41,7 +43,8 @@ struct StoredImage: Sendable {
             let sha: String = row["sha256"]
             out[sha] = StoredImage(sha: sha, path: row["path"], format: ImageFormatName.normalized(row["format"] ?? "jpg"),
                                    orientation: (row["orientation"] as Int?) ?? 1, bytes: row["bytes"] ?? 0,
-                                   width: row["w"], height: row["h"])
+                                   width: row["w"], height: row["h"],
+                                   exif: Img2DatasetEXIF.json(orientation: row["orientation"], rights: row["rights"]))
         }
         return out
     }

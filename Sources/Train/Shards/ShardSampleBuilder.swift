@@ -178,6 +178,7 @@ enum ShardSampleBuilder {
                 prov.license = origin.license
                 prov.author = origin.author
                 prov.pageURL = origin.pageURL
+                prov.imageURL = origin.imageURL.flatMap { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? $0 : nil }
             }
             let item = Kept(keywordID: kid, keyword: kw.text, category: kw.category, image: image, provenance: prov)
             kept[pair] = item
@@ -227,7 +228,7 @@ enum ShardSampleBuilder {
             let ident: [String] = ["description", kw.text, sha, aspect, row["mode"] as String, language,
                                    "\(row["variant"] as Int)", row["template_sha256"] as String, row["model"] as String]
             var textProv = prov
-            if sha.isEmpty { textProv.source = nil; textProv.license = nil; textProv.author = nil; textProv.pageURL = nil }
+            if sha.isEmpty { textProv.source = nil; textProv.license = nil; textProv.author = nil; textProv.pageURL = nil; textProv.imageURL = nil }
             let userText = ChatTemplates.fill(ChatTemplates.describeText(aspect), keyword: kw.text)
             out.text.append(TextRecord(id: "t-" + shortHash(ident), kind: "description", keyword: kw.text, category: kw.category,
                                        aspect: aspect, language: language, text: body,
@@ -273,7 +274,7 @@ enum ShardSampleBuilder {
             prov.templateSHA256 = q.templateSHA256
             prov.mode = sha.isEmpty ? "text-only" : "image-grounded"
             var textProv = prov
-            textProv.source = nil; textProv.license = nil; textProv.author = nil; textProv.pageURL = nil
+            textProv.source = nil; textProv.license = nil; textProv.author = nil; textProv.pageURL = nil; textProv.imageURL = nil
             let qid = q.id
             let category = q.category ?? kw?.category
             let aspect = q.aspect ?? (type == 1 ? "recognition" : "reasoning")

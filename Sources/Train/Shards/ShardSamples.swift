@@ -10,6 +10,8 @@ struct Provenance: Sendable {
     var license: String?
     var author: String?
     var pageURL: String?
+    /// The web URL the image was downloaded from (img2dataset's `url`); nil for a local file (its path stays home).
+    var imageURL: String?
 
     var json: [String: Any] {
         var out: [String: Any] = ["chat_template_sha256": ChatTemplates.sha256]
@@ -75,13 +77,18 @@ struct PairedSample: Sendable {
         out["width"] = rendered.width ?? NSNull()
         out["height"] = rendered.height ?? NSNull()
         out["written_sha256"] = rendered.writtenSHA256
+        out["sha256"] = rendered.writtenSHA256
         out["image_format"] = rendered.fileExtension
         return out
     }
 
-    /// What is known before the image is rendered: the plan hash is made of it.
+    /// What is known before the image is rendered: the plan hash is made of it. Besides dsbuild's fields, the
+    /// img2dataset ones a reader of its output looks for (`url`, `caption`, `status`, `error_message`,
+    /// `original_width`, `original_height`, `exif`); `sha256` (of the written bytes) is added by `json(_:)`.
     func planJSON(reasons: [ReencodeReason]) -> [String: Any] {
         [
+            "url": provenance.imageURL ?? NSNull(), "caption": text, "status": "success", "error_message": NSNull(),
+            "original_width": image.width ?? NSNull(), "original_height": image.height ?? NSNull(), "exif": image.exif ?? NSNull(),
             "key": key, "kind": kind, "keyword": keyword, "category": category ?? NSNull(), "aspect": aspect ?? NSNull(),
             "language": language, "image_sha256": image.sha, "width": image.width ?? NSNull(), "height": image.height ?? NSNull(),
             "exif_orientation": image.orientation, "orientation_applied": reasons.contains(.orientation),

@@ -39,6 +39,11 @@ public struct ShardSettings: Sendable {
     /// Records are built a page of keywords at a time, about this many kept pairs a page (a keyword is never
     /// split): it bounds memory, never the output — any value writes the same bytes.
     public var pagePairs = 4096
+    /// `shards.parquet`: the img2dataset/NeMo parquet and stats beside each paired tar (`Img2DatasetSidecars`).
+    public var parquet: ParquetMode = .auto
+    /// The Python that writes the parquet (`train.python`, else the trainer's own environment); nil: found from the
+    /// bundled trainer's folder.
+    public var python: String?
 
     public init(out: URL) { self.out = out }
 }
@@ -62,6 +67,8 @@ public struct ShardSummary: Sendable {
     public var imageCounts: [String: Int] = [:]
     public var fingerprint = ""
     public var index: URL
+    /// Why the img2dataset parquet was left out (`shards.parquet: auto` without pyarrow); nil when written or off.
+    public var parquetSkipped: String?
 
     public var json: [String: Any] {
         var json: [String: Any] = [
@@ -71,6 +78,7 @@ public struct ShardSummary: Sendable {
             "excluded_near_duplicates_of_test": excludedNearDuplicatesOfTest, "images": imageCounts,
             "fingerprint": fingerprint, "index": index.path]
         if let semantic = excludedSemanticDuplicatesOfTest { json["excluded_semantic_duplicates_of_test"] = semantic }
+        if let parquetSkipped { json["parquet_skipped"] = parquetSkipped }
         return json
     }
 }
@@ -123,6 +131,17 @@ public struct ShardWriter: Sendable {
         var sha256: String
         var bytes: Int
         var samples: Int
+        /// A paired shard's img2dataset files, once written (nil: still to write).
+        var parquet: Img2DatasetSidecars.FileEntry?
+        var stats: Img2DatasetSidecars.FileEntry?
+    }
+
+    /// The sidecar writer of this run: the Python and script of the bundled trainer, when they can be found.
+    func makeSidecars() -> Img2DatasetSidecars {
+        let trainer = try? TrainerLocation.find(explicit: nil)
+        let python = settings.python ?? trainer.map { TrainerLocation.defaultPython(in: $0) }
+        return Img2DatasetSidecars(mode: settings.parquet, python: python,
+                                   script: trainer?.appendingPathComponent("shard_parquet.py"), workspace: workspace)
     }
 
     var renderer: ImageRenderer { ImageRenderer(workspace: workspace, settings: settings.images) }
@@ -177,6 +196,8 @@ public struct ShardWriter: Sendable {
         progress.start("shards", total: plans.count)
         var entries: [Planned.Kind: [[String: Any]]] = [:]
         let renders = RenderedImages()
+        let sidecars = makeSidecars()
+        defer { sidecars.close() }
         for plan in plans {
             try Task.checkCancellation()
             let url = out.appendingPathComponent(plan.file)
@@ -202,15 +223,31 @@ public struct ShardWriter: Sendable {
                 summary.written += 1
                 logger.debug("wrote shard", metadata: ["shard.file": "\(plan.file)", "shard.samples": "\(plan.range.count)"])
             }
-            entries[plan.kind, default: []].append(["file": plan.file, "samples": marker!.samples, "bytes": marker!.bytes,
-                                                    "sha256": marker!.sha256])
+            if plan.kind == .paired, let before = marker {
+                // The parquet and stats: made from the tar (whole on disk now), recorded in its marker once written.
+                let after = try sidecars.complete(before, tar: plan.file, in: out)
+                if after.parquet != before.parquet || after.stats != before.stats {
+                    try AtomicFile.write(Data(JSONText.encode(after).utf8), to: markerURL)
+                    marker = after
+                }
+            }
+            var entry: [String: Any] = ["file": plan.file, "samples": marker!.samples, "bytes": marker!.bytes, "sha256": marker!.sha256]
+            if let parquet = marker!.parquet, sidecars.mode != .off { entry["parquet"] = parquet.json }
+            if let stats = marker!.stats, sidecars.mode != .off { entry["stats"] = stats.json }
+            entries[plan.kind, default: []].append(entry)
             progress.advance()
         }
         progress.finish()
         sort.remove()
 
-        // Shards of an earlier, larger run that this plan no longer has.
-        let planned = Set(plans.map(\.file))
+        if let skipped = sidecars.skipped { summary.parquetSkipped = skipped }
+        // Shards of an earlier, larger run that this plan no longer has (and sidecars this run does not keep).
+        var planned = Set(plans.map(\.file))
+        for plan in plans where plan.kind == .paired && sidecars.mode != .off {
+            let names = Img2DatasetSidecars.names(of: plan.file)
+            planned.insert(names.stats)
+            if sidecars.skipped == nil { planned.insert(names.parquet) }
+        }
         for sub in ["text", "paired"] {
             for name in (try? fm.contentsOfDirectory(atPath: out.appendingPathComponent(sub).path)) ?? [] where !name.hasPrefix(".") {
                 if !planned.contains("\(sub)/\(name)") { try? fm.removeItem(at: out.appendingPathComponent("\(sub)/\(name)")) }
@@ -237,7 +274,7 @@ public struct ShardWriter: Sendable {
             "excluded_test_questions": totals.excludedTestQuestions,
             "excluded_test_images": totals.exclusions.testImages,
             "excluded_near_duplicates_of_test": totals.exclusions.nearDuplicatesOfTest,
-            "excluded": excluded,
+            "excluded": excluded, "img2dataset": sidecars.indexJSON,
             "images": settings.images.json.merging(summary.imageCounts.mapValues { $0 as Any }) { a, _ in a },
         ]
         let indexData = try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])

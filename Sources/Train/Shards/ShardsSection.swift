@@ -28,6 +28,7 @@ public struct ShardsSection: RecipeSettings {
     public var exports: [String] = []
     public var novelFraction = 0.0
     public var seed = 0
+    public var parquet: ParquetMode = .auto
 
     public init() {}
 
@@ -60,6 +61,8 @@ public struct ShardsSection: RecipeSettings {
         .number("novel_fraction", \.novelFraction, rule: novelFractionRule,
                 help: "fraction of keywords held out of training as novel classes (base-to-novel)"),
         .int("seed", \.seed, help: "seed of the novel-keyword choice"),
+        .choice("parquet", \.parquet,
+                help: "img2dataset/NeMo parquet beside each paired tar: auto (when the bundled Python has pyarrow, else left out with a warning), required, off (no parquet, no stats)"),
     ]
 
     /// The shard folder `out` names: absolute as written, else inside the workspace (`~` expanded).
@@ -91,6 +94,8 @@ public struct ShardsSection: RecipeSettings {
         settings.split = SplitSettings(recipe: recipe)
         settings.phashDistance = phashDistance
         settings.semantic = semantic
+        settings.parquet = parquet
+        settings.python = TrainSection(recipe: recipe).python
         return settings
     }
 }

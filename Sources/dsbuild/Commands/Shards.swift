@@ -45,6 +45,9 @@ extension DSBuild {
         @Option(help: "Seed for the novel-keyword choice.")
         var seed: Int?
 
+        @Option(help: "img2dataset/NeMo parquet beside each paired tar: auto (default; left out with a warning without pyarrow), required, off.")
+        var parquet: ParquetMode?
+
         @Option(name: .customLong("export"), help: "Also write an export (repeatable): llava, llama-factory, openai, mcq.")
         var exports: [String] = []
 
@@ -74,6 +77,7 @@ extension DSBuild {
             if let background { section.background = background }
             if let novelFraction { section.novelFraction = novelFraction }
             if let seed { section.seed = seed }
+            if let parquet { section.parquet = parquet }
             if !exports.isEmpty { section.exports = exports }
             return section
         }
@@ -99,6 +103,7 @@ extension DSBuild {
                 throw Interruption.exitCode
             }
             let (summary, exported) = (result.shards, result.exports)
+            if let skipped = summary.parquetSkipped { Output.warning("shards: paired/*.parquet not written: \(skipped)") }
             if options.json {
                 var json = summary.json
                 json["exports"] = exported

@@ -7,6 +7,7 @@ import Train
 // wrong one and the help's list of choices all come from the enum's cases.
 
 extension ShardSettings.Compression: ExpressibleByArgument {}
+extension ParquetMode: ExpressibleByArgument {}
 extension ShardsSection.Resize: ExpressibleByArgument {}
 
 extension ImageOutputFormat: ExpressibleByArgument {

@@ -1,0 +1,80 @@
+import Dataset
+import Foundation
+
+/// Reads a parquet URL list a record batch at a time through `trainer/read_parquet_rows.py` (pyarrow in the
+/// bundled environment): the column names first, then each batch's rows as text fields, handed to the caller and
+/// dropped. The child's output is read a line (one batch) at a time, so neither side holds the file whole.
+public struct ParquetRows: Sendable {
+    /// The interpreter (a venv's `bin/python`) and the script.
+    public var python: String
+    public var script: URL
+    /// Rows per record batch asked of pyarrow.
+    public var batchRows = 4096
+
+    public init(python: String, script: URL, batchRows: Int = 4096) {
+        self.python = python
+        self.script = script
+        self.batchRows = batchRows
+    }
+
+    /// The bundled trainer's script and Python (`trainer/.venv`, else `python3`); a missing trainer folder is
+    /// reported when the list is read.
+    public static func bundled() -> ParquetRows {
+        let folder = BundledTrainer.folder()
+        return ParquetRows(python: folder.map(BundledTrainer.python(in:)) ?? "python3",
+                           script: (folder ?? URL(fileURLWithPath: "trainer")).appendingPathComponent("read_parquet_rows.py"))
+    }
+
+    /// What a read saw: the rows streamed and the reader's peak resident memory (its own report).
+    public struct Summary: Sendable {
+        public var rows = 0
+        public var readerPeakKB = 0
+    }
+
+    /// Streams `file`: `columns` with the column names (it may throw to stop), then `rows` once per batch with
+    /// `(row number, fields)` (null values left out).
+    @discardableResult
+    public func read(_ file: URL, columns: ([String]) throws(CollectError) -> Void,
+                     rows: ([(line: Int, fields: [String: String])]) -> Void) throws(CollectError) -> Summary {
+        guard FileManager.default.fileExists(atPath: script.path) else {
+            throw CollectError(.unreadableInput, item: file.path,
+                               detail: "a parquet list is read with the bundled trainer's \(script.lastPathComponent), which is not at \(script.path); set DSBUILD_TRAINER_DIR")
+        }
+        guard FileManager.default.isReadableFile(atPath: file.path) else {
+            throw CollectError(.unreadableInput, item: file.path, detail: "no such file, or it cannot be read")
+        }
+        let bridge: PythonLineBridge
+        do {
+            bridge = try PythonLineBridge(python: python, script: script, arguments: ["--file", file.path, "--batch-rows", "\(batchRows)"])
+        } catch {
+            throw CollectError(.unreadableInput, item: file.path, detail: "\(error); run `dsbuild train --setup` (trainer/setup.sh)")
+        }
+        var finished = false
+        var summary = Summary()
+        defer { if finished { bridge.close() } else { bridge.terminate() } }
+        do {
+            bridge.finishInput()
+            let header = try bridge.expect("columns")
+            try columns(header["columns"] as? [String] ?? [])
+            while true {
+                let event = try bridge.expect("rows", or: "end")
+                if event["event"] as? String == "end" {
+                    summary.rows = event["rows"] as? Int ?? 0
+                    summary.readerPeakKB = event["max_rss_kb"] as? Int ?? 0
+                    break
+                }
+                let first = event["first"] as? Int ?? 1
+                let batch = (event["rows"] as? [[String: Any]] ?? []).enumerated().map { index, row in
+                    (line: first + index, fields: row.compactMapValues { $0 as? String })
+                }
+                rows(batch)
+            }
+            finished = true
+            return summary
+        } catch let error as CollectError {
+            throw error
+        } catch {
+            throw CollectError(.unreadableInput, item: file.path, detail: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,71 @@
+"""Streams the rows of a parquet URL list (what `dsbuild collect` runs for a `urls` source whose file is .parquet).
+
+    python trainer/read_parquet_rows.py --file LIST.parquet [--batch-rows N]
+
+Reads the file one record batch at a time (`pyarrow.parquet.ParquetFile.iter_batches`), so memory holds one batch
+whatever the file's size. Output: JSON lines on stdout —
+
+- `{"event": "columns", "columns": [NAME, ...], "rows": N}` first (N from the file's metadata);
+- `{"event": "rows", "first": ROW, "rows": [{COLUMN: TEXT or null, ...}, ...]}` per batch (ROW: the 1-based number
+  of the batch's first row); every value as text (numbers as Python writes them, lists and structs as JSON);
+- `{"event": "end", "rows": N, "max_rss_kb": K}` (K: this process's peak resident memory); `{"event": "error", "message": TEXT}` on a fatal error (exit status 2 for an
+  unreadable file, 3 when pyarrow is missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from protocol import Emitter, claim_stdout  # noqa: E402
+
+
+def text(value):
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--file", required=True)
+    parser.add_argument("--batch-rows", type=int, default=4096)
+    args = parser.parse_args()
+    emitter = Emitter(claim_stdout())
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as error:
+        emitter.error(f"pyarrow is not installed in {sys.executable} ({error}); run trainer/setup.sh (`dsbuild train --setup`)")
+        return 3
+    try:
+        reader = pq.ParquetFile(args.file)
+    except Exception as error:  # not a parquet file, unreadable
+        emitter.error(f"{args.file} cannot be read as parquet: {error}")
+        return 2
+    names = reader.schema_arrow.names
+    emitter.emit("columns", columns=names, rows=reader.metadata.num_rows)
+    first = 1
+    for batch in reader.iter_batches(batch_size=max(1, args.batch_rows)):
+        columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+        rows = [{name: text(column[i]) for name, column in zip(names, columns)} for i in range(batch.num_rows)]
+        emitter.emit("rows", first=first, rows=rows)
+        first += batch.num_rows
+    emitter.emit("end", rows=first - 1, max_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
