@@ -9,6 +9,8 @@ public final class PythonLineBridge: @unchecked Sendable {
     private let process = Process()
     private let input = Pipe(), output = Pipe(), errors = Pipe()
     private var buffer = Data()
+    /// How much of `buffer` is known to hold no newline.
+    private var scanned = 0
     private var ended = false
     private let lock = NSLock()
     private var tail: [String] = []
@@ -116,14 +118,22 @@ public final class PythonLineBridge: @unchecked Sendable {
 
     private func nextLine() -> Data? {
         while true {
-            if let newline = buffer.firstIndex(of: 0x0A) {
-                let line = buffer[buffer.startIndex..<newline]
-                buffer.removeSubrange(buffer.startIndex...newline)
+            // Only the bytes not yet searched are searched (a batch line is megabytes, read in 64 KiB chunks).
+            let newline: Int? = buffer.withUnsafeBytes { raw in
+                guard scanned < raw.count, let base = raw.baseAddress else { return nil }
+                guard let hit = memchr(base + scanned, 0x0A, raw.count - scanned) else { return nil }
+                return base.distance(to: UnsafeRawPointer(hit))
+            }
+            if let newline {
+                let line = buffer.prefix(newline)
+                buffer = Data(buffer.suffix(from: buffer.startIndex + newline + 1))
+                scanned = 0
                 return Data(line)
             }
+            scanned = buffer.count
             if ended {
                 guard !buffer.isEmpty else { return nil }
-                defer { buffer.removeAll() }
+                defer { buffer.removeAll(); scanned = 0 }
                 return buffer
             }
             let chunk = output.fileHandleForReading.availableData

@@ -1,0 +1,162 @@
+@testable import Collect
+import Dataset
+import Foundation
+import Testing
+import _DSBuildTestSupport
+
+/// A parquet URL list (LAION's columns) read through the bundled Python (`trainer/read_parquet_rows.py`, pyarrow),
+/// the files made by pyarrow in the interop venv. Opt-in like the other tests that run the bundled Python:
+/// `DSBUILD_TRAINER_PYTHON` names a Python with the trainer's requirements.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["DSBUILD_TRAINER_PYTHON"] != nil))
+struct ParquetURLListTests {
+    static var reader: ParquetRows {
+        ParquetRows(python: ProcessInfo.processInfo.environment["DSBUILD_TRAINER_PYTHON"]!,
+                    script: TestPaths.repositoryRoot.appendingPathComponent("trainer/read_parquet_rows.py"))
+    }
+
+    /// Runs `code` with the interop venv's Python (pyarrow pinned), created on first use.
+    static func pyarrow(_ code: String, _ arguments: [String] = []) throws {
+        let root = TestPaths.repositoryRoot
+        let setup = try ProcessRun.run(["bash", root.appendingPathComponent("scripts/pyenv-interop.sh").path], cwd: root)
+        try #require(setup.status == 0, "scripts/pyenv-interop.sh failed: \(setup.stderr.suffix(2000))")
+        let result = try ProcessRun.run([root.appendingPathComponent(".venv-interop/bin/python").path, "-c", code] + arguments)
+        try #require(result.status == 0, "pyarrow failed: \(result.stderr.suffix(2000))")
+    }
+
+    /// A LAION-style list of `rows` rows in row groups of 10 000 (as LAION's files come).
+    static func laionList(rows: Int, at url: URL) throws {
+        try pyarrow("""
+            import sys, pyarrow as pa, pyarrow.parquet as pq
+            n = int(sys.argv[2])
+            table = pa.table({
+                "SAMPLE_ID": pa.array(range(n), pa.int64()),
+                "URL": [f"http://127.0.0.1:9/img/{i}.jpg" for i in range(n)],
+                "TEXT": [f"a photo of thing number {i} on a table" for i in range(n)],
+                "HEIGHT": pa.array([480.0 + i % 7 for i in range(n)], pa.float64()),
+                "WIDTH": pa.array([640 + i % 5 for i in range(n)], pa.int64()),
+                "LICENSE": ["?"] * n,
+                "NSFW": ["UNLIKELY"] * n,
+                "similarity": [0.31] * n,
+                "pwatermark": [0.05] * n,
+                "punsafe": [0.001] * n,
+            })
+            pq.write_table(table, sys.argv[1], row_group_size=10000)
+            """, [url.path, "\(rows)"])
+    }
+
+    /// The resident memory of this process, in bytes (`/proc/self/statm`).
+    static func residentBytes() -> Int {
+        let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? ""
+        let pages = Int(statm.split(separator: " ").dropFirst().first ?? "") ?? 0
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// Streams `file` with a consumer that keeps nothing; returns the rows, the largest batch, the growth of this
+    /// process's resident memory over the read (sampled at every batch) and the reader's own peak.
+    static func stream(_ file: URL) throws -> (rows: Int, largestBatch: Int, growth: Int, readerPeakKB: Int, ordered: Bool) {
+        let before = residentBytes()
+        var peak = before, rows = 0, largest = 0, ordered = true
+        let summary = try reader.read(file) { _ in } rows: { batch in
+            ordered = ordered && batch.first?.line == rows + 1
+            rows += batch.count
+            largest = max(largest, batch.count)
+            peak = max(peak, residentBytes())
+        }
+        return (rows, largest, peak - before, summary.readerPeakKB, ordered && summary.rows == rows)
+    }
+
+    /// Memory stays flat: the rows arrive a batch at a time and a consumer that keeps nothing holds nothing, so
+    /// reading 100 000 rows grows this process no more than reading 10 000 (within 24 MiB), and the reader's own
+    /// peak (pyarrow, a row group and a batch at a time) stays within 64 MiB of its 10 000-row peak.
+    @Test func aHundredThousandRowsStreamInFlatMemory() throws {
+        let dir = TemporaryDirectory()
+        try Self.laionList(rows: 10_000, at: dir.path("small.parquet"))
+        try Self.laionList(rows: 100_000, at: dir.path("big.parquet"))
+        _ = try Self.stream(dir.path("small.parquet"))  // warm-up: first-use allocations are not the file's
+        let small = try Self.stream(dir.path("small.parquet"))
+        let big = try Self.stream(dir.path("big.parquet"))
+        #expect(small.rows == 10_000 && big.rows == 100_000)
+        #expect(small.ordered && big.ordered, "rows arrive numbered in file order")
+        #expect(big.largestBatch <= Self.reader.batchRows, "a batch at a time: \(big.largestBatch)")
+        let mib = 1 << 20
+        print("parquet stream: dsbuild growth \(small.growth / 1024) KiB (10k) vs \(big.growth / 1024) KiB (100k); reader peak \(small.readerPeakKB) KiB vs \(big.readerPeakKB) KiB")
+        #expect(big.growth < small.growth + 24 * mib, "dsbuild grew \(big.growth / mib) MiB for 100k rows, \(small.growth / mib) MiB for 10k")
+        #expect(big.readerPeakKB * 1024 < small.readerPeakKB * 1024 + 64 * mib, "reader peak \(big.readerPeakKB) KiB vs \(small.readerPeakKB) KiB")
+        // The source keeps one candidate per row (the search stage takes a keyword's rows at once) and nothing else.
+        let source = try URLListSource(file: dir.path("big.parquet"), columns: .init(url: "URL", caption: "TEXT"), parquet: Self.reader)
+        let rows = try #require(source.rows["urls"])
+        #expect(rows.count == 100_000 && source.problems.isEmpty)
+        #expect(rows[99_999].imageURL == "http://127.0.0.1:9/img/99999.jpg")
+        #expect(rows[99_999].extra["line"] == "100000")
+    }
+
+    @Test func laionColumnsBecomeCandidatesAndBadRowsAreProblemsWithTheirRowNumber() async throws {
+        let dir = TemporaryDirectory()
+        let file = dir.path("laion.parquet")
+        try Self.pyarrow("""
+            import sys, pyarrow as pa, pyarrow.parquet as pq
+            pq.write_table(pa.table({
+                "URL": ["http://h/1.jpg", None, "http://h/\\x01.jpg", "http://h/4.jpg", "http://h/5.jpg", "  "],
+                "TEXT": ["A jar of kimchi", "no url", "control", "bad keyword", "한복 입은 사람", "blank url"],
+                "kw": ["kimchi", "kimchi", "kimchi", "bad\\x07keyword", "한복", "kimchi"],
+                "WIDTH": pa.array([640.0, 1.0, 1.0, 1.0, 1024.0, 1.0]),
+                "HEIGHT": pa.array([480, 1, 1, 1, 768, 1], pa.int64()),
+                "LICENSE": ["CC BY 4.0", None, None, None, "?", None],
+                "pwatermark": [0.1, None, None, None, 0.9, None],
+                "punsafe": [0.0, None, None, None, 0.25, None],
+            }), sys.argv[1], row_group_size=2)
+            """, [file.path])
+        let source = try URLListSource(file: file, columns: .init(url: "URL", caption: "TEXT", keyword: "kw"), parquet: Self.reader)
+        #expect(source.declaredKeywords().map(\.text) == ["kimchi", "한복"])
+        #expect(source.problems == [
+            "laion.parquet:2: empty `URL`",
+            "laion.parquet:3: the URL contains a control character",
+            "laion.parquet:4: contains the control character U+0007",
+            "laion.parquet:6: empty `URL`",
+        ])
+        let kimchi = try #require(source.rows["kimchi"]?.first)
+        #expect(kimchi.imageURL == "http://h/1.jpg" && kimchi.description == "A jar of kimchi")
+        #expect(kimchi.declaredWidth == 640 && kimchi.declaredHeight == 480)
+        #expect(kimchi.license == License.normalize("CC BY 4.0"))
+        #expect(kimchi.extra["pwatermark"] == "0.1" && kimchi.extra["punsafe"] == "0.0" && kimchi.extra["line"] == "1")
+        let hanbok = try #require(source.rows["한복"]?.first)
+        #expect(hanbok.description == "한복 입은 사람" && hanbok.extra["punsafe"] == "0.25" && hanbok.declaredWidth == 1024)
+    }
+
+    @Test func aListWithoutTheURLColumnOrNotParquetIsOneClearError() throws {
+        let dir = TemporaryDirectory()
+        try Self.pyarrow("""
+            import sys, pyarrow as pa, pyarrow.parquet as pq
+            pq.write_table(pa.table({"link": ["http://h/1.jpg"]}), sys.argv[1])
+            """, [dir.path("l.parquet").path])
+        #expect {
+            try URLListSource(file: dir.path("l.parquet"), columns: .init(url: "URL"), parquet: Self.reader)
+        } throws: { "\($0)".contains("no `URL` column") && "\($0)".contains("l.parquet") }
+        try "url\nhttp://h/1.jpg\n".write(to: dir.path("fake.parquet"), atomically: true, encoding: .utf8)
+        #expect {
+            try URLListSource(file: dir.path("fake.parquet"), parquet: Self.reader)
+        } throws: { "\($0)".contains("fake.parquet") && "\($0)".contains("cannot be read as parquet") }
+    }
+}
+
+/// Runs a process to completion (stderr read alongside, so a full pipe cannot block it).
+private enum ProcessRun {
+    static func run(_ argv: [String], cwd: URL? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = argv
+        if let cwd { process.currentDirectoryURL = cwd }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        nonisolated(unsafe) var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+}
