@@ -16,10 +16,7 @@ struct ParquetURLListTests {
 
     /// Runs `code` with the interop venv's Python (pyarrow pinned), created on first use.
     static func pyarrow(_ code: String, _ arguments: [String] = []) throws {
-        let root = TestPaths.repositoryRoot
-        let setup = try ProcessRun.run(["bash", root.appendingPathComponent("scripts/pyenv-interop.sh").path], cwd: root)
-        try #require(setup.status == 0, "scripts/pyenv-interop.sh failed: \(setup.stderr.suffix(2000))")
-        let result = try ProcessRun.run([root.appendingPathComponent(".venv-interop/bin/python").path, "-c", code] + arguments)
+        let result = try InteropPython.run(code, arguments)
         try #require(result.status == 0, "pyarrow failed: \(result.stderr.suffix(2000))")
     }
 
@@ -139,24 +136,3 @@ struct ParquetURLListTests {
     }
 }
 
-/// Runs a process to completion (stderr read alongside, so a full pipe cannot block it).
-private enum ProcessRun {
-    static func run(_ argv: [String], cwd: URL? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = argv
-        if let cwd { process.currentDirectoryURL = cwd }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
-    }
-}

@@ -41,8 +41,8 @@ final class ShardRecordSort {
                     kind BLOB NOT NULL, keyword BLOB NOT NULL, category BLOB, aspect BLOB, language BLOB NOT NULL,
                     text BLOB NOT NULL, messages BLOB NOT NULL,
                     model BLOB, template_sha256 BLOB, mode BLOB, source BLOB, license BLOB, author BLOB, page_url BLOB,
-                    image_sha256 TEXT NOT NULL, path BLOB NOT NULL, format TEXT NOT NULL, orientation INTEGER NOT NULL,
-                    bytes INTEGER NOT NULL, width INTEGER, height INTEGER);
+                    image_url BLOB, image_sha256 TEXT NOT NULL, path BLOB NOT NULL, format TEXT NOT NULL, orientation INTEGER NOT NULL,
+                    bytes INTEGER NOT NULL, width INTEGER, height INTEGER, exif BLOB);
                 CREATE UNIQUE INDEX paired_order ON paired(key, seq);
                 """)
         }
@@ -59,9 +59,9 @@ final class ShardRecordSort {
             }
             let insertPaired = try db.cachedStatement(sql: """
                 INSERT INTO paired (key, seq, plan, size, kind, keyword, category, aspect, language, text, messages, model,
-                                    template_sha256, mode, source, license, author, page_url, image_sha256, path, format,
-                                    orientation, bytes, width, height)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    template_sha256, mode, source, license, author, page_url, image_url, image_sha256, path, format,
+                                    orientation, bytes, width, height, exif)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for (s, plan, size) in paired {
                 seq += 1
@@ -70,8 +70,9 @@ final class ShardRecordSort {
                 var arguments: StatementArguments = [s.key, seq, plan, size]
                 arguments += StatementArguments([s.kind, s.keyword, s.category, s.aspect, s.language, s.text].map(Self.utf8))
                 arguments += [messages]
-                arguments += StatementArguments([p.model, p.templateSHA256, p.mode, p.source, p.license, p.author, p.pageURL].map(Self.utf8))
-                arguments += [image.sha, Self.utf8(image.path), image.format, image.orientation, image.bytes, image.width, image.height]
+                arguments += StatementArguments([p.model, p.templateSHA256, p.mode, p.source, p.license, p.author, p.pageURL, p.imageURL].map(Self.utf8))
+                arguments += [image.sha, Self.utf8(image.path), image.format, image.orientation, image.bytes, image.width, image.height,
+                              Self.utf8(image.exif)]
                 try insertPaired.execute(arguments: arguments)
             }
             return .commit
@@ -157,9 +158,9 @@ final class ShardRecordSort {
         let pairs = (try? JSONSerialization.jsonObject(with: row["messages"] as Data)) as? [[String]] ?? []
         let provenance = Provenance(model: string(row, "model"), templateSHA256: string(row, "template_sha256"), mode: string(row, "mode"),
                                     source: string(row, "source"), license: string(row, "license"), author: string(row, "author"),
-                                    pageURL: string(row, "page_url"))
+                                    pageURL: string(row, "page_url"), imageURL: string(row, "image_url"))
         let image = StoredImage(sha: row["image_sha256"], path: string(row, "path") ?? "", format: row["format"], orientation: row["orientation"],
-                                bytes: row["bytes"], width: row["width"], height: row["height"])
+                                bytes: row["bytes"], width: row["width"], height: row["height"], exif: string(row, "exif"))
         return PairedSample(key: row["key"], kind: string(row, "kind") ?? "", keyword: string(row, "keyword") ?? "",
                             category: string(row, "category"), aspect: string(row, "aspect"), language: string(row, "language") ?? "",
                             text: string(row, "text") ?? "", messages: pairs.map { (role: $0[0], content: $0[1]) },
