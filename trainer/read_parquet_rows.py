@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import resource
 import sys
 
@@ -40,6 +41,9 @@ def text(value):
 
 
 def main() -> int:
+    # Ctrl-C reaches the whole process group: dsbuild decides what an interruption means and ends this bridge
+    # (closing its input, or SIGTERM), so the bridge itself does not die mid-file on SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parser = argparse.ArgumentParser()
     parser.add_argument("--file", required=True)
     parser.add_argument("--batch-rows", type=int, default=4096)

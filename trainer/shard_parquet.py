@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -45,7 +46,8 @@ def write(pa, pq, request: dict) -> tuple[int, int]:
     out = request["out"]
     rows = request["rows"]
     table = pa.Table.from_pylist([{name: row.get(name) for name, _ in COLUMNS} for row in rows], schema=schema(pa))
-    tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.tmp-{os.getpid()}")
+    # Named as dsbuild's own temporaries (`.<file>.<pid>.tmp`), which a later run removes if this one is killed.
+    tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.{os.getpid()}.tmp")
     try:
         pq.write_table(table, tmp, compression="zstd")
         with open(tmp, "rb+") as f:
@@ -58,6 +60,9 @@ def write(pa, pq, request: dict) -> tuple[int, int]:
 
 
 def main() -> int:
+    # Ctrl-C reaches the whole process group: dsbuild decides what an interruption means and ends this bridge
+    # (closing its input, or SIGTERM), so the bridge itself does not die mid-file on SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     emitter = Emitter(claim_stdout())
     try:
         import pyarrow as pa

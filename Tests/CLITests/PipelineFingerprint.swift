@@ -1,6 +1,7 @@
 import Dataset
 import Foundation
 import GRDB
+import Testing
 
 /// What two runs of `dsbuild run` are compared by: the manifest rows that matter and the shards' bytes, without
 /// run ids or timestamps. Shared by the resume and fault-injection tests.
@@ -27,7 +28,9 @@ enum PipelineFingerprint {
         }
     }
 
-    /// sha256 of every file under `shards/` (relative path → hash), the index with its timestamps left out.
+    /// sha256 of every file under `shards/` (relative path → hash), the index with its timestamps left out, and each
+    /// img2dataset stats file with its `duration` left out (the download time of the shard's images: a timing, which
+    /// two workspaces that downloaded the same images do not share, like the manifest's timestamps).
     static func shards(_ directory: URL) throws -> [String: String] {
         let out = directory.appendingPathComponent("shards")
         var result: [String: String] = [:]
@@ -35,6 +38,13 @@ enum PipelineFingerprint {
         while let url = enumerator?.nextObject() as? URL {
             let relative = url.path.replacingOccurrences(of: out.path + "/", with: "")
             guard !relative.hasPrefix(".progress"), !url.hasDirectoryPath, relative != "shards.json" else { continue }
+            if relative.hasSuffix("_stats.json") {
+                let text = try String(contentsOf: url, encoding: .utf8)
+                let timeless = text.replacingOccurrences(of: #""duration": [0-9.e+-]+"#, with: #""duration": 0"#, options: .regularExpression)
+                #expect(timeless != text, "\(relative) has a duration")
+                result[relative] = ContentHash.sha256Hex(timeless)
+                continue
+            }
             result[relative] = try ContentHash.sha256Hex(fileAt: url)
         }
         return result

@@ -191,7 +191,7 @@ import _DSBuildTestSupport
         ("per_keyword: 0", "collect.per_keyword"), ("concurrency: 0", "collect.concurrency"),
         ("max_attempts: 0", "collect.max_attempts"), ("timeout_seconds: 0", "collect.timeout_seconds"),
         ("licenses: [bogus]", "collect.licenses"), ("allow_hosts: [\"10.0.0.0/99\"]", "collect.allow_hosts"),
-        ("sources:\n    urls:\n      format: parquet", "collect.sources.urls.format"),
+        ("sources:\n    urls:\n      format: xlsx", "collect.sources.urls.format"),
         ("sources:\n    commons:\n      requests_per_minute: 0", "collect.sources.commons.requests_per_minute"),
     ])
     func aBadValueIsRefusedWhenTheRecipeIsRead(yaml: String, key: String) {

@@ -31,6 +31,8 @@ public final class PythonLineBridge: @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
+        // A child that died before reading a request must be an EPIPE error on write, not a SIGPIPE that ends dsbuild.
+        signal(SIGPIPE, SIG_IGN)
         do { try process.run() } catch {
             throw BridgeError(.start, script: script.lastPathComponent, "cannot run \(python): \(error.localizedDescription)")
         }
