@@ -188,5 +188,21 @@ struct ParquetPipelineTests {
         // A rerun writes nothing and keeps every byte.
         let again = try cli.run(["shards", "--workspace", ws, "--json", "--quiet"])
         #expect(try again.json()["written"] as? Int == 0)
+        // `check` audits the parquet and stats with the shards (`shards_intact`): whole, they pass; a changed parquet
+        // is named. (A LAION list names no author or page: `provenance` reports that, as for any such list.)
+        func shardsIntact() throws -> [String: Any] {
+            let check = try cli.run(["check", "--workspace", ws, "--json"])
+            let checks = try #require(try check.json()["checks"] as? [String: Any], "\(check.stderr)")
+            return try #require(checks["shards_intact"] as? [String: Any])
+        }
+        #expect(try shardsIntact()["ok"] as? Bool == true)
+        let parquet = out.appendingPathComponent("paired/00000.parquet")
+        var bytes = try Data(contentsOf: parquet)
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: parquet)
+        let tampered = try shardsIntact()
+        #expect(tampered["ok"] as? Bool == false)
+        let examples = (tampered["examples"] as? [String] ?? []).joined(separator: "\n")
+        #expect(examples.contains("paired/00000.parquet") && examples.contains("shards.json records"), "\(tampered)")
     }
 }
