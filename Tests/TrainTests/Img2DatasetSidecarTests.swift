@@ -114,6 +114,16 @@ struct Img2DatasetSidecarTests {
         #expect(added.written == 0 && added.parquetSkipped == nil)
         let after = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("paired").path)
         #expect(after.filter { $0.hasSuffix(".parquet") }.count == names.filter { $0.hasSuffix(".tar") }.count)
+        // Without the environment again, one parquet gone: it cannot come back, and the others stay, listed.
+        try FileManager.default.removeItem(at: out.appendingPathComponent("paired/00000.parquet"))
+        let (_, partial) = try await fixture.writeShards { $0.python = missing }
+        #expect(partial.parquetSkipped != nil)
+        let partialIndex = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("shards.json"))) as? [String: Any])
+        #expect((partialIndex["img2dataset"] as? [String: Any])?["parquet"] as? Bool == false)
+        let verified = try ShardIndex.load(out, verify: true)
+        #expect(verified.paired.map { $0.sidecars.count } == [1] + Array(repeating: 2, count: verified.paired.count - 1))
+        let left = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("paired").path)
+        #expect(left.filter { $0.hasSuffix(".parquet") }.count == verified.paired.count - 1)
         // required: the run fails, naming the cause.
         await #expect(throws: ShardError.self) {
             _ = try await fixture.writeShards("required") { $0.python = missing; $0.parquet = .required }

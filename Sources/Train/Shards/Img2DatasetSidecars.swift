@@ -83,9 +83,11 @@ final class Img2DatasetSidecars {
         bridge = nil
     }
 
-    /// `shards.json`'s `img2dataset`: what was written and, when the parquet was left out, why.
-    var indexJSON: [String: Any] {
-        var json: [String: Any] = ["mode": mode.rawValue, "parquet": mode != .off && skipped == nil, "stats": mode != .off]
+    /// `shards.json`'s `img2dataset`: whether every paired shard (`paired`, the index entries) has its parquet and
+    /// stats and, when this run could not write a parquet, why.
+    func indexJSON(paired: [[String: Any]]) -> [String: Any] {
+        var json: [String: Any] = ["mode": mode.rawValue, "parquet": mode != .off && paired.allSatisfy { $0["parquet"] != nil },
+                                   "stats": mode != .off && paired.allSatisfy { $0["stats"] != nil }]
         if let skipped { json["parquet_skipped"] = skipped }
         return json
     }
@@ -109,7 +111,8 @@ final class Img2DatasetSidecars {
         }
     }
 
-    private static func present(_ entry: FileEntry?, in out: URL) -> Bool {
+    /// Whether `entry` is recorded and on disk at its recorded size.
+    static func present(_ entry: FileEntry?, in out: URL) -> Bool {
         guard let entry else { return false }
         let size = (try? FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(entry.file).path))?[.size] as? Int
         return size == entry.bytes

@@ -198,6 +198,7 @@ public struct ShardWriter: Sendable {
         let renders = RenderedImages()
         let sidecars = makeSidecars()
         defer { sidecars.close() }
+        var sidecarFiles = Set<String>()
         for plan in plans {
             try Task.checkCancellation()
             let url = out.appendingPathComponent(plan.file)
@@ -232,8 +233,14 @@ public struct ShardWriter: Sendable {
                 }
             }
             var entry: [String: Any] = ["file": plan.file, "samples": marker!.samples, "bytes": marker!.bytes, "sha256": marker!.sha256]
-            if let parquet = marker!.parquet, sidecars.mode != .off { entry["parquet"] = parquet.json }
-            if let stats = marker!.stats, sidecars.mode != .off { entry["stats"] = stats.json }
+            // The sidecars there now (a parquet an earlier run wrote stays listed when this run cannot write one).
+            if sidecars.mode != .off {
+                for (name, file) in [("parquet", marker!.parquet), ("stats", marker!.stats)] {
+                    guard let file, Img2DatasetSidecars.present(file, in: out) else { continue }
+                    entry[name] = file.json
+                    sidecarFiles.insert(file.file)
+                }
+            }
             entries[plan.kind, default: []].append(entry)
             progress.advance()
         }
@@ -242,12 +249,7 @@ public struct ShardWriter: Sendable {
 
         if let skipped = sidecars.skipped { summary.parquetSkipped = skipped }
         // Shards of an earlier, larger run that this plan no longer has (and sidecars this run does not keep).
-        var planned = Set(plans.map(\.file))
-        for plan in plans where plan.kind == .paired && sidecars.mode != .off {
-            let names = Img2DatasetSidecars.names(of: plan.file)
-            planned.insert(names.stats)
-            if sidecars.skipped == nil { planned.insert(names.parquet) }
-        }
+        let planned = Set(plans.map(\.file)).union(sidecarFiles)
         for sub in ["text", "paired"] {
             for name in (try? fm.contentsOfDirectory(atPath: out.appendingPathComponent(sub).path)) ?? [] where !name.hasPrefix(".") {
                 if !planned.contains("\(sub)/\(name)") { try? fm.removeItem(at: out.appendingPathComponent("\(sub)/\(name)")) }
@@ -274,7 +276,7 @@ public struct ShardWriter: Sendable {
             "excluded_test_questions": totals.excludedTestQuestions,
             "excluded_test_images": totals.exclusions.testImages,
             "excluded_near_duplicates_of_test": totals.exclusions.nearDuplicatesOfTest,
-            "excluded": excluded, "img2dataset": sidecars.indexJSON,
+            "excluded": excluded, "img2dataset": sidecars.indexJSON(paired: paired),
             "images": settings.images.json.merging(summary.imageCounts.mapValues { $0 as Any }) { a, _ in a },
         ]
         let indexData = try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
