@@ -5,6 +5,8 @@ public struct ImageOrigin: Sendable, Equatable {
     public var keywordID: Int64
     public var source: String?
     public var license: String?
+    /// The licence's deed as the source gave it (nil when it gave none).
+    public var licenseURL: String?
     public var author: String?
     public var pageURL: String?
 }
@@ -16,7 +18,7 @@ public struct ImageProvenance: Sendable {
     private let origins: [String: [ImageOrigin]]
 
     private static let query = """
-        SELECT dl.image_sha256 AS sha, c.keyword_id AS kid, c.source, c.license, c.author, c.page_url
+        SELECT dl.image_sha256 AS sha, c.keyword_id AS kid, c.source, c.license, c.license_url, c.author, c.page_url
           FROM downloads dl JOIN candidates c ON c.id = dl.candidate_id
          WHERE dl.status = 'ok' AND dl.image_sha256 IS NOT NULL
         """
@@ -42,7 +44,7 @@ public struct ImageProvenance: Sendable {
         let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
         while let row = try rows.next() {
             origins[row["sha"], default: []].append(ImageOrigin(keywordID: row["kid"], source: row["source"],
-                                                                license: row["license"], author: row["author"],
+                                                                license: row["license"], licenseURL: row["license_url"], author: row["author"],
                                                                 pageURL: row["page_url"]))
         }
         return ImageProvenance(origins: origins)
