@@ -407,5 +407,25 @@ struct PublishTests {
         _ = try publish("pubA")
         let restored = try RunFiles.all(pubA).filter { !$0.key.hasPrefix(".") }.mapValues { ContentHash.sha256Hex($0) }
         #expect(restored == before, "a re-publish of the same manifest is not byte-identical")
+
+        // Bad input: an image gone from the store is one line naming it and the cause; the rest is published; exit 1.
+        let lost = try Workspace.open(at: inputs.workspace).manifest.read { db in
+            try #require(try String.fetchOne(db, sql: "SELECT path FROM images WHERE sha256 = ?", arguments: [WorldImage.rotated6.sha]))
+        }
+        try FileManager.default.removeItem(at: inputs.workspace.appendingPathComponent(lost))
+        let broken = try run(["publish", "--out", inputs.tmp.path("pubD").path, "--python", python, "--json"], expect: 1)
+        let lines = broken.stderr.split(separator: "\n").filter { $0.contains(WorldImage.rotated6.sha.prefix(12)) }
+        #expect(lines.count == 1 && lines.first?.contains("missing") == true, "\(broken.stderr.suffix(2000))")
+        let d = (try? broken.json()) ?? [:]
+        #expect(d["images_published"] as? Int == (a["images_published"] as? Int ?? 0) - 1, "\(d)")
+        let creditsD = try Self.csvRows(inputs.tmp.path("pubD").appendingPathComponent("ATTRIBUTION.csv"))
+        #expect(!creditsD.isEmpty && !creditsD.contains { $0["image_sha256"] == WorldImage.rotated6.sha })
+
+        // The key never reaches the release folders.
+        for folder in ["pubA", "pubB", "pubC", "pubD"] {
+            for (path, data) in try RunFiles.all(inputs.tmp.path(folder)) where data.range(of: Data("sk-publish-0123456789".utf8)) != nil {
+                Issue.record("\(folder)/\(path) holds the API key")
+            }
+        }
     }
 }

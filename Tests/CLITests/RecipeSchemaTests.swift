@@ -18,7 +18,7 @@ import _DSBuildTestSupport
     /// Every settings type the commands read (the CLI's `recipeSchema` must list the same keys; checked below).
     static let settingsTypes: [any RecipeSettings.Type] = [
         RecipeHeader.self, LLMSettings.self, CollectSettings.self, FilterSettings.self, DescribeSettings.self,
-        MCQSettings.self, ShardsSection.self, TrainSection.self, EvalSection.self,
+        MCQSettings.self, ShardsSection.self, PublishSection.self, TrainSection.self, EvalSection.self,
     ]
 
     @Test(arguments: settingsTypes.map { SettingsType($0) })
