@@ -87,9 +87,9 @@ public struct PublishStage: WholeSetStage {
                                      renderer: renderer, commercial: section.commercial)
         let staging = out.appendingPathComponent(".staging")
         defer { try? fm.removeItem(at: staging) }
-        context.progress.start("publish", total: images.byHash.count)
-        try images.render(with: renderer, workspace: workspace, staging: staging.appendingPathComponent("images"))
-        context.progress.advance(by: images.byHash.count)
+        context.progress.start("publish", total: images.published.count)
+        try images.render(with: renderer, workspace: workspace, staging: staging.appendingPathComponent("images"), progress: context.progress)
+        context.progress.finish()
         try Task.checkCancellation()
 
         // Rows and parquet files.

@@ -76,11 +76,13 @@ struct PublishedImages {
 
     /// Renders every published image; a re-encoded one is staged under `staging` (rewritten only when its bytes
     /// changed), an unchanged one is read from the store.
-    mutating func render(with renderer: ImageRenderer, workspace: Workspace, staging: URL) throws {
+    mutating func render(with renderer: ImageRenderer, workspace: Workspace, staging: URL, progress: ProgressReporter) throws {
         let fm = FileManager.default
         try fm.createDirectory(at: staging, withIntermediateDirectories: true)
         for sha in byHash.keys.sorted() where byHash[sha]!.refusal == nil {
+            try Task.checkCancellation()
             var entry = byHash[sha]!
+            defer { progress.advance(failed: byHash[sha]?.failure != nil) }
             let rendered: RenderedImage
             do {
                 rendered = try renderer.render(entry.image)
