@@ -283,6 +283,15 @@ struct PublishTests {
                                                                                 "messages", "image", "image_sha256", "author", "license", "source_page"])
         #expect((seenA.split("paired", "train")["features"] as? [String: String])?["image"] == "Image")
         #expect(seenA.split("paired", "train")["decoded_images"] as? Int == expectedPaired, "every paired image decodes as a PIL image")
+        #expect(seenA.split("text", "train")["columns"] as? [String] ?? [] == ["id", "kind", "keyword", "category", "aspect", "language", "text", "messages"])
+        for split in ["train", "test"] {
+            #expect(seenA.split("mcq", split)["columns"] as? [String] ?? [] == ["id", "type", "keyword", "category", "aspect", "question", "options",
+                                                                              "answer", "answer_index", "image", "image_sha256"])
+            #expect((seenA.split("mcq", split)["features"] as? [String: String])?["image"] == "Image")
+            #expect(seenA.split("mcq", split)["decoded_images"] as? Int == seenA.rows("mcq", split), "mcq \(split): every question's image decodes")
+        }
+        #expect(seenA.items("mcq", "train").allSatisfy { ["A", "B", "C", "D", "E", "F"].contains($0["answer"] as? String ?? "") }, "answers are letters")
+        #expect(Set(seenA.items("mcq", "train").compactMap { $0["type"] as? Int }) == [1, 2], "Type 1 and Type 2 questions train, each with its image")
 
         // No test image (by stored hash or by the bytes) in a training config; the test questions carry theirs.
         for (config, split) in [("paired", "train"), ("mcq", "train")] {
@@ -377,6 +386,8 @@ struct PublishTests {
         let seenC = try #require(try Self.read(inputs.tmp.path("pubC")))
         let imagesC = seenC.items("paired", "train").compactMap { $0["image_sha256"] as? String }
         #expect(imagesC.count == Set(imagesC).count, "an image in two rows")
+        #expect(seenC.split("paired", "train")["columns"] as? [String] ?? [] == ["image_sha256", "image", "keyword", "category", "caption", "descriptions",
+                                                                                "questions", "author", "license", "source_page"])
         #expect(Set(imagesC) == Set(t.pairedByImage.keys).subtracting(leftOutA))
         // Every text of the per-sample release is in its image's row: descriptions and questions, counted.
         func total(_ field: String) -> Int { seenC.items("paired", "train").reduce(0) { $0 + ($1[field] as? Int ?? 0) } }
