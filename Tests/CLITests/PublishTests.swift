@@ -419,6 +419,18 @@ struct PublishTests {
         let restored = try RunFiles.all(pubA).filter { !$0.key.hasPrefix(".") }.mapValues { ContentHash.sha256Hex($0) }
         #expect(restored == before, "a re-publish of the same manifest is not byte-identical")
 
+        // Killed while rendering, then run again: the same bytes as the uninterrupted release (in another folder).
+        let slow = CommandRunner(environment: ["DSBUILD_TEST_PUBLISH_DELAY_MS": "150"])
+        let killedRun = try slow.start(["publish", "--workspace", inputs.workspace.path, "--out", inputs.tmp.path("pubF").path,
+                                        "--python", python, "--quiet"])
+        Thread.sleep(forTimeInterval: 1.2)
+        killedRun.kill()
+        #expect(killedRun.wait().signalled)
+        #expect(!FileManager.default.fileExists(atPath: inputs.tmp.path("pubF/croissant.json").path), "the kill came too late to test a resume")
+        _ = try publish("pubF")
+        let resumed = try RunFiles.all(inputs.tmp.path("pubF")).filter { !$0.key.hasPrefix(".") }.mapValues { ContentHash.sha256Hex($0) }
+        #expect(resumed == before, "a killed and resumed publish differs from an uninterrupted one")
+
         // Bad input: an image gone from the store is one line naming it and the cause; the rest is published; exit 1.
         let lost = try Workspace.open(at: inputs.workspace).manifest.read { db in
             try #require(try String.fetchOne(db, sql: "SELECT path FROM images WHERE sha256 = ?", arguments: [WorldImage.rotated6.sha]))

@@ -13,6 +13,8 @@ public struct PublishSettings: Sendable {
     /// The interpreter with pyarrow that runs `trainer/parquet_write.py`.
     public var python: String
     public var script: URL
+    /// Test hook: a pause after each rendered image (to kill a run midway; `DSBUILD_TEST_PUBLISH_DELAY_MS`).
+    public var delayPerImage: Duration = .zero
 
     public init(section: PublishSection, out: URL, shards: ShardSettings, name: String, python: String, script: URL) {
         self.section = section
@@ -88,7 +90,7 @@ public struct PublishStage: WholeSetStage {
         let staging = out.appendingPathComponent(".staging")
         defer { try? fm.removeItem(at: staging) }
         context.progress.start("publish", total: images.published.count)
-        try images.render(with: renderer, workspace: workspace, staging: staging.appendingPathComponent("images"), progress: context.progress)
+        try images.render(with: renderer, workspace: workspace, staging: staging.appendingPathComponent("images"), progress: context.progress, delay: settings.delayPerImage)
         context.progress.finish()
         try Task.checkCancellation()
 

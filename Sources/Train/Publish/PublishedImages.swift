@@ -76,13 +76,17 @@ struct PublishedImages {
 
     /// Renders every published image; a re-encoded one is staged under `staging` (rewritten only when its bytes
     /// changed), an unchanged one is read from the store.
-    mutating func render(with renderer: ImageRenderer, workspace: Workspace, staging: URL, progress: ProgressReporter) throws {
+    mutating func render(with renderer: ImageRenderer, workspace: Workspace, staging: URL, progress: ProgressReporter,
+                           delay: Duration = .zero) throws {
         let fm = FileManager.default
         try fm.createDirectory(at: staging, withIntermediateDirectories: true)
         for sha in byHash.keys.sorted() where byHash[sha]!.refusal == nil {
             try Task.checkCancellation()
             var entry = byHash[sha]!
-            defer { progress.advance(failed: byHash[sha]?.failure != nil) }
+            defer {
+                progress.advance(failed: byHash[sha]?.failure != nil)
+                if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18) }
+            }
             let rendered: RenderedImage
             do {
                 rendered = try renderer.render(entry.image)

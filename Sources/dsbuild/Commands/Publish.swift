@@ -67,9 +67,12 @@ extension DSBuild {
             let shardSettings = shards.settings(workspaceRoot: context.workspace.root, recipe: recipe,
                                                 phashDistance: filter.phashDistance, semantic: filter.semanticMatch)
             let bridge = try PublishSettings.bridge(python: python, train: TrainSection(recipe: recipe))
-            let settings = PublishSettings(section: section, out: section.folder(in: context.workspace.root), shards: shardSettings,
+            var settings = PublishSettings(section: section, out: section.folder(in: context.workspace.root), shards: shardSettings,
                                            name: RecipeHeader(recipe: recipe).name ?? context.workspace.root.lastPathComponent,
                                            python: bridge.python, script: bridge.script)
+            if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_PUBLISH_DELAY_MS"], let v = Int(ms) {
+                settings.delayPerImage = .milliseconds(v)
+            }
             let stage = PublishStage(workspace: context.workspace, settings: settings)
             let runner = context.runner
             let record = JSONText.encode(section.record)
