@@ -10,7 +10,8 @@ written as HF `datasets` writes one: an image is the struct {bytes: binary, path
 
 The output is a function of the input only (no timestamps; fixed row groups, compression and writer version), so
 the same rows write the same bytes. Each file is written to a temporary beside it and renamed into place.
-Prints one JSON line per table written ({"out": PATH, "rows": N}); a failure is one line on stderr, exit 1.
+Prints one JSON line per table written ({"out": PATH, "rows": N}, N read back from the file); a failure is one
+line on stderr, exit 1. A table without rows is an error (a 0-row row group breaks readers).
 """
 
 import argparse
@@ -99,12 +100,18 @@ def write_table(table):
                     flush()
         flush()
         if count == 0:
-            writer.write_table(schema.empty_table())
+            # A 0-row row group breaks readers (datasets: "BatchSize must be greater than 0"): dsbuild never asks.
+            raise ValueError("no rows: an empty table is not written")
         writer.close()
     except BaseException:
         writer.close()
         os.unlink(tmp)
         raise
+    # Read back what was written: the rows the file holds are the rows given.
+    written = pq.ParquetFile(tmp).metadata.num_rows
+    if written != count:
+        os.unlink(tmp)
+        raise ValueError(f"wrote {written} rows, expected {count}")
     os.replace(tmp, out)
     return count
 

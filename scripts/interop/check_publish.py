@@ -47,7 +47,7 @@ def read_hf(folder):
             rows = []
             for i, row in enumerate(raw):
                 item = {k: row.get(k) for k in ("key", "id", "image_sha256", "keyword", "kind", "type", "answer", "license",
-                                                "author", "source_page") if k in row}
+                                                "author", "source_page", "text") if k in row}
                 if row.get("image") is not None:
                     item["image"] = image_facts(row["image"])
                 for k in ("descriptions", "questions", "options", "messages"):

@@ -9,6 +9,15 @@ public struct ImageOrigin: Sendable, Equatable {
     public var licenseURL: String?
     public var author: String?
     public var pageURL: String?
+
+    public init(keywordID: Int64, source: String?, license: String?, licenseURL: String?, author: String?, pageURL: String?) {
+        self.keywordID = keywordID
+        self.source = source
+        self.license = license
+        self.licenseURL = licenseURL
+        self.author = author
+        self.pageURL = pageURL
+    }
 }
 
 /// The one query for an image's provenance. An image reached through several candidates (the same photo under two
@@ -49,6 +58,9 @@ public struct ImageProvenance: Sendable {
         }
         return ImageProvenance(origins: origins)
     }
+
+    /// Every origin of image `sha` (one per successful download, in the query's order).
+    public func origins(of sha: String) -> [ImageOrigin] { origins[sha] ?? [] }
 
     /// The origin of image `sha` as it appears under keyword `keywordID`.
     public func origin(of sha: String, keywordID: Int64) -> ImageOrigin? {

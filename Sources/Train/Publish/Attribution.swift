@@ -11,7 +11,10 @@ enum Attribution {
     static let excludedColumns = ["image_sha256", "keyword", "author", "license", "license_url", "source", "source_page",
                                   "reason", "rows_left_out"]
 
-    static func csvField(_ s: String) -> String {
+    /// A CSV field: quoted when it holds a comma, quote or line break; a field a spreadsheet would run as a formula
+    /// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'` (OWASP CSV injection).
+    static func csvField(_ raw: String) -> String {
+        let s = raw.first.map { "=+-@\t\r".contains($0) } == true ? "'" + raw : raw
         guard s.contains(where: { ",\"\n\r".contains($0) }) else { return s }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
@@ -43,17 +46,12 @@ enum Attribution {
     static func csv(_ images: PublishedImages) -> Data { csv(columns, publishedRows(images)) }
     static func excludedCSV(_ images: PublishedImages) -> Data { csv(excludedColumns, excludedRows(images)) }
 
-    private static func md(_ s: String) -> String {
-        s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
-    }
+    private static func md(_ s: String) -> String { CardText.cell(s) }
 
-    private static func link(_ text: String, _ url: String?) -> String {
-        guard let url, !url.isEmpty else { return md(text) }
-        return "[\(md(text))](\(url.replacingOccurrences(of: ")", with: "%29").replacingOccurrences(of: " ", with: "%20")))"
-    }
+    private static func link(_ text: String, _ url: String?) -> String { CardText.link(text, url) }
 
     static func markdown(_ images: PublishedImages, title: String) -> Data {
-        var s = "# Attribution — \(title)\n\n"
+        var s = "# Attribution — \(CardText.inline(title))\n\n"
         s += "Every image of this release, with its author, licence, source and the changes made to it. "
         s += "Machine-readable: `ATTRIBUTION.csv`.\n\n"
         s += "| image | keyword | author | licence | source | changes |\n| --- | --- | --- | --- | --- | --- |\n"

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Yams
 
 /// The release's `README.md`: a Hugging Face dataset card. Its YAML front matter maps the configs to their files
 /// (`paired` the default, so `load_dataset(DIR)` returns the training pairs, never only the MCQ test split) and
@@ -19,6 +20,10 @@ struct DatasetCard {
     let commercial: Bool
     let citation: String?
     let imageSettings: ImageOutputSettings
+    /// `config/split` names that hold no row: not written, not in `configs:` (a 0-row parquet breaks readers).
+    var emptySplits: [String] = []
+    /// Text records left out because the image they were written from is left out.
+    var textsLeftOut = 0
 
     /// `license:` — the one Hub licence id all published images share, else `other` (with the table in the card).
     var license: String {
@@ -37,30 +42,43 @@ struct DatasetCard {
         }
     }
 
-    static func yamlString(_ s: String) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
-        return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
+    /// The YAML front matter, emitted by Yams (every scalar quoted and escaped as YAML needs: no value can add a
+    /// key or end the block). Configs and splits without rows are left out; the default config is `paired` when it
+    /// has rows, else the first that has.
+    var frontMatter: String {
+        let written = tables.filter { !$0.splits.isEmpty }
+        return Self.frontMatter(title: title, license: license, languages: languages,
+                                sizeCategory: Self.sizeCategory(counts.map(\.rows).max() ?? 0),
+                                configs: written.map { t in (t.config, t.splits.map(\.name)) })
     }
 
-    var frontMatter: String {
-        var y = "pretty_name: \(Self.yamlString(title))\n"
-        y += "license: \(license)\n"
+    /// The front matter of these values (`configs`: each config with the splits that have rows).
+    static func frontMatter(title: String, license: String, languages: [String], sizeCategory: String,
+                            configs: [(config: String, splits: [String])]) -> String {
+        // dsbuild's own words plain; a value from the recipe, the manifest or a source always double-quoted (never read
+        // as a bool, a number or a key; control characters escaped by the emitter).
+        func str(_ s: String) -> Node { Node(s, Tag(.str), .plain) }
+        func text(_ s: String) -> Node { Node(s, Tag(.str), .doubleQuoted) }
+        func seq(_ items: [String]) -> Node { Node(items.map(str)) }
+        var pairs: [(Node, Node)] = [(str("pretty_name"), text(title)), (str("license"), str(license))]
         if license == "other" {
-            y += "license_name: mixed\nlicense_link: ATTRIBUTION.md\n"
+            pairs += [(str("license_name"), str("mixed")), (str("license_link"), str("ATTRIBUTION.md"))]
         }
-        y += "language:\n" + languages.map { "- \($0)\n" }.joined()
-        y += "task_categories:\n- visual-question-answering\n- image-to-text\n- text-generation\n"
-        y += "size_categories:\n- \(Self.sizeCategory(counts.map(\.rows).max() ?? 0))\n"
-        y += "configs:\n"
-        for table in tables {
-            y += "- config_name: \(table.config)\n"
-            if table.config == "paired" { y += "  default: true\n" }
-            y += "  data_files:\n"
-            for split in table.splits {
-                y += "  - split: \(split.name)\n    path: \(table.config)/\(split.name)-*.parquet\n"
-            }
+        pairs += [(str("language"), Node(languages.map(text))),
+                  (str("task_categories"), seq(["visual-question-answering", "image-to-text", "text-generation"])),
+                  (str("size_categories"), seq([sizeCategory]))]
+        let defaultConfig = configs.first { $0.config == "paired" }?.config ?? configs.first?.config
+        var nodes: [Node] = []
+        for (config, splits) in configs {
+            var pairs: [(Node, Node)] = [(str("config_name"), str(config))]
+            if config == defaultConfig { pairs.append((str("default"), Node("true", Tag(.bool)))) }
+            pairs.append((str("data_files"), Node(splits.map { split in
+                Node([(str("split"), str(split)), (str("path"), str("\(config)/\(split)-*.parquet"))])
+            })))
+            nodes.append(Node(pairs))
         }
-        return y
+        pairs.append((str("configs"), Node(nodes)))
+        return (try? Yams.serialize(node: Node(pairs), width: -1, allowUnicode: true)) ?? ""
     }
 
     /// The body of a first publish: the title region, a paragraph for the user, then the other regions.
@@ -83,31 +101,36 @@ struct DatasetCard {
          ("limitations", limitationsRegion), ("citation", citationRegion)]
     }
 
-    private static func cell(_ s: String) -> String {
-        s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
-    }
-
     private static func table(_ header: [String], _ rows: [[String]]) -> String {
         var out = "| " + header.joined(separator: " | ") + " |\n|" + header.map { _ in " --- |" }.joined() + "\n"
-        for row in rows { out += "| " + row.map(cell).joined(separator: " | ") + " |\n" }
+        for row in rows { out += "| " + row.map(CardText.cell).joined(separator: " | ") + " |\n" }
         return out
     }
 
-    private var titleRegion: String { "# \(title)\n\n\(summary)" }
+    private var titleRegion: String { "# \(CardText.inline(title))\n\n\(CardText.inline(summary))" }
 
     private var loadRegion: String {
         var s = "## Configs and files\n\n"
         s += Self.table(["config", "split", "rows", "files", "one row is"], counts.map { c in
             let meaning = tables.first { $0.config == c.config }?.rowMeaning ?? ""
-            return [c.config, c.split, "\(c.rows)", "`\(c.config)/\(c.split)-*.parquet`", meaning]
+            let files = c.rows == 0 ? "none (no row: not written, not in `configs`)" : "`\(c.config)/\(c.split)-*.parquet`"
+            return [c.config, c.split, "\(c.rows)", files, meaning]
         })
+        if !emptySplits.isEmpty {
+            s += "\nNo row to publish in \(emptySplits.map { "`\($0)`" }.joined(separator: ", ")): not written and not in `configs` (an empty parquet file breaks readers).\n"
+        }
         s += "\n```python\nfrom datasets import load_dataset\n\n"
         s += "paired = load_dataset(\"path/to/this/folder\", \"paired\")   # the default config\n"
         s += "text = load_dataset(\"path/to/this/folder\", \"text\")\n"
         s += "mcq = load_dataset(\"path/to/this/folder\", \"mcq\")         # mcq[\"test\"] is the evaluation set\n```\n\n"
         s += "Paired rows: \(layout == .perImage ? "one per image (`publish.layout: per_image`), every text of the image in its fields" : "one per (image, text) sample (`publish.layout: per_sample`)"). "
         s += "Images are embedded (Hugging Face `Image` feature), upright (EXIF orientation applied), as \(imageSettings.format.rawValue.uppercased())"
-        if let resize = imageSettings.resize { s += ", resized (\(resize.mode.rawValue), \(resize.size) px)" }
+        if let resize = imageSettings.resize {
+            s += resize.mode == .centerCrop ? ", cropped to the centre and resized (center_crop, \(resize.size)×\(resize.size) px)"
+                : ", resized (\(resize.mode.rawValue), \(resize.size) px)"
+        }
+        s += ". An image copied byte for byte (upright, already in the format, not resized) keeps the original file's metadata, "
+        s += "EXIF included (which may hold the camera and a GPS position); a re-encoded image keeps none"
         s += ". `croissant.json` describes the same files (Croissant 1.0, with sha256 per file); `ATTRIBUTION.csv` credits every image.\n\n"
         for table in tables {
             s += "### `\(table.config)` columns\n\n"
@@ -144,7 +167,7 @@ struct DatasetCard {
             : Self.table(["stage", "model", "prompt template sha256", "what", "accepted"],
                          facts.writers.map { [$0.stage, $0.model.isEmpty ? "(none: built from the keywords)" : $0.model, $0.template.isEmpty ? "—" : "`\($0.template.prefix(16))`", $0.detail, "\($0.count)"] }) + "\n"
         s += "### Judges\n\n"
-        s += facts.judges.isEmpty ? "No judge ran.\n" : facts.judges.map { "- \($0)\n" }.joined()
+        s += facts.judges.isEmpty ? "No judge ran.\n" : facts.judges.map { "- \(CardText.inline($0))\n" }.joined()
         return s
     }
 
@@ -157,6 +180,7 @@ struct DatasetCard {
             ["kept (keyword, image) pairs", "\(st.imagesKept)"], ["descriptions accepted", "\(st.descriptionsAccepted)"],
             ["questions accepted", "\(st.questionsAccepted)"],
             ["images published", "\(images.published.count)"], ["images left out (licence)", "\(images.refused.count)"],
+            ["texts left out with their image", "\(textsLeftOut)"],
         ])
         return s
     }
@@ -197,7 +221,8 @@ struct DatasetCard {
         } else {
             s += "\(refused.count) image(s) were left out because their licence forbids this release (\(commercial ? "commercial" : "non-commercial") use"
             s += imageSettings.resize == nil ? "" : ", resized"
-            s += "); `ATTRIBUTION.md` lists each with the reason.\n"
+            s += "); `ATTRIBUTION.md` lists each with the reason. "
+            s += "\(textsLeftOut) text record(s) written from these images (image-grounded descriptions, questions on them) were left out with them.\n"
         }
         return s
     }
@@ -213,7 +238,7 @@ struct DatasetCard {
 
     private var citationRegion: String {
         var s = "## Citation\n\n"
-        if let citation, !citation.isEmpty { s += "```bibtex\n\(citation.trimmingCharacters(in: .whitespacesAndNewlines))\n```\n\n" }
+        if let citation, !citation.isEmpty { s += CardText.codeBlock(citation, language: "bibtex") + "\n" }
         s += "This dataset follows the text-only training line of work:\n\n```bibtex\n"
         s += "@inproceedings{baek2024kviscuit,\n  title = {Evaluating Visual and Cultural Interpretation: The K-Viscuit Benchmark with Human-VLM Collaboration},\n"
         s += "  author = {Baek, Yujin and others},\n  year = {2024},\n  eprint = {2406.16469},\n  archivePrefix = {arXiv}\n}\n```\n"

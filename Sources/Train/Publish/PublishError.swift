@@ -9,6 +9,8 @@ public struct PublishError: Error, Sendable, CustomStringConvertible {
         case parquet
         /// A file of the folder could not be written.
         case write
+        /// The release folder may not be written: the workspace, the shards, a user's folder, or another publish holds it.
+        case folder
     }
 
     public let code: Code

@@ -136,8 +136,14 @@ struct PublishRows {
         }
     }
 
+    /// Text records written from an image the release leaves out (its licence, or a failed file): a text
+    /// grounded on an image is derived from it, so it leaves with it.
+    static func leftOutTexts(_ inputs: ShardInputs, images: PublishedImages) -> [TextRecord] {
+        inputs.text.filter { r in r.imageSHA256.map { !images.allows($0) } ?? false }
+    }
+
     private func text() -> PublishTable {
-        let rows = inputs.text.map { r in
+        let rows = inputs.text.filter { r in r.imageSHA256.map(images.allows) ?? true }.map { r in
             PublishRow(object: ["id": r.id, "kind": r.kind, "keyword": r.keyword, "category": r.category ?? NSNull(), "aspect": r.aspect ?? NSNull(),
                                 "language": r.language, "text": r.text, "messages": r.messages.map { ["role": $0.role, "content": $0.content] }],
                        bytes: r.text.utf8.count + 512)

@@ -32,18 +32,42 @@ public struct PublishSection: RecipeSettings {
 
     public init() {}
 
+    /// `pretty_name`, `--pretty-name` and other one-line texts of the card: not empty, no control characters (a line
+    /// break or a C0/C1 control would break the card's YAML or its Markdown).
+    public static let lineRule = ValueRule("one line of text without control characters") { value in
+        guard let text = value.stringValue else { return nil }
+        if text.trimmingCharacters(in: .whitespaces).isEmpty { return "must not be empty" }
+        if let bad = text.unicodeScalars.first(where: { CharacterSet.controlCharacters.contains($0) }) {
+            return "holds the control character U+\(String(format: "%04X", bad.value)); give one line of printable text"
+        }
+        return nil
+    }
+
+    /// A language code as the Hub's card takes it (BCP 47: `en`, `ko`, `pt-BR`, `zh-Hant`).
+    public static func isLanguageCode(_ code: String) -> Bool {
+        let parts = code.split(separator: "-", omittingEmptySubsequences: false)
+        guard let first = parts.first, (2...3).contains(first.count), first.allSatisfy({ $0.isASCII && $0.isLetter }) else { return false }
+        return parts.dropFirst().allSatisfy { (1...8).contains($0.count) && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } }
+    }
+
+    /// `language`: BCP 47 codes.
+    public static let languageRule = ValueRule("language codes (BCP 47: en, ko, pt-BR)") { value in
+        let codes = value.listValue?.compactMap(\.stringValue) ?? value.stringValue.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+        return codes.first(where: { !isLanguageCode($0) }).map { "\(String(reflecting: $0)) is not a language code (BCP 47: en, ko, pt-BR)" }
+    }
+
     /// `file_bytes` and `--file-bytes`.
     public static let fileBytesRule = ValueRule.atLeast(1)
 
     public static let keys: [SettingKey<PublishSection>] = [
-        .string("out", \.out, help: "the release folder, relative to the workspace"),
+        .string("out", \.out, rule: ValueRule.nonEmpty, help: "the release folder, relative to the workspace"),
         .choice("layout", \.layout, help: "paired rows: one per (image, text) sample, or one per image with all its texts as fields"),
         .bool("commercial", \.commercial, help: "a release for commercial use: NC-licensed images are left out (and listed)"),
-        .string("pretty_name", \.prettyName, help: "the dataset's title in the card and croissant.json (default: the recipe's name)"),
-        .strings("language", \.languages, help: "language codes of the card (default: the keywords' languages, else en)"),
+        .string("pretty_name", \.prettyName, rule: lineRule, help: "the dataset's title in the card and croissant.json (default: the recipe's name)"),
+        .strings("language", \.languages, rule: languageRule, help: "language codes of the card (default: the keywords' languages, else en)"),
         .string("citation", \.citation, help: "a BibTeX entry for this dataset, first in the card's citation block"),
         .string("url", \.url, rule: ValueRule.httpURL, help: "the dataset's home page (croissant.json url)"),
-        .string("version", \.version, rule: ValueRule.nonEmpty, help: "the release's version (croissant.json version, MAJOR.MINOR.PATCH)"),
+        .string("version", \.version, rule: lineRule, help: "the release's version (croissant.json version, MAJOR.MINOR.PATCH)"),
         .int("file_bytes", \.fileBytes, rule: fileBytesRule, help: "a parquet file is closed before it passes this many bytes"),
     ]
 

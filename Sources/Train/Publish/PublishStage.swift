@@ -27,9 +27,9 @@ public struct PublishSettings: Sendable {
 
     /// The bundled trainer's `parquet_write.py`, run by `python` (`--python`), else `train.python`, else the
     /// trainer's own environment, else `python3` — as `embed` finds its interpreter.
-    public static func bridge(python: String?, train: TrainSection,
+    public static func bridge(python: String?, trainer explicit: String? = nil, train: TrainSection,
                               environment: [String: String] = ProcessInfo.processInfo.environment) throws(TrainError) -> (python: String, script: URL) {
-        let trainer = try TrainerLocation.find(explicit: nil, environment: environment)
+        let trainer = try TrainerLocation.find(explicit: explicit, environment: environment)
         return (python ?? train.python ?? TrainerLocation.defaultPython(in: trainer), trainer.appendingPathComponent("parquet_write.py"))
     }
 }
@@ -45,12 +45,17 @@ public struct PublishResult: Sendable {
     public var imagesPublished = 0
     public var imagesLeftOut = 0
     public var license = ""
+    /// Text records left out because the image they were written from is.
+    public var textsLeftOut = 0
     /// One line per image that could not be rendered.
     public var failures: [String] = []
+    /// One line per input the card leaves out (a keyword language that is no language code); not a failure.
+    public var notes: [String] = []
 
     public var json: [String: Any] {
         ["out": out.path, "rows": rows, "files": files, "parquet_written": parquetWritten, "parquet_kept": parquetKept,
-         "images_published": imagesPublished, "images_left_out": imagesLeftOut, "license": license, "failures": failures]
+         "images_published": imagesPublished, "images_left_out": imagesLeftOut, "texts_left_out": textsLeftOut, "license": license,
+         "failures": failures, "notes": notes]
     }
 }
 
@@ -83,92 +88,89 @@ public struct PublishStage: WholeSetStage {
         }
         try Task.checkCancellation()
 
+        // The folder: checked (never the workspace, the shards or a user's folder), marked and locked first.
+        let release = try ReleaseFolder(url: out, workspace: workspace.root, shards: settings.shards.out)
+        let folder = release.url
+
         // Images: the licence weighed first, then the published ones rendered and staged.
         let origins = try workspace.manifest.read { db in try ImageProvenance.load(in: db) }
         var images = PublishedImages(uses: PublishRows.imageUses(inputs: inputs, train: train, test: test), origins: origins,
                                      renderer: renderer, commercial: section.commercial)
-        let staging = out.appendingPathComponent(".staging")
+        let staging = folder.appendingPathComponent(".staging")
         defer { try? fm.removeItem(at: staging) }
         context.progress.start("publish", total: images.published.count)
         try images.render(with: renderer, workspace: workspace, staging: staging.appendingPathComponent("images"), progress: context.progress, delay: settings.delayPerImage)
         context.progress.finish()
         try Task.checkCancellation()
 
-        // Rows and parquet files.
+        // Rows and parquet files; a config or split without rows is not written (a 0-row parquet breaks readers).
         let rows = PublishRows(inputs: inputs, trainQuestions: train, testQuestions: test, images: images, layout: section.layout)
-        let tables = rows.tables()
+        let textsLeftOut = PublishRows.leftOutTexts(inputs, images: images).count
+        let allTables = rows.tables()
+        let counts = allTables.flatMap { t in t.splits.map { (config: t.config, split: $0.name, rows: $0.rows.count) } }
+        let tables = allTables.map { t in
+            var t = t
+            t.splits = t.splits.filter { !$0.rows.isEmpty }
+            return t
+        }.filter { !$0.splits.isEmpty }
+        guard !tables.isEmpty else {
+            throw PublishError(.noData, item: workspace.root.path,
+                               "nothing to publish: every row's image is left out (\(images.refused.count) for their licence, \(images.failures.count) unreadable); see the lines above")
+        }
+        let emptySplits = counts.filter { $0.rows == 0 }.map { "\($0.config)/\($0.split)" }
         let files = tables.flatMap { PublishFile.files(of: $0, maxBytes: section.fileBytes) }
-        let bridge = ParquetBridge(python: settings.python, script: settings.script, folder: out, staging: staging)
-        try fm.createDirectory(at: out, withIntermediateDirectories: true)
-        let parquet = try bridge.write(files, imageHashes: images.writtenHashes)
-        removeStaleParquet(keeping: Set(files.map(\.path)), configs: tables.map(\.config))
+        let bridge = ParquetBridge(python: settings.python, script: settings.script, folder: folder, staging: staging)
+        let parquet = try bridge.write(files, imageHashes: images.writtenHashes, release: release)
 
         // Attribution, card, Croissant.
         let title = section.prettyName ?? settings.name
-        try write(Attribution.csv(images), "ATTRIBUTION.csv")
-        try write(Attribution.excludedCSV(images), "ATTRIBUTION_EXCLUDED.csv")
-        try write(Attribution.markdown(images, title: title), "ATTRIBUTION.md")
+        try release.write(Attribution.csv(images), "ATTRIBUTION.csv")
+        try release.write(Attribution.excludedCSV(images), "ATTRIBUTION_EXCLUDED.csv")
+        try release.write(Attribution.markdown(images, title: title), "ATTRIBUTION.md")
         let facts = try CardFacts.load(workspace.manifest)
-        let counts = tables.flatMap { t in t.splits.map { (config: t.config, split: $0.name, rows: $0.rows.count) } }
-        let languages = !section.languages.isEmpty ? section.languages : (facts.keywordLanguages.isEmpty ? ["en"] : facts.keywordLanguages)
+        var notes: [String] = []
+        let keywordLanguages = facts.keywordLanguages.filter { code in
+            if PublishSection.isLanguageCode(code) { return true }
+            notes.append("publish: keyword language \(String(reflecting: code)) is not a language code (BCP 47: en, ko, pt-BR): left out of the card's languages")
+            return false
+        }
+        let languages = !section.languages.isEmpty ? section.languages : (keywordLanguages.isEmpty ? ["en"] : keywordLanguages)
         let summary = "A fine-grained vision-language dataset of \(facts.status.keywords) keywords: \(images.published.count) images with "
             + "model-written descriptions and multiple-choice questions, built with dsbuild."
-        let card = DatasetCard(title: title, summary: summary, languages: languages, counts: counts, tables: tables, facts: facts,
+        var card = DatasetCard(title: title, summary: summary, languages: languages, counts: counts, tables: tables, facts: facts,
                                images: images, layout: section.layout, commercial: section.commercial, citation: section.citation,
                                imageSettings: settings.shards.images)
-        let cardURL = out.appendingPathComponent("README.md")
-        let existing = try? String(contentsOf: cardURL, encoding: .utf8)
-        try write(Data(card.render(existing: existing).utf8), "README.md")
+        card.emptySplits = emptySplits
+        card.textsLeftOut = textsLeftOut
+        let existing = try? String(contentsOf: folder.appendingPathComponent("README.md"), encoding: .utf8)
+        try release.write(Data(card.render(existing: existing).utf8), "README.md")
 
         var described: [(path: String, format: String, sha256: String)] = []
-        for file in files { described.append((file.path, CroissantMetadata.parquet, try sha256(of: file.path))) }
+        for file in files { described.append((file.path, CroissantMetadata.parquet, release.written[file.path]?.sha256 ?? "")) }
         for (path, format) in [("README.md", "text/markdown"), ("ATTRIBUTION.csv", "text/csv"), ("ATTRIBUTION.md", "text/markdown"),
                                ("ATTRIBUTION_EXCLUDED.csv", "text/csv")] {
-            described.append((path, format, try sha256(of: path)))
+            described.append((path, format, release.written[path]?.sha256 ?? ""))
         }
         var deeds = Set(images.published.compactMap(\.terms.url)).sorted()
         if deeds.isEmpty { deeds = ["ATTRIBUTION.md"] }
         let croissant = CroissantMetadata(title: title, description: summary, url: section.url,
                                           citation: section.citation ?? "\(title), built with dsbuild \(DSBuildVersion.string)", version: section.version,
                                           licenses: deeds, files: described, tables: tables, facts: facts, imageSettings: settings.shards.images)
-        try write(try croissant.data(), "croissant.json")
+        try release.write(try croissant.data(), "croissant.json")
+        try release.finish()
 
-        var result = PublishResult(out: out)
+        var result = PublishResult(out: folder)
         for c in counts { result.rows["\(c.config)/\(c.split)"] = c.rows }
         result.files = described.map(\.path) + ["croissant.json"]
         result.parquetWritten = parquet.written
         result.parquetKept = parquet.kept
         result.imagesPublished = images.published.count
         result.imagesLeftOut = images.refused.count
+        result.textsLeftOut = textsLeftOut
         result.license = card.license
         result.failures = images.failures
+        result.notes = notes
         return result
-    }
-
-    private func write(_ data: Data, _ name: String) throws {
-        let url = settings.out.appendingPathComponent(name)
-        if (try? Data(contentsOf: url)) == data { return }
-        try AtomicFile.write(data, to: url)
-    }
-
-    private func sha256(of path: String) throws -> String {
-        let url = settings.out.appendingPathComponent(path)
-        guard let data = try? Data(contentsOf: url, options: .alwaysMapped) else {
-            throw PublishError(.write, item: url.path, "was not written")
-        }
-        return ContentHash.sha256Hex(data)
-    }
-
-    /// Parquet files of an earlier publish (more files, another layout) leave the config folders; their plans too.
-    private func removeStaleParquet(keeping: Set<String>, configs: [String]) {
-        let fm = FileManager.default
-        for config in configs {
-            let dir = settings.out.appendingPathComponent(config)
-            for name in (try? fm.contentsOfDirectory(atPath: dir.path)) ?? [] where !keeping.contains("\(config)/\(name)") {
-                try? fm.removeItem(at: dir.appendingPathComponent(name))
-                try? fm.removeItem(at: settings.out.appendingPathComponent(".progress/\(config)__\(name).plan"))
-            }
-        }
     }
 
     public func counts(of result: PublishResult) -> [String: Int] {

@@ -82,10 +82,11 @@ struct PublishFile {
         return data
     }
 
-    /// Splits a table's rows into files of at most `maxBytes` (a file holds at least one row).
+    /// Splits a table's rows into files of at most `maxBytes` (a file holds at least one row; a split without rows
+    /// has no file: a 0-row parquet breaks readers).
     static func files(of table: PublishTable, maxBytes: Int) -> [PublishFile] {
         var out: [PublishFile] = []
-        for split in table.splits {
+        for split in table.splits where !split.rows.isEmpty {
             var parts: [[PublishRow]] = [[]]
             var size = 0
             for row in split.rows {

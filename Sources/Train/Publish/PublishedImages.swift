@@ -44,14 +44,31 @@ struct PublishedImages {
                 byHash[use.image.sha]!.rows += 1
                 continue
             }
-            let origin = origins.origin(of: use.image.sha, keywordID: use.keywordID ?? -1)
-            let terms = LicenseTerms(id: origin?.license, url: origin?.licenseURL)
+            let (origin, terms, conflict) = Self.weigh(origins.origins(of: use.image.sha), preferred: use.keywordID)
             let modifications = Self.modifications(use.image, renderer: renderer)
             var entry = PublishedImage(image: use.image, keyword: use.keyword, origin: origin, terms: terms, modifications: modifications,
-                                       refusal: terms.refusal(commercial: commercial, modifications: modifications))
+                                       refusal: conflict ?? terms.refusal(commercial: commercial, modifications: modifications))
             entry.rows = 1
             byHash[use.image.sha] = entry
         }
+    }
+
+    /// One image's licence over all its origins (the same bytes reached from several pages or keywords): when they
+    /// all give the same terms, those, crediting every distinct author; when they disagree, the image is left out
+    /// with the reason (a permissive origin never launders a restrictive one).
+    static func weigh(_ all: [ImageOrigin], preferred keywordID: Int64?) -> (ImageOrigin?, LicenseTerms, String?) {
+        let ordered = all.filter { $0.keywordID == keywordID } + all.filter { $0.keywordID != keywordID }
+        guard var origin = ordered.first else { return (nil, LicenseTerms(id: nil, url: nil), nil) }
+        let terms = ordered.map { LicenseTerms(id: $0.license, url: $0.licenseURL) }
+        let first = terms[0]
+        if let other = terms.firstIndex(where: { $0.id != first.id || $0.version != first.version || $0.conflict != first.conflict }) {
+            func who(_ i: Int) -> String { "\(terms[i].displayName) (\(ordered[i].author ?? "unknown author"), \(ordered[i].pageURL ?? ordered[i].source ?? "no page"))" }
+            return (origin, first, "conflicting licence: its sources give it as \(who(0)) and as \(who(other)); left out")
+        }
+        var authors: [String] = []
+        for author in ordered.compactMap(\.author) where !authors.contains(author) { authors.append(author) }
+        if authors.count > 1 { origin.author = authors.joined(separator: "; ") }
+        return (origin, first, nil)
     }
 
     /// The renderer's plan for `image`, in words (sizes are filled in when it is rendered).
@@ -60,7 +77,7 @@ struct PublishedImages {
             switch reason {
             case .orientation: "rotated upright (EXIF orientation \(image.orientation))"
             case .format: "re-encoded from \(image.format.uppercased()) to \(renderer.settings.format.fileExtension.uppercased())"
-            case .resize: "resized"
+            case .resize: renderer.settings.resize?.mode == .centerCrop ? "cropped to the centre and resized" : "resized"
             }
         }
     }
@@ -95,13 +112,21 @@ struct PublishedImages {
                 byHash[sha] = entry
                 continue
             }
+            // What is published must be what was stored: a file changed in the store (same size, other bytes) is
+            // named and left out, never published under the stored image's name and credit.
+            let storedBytes = rendered.reasons.isEmpty ? rendered.data : (try? Data(contentsOf: workspace.imageURL(relativePath: entry.image.path)))
+            if let storedBytes, ContentHash.sha256Hex(storedBytes) != entry.image.sha {
+                entry.failure = "the stored file \(entry.image.path) no longer matches its sha256 (changed or corrupt in the store)"
+                byHash[sha] = entry
+                continue
+            }
             entry.writtenSHA256 = rendered.writtenSHA256
             entry.fileExtension = rendered.fileExtension
             entry.width = rendered.width
             entry.height = rendered.height
             if rendered.reasons.contains(.resize) {
                 entry.modifications = entry.modifications.map {
-                    $0 == "resized" ? "resized from \(entry.image.width ?? 0)×\(entry.image.height ?? 0) to \(rendered.width ?? 0)×\(rendered.height ?? 0)" : $0
+                    $0 == "resized" || $0 == "cropped to the centre and resized" ? "\($0 == "resized" ? "resized" : "cropped to the centre and resized") from \(entry.image.width ?? 0)×\(entry.image.height ?? 0) to \(rendered.width ?? 0)×\(rendered.height ?? 0)" : $0
                 }
             }
             if rendered.reasons.isEmpty {

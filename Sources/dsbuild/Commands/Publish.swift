@@ -40,9 +40,13 @@ extension DSBuild {
         @Option(help: "The Python that runs trainer/parquet_write.py (default: train.python, else trainer/.venv, else python3).")
         var python: String?
 
+        @Option(help: "The bundled trainer folder holding parquet_write.py (default: DSBUILD_TRAINER_DIR, else found beside dsbuild).")
+        var trainer: String?
+
         func validate() throws {
             _ = try imageSize.map { try ShardsSection.imageSizeRule.checked($0, "--image-size") }
-            _ = try prettyName.map { try ValueRule.nonEmpty.checked($0, "--pretty-name") }
+            _ = try prettyName.map { try PublishSection.lineRule.checked($0, "--pretty-name") }
+            _ = try out.map { try ValueRule.nonEmpty.checked($0, "--out") }
         }
 
         /// Defaults ← the recipe's `publish:` section ← these options.
@@ -66,7 +70,7 @@ extension DSBuild {
             let filter = FilterSettings(recipe: recipe)
             let shardSettings = shards.settings(workspaceRoot: context.workspace.root, recipe: recipe,
                                                 phashDistance: filter.phashDistance, semantic: filter.semanticMatch)
-            let bridge = try PublishSettings.bridge(python: python, train: TrainSection(recipe: recipe))
+            let bridge = try PublishSettings.bridge(python: python, trainer: trainer, train: TrainSection(recipe: recipe))
             var settings = PublishSettings(section: section, out: section.folder(in: context.workspace.root), shards: shardSettings,
                                            name: RecipeHeader(recipe: recipe).name ?? context.workspace.root.lastPathComponent,
                                            python: bridge.python, script: bridge.script)
@@ -84,10 +88,11 @@ extension DSBuild {
                 throw ExitCode(1)
             }
             guard let result = outcome.result, !outcome.summary.interrupted else {
-                Output.error("interrupted: run `dsbuild publish` again to finish (done work is kept)")
+                Output.error("interrupted: the release folder is unfinished; run `dsbuild publish` again (parquet files already written and unchanged are kept, the rest is written anew)")
                 throw Interruption.exitCode
             }
             if context.progress.style == .quiet { result.failures.forEach(Output.error) }
+            result.notes.forEach(Output.error)
             if options.json {
                 Output.json(result.json)
             } else if !options.quiet {
