@@ -120,16 +120,17 @@ struct PublishAttackTests {
         // A release for non-commercial use.
         let pubA = tmp.path("pubA")
         let (resultA, a) = try publish(pubA)
-        let seenA = try #require(try PublishTests.read(pubA), Comment(rawValue: "the real readers load the release (mcq test has no row)"))
-        #expect(Set(seenA.hf["config_names"] as? [String] ?? []) == ["paired", "text", "mcq"])
-        #expect(seenA.rows("mcq", "test") == -1, "an empty split is not a split of the release")
+        // The real readers load the release (the mcq test split has no row); a failure is recorded and the rest checked.
+        let seenA = try PublishTests.read(pubA)
+        #expect(Set(seenA?.hf["config_names"] as? [String] ?? []) == ["paired", "text", "mcq"])
+        #expect(seenA?.rows("mcq", "test") == -1, "an empty split is not a split of the release")
         #expect(a["rows"].flatMap { ($0 as? [String: Int])?["mcq/test"] } == 0, "\(a)")
         #expect(!FileManager.default.fileExists(atPath: pubA.appendingPathComponent("mcq/test-00000.parquet").path))
 
         // Finding 1, 2, 11: the front matter is YAML with exactly dsbuild's keys; the language that is no code is named once.
         let card = try String(contentsOf: pubA.appendingPathComponent("README.md"), encoding: .utf8)
         let front = String(card.dropFirst(4)).components(separatedBy: "\n---\n").first ?? ""
-        let yaml = try #require(try Yams.load(yaml: front) as? [String: Any], "\(front)")
+        let yaml = (try? Yams.load(yaml: front) as? [String: Any]) ?? [:]
         #expect(Set(yaml.keys) == ["pretty_name", "license", "license_name", "license_link", "language", "task_categories", "size_categories", "configs"], "\(yaml.keys)")
         #expect(yaml["license"] as? String == "other" && yaml["language"] as? [String] == ["en", "ko"], "\(yaml)")
         #expect(resultA.stderr.components(separatedBy: "is not a language code").count == 2, "\(resultA.stderr)")
@@ -154,7 +155,7 @@ struct PublishAttackTests {
                                 arguments: [shas["Kimchi"]!, shas["Tteok"]!])
         }
         #expect(!leftOutTexts.isEmpty, "no grounded description of a left-out image: the check would be vacuous")
-        let shippedTexts = Set(seenA.items("text", "train").compactMap { $0["text"] as? String })
+        let shippedTexts = Set(seenA?.items("text", "train").compactMap { $0["text"] as? String } ?? leftOutTexts)
         #expect(leftOutTexts.allSatisfy { !shippedTexts.contains($0) }, "a description of a left-out image ships in text/train")
         #expect((a["texts_left_out"] as? Int ?? 0) >= leftOutTexts.count && card.contains("texts left out with their image"), "\(a)")
 
