@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "Filter", dependencies: ["Dataset", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
         .target(name: "Generate", dependencies: ["Dataset", "HTTP", "Imaging", "CSpawn", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
         .target(name: "Train", dependencies: ["Dataset", "Imaging", "CZlib", "CZstd", .product(name: "GRDB", package: "GRDB.swift"),
-                                             .product(name: "Crypto", package: "swift-crypto"),
+                                             .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams"),
                                              .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
         // The static HTML report, with thumbnails made by Imaging.
         .target(name: "Report", dependencies: ["Dataset", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),

@@ -9,7 +9,7 @@ struct DSBuild: AsyncParsableCommand {
         abstract: "Build fine-grained vision-language datasets: keywords → images → descriptions → questions → shards.",
         version: DSBuildVersion.string,
         subcommands: [
-            Init.self, Collect.self, Filter.self, Embed.self, Describe.self, MCQ.self, Shards.self, Train.self, Eval.self,
+            Init.self, Collect.self, Filter.self, Embed.self, Describe.self, MCQ.self, Shards.self, Publish.self, Train.self, Eval.self,
             Status.self, Report.self, Check.self, Run.self, Estimate.self, RecipeCommand.self, Batch.self, Models.self,
         ]
     )

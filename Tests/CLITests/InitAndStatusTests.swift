@@ -79,7 +79,7 @@ import _DSBuildTestSupport
     }
 
     @Test func everyCommandHasHelp() throws {
-        for command in ["init", "collect", "filter", "describe", "mcq", "shards", "train", "eval", "status", "report", "run"] {
+        for command in ["init", "collect", "filter", "describe", "mcq", "shards", "publish", "train", "eval", "status", "report", "run"] {
             let result = try cli.run([command, "--help"])
             #expect(result.status == 0, "\(command)")
             #expect(result.stdout.contains("USAGE"), "\(command)")

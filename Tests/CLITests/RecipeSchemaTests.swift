@@ -18,7 +18,7 @@ import _DSBuildTestSupport
     /// Every settings type the commands read (the CLI's `recipeSchema` must list the same keys; checked below).
     static let settingsTypes: [any RecipeSettings.Type] = [
         RecipeHeader.self, LLMSettings.self, CollectSettings.self, FilterSettings.self, DescribeSettings.self,
-        MCQSettings.self, ShardsSection.self, TrainSection.self, EvalSection.self,
+        MCQSettings.self, ShardsSection.self, PublishSection.self, TrainSection.self, EvalSection.self,
     ]
 
     @Test(arguments: settingsTypes.map { SettingsType($0) })
@@ -108,8 +108,8 @@ import _DSBuildTestSupport
     /// Values of `type`, the ones its rule refuses left out; the first that moves the setting is used.
     static func candidates(_ type: RecipeType) -> [AnyPlain] {
         switch type {
-        // Strings some rules ask for: a training mode, a colour, a split, a licence, an endpoint, a keyword prompt.
-        case .string: return ["sample-value", "paired", "#123456", "train", "cc0", "http://127.0.0.1:9/v1", "{keyword}, a {category}"].map { .string($0) }
+        // Strings some rules ask for: a training mode, a colour, a split, a licence, an endpoint, a keyword prompt, a language code.
+        case .string: return ["sample-value", "paired", "#123456", "train", "cc0", "http://127.0.0.1:9/v1", "{keyword}, a {category}", "ko"].map { .string($0) }
         case .int: return [0, 1, 2, 3, 7, 64, 1000, 9_999_999].map { .int($0) }
         case .number: return [0.25, 0.5, 0, 1, 1.5, 3, 100].map { .double($0) }
         case .bool: return [.bool(false), .bool(true)]

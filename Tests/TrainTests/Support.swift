@@ -48,30 +48,17 @@ func runProcess(_ argv: [String], cwd: URL? = nil) throws -> (status: Int32, std
     return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
 }
 
-/// The interop venv's Python (webdataset, datasets, Pillow at pinned versions), created on first use by
-/// `scripts/pyenv-interop.sh`. If it cannot be created the calling test fails — unless
+/// The interop venv's Python (`InteropVenv`). If it cannot be created the calling test fails — unless
 /// `DSBUILD_ALLOW_NO_INTEROP=1`, when it returns nil and the test skips its client checks.
 enum Interop {
-    struct SetupFailure: Error { let message: String }
-
-    static let python: Result<URL, SetupFailure> = {
-        let root = TestPaths.repositoryRoot
-        let script = root.appendingPathComponent("scripts/pyenv-interop.sh").path
-        do {
-            let result = try runProcess(["bash", script], cwd: root)
-            guard result.status == 0 else { return .failure(SetupFailure(message: "scripts/pyenv-interop.sh failed: \(result.stderr.suffix(2000))")) }
-        } catch {
-            return .failure(SetupFailure(message: "cannot run scripts/pyenv-interop.sh: \(error)"))
-        }
-        return .success(root.appendingPathComponent(".venv-interop/bin/python"))
-    }()
+    static var python: Result<URL, InteropVenv.SetupFailure> { InteropVenv.python }
 
     static func pythonOrFail() -> URL? {
         switch python {
         case .success(let url): return url
         case .failure(let failure):
             let message = failure.message
-            if ProcessInfo.processInfo.environment["DSBUILD_ALLOW_NO_INTEROP"] == "1" { return nil }
+            if InteropVenv.mayBeMissing { return nil }
             Issue.record("the interop venv is required (set DSBUILD_ALLOW_NO_INTEROP=1 to skip): \(message)")
             return nil
         }

@@ -5,10 +5,23 @@ public struct ImageOrigin: Sendable, Equatable {
     public var keywordID: Int64
     public var source: String?
     public var license: String?
+    /// The licence's deed as the source gave it (nil when it gave none).
+    public var licenseURL: String?
     public var author: String?
     public var pageURL: String?
     /// The URL the image was downloaded from (nil for a local file).
-    public var imageURL: String? = nil
+    public var imageURL: String?
+
+    public init(keywordID: Int64, source: String?, license: String?, licenseURL: String?, author: String?, pageURL: String?,
+                imageURL: String? = nil) {
+        self.keywordID = keywordID
+        self.source = source
+        self.license = license
+        self.licenseURL = licenseURL
+        self.author = author
+        self.pageURL = pageURL
+        self.imageURL = imageURL
+    }
 }
 
 /// The one query for an image's provenance. An image reached through several candidates (the same photo under two
@@ -18,7 +31,8 @@ public struct ImageProvenance: Sendable {
     private let origins: [String: [ImageOrigin]]
 
     private static let query = """
-        SELECT dl.image_sha256 AS sha, c.keyword_id AS kid, c.source, c.license, c.author, c.page_url, c.image_url
+        SELECT dl.image_sha256 AS sha, c.keyword_id AS kid, c.source, c.license, c.license_url, c.author, c.page_url,
+               c.image_url
           FROM downloads dl JOIN candidates c ON c.id = dl.candidate_id
          WHERE dl.status = 'ok' AND dl.image_sha256 IS NOT NULL
         """
@@ -44,11 +58,14 @@ public struct ImageProvenance: Sendable {
         let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
         while let row = try rows.next() {
             origins[row["sha"], default: []].append(ImageOrigin(keywordID: row["kid"], source: row["source"],
-                                                                license: row["license"], author: row["author"],
+                                                                license: row["license"], licenseURL: row["license_url"], author: row["author"],
                                                                 pageURL: row["page_url"], imageURL: row["image_url"]))
         }
         return ImageProvenance(origins: origins)
     }
+
+    /// Every origin of image `sha` (one per successful download, in the query's order).
+    public func origins(of sha: String) -> [ImageOrigin] { origins[sha] ?? [] }
 
     /// The origin of image `sha` as it appears under keyword `keywordID`.
     public func origin(of sha: String, keywordID: Int64) -> ImageOrigin? {

@@ -37,6 +37,9 @@ struct TextRecord: Sendable {
     var text: String
     var messages: [(role: String, content: String)]
     var provenance: Provenance
+    /// The stored image the text was written from (an image-grounded description, a question on an image); not
+    /// written to the shards' record — `publish` leaves the text out with its image when the image's licence does.
+    var imageSHA256: String? = nil
 
     var json: [String: Any] {
         [

@@ -9,6 +9,7 @@ import Train
 extension ShardSettings.Compression: ExpressibleByArgument {}
 extension ParquetMode: ExpressibleByArgument {}
 extension ShardsSection.Resize: ExpressibleByArgument {}
+extension PublishSection.Layout: ExpressibleByArgument {}
 
 extension ImageOutputFormat: ExpressibleByArgument {
     /// `jpg` is read as `jpeg`.

@@ -22,7 +22,7 @@ struct CommandContext {
     /// Every section a recipe may hold, as the modules declare them.
     static let recipeSchema = RecipeSchema(settings: [
         RecipeHeader.self, LLMSettings.self, CollectSettings.self, FilterSettings.self, DescribeSettings.self,
-        MCQSettings.self, ShardsSection.self, TrainSection.self, EvalSection.self,
+        MCQSettings.self, ShardsSection.self, PublishSection.self, TrainSection.self, EvalSection.self,
     ])
 
     /// Commands that only read: they never take the workspace lock, so they work while a writer runs.
