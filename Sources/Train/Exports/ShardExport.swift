@@ -22,10 +22,14 @@ struct ExportContext {
     /// `OUT/exports`.
     let directory: URL
     let renderer: ImageRenderer
+    /// The `openai` export's settings (`shards.openai.*`).
+    var openAI = OpenAIExportSettings()
     /// Files placed by this run, per image folder (the rest of those folders is removed at the end).
     let placed = PlacedFiles()
     /// Images rendered by this run, so that each is rendered once for all samples and exports.
     let renders = RenderedImages()
+    /// Items an export left out, one line each (the item and why); the rest is written.
+    let problems = ExportProblems()
 
     /// Places the sample's image under `exports/images/<sha>.<ext>` and returns that path relative to `directory`.
     func placeImage(_ sample: PairedSample) throws -> String {
@@ -58,6 +62,18 @@ struct ExportContext {
         try renders.render(sample.image, with: renderer)
     }
 
+    /// The stored image a test question is asked with (nil: it has none, and is asked as text): the workspace's
+    /// image by hash, else the file its path names.
+    func image(of question: Question) -> StoredImage? {
+        guard let path = question.imagePath else { return nil }
+        let url = URL(fileURLWithPath: path)
+        let sha = question.imageSHA256 ?? url.deletingPathExtension().lastPathComponent
+        return inputs.images[sha] ?? StoredImage(
+            sha: sha, path: url.path.hasPrefix(workspace.root.path + "/")
+                ? String(url.path.dropFirst(workspace.root.path.count + 1)) : url.path,
+            format: ImageFormatName.normalized(url.pathExtension), orientation: 1, bytes: 0)
+    }
+
     static func jsonData(_ object: Any, pretty: Bool = false) throws -> Data {
         var options: JSONSerialization.WritingOptions = [.sortedKeys, .withoutEscapingSlashes]
         if pretty { options.insert(.prettyPrinted) }
@@ -71,6 +87,12 @@ struct ExportContext {
     }
 }
 
+/// The lines of items exports left out, in order. Used by one run on one thread, hence unchecked.
+final class ExportProblems: @unchecked Sendable {
+    private(set) var lines: [String] = []
+    func add(_ line: String) { lines.append(line) }
+}
+
 /// The image files one export run placed, per folder. Used by one run on one thread (the exports are written
 /// one after another), hence unchecked.
 final class PlacedFiles: @unchecked Sendable {
@@ -79,13 +101,26 @@ final class PlacedFiles: @unchecked Sendable {
 }
 
 public enum ShardExports {
-    static let all: [any ShardExportFormat] = [LLaVAExport(), LLaMAFactoryExport(), OpenAIExport(), MCQTestExport()]
+    static let all: [any ShardExportFormat] = [LLaVAExport(), LLaVAPretrainExport(), LLaMAFactoryExport(), OpenAIExport(),
+                                               MCQTestExport(), VLMEvalKitExport(), LMMsEvalExport()]
 
     public static var names: [String] { all.map(\.name) }
+
+    /// What an export run wrote, and the items it left out (one line each: the item and why).
+    public struct Outcome: Sendable {
+        /// The files written, relative to the shard folder.
+        public var files: [String]
+        public var problems: [String]
+    }
 
     /// Writes the named exports under `out/exports` from the same records, split and image settings as the
     /// shards (`settings`; the defaults when nil); returns the files written, relative to `out`.
     public static func write(_ names: [String], workspace: Workspace, out: URL, settings: ShardSettings? = nil) throws -> [String] {
+        try run(names, workspace: workspace, out: out, settings: settings).files
+    }
+
+    /// As `write`, with the items left out.
+    public static func run(_ names: [String], workspace: Workspace, out: URL, settings: ShardSettings? = nil) throws -> Outcome {
         let formats = try names.map { name in
             guard let format = all.first(where: { $0.name == name }) else {
                 throw ShardError(.write, "unknown export \(name); known: \(ShardExports.names.joined(separator: ", "))")
@@ -97,7 +132,8 @@ public enum ShardExports {
         let inputs = try ShardSampleBuilder.build(workspace.manifest, options: writer.builderOptions)
         let test = try EvalStore.questions(in: workspace, split: "test")
         let context = ExportContext(inputs: inputs, testQuestions: test, workspace: workspace,
-                                    directory: out.appendingPathComponent("exports"), renderer: writer.renderer)
+                                    directory: out.appendingPathComponent("exports"), renderer: writer.renderer,
+                                    openAI: settings.openAI)
         try FileManager.default.createDirectory(at: context.directory, withIntermediateDirectories: true)
         var files: [String] = []
         for format in formats { files += try format.write(context).map { "exports/\($0)" } }
@@ -109,6 +145,6 @@ public enum ShardExports {
                 try? fm.removeItem(at: dir.appendingPathComponent(name))
             }
         }
-        return files
+        return Outcome(files: files, problems: context.problems.lines)
     }
 }

@@ -231,7 +231,8 @@ enum ShardSampleBuilder {
             let userText = ChatTemplates.fill(ChatTemplates.describeText(aspect), keyword: kw.text)
             out.text.append(TextRecord(id: "t-" + shortHash(ident), kind: "description", keyword: kw.text, category: kw.category,
                                        aspect: aspect, language: language, text: body,
-                                       messages: [("user", userText), ("assistant", body)], provenance: textProv))
+                                       messages: [("user", userText), ("assistant", body)], provenance: textProv,
+                                       imageSHA256: sha.isEmpty ? nil : sha))
             if let image {
                 let userImage = ChatTemplates.fill(ChatTemplates.describeImage(aspect), keyword: kw.text)
                 out.paired.append(sample(image, kind: "description", idParts: ident + [image.image.sha], aspect: aspect, language: language,
@@ -285,7 +286,8 @@ enum ShardSampleBuilder {
             } else {
                 out.text.append(TextRecord(id: "t-" + shortHash(["qa", qid]), kind: "qa", keyword: kw?.text ?? "", category: category,
                                            aspect: aspect, language: language, text: "\(letter). \(options[answer])",
-                                           messages: [("user", prompt), ("assistant", letter)], provenance: textProv))
+                                           messages: [("user", prompt), ("assistant", letter)], provenance: textProv,
+                                           imageSHA256: sha.isEmpty ? nil : sha))
             }
             if let image {
                 out.paired.append(sample(image, kind: "qa", idParts: ["qa", qid], aspect: aspect, language: language,

@@ -35,6 +35,9 @@ struct TextRecord: Sendable {
     var text: String
     var messages: [(role: String, content: String)]
     var provenance: Provenance
+    /// The stored image the text was written from (an image-grounded description, a question linked to an image);
+    /// nil for keyword-level text. Not written: exports that split by image read it.
+    var imageSHA256: String? = nil
 
     var json: [String: Any] {
         [

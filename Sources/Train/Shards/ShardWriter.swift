@@ -39,6 +39,8 @@ public struct ShardSettings: Sendable {
     /// Records are built a page of keywords at a time, about this many kept pairs a page (a keyword is never
     /// split): it bounds memory, never the output — any value writes the same bytes.
     public var pagePairs = 4096
+    /// How the `openai` export splits its files and holds out a validation part (`shards.openai.*`).
+    public var openAI = OpenAIExportSettings()
 
     public init(out: URL) { self.out = out }
 }

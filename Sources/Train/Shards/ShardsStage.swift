@@ -8,8 +8,10 @@ public struct ShardsStage: WholeSetStage {
     /// What the stage wrote.
     public struct Result: Sendable {
         public var shards: ShardSummary
-        /// The exports written, by name.
+        /// The export files written.
         public var exports: [String]
+        /// Items the exports left out, one line each.
+        public var exportProblems: [String] = []
     }
 
     public let name = "shards"
@@ -29,9 +31,9 @@ public struct ShardsStage: WholeSetStage {
                                  progress: context.progress)
         let shards = try await writer.write()
         try Task.checkCancellation()
-        let written = exports.isEmpty ? []
-            : try ShardExports.write(exports, workspace: workspace, out: settings.out, settings: settings)
-        return Result(shards: shards, exports: written)
+        let written = exports.isEmpty ? ShardExports.Outcome(files: [], problems: [])
+            : try ShardExports.run(exports, workspace: workspace, out: settings.out, settings: settings)
+        return Result(shards: shards, exports: written.files, exportProblems: written.problems)
     }
 
     public func counts(of result: Result) -> [String: Int] {

@@ -45,7 +45,7 @@ extension DSBuild {
         @Option(help: "Seed for the novel-keyword choice.")
         var seed: Int?
 
-        @Option(name: .customLong("export"), help: "Also write an export (repeatable): llava, llama-factory, openai, mcq.")
+        @Option(name: .customLong("export"), help: "Also write an export (repeatable): llava, llava-pretrain, llama-factory, openai, mcq, vlmevalkit, lmms-eval.")
         var exports: [String] = []
 
         func validate() throws {
@@ -99,15 +99,18 @@ extension DSBuild {
                 throw Interruption.exitCode
             }
             let (summary, exported) = (result.shards, result.exports)
+            for line in result.exportProblems { Output.error(line) }
             if options.json {
                 var json = summary.json
                 json["exports"] = exported
+                json["export_problems"] = result.exportProblems
                 Output.json(json)
             } else if !options.quiet {
                 if !exported.isEmpty { print("exports: \(exported.joined(separator: ", "))") }
                 print("wrote \(summary.textRecords) text records in \(summary.textShards) shard(s) and \(summary.pairedSamples) paired samples in \(summary.pairedShards) shard(s) (\(summary.written) written, \(summary.reused) already there)")
                 print("index: \(summary.index.path)  fingerprint \(summary.fingerprint.prefix(16))")
             }
+            if !result.exportProblems.isEmpty { throw ExitCode(1) }
         }
     }
 }

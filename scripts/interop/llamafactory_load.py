@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Loads dsbuild's LLaMA-Factory export with LLaMA-Factory's own loader (its dataset_info.json parser,
+_load_single_dataset and align_dataset converters, merged as get_dataset merges them before tokenizing) and
+prints, per dataset, what LLaMA-Factory made of it as JSON.
+
+Usage: llamafactory_load.py EXPORTS_DIR DATASET [DATASET ...]   (e.g. dsbuild_paired dsbuild_alpaca_text)
+
+For each dataset: rows, formatting, and per row the roles of _prompt and _response, the number of <image> tags,
+and the _images paths LLaMA-Factory resolved (each must be a file it found under the dataset dir, decoding with
+Pillow). A broken contract exits 1.
+"""
+import json
+import os
+import sys
+import tempfile
+
+from PIL import Image
+from transformers import Seq2SeqTrainingArguments
+
+from llamafactory.data.loader import _get_merged_dataset
+from llamafactory.data.parser import get_dataset_list
+from llamafactory.hparams import DataArguments, ModelArguments
+
+
+def main():
+    folder, names = os.path.abspath(sys.argv[1]), sys.argv[2:]
+    model_args = ModelArguments(model_name_or_path="dsbuild-export-check")
+    data_args = DataArguments(dataset=",".join(names), dataset_dir=folder)
+    training_args = Seq2SeqTrainingArguments(output_dir=tempfile.mkdtemp())
+    out = {}
+    for name, attr in zip(names, get_dataset_list(names, folder)):
+        merged = _get_merged_dataset([name], model_args, data_args, training_args, stage="sft", return_dict=True)[name]
+        rows = []
+        for example in merged:
+            images = example.get("_images") or []
+            for path in images:
+                assert os.path.isabs(path) and os.path.isfile(path), f"{name}: image {path} was not found under {folder}"
+                with Image.open(path) as image:
+                    image.load()
+                    size = image.size
+            text = " ".join(m["content"] for m in example["_prompt"] + example["_response"])
+            rows.append({"prompt_roles": [m["role"] for m in example["_prompt"]],
+                         "response_roles": [m["role"] for m in example["_response"]],
+                         "image_tags": text.count("<image>"), "images": images,
+                         "response": example["_response"][0]["content"] if example["_response"] else None})
+        out[name] = {"formatting": attr.formatting, "rows": rows}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
