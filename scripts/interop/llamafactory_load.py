@@ -7,12 +7,16 @@ Usage: llamafactory_load.py EXPORTS_DIR DATASET [DATASET ...]   (e.g. dsbuild_pa
 
 For each dataset: rows, formatting, and per row the roles of _prompt and _response, the number of <image> tags,
 and the _images paths LLaMA-Factory resolved (each must be a file it found under the dataset dir, decoding with
-Pillow). A broken contract exits 1.
+Pillow) with their [width, height, mode]. A broken contract exits 1.
 """
 import json
 import os
 import sys
 import tempfile
+
+# LLaMA-Factory is installed --no-deps with only what its data loader imports (scripts/llamafactory-venv.sh):
+# its import-time check of the training stack (trl, …) is switched off the way it documents.
+os.environ.setdefault("DISABLE_VERSION_CHECK", "1")
 
 from PIL import Image
 from transformers import Seq2SeqTrainingArguments
@@ -33,15 +37,16 @@ def main():
         rows = []
         for example in merged:
             images = example.get("_images") or []
+            sizes = []
             for path in images:
                 assert os.path.isabs(path) and os.path.isfile(path), f"{name}: image {path} was not found under {folder}"
                 with Image.open(path) as image:
                     image.load()
-                    size = image.size
+                    sizes.append([image.size[0], image.size[1], image.mode])
             text = " ".join(m["content"] for m in example["_prompt"] + example["_response"])
             rows.append({"prompt_roles": [m["role"] for m in example["_prompt"]],
                          "response_roles": [m["role"] for m in example["_response"]],
-                         "image_tags": text.count("<image>"), "images": images,
+                         "image_tags": text.count("<image>"), "images": images, "sizes": sizes,
                          "response": example["_response"][0]["content"] if example["_response"] else None})
         out[name] = {"formatting": attr.formatting, "rows": rows}
     print(json.dumps(out))
