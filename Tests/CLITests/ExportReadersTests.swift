@@ -185,3 +185,55 @@ struct ReaderVenv: Sendable {
         #expect(counts["dsbuild_text"] == counts["dsbuild_alpaca_text"] && (counts["dsbuild_text"] ?? 0) > 0)
     }
 }
+
+extension ExportReadersTests {
+    /// Imported test questions beside the generated ones: one without an image goes to VLMEvalKit's text file and is
+    /// asked without a visual by lmms-eval; one whose option pandas would read as missing (`None`) is left out of the
+    /// TSV with one line naming it, the rest is written, and `shards` exits 1.
+    @Test func questionsWithoutAnImageAndCellsPandasLosesAreHandled() throws {
+        let inputs = try SoundExperimentTests.Inputs()
+        let chat = FakeChatEndpoint(responder: PipelineChatResponder.respondAsAModel)
+        let server = try chat.serve()
+        defer { server.stop() }
+        let s = SoundExperimentTests.Session(inputs: inputs, cli: CommandRunner(environment: [
+            "OPENAI_BASE_URL": server.url("/v1").absoluteString, "OPENAI_API_KEY": "sk-exports-0123456789"]))
+        try s.run(["init", inputs.workspace.path, "--recipe", inputs.recipe.path, "--quiet"], workspaceOption: false)
+        for command in ["collect", "filter", "describe", "mcq"] { try s.run([command, "--quiet"]) }
+        let keyword = inputs.keywords[0]
+        let extra = inputs.tmp.path("extra.jsonl")
+        let records: [[String: Any]] = [
+            ["id_": "imported-text", "question": "Which of these is worn on the head?\tAnswer with care.", "options": ["\(keyword)", "A \"spoon\"", "A bowl"],
+             "answer": 0, "question_type": 2, "category": "clothes", "split": "test", "keyword": keyword],
+            ["id_": "imported-none", "question": "Which of these is a tool?", "options": ["None", "A hammer", "A cloud", "A song"],
+             "answer": 1, "question_type": 2, "category": "tools", "split": "test", "keyword": keyword],
+        ]
+        try records.map { String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self) }
+            .joined(separator: "\n").write(to: extra, atomically: true, encoding: .utf8)
+        try s.run(["mcq", "--import", extra.path, "--format", "k-viscuit", "--quiet"])
+
+        let shards = try s.run(["shards", "--export", "vlmevalkit", "--export", "lmms-eval", "--json"], expect: 1)
+        let problems = shards.stderr.split(separator: "\n").filter { $0.contains("vlmevalkit") }
+        #expect(problems.count == 1 && problems[0].contains("imported-none") && problems[0].contains("\"None\""), "\(shards.stderr)")
+        #expect((try shards.json()["export_problems"] as? [String])?.count == 1)
+
+        guard let interop = ReaderVenv.interop.python else {
+            Issue.record("the interop venv is required: \(ReaderVenv.interop.unavailable ?? "")"); return
+        }
+        let exports = inputs.workspace.appendingPathComponent("shards/exports")
+        let vlm = try Self.read(interop, "read_exports.py", ["vlmevalkit", exports.appendingPathComponent("vlmevalkit").path])
+        let textRows = try #require(vlm["text_rows"] as? [[String: Any]])
+        // (an imported id is stored with its origin's suffix, `imported-text#1`)
+        #expect(textRows.count == 1 && (textRows.first?["id"] as? String)?.hasPrefix("imported-text") == true, "\(textRows)")
+        // The tab and the quotes came back as written; the answer is the letter of the stored key.
+        #expect(textRows.first?["question"] as? String == "Which of these is worn on the head?\tAnswer with care.")
+        #expect(textRows.first?["options"] as? [String] == [keyword, "A \"spoon\"", "A bowl"] && textRows.first?["answer"] as? String == "A")
+        let imageRows = try #require(vlm["image_rows"] as? [[String: Any]])
+        #expect(!imageRows.isEmpty && !imageRows.contains { ($0["id"] as? String)?.hasPrefix("imported") == true })
+
+        let lmms = try Self.read(interop, "read_exports.py", ["lmms-eval", exports.appendingPathComponent("lmms_eval").path])
+        let docs = try #require(lmms["docs"] as? [[String: Any]])
+        let imported = docs.filter { ($0["id"] as? String)?.hasPrefix("imported") == true }
+        #expect(imported.count == 2 && imported.allSatisfy { $0["visuals"] as? Int == 0 })
+        #expect(imported.first { ($0["id"] as? String)?.hasPrefix("imported-none") == true }?["target"] as? String == "B")
+    }
+}
