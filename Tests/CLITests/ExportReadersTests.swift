@@ -105,6 +105,16 @@ struct ReaderVenv: Sendable {
             #expect(max(w, h) == Self.side, "\(item) is \(w)×\(h), not \(Self.side) on its longest side")
         }
 
+        // The EXIF-rotated photos (stored landscape, upright portrait) leave upright in every export that shows them.
+        let rotated: Set<String> = [WorldImage.rotated6.sha, WorldImage.rotated8.sha]
+        var uprightSeen = 0
+        func upright(_ size: Any?, sha: String, _ item: String) {
+            guard rotated.contains(sha), let size = size as? [Any], let w = size[0] as? Int, let h = size[1] as? Int else { return }
+            uprightSeen += 1
+            #expect(h > w, "\(item) shows a rotated photo \(w)×\(h): not upright")
+        }
+        let questionImage = Dictionary(t.questions.map { ($0.id, $0.sha) }, uniquingKeysWith: { a, _ in a })
+
         guard let interop = ReaderVenv.interop.python else {
             Issue.record("the interop venv is required: \(ReaderVenv.interop.unavailable ?? "")"); return
         }
@@ -132,6 +142,7 @@ struct ReaderVenv: Sendable {
             let id = row["id"] as? String ?? ""
             #expect(row["answer"] as? String == answers[id].flatMap { QuestionVocabulary.letter($0) }, "vlmevalkit row \(id)")
             fits(row["image"], "vlmevalkit row \(id)")
+            upright(row["image"], sha: questionImage[id] ?? "", "vlmevalkit row \(id)")
         }
         #expect(Set(imageRows.compactMap { $0["l2"] as? String }) == ["type1", "type2"])
 
@@ -145,7 +156,10 @@ struct ReaderVenv: Sendable {
             #expect(doc["target"] as? String == answers[id].flatMap { QuestionVocabulary.letter($0) }, "lmms-eval doc \(id)")
             #expect((doc["right"] as? [String: Double])?["accuracy"] == 1 && (doc["wrong"] as? [String: Double])?["accuracy"] == 0, "lmms-eval doc \(id)")
             #expect((doc["text"] as? String)?.hasSuffix(QuestionVocabulary.instruction) == true)
-            if doc["visuals"] as? Int == 1 { fits(doc["image"], "lmms-eval doc \(id)") }
+            if doc["visuals"] as? Int == 1 {
+                fits(doc["image"], "lmms-eval doc \(id)")
+                upright(doc["image"], sha: questionImage[id] ?? "", "lmms-eval doc \(id)")
+            }
             #expect((doc["visuals"] as? Int == 1) == !(testQuestions.first { $0.id == id }?.sha.isEmpty ?? true))
         }
 
@@ -174,7 +188,10 @@ struct ReaderVenv: Sendable {
                 let images = (row["images"] as? [String]) ?? []
                 #expect(row["image_tags"] as? Int == images.count, "\(name): <image> tags and images differ")
                 #expect(images.count == (name.hasSuffix("paired") ? 1 : 0), "\(name): \(images)")
-                for size in (row["sizes"] as? [Any]) ?? [] { fits(size, "\(name) image") }
+                for (path, size) in zip(images, (row["sizes"] as? [Any]) ?? []) {
+                    fits(size, "\(name) image")
+                    upright(size, sha: String((path as NSString).lastPathComponent.prefix(64)), "\(name) image \(path)")
+                }
             }
         }
         // The greyscale photos leave greyscale for LLaMA-Factory (the dataset's own images); only OpenAI's are made RGB.
@@ -182,6 +199,7 @@ struct ReaderVenv: Sendable {
             .flatMap { ($0["sizes"] as? [[Any]]) ?? [] }.compactMap { $0.last as? String }
         #expect(modes.contains("L") && modes.contains("RGB"), "\(Set(modes))")
         #expect(counts["dsbuild_paired"] == counts["dsbuild_alpaca_paired"] && (counts["dsbuild_paired"] ?? 0) > 0)
+        #expect(uprightSeen >= 2, "the rotated photos reached \(uprightSeen) reader(s): the upright check is vacuous")
         #expect(counts["dsbuild_text"] == counts["dsbuild_alpaca_text"] && (counts["dsbuild_text"] ?? 0) > 0)
     }
 }
