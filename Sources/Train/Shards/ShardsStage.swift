@@ -39,6 +39,7 @@ public struct ShardsStage: WholeSetStage {
     public func counts(of result: Result) -> [String: Int] {
         ["text_records": result.shards.textRecords, "paired_samples": result.shards.pairedSamples,
          "text_shards": result.shards.textShards, "paired_shards": result.shards.pairedShards,
-         "written": result.shards.written, "reused": result.shards.reused, "exports": result.exports.count]
+         "written": result.shards.written, "reused": result.shards.reused, "exports": result.exports.count,
+         "export_problems": result.exportProblems.count]
     }
 }
