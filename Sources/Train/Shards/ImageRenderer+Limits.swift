@@ -27,7 +27,10 @@ extension ImageRenderer {
         do {
             if colour { out = try reencode(rendered, request) }
             while let limit = limits.maxBytes, out.data.count > limit {
-                let side = max(out.width ?? 0, out.height ?? 0)
+                var side = max(out.width ?? 0, out.height ?? 0)
+                if side == 0, let probe = try? ImageProber.probe(data: out.data, scope: .geometry) {
+                    side = max(probe.displayWidth, probe.displayHeight)  // a copied image the manifest has no size for
+                }
                 let scale = (Double(limit) / Double(out.data.count)).squareRoot() * 0.9
                 let target = max(16, Int(Double(side) * scale))
                 guard target < side else {
