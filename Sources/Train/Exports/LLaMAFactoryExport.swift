@@ -8,6 +8,7 @@ import Foundation
 ///   exchange as instruction/output, earlier ones as history (`dsbuild_alpaca_paired`, `dsbuild_alpaca_text`).
 struct LLaMAFactoryExport: ShardExportFormat {
     let name = "llama-factory"
+    func owns(_ entry: String) -> Bool { entry == "dataset_info.json" || (entry.hasPrefix("llama_factory_") && entry.hasSuffix(".json")) }
 
     func write(_ context: ExportContext) throws -> [String] {
         var paired: [Any] = [], alpacaPaired: [Any] = []

@@ -11,10 +11,12 @@ import Foundation
 /// one against the working directory): rerun the export after moving the folder.
 struct LMMsEvalExport: ShardExportFormat {
     let name = "lmms-eval"
+    func owns(_ entry: String) -> Bool { entry == Self.folder }
     static let folder = "lmms_eval"
     static let task = "dsbuild_mcq"
 
     func write(_ context: ExportContext) throws -> [String] {
+        guard context.hasTestQuestions(name, removing: [Self.folder]) else { return [] }
         let dir = context.directory.appendingPathComponent(Self.folder)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let data = "\(Self.folder)/\(Self.task).jsonl", yaml = "\(Self.folder)/\(Self.task).yaml", utils = "\(Self.folder)/utils.py"
@@ -26,10 +28,21 @@ struct LMMsEvalExport: ShardExportFormat {
         return [yaml, utils, data]
     }
 
-    /// A YAML double-quoted scalar (JSON's string syntax is one).
+    /// A YAML double-quoted scalar (JSON's string syntax is one), with every character YAML does not allow as it is
+    /// (controls, DEL, C1 such as NEL U+0085, the line and paragraph separators, BOM, non-characters) as `\uXXXX`.
     static func quoted(_ text: String) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
-        return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
+        let json = String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
+        var out = ""
+        for scalar in json.unicodeScalars {
+            let v = scalar.value
+            let printable = (0x20...0x7E).contains(v) || (0xA0...0xD7FF).contains(v) && v != 0x2028 && v != 0x2029
+                || (0xE000...0xFFFD).contains(v) && v != 0xFEFF || (0x10000...0x10FFFF).contains(v)
+            if printable || v == 0x09 { out.unicodeScalars.append(scalar) }
+            else if v > 0xFFFF { out += String(format: "\\U%08X", v) }
+            else { out += String(format: "\\u%04X", v) }
+        }
+        return out
     }
 
     static func yaml(dataPath: String) -> String {

@@ -7,6 +7,7 @@ import Foundation
 /// format) live in their own folder, `exports/mcq_test/`, apart from the training exports' `exports/images/`.
 struct MCQTestExport: ShardExportFormat {
     let name = "mcq"
+    func owns(_ entry: String) -> Bool { [Self.folder, "mcq_test.jsonl", "mcq_images"].contains(entry) }
     /// The folder of the file and its images, relative to `exports/`.
     static let folder = "mcq_test"
     static let file = "mcq_test/mcq_test.jsonl"
@@ -15,6 +16,7 @@ struct MCQTestExport: ShardExportFormat {
     func write(_ context: ExportContext) throws -> [String] {
         // Earlier versions wrote the file at exports/ with its images in mcq_images/: not a second, stale copy.
         for legacy in ["mcq_test.jsonl", "mcq_images"] { try? FileManager.default.removeItem(at: context.directory.appendingPathComponent(legacy)) }
+        guard context.hasTestQuestions(name, removing: [Self.folder]) else { return [] }
         let lines = try Self.records(context, imageFolder: Self.imageFolder)
         try AtomicFile.write(try ExportContext.jsonLines(lines), to: context.directory.appendingPathComponent(Self.file))
         return [Self.file]

@@ -10,6 +10,15 @@ struct TSVWriter {
     static let pandasMissing: Set<String> = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
                                               "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
 
+    /// Whether pandas' `read_csv` (no dtype) may read `value` as something other than this text: an integer
+    /// (`007` → 7), a float (`1988`, `1e3`, `inf`) or a boolean (`TRUE`, `false`) — in a column whose every cell is
+    /// such; errs towards yes (spaces around it, any Swift-parsable number).
+    static func pandasConverts(_ value: String) -> Bool {
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        if ["true", "false"].contains(trimmed.lowercased()) { return true }
+        return !trimmed.isEmpty && Double(trimmed) != nil
+    }
+
     mutating func row(_ cells: [String]) {
         text += cells.map(Self.cell).joined(separator: "\t") + "\n"
     }

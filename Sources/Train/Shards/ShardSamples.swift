@@ -67,6 +67,9 @@ struct PairedSample: Sendable {
     var messages: [(role: String, content: String)]
     var provenance: Provenance
     var image: StoredImage
+    /// A description written from this image (not a keyword-level one paired with the keyword's first image).
+    /// Not written: the LLaVA pretrain export reads it.
+    var imageGrounded = false
 
     /// The stored image's hash (what `check` and the manifest know the image by).
     var imageSHA256: String { image.sha }

@@ -12,6 +12,8 @@ public struct ShardsStage: WholeSetStage {
         public var exports: [String]
         /// Items the exports left out, one line each.
         public var exportProblems: [String] = []
+        /// Lines about the exports that do not fail the run (stale exports removed, warnings).
+        public var exportNotes: [String] = []
     }
 
     public let name = "shards"
@@ -31,9 +33,10 @@ public struct ShardsStage: WholeSetStage {
                                  progress: context.progress)
         let shards = try await writer.write()
         try Task.checkCancellation()
-        let written = exports.isEmpty ? ShardExports.Outcome(files: [], problems: [])
+        let written = exports.isEmpty
+            ? ShardExports.Outcome(files: [], problems: [], notes: ShardExports.removeStale(keeping: [], in: settings.out.appendingPathComponent("exports")))
             : try ShardExports.run(exports, workspace: workspace, out: settings.out, settings: settings)
-        return Result(shards: shards, exports: written.files, exportProblems: written.problems)
+        return Result(shards: shards, exports: written.files, exportProblems: written.problems, exportNotes: written.notes)
     }
 
     public func counts(of result: Result) -> [String: Int] {

@@ -100,6 +100,7 @@ extension DSBuild {
             }
             let (summary, exported) = (result.shards, result.exports)
             for line in result.exportProblems { Output.error(line) }
+            for line in result.exportNotes { Output.error(line) }
             if options.json {
                 var json = summary.json
                 json["exports"] = exported
