@@ -48,8 +48,10 @@ struct ExportTests {
         #expect((info["dsbuild_paired"]?["columns"] as? [String: String])?["images"] == "images")
         #expect(info["dsbuild_text"]?["file_name"] as? String == "llama_factory_text.json")
 
-        // OpenAI: every line a chat; paired lines carry one data-URL image part with the stored bytes.
-        let lines = try String(contentsOf: dir.appendingPathComponent("openai.jsonl"), encoding: .utf8).split(separator: "\n")
+        // OpenAI: every line a chat, in the training or the validation file; paired lines carry one data-URL image part.
+        let lines = try ["openai.jsonl", "openai_validation.jsonl"].flatMap {
+            try String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8).split(separator: "\n")
+        }
         #expect(lines.count == summary.pairedSamples + summary.textRecords)
         var withImage = 0
         for line in lines {

@@ -56,11 +56,18 @@ public struct QuestionFormatProblem: Error, Sendable, CustomStringConvertible {
 enum QuestionChecks {
     static func question(_ o: [String: Any]) throws(QuestionFormatProblem) -> String {
         guard let q = o["question"] as? String else { throw QuestionFormatProblem("no `question` field (a string)") }
+        try noNUL(q, "the question")
         return q
+    }
+
+    /// SQLite binds text as a C string: a NUL would cut the stored text short without a word, so a row with one is refused.
+    static func noNUL(_ text: String, _ what: String) throws(QuestionFormatProblem) {
+        if text.unicodeScalars.contains("\u{0}") { throw QuestionFormatProblem("\(what) contains a NUL character (U+0000), which would cut it short") }
     }
 
     static func options(_ options: [String]) throws(QuestionFormatProblem) -> [String] {
         guard options.count >= 2 else { throw QuestionFormatProblem("fewer than two options") }
+        for (i, option) in options.enumerated() { try noNUL(option, "option \(i + 1)") }
         let most = QuestionVocabulary.letters.count
         guard options.count <= most else { throw QuestionFormatProblem("\(options.count) options; at most \(most) (A–\(QuestionVocabulary.letters[most - 1]))") }
         return options

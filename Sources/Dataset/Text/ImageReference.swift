@@ -15,8 +15,12 @@ import Foundation
 /// It errs towards refusing: "the image of a god in the temple" is kept out of text shards too, which costs one
 /// text-only record and never leaks a question that cannot be answered without its image.
 public enum ImageReference {
-    /// Placeholder tokens that stand for pixels in trainer formats.
-    public static let tokens = ["<image>", "<img>", "<|image_pad|>", "<|vision_start|>"]
+    /// Placeholder tokens that stand for pixels (or other media) in trainer formats: LLaVA's and LLaMA-Factory's
+    /// `<image>`/`<video>`/`<audio>`, Qwen-VL's vision tokens, and others. The one list: `neutralised(_:)` keeps
+    /// every one of them out of what `shards` and its exports write, and `check` looks for them.
+    public static let tokens = ["<image>", "<img>", "<video>", "<audio>", "<|image_pad|>", "<|video_pad|>", "<|vision_start|>",
+                                "<|vision_end|>", "<|vision_pad|>", "<|image|>", "<|audio_bos|>", "<|AUDIO|>", "<|IMAGE|>",
+                                "<|VIDEO|>", "<image_placeholder>"]
 
     private static let patterns: [String] = [
         #"\b(?:this|that|these|those|the|above|following|given|attached|provided)\s+(?:images?|pictures?|photos?|photographs?|illustrations?|figures?|drawings?|paintings?|scenes?|screenshots?)\b"#,

@@ -2,7 +2,7 @@ import Foundation
 
 /// Why a description was rejected.
 public struct DescriptionRejection: Sendable, Equatable {
-    /// `too_short`, `too_long`, `wrong_language`, `refusal`, `other_keyword`, `near_duplicate`, `truncated`.
+    /// `too_short`, `too_long`, `wrong_language`, `refusal`, `other_keyword`, `near_duplicate`, `truncated`, `nul_character`.
     public let reason: String
     public let detail: String
 
@@ -27,6 +27,10 @@ public struct DescriptionValidator: Sendable {
     }
 
     public func check(_ text: String, keyword: String, language: String) -> DescriptionRejection? {
+        // SQLite binds text as a C string: a NUL would cut the stored description short without a word.
+        if text.unicodeScalars.contains("\u{0}") {
+            return DescriptionRejection("nul_character", "contains a NUL character (U+0000), which would cut the stored text short")
+        }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if let refusal = Self.refusal(in: trimmed) { return DescriptionRejection("refusal", "starts like a refusal: \"\(refusal)\"") }
         if trimmed.count < minChars { return DescriptionRejection("too_short", "\(trimmed.count) characters, at least \(minChars) wanted") }

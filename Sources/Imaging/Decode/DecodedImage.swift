@@ -51,6 +51,20 @@ public struct DecodedImage: Sendable, Equatable {
     }
 }
 
+extension DecodedImage {
+    /// Grey+alpha as RGBA (grey copied into each colour channel, alpha kept), as Pillow's convert("RGBA") does;
+    /// any other image unchanged.
+    public func rgba() -> DecodedImage {
+        guard channels == 2 else { return self }
+        var out = [UInt8](repeating: 0, count: width * height * 4)
+        for i in 0..<(width * height) {
+            let g = pixels[2 * i]
+            out[4 * i] = g; out[4 * i + 1] = g; out[4 * i + 2] = g; out[4 * i + 3] = pixels[2 * i + 1]
+        }
+        return DecodedImage(width: width, height: height, channels: 4, pixels: out)
+    }
+}
+
 /// Why pixels could not be decoded.
 public enum DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
     /// width × height exceeds the limit; refused before allocating.

@@ -52,18 +52,24 @@ public struct RGBColor: Sendable, Equatable, Hashable, Codable, CustomStringConv
     public var description: String { String(format: "#%02x%02x%02x", red, green, blue) }
 }
 
-/// A full render request: optional resize, the output format, its quality, the background for alpha.
+/// A full render request: optional resize, the output format, its quality, the background for alpha, and
+/// whether greyscale must become colour.
 public struct ImageRenderRequest: Sendable, Equatable, Hashable, Codable {
     public var resize: ImageTransformRequest?
     public var format: ImageOutputFormat
     public var quality: Int
     public var background: RGBColor
+    /// Greyscale written as RGB (grey with alpha as RGBA in PNG): for readers that take only RGB or RGBA, as
+    /// OpenAI's fine-tuning does. False keeps greyscale grey.
+    public var colour: Bool
 
-    public init(resize: ImageTransformRequest? = nil, format: ImageOutputFormat = .jpeg, quality: Int = 90, background: RGBColor = .white) {
+    public init(resize: ImageTransformRequest? = nil, format: ImageOutputFormat = .jpeg, quality: Int = 90, background: RGBColor = .white,
+                colour: Bool = false) {
         self.resize = resize
         self.format = format
         self.quality = quality
         self.background = background
+        self.colour = colour
     }
 }
 

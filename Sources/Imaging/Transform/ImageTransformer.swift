@@ -22,15 +22,17 @@ public struct ImageTransformer: Sendable {
     }
 
     /// Upright, resized when `request.resize` is set, encoded in `request.format` (alpha flattened onto
-    /// `request.background` for JPEG).
+    /// `request.background` for JPEG; greyscale made RGB when `request.colour`).
     public func render(_ data: Data, format: String, request: ImageRenderRequest) throws -> TransformedImage {
         var image = try upright(data)
         if let resize = request.resize { image = Self.resize(image, resize) }
         switch request.format {
         case .png:
+            if request.colour { image = image.channels == 2 ? image.rgba() : image.channels == 1 ? image.rgb() : image }
             return TransformedImage(data: try ImageEncoder.png(image), format: "png", width: image.width, height: image.height)
         case .jpeg:
             image = Self.flatten(image, onto: request.background)
+            if request.colour && image.channels == 1 { image = image.rgb() }
             return TransformedImage(data: try ImageEncoder.jpeg(image, quality: request.quality), format: "jpg",
                                     width: image.width, height: image.height)
         }

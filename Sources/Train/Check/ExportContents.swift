@@ -131,8 +131,8 @@ struct ExportContents {
             var refs: [String] = []
             if let image = item["image"] as? String { refs.append(image) }
             if let list = item["images"] as? [String] { refs += list }
-            guard let turns = item["conversations"] ?? item["messages"], turns is [[String: Any]] else {
-                problems.append((itemName, "has no conversations or messages list"))
+            guard let turns = item["conversations"] ?? item["messages"] ?? Self.alpacaTurns(item), turns is [[String: Any]] else {
+                problems.append((itemName, "has no conversations or messages list, nor alpaca instruction and output"))
                 continue
             }
             var images: [ExportImage] = []
@@ -143,6 +143,20 @@ struct ExportContents {
             for image in images where image.error == "is missing" { problems.append((image.item, "is missing")) }
             conversations.append(ExportConversation(file: name, index: i, id: id, turns: ChatTurn.list(turns), images: images))
         }
+    }
+
+    /// An alpaca row (`instruction`, `input`, `output`, `history`) as the chat LLaMA-Factory makes of it; nil for
+    /// anything else.
+    static func alpacaTurns(_ item: [String: Any]) -> [[String: Any]]? {
+        guard let instruction = item["instruction"] as? String, let output = item["output"] as? String else { return nil }
+        var turns: [[String: Any]] = []
+        for pair in (item["history"] as? [[String]]) ?? [] where pair.count == 2 {
+            turns += [["role": "user", "content": pair[0]], ["role": "assistant", "content": pair[1]]]
+        }
+        let input = (item["input"] as? String) ?? ""
+        turns += [["role": "user", "content": input.isEmpty ? instruction : instruction + "\n" + input],
+                  ["role": "assistant", "content": output]]
+        return turns
     }
 
     private mutating func readJSONLines(_ url: URL, name: String) {

@@ -5,6 +5,7 @@ import Foundation
 /// records have no `image` and no `<image>` token.
 struct LLaVAExport: ShardExportFormat {
     let name = "llava"
+    func owns(_ entry: String) -> Bool { entry == "llava.json" }
 
     func write(_ context: ExportContext) throws -> [String] {
         var items: [Any] = []

@@ -35,7 +35,7 @@ struct HeldOutImages: Sendable {
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT sha256, phash, phash_fast FROM images
                  WHERE (phash IS NOT NULL OR phash_fast IS NOT NULL)
-                   AND sha256 IN (SELECT image_sha256 FROM splits WHERE split = 'test' AND image_sha256 != '')
+                   AND sha256 IN (\(SplitMap.testImagesSQL))
                 """)
             while let row = try rows.next() {
                 guard testImages.contains(row["sha256"]) else { continue }

@@ -92,6 +92,8 @@ enum ReencodeReason: String, Sendable, CaseIterable {
     case format
     /// `--resize` was asked for.
     case resize
+    /// Its samples were 16-bit (a PNG): written at 8 bits, which every reader decodes as the image.
+    case bitDepth = "bit_depth"
 }
 
 /// An image as it is written: the bytes, their extension and size, and what was done to it.
@@ -128,7 +130,16 @@ struct ImageRenderer: Sendable {
         guard let original = try? Data(contentsOf: url) else {
             throw ShardError(.missingImage, "image \(image.sha) (\(image.path)) is missing from the workspace store; rerun collect")
         }
-        let reasons = reasons(image)
+        // The store is content-addressed: bytes that no longer hash to the image's sha256 were changed after collect
+        // (an edited file, a hard link written through); nothing is written from them. (A stand-in for a file outside
+        // the store, with no stored size, is not checked.)
+        if image.bytes > 0, ContentHash.sha256Hex(original) != image.sha {
+            throw ShardError(.write, "image \(image.sha) (\(image.path)) no longer matches its sha256 in the workspace store: it was changed after it was stored; restore it or rerun collect")
+        }
+        var reasons = reasons(image)
+        // A 16-bit PNG copied as it is reaches readers as Pillow's `I;16`, which `convert("RGB")` turns white: decode
+        // it to 8 bits like any other.
+        if reasons.isEmpty, Self.isSixteenBitPNG(original) { reasons = [.bitDepth] }
         if reasons.isEmpty {
             return RenderedImage(data: original, fileExtension: image.format, width: image.width, height: image.height,
                                  reasons: [], writtenSHA256: image.sha)
@@ -141,6 +152,12 @@ struct ImageRenderer: Sendable {
         }
         return RenderedImage(data: out.data, fileExtension: ImageFormatName.normalized(out.format), width: out.width, height: out.height,
                              reasons: reasons, writtenSHA256: ContentHash.sha256Hex(out.data))
+    }
+
+    /// Whether `data` is a PNG with 16-bit samples (IHDR's bit depth, byte 24).
+    static func isSixteenBitPNG(_ data: Data) -> Bool {
+        let d = [UInt8](data.prefix(25))
+        return d.count == 25 && d[0] == 0x89 && d[1] == 0x50 && d[12...15].elementsEqual("IHDR".utf8) && d[24] == 16
     }
 
     /// Counts over distinct images, from the plan alone (the same on a resumed run). `images` are distinct

@@ -42,6 +42,22 @@ enum ShardSampleBuilder {
     struct Page {
         var text: [TextRecord] = []
         var paired: [PairedSample] = []
+
+        /// The page with every text a reader sees placeholder-free (`ImageReference.neutralised`): a `<image>` a
+        /// description or question writes never becomes an image tag in a shard or an export.
+        func neutralised() -> Page {
+            let n = ImageReference.neutralised
+            var out = self
+            for i in out.text.indices {
+                out.text[i].text = n(out.text[i].text)
+                out.text[i].messages = out.text[i].messages.map { (role: $0.role, content: n($0.content)) }
+            }
+            for i in out.paired.indices {
+                out.paired[i].text = n(out.paired[i].text)
+                out.paired[i].messages = out.paired[i].messages.map { (role: $0.role, content: n($0.content)) }
+            }
+            return out
+        }
     }
 
     private struct Kept {
@@ -124,16 +140,16 @@ enum ShardSampleBuilder {
         for id in ids {
             let size = sizes[id] ?? 0
             if !page.isEmpty && pairs + size > options.pagePairs {
-                try sink(build(page: page, shared: shared, exclusions: &exclusions, in: db))
+                try sink(build(page: page, shared: shared, exclusions: &exclusions, in: db).neutralised())
                 page = []
                 pairs = 0
             }
             page.append(id)
             pairs += size
         }
-        if !page.isEmpty { try sink(build(page: page, shared: shared, exclusions: &exclusions, in: db)) }
+        if !page.isEmpty { try sink(build(page: page, shared: shared, exclusions: &exclusions, in: db).neutralised()) }
         // Questions of no keyword (or of a keyword row that is gone).
-        try sink(build(page: nil, shared: shared, exclusions: &exclusions, in: db))
+        try sink(build(page: nil, shared: shared, exclusions: &exclusions, in: db).neutralised())
 
         let excluded = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM questions WHERE status = 'accepted' AND split != 'train'") ?? 0
         return Totals(novelKeywords: novel.sorted(), excludedTestQuestions: excluded, exclusions: exclusions, split: split)
@@ -236,8 +252,10 @@ enum ShardSampleBuilder {
                                        imageSHA256: sha.isEmpty ? nil : sha))
             if let image {
                 let userImage = ChatTemplates.fill(ChatTemplates.describeImage(aspect), keyword: kw.text)
-                out.paired.append(sample(image, kind: "description", idParts: ident + [image.image.sha], aspect: aspect, language: language,
-                                         text: body, messages: [("user", userImage), ("assistant", body)], provenance: prov))
+                var paired = sample(image, kind: "description", idParts: ident + [image.image.sha], aspect: aspect, language: language,
+                                    text: body, messages: [("user", userImage), ("assistant", body)], provenance: prov)
+                paired.imageGrounded = !sha.isEmpty
+                out.paired.append(paired)
             }
         }
 

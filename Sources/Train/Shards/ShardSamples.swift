@@ -37,8 +37,9 @@ struct TextRecord: Sendable {
     var text: String
     var messages: [(role: String, content: String)]
     var provenance: Provenance
-    /// The stored image the text was written from (an image-grounded description, a question on an image); not
-    /// written to the shards' record — `publish` leaves the text out with its image when the image's licence does.
+    /// The stored image the text was written from (an image-grounded description, a question linked to an image);
+    /// nil for keyword-level text. Not written to the shards' record: exports that split by image read it, and
+    /// `publish` leaves the text out with its image when the image's licence does.
     var imageSHA256: String? = nil
 
     var json: [String: Any] {
@@ -69,6 +70,9 @@ struct PairedSample: Sendable {
     var messages: [(role: String, content: String)]
     var provenance: Provenance
     var image: StoredImage
+    /// A description written from this image (not a keyword-level one paired with the keyword's first image).
+    /// Not written: the LLaVA pretrain export reads it.
+    var imageGrounded = false
 
     /// The stored image's hash (what `check` and the manifest know the image by).
     var imageSHA256: String { image.sha }

@@ -44,6 +44,8 @@ public struct ShardSettings: Sendable {
     /// The Python that writes the parquet (`train.python`, else the trainer's own environment); nil: found from the
     /// bundled trainer's folder.
     public var python: String?
+    /// How the `openai` export splits its files and holds out a validation part (`shards.openai.*`).
+    public var openAI = OpenAIExportSettings()
 
     public init(out: URL) { self.out = out }
 }

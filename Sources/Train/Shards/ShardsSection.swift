@@ -29,6 +29,8 @@ public struct ShardsSection: RecipeSettings {
     public var novelFraction = 0.0
     public var seed = 0
     public var parquet: ParquetMode = .auto
+    /// The `openai` export's settings (`openai.max_file_bytes`, `openai.validation_fraction`, `openai.seed`).
+    public var openAI = OpenAIExportSettings()
 
     public init() {}
 
@@ -63,6 +65,11 @@ public struct ShardsSection: RecipeSettings {
         .int("seed", \.seed, help: "seed of the novel-keyword choice"),
         .choice("parquet", \.parquet,
                 help: "img2dataset/NeMo parquet beside each paired tar: auto (when the bundled Python has pyarrow, else left out with a warning), required, off (no parquet, no stats)"),
+        .int("openai.max_file_bytes", \.openAI.maxFileBytes, rule: shardLimitRule,
+             help: "the openai export cuts its JSONL into numbered parts of at most this many bytes"),
+        .number("openai.validation_fraction", \.openAI.validationFraction, rule: .fraction,
+                help: "share of the training images whose samples go to the openai validation file"),
+        .int("openai.seed", \.openAI.seed, help: "seed of the openai validation draw"),
     ]
 
     /// The shard folder `out` names: absolute as written, else inside the workspace (`~` expanded).
@@ -90,6 +97,7 @@ public struct ShardsSection: RecipeSettings {
         settings.images.background = RGBColor(hex: background) ?? .white
         settings.novelFraction = novelFraction
         settings.seed = seed
+        settings.openAI = openAI
         settings.recipeJSON = recipe.json
         settings.split = SplitSettings(recipe: recipe)
         settings.phashDistance = phashDistance

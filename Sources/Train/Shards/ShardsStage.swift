@@ -8,8 +8,12 @@ public struct ShardsStage: WholeSetStage {
     /// What the stage wrote.
     public struct Result: Sendable {
         public var shards: ShardSummary
-        /// The exports written, by name.
+        /// The export files written.
         public var exports: [String]
+        /// Items the exports left out, one line each.
+        public var exportProblems: [String] = []
+        /// Lines about the exports that do not fail the run (stale exports removed, warnings).
+        public var exportNotes: [String] = []
     }
 
     public let name = "shards"
@@ -29,14 +33,16 @@ public struct ShardsStage: WholeSetStage {
                                  progress: context.progress)
         let shards = try await writer.write()
         try Task.checkCancellation()
-        let written = exports.isEmpty ? []
-            : try ShardExports.write(exports, workspace: workspace, out: settings.out, settings: settings)
-        return Result(shards: shards, exports: written)
+        let written = exports.isEmpty
+            ? ShardExports.Outcome(files: [], problems: [], notes: ShardExports.removeStale(keeping: [], in: settings.out.appendingPathComponent("exports")))
+            : try ShardExports.run(exports, workspace: workspace, out: settings.out, settings: settings)
+        return Result(shards: shards, exports: written.files, exportProblems: written.problems, exportNotes: written.notes)
     }
 
     public func counts(of result: Result) -> [String: Int] {
         ["text_records": result.shards.textRecords, "paired_samples": result.shards.pairedSamples,
          "text_shards": result.shards.textShards, "paired_shards": result.shards.pairedShards,
-         "written": result.shards.written, "reused": result.shards.reused, "exports": result.exports.count]
+         "written": result.shards.written, "reused": result.shards.reused, "exports": result.exports.count,
+         "export_problems": result.exportProblems.count]
     }
 }

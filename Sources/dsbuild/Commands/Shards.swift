@@ -48,7 +48,7 @@ extension DSBuild {
         @Option(help: "img2dataset/NeMo parquet beside each paired tar: auto (default; left out with a warning without pyarrow), required, off.")
         var parquet: ParquetMode?
 
-        @Option(name: .customLong("export"), help: "Also write an export (repeatable): llava, llama-factory, openai, mcq.")
+        @Option(name: .customLong("export"), help: "Also write an export (repeatable): llava, llava-pretrain, llama-factory, openai, mcq, vlmevalkit, lmms-eval.")
         var exports: [String] = []
 
         func validate() throws {
@@ -104,15 +104,19 @@ extension DSBuild {
             }
             let (summary, exported) = (result.shards, result.exports)
             if let skipped = summary.parquetSkipped { Output.warning("shards: paired/*.parquet not written: \(skipped)") }
+            for line in result.exportProblems { Output.error(line) }
+            for line in result.exportNotes { Output.error(line) }
             if options.json {
                 var json = summary.json
                 json["exports"] = exported
+                json["export_problems"] = result.exportProblems
                 Output.json(json)
             } else if !options.quiet {
                 if !exported.isEmpty { print("exports: \(exported.joined(separator: ", "))") }
                 print("wrote \(summary.textRecords) text records in \(summary.textShards) shard(s) and \(summary.pairedSamples) paired samples in \(summary.pairedShards) shard(s) (\(summary.written) written, \(summary.reused) already there)")
                 print("index: \(summary.index.path)  fingerprint \(summary.fingerprint.prefix(16))")
             }
+            if !result.exportProblems.isEmpty { throw ExitCode(1) }
         }
     }
 }

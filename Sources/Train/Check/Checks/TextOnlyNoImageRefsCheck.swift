@@ -6,7 +6,7 @@ import Foundation
 /// or a user turn that refers to an image (`ImageReference`: "this image", "pictured"…) it does not carry.
 struct TextOnlyNoImageRefsCheck: WorkspaceCheck {
     let name = "text_only_no_image_refs"
-    let rule = "text-only records carry no image, image path, <image> token or question about an image"
+    let rule = "text-only records carry no image, image path, <image> token or question about an image; paired ones one <image> per image at most"
 
     static let imageKeys: Set<String> = ["image", "images", "image_path", "image_url", "image_bytes", "pixel_values"]
 
@@ -20,10 +20,10 @@ struct TextOnlyNoImageRefsCheck: WorkspaceCheck {
                 out.append(.init(item: record.item, message: problem))
             }
         }
-        for conversation in context.exports.conversations where conversation.images.isEmpty {
-            if let problem = Self.problem(object: nil, turns: conversation.turns) {
-                out.append(.init(item: conversation.item, message: problem))
-            }
+        for conversation in context.exports.conversations {
+            let problem = conversation.images.isEmpty ? Self.problem(object: nil, turns: conversation.turns)
+                : Self.placeholderProblem(images: conversation.images.count, turns: conversation.turns)
+            if let problem { out.append(.init(item: conversation.item, message: problem)) }
         }
         return out
     }
@@ -49,6 +49,19 @@ struct TextOnlyNoImageRefsCheck: WorkspaceCheck {
             }
         }
         return nil
+    }
+
+    /// A paired conversation's placeholder tokens: none (the image is a content part) or exactly one `<image>` per
+    /// image — a placeholder written inside a text would give the trainer more tags than images.
+    static func placeholderProblem(images: Int, turns: [ChatTurn]) -> String? {
+        var counts: [String: Int] = [:]
+        for turn in turns {
+            for token in ImageReference.tokens { counts[token, default: 0] += turn.content.components(separatedBy: token).count - 1 }
+        }
+        let total = counts.values.reduce(0, +)
+        guard total != 0, total != images || counts["<image>"] != images else { return nil }
+        let found = counts.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.value)× \($0.key)" }.joined(separator: ", ")
+        return "has \(found) for \(images) image(s): placeholder tokens other than one <image> per image"
     }
 
     private static func imageKey(in value: Any) -> String? {

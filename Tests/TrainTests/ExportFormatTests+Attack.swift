@@ -1,0 +1,186 @@
+import Dataset
+import Foundation
+import GRDB
+import Imaging
+import Testing
+import _DSBuildTestSupport
+@testable import Train
+
+/// What an adversarial run of the exports found, each proved fixed: placeholder tokens in texts, hard links into the
+/// store, OpenAI validation sharing targets with training, stale exports of another split, small OpenAI parts,
+/// 16-bit PNGs, empty eval exports, YAML escapes, pandas' number reading, NUL characters, pretrain captions.
+extension ExportFormatTests {
+    @Test func placeholderTokensAreNeutralisedAndCheckFlagsThemInPairedRows() {
+        let text = "It shows <image> and <|image_pad|><|vision_start|> beside a <video> and <audio>."
+        let out = ImageReference.neutralised(text)
+        for token in ImageReference.tokens { #expect(!out.contains(token), "\(token) is still in \(out)") }
+        #expect(out == "It shows ‹image› and ‹|image_pad|›‹|vision_start|› beside a ‹video› and ‹audio›.")
+        #expect(ImageReference.neutralised("a < b > c") == "a < b > c")
+        // One leading <image> per image is the format; one more inside the text is a problem, as is any other token.
+        let good = [ChatTurn(role: "user", content: "<image>\nDescribe it."), ChatTurn(role: "assistant", content: "A hat.")]
+        #expect(TextOnlyNoImageRefsCheck.placeholderProblem(images: 1, turns: good) == nil)
+        #expect(TextOnlyNoImageRefsCheck.placeholderProblem(images: 1, turns: [good[0], ChatTurn(role: "assistant", content: "It shows <image>.")]) != nil)
+        #expect(TextOnlyNoImageRefsCheck.placeholderProblem(images: 1, turns: [good[0], ChatTurn(role: "assistant", content: "<|image_pad|>")]) != nil)
+        #expect(TextOnlyNoImageRefsCheck.placeholderProblem(images: 1, turns: [ChatTurn(role: "user", content: "Describe it."), good[1]]) == nil)
+    }
+
+    @Test func exportedImagesAreCopiesAndAChangedStoreImageIsRefused() throws {
+        let fixture = try FixtureWorkspace(images: 3, testEvery: 0)
+        let out = fixture.dir.path("out")
+        _ = try ShardExports.write(["llava"], workspace: fixture.workspace, out: out)
+        let images = out.appendingPathComponent("exports/images")
+        let placed = try FileManager.default.contentsOfDirectory(atPath: images.path)
+        #expect(!placed.isEmpty)
+        for name in placed {
+            let attributes = try FileManager.default.attributesOfItem(atPath: images.appendingPathComponent(name).path)
+            #expect((attributes[.referenceCount] as? NSNumber)?.intValue == 1, "\(name) is a hard link into the workspace store")
+        }
+        // Editing an exported image leaves the store as it was.
+        let first = images.appendingPathComponent(placed[0])
+        let sha = String(placed[0].prefix(64))
+        let stored = try fixture.workspace.manifest.read { db in try String.fetchOne(db, sql: "SELECT path FROM images WHERE sha256 = ?", arguments: [sha]) }
+        let storeURL = fixture.workspace.imageURL(relativePath: try #require(stored))
+        try Data("edited".utf8).write(to: first)
+        #expect(ContentHash.sha256Hex(try Data(contentsOf: storeURL)) == sha)
+        // A store image whose bytes changed is refused by name, never written.
+        var bytes = try Data(contentsOf: storeURL)
+        bytes.append(0)
+        try bytes.write(to: storeURL)
+        #expect { try ShardExports.write(["llava"], workspace: fixture.workspace, out: out) } throws: { error in
+            "\(error)".contains(sha) && "\(error)".contains("sha256")
+        }
+    }
+
+    @Test func noDescriptionIsATargetInBothOpenAIFiles() throws {
+        let fixture = try FixtureWorkspace(images: 6, testEvery: 0)
+        let descriptions = try Set(fixture.workspace.manifest.read { db in
+            try String.fetchAll(db, sql: "SELECT text FROM descriptions WHERE status = 'accepted'")
+        })
+        var exercised = false
+        for seed in 0..<4 {
+            var settings = ShardSettings(out: fixture.dir.path("out-\(seed)"))
+            settings.openAI.validationFraction = 0.4
+            settings.openAI.seed = seed
+            _ = try ShardExports.write(["openai"], workspace: fixture.workspace, out: settings.out, settings: settings)
+            func targets(_ name: String) throws -> Set<String> {
+                let text = try String(contentsOf: settings.out.appendingPathComponent("exports/\(name)"), encoding: .utf8)
+                return Set(try text.split(separator: "\n").map { line in
+                    let o = try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                    return try #require((o["messages"] as? [[String: Any]])?.last?["content"] as? String)
+                }.filter(descriptions.contains))
+            }
+            let train = try targets("openai.jsonl"), validation = try targets("openai_validation.jsonl")
+            exercised = exercised || !validation.isEmpty
+            #expect(train.isDisjoint(with: validation), "seed \(seed): \(train.intersection(validation))")
+        }
+        #expect(exercised, "no description went to validation: the check is vacuous")
+    }
+
+    @Test func exportsThisRunDidNotWriteLeave() throws {
+        let fixture = try FixtureWorkspace(images: 4, testEvery: 2)
+        let out = fixture.dir.path("out")
+        _ = try ShardExports.write(["llava", "llava-pretrain", "llama-factory", "mcq", "vlmevalkit", "lmms-eval"], workspace: fixture.workspace, out: out)
+        let dir = out.appendingPathComponent("exports")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).contains("llava.json"))
+        let outcome = try ShardExports.run(["openai"], workspace: fixture.workspace, out: out)
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        #expect(left.allSatisfy { $0.hasPrefix("openai") }, "\(left)")
+        #expect(outcome.notes.contains { $0.contains("llava.json") && $0.contains("mcq_test") && $0.contains("images") }, "\(outcome.notes)")
+        // No export at all: what the last run wrote leaves too.
+        #expect(ShardExports.removeStale(keeping: [], in: dir).count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
+    @Test func openAIPartsHoldTenExamplesEachWhereTheLimitAllows() throws {
+        let dir = TemporaryDirectory("dsbuild-openai-parts")
+        let lines = (0..<32).map { OpenAIExport.Line(item: "sample \($0)", data: Data(repeating: 0x61, count: 99) + Data([0x0A])) }
+        let problems = ExportProblems()
+        let names = try OpenAIExport.writeParts(lines, stem: "openai", limit: 1500, in: dir.url, problems: problems)
+        #expect(names.count == 3)
+        for name in names {
+            let count = try Data(contentsOf: dir.url.appendingPathComponent(name)).filter { $0 == 0x0A }.count
+            #expect(count >= OpenAIExportSettings.minExamples && count * 100 <= 1500, "\(name) holds \(count)")
+        }
+        #expect(problems.notes.isEmpty && problems.lines.isEmpty)
+        // Too few for one file: written, with a note naming it; an example over the limit is left out by name.
+        let few = try OpenAIExport.writeParts(Array(lines.prefix(4)) + [OpenAIExport.Line(item: "paired sample p-big", data: Data(count: 2000))],
+                                              stem: "openai_validation", limit: 1500, in: dir.url, problems: problems)
+        #expect(few == ["openai_validation.jsonl"])
+        #expect(problems.notes.count == 1 && problems.notes[0].contains("openai_validation.jsonl") && problems.notes[0].contains("4 example"))
+        #expect(problems.lines.count == 1 && problems.lines[0].contains("p-big"))
+    }
+
+    @Test func sixteenBitPNGsLeaveAtEightBits() throws {
+        let fixture = try FixtureWorkspace(images: 1, testEvery: 0)
+        let png = Self.greyPNG16(width: 8, height: 6)
+        let sha = ContentHash.sha256Hex(png)
+        let path = "images/\(sha.prefix(2))/\(sha).png"
+        let url = fixture.workspace.imageURL(relativePath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try png.write(to: url)
+        #expect(try ImageProber.probe(data: png).bitDepth == 16)
+        let renderer = ImageRenderer(workspace: fixture.workspace, settings: ImageOutputSettings(format: .png))
+        let image = StoredImage(sha: sha, path: path, format: "png", orientation: 1, bytes: png.count)
+        #expect(renderer.reasons(image).isEmpty)
+        let rendered = try renderer.render(image)
+        #expect(rendered.reasons == [.bitDepth])
+        #expect(try ImageProber.probe(data: rendered.data).bitDepth == 8)
+    }
+
+    /// A greyscale PNG with 16-bit samples (a gradient), stored deflate blocks.
+    static func greyPNG16(width: Int, height: Int) -> Data {
+        var raw = Data()
+        for y in 0..<height {
+            raw.append(0)
+            for x in 0..<width { let v = UInt16((x * 7919 + y * 104_729) % 65_536); raw.append(UInt8(v >> 8)); raw.append(UInt8(v & 0xFF)) }
+        }
+        var zlib = Data([0x78, 0x01, 0x01, UInt8(raw.count & 0xFF), UInt8(raw.count >> 8), UInt8(~raw.count & 0xFF), UInt8((~raw.count >> 8) & 0xFF)])
+        zlib.append(raw)
+        var a: UInt32 = 1, b: UInt32 = 0
+        for byte in raw { a = (a + UInt32(byte)) % 65_521; b = (b + a) % 65_521 }
+        zlib.append(contentsOf: withUnsafeBytes(of: ((b << 16) | a).bigEndian, Array.init))
+        func crc(_ data: Data) -> UInt32 {
+            var c: UInt32 = 0xFFFF_FFFF
+            for byte in data { c ^= UInt32(byte); for _ in 0..<8 { c = (c >> 1) ^ (c & 1 == 1 ? 0xEDB8_8320 : 0) } }
+            return ~c
+        }
+        func chunk(_ type: String, _ body: Data) -> Data {
+            var out = Data(withUnsafeBytes(of: UInt32(body.count).bigEndian, Array.init))
+            let typed = Data(type.utf8) + body
+            out.append(typed)
+            out.append(contentsOf: withUnsafeBytes(of: crc(typed).bigEndian, Array.init))
+            return out
+        }
+        var ihdr = Data(withUnsafeBytes(of: UInt32(width).bigEndian, Array.init))
+        ihdr.append(contentsOf: withUnsafeBytes(of: UInt32(height).bigEndian, Array.init))
+        ihdr.append(contentsOf: [16, 0, 0, 0, 0])
+        return Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) + chunk("IHDR", ihdr) + chunk("IDAT", zlib) + chunk("IEND", Data())
+    }
+
+    @Test func evalExportsWithoutTestQuestionsWriteNothingAndSaySo() throws {
+        let fixture = try FixtureWorkspace(images: 3, testEvery: 0)
+        let out = fixture.dir.path("out")
+        let outcome = try ShardExports.run(["mcq", "vlmevalkit", "lmms-eval"], workspace: fixture.workspace, out: out)
+        #expect(outcome.files.isEmpty, "\(outcome.files)")
+        #expect(outcome.problems.count == 3 && outcome.problems.allSatisfy { $0.contains("no accepted test question") }, "\(outcome.problems)")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("exports").path)) ?? []
+        #expect(left.isEmpty, "\(left)")
+    }
+
+    @Test func yamlQuotingEscapesEveryCharacterYAMLDoesNotTakeAsItIs() throws {
+        let name = "/tmp/a\u{7F}b\u{85}c\u{2028}d\u{1}e\u{FEFF}f한g😀\t\"h\\"
+        let quoted = LMMsEvalExport.quoted(name)
+        for scalar in quoted.unicodeScalars {
+            let v = scalar.value
+            #expect(!(v < 0x20 || (0x7F...0x9F).contains(v) || v == 0x2028 || v == 0xFEFF), "U+\(String(v, radix: 16)) left raw in \(quoted)")
+        }
+        // JSON reads the same escapes, so the round trip proves the value.
+        #expect(try JSONSerialization.jsonObject(with: Data(quoted.utf8), options: [.fragmentsAllowed]) as? String == name)
+    }
+
+    @Test(arguments: [("1988", true), ("007", true), (" 12 ", true), ("1e3", true), ("inf", true), ("TRUE", true), ("false", true),
+                      ("1988년", false), ("0x", false), ("A hammer", false), ("-", false), ("1,000", false)])
+    func pandasNumberCellsAreKnown(cell: String, converts: Bool) {
+        #expect(TSVWriter.pandasConverts(cell) == converts)
+    }
+}
