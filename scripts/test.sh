@@ -12,14 +12,21 @@ llama_log=$(mktemp)
 ( bash scripts/llama-venv.sh >"$llama_log" 2>&1 && echo ok >>"$llama_log" || echo "failed" >>"$llama_log" ) &
 llama_pid=$!
 
+# LLaMA-Factory's own loader for the export tests (torch from PyPI: a large download the first time), also beside
+# the build; the test that needs it says why and skips that reader when it cannot be made.
+factory_log=$(mktemp)
+( bash scripts/llamafactory-venv.sh >"$factory_log" 2>&1 && echo ok >>"$factory_log" || echo "failed" >>"$factory_log" ) &
+factory_pid=$!
+
 bash scripts/pyenv-interop.sh
-# LLaMA-Factory's own loader for the export tests (torch from PyPI: a large download the first time); the test
-# that needs it says why and skips that reader when it cannot be made.
-bash scripts/llamafactory-venv.sh || echo "LLaMA-Factory venv could not be made; its loader checks will be skipped"
 bash trainer/setup.sh
 swift build --build-tests
 
 wait "$llama_pid" || true
+wait "$factory_pid" || true
+if ! tail -n 1 "$factory_log" | grep -q '^ok$'; then
+  echo "LLaMA-Factory venv could not be made; its loader checks will be skipped:"; cat "$factory_log"
+fi
 if tail -n 1 "$llama_log" | grep -q '^ok$'; then
   echo "llama.cpp server ready for the integration tests"
 else
