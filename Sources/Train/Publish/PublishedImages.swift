@@ -78,6 +78,7 @@ struct PublishedImages {
             case .orientation: "rotated upright (EXIF orientation \(image.orientation))"
             case .format: "re-encoded from \(image.format.uppercased()) to \(renderer.settings.format.fileExtension.uppercased())"
             case .resize: renderer.settings.resize?.mode == .centerCrop ? "cropped to the centre and resized" : "resized"
+            case .bitDepth: "reduced to 8 bits per channel"
             }
         }
     }
