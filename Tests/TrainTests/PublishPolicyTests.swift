@@ -111,6 +111,11 @@ import _DSBuildTestSupport
             let (_, _, conflict) = PublishedImages.weigh([alice, bob], preferred: preferred)
             #expect(conflict?.contains("conflicting licence") == true && conflict?.contains("Bob") == true, "\(conflict ?? "published")")
         }
+        // An older collect stored `cc-by` for `CC BY NC ND 4.0`; the raw spelling it kept is what counts.
+        var misread = alice
+        misread.rawLicense = "CC BY NC ND 4.0"
+        let (_, misreadTerms, _) = PublishedImages.weigh([misread], preferred: 1)
+        #expect(misreadTerms.id == "cc-by-nc-nd" && misreadTerms.version == "4.0", "\(misreadTerms)")
         var carol = alice
         carol.author = "Carol"
         let (origin, terms, conflict) = PublishedImages.weigh([alice, carol], preferred: 1)

@@ -9,8 +9,13 @@ public struct ImageOrigin: Sendable, Equatable {
     public var licenseURL: String?
     public var author: String?
     public var pageURL: String?
+    /// The licence as the source spelled it, where collect kept it (`extra.license_raw`): what `publish` reads again
+    /// with today's `License` rules (the stored id is what the normaliser of the collect made of it).
+    public var rawLicense: String?
 
-    public init(keywordID: Int64, source: String?, license: String?, licenseURL: String?, author: String?, pageURL: String?) {
+    public init(keywordID: Int64, source: String?, license: String?, licenseURL: String?, author: String?, pageURL: String?,
+                rawLicense: String? = nil) {
+        self.rawLicense = rawLicense
         self.keywordID = keywordID
         self.source = source
         self.license = license
@@ -27,7 +32,8 @@ public struct ImageProvenance: Sendable {
     private let origins: [String: [ImageOrigin]]
 
     private static let query = """
-        SELECT dl.image_sha256 AS sha, c.keyword_id AS kid, c.source, c.license, c.license_url, c.author, c.page_url
+        SELECT dl.image_sha256 AS sha, c.keyword_id AS kid, c.source, c.license, c.license_url, c.author, c.page_url,
+               CASE WHEN json_valid(c.extra) AND json_type(c.extra, '$.license_raw') = 'text' THEN json_extract(c.extra, '$.license_raw') END AS raw
           FROM downloads dl JOIN candidates c ON c.id = dl.candidate_id
          WHERE dl.status = 'ok' AND dl.image_sha256 IS NOT NULL
         """
@@ -54,7 +60,7 @@ public struct ImageProvenance: Sendable {
         while let row = try rows.next() {
             origins[row["sha"], default: []].append(ImageOrigin(keywordID: row["kid"], source: row["source"],
                                                                 license: row["license"], licenseURL: row["license_url"], author: row["author"],
-                                                                pageURL: row["page_url"]))
+                                                                pageURL: row["page_url"], rawLicense: row["raw"]))
         }
         return ImageProvenance(origins: origins)
     }
