@@ -239,6 +239,20 @@ struct PublishAttackTests {
         }
         #expect(c["images_left_out"] as? Int == 4, "\(c)")
 
+        // Finding 15: Ctrl-C says what is true (the folder is unfinished) and frees the folder for the run that finishes it.
+        let slow = CommandRunner(environment: ["DSBUILD_TEST_PUBLISH_DELAY_MS": "400"])
+        let pubI = tmp.path("pubI")
+        let interrupted = try slow.start(["publish", "--workspace", ws.path, "--out", pubI.path, "--python", python, "--quiet"])
+        Thread.sleep(forTimeInterval: 1.0)
+        kill(interrupted.process.processIdentifier, SIGINT)
+        let stopped = interrupted.wait()
+        #expect(stopped.status != 0 && stopped.stderr.contains("the release folder is unfinished") && !stopped.stderr.contains("done work is kept"),
+                "\(stopped.status): \(stopped.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: pubI.appendingPathComponent("croissant.json").path), "the interrupt came too late")
+        try publish(pubI)
+        #expect(!FileManager.default.fileExists(atPath: pubI.appendingPathComponent(".staging").path)
+                && !FileManager.default.fileExists(atPath: pubI.appendingPathComponent(".progress").path))
+
         // Finding 8: a store file changed in place (same size) is named once, left out, and the run exits 1.
         let stored = try Workspace.open(at: ws).manifest.read { db in
             try #require(try String.fetchOne(db, sql: "SELECT path FROM images WHERE sha256 = ?", arguments: [shas["Hanok"]!]))
