@@ -136,6 +136,12 @@ import _DSBuildTestSupport
             let configs = object["configs"] as? [[String: Any]] ?? []
             #expect(configs.map { $0["config_name"] as? String } == ["paired", "mcq"] && configs[0]["default"] as? Bool == true)
         }
+        // Every image left out: no paired config; the default is the first config that has rows, never an empty one.
+        let textOnly = try #require(try Yams.load(yaml: DatasetCard.frontMatter(title: "t", license: "other", languages: ["en"], sizeCategory: "n<1K",
+                                                                              configs: [("text", ["train"]), ("mcq", ["train"])])) as? [String: Any])
+        let textConfigs = textOnly["configs"] as? [[String: Any]] ?? []
+        #expect(textConfigs.map { $0["config_name"] as? String } == ["text", "mcq"] && textConfigs[0]["default"] as? Bool == true
+                && textConfigs[1]["default"] == nil)
         #expect(PublishSection.lineRule.problem(RecipeValue.string("a\u{7F}b", line: 1))?.contains("U+007F") == true)
         #expect(PublishSection.lineRule.problem(RecipeValue.string("a\u{80}b", line: 1)) != nil && PublishSection.lineRule.problem(RecipeValue.string("a\nb", line: 1)) != nil)
         #expect(PublishSection.lineRule.problem(RecipeValue.string("K-Viscuit 한국", line: 1)) == nil)
