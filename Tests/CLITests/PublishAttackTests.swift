@@ -200,6 +200,10 @@ struct PublishAttackTests {
         try Data("x".utf8).write(to: tmp.path("afile"))
         let onFile = try run(["publish", "--out", tmp.path("afile").path, "--python", python], expect: 1)
         #expect(onFile.stderr.contains("is a file") && !onFile.stderr.contains("NSCocoaErrorDomain"), "\(onFile.stderr)")
+        // A folder that cannot be made (the tests may run as root, so a read-only place is /proc): the folder and the cause.
+        let unwritable = try run(["publish", "--out", "/proc/dsbuild-publish-test/out", "--python", python], expect: 1)
+        #expect(unwritable.stderr.contains("/proc/dsbuild-publish-test/out: cannot write the folder:") && !unwritable.stderr.contains("NSCocoaErrorDomain"),
+                "\(unwritable.stderr)")
         let badName = try run(["publish", "--out", tmp.path("pubN").path, "--python", python, "--pretty-name", "a\u{7F}b"], expect: nil)
         #expect(badName.status != 0 && badName.stderr.contains("U+007F"), "\(badName.stderr)")
 
@@ -238,6 +242,27 @@ struct PublishAttackTests {
             #expect(excludedC[shas[keyword]!]?.contains("forbids commercial use") == true, "\(keyword): \(excludedC)")
         }
         #expect(c["images_left_out"] as? Int == 4, "\(c)")
+
+        // Finding 15: a centre crop is credited as a crop; the card says what metadata an unchanged image keeps.
+        let pubR = tmp.path("pubR")
+        try publish(pubR, ["--resize", "center_crop", "--image-size", "64"])
+        let cropped = try PublishTests.csvRows(pubR.appendingPathComponent("ATTRIBUTION.csv"))
+        #expect(!cropped.isEmpty && cropped.allSatisfy { $0["modifications"]?.contains("cropped to the centre and resized from") == true }, "\(cropped)")
+        #expect(card.contains("EXIF included (which may hold the camera and a GPS position)"))
+
+        // Finding 15: Ctrl-C says what is true (the folder is unfinished) and frees the folder for the run that finishes it.
+        let slow = CommandRunner(environment: ["DSBUILD_TEST_PUBLISH_DELAY_MS": "400"])
+        let pubI = tmp.path("pubI")
+        let interrupted = try slow.start(["publish", "--workspace", ws.path, "--out", pubI.path, "--python", python, "--quiet"])
+        Thread.sleep(forTimeInterval: 1.0)
+        kill(interrupted.process.processIdentifier, SIGINT)
+        let stopped = interrupted.wait()
+        #expect(stopped.status != 0 && stopped.stderr.contains("the release folder is unfinished") && !stopped.stderr.contains("done work is kept"),
+                "\(stopped.status): \(stopped.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: pubI.appendingPathComponent("croissant.json").path), "the interrupt came too late")
+        try publish(pubI)
+        #expect(!FileManager.default.fileExists(atPath: pubI.appendingPathComponent(".staging").path)
+                && !FileManager.default.fileExists(atPath: pubI.appendingPathComponent(".progress").path))
 
         // Finding 8: a store file changed in place (same size) is named once, left out, and the run exits 1.
         let stored = try Workspace.open(at: ws).manifest.read { db in

@@ -111,6 +111,11 @@ import _DSBuildTestSupport
             let (_, _, conflict) = PublishedImages.weigh([alice, bob], preferred: preferred)
             #expect(conflict?.contains("conflicting licence") == true && conflict?.contains("Bob") == true, "\(conflict ?? "published")")
         }
+        // An older collect stored `cc-by` for `CC BY NC ND 4.0`; the raw spelling it kept is what counts.
+        var misread = alice
+        misread.rawLicense = "CC BY NC ND 4.0"
+        let (_, misreadTerms, _) = PublishedImages.weigh([misread], preferred: 1)
+        #expect(misreadTerms.id == "cc-by-nc-nd" && misreadTerms.version == "4.0", "\(misreadTerms)")
         var carol = alice
         carol.author = "Carol"
         let (origin, terms, conflict) = PublishedImages.weigh([alice, carol], preferred: 1)
@@ -131,6 +136,12 @@ import _DSBuildTestSupport
             let configs = object["configs"] as? [[String: Any]] ?? []
             #expect(configs.map { $0["config_name"] as? String } == ["paired", "mcq"] && configs[0]["default"] as? Bool == true)
         }
+        // Every image left out: no paired config; the default is the first config that has rows, never an empty one.
+        let textOnly = try #require(try Yams.load(yaml: DatasetCard.frontMatter(title: "t", license: "other", languages: ["en"], sizeCategory: "n<1K",
+                                                                              configs: [("text", ["train"]), ("mcq", ["train"])])) as? [String: Any])
+        let textConfigs = textOnly["configs"] as? [[String: Any]] ?? []
+        #expect(textConfigs.map { $0["config_name"] as? String } == ["text", "mcq"] && textConfigs[0]["default"] as? Bool == true
+                && textConfigs[1]["default"] == nil)
         #expect(PublishSection.lineRule.problem(RecipeValue.string("a\u{7F}b", line: 1))?.contains("U+007F") == true)
         #expect(PublishSection.lineRule.problem(RecipeValue.string("a\u{80}b", line: 1)) != nil && PublishSection.lineRule.problem(RecipeValue.string("a\nb", line: 1)) != nil)
         #expect(PublishSection.lineRule.problem(RecipeValue.string("K-Viscuit 한국", line: 1)) == nil)

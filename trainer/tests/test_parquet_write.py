@@ -66,3 +66,20 @@ def test_a_missing_image_file_is_one_line_naming_the_file_and_no_output(tmp_path
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1 and "train-00000.parquet" in result.stderr and "gone" in result.stderr
     assert not out.exists() and not [p for p in os.listdir(out.parent) if p.endswith(".tmp")]
+
+
+def test_a_table_without_rows_is_an_error_not_a_0_row_file(tmp_path):
+    # A 0-row row group makes `datasets` fail ("BatchSize must be greater than 0"): dsbuild never writes one.
+    out, _ = make(tmp_path, lambda img: [])
+    result = run(tmp_path)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and "no rows" in result.stderr
+    assert not out.exists() and not [p for p in os.listdir(out.parent) if p.endswith(".tmp")]
+
+
+def test_each_written_table_is_reported_with_the_rows_read_back(tmp_path):
+    out, _ = make(tmp_path, lambda img: [{"key": f"k{i}", "image": None, "options": [], "messages": [], "n": i} for i in range(70)])
+    result = run(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{"out": str(out), "rows": 70}]
+    assert pq.ParquetFile(out).metadata.num_rows == 70

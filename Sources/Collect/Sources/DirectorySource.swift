@@ -73,7 +73,10 @@ public struct DirectorySource: ImageSource {
             for name in names { if let value = object[name] as? String, !value.trimmingCharacters(in: .whitespaces).isEmpty { return value } }
             return nil
         }
-        if let license = field("license", "licence") { candidate.license = License.normalize(license) ?? license }
+        if let license = field("license", "licence") {
+            candidate.license = License.normalize(license) ?? license
+            candidate.extra["license_raw"] = license  // as spelled, so publish reads it again with today's rules
+        }
         candidate.licenseURL = field("license_url", "licence_url") ?? candidate.licenseURL
         candidate.author = field("author", "creator", "artist") ?? candidate.author
         candidate.pageURL = field("page_url", "url", "foreign_landing_url") ?? candidate.pageURL

@@ -11,9 +11,12 @@ public struct ImageOrigin: Sendable, Equatable {
     public var pageURL: String?
     /// The URL the image was downloaded from (nil for a local file).
     public var imageURL: String?
+    /// The licence as the source spelled it, where collect kept it (`extra.license_raw`): what `publish` reads again
+    /// with today's `License` rules (the stored id is what the normaliser of the collect made of it).
+    public var rawLicense: String?
 
     public init(keywordID: Int64, source: String?, license: String?, licenseURL: String?, author: String?, pageURL: String?,
-                imageURL: String? = nil) {
+                imageURL: String? = nil, rawLicense: String? = nil) {
         self.keywordID = keywordID
         self.source = source
         self.license = license
@@ -21,6 +24,7 @@ public struct ImageOrigin: Sendable, Equatable {
         self.author = author
         self.pageURL = pageURL
         self.imageURL = imageURL
+        self.rawLicense = rawLicense
     }
 }
 
@@ -32,7 +36,8 @@ public struct ImageProvenance: Sendable {
 
     private static let query = """
         SELECT dl.image_sha256 AS sha, c.keyword_id AS kid, c.source, c.license, c.license_url, c.author, c.page_url,
-               c.image_url
+               c.image_url,
+               CASE WHEN json_valid(c.extra) AND json_type(c.extra, '$.license_raw') = 'text' THEN json_extract(c.extra, '$.license_raw') END AS raw
           FROM downloads dl JOIN candidates c ON c.id = dl.candidate_id
          WHERE dl.status = 'ok' AND dl.image_sha256 IS NOT NULL
         """
@@ -59,7 +64,7 @@ public struct ImageProvenance: Sendable {
         while let row = try rows.next() {
             origins[row["sha"], default: []].append(ImageOrigin(keywordID: row["kid"], source: row["source"],
                                                                 license: row["license"], licenseURL: row["license_url"], author: row["author"],
-                                                                pageURL: row["page_url"], imageURL: row["image_url"]))
+                                                                pageURL: row["page_url"], imageURL: row["image_url"], rawLicense: row["raw"]))
         }
         return ImageProvenance(origins: origins)
     }

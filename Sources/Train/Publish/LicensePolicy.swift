@@ -27,7 +27,7 @@ struct LicenseTerms: Sendable, Equatable {
         var conflict: String?
         if let givenURL, givenURL.lowercased().contains("creativecommons.org") {
             let urlID = License.normalize(givenURL), urlVersion = License.version(givenURL)
-            if let urlID, id == nil || !Self.open.contains(id!) && stored == nil {
+            if let urlID, id == nil {
                 id = urlID
             } else if let urlID, let known = id, Self.open.contains(known), urlID != known {
                 conflict = "its licence reads \(known) but its licence URL \(givenURL) names \(urlID)"

@@ -82,8 +82,8 @@ struct PublishRows {
     }
 
     private func creditFields(_ sha: String) -> [String: Any] {
-        let origin = images.byHash[sha]?.origin
-        return ["author": origin?.author ?? NSNull(), "license": origin?.license ?? NSNull(), "source_page": origin?.pageURL ?? NSNull()]
+        let entry = images.byHash[sha]
+        return ["author": entry?.origin?.author ?? NSNull(), "license": entry?.terms.id ?? NSNull(), "source_page": entry?.origin?.pageURL ?? NSNull()]
     }
 
     private func paired() -> PublishTable {

@@ -59,7 +59,8 @@ struct PublishedImages {
     static func weigh(_ all: [ImageOrigin], preferred keywordID: Int64?) -> (ImageOrigin?, LicenseTerms, String?) {
         let ordered = all.filter { $0.keywordID == keywordID } + all.filter { $0.keywordID != keywordID }
         guard var origin = ordered.first else { return (nil, LicenseTerms(id: nil, url: nil), nil) }
-        let terms = ordered.map { LicenseTerms(id: $0.license, url: $0.licenseURL) }
+        // The source's own spelling where collect kept it, read with today's rules; else the stored id.
+        let terms = ordered.map { LicenseTerms(id: $0.rawLicense ?? $0.license, url: $0.licenseURL) }
         let first = terms[0]
         if let other = terms.firstIndex(where: { $0.id != first.id || $0.version != first.version || $0.conflict != first.conflict }) {
             func who(_ i: Int) -> String { "\(terms[i].displayName) (\(ordered[i].author ?? "unknown author"), \(ordered[i].pageURL ?? ordered[i].source ?? "no page"))" }
