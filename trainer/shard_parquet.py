@@ -3,8 +3,9 @@
     python trainer/shard_parquet.py
 
 A long-lived bridge: it reads requests on stdin, one JSON object a line, `{"out": PATH, "rows": [ROW, ...]}`, and
-writes PATH as a parquet file with the fixed schema `SCHEMA` (one row per sample, in the tar's order), through a
-temporary in the same folder renamed into place. Output: JSON lines on stdout —
+writes PATH as a parquet file with the fixed columns `COLUMNS` (one row per sample, in the tar's order) through
+`parquet_tables`, the one parquet writer (a temporary in the same folder, read back, renamed into place).
+Output: JSON lines on stdout —
 
 - `{"event": "ready", "pyarrow": VERSION}` once pyarrow is imported;
 - `{"event": "written", "out": PATH, "rows": N, "bytes": B}` per request;
@@ -37,26 +38,9 @@ COLUMNS = [
 ]
 
 
-def schema(pa):
-    types = {"string": pa.string(), "int64": pa.int64(), "bool": pa.bool_()}
-    return pa.schema([pa.field(name, types[kind]) for name, kind in COLUMNS])
-
-
-def write(pa, pq, request: dict) -> tuple[int, int]:
-    out = request["out"]
-    rows = request["rows"]
-    table = pa.Table.from_pylist([{name: row.get(name) for name, _ in COLUMNS} for row in rows], schema=schema(pa))
-    # Named as dsbuild's own temporaries (`.<file>.<pid>.tmp`), which a later run removes if this one is killed.
-    tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.{os.getpid()}.tmp")
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return len(rows), os.path.getsize(out)
+def write(parquet_tables, request: dict) -> tuple[int, int]:
+    columns = [{"name": name, "type": kind} for name, kind in COLUMNS]
+    return parquet_tables.write(request["out"], columns, request["rows"])
 
 
 def main() -> int:
@@ -66,7 +50,8 @@ def main() -> int:
     emitter = Emitter(claim_stdout())
     try:
         import pyarrow as pa
-        import pyarrow.parquet as pq
+
+        import parquet_tables
     except ImportError as error:
         emitter.error(f"pyarrow is not installed in {sys.executable} ({error}); run trainer/setup.sh (`dsbuild train --setup`)")
         return 2
@@ -76,7 +61,7 @@ def main() -> int:
             continue
         try:
             request = json.loads(line)
-            count, size = write(pa, pq, request)
+            count, size = write(parquet_tables, request)
             emitter.emit("written", out=request["out"], rows=count, bytes=size)
         except Exception as error:  # one bad request: say which, keep serving
             emitter.error(f"{type(error).__name__}: {error}")
