@@ -147,3 +147,53 @@ extension ExportReadersTests {
         #expect(later.stderr.contains("removed") && later.stderr.contains("llava.json"), "\(later.stderr)")
     }
 }
+
+extension ExportReadersTests {
+    /// 16-bit greyscale PNGs (Pillow's `I;16`, which `convert("RGB")` turns white) collected beside the K-Viscuit
+    /// photos leave at 8 bits with `--image-format png`: in the paired shards as webdataset decodes them, in the
+    /// training exports' and the test exports' image folders, as Pillow opens them.
+    @Test func sixteenBitPNGsReachEveryReaderAtEightBits() throws {
+        let inputs = try SoundExperimentTests.Inputs()
+        let folder = try PhotoFolder(root: inputs.photos)
+        var deep: Set<String> = []
+        for i in 5..<9 {
+            let png = ImageFactory.greyPNG16(width: 240, height: 180, seed: i)
+            _ = try folder.add(png, named: "deep-\(i).png", keyword: inputs.keywords[i], attribution: .madeByTest("deep-\(i).png"))
+            deep.insert(ContentHash.sha256Hex(png))
+        }
+        let chat = FakeChatEndpoint(responder: PipelineChatResponder.respondAsAModel)
+        let server = try chat.serve()
+        defer { server.stop() }
+        let s = SoundExperimentTests.Session(inputs: inputs, cli: CommandRunner(environment: [
+            "OPENAI_BASE_URL": server.url("/v1").absoluteString, "OPENAI_API_KEY": "sk-exports-0123456789"]))
+        try s.run(["init", inputs.workspace.path, "--recipe", inputs.recipe.path, "--quiet"], workspaceOption: false)
+        for command in ["collect", "filter", "describe", "mcq"] { try s.run([command, "--quiet"]) }
+        let kept = try s.read { db in try Set(String.fetchAll(db, sql: "SELECT DISTINCT image_sha256 FROM kept_pairs")) }
+        try #require(!deep.isDisjoint(with: kept), "no 16-bit PNG was kept: the test is vacuous")
+        try s.run(["shards", "--image-format", "png", "--export", "llava", "--export", "llama-factory", "--export", "mcq", "--quiet"])
+
+        guard let interop = ReaderVenv.interop.python else {
+            Issue.record("the interop venv is required: \(ReaderVenv.interop.unavailable ?? "")"); return
+        }
+        let shards = inputs.workspace.appendingPathComponent("shards"), exports = shards.appendingPathComponent("exports")
+        var files: [String] = []
+        for sub in ["images", "mcq_test/images"] {
+            let dir = exports.appendingPathComponent(sub)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where deep.contains(String(name.prefix(64))) {
+                files.append(dir.appendingPathComponent(name).path)
+            }
+        }
+        #expect(!files.isEmpty, "no 16-bit PNG reached an export folder")
+        let seen = try Self.read(interop, "inspect_images.py", [shards.path] + files)
+        for (path, info) in (seen["files"] as? [String: [String: Any]]) ?? [:] {
+            #expect(info["mode"] as? String == "L", "\(path) opens as \(info["mode"] ?? "?") in Pillow")
+        }
+        var pairedDeep = 0
+        for (key, sample) in (seen["webdataset"] as? [String: [String: Any]]) ?? [:] {
+            guard let sha = (sample["json"] as? [String: Any])?["image_sha256"] as? String, deep.contains(sha) else { continue }
+            pairedDeep += 1
+            #expect(sample["mode"] as? String == "L", "paired sample \(key) opens as \(sample["mode"] ?? "?")")
+        }
+        #expect(pairedDeep + files.count > 0)
+    }
+}

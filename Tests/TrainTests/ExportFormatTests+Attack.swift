@@ -112,7 +112,7 @@ extension ExportFormatTests {
 
     @Test func sixteenBitPNGsLeaveAtEightBits() throws {
         let fixture = try FixtureWorkspace(images: 1, testEvery: 0)
-        let png = Self.greyPNG16(width: 8, height: 6)
+        let png = ImageFactory.greyPNG16(width: 300, height: 240)
         let sha = ContentHash.sha256Hex(png)
         let path = "images/\(sha.prefix(2))/\(sha).png"
         let url = fixture.workspace.imageURL(relativePath: path)
@@ -125,36 +125,6 @@ extension ExportFormatTests {
         let rendered = try renderer.render(image)
         #expect(rendered.reasons == [.bitDepth])
         #expect(try ImageProber.probe(data: rendered.data).bitDepth == 8)
-    }
-
-    /// A greyscale PNG with 16-bit samples (a gradient), stored deflate blocks.
-    static func greyPNG16(width: Int, height: Int) -> Data {
-        var raw = Data()
-        for y in 0..<height {
-            raw.append(0)
-            for x in 0..<width { let v = UInt16((x * 7919 + y * 104_729) % 65_536); raw.append(UInt8(v >> 8)); raw.append(UInt8(v & 0xFF)) }
-        }
-        var zlib = Data([0x78, 0x01, 0x01, UInt8(raw.count & 0xFF), UInt8(raw.count >> 8), UInt8(~raw.count & 0xFF), UInt8((~raw.count >> 8) & 0xFF)])
-        zlib.append(raw)
-        var a: UInt32 = 1, b: UInt32 = 0
-        for byte in raw { a = (a + UInt32(byte)) % 65_521; b = (b + a) % 65_521 }
-        zlib.append(contentsOf: withUnsafeBytes(of: ((b << 16) | a).bigEndian, Array.init))
-        func crc(_ data: Data) -> UInt32 {
-            var c: UInt32 = 0xFFFF_FFFF
-            for byte in data { c ^= UInt32(byte); for _ in 0..<8 { c = (c >> 1) ^ (c & 1 == 1 ? 0xEDB8_8320 : 0) } }
-            return ~c
-        }
-        func chunk(_ type: String, _ body: Data) -> Data {
-            var out = Data(withUnsafeBytes(of: UInt32(body.count).bigEndian, Array.init))
-            let typed = Data(type.utf8) + body
-            out.append(typed)
-            out.append(contentsOf: withUnsafeBytes(of: crc(typed).bigEndian, Array.init))
-            return out
-        }
-        var ihdr = Data(withUnsafeBytes(of: UInt32(width).bigEndian, Array.init))
-        ihdr.append(contentsOf: withUnsafeBytes(of: UInt32(height).bigEndian, Array.init))
-        ihdr.append(contentsOf: [16, 0, 0, 0, 0])
-        return Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) + chunk("IHDR", ihdr) + chunk("IDAT", zlib) + chunk("IEND", Data())
     }
 
     @Test func evalExportsWithoutTestQuestionsWriteNothingAndSaySo() throws {
