@@ -154,3 +154,35 @@ extension ExportFormatTests {
         #expect(TSVWriter.pandasConverts(cell) == converts)
     }
 }
+
+extension ExportFormatTests {
+    /// A paired sample whose image bytes are not the ones its json records (a store image changed and copied as it was
+    /// then) is a `shards_intact` violation, even when shards.json's file hashes were written over those bytes.
+    @Test func checkFindsImageBytesThatAreNotTheRecordedOnes() async throws {
+        let fixture = try FixtureWorkspace(images: 3, testEvery: 0)
+        let (out, _) = try await fixture.writeShards()
+        let auditor = WorkspaceAuditor(workspace: fixture.workspace, shards: out, phashDistance: 8)
+        #expect(try auditor.run(only: ["shards_intact"]).results.allSatisfy { $0.violations.isEmpty })
+        let indexURL = out.appendingPathComponent("shards.json")
+        var index = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: indexURL)) as? [String: Any])
+        var paired = try #require(index["paired"] as? [[String: Any]])
+        let tarURL = out.appendingPathComponent(try #require(paired[0]["file"] as? String))
+        var tar = try Data(contentsOf: tarURL)
+        let stored = try fixture.workspace.manifest.read { db in try String.fetchAll(db, sql: "SELECT path FROM images") }
+        let found = try stored.compactMap { path -> Range<Data.Index>? in
+            tar.range(of: try Data(contentsOf: fixture.workspace.imageURL(relativePath: path)))
+        }.first
+        let range = try #require(found, "no stored image copied byte for byte into \(tarURL.lastPathComponent)")
+        let middle = range.lowerBound + range.count / 2
+        tar[middle] ^= 0x5A
+        try tar.write(to: tarURL)
+        // shards.json as if the tar had been written so: its hash and the fingerprint over the bytes now there.
+        paired[0]["sha256"] = ContentHash.sha256Hex(tar)
+        index["paired"] = paired
+        let shas = ((index["text"] as? [[String: Any]] ?? []) + paired).compactMap { $0["sha256"] as? String }.sorted()
+        index["fingerprint"] = ContentHash.sha256Hex(shas.joined())
+        try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys]).write(to: indexURL)
+        let violations = try auditor.run(only: ["shards_intact"]).results.flatMap(\.violations)
+        #expect(violations.count == 1 && violations.first?.message.contains("written_sha256") == true, "\(violations)")
+    }
+}
