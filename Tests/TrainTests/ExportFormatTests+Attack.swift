@@ -186,3 +186,29 @@ extension ExportFormatTests {
         #expect(violations.count == 1 && violations.first?.message.contains("written_sha256") == true, "\(violations)")
     }
 }
+
+extension ExportFormatTests {
+    /// LLaVA's stage-1 captions are the visual descriptions written from that very image: a keyword-level visual
+    /// description (text-only mode, paired with the keyword's first image) captions no image.
+    @Test func pretrainCaptionsAreDescriptionsOfTheirOwnImage() throws {
+        let fixture = try FixtureWorkspace(images: 3, testEvery: 0)
+        // The fixture's keyword-level visual descriptions are rejected ones: accept them, as describe does a good reply.
+        let keywordLevel = try fixture.workspace.manifest.write { db -> [String] in
+            try db.execute(sql: "UPDATE descriptions SET status = 'accepted', text = 'A keyword-level look at ' || keyword_id || ': round, lacquered, with brass fittings.' WHERE image_sha256 = '' AND aspect = 'visual'")
+            return try String.fetchAll(db, sql: "SELECT text FROM descriptions WHERE image_sha256 = '' AND aspect = 'visual' AND status = 'accepted'")
+        }
+        #expect(!keywordLevel.isEmpty)
+        let out = fixture.dir.path("out")
+        _ = try ShardExports.write(["llava-pretrain"], workspace: fixture.workspace, out: out)
+        let items = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("exports/llava_pretrain.json"))) as? [[String: Any]])
+        #expect(!items.isEmpty)
+        for item in items {
+            let caption = ((item["conversations"] as? [[String: String]])?.last?["value"]) ?? ""
+            let sha = String(((item["image"] as? String ?? "") as NSString).lastPathComponent.prefix(64))
+            let own = try fixture.workspace.manifest.read { db in
+                try String.fetchAll(db, sql: "SELECT text FROM descriptions WHERE status = 'accepted' AND aspect = 'visual' AND image_sha256 = ?", arguments: [sha])
+            }
+            #expect(own.contains(caption), "\(item["id"] ?? ""): caption \(caption.prefix(60)) is no description of its image")
+        }
+    }
+}
