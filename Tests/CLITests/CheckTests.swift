@@ -182,6 +182,8 @@ import _DSBuildTestSupport
         var members = Tar.members(try Data(contentsOf: tar))
         var object = json
         object["key"] = key
+        // The bytes it records are the planted ones (what a careful forger writes; shards_intact checks them).
+        if object["written_sha256"] != nil { object["written_sha256"] = ContentHash.sha256Hex(image) }
         members.append((name: "\(key).\(imageExtension)", contents: image))
         members.append((name: "\(key).json", contents: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])))
         members.append((name: "\(key).txt", contents: Data("planted".utf8)))

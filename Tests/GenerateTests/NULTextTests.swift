@@ -12,6 +12,12 @@ import Testing
         #expect(validator.check("The hanbok is worn at festivals in Korea.", keyword: "hanbok", language: "en") == nil)
     }
 
+    @Test func aGeneratedQuestionWithANULIsRejected() {
+        #expect(MCQValidator().check(question: "Which is worn\u{0} on the head?", options: ["Gat", "Bowl", "Spoon", "Kite"], answer: "Gat", type: 2)?.0 == "nul_character")
+        #expect(MCQValidator().check(question: "Which is worn on the head?", options: ["Gat", "Bowl", "Spo\u{0}on", "Kite"], answer: "Gat", type: 2)?.0 == "nul_character")
+        #expect(MCQValidator().check(question: "Which is worn on the head?", options: ["Gat", "Bowl", "Spoon", "Kite"], answer: "Gat", type: 2) == nil)
+    }
+
     @Test(arguments: [["question": "NUL\u{0}inside", "options": ["a", "b"], "answer": 0] as [String: any Sendable],
                       ["question": "Which?", "options": ["a", "b\u{0}c"], "answer": 0]])
     func anImportedQuestionWithANULIsAProblem(row: [String: any Sendable]) {

@@ -112,7 +112,7 @@ extension ExportFormatTests {
 
     @Test func sixteenBitPNGsLeaveAtEightBits() throws {
         let fixture = try FixtureWorkspace(images: 1, testEvery: 0)
-        let png = Self.greyPNG16(width: 8, height: 6)
+        let png = ImageFactory.greyPNG16(width: 300, height: 240)
         let sha = ContentHash.sha256Hex(png)
         let path = "images/\(sha.prefix(2))/\(sha).png"
         let url = fixture.workspace.imageURL(relativePath: path)
@@ -125,36 +125,6 @@ extension ExportFormatTests {
         let rendered = try renderer.render(image)
         #expect(rendered.reasons == [.bitDepth])
         #expect(try ImageProber.probe(data: rendered.data).bitDepth == 8)
-    }
-
-    /// A greyscale PNG with 16-bit samples (a gradient), stored deflate blocks.
-    static func greyPNG16(width: Int, height: Int) -> Data {
-        var raw = Data()
-        for y in 0..<height {
-            raw.append(0)
-            for x in 0..<width { let v = UInt16((x * 7919 + y * 104_729) % 65_536); raw.append(UInt8(v >> 8)); raw.append(UInt8(v & 0xFF)) }
-        }
-        var zlib = Data([0x78, 0x01, 0x01, UInt8(raw.count & 0xFF), UInt8(raw.count >> 8), UInt8(~raw.count & 0xFF), UInt8((~raw.count >> 8) & 0xFF)])
-        zlib.append(raw)
-        var a: UInt32 = 1, b: UInt32 = 0
-        for byte in raw { a = (a + UInt32(byte)) % 65_521; b = (b + a) % 65_521 }
-        zlib.append(contentsOf: withUnsafeBytes(of: ((b << 16) | a).bigEndian, Array.init))
-        func crc(_ data: Data) -> UInt32 {
-            var c: UInt32 = 0xFFFF_FFFF
-            for byte in data { c ^= UInt32(byte); for _ in 0..<8 { c = (c >> 1) ^ (c & 1 == 1 ? 0xEDB8_8320 : 0) } }
-            return ~c
-        }
-        func chunk(_ type: String, _ body: Data) -> Data {
-            var out = Data(withUnsafeBytes(of: UInt32(body.count).bigEndian, Array.init))
-            let typed = Data(type.utf8) + body
-            out.append(typed)
-            out.append(contentsOf: withUnsafeBytes(of: crc(typed).bigEndian, Array.init))
-            return out
-        }
-        var ihdr = Data(withUnsafeBytes(of: UInt32(width).bigEndian, Array.init))
-        ihdr.append(contentsOf: withUnsafeBytes(of: UInt32(height).bigEndian, Array.init))
-        ihdr.append(contentsOf: [16, 0, 0, 0, 0])
-        return Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) + chunk("IHDR", ihdr) + chunk("IDAT", zlib) + chunk("IEND", Data())
     }
 
     @Test func evalExportsWithoutTestQuestionsWriteNothingAndSaySo() throws {
@@ -182,5 +152,63 @@ extension ExportFormatTests {
                       ("1988년", false), ("0x", false), ("A hammer", false), ("-", false), ("1,000", false)])
     func pandasNumberCellsAreKnown(cell: String, converts: Bool) {
         #expect(TSVWriter.pandasConverts(cell) == converts)
+    }
+}
+
+extension ExportFormatTests {
+    /// A paired sample whose image bytes are not the ones its json records (a store image changed and copied as it was
+    /// then) is a `shards_intact` violation, even when shards.json's file hashes were written over those bytes.
+    @Test func checkFindsImageBytesThatAreNotTheRecordedOnes() async throws {
+        let fixture = try FixtureWorkspace(images: 3, testEvery: 0)
+        let (out, _) = try await fixture.writeShards()
+        let auditor = WorkspaceAuditor(workspace: fixture.workspace, shards: out, phashDistance: 8)
+        #expect(try auditor.run(only: ["shards_intact"]).results.allSatisfy { $0.violations.isEmpty })
+        let indexURL = out.appendingPathComponent("shards.json")
+        var index = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: indexURL)) as? [String: Any])
+        var paired = try #require(index["paired"] as? [[String: Any]])
+        let tarURL = out.appendingPathComponent(try #require(paired[0]["file"] as? String))
+        var tar = try Data(contentsOf: tarURL)
+        let stored = try fixture.workspace.manifest.read { db in try String.fetchAll(db, sql: "SELECT path FROM images") }
+        let found = try stored.compactMap { path -> Range<Data.Index>? in
+            tar.range(of: try Data(contentsOf: fixture.workspace.imageURL(relativePath: path)))
+        }.first
+        let range = try #require(found, "no stored image copied byte for byte into \(tarURL.lastPathComponent)")
+        let middle = range.lowerBound + range.count / 2
+        tar[middle] ^= 0x5A
+        try tar.write(to: tarURL)
+        // shards.json as if the tar had been written so: its hash and the fingerprint over the bytes now there.
+        paired[0]["sha256"] = ContentHash.sha256Hex(tar)
+        index["paired"] = paired
+        let shas = ((index["text"] as? [[String: Any]] ?? []) + paired).compactMap { $0["sha256"] as? String }.sorted()
+        index["fingerprint"] = ContentHash.sha256Hex(shas.joined())
+        try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys]).write(to: indexURL)
+        let violations = try auditor.run(only: ["shards_intact"]).results.flatMap(\.violations)
+        #expect(violations.count == 1 && violations.first?.message.contains("written_sha256") == true, "\(violations)")
+    }
+}
+
+extension ExportFormatTests {
+    /// LLaVA's stage-1 captions are the visual descriptions written from that very image: a keyword-level visual
+    /// description (text-only mode, paired with the keyword's first image) captions no image.
+    @Test func pretrainCaptionsAreDescriptionsOfTheirOwnImage() throws {
+        let fixture = try FixtureWorkspace(images: 3, testEvery: 0)
+        // The fixture's keyword-level visual descriptions are rejected ones: accept them, as describe does a good reply.
+        let keywordLevel = try fixture.workspace.manifest.write { db -> [String] in
+            try db.execute(sql: "UPDATE descriptions SET status = 'accepted', text = 'A keyword-level look at ' || keyword_id || ': round, lacquered, with brass fittings.' WHERE image_sha256 = '' AND aspect = 'visual'")
+            return try String.fetchAll(db, sql: "SELECT text FROM descriptions WHERE image_sha256 = '' AND aspect = 'visual' AND status = 'accepted'")
+        }
+        #expect(!keywordLevel.isEmpty)
+        let out = fixture.dir.path("out")
+        _ = try ShardExports.write(["llava-pretrain"], workspace: fixture.workspace, out: out)
+        let items = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("exports/llava_pretrain.json"))) as? [[String: Any]])
+        #expect(!items.isEmpty)
+        for item in items {
+            let caption = ((item["conversations"] as? [[String: String]])?.last?["value"]) ?? ""
+            let sha = String(((item["image"] as? String ?? "") as NSString).lastPathComponent.prefix(64))
+            let own = try fixture.workspace.manifest.read { db in
+                try String.fetchAll(db, sql: "SELECT text FROM descriptions WHERE status = 'accepted' AND aspect = 'visual' AND image_sha256 = ?", arguments: [sha])
+            }
+            #expect(own.contains(caption), "\(item["id"] ?? ""): caption \(caption.prefix(60)) is no description of its image")
+        }
     }
 }

@@ -17,8 +17,16 @@ struct ShardWriterTests {
         #expect(index.fingerprint == summary.fingerprint)
         #expect(index.paired.count > 1)  // shard size 4 splits them
         #expect(index.paired.allSatisfy { $0.samples <= 4 })
-        // 6 kept images: 6 captions + 6 image-grounded + 6 keyword-level descriptions paired, + train qa with images.
-        #expect(summary.byKind["caption"] == 6)
+        // 6 kept images, one per keyword; the 2 that test questions are asked on (every third keyword's questions are
+        // test) are held out of training, so 4 train: 4 captions, and per training image its image-grounded and its
+        // keyword's keyword-level description as text and paired (4 × 4); the held-out keywords' keyword-level
+        // descriptions stay text-only records (2), having no training image to pair with.
+        let questionImages = try fixture.workspace.manifest.read { db in
+            try Set(String.fetchAll(db, sql: "SELECT image_sha256 FROM questions WHERE split = 'test' AND status = 'accepted'"))
+        }
+        let heldOut = fixture.summary.keptImages.filter(questionImages.contains).count
+        #expect(heldOut == 2)
+        #expect(summary.byKind["caption"] == 6 - heldOut)
         #expect(summary.excludedTestQuestions == fixture.summary.testQuestions)
         // Every train question is paired with its image; only Type 2 stems that do not point at an image are also
         // text-only records (Type 1 asks "what is in this image?").
@@ -26,7 +34,7 @@ struct ShardWriterTests {
             try Row.fetchAll(db, sql: "SELECT type, question FROM questions WHERE split = 'train' AND status = 'accepted'")
         }.filter { ($0["type"] as Int) == 2 && !ImageReference.refersToImage($0["question"]) }.count
         #expect(summary.byKind["qa"] == fixture.summary.trainQuestions + textOnlyQuestions)
-        #expect(summary.byKind["description"] == 4 * 6)
+        #expect(summary.byKind["description"] == 4 * (6 - heldOut) + heldOut)
     }
 
     @Test func droppedImagesAndTestQuestionsStayOut() async throws {

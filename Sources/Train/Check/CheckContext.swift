@@ -86,6 +86,7 @@ public struct CheckContext {
 struct RecordOrigins {
     var questionByRecordID: [String: String] = [:]
     var descriptionByRecordID: [String: Int] = [:]
+    /// By stem and text as shards write them (placeholder tokens neutralised).
     var questionsByStem: [String: [String]] = [:]
     var descriptionsByText: [String: [Int]] = [:]
 
@@ -94,13 +95,13 @@ struct RecordOrigins {
             let hash = ShardSampleBuilder.shortHash(["qa", id])
             questionByRecordID["t-" + hash] = id
             questionByRecordID["p-" + hash] = id
-            if let q = manifest.questions[id] { questionsByStem[q.question, default: []].append(id) }
+            if let q = manifest.questions[id] { questionsByStem[ImageReference.neutralised(q.question), default: []].append(id) }
         }
         for (i, d) in manifest.descriptions.enumerated() {
             let ident = ["description", d.keyword, d.imageSHA256, d.aspect, d.mode, d.language, "\(d.variant)", d.templateSHA256, d.model]
             descriptionByRecordID["t-" + ShardSampleBuilder.shortHash(ident)] = i
             if !d.imageSHA256.isEmpty { descriptionByRecordID["p-" + ShardSampleBuilder.shortHash(ident + [d.imageSHA256])] = i }
-            if let text = d.text { descriptionsByText[text, default: []].append(i) }
+            if let text = d.text { descriptionsByText[ImageReference.neutralised(text), default: []].append(i) }
         }
     }
 }

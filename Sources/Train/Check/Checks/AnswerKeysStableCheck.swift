@@ -1,3 +1,4 @@
+import Dataset
 import Foundation
 
 /// `answer_keys_stable`: every copy of a question that left the manifest — a `qa` record of the text shards, a
@@ -46,11 +47,13 @@ struct AnswerKeysStableCheck: WorkspaceCheck {
     private func compare(_ copy: QACopy, id: String?, where place: String, _ context: CheckContext) -> [CheckViolation] {
         let manifest = context.manifest
         let written = Self.describe(options: copy.options, answer: copy.answer)
+        // Copies are written placeholder-free (`ImageReference.neutralised`): compared with the row as written.
+        let n = ImageReference.neutralised
         if let id, let q = manifest.questions[id] {
             let item = "\(context.name(question: id)) in \(place)"
-            if q.question != copy.stem || q.options != copy.options || q.answer != copy.answer {
+            if n(q.question) != copy.stem || q.options.map(n) != copy.options || q.answer != copy.answer {
                 return [.init(item: item, message: "was written as \(written); the manifest now has \(Self.describe(options: q.options, answer: q.answer))"
-                              + (q.question != copy.stem ? " and another stem" : ""))]
+                              + (n(q.question) != copy.stem ? " and another stem" : ""))]
             }
             if !q.accepted {
                 return [.init(item: item, message: "is \(q.status) in the manifest since the copy was written; rerun `dsbuild shards`")]
@@ -59,8 +62,8 @@ struct AnswerKeysStableCheck: WorkspaceCheck {
         }
         let sameSet = (manifest.questions.isEmpty ? [] : (context.origins.questionsByStem[copy.stem] ?? []))
             .compactMap { manifest.questions[$0] }
-            .filter { Set($0.options) == Set(copy.options) }
-        if sameSet.contains(where: { $0.accepted && $0.options == copy.options && $0.answer == copy.answer }) { return [] }
+            .filter { Set($0.options.map(n)) == Set(copy.options) }
+        if sameSet.contains(where: { $0.accepted && $0.options.map(n) == copy.options && $0.answer == copy.answer }) { return [] }
         if let q = sameSet.first {
             return [.init(item: "\(context.name(question: q.id)) in \(place)",
                           message: "was written as \(written); the manifest now has \(Self.describe(options: q.options, answer: q.answer))"

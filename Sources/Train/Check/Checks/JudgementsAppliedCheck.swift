@@ -31,7 +31,7 @@ struct JudgementsAppliedCheck: WorkspaceCheck {
             if let recordID, let id = context.origins.questionByRecordID[recordID] { return id }
             guard let copy = QACopy.parse(turns) else { return nil }
             let ids = (context.origins.questionsByStem[copy.stem] ?? []).filter {
-                manifest.questions[$0]?.options == copy.options && manifest.questions[$0]?.answer == copy.answer
+                manifest.questions[$0]?.options.map(ImageReference.neutralised) == copy.options && manifest.questions[$0]?.answer == copy.answer
             }
             return ids.first { disputed($0) != nil } ?? ids.first
         }
@@ -70,7 +70,7 @@ struct JudgementsAppliedCheck: WorkspaceCheck {
         for exported in context.exports.questions {
             let q = exported.question
             let id = manifest.questions[q.id] != nil ? q.id
-                : (context.origins.questionsByStem[q.question] ?? []).first { manifest.questions[$0]?.options == q.options }
+                : (context.origins.questionsByStem[q.question] ?? []).first { manifest.questions[$0]?.options.map(ImageReference.neutralised) == q.options }
             if let id, let reason = disputed(id) {
                 out.append(.init(item: exported.item, message: "is a question file's copy of \(context.name(question: id)), though \(reason)"))
             }

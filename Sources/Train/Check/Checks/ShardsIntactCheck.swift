@@ -7,7 +7,7 @@ import Foundation
 /// ones that were written.
 struct ShardsIntactCheck: WorkspaceCheck {
     let name = "shards_intact"
-    let rule = "the shard folder matches shards.json (files, sizes, sha256, fingerprint) and every paired sample is complete"
+    let rule = "the shard folder matches shards.json (files, sizes, sha256, fingerprint) and every paired sample is complete, its image the bytes it records"
 
     func run(_ context: CheckContext) throws -> [CheckViolation] {
         let shards = context.shards
@@ -40,6 +40,11 @@ struct ShardsIntactCheck: WorkspaceCheck {
             if let error = sample.jsonError { out.append(.init(item: "\(sample.file) sample \(sample.key)", message: error)) }
             else if sample.json == nil { out.append(.init(item: "\(sample.file) sample \(sample.key)", message: "has no .json member")) }
             if sample.text == nil { out.append(.init(item: "\(sample.file) sample \(sample.key)", message: "has no .txt member")) }
+            // The image bytes are the ones the sample says were written (a store image changed after it was stored
+            // would be written as it is now, under the old hashes).
+            if let image = sample.images.first, let written = sample.json?["written_sha256"] as? String, image.sha256 != written {
+                out.append(.init(item: sample.item, message: "image bytes hash to \(image.sha256); the sample records written_sha256 \(written) (image_sha256 \(sample.imageSHA256 ?? "?"))"))
+            }
         }
         return out
     }

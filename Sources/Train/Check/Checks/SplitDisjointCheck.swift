@@ -56,7 +56,7 @@ struct SplitDisjointCheck: WorkspaceCheck {
         func questionID(turns: [ChatTurn], recordID: String?) -> String? {
             if let recordID, let id = context.origins.questionByRecordID[recordID] { return id }
             guard let copy = QACopy.parse(turns) else { return nil }
-            let ids = (context.origins.questionsByStem[copy.stem] ?? []).filter { manifest.questions[$0]?.options == copy.options }
+            let ids = (context.origins.questionsByStem[copy.stem] ?? []).filter { manifest.questions[$0]?.options.map(ImageReference.neutralised) == copy.options }
             // A stem shared by several questions (Type 1 stems are per category) is attributed only when unique.
             return ids.count == 1 ? ids[0] : ids.first { questionReason($0) != nil && manifest.questions[$0]?.answer == copy.answer }
         }
