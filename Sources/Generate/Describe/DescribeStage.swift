@@ -220,7 +220,8 @@ public struct DescribeStage: Stage {
     func write(_ request: ChatRequest, for item: Item) async throws -> Written {
         var request = request
         let bounds = settings.lengthBounds(of: item.aspect)
-        let validator = DescriptionValidator(minChars: bounds.min, maxChars: bounds.max, allKeywords: item.allKeywords)
+        let validator = DescriptionValidator(minChars: bounds.min, maxChars: bounds.max, allKeywords: item.allKeywords,
+                                             instructions: item.template.text)
         // The client re-asks a rejected description with the reason fed back; the last rejection is kept for the
         // row when every answer was rejected.
         let lastRejection = LastRejection()

@@ -1,3 +1,4 @@
+import Dataset
 import Foundation
 
 /// The folder outside any workspace where `dsbuild models install` puts models and the llama.cpp server:
@@ -31,12 +32,38 @@ public struct ModelsCache: Sendable {
         public var capabilities: [String]
         public var packages: [String]
         public var bytes: Int64
+        /// The GGUF's sha256 when it was installed (absent in records of older installs).
+        public var sha256: String? = nil
         public var installedAt: String
 
         enum CodingKeys: String, CodingKey {
-            case name, file, mmproj, capabilities, packages, bytes
+            case name, file, mmproj, capabilities, packages, bytes, sha256
             case installedAt = "installed_at"
         }
+    }
+
+    /// What is wrong with an installed model's file, nil when it is intact: missing, not the size `model.json`
+    /// records (a cut download, a truncated copy) or, with `verifyingContent`, not its recorded sha256 (reads the file).
+    public func damage(of model: Installed, verifyingContent: Bool = false) -> String? {
+        let url = URL(fileURLWithPath: model.file)
+        guard let size = ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber)?.int64Value else {
+            return "\(model.file) is missing"
+        }
+        if size != model.bytes { return "\(model.file) has \(size) bytes, \(model.bytes) installed" }
+        if verifyingContent, let sha256 = model.sha256, (try? ContentHash.sha256Hex(fileAt: url)) != sha256 {
+            return "\(model.file) is not the file installed (sha256 differs)"
+        }
+        return nil
+    }
+
+    /// An error as words a user can act on (Foundation's file errors print as `NSCocoaErrorDomain error 512`).
+    static func reason(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
+        return nsError.localizedFailureReason ?? nsError.localizedDescription
     }
 
     /// The installed models whose files are present, by name.
@@ -55,7 +82,12 @@ public struct ModelsCache: Sendable {
     /// its file in this cache. A name that is not installed is an error naming the command that installs it.
     public func resolveModel(_ value: String, relativeTo base: URL) throws(LocalServerError) -> URL {
         if let known = KnownModel.named(value) {
-            if let installed = installed().first(where: { $0.name == known.name }) { return URL(fileURLWithPath: installed.file) }
+            if let installed = installed().first(where: { $0.name == known.name }) {
+                if let damage = damage(of: installed) {
+                    throw LocalServerError(.modelNotFound, "model \(value) is damaged (\(damage)): run `dsbuild models install \(value)` to repair it")
+                }
+                return URL(fileURLWithPath: installed.file)
+            }
             throw LocalServerError(.modelNotFound, "model \(value) is not installed in \(directory.path): run `dsbuild models install \(value)`")
         }
         let url = Self.path(value, relativeTo: base)

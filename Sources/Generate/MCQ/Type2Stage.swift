@@ -1,6 +1,7 @@
 import Dataset
 import Foundation
 import GRDB
+import Synchronization
 
 /// Type 2 (complex reasoning) questions, per keyword and variant, written by the model from the keyword's accepted
 /// descriptions with a JSON schema. The model returns the answer apart from the distractors; dsbuild places it.
@@ -39,7 +40,12 @@ public struct Type2Stage: Stage {
     var schema: String { settings.llm.usesLocalModel ? Self.localSchema : Self.schema }
 
     /// 500 completion tokens; under `llm.local` at most the local limit (a CPU writes a few tokens a second).
-    var maxTokens: Int { settings.llm.usesLocalModel ? min(Self.maxTokens, max(settings.llm.maxTokens ?? Self.maxTokens, 320)) : Self.maxTokens }
+    var maxTokens: Int { Self.maxTokens(settings.llm) }
+
+    /// The completion limit of a Type 2 request under `llm` (the local limit under `llm.local`).
+    public static func maxTokens(_ llm: LLMSettings) -> Int {
+        llm.usesLocalModel ? min(maxTokens, max(llm.maxTokens ?? maxTokens, 320)) : maxTokens
+    }
 
     public static let template = """
         Write one multiple-choice question in {language} that tests knowledge of the {category} "{keyword}" described \
@@ -73,15 +79,20 @@ public struct Type2Stage: Stage {
 
     public func work(on item: Item) async throws -> Outcome {
         let prompt = Self.prompt(for: item, language: settings.language)
-        let validator = MCQValidator()
+        let validator = MCQValidator(instructions: Self.template)
+        // The client re-asks a rejected question with the reason fed back; the last rejection is recorded when every
+        // answer was rejected, under its own reason (`control_tokens`, `fragment_question`…).
+        let lastRejection = Mutex<(reason: String, detail: String, question: String, options: [String])?>(nil)
         let request = ChatRequest(
             model: settings.model, messages: [.user(prompt)], temperature: settings.temperature, maxTokens: maxTokens,
             seed: settings.seed + item.variant, responseFormat: .jsonSchema(name: "mcq", schema: schema),
             purpose: "mcq.type2",
             validator: { text in
                 guard let parsed = Self.parse(text) else { return "the reply does not have question, answer and distractors" }
-                return validator.check(question: parsed.question, options: [parsed.answer] + parsed.distractors,
-                                       answer: parsed.answer, type: 2).map { "\($0.1) (\($0.0))" }
+                let options = [parsed.answer] + parsed.distractors
+                guard let problem = validator.check(question: parsed.question, options: options, answer: parsed.answer, type: 2) else { return nil }
+                lastRejection.withLock { $0 = (problem.0, problem.1, parsed.question, options) }
+                return "\(problem.1) (\(problem.0))"
             },
             refresh: settings.refresh)
         let result: ChatResult
@@ -89,6 +100,9 @@ public struct Type2Stage: Stage {
             result = try await client.complete(request)
         } catch {
             if error.endsItemWork { throw error }
+            if error.code == .invalidOutput, let last = lastRejection.withLock({ $0 }) {
+                return .rejected(question(item, text: last.question, options: last.options), reason: last.reason, detail: last.detail)
+            }
             if error.code == .invalidOutput {
                 return .rejected(question(item, text: "", options: []), reason: "invalid_output", detail: error.message)
             }

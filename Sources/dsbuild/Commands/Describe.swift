@@ -57,7 +57,7 @@ extension DSBuild {
             let context = try CommandContext.open(options, command: estimate ? "estimate" : "describe")
             var settings = settings(context)
             if estimate {
-                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.describe], batch: batch || LLMSettings(recipe: context.recipe).batch, describe: settings), options: options)
+                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.describe], batch: batch || LLMSettings(recipe: context.recipe).batch, describe: settings, local: local.path), options: options)
                 return
             }
             let plan = try LocalModelSession.plan(context, option: local.path)

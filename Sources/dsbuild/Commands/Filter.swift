@@ -79,7 +79,7 @@ extension DSBuild {
             let context = try CommandContext.open(options, command: estimate ? "estimate" : "filter")
             var settings = try settings(context.recipe)
             if estimate {
-                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.filter], batch: batch || LLMSettings(recipe: context.recipe).batch, filter: settings), options: options)
+                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.filter], batch: batch || LLMSettings(recipe: context.recipe).batch, filter: settings, local: local.path), options: options)
                 return
             }
             if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_FILTER_DELAY_MS"], let v = Int(ms) {

@@ -151,7 +151,7 @@ extension DSBuild {
             }
             var settings = try settings(context.recipe)
             if estimate {
-                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.mcq], batch: batch || LLMSettings(recipe: context.recipe).batch, mcq: settings), options: options)
+                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.mcq], batch: batch || LLMSettings(recipe: context.recipe).batch, mcq: settings, local: local.path), options: options)
                 return
             }
             // Type 1 questions are built from the keywords alone; Type 2, the blind check and verification ask a model.

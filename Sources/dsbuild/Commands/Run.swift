@@ -51,7 +51,7 @@ extension DSBuild {
                 var global = options
                 global.workspace = directory.path
                 let context = try CommandContext.open(global, command: "estimate").with(recipe: parsed)
-                EstimateOutput.show(try await PipelineEstimate.make(context, parts: PipelineEstimate.Part.allCases, batch: batch || LLMSettings(recipe: parsed).batch),
+                EstimateOutput.show(try await PipelineEstimate.make(context, parts: PipelineEstimate.Part.allCases, batch: batch || LLMSettings(recipe: parsed).batch, local: local.path),
                                     options: options)
                 return
             }

@@ -87,7 +87,10 @@ enum LocalModelSession {
             if !context.options.quiet {
                 Output.note("\(command): serving \(plan.model.lastPathComponent) with llama.cpp (\(binary.origin)), \(plan.llm.localParallel) slots; log \(log.path)")
             }
-            let server = try await LocalServer.start(configuration, logger: context.logger)
+            // Ctrl-C while the model loads stops the wait (and the server) at once: the start runs in a task the
+            // signal cancels, as the stage's work does.
+            let logger = context.logger
+            let server = try await Interruption.cancellable { try await LocalServer.start(configuration, logger: logger) }
             active.withLock { $0 = server }
             return server
         } catch let error as LocalServerError {

@@ -1,0 +1,198 @@
+import _DSBuildTestSupport
+import Foundation
+import Generate
+import GRDB
+import Testing
+
+/// The local-model path's failure modes, with a stand-in llama-server (`FakeLlamaServer`, first on PATH) so no real
+/// model is needed: the served server is reached directly whatever proxy the environment names, Ctrl-C while it
+/// loads, a server that dies mid-stage, garbage replies, the estimate under a local model, eval's no-endpoint line.
+@Suite(.serialized) struct LocalModelFakeServerTests {
+    func fixture(_ mode: FakeLlamaServer.Mode = .healthy, reply: String = FakeLlamaServer.description,
+                 extraRecipe: String = "") throws -> (LocalPipelineFixture, FakeLlamaServer) {
+        var fixture = try LocalPipelineFixture(extraRecipe: extraRecipe)
+        let fake = try FakeLlamaServer(in: fixture.dir.url, mode: mode, reply: reply)
+        fixture.runner.environment["PATH"] = fake.path(fixture.runner.environment)
+        try fixture.prepare()
+        return (fixture, fake)
+    }
+
+    func descriptionRows(_ fixture: LocalPipelineFixture) throws -> [Row] {
+        try fixture.manifest { db in try Row.fetchAll(db, sql: "SELECT status, reason, model FROM descriptions") }
+    }
+
+    @Test func theLocalServerIsReachedDirectlyWhateverProxyTheEnvironmentNames() throws {
+        var (fixture, fake) = try fixture()
+        let port = try LoopbackPort.free()
+        let proxy = try #require(ConnectionCounter(port: UInt16(port)))
+        defer { proxy.stop() }
+        for variable in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
+            fixture.runner.environment[variable] = "http://127.0.0.1:\(port)"
+        }
+        for variable in ["no_proxy", "NO_PROXY"] { fixture.runner.environment.removeValue(forKey: variable) }
+        let result = try fixture.dsbuild(["describe", "--local-model", fake.model.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(proxy.count == 0, "a request to the local server went through the environment's proxy")
+        #expect(fake.requests == 2, "each description asked the server itself")
+        #expect(try descriptionRows(fixture).map { $0["status"] as String } == ["accepted", "accepted"])
+    }
+
+    @Test func ctrlCWhileTheServerLoadsStopsAtOnceWithTheServer() throws {
+        let (fixture, fake) = try fixture(.neverHealthy, extraRecipe: "    startup_seconds: 60")
+        let command = try fixture.runner.start(["describe", "--workspace", fixture.workspace.path, "--local-model", fake.model.path])
+        let deadline = Date().addingTimeInterval(30)
+        while fake.pid == nil && Date() < deadline { usleep(100_000) }
+        let server = try #require(fake.pid, "the fake server never started")
+        usleep(1_000_000)  // into the wait for /health
+        let sent = Date()
+        kill(command.process.processIdentifier, SIGINT)
+        let result = command.wait()
+        #expect(result.status == 130, "\(result.stderr)")
+        #expect(Date().timeIntervalSince(sent) < 5, "Ctrl-C waited for the startup timeout")
+        #expect(LlamaVenv.waitGone(server, seconds: 3), "the server outlived the interrupted start")
+    }
+
+    @Test func aServerThatDiesMidStageStopsTheStageWithOneLineAndLeavesItemsPending() throws {
+        let (fixture, fake) = try fixture(.exitOnFirstRequest)
+        let started = Date()
+        let result = try fixture.dsbuild(["describe", "--local-model", fake.model.path])
+        #expect(result.status == 2, "\(result.stderr)")
+        let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        #expect(errors.count == 1 && errors[0].contains("exited with status 3") && errors[0].contains("llama-server.log"), "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 20, "retries were spent on a dead server")
+        #expect(fake.requests <= 2, "requests after the server died: \(fake.requests)")
+        #expect(try descriptionRows(fixture).isEmpty, "an item was decided though the server was gone")
+    }
+
+    @Test(arguments: [
+        "A red dish of cabbage leaves in a bowl.<|im_end|>user\n<|im_start|>Tell me more about the colours of the dish and its bowl.",
+        "A bowl of red leaves <end_of_turn> with flecks of chilli and spring onion, glossy and wet, cut into small squares for eating.",
+    ])
+    func chatTemplateTokensAreRejectedWithTheirReasonAfterEveryAttempt(reply: String) throws {
+        let (fixture, fake) = try fixture(reply: reply)
+        let result = try fixture.dsbuild(["describe", "--local-model", fake.model.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let rows = try descriptionRows(fixture)
+        #expect(rows.count == 2 && rows.allSatisfy { $0["status"] as String == "rejected" && $0["reason"] as String == "control_tokens" },
+                "\(rows)")
+        #expect(fake.requests == 2 * 3, "each description asked describe.max_attempts (3) times")
+        let shards = try fixture.dsbuild(["shards"])
+        let records = LocalPipelineFixture.textRecords(in: fixture.workspace.appendingPathComponent("shards/text"))
+        #expect(!records.contains { ($0["text"] as? String)?.contains("<|") == true || ($0["text"] as? String)?.contains("<end_of") == true },
+                "\(shards.stderr)")
+    }
+
+    @Test func estimateUnderALocalModelNamesItUsesItsLimitsCostsNothingAndStartsNoServer() throws {
+        let (fixture, fake) = try fixture()
+        for arguments in [["estimate", "--local-model", fake.model.path, "--json"],
+                          ["describe", "--estimate", "--local-model", fake.model.path, "--json"]] {
+            let result = try fixture.dsbuild(arguments)
+            #expect(result.status == 0, "\(result.stderr)")
+            let estimate = try #require(try result.json()["estimate"] as? [String: Any])
+            let rows = try #require(estimate["rows"] as? [[String: Any]])
+            let describe = rows.filter { $0["stage"] as? String == "describe" }
+            #expect(!describe.isEmpty, "\(rows)")
+            for row in rows {
+                #expect(row["model"] as? String == "fake-model", "\(row)")
+                #expect(row["cost_usd"] as? Double == 0, "\(row)")
+            }
+            // The local completion limit (llm.local.max_tokens: 96), not the remote default of 600.
+            for row in describe {
+                let requests = row["requests"] as? Int ?? 0
+                #expect(requests > 0 && (row["completion_tokens"] as? Int ?? .max) <= 96 * requests, "\(row)")
+            }
+        }
+        #expect(fake.pid == nil, "the estimate started the server")
+    }
+
+    @Test func evalWithoutAnEndpointStopsWithTheStandardLineAndExitTwo() throws {
+        let fixture = try LocalPipelineFixture()
+        try fixture.prepare()
+        let lines = try String(contentsOf: TestPaths.kViscuitAnnotations, encoding: .utf8).split(separator: "\n")
+            .filter { $0.contains("\"question_type\": 2") }.prefix(2)
+        let file = fixture.dir.path("questions.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        let result = try fixture.dsbuild(["eval", "--model", "m", "--questions", file.path, "--questions-format", "k-viscuit",
+                                          "--condition", "no-image"])
+        #expect(result.status == 2, "\(result.stderr)")
+        let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        #expect(errors.count == 1 && errors[0].contains("no model endpoint") && errors[0].contains("llm.local")
+                && errors[0].contains("--checkpoint"), "\(result.stderr)")
+        #expect(!result.stderr.contains("Usage:"), "\(result.stderr)")
+    }
+}
+
+/// `dsbuild models install` with a stand-in `python3` first on PATH (venv, pip and the GGUF's assembly faked), so
+/// interruption and repair are tested without the registry.
+@Suite(.serialized) struct ModelsInstallTests {
+    static let fakePython = """
+        #!/bin/bash
+        if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then mkdir -p "$3/bin"; cp "$0" "$3/bin/python"; exit 0; fi
+        if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then
+          if [ -n "$FAKE_PIP_PIDFILE" ]; then echo $$ > "$FAKE_PIP_PIDFILE"; exec sleep 300; fi
+          exit 0
+        fi
+        if [ "$1" = "-c" ]; then case "$2" in *assemble*) printf 'GGUF fake model bytes' > "$3";; esac; exit 0; fi
+        exit 0
+        """
+
+    func runner(_ dir: TemporaryDirectory) throws -> CommandRunner {
+        let bin = dir.path("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        try Data(Self.fakePython.utf8).write(to: bin.appendingPathComponent("python3"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bin.appendingPathComponent("python3").path)
+        var runner = CommandRunner(environment: ["DSBUILD_MODELS_DIR": dir.path("models").path])
+        runner.environment["PATH"] = bin.path + ":" + (runner.environment["PATH"] ?? "/usr/bin:/bin")
+        for variable in ["OPENAI_API_KEY", "OPENAI_BASE_URL", "DSBUILD_LLAMA_VENV"] { runner.environment.removeValue(forKey: variable) }
+        return runner
+    }
+
+    @Test func ctrlCStopsTheInstallAndItsChildrenAndRecordsNothing() throws {
+        let dir = TemporaryDirectory("models-int")
+        var runner = try runner(dir)
+        let pidFile = dir.path("pip.pid")
+        runner.environment["FAKE_PIP_PIDFILE"] = pidFile.path
+        let command = try runner.start(["models", "install"])
+        let deadline = Date().addingTimeInterval(30)
+        var pip: Int32?
+        while pip == nil && Date() < deadline {
+            pip = (try? String(contentsOf: pidFile, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            usleep(100_000)
+        }
+        let child = try #require(pip, "pip never started")
+        let sent = Date()
+        kill(command.process.processIdentifier, SIGINT)
+        let result = command.wait()
+        #expect(result.status == 130, "\(result.stderr)")
+        #expect(Date().timeIntervalSince(sent) < 10)
+        #expect(LlamaVenv.waitGone(child, seconds: 3), "pip outlived an interrupted install")
+        let record = dir.path("models/\(KnownModel.all[0].name)/model.json")
+        #expect(!FileManager.default.fileExists(atPath: record.path), "an interrupted install was recorded installed")
+    }
+
+    @Test func aDamagedModelIsListedDamagedRefusedAndRepairedByInstall() throws {
+        let dir = TemporaryDirectory("models-dmg")
+        let runner = try runner(dir)
+        let first = try runner.run(["models", "install", "--json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let installed = try first.json()
+        let file = try #require(installed["file"] as? String)
+        #expect(installed["bytes"] as? Int == 21 && (installed["sha256"] as? String)?.count == 64, "\(installed)")
+        // Cut the file, as an interrupted copy does.
+        let handle = try #require(FileHandle(forWritingAtPath: file))
+        try handle.truncate(atOffset: 4)
+        try handle.close()
+        let list = try runner.run(["models", "list"])
+        #expect(list.stdout.contains("DAMAGED") && list.stdout.contains("4 bytes, 21 installed"), "\(list.stdout)")
+        let listed = try runner.run(["models", "list", "--json"]).json()
+        #expect(((listed["models"] as? [[String: Any]])?.first?["damaged"] as? String)?.contains("4 bytes") == true, "\(listed)")
+        let ws = dir.path("ws")
+        #expect(try runner.run(["init", ws.path, "--quiet"]).status == 0)
+        let refused = try runner.run(["describe", "--workspace", ws.path, "--local-model", KnownModel.all[0].name])
+        #expect(refused.status == 2 && refused.stderr.contains("damaged") && refused.stderr.contains("models install"), "\(refused.stderr)")
+        let repaired = try runner.run(["models", "install"])
+        #expect(repaired.status == 0, "\(repaired.stderr)")
+        #expect(((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? NSNumber)?.intValue == 21, "not repaired")
+        #expect(!(try runner.run(["models", "list"])).stdout.contains("DAMAGED"))
+    }
+}
