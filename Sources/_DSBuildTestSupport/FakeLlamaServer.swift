@@ -3,7 +3,8 @@ import Foundation
 /// A stand-in for llama.cpp's `llama-server`, for tests that need a served local model but not a real one: a
 /// Python program (the system's `python3`) written into a folder as `llama-server`, so a test puts that folder
 /// first on `PATH` and `--local-model any.gguf` serves it on 127.0.0.1. It writes its pid to `pidFile`, answers
-/// `/health` and `/v1/models`, and answers every chat completion with `reply` (finish reason `stop`).
+/// `/health` and `/v1/models`, and answers every chat completion with `reply` (finish reason `stop`), or with
+/// `jsonReply` when the request asks for JSON (`response_format`: a Type 2 question).
 /// `mode` changes what it does: `healthy` (the default), `neverHealthy` (answers `/health` 503 forever),
 /// `exitOnFirstRequest` (exits with status 3 at the first chat completion, as a crashed server does).
 public struct FakeLlamaServer: Sendable {
@@ -18,7 +19,8 @@ public struct FakeLlamaServer: Sendable {
     /// One line per chat completion it received (its JSON body).
     public let requestLog: URL
 
-    public init(in directory: URL, mode: Mode = .healthy, reply: String = FakeLlamaServer.description) throws {
+    public init(in directory: URL, mode: Mode = .healthy, reply: String = FakeLlamaServer.description,
+                jsonReply: String = FakeLlamaServer.question) throws {
         binDirectory = directory.appendingPathComponent("fakebin")
         model = directory.appendingPathComponent("fake-model.gguf")
         pidFile = directory.appendingPathComponent("fake-server.pid")
@@ -34,6 +36,7 @@ public struct FakeLlamaServer: Sendable {
             alias = args[args.index("--alias") + 1] if "--alias" in args else "fake"
             mode = \(String(decoding: try JSONSerialization.data(withJSONObject: [mode.rawValue], options: .withoutEscapingSlashes), as: UTF8.self))[0]
             reply = \(replyLiteral)[0]
+            json_reply = \(String(decoding: try JSONSerialization.data(withJSONObject: [jsonReply], options: .withoutEscapingSlashes), as: UTF8.self))[0]
             open(\(String(decoding: try JSONSerialization.data(withJSONObject: [pidFile.path], options: .withoutEscapingSlashes), as: UTF8.self))[0], "w").write(str(os.getpid()))
             log = \(String(decoding: try JSONSerialization.data(withJSONObject: [requestLog.path], options: .withoutEscapingSlashes), as: UTF8.self))[0]
             class H(http.server.BaseHTTPRequestHandler):
@@ -56,8 +59,9 @@ public struct FakeLlamaServer: Sendable {
                     with open(log, "a") as f: f.write(body.decode() + "\\n")
                     if mode == "exit_on_request":
                         os._exit(3)
+                    content = json_reply if json.loads(body).get("response_format") else reply
                     self.send(200, {"id": "x", "object": "chat.completion", "model": alias,
-                                    "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
+                                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
                                     "usage": {"prompt_tokens": 50, "completion_tokens": 40, "total_tokens": 90}})
             http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
             """
@@ -72,6 +76,9 @@ public struct FakeLlamaServer: Sendable {
         strips of spring onion. The surface looks wet and slightly shiny, and the pieces are cut into bite-sized squares \
         that lean against one another.
         """
+
+    /// A Type 2 question that passes mcq's checks.
+    public static let question = #"{"question": "Which ingredient gives this dish its red colour?", "answer": "Chilli powder", "distractors": ["Soy sauce", "Sesame oil", "Rice vinegar"], "aspect": "ingredients", "rationale": "The flakes are chilli."}"#
 
     /// `PATH` with the fake first.
     public func path(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String {

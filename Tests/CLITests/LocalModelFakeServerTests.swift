@@ -105,6 +105,39 @@ import Testing
         #expect(fake.pid == nil, "the estimate started the server")
     }
 
+    @Test func batchUnderALocalModelIsRefusedBeforeAnyServerStarts() throws {
+        let (fixture, fake) = try fixture()
+        let result = try fixture.dsbuild(["describe", "--batch", "--local-model", fake.model.path])
+        #expect(result.status != 0 && result.stderr.contains("Batch API"), "\(result.stderr)")
+        #expect(fake.pid == nil, "a server was started for a command refused")
+    }
+
+    @Test func anEmptyLocalModelPathAndAnUnusedOneAreSaid() throws {
+        let (fixture, fake) = try fixture()
+        let empty = try fixture.dsbuild(["describe", "--local-model", ""])
+        let errors = empty.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        #expect(empty.status == 2 && errors.count == 1 && errors[0].contains("--local-model: the path is empty"), "\(empty.stderr)")
+        let missing = try fixture.dsbuild(["filter", "--local-model", fixture.dir.path("nope.gguf").path])
+        #expect(missing.status == 2 && missing.stderr.contains("nope.gguf does not exist"), "\(missing.stderr)")
+        let unused = try fixture.dsbuild(["filter", "--local-model", fake.model.path])
+        #expect(unused.status == 0 && unused.stderr.contains("--local-model is not used: no judge is on"), "\(unused.stderr)")
+        #expect(fake.pid == nil)
+    }
+
+    @Test func ignoredEndpointVariablesAreNotedAndMCQPrintsItsCountsAsWords() throws {
+        var (fixture, fake) = try fixture()
+        fixture.runner.environment["OPENAI_API_KEY"] = "sk-test-not-a-key"
+        let describe = try fixture.dsbuild(["describe", "--local-model", fake.model.path])
+        #expect(describe.status == 0, "\(describe.stderr)")
+        #expect(describe.stderr.split(separator: "\n").filter { $0.contains("llm.local is set, so OPENAI_API_KEY is not used") }.count == 1,
+                "\(describe.stderr)")
+        #expect(!describe.stderr.contains("sk-test-not-a-key") && !describe.stdout.contains("sk-test-not-a-key"))
+        let mcq = try fixture.dsbuild(["mcq", "--local-model", fake.model.path])
+        #expect(mcq.status == 0, "\(mcq.stderr)")
+        let line = try #require(mcq.stdout.split(separator: "\n").first { $0.hasPrefix("type 2:") }, "\(mcq.stdout)")
+        #expect(!line.contains("[") && !line.contains("\"") && line.contains("to do"), "a raw dictionary: \(line)")
+    }
+
     @Test func evalWithoutAnEndpointStopsWithTheStandardLineAndExitTwo() throws {
         let fixture = try LocalPipelineFixture()
         try fixture.prepare()

@@ -67,7 +67,7 @@ extension DSBuild {
                 return
             }
             let finalSettings = settings
-            try await LocalModelSession.serving(context, plan: plan, needsModel: true, command: "describe") {
+            try await LocalModelSession.serving(context, plan: plan, needsModel: true, command: "describe", batch: batch) {
                 try await run(context, settings: finalSettings)
             }
         }

@@ -87,10 +87,16 @@ extension DSBuild {
             }
             // Only judges ask a model: a filter without them neither resolves nor starts one.
             let plan = settings.vlmJudge || settings.relevance ? try LocalModelSession.plan(context, option: local.path) : nil
+            if plan == nil, local.path != nil {
+                // Checked all the same (a wrong path is said now, not at the next command), and said to be unused.
+                _ = try LocalModelSession.plan(context, option: local.path)
+                if !options.quiet { Output.note("filter: --local-model is not used: no judge is on (filter.vlm_judge, filter.relevance)") }
+            }
             plan?.adapt(&settings, context)
             let judged = settings
             // The rules need no model: a filter without judges runs with no endpoint at all. Both judges share one server.
-            try await LocalModelSession.serving(context, plan: plan, needsModel: judged.vlmJudge || judged.relevance, command: "filter") {
+            try await LocalModelSession.serving(context, plan: plan, needsModel: judged.vlmJudge || judged.relevance, command: "filter",
+                                              batch: batch) {
                 try await run(context, settings: judged)
             }
         }

@@ -83,7 +83,7 @@ extension DSBuild {
             let asksModel = stages.contains(.describe) || stages.contains(.mcq)
                 || (stages.contains(.filter) && (filter.vlmJudge || filter.relevance))
             let plan = asksModel ? try LocalModelSession.plan(context, option: local.path) : nil
-            let result = try await LocalModelSession.serving(context, plan: plan, needsModel: plan != nil && asksModel, command: "run") {
+            let result = try await LocalModelSession.serving(context, plan: plan, needsModel: plan != nil && asksModel, command: "run", batch: batch) {
                 try await runStages(stages, arguments: arguments, progress: progress, batch: batch)
             }
             try finish(result, recipe: parsed, directory: directory, started: started)
