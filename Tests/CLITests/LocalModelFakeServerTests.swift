@@ -93,7 +93,7 @@ import Testing
             let describe = rows.filter { $0["stage"] as? String == "describe" }
             #expect(!describe.isEmpty, "\(rows)")
             for row in rows {
-                #expect(row["model"] as? String == "fake-model", "\(row)")
+                #expect((row["model"] as? String)?.hasPrefix("fake-model-") == true, "\(row)")
                 #expect(row["cost_usd"] as? Double == 0, "\(row)")
             }
             // The local completion limit (llm.local.max_tokens: 96), not the remote default of 600.
@@ -103,6 +103,27 @@ import Testing
             }
         }
         #expect(fake.pid == nil, "the estimate started the server")
+    }
+
+    @Test func anotherGGUFWithTheSameFileNameIsAnotherModel() throws {
+        let (fixture, fake) = try fixture()
+        #expect(try fixture.dsbuild(["describe", "--local-model", fake.model.path]).status == 0)
+        #expect(fake.requests == 2)
+        // The same file again: nothing to do. A copy elsewhere: the same model, nothing to do either.
+        #expect(try fixture.dsbuild(["describe", "--local-model", fake.model.path]).status == 0)
+        let copy = fixture.dir.path("copy/fake-model.gguf")
+        try FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: fake.model, to: copy)
+        #expect(try fixture.dsbuild(["describe", "--local-model", copy.path]).status == 0)
+        #expect(fake.requests == 2, "the same content under another folder was asked again")
+        // Another model under the same name: asked again, recorded under its own name.
+        let other = fixture.dir.path("other/fake-model.gguf")
+        try FileManager.default.createDirectory(at: other.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("GGUF another model".utf8).write(to: other)
+        #expect(try fixture.dsbuild(["describe", "--local-model", other.path]).status == 0)
+        #expect(fake.requests == 4, "a different GGUF with the same file name was answered from the cache")
+        let models = Set(try descriptionRows(fixture).map { $0["model"] as String })
+        #expect(models.count == 2 && models.allSatisfy { $0.hasPrefix("fake-model-") }, "\(models)")
     }
 
     @Test func batchUnderALocalModelIsRefusedBeforeAnyServerStarts() throws {

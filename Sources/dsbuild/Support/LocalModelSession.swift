@@ -49,7 +49,7 @@ enum LocalModelSession {
                 mmproj = cache.installed().first { $0.name == known.name }?.mmproj.map { URL(fileURLWithPath: $0) }
             }
             llm.localModel = model.path
-            return Plan(llm: llm, model: model, mmproj: mmproj, alias: model.deletingPathExtension().lastPathComponent)
+            return Plan(llm: llm, model: model, mmproj: mmproj, alias: LocalServerConfiguration.alias(for: model))
         } catch {
             Output.error(error.description)
             throw ExitCode(2)
