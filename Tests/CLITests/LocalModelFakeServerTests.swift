@@ -249,4 +249,33 @@ import Testing
         #expect(((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? NSNumber)?.intValue == 21, "not repaired")
         #expect(!(try runner.run(["models", "list"])).stdout.contains("DAMAGED"))
     }
+
+    @Test func aCacheThatCannotBeWrittenIsOneLineInWords() throws {
+        let dir = TemporaryDirectory("models-rofs")
+        var runner = try runner(dir)
+        try Data("a file, not a folder".utf8).write(to: dir.path("file"))
+        runner.environment["DSBUILD_MODELS_DIR"] = dir.path("file/models").path
+        let result = try runner.run(["models", "install"])
+        let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        #expect(result.status == 1 && errors.count == 1 && errors[0].contains("Not a directory"), "\(result.stderr)")
+        #expect(!result.stderr.contains("NSCocoaErrorDomain") && !result.stderr.contains("error 512"), "\(result.stderr)")
+    }
+
+    @Test func aCorruptRecordIsNamedAndEscapeCodesAreNotPrinted() throws {
+        let dir = TemporaryDirectory("models-bad")
+        let runner = try runner(dir)
+        let models = dir.path("models")
+        try FileManager.default.createDirectory(at: models.appendingPathComponent("broken"), withIntermediateDirectories: true)
+        try Data("{not json".utf8).write(to: models.appendingPathComponent("broken/model.json"))
+        let evil = models.appendingPathComponent("evil")
+        try FileManager.default.createDirectory(at: evil, withIntermediateDirectories: true)
+        try Data("GGUF".utf8).write(to: evil.appendingPathComponent("m.gguf"))
+        let record: [String: Any] = ["name": "evil\u{1B}[31mred", "file": evil.appendingPathComponent("m.gguf").path, "capabilities": ["text"],
+                                     "packages": [String](), "bytes": 4, "installed_at": "2026-01-01T00:00:00Z"]
+        try JSONSerialization.data(withJSONObject: record).write(to: evil.appendingPathComponent("model.json"))
+        let list = try runner.run(["models", "list"])
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("broken") && list.stdout.contains("corrupt") && !list.stdout.contains("none —"), "\(list.stdout)")
+        #expect(list.stdout.contains("evil[31mred") && !list.stdout.contains("\u{1B}"), "an escape code reached the terminal")
+    }
 }

@@ -32,7 +32,7 @@ public struct ModelInstaller: Sendable {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
-            throw LocalServerError(.installFailed, "cannot create \(folder.path): \(ModelsCache.reason(error))")
+            throw LocalServerError(.installFailed, "cannot create \(folder.path): \(ModelsCache.reason(error, at: folder))")
         }
         let venvPython = cache.venv.appendingPathComponent("bin/python")
         if !FileManager.default.isExecutableFile(atPath: venvPython.path) {
@@ -58,7 +58,7 @@ public struct ModelInstaller: Sendable {
             _ = try? FileManager.default.removeItem(at: file)
             try FileManager.default.moveItem(at: partial, to: file)
         } catch {
-            throw LocalServerError(.installFailed, "could not write \(file.path): \(ModelsCache.reason(error))")
+            throw LocalServerError(.installFailed, "could not write \(file.path): \(ModelsCache.reason(error, at: file))")
         }
         let record = ModelsCache.Installed(name: model.name, file: file.path,
                                            mmproj: model.mmprojFile.map { folder.appendingPathComponent($0).path },
@@ -69,7 +69,7 @@ public struct ModelInstaller: Sendable {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try encoder.encode(record).write(to: folder.appendingPathComponent("model.json"), options: .atomic)
         } catch {
-            throw LocalServerError(.installFailed, "cannot write \(folder.appendingPathComponent("model.json").path): \(ModelsCache.reason(error))")
+            throw LocalServerError(.installFailed, "cannot write \(folder.appendingPathComponent("model.json").path): \(ModelsCache.reason(error, at: folder.appendingPathComponent("model.json")))")
         }
         return record
     }

@@ -56,14 +56,28 @@ public struct ModelsCache: Sendable {
         return nil
     }
 
-    /// An error as words a user can act on (Foundation's file errors print as `NSCocoaErrorDomain error 512`).
-    static func reason(_ error: any Error) -> String {
+    /// A file error at `path` as words a user can act on: Foundation's print as `NSCocoaErrorDomain error 512`, often
+    /// with no cause attached, so the path is looked at — an ancestor that is a file, a folder that cannot be written.
+    static func reason(_ error: any Error, at path: URL) -> String {
         let nsError = error as NSError
         if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
             return String(cString: strerror(Int32(underlying.code)))
         }
         if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
-        return nsError.localizedFailureReason ?? nsError.localizedDescription
+        var ancestor = path.deletingLastPathComponent()
+        while ancestor.path != "/" {
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isFolder) {
+                if !isFolder.boolValue { return "Not a directory: \(ancestor.path) is a file" }
+                if !FileManager.default.isWritableFile(atPath: ancestor.path) { return "Permission denied: \(ancestor.path) cannot be written" }
+                break
+            }
+            ancestor = ancestor.deletingLastPathComponent()
+        }
+        if let free = (try? FileManager.default.attributesOfFileSystem(forPath: ancestor.path))?[.systemFreeSize] as? NSNumber, free.int64Value < 1 << 20 {
+            return "No space left on the device holding \(ancestor.path)"
+        }
+        return "it could not be written (\(nsError.domain) \(nsError.code))"
     }
 
     /// The installed models whose files are present, by name.
@@ -76,6 +90,27 @@ public struct ModelsCache: Sendable {
                   FileManager.default.fileExists(atPath: installed.file) else { return nil }
             return installed
         }
+    }
+
+    /// The model folders whose `model.json` is there but cannot be read (`NAME: why`): `models list` names them
+    /// instead of showing none.
+    public func corrupt() -> [String] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
+        return names.compactMap { name in
+            let record = directory.appendingPathComponent("\(name)/model.json")
+            guard let data = try? Data(contentsOf: record) else { return nil }
+            do {
+                _ = try JSONDecoder().decode(Installed.self, from: data)
+                return nil
+            } catch {
+                return "\(Self.printable(name)): \(record.path) is corrupt (not a model record)"
+            }
+        }
+    }
+
+    /// `text` without control characters (a name or path from the cache may hold terminal escape codes).
+    public static func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.filter { !CharacterSet.controlCharacters.contains($0) }))
     }
 
     /// `llm.local.model`'s value as a file: a path (`…/x.gguf`, relative to `base`) as it is, a known model's name as

@@ -73,11 +73,13 @@ extension DSBuild {
                     return
                 }
                 print("models in \(cache.directory.path):")
-                if installed.isEmpty { print("  none — run `dsbuild models install`") }
+                let corrupt = cache.corrupt()
+                if installed.isEmpty && corrupt.isEmpty { print("  none — run `dsbuild models install`") }
+                for line in corrupt { print("  \(line) — run `dsbuild models install` to repair it") }
                 for model in installed {
                     let size = String(format: "%.0f MB", Double(model.bytes) / 1_000_000)
                     let damage = cache.damage(of: model).map { "  DAMAGED: \($0) — run `dsbuild models install \(model.name)` to repair" } ?? ""
-                    print("  \(model.name)  \(model.capabilities.joined(separator: "+"))  \(size)  \(model.file)\(damage)")
+                    print(ModelsCache.printable("  \(model.name)  \(model.capabilities.joined(separator: "+"))  \(size)  \(model.file)\(damage)"))
                 }
                 let server = LocalServerBinary.inVenv(cache.venv)
                 print("server: \(server?.path ?? "not installed in the cache (llama-server on PATH, llm.local.venv or $DSBUILD_LLAMA_VENV also work)")")
