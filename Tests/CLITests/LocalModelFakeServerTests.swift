@@ -126,6 +126,28 @@ import Testing
         #expect(models.count == 2 && models.allSatisfy { $0.hasPrefix("fake-model-") }, "\(models)")
     }
 
+    @Test func noServerIsStartedWhenNothingIsLeftToAskAndRunStartsItAfterCollect() throws {
+        let (fixture, fake) = try fixture()
+        #expect(try fixture.dsbuild(["describe", "--local-model", fake.model.path]).status == 0)
+        try FileManager.default.removeItem(at: fake.pidFile)
+        let again = try fixture.dsbuild(["describe", "--local-model", fake.model.path])
+        #expect(again.status == 0 && again.stdout.contains("0 to do"), "\(again.stdout)\(again.stderr)")
+        #expect(fake.pid == nil, "a server was started for a describe with nothing to do")
+
+        // run: the server starts after collect and filter; one that cannot start stops the run at describe, and
+        // collect and filter have done their work.
+        var broken = try LocalPipelineFixture()
+        let dead = try FakeLlamaServer(in: broken.dir.url.appendingPathComponent("dead"), mode: .exitOnFirstRequest)
+        try Data("#!/bin/sh\necho 'failed to load model' >&2\nexit 4\n".utf8).write(to: dead.binDirectory.appendingPathComponent("llama-server"))
+        broken.runner.environment["PATH"] = dead.path(broken.runner.environment)
+        let run = try broken.runner.run(["run", broken.dir.path("recipe.yaml").path, "--workspace", broken.workspace.path,
+                                          "--local-model", dead.model.path])
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(run.stderr.contains("failed to load model"), "\(run.stderr)")
+        let kept = try broken.manifest { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM kept_pairs") ?? 0 }
+        #expect(kept == 2, "collect and filter ran before the server was needed")
+    }
+
     @Test func batchUnderALocalModelIsRefusedBeforeAnyServerStarts() throws {
         let (fixture, fake) = try fixture()
         let result = try fixture.dsbuild(["describe", "--batch", "--local-model", fake.model.path])

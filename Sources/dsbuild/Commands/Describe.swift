@@ -67,7 +67,15 @@ extension DSBuild {
                 return
             }
             let finalSettings = settings
-            try await LocalModelSession.serving(context, plan: plan, needsModel: true, command: "describe", batch: batch) {
+            // Under a local model with nothing left to write, no server is started (the rerun of a finished describe).
+            var needsModel = true
+            if plan != nil, LocalModelSession.current == nil {
+                let probe = EstimatingChatService(configuration: OpenAIClientConfiguration.from(settings.llm, environment: ProcessInfo.processInfo.environment),
+                                                  manifest: context.workspace.manifest)
+                needsModel = !(try await DescribeStage(settings: finalSettings, client: probe, workspaceRoot: context.workspace.root)
+                    .pending(in: context.workspace.manifest).isEmpty)
+            }
+            try await LocalModelSession.serving(context, plan: plan, needsModel: needsModel, command: "describe", batch: batch) {
                 try await run(context, settings: finalSettings)
             }
         }

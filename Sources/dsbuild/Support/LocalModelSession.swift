@@ -81,6 +81,22 @@ enum LocalModelSession {
         return try await body()
     }
 
+    /// For `dsbuild run`: starts the plan's server unless one runs, to serve every later stage; `stopStarted()`
+    /// stops it. A failed start is one line and `ExitCode(2)`; Ctrl-C during it, exit 130.
+    static func startIfNeeded(_ context: CommandContext, plan: Plan, command: String) async throws {
+        guard current == nil else { return }
+        _ = try await start(plan, context: context, command: command)
+    }
+
+    /// Stops the server `startIfNeeded` started (nothing when none runs).
+    static func stopStarted() {
+        let server = active.withLock { server -> LocalServer? in
+            defer { server = nil }
+            return server
+        }
+        server?.stop()
+    }
+
     private static func start(_ plan: Plan, context: CommandContext, command: String) async throws -> LocalServer {
         let environment = ProcessInfo.processInfo.environment
         let log = context.workspace.root.appendingPathComponent("logs/llama-server.log")
