@@ -33,8 +33,11 @@ public struct Type2Stage: Stage {
     public static let schema = #"{"type":"object","properties":{"question":{"type":"string","minLength":10,"maxLength":300},"answer":{"type":"string","minLength":1,"maxLength":120},"distractors":{"type":"array","items":{"type":"string","minLength":1,"maxLength":120},"minItems":3,"maxItems":3},"aspect":{"type":"string"},"rationale":{"type":"string"}},"required":["question","answer","distractors","aspect","rationale"],"additionalProperties":false}"#
 
     /// The schema under `llm.local`: every string bounded, so a small model under llama.cpp's grammar (which
-    /// honours `maxLength`) closes the object instead of writing its rationale until cut at `max_tokens`.
-    public static let localSchema = #"{"type":"object","properties":{"question":{"type":"string","minLength":10,"maxLength":160},"answer":{"type":"string","minLength":2,"maxLength":40},"distractors":{"type":"array","items":{"type":"string","minLength":2,"maxLength":40},"minItems":3,"maxItems":3},"aspect":{"type":"string","maxLength":20},"rationale":{"type":"string","maxLength":80}},"required":["question","answer","distractors","aspect","rationale"],"additionalProperties":false}"#
+    /// honours `maxLength` and `pattern`) closes the object instead of writing its rationale until cut at
+    /// `max_tokens`; the question and the options are held to the shape `ReplyHygiene` and `MCQValidator` accept —
+    /// a question that starts with a capital letter and ends with `?`, options that start with a letter or digit,
+    /// none with `<`, `>`, `|`, braces, brackets, quotes or line breaks (no chat-template token, no fragment).
+    public static let localSchema = #"{"type":"object","properties":{"question":{"type":"string","pattern":"^[A-Z][^\"\\\\<>|{}\\[\\]\\n]{8,150}[?]$"},"answer":{"type":"string","pattern":"^[A-Za-z0-9][^\"\\\\<>|{}\\[\\]\\n]{1,38}$"},"distractors":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9][^\"\\\\<>|{}\\[\\]\\n]{1,38}$"},"minItems":3,"maxItems":3},"aspect":{"type":"string","maxLength":20},"rationale":{"type":"string","maxLength":80}},"required":["question","answer","distractors","aspect","rationale"],"additionalProperties":false}"#
 
     /// The schema sent: `localSchema` under `llm.local` (a remote endpoint's requests, and their cache keys, are unchanged).
     var schema: String { settings.llm.usesLocalModel ? Self.localSchema : Self.schema }
