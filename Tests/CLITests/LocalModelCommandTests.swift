@@ -182,7 +182,7 @@ final class ConnectionCounter: @unchecked Sendable {
         let fixture = try LocalPipelineFixture()
         try fixture.prepare()
         let model = fixture.modelPath
-        let alias = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
+        let alias = LocalServerConfiguration.alias(for: URL(fileURLWithPath: model))
 
         // Both image judges are skipped with one line each, and no server is started for a filter left without a judge.
         let filter = try fixture.dsbuild(["filter", "--local-model", model, "--relevance", "--vlm-judge"])
@@ -250,7 +250,7 @@ final class ConnectionCounter: @unchecked Sendable {
             .filter { $0.contains("\"question_type\": 2") }.prefix(4)
         let file = fixture.dir.path("questions.jsonl")
         try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
-        let alias = URL(fileURLWithPath: fixture.modelPath).deletingPathExtension().lastPathComponent
+        let alias = LocalServerConfiguration.alias(for: URL(fileURLWithPath: fixture.modelPath))
 
         let withImage = try fixture.dsbuild(["eval", "--local-model", fixture.modelPath, "--questions", file.path,
                                              "--questions-format", "k-viscuit", "--condition", "with-image"])

@@ -22,7 +22,7 @@ import Testing
         #expect(throws: RecipeError.self) { _ = try Recipe.parse(text: text, file: "r.yaml", schema: schema) }
     }
 
-    @Test func serverOnPathWinsThenVenvsInOrder() throws {
+    @Test func configuredVenvWinsThenServerOnPathThenVenvsInOrder() throws {
         let dir = TemporaryDirectory("local-bin")
         let cache = ModelsCache(directory: dir.path("cache"))
         func fakeVenv(_ name: String) throws -> URL {
@@ -38,7 +38,11 @@ import Testing
         let resolve = { (venv: String?, env: [String: String]) in
             try LocalServerBinary.resolve(venv: venv, environment: env, workingDirectory: dir.url, modelsCache: cache).executable
         }
-        #expect(try resolve(dir.path("configured").path, ["PATH": pathDir, "DSBUILD_LLAMA_VENV": dir.path("variable").path]) == onPath)
+        // An explicit llm.local.venv wins over PATH; without it, PATH wins over the other venvs.
+        #expect(try resolve(dir.path("configured").path, ["PATH": pathDir, "DSBUILD_LLAMA_VENV": dir.path("variable").path]) == configured)
+        #expect(try resolve(nil, ["PATH": pathDir, "DSBUILD_LLAMA_VENV": dir.path("variable").path]) == onPath)
+        // A configured venv without a server falls back to the rest, in order.
+        #expect(try resolve(dir.path("empty").path, ["PATH": pathDir]) == onPath)
         #expect(try resolve(dir.path("configured").path, ["PATH": "/nonexistent", "DSBUILD_LLAMA_VENV": dir.path("variable").path]) == configured)
         #expect(try resolve(nil, ["PATH": "/nonexistent", "DSBUILD_LLAMA_VENV": dir.path("variable").path]) == variable)
         #expect(try resolve(nil, ["PATH": "/nonexistent"]) == cached)

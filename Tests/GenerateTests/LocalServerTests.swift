@@ -30,6 +30,7 @@ import Testing
             #expect(error.code == .startFailed)
             #expect(error.description.contains(configuration.model.path) && error.description.contains(configuration.logFile.path))
             #expect(error.description.contains("status 3") && !error.description.contains("\n"))
+            #expect(error.description.contains("cannot load model"), "the log's last meaningful line is quoted: \(error)")
         }
         let log = try String(contentsOf: configuration.logFile, encoding: .utf8)
         #expect(log.contains("cannot load model"), "the server's stderr goes to the log")

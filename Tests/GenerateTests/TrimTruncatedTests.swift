@@ -43,6 +43,39 @@ import Testing
         }
     }
 
+    /// Answers with a whole description (`stop`) and counts the requests.
+    final class WholeChat: ChatService, @unchecked Sendable {
+        private let lock = NSLock()
+        private var asked = 0
+        var requests: Int { lock.withLock { asked } }
+        func complete(_ request: ChatRequest) async throws(ChatError) -> ChatResult {
+            lock.withLock { asked += 1 }
+            let text = String(TrimTruncatedTests.cut.prefix { $0 != "D" }).trimmingCharacters(in: .whitespaces)
+            return ChatResult(text: text, usage: ChatUsage(promptTokens: 10, completionTokens: 60), fromCache: false,
+                              requestKey: ContentHash.sha256Hex(text), finishReason: "stop", model: request.model, attempts: 1)
+        }
+    }
+
+    @Test func aDescriptionCutAtOneLimitIsAskedAgainWhenTheLimitChanges() async throws {
+        let fixture = try GenerateFixture([KeywordEntry(text: "Galbi", category: "food")])
+        let runner = StageRunner(manifest: fixture.manifest, progress: ProgressReporter(style: .quiet), logger: Logger(label: "t"))
+        var settings = DescribeSettings()
+        settings.maxTokens = 1
+        _ = try await runner.run(try DescribeStage(settings: settings, client: CutChat(Self.cut), workspaceRoot: fixture.workspace.root), concurrency: 1)
+        #expect(try fixture.rows().map { $0["reason"] as String? } == ["truncated"])
+        // The same limit: the rejection stands, nothing is asked.
+        let same = WholeChat()
+        _ = try await runner.run(try DescribeStage(settings: settings, client: same, workspaceRoot: fixture.workspace.root), concurrency: 1)
+        #expect(same.requests == 0)
+        // A raised limit: the item is pending again and its row replaced by the new answer.
+        settings.maxTokens = 400
+        let raised = WholeChat()
+        _ = try await runner.run(try DescribeStage(settings: settings, client: raised, workspaceRoot: fixture.workspace.root), concurrency: 1)
+        #expect(raised.requests == 1)
+        let rows = try fixture.rows()
+        #expect(rows.count == 1 && rows[0]["status"] as String == "accepted", "\(rows)")
+    }
+
     @Test(arguments: [
         ("One. Two three", "One."),
         ("He said \"yes.\" Then he", "He said \"yes.\""),

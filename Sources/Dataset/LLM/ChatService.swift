@@ -154,6 +154,9 @@ public struct ChatError: Error, Sendable, CustomStringConvertible, RunStopping {
         /// The request would pass `llm.budget` (per run or per workspace): the run stops before sending it, and a
         /// rerun with a higher budget goes on where it stopped.
         case budgetExhausted = "budget_exhausted"
+        /// The endpoint is gone for good (the local llama.cpp server dsbuild started has exited): the run stops with
+        /// one line naming its exit status and log; the items stay pending.
+        case endpointGone = "endpoint_gone"
         /// Batch mode (`llm.batch`): the request was not in the cache, so it was queued for the Batch API instead of
         /// being sent. Not a failure and not a result: the item stays pending, nothing is recorded for it, and the
         /// stage runner counts it `deferred`; the pass runs again once the batch's answers are in the cache.
@@ -174,7 +177,7 @@ public struct ChatError: Error, Sendable, CustomStringConvertible, RunStopping {
 
     /// Errors after which no further request can succeed: the run should stop with this message.
     public var isFatal: Bool {
-        code == .insufficientQuota || code == .authentication || code == .waitTooLong || code == .budgetExhausted
+        code == .insufficientQuota || code == .authentication || code == .waitTooLong || code == .budgetExhausted || code == .endpointGone
     }
 
     /// The request was queued for a batch (`Code.deferred`): the item must be left exactly as it is.

@@ -122,7 +122,8 @@ public struct RunSummary: Sendable {
         for row in rows {
             let tokens = row.promptTokens + row.completionTokens > 0 ? "\(row.promptTokens)/\(row.completionTokens)" : "-"
             let cost = row.cost.map { String(format: "$%.4f", $0) } ?? "-"
-            let pad = { (s: String, n: Int) in s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
+            // A value as wide as its column or wider still gets one space after it (`interrupted 0`, not `interrupted0`).
+            let pad = { (s: String, n: Int) in s.padding(toLength: max(n, s.count + 1), withPad: " ", startingAt: 0) }
             var line = pad(row.stage, 10) + pad(row.status, 10) + pad(String(row.done), 6)
             line += pad(ProgressReporter.formatDuration(row.seconds), 9) + pad(tokens, 16) + pad(cost, 9)
             var detail: [String] = []

@@ -13,10 +13,13 @@ public final class HTTPChatTransport: ChatTransport {
     public let resolve: [String]
 
     /// `maxConnections` should be at least the client's concurrency (the engine's default of 6 per host is meant
-    /// for polite crawling, not for an API endpoint).
-    public init(maxConnections: Int = 64, maxBodyBytes: Int = 32 << 20, resolve: [String] = []) {
+    /// for polite crawling, not for an API endpoint). With `direct`, requests never go through a proxy the
+    /// environment names (`http_proxy`…): a loopback endpoint — the llama.cpp server dsbuild started — is this
+    /// machine, and a proxy would see (and could answer) every prompt.
+    public init(maxConnections: Int = 64, maxBodyBytes: Int = 32 << 20, resolve: [String] = [], direct: Bool = false) {
         self.resolve = resolve
-        engine = HTTPEngine(configuration: .init(maxTotalConnections: maxConnections, maxConnectionsPerHost: maxConnections))
+        engine = HTTPEngine(configuration: .init(maxTotalConnections: maxConnections, maxConnectionsPerHost: maxConnections,
+                                                 proxy: direct ? .direct : .environment))
         self.maxBodyBytes = maxBodyBytes
     }
 

@@ -33,6 +33,16 @@ public struct OpenAIClientConfiguration: Sendable {
     /// Resolver overrides for the default transport (`host:port:address`), read from `DSBUILD_TEST_RESOLVE`
     /// (comma-separated): tests point api.openai.com at a loopback listener to prove no request is sent there.
     public var resolve: [String] = []
+    /// Asked after a request could not connect: nil while the endpoint can still answer, else the one line that says
+    /// why it cannot (the local server dsbuild started has exited), which stops the stage (`ChatError.Code.endpointGone`)
+    /// instead of spending every retry of every item on a dead server.
+    public var endpointCheck: (@Sendable () -> String?)?
+
+    /// Whether the endpoint is this machine (`localhost`, 127.0.0.0/8, `::1`): such requests never go through a proxy.
+    public var isLoopback: Bool {
+        let host = (baseURL.host ?? "").lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return host == "localhost" || host.hasSuffix(".localhost") || host == "::1" || host.hasPrefix("127.")
+    }
 
     public init(baseURL: URL, apiKey: String?, imageDetail: String? = "auto", timeout: TimeInterval = 120,
                 maxAttempts: Int = 6, maxReasks: Int = 2, backoffBase: Double = 0.5, backoffMax: Double = 30,
@@ -103,8 +113,8 @@ public final class OpenAIClient: ChatService {
                 cache: LLMCache?, logger: Logger = Logger(label: "dsbuild.llm"), batchQueue: BatchQueue? = nil) {
         self.configuration = configuration
         self.batchQueue = batchQueue
-        self.transport = transport ?? (HTTPChatTransport(maxBodyBytes: configuration.maxReplyBytes,
-                                                         resolve: configuration.resolve) as any ChatTransport)
+        self.transport = transport ?? (HTTPChatTransport(maxBodyBytes: configuration.maxReplyBytes, resolve: configuration.resolve,
+                                                         direct: configuration.isLoopback) as any ChatTransport)
         self.cache = cache
         self.logger = logger
         wireFormat = Mutex(configuration.initialWireFormat)
@@ -363,6 +373,7 @@ public final class OpenAIClient: ChatService {
                 }
                 lastMessage = "\(configuration.baseURL.host ?? "the endpoint"): \(error.detail)"
                 lastStatus = nil
+                if error.code == .connection, let gone = configuration.endpointCheck?() { throw ChatError(.endpointGone, gone) }
             } catch let error as ChatError {
                 throw error
             } catch {

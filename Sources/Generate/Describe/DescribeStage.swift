@@ -124,8 +124,14 @@ public struct DescribeStage: Stage {
                                 for variant in 0..<max(settings.perKeyword, 1) {
                                     let key = DescriptionKey(keywordID: keyword.id, imageSHA256: image.0, aspect: aspect, mode: mode,
                                                              language: language, variant: variant, templateSHA256: template.sha256)
-                                    let row = rows[key]
+                                    var row = rows[key]
                                     let refs = mode == "text-only" ? references[keyword.id] ?? [] : []
+                                    // A reply cut at another completion limit was rejected for that setting, not for
+                                    // the item: with the limit changed it is asked again (its row is replaced).
+                                    if let cut = row, cut.status == "rejected", cut.reason == "truncated",
+                                       cut.detail != Self.truncatedDetail(settings.maxTokens) {
+                                        row = nil
+                                    }
                                     if let row {
                                         guard let verifier, verifier.needsVerdict(row, judgement: judgements[row.subject],
                                                                                   hasReferences: !refs.isEmpty) else { continue }
@@ -220,7 +226,8 @@ public struct DescribeStage: Stage {
     func write(_ request: ChatRequest, for item: Item) async throws -> Written {
         var request = request
         let bounds = settings.lengthBounds(of: item.aspect)
-        let validator = DescriptionValidator(minChars: bounds.min, maxChars: bounds.max, allKeywords: item.allKeywords)
+        let validator = DescriptionValidator(minChars: bounds.min, maxChars: bounds.max, allKeywords: item.allKeywords,
+                                             instructions: item.template.text)
         // The client re-asks a rejected description with the reason fed back; the last rejection is kept for the
         // row when every answer was rejected.
         let lastRejection = LastRejection()
@@ -245,7 +252,7 @@ public struct DescribeStage: Stage {
                                         completionTokens: result.usage.completionTokens, fromCache: result.fromCache)
         let text = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
         if result.finishReason == "length" {
-            let cut = DescriptionRejection("truncated", "cut at max_tokens (\(settings.maxTokens))")
+            let cut = DescriptionRejection("truncated", Self.truncatedDetail(settings.maxTokens))
             // A small local model runs on until cut: under `llm.local.trim_truncated` its last whole sentence stands.
             guard settings.llm.trimsTruncatedReplies, let whole = SentenceTrim.lastWholeSentences(text) else {
                 return .rejected(cut, text, summary)
@@ -264,6 +271,9 @@ public struct DescribeStage: Stage {
         // outcome does not depend on which request finished first.
         return .text(text, summary)
     }
+
+    /// The detail of a `truncated` rejection: the limit the reply was cut at (a changed limit makes the item pending).
+    static func truncatedDetail(_ maxTokens: Int) -> String { "cut at max_tokens (\(maxTokens))" }
 
     static func mimeType(_ format: String?) -> String {
         switch format?.lowercased() {

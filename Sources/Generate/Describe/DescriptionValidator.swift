@@ -2,7 +2,8 @@ import Foundation
 
 /// Why a description was rejected.
 public struct DescriptionRejection: Sendable, Equatable {
-    /// `too_short`, `too_long`, `wrong_language`, `refusal`, `other_keyword`, `near_duplicate`, `truncated`, `nul_character`.
+    /// `too_short`, `too_long`, `wrong_language`, `refusal`, `other_keyword`, `near_duplicate`, `truncated`,
+    /// `nul_character`, `control_tokens`, `prompt_echo` (`ReplyHygiene`).
     public let reason: String
     public let detail: String
 
@@ -19,11 +20,14 @@ public struct DescriptionValidator: Sendable {
     public var maxChars: Int
     /// Every keyword of the dataset, for the consistency check.
     public var allKeywords: [String]
+    /// The prompt template the description answers, for `ReplyHygiene`'s echo check ("" checks no echo).
+    public var instructions: String
 
-    public init(minChars: Int, maxChars: Int, allKeywords: [String]) {
+    public init(minChars: Int, maxChars: Int, allKeywords: [String], instructions: String = "") {
         self.minChars = minChars
         self.maxChars = maxChars
         self.allKeywords = allKeywords
+        self.instructions = instructions
     }
 
     public func check(_ text: String, keyword: String, language: String) -> DescriptionRejection? {
@@ -32,6 +36,7 @@ public struct DescriptionValidator: Sendable {
             return DescriptionRejection("nul_character", "contains a NUL character (U+0000), which would cut the stored text short")
         }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let problem = ReplyHygiene.problem(in: trimmed, instructions: instructions) { return DescriptionRejection(problem.reason, problem.detail) }
         if let refusal = Self.refusal(in: trimmed) { return DescriptionRejection("refusal", "starts like a refusal: \"\(refusal)\"") }
         if trimmed.count < minChars { return DescriptionRejection("too_short", "\(trimmed.count) characters, at least \(minChars) wanted") }
         if trimmed.count > maxChars { return DescriptionRejection("too_long", "\(trimmed.count) characters, at most \(maxChars) wanted") }

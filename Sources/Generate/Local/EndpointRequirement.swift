@@ -22,6 +22,11 @@ public struct NoEndpointError: Error, Sendable, CustomStringConvertible {
     public let baseURLVariable: String
     public let apiKeyVariable: String
 
+    public init(baseURLVariable: String, apiKeyVariable: String) {
+        self.baseURLVariable = baseURLVariable
+        self.apiKeyVariable = apiKeyVariable
+    }
+
     public var description: String {
         "no model endpoint: neither \(baseURLVariable)/\(apiKeyVariable) nor llm.base_url nor llm.local is set, so no request was sent"
             + " — run `dsbuild models install` and set llm.local.model: \(KnownModel.all[0].name) (or --local-model),"

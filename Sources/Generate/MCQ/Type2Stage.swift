@@ -1,6 +1,7 @@
 import Dataset
 import Foundation
 import GRDB
+import Synchronization
 
 /// Type 2 (complex reasoning) questions, per keyword and variant, written by the model from the keyword's accepted
 /// descriptions with a JSON schema. The model returns the answer apart from the distractors; dsbuild places it.
@@ -32,14 +33,22 @@ public struct Type2Stage: Stage {
     public static let schema = #"{"type":"object","properties":{"question":{"type":"string","minLength":10,"maxLength":300},"answer":{"type":"string","minLength":1,"maxLength":120},"distractors":{"type":"array","items":{"type":"string","minLength":1,"maxLength":120},"minItems":3,"maxItems":3},"aspect":{"type":"string"},"rationale":{"type":"string"}},"required":["question","answer","distractors","aspect","rationale"],"additionalProperties":false}"#
 
     /// The schema under `llm.local`: every string bounded, so a small model under llama.cpp's grammar (which
-    /// honours `maxLength`) closes the object instead of writing its rationale until cut at `max_tokens`.
-    public static let localSchema = #"{"type":"object","properties":{"question":{"type":"string","minLength":10,"maxLength":160},"answer":{"type":"string","minLength":2,"maxLength":40},"distractors":{"type":"array","items":{"type":"string","minLength":2,"maxLength":40},"minItems":3,"maxItems":3},"aspect":{"type":"string","maxLength":20},"rationale":{"type":"string","maxLength":80}},"required":["question","answer","distractors","aspect","rationale"],"additionalProperties":false}"#
+    /// honours `maxLength` and `pattern`) closes the object instead of writing its rationale until cut at
+    /// `max_tokens`; the question and the options are held to the shape `ReplyHygiene` and `MCQValidator` accept —
+    /// a question that starts with a capital letter and ends with `?`, options that start with a letter or digit,
+    /// none with `<`, `>`, `|`, braces, brackets, quotes or line breaks (no chat-template token, no fragment).
+    public static let localSchema = #"{"type":"object","properties":{"question":{"type":"string","pattern":"^[A-Z][^\"\\\\<>|{}\\[\\]\\n]{8,150}[?]$"},"answer":{"type":"string","pattern":"^[A-Za-z0-9][^\"\\\\<>|{}\\[\\]\\n]{1,38}$"},"distractors":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9][^\"\\\\<>|{}\\[\\]\\n]{1,38}$"},"minItems":3,"maxItems":3},"aspect":{"type":"string","maxLength":20},"rationale":{"type":"string","maxLength":80}},"required":["question","answer","distractors","aspect","rationale"],"additionalProperties":false}"#
 
     /// The schema sent: `localSchema` under `llm.local` (a remote endpoint's requests, and their cache keys, are unchanged).
     var schema: String { settings.llm.usesLocalModel ? Self.localSchema : Self.schema }
 
     /// 500 completion tokens; under `llm.local` at most the local limit (a CPU writes a few tokens a second).
-    var maxTokens: Int { settings.llm.usesLocalModel ? min(Self.maxTokens, max(settings.llm.maxTokens ?? Self.maxTokens, 320)) : Self.maxTokens }
+    var maxTokens: Int { Self.maxTokens(settings.llm) }
+
+    /// The completion limit of a Type 2 request under `llm` (the local limit under `llm.local`).
+    public static func maxTokens(_ llm: LLMSettings) -> Int {
+        llm.usesLocalModel ? min(maxTokens, max(llm.maxTokens ?? maxTokens, 320)) : maxTokens
+    }
 
     public static let template = """
         Write one multiple-choice question in {language} that tests knowledge of the {category} "{keyword}" described \
@@ -73,15 +82,20 @@ public struct Type2Stage: Stage {
 
     public func work(on item: Item) async throws -> Outcome {
         let prompt = Self.prompt(for: item, language: settings.language)
-        let validator = MCQValidator()
+        let validator = MCQValidator(instructions: Self.template)
+        // The client re-asks a rejected question with the reason fed back; the last rejection is recorded when every
+        // answer was rejected, under its own reason (`control_tokens`, `fragment_question`…).
+        let lastRejection = Mutex<(reason: String, detail: String, question: String, options: [String])?>(nil)
         let request = ChatRequest(
             model: settings.model, messages: [.user(prompt)], temperature: settings.temperature, maxTokens: maxTokens,
             seed: settings.seed + item.variant, responseFormat: .jsonSchema(name: "mcq", schema: schema),
             purpose: "mcq.type2",
             validator: { text in
                 guard let parsed = Self.parse(text) else { return "the reply does not have question, answer and distractors" }
-                return validator.check(question: parsed.question, options: [parsed.answer] + parsed.distractors,
-                                       answer: parsed.answer, type: 2).map { "\($0.1) (\($0.0))" }
+                let options = [parsed.answer] + parsed.distractors
+                guard let problem = validator.check(question: parsed.question, options: options, answer: parsed.answer, type: 2) else { return nil }
+                lastRejection.withLock { $0 = (problem.0, problem.1, parsed.question, options) }
+                return "\(problem.1) (\(problem.0))"
             },
             refresh: settings.refresh)
         let result: ChatResult
@@ -89,6 +103,9 @@ public struct Type2Stage: Stage {
             result = try await client.complete(request)
         } catch {
             if error.endsItemWork { throw error }
+            if error.code == .invalidOutput, let last = lastRejection.withLock({ $0 }) {
+                return .rejected(question(item, text: last.question, options: last.options), reason: last.reason, detail: last.detail)
+            }
             if error.code == .invalidOutput {
                 return .rejected(question(item, text: "", options: []), reason: "invalid_output", detail: error.message)
             }

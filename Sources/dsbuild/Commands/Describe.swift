@@ -57,7 +57,7 @@ extension DSBuild {
             let context = try CommandContext.open(options, command: estimate ? "estimate" : "describe")
             var settings = settings(context)
             if estimate {
-                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.describe], batch: batch || LLMSettings(recipe: context.recipe).batch, describe: settings), options: options)
+                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.describe], batch: batch || LLMSettings(recipe: context.recipe).batch, describe: settings, local: local.path), options: options)
                 return
             }
             let plan = try LocalModelSession.plan(context, option: local.path)
@@ -67,7 +67,15 @@ extension DSBuild {
                 return
             }
             let finalSettings = settings
-            try await LocalModelSession.serving(context, plan: plan, needsModel: true, command: "describe") {
+            // Under a local model with nothing left to write, no server is started (the rerun of a finished describe).
+            var needsModel = true
+            if plan != nil, LocalModelSession.current == nil {
+                let probe = EstimatingChatService(configuration: OpenAIClientConfiguration.from(settings.llm, environment: ProcessInfo.processInfo.environment),
+                                                  manifest: context.workspace.manifest)
+                needsModel = !(try await DescribeStage(settings: finalSettings, client: probe, workspaceRoot: context.workspace.root)
+                    .pending(in: context.workspace.manifest).isEmpty)
+            }
+            try await LocalModelSession.serving(context, plan: plan, needsModel: needsModel, command: "describe", batch: batch) {
                 try await run(context, settings: finalSettings)
             }
         }

@@ -25,6 +25,7 @@ extension DSBuild {
         @Flag(help: "Price at the Batch API's share (llm.batch_price_factor), as llm.batch does.")
         var batch = false
 
+        @OptionGroup var local: LocalModelOption
         @OptionGroup var options: GlobalOptions
 
         func validate() throws {
@@ -40,7 +41,8 @@ extension DSBuild {
             }
             let parts = try stages.map { try CommaList.parse($0, option: "--stages").compactMap(PipelineEstimate.Part.init) }
                 ?? PipelineEstimate.Part.allCases
-            let estimate = try await PipelineEstimate.make(context, parts: parts, batch: batch || LLMSettings(recipe: context.recipe).batch)
+            let estimate = try await PipelineEstimate.make(context, parts: parts, batch: batch || LLMSettings(recipe: context.recipe).batch,
+                                                           local: local.path)
             EstimateOutput.show(estimate, options: options)
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dataset
 import Foundation
+import Generate
 import Train
 
 extension DSBuild {
@@ -159,7 +160,11 @@ extension DSBuild {
             }
             guard let backend = try EvalBackend.choose(endpoint: section.endpoint, checkpoint: checkpoint, python: python,
                                                        train: TrainSection(recipe: recipe)) else {
-                throw ValidationError("no endpoint: pass --endpoint URL, set OPENAI_BASE_URL, or score a local --checkpoint DIR")
+                // The same one line and exit status as every stage that asks a model (README), plus the checkpoint.
+                let llm = LLMSettings(recipe: recipe)
+                let missing = NoEndpointError(baseURLVariable: llm.baseURLVariable, apiKeyVariable: llm.apiKeyVariable)
+                Output.error("eval: \(missing.description); or pass --endpoint URL, or score a local --checkpoint DIR")
+                throw ExitCode(2)
             }
             let apiKey = ProcessInfo.processInfo.environment[LLMSettings(recipe: recipe).apiKeyVariable]
             let trainRun = try workspace.flatMap { workspace in try checkpoint.flatMap { try EvalStore.trainRunID(forCheckpoint: $0, in: workspace) } }

@@ -79,7 +79,7 @@ extension DSBuild {
             let context = try CommandContext.open(options, command: estimate ? "estimate" : "filter")
             var settings = try settings(context.recipe)
             if estimate {
-                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.filter], batch: batch || LLMSettings(recipe: context.recipe).batch, filter: settings), options: options)
+                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.filter], batch: batch || LLMSettings(recipe: context.recipe).batch, filter: settings, local: local.path), options: options)
                 return
             }
             if let ms = ProcessInfo.processInfo.environment["DSBUILD_TEST_FILTER_DELAY_MS"], let v = Int(ms) {
@@ -87,10 +87,16 @@ extension DSBuild {
             }
             // Only judges ask a model: a filter without them neither resolves nor starts one.
             let plan = settings.vlmJudge || settings.relevance ? try LocalModelSession.plan(context, option: local.path) : nil
+            if plan == nil, local.path != nil {
+                // Checked all the same (a wrong path is said now, not at the next command), and said to be unused.
+                _ = try LocalModelSession.plan(context, option: local.path)
+                if !options.quiet { Output.note("filter: --local-model is not used: no judge is on (filter.vlm_judge, filter.relevance)") }
+            }
             plan?.adapt(&settings, context)
             let judged = settings
             // The rules need no model: a filter without judges runs with no endpoint at all. Both judges share one server.
-            try await LocalModelSession.serving(context, plan: plan, needsModel: judged.vlmJudge || judged.relevance, command: "filter") {
+            try await LocalModelSession.serving(context, plan: plan, needsModel: judged.vlmJudge || judged.relevance, command: "filter",
+                                              batch: batch) {
                 try await run(context, settings: judged)
             }
         }

@@ -151,7 +151,7 @@ extension DSBuild {
             }
             var settings = try settings(context.recipe)
             if estimate {
-                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.mcq], batch: batch || LLMSettings(recipe: context.recipe).batch, mcq: settings), options: options)
+                EstimateOutput.show(try await PipelineEstimate.make(context, parts: [.mcq], batch: batch || LLMSettings(recipe: context.recipe).batch, mcq: settings, local: local.path), options: options)
                 return
             }
             // Type 1 questions are built from the keywords alone; Type 2, the blind check and verification ask a model.
@@ -160,7 +160,7 @@ extension DSBuild {
             plan?.adapt(&settings, context)
             let finalSettings = settings
             let needsModel = settings.types.contains(2) || settings.blindCheck || settings.verify
-            try await LocalModelSession.serving(context, plan: plan, needsModel: needsModel, command: "mcq") {
+            try await LocalModelSession.serving(context, plan: plan, needsModel: needsModel, command: "mcq", batch: batch) {
                 try await generate(context, settings: finalSettings)
             }
         }
@@ -226,8 +226,11 @@ extension DSBuild {
             } else if !options.quiet {
                 print("mcq: split \(settings.split.summary): \(assignment.testImages) test / \(assignment.trainImages) train images")
                 print("mcq: \(counts.total) questions (\(counts.test) test), \(counts.created) new, \(counts.duplicates) duplicates dropped, answer letters A–D \(counts.histogram)")
-                if let t1 = result["type1"] { print("type 1: \(t1)") }
-                if let t2 = result["type2"] { print("type 2: \(t2)") }
+                if let counts = run.type1 { print("type 1: \(counts.type1Accepted) accepted, \(counts.type1Rejected) rejected") }
+                if let summary = run.type2 {
+                    let counts = summary.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                    print("type 2: \(summary.pending) to do — \(counts.isEmpty ? "nothing" : counts)\(summary.failures > 0 ? ", \(summary.failures) failed" : "")")
+                }
                 if let summary = run.verify {
                     let counts = summary.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                     print("answer keys (\(settings.verifyModel)): \(summary.pending) to verify — \(counts.isEmpty ? "nothing" : counts)")

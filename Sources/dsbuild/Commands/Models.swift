@@ -36,8 +36,11 @@ extension DSBuild {
                 Output.note("models: installing \(model.name) and \(KnownModel.serverPackage) into \(cache.directory.path) (the server builds from source the first time: minutes)")
                 let installed: ModelsCache.Installed
                 do {
-                    installed = try ModelInstaller(cache: cache, environment: environment).install(model)
-                } catch {
+                    // Ctrl-C stops the step under way (pip, the build) with its whole group: exit 130, nothing recorded.
+                    installed = try await Interruption.cancellable {
+                        try await ModelInstaller(cache: cache, environment: environment).install(model)
+                    }
+                } catch let error as LocalServerError {
                     Output.error("models install \(model.name): \(error.description)")
                     throw ExitCode(1)
                 }
@@ -70,10 +73,13 @@ extension DSBuild {
                     return
                 }
                 print("models in \(cache.directory.path):")
-                if installed.isEmpty { print("  none — run `dsbuild models install`") }
+                let corrupt = cache.corrupt()
+                if installed.isEmpty && corrupt.isEmpty { print("  none — run `dsbuild models install`") }
+                for line in corrupt { print("  \(line) — run `dsbuild models install` to repair it") }
                 for model in installed {
                     let size = String(format: "%.0f MB", Double(model.bytes) / 1_000_000)
-                    print("  \(model.name)  \(model.capabilities.joined(separator: "+"))  \(size)  \(model.file)")
+                    let damage = cache.damage(of: model).map { "  DAMAGED: \($0) — run `dsbuild models install \(model.name)` to repair" } ?? ""
+                    print(ModelsCache.printable("  \(model.name)  \(model.capabilities.joined(separator: "+"))  \(size)  \(model.file)\(damage)"))
                 }
                 let server = LocalServerBinary.inVenv(cache.venv)
                 print("server: \(server?.path ?? "not installed in the cache (llama-server on PATH, llm.local.venv or $DSBUILD_LLAMA_VENV also work)")")
@@ -86,7 +92,8 @@ extension DSBuild {
 enum ModelsList {
     static func json(_ model: ModelsCache.Installed, cache: ModelsCache) -> [String: Any] {
         ["name": model.name, "file": model.file, "mmproj": model.mmproj ?? NSNull(), "capabilities": model.capabilities,
-         "packages": model.packages, "bytes": model.bytes, "installed_at": model.installedAt,
+         "packages": model.packages, "bytes": model.bytes, "sha256": model.sha256 ?? NSNull(), "installed_at": model.installedAt,
+         "damaged": cache.damage(of: model) ?? NSNull(),
          "recipe": ["llm": ["local": ["model": model.name]]]]
     }
 }

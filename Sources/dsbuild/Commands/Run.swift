@@ -51,7 +51,7 @@ extension DSBuild {
                 var global = options
                 global.workspace = directory.path
                 let context = try CommandContext.open(global, command: "estimate").with(recipe: parsed)
-                EstimateOutput.show(try await PipelineEstimate.make(context, parts: PipelineEstimate.Part.allCases, batch: batch || LLMSettings(recipe: parsed).batch),
+                EstimateOutput.show(try await PipelineEstimate.make(context, parts: PipelineEstimate.Part.allCases, batch: batch || LLMSettings(recipe: parsed).batch, local: local.path),
                                     options: options)
                 return
             }
@@ -83,8 +83,26 @@ extension DSBuild {
             let asksModel = stages.contains(.describe) || stages.contains(.mcq)
                 || (stages.contains(.filter) && (filter.vlmJudge || filter.relevance))
             let plan = asksModel ? try LocalModelSession.plan(context, option: local.path) : nil
-            let result = try await LocalModelSession.serving(context, plan: plan, needsModel: plan != nil && asksModel, command: "run") {
-                try await runStages(stages, arguments: arguments, progress: progress, batch: batch)
+            if plan != nil, batch || LLMSettings(recipe: parsed).batch { throw ValidationErrorMessage(BatchMode.localRefusal) }
+            // The server starts just before the first stage that asks it (collect and a judge-less filter run without
+            // it, and a failed start stops the run there), then serves every later stage and stops with the run.
+            let modelStage = { (stage: PipelineStage) in stage == .describe || stage == .mcq || (stage == .filter && (filter.vlmJudge || filter.relevance)) }
+            let split = plan == nil ? stages.count : (stages.firstIndex(where: modelStage) ?? stages.count)
+            var result = try await runStages(Array(stages[..<split]), arguments: arguments, progress: progress, batch: batch)
+            if let plan, split < stages.count, !result.interrupted, result.stopped == nil {
+                defer { LocalModelSession.stopStarted() }
+                do {
+                    try await LocalModelSession.startIfNeeded(context, plan: plan, command: "run")
+                    result.merge(try await runStages(Array(stages[split...]), arguments: arguments, progress: progress, batch: batch))
+                } catch let exit as ExitCode where exit.rawValue == Interruption.exitCode.rawValue {
+                    result.outcomes.append((stages[split], "interrupted"))
+                    result.interrupted = true
+                } catch let exit as ExitCode {
+                    result.outcomes.append((stages[split], "stopped"))
+                    result.stopped = "\(stages[split].rawValue) stopped: the local model's server did not start (exit \(exit.rawValue))"
+                }
+            } else if split < stages.count, !result.interrupted, result.stopped == nil {
+                result.merge(try await runStages(Array(stages[split...]), arguments: arguments, progress: progress, batch: batch))
             }
             try finish(result, recipe: parsed, directory: directory, started: started)
         }
@@ -163,4 +181,13 @@ struct PipelineResult: Sendable {
     var interrupted = false
     /// The closing `check` stage's report, when it ran.
     var check: CheckReport?
+
+    /// Adds what the later stages of the same run did.
+    mutating func merge(_ later: PipelineResult) {
+        outcomes += later.outcomes
+        failed = failed || later.failed
+        stopped = stopped ?? later.stopped
+        interrupted = interrupted || later.interrupted
+        check = later.check ?? check
+    }
 }

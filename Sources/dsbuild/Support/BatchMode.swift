@@ -12,10 +12,13 @@ enum BatchMode {
     static func queue(_ context: CommandContext, flag: Bool) throws -> BatchQueue? {
         guard flag || LLMSettings(recipe: context.recipe).batch else { return nil }
         if LocalModelSession.current != nil {
-            throw ValidationErrorMessage("--batch (llm.batch) sends requests to a provider's Batch API; the local model (llm.local) has none: run without it")
+            throw ValidationErrorMessage(localRefusal)
         }
         return BatchQueue()
     }
+
+    /// Why batch mode is refused under a local model.
+    static let localRefusal = "--batch (llm.batch) sends requests to a provider's Batch API; the local model (llm.local) has none: run without it"
 
     /// The driver over the configured endpoint and the workspace's manifest.
     static func driver(_ context: CommandContext, queue: BatchQueue) -> BatchDriver {

@@ -33,6 +33,10 @@ enum LocalModelSession {
             return Plan(llm: llm, model: server.configuration.model, mmproj: server.configuration.mmproj, alias: server.modelName)
         }
         let fromOption = option != nil
+        if let option, option.trimmingCharacters(in: .whitespaces).isEmpty {
+            Output.error("--local-model: the path is empty: give a .gguf file or an installed model (\(KnownModel.all.map(\.name).joined(separator: ", ")))")
+            throw ExitCode(2)
+        }
         if let option { llm.localModel = option }
         guard llm.usesLocalModel, let value = llm.localModel else { return nil }
         let cache = ModelsCache.from(environment: ProcessInfo.processInfo.environment)
@@ -45,7 +49,7 @@ enum LocalModelSession {
                 mmproj = cache.installed().first { $0.name == known.name }?.mmproj.map { URL(fileURLWithPath: $0) }
             }
             llm.localModel = model.path
-            return Plan(llm: llm, model: model, mmproj: mmproj, alias: model.deletingPathExtension().lastPathComponent)
+            return Plan(llm: llm, model: model, mmproj: mmproj, alias: LocalServerConfiguration.alias(for: model))
         } catch {
             Output.error(error.description)
             throw ExitCode(2)
@@ -55,9 +59,13 @@ enum LocalModelSession {
     /// Runs `body` with the endpoint it needs. With a `plan` and `needsModel`, the local server is started first
     /// (unless running) and stopped after; without a plan and with `needsModel`, the command stops at once (exit 2)
     /// when no endpoint is configured — no request leaves for a default endpoint without a key.
-    static func serving<T>(_ context: CommandContext, plan: Plan?, needsModel: Bool, command: String,
+    /// With `batch` (or `llm.batch`) under a local model, the command is refused before any server starts.
+    static func serving<T>(_ context: CommandContext, plan: Plan?, needsModel: Bool, command: String, batch: Bool = false,
                            _ body: () async throws -> T) async throws -> T {
         guard needsModel, current == nil else { return try await body() }
+        if plan != nil, batch || LLMSettings(recipe: context.recipe).batch {
+            throw ValidationErrorMessage(BatchMode.localRefusal)
+        }
         guard let plan else {
             if let missing = EndpointRequirement.check(LLMSettings(recipe: context.recipe), environment: ProcessInfo.processInfo.environment) {
                 Output.error("\(command): \(missing.description)")
@@ -73,6 +81,22 @@ enum LocalModelSession {
         return try await body()
     }
 
+    /// For `dsbuild run`: starts the plan's server unless one runs, to serve every later stage; `stopStarted()`
+    /// stops it. A failed start is one line and `ExitCode(2)`; Ctrl-C during it, exit 130.
+    static func startIfNeeded(_ context: CommandContext, plan: Plan, command: String) async throws {
+        guard current == nil else { return }
+        _ = try await start(plan, context: context, command: command)
+    }
+
+    /// Stops the server `startIfNeeded` started (nothing when none runs).
+    static func stopStarted() {
+        let server = active.withLock { server -> LocalServer? in
+            defer { server = nil }
+            return server
+        }
+        server?.stop()
+    }
+
     private static func start(_ plan: Plan, context: CommandContext, command: String) async throws -> LocalServer {
         let environment = ProcessInfo.processInfo.environment
         let log = context.workspace.root.appendingPathComponent("logs/llama-server.log")
@@ -85,9 +109,16 @@ enum LocalModelSession {
                                                          context: plan.llm.localContext, parallel: plan.llm.localParallel,
                                                          logFile: log, startupSeconds: plan.llm.localStartupSeconds)
             if !context.options.quiet {
+                let ignored = [plan.llm.baseURLVariable, plan.llm.apiKeyVariable].filter { !(environment[$0] ?? "").isEmpty }
+                if !ignored.isEmpty {
+                    Output.note("\(command): llm.local is set, so \(ignored.joined(separator: " and ")) \(ignored.count == 1 ? "is" : "are") not used")
+                }
                 Output.note("\(command): serving \(plan.model.lastPathComponent) with llama.cpp (\(binary.origin)), \(plan.llm.localParallel) slots; log \(log.path)")
             }
-            let server = try await LocalServer.start(configuration, logger: context.logger)
+            // Ctrl-C while the model loads stops the wait (and the server) at once: the start runs in a task the
+            // signal cancels, as the stage's work does.
+            let logger = context.logger
+            let server = try await Interruption.cancellable { try await LocalServer.start(configuration, logger: logger) }
             active.withLock { $0 = server }
             return server
         } catch let error as LocalServerError {

@@ -18,8 +18,12 @@ enum PipelineEstimate {
 
     static func make(_ context: CommandContext, parts: [Part], batch: Bool,
                      describe describeSettings: DescribeSettings? = nil, mcq mcqSettings: MCQSettings? = nil,
-                     filter filterSettings: FilterSettings? = nil) async throws -> CostEstimate {
-        let llm = LLMSettings(recipe: context.recipe)
+                     filter filterSettings: FilterSettings? = nil, local: String? = nil) async throws -> CostEstimate {
+        // Under a local model (`llm.local`, `--local-model`) the stages are estimated as they will run: the served
+        // model's name, its completion limits, nothing to pay — and no server is started.
+        let plan = try LocalModelSession.plan(context, option: local)
+        var llm = plan?.llm ?? LLMSettings(recipe: context.recipe)
+        if let plan { llm.model = plan.alias }
         let manifest = context.workspace.manifest
         let root = context.workspace.root
         let estimator = CostEstimator(settings: llm, calibration: try TokenCalibration.load(from: manifest), batch: batch)
@@ -28,13 +32,15 @@ enum PipelineEstimate {
         func service() -> EstimatingChatService { EstimatingChatService(configuration: configuration, manifest: manifest) }
 
         if parts.contains(.filter) {
-            let settings = filterSettings ?? FilterSettings(recipe: context.recipe)
+            var adapted = filterSettings ?? FilterSettings(recipe: context.recipe)
+            plan?.adapt(&adapted, context)
+            let settings = adapted
             if settings.vlmJudge || settings.relevance {
                 let judges = service()
                 let pipeline = FilterPipeline(
                     workspace: context.workspace, settings: settings,
-                    judge: settings.vlmJudge ? VLMWatermarkJudge(service: judges, model: settings.vlmModel ?? llm.model) : nil,
-                    relevance: settings.relevance ? VLMRelevanceJudge(service: judges, model: settings.relevanceModel ?? llm.model) : nil,
+                    judge: settings.vlmJudge ? VLMWatermarkJudge(service: judges, model: plan?.alias ?? settings.vlmModel ?? llm.model) : nil,
+                    relevance: settings.relevance ? VLMRelevanceJudge(service: judges, model: plan?.alias ?? settings.relevanceModel ?? llm.model) : nil,
                     logger: context.logger)
                 do { _ = try await pipeline.run(runner: context.runner, dryRun: true) } catch {
                     estimate.notes.append(SecretRedactor.redact("filter: the judges' requests after this error are not counted: \(error)"))
@@ -48,7 +54,9 @@ enum PipelineEstimate {
         var descriptionsPerKeyword = 1.0
         var descriptionTokens = 0.0
         if parts.contains(.describe) {
-            let settings = describeSettings ?? DescribeSettings(recipe: context.recipe, workspaceRoot: root)
+            var adapted = describeSettings ?? DescribeSettings(recipe: context.recipe, workspaceRoot: root)
+            plan?.adapt(&adapted, context)
+            let settings = adapted
             let writer = service()
             let stage = try DescribeStage(settings: settings, client: writer, workspaceRoot: root)
             let items = try await stage.pending(in: manifest)
@@ -82,7 +90,9 @@ enum PipelineEstimate {
         }
 
         if parts.contains(.mcq) {
-            let settings = mcqSettings ?? MCQSettings(recipe: context.recipe)
+            var adapted = mcqSettings ?? MCQSettings(recipe: context.recipe)
+            plan?.adapt(&adapted, context)
+            let settings = adapted
             var newType2 = 0
             var type2Prompt = 0.0
             if settings.types.contains(2) {
@@ -120,7 +130,7 @@ enum PipelineEstimate {
                         + TokenApproximation.tokens(in: Type2Stage.schema) + 10
                     let count = unsplit.count * max(settings.perKeyword, 1)
                     estimate.rows.append(estimator.projected(stage: "mcq", purpose: "mcq.type2", model: settings.model, count: count,
-                                                             prompt: prompt, maxCompletion: Double(Type2Stage.maxTokens)))
+                                                             prompt: prompt, maxCompletion: Double(Type2Stage.maxTokens(settings.llm))))
                     type2Prompt = newType2 > 0 ? type2Prompt : prompt
                     newType2 += count
                 }
@@ -130,7 +140,7 @@ enum PipelineEstimate {
                     let prompt = TokenApproximation.tokens(in: Type2Stage.template) + TokenApproximation.tokens(in: Type2Stage.schema)
                         + quoted * descriptionTokens + 10
                     estimate.rows.append(estimator.projected(stage: "mcq", purpose: "mcq.type2", model: settings.model, count: awaiting,
-                                                             prompt: prompt, maxCompletion: Double(Type2Stage.maxTokens)))
+                                                             prompt: prompt, maxCompletion: Double(Type2Stage.maxTokens(settings.llm))))
                     type2Prompt = newType2 > 0 ? type2Prompt : prompt
                     newType2 += awaiting
                 }

@@ -52,7 +52,7 @@ enum Wiring {
 
     /// The client's configuration for the local server this command started: its loopback URL, no key, as many
     /// requests in flight as it has slots (more would queue inside it and time out there), and a time limit a CPU
-    /// writing a few tokens a second can meet.
+    /// writing a few tokens a second can meet; when a request cannot connect, whether the server has exited.
     static func local(_ server: LocalServer, _ configuration: inout OpenAIClientConfiguration) {
         configuration.baseURL = server.baseURL
         configuration.apiKey = nil
@@ -60,5 +60,7 @@ enum Wiring {
         configuration.limits.requestsPerMinute = nil
         configuration.limits.tokensPerMinute = nil
         configuration.timeout = max(configuration.timeout, 900)
+        // A server that died is named once (status and log) and stops the stage, instead of every retry of every item.
+        configuration.endpointCheck = { server.exitReport }
     }
 }
