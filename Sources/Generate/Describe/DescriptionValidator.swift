@@ -31,12 +31,8 @@ public struct DescriptionValidator: Sendable {
     }
 
     public func check(_ text: String, keyword: String, language: String) -> DescriptionRejection? {
-        // SQLite binds text as a C string: a NUL would cut the stored description short without a word.
-        if text.unicodeScalars.contains("\u{0}") {
-            return DescriptionRejection("nul_character", "contains a NUL character (U+0000), which would cut the stored text short")
-        }
+        if let problem = ReplyHygiene.problem(in: text, instructions: instructions) { return DescriptionRejection(problem.reason, problem.detail) }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let problem = ReplyHygiene.problem(in: trimmed, instructions: instructions) { return DescriptionRejection(problem.reason, problem.detail) }
         if let refusal = Self.refusal(in: trimmed) { return DescriptionRejection("refusal", "starts like a refusal: \"\(refusal)\"") }
         if trimmed.count < minChars { return DescriptionRejection("too_short", "\(trimmed.count) characters, at least \(minChars) wanted") }
         if trimmed.count > maxChars { return DescriptionRejection("too_long", "\(trimmed.count) characters, at most \(maxChars) wanted") }

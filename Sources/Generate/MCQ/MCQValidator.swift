@@ -27,10 +27,6 @@ public struct MCQValidator: Sendable {
         }
         if type == 2, let fragment = Self.fragment(question: question, options: options) { return fragment }
         if options.count != optionCount { return ("option_count", "\(options.count) options, \(optionCount) wanted") }
-        // SQLite binds text as a C string: a NUL would cut the stored question short without a word.
-        if ([question] + options).contains(where: { $0.unicodeScalars.contains("\u{0}") }) {
-            return ("nul_character", "the question or an option contains a NUL character (U+0000), which would cut it short")
-        }
         let normalized = options.map(Self.normalize)
         if normalized.contains(where: \.isEmpty) { return ("empty_option", "an option is empty") }
         if Set(normalized).count != normalized.count { return ("duplicate_options", "options repeat after normalisation: \(options)") }

@@ -1,12 +1,15 @@
 import Foundation
 
 /// The checks every model reply passes before its text is used, whatever it is for (a description, a question,
-/// an option) and whichever model wrote it: no chat-template or control tokens (`<|im_end|>`, `<start_of_image>`,
+/// an option) and whichever model wrote it: no NUL character (SQLite binds text as a C string: a NUL would cut the
+/// stored text short without a word), no chat-template or control tokens (`<|im_end|>`, `<start_of_image>`,
 /// `[INST]`, `</s>` — a small model that runs past its turn writes them), and no long verbatim run of the prompt's
 /// own instructions (a model that echoes "Write plain prose, no lists…" has answered nothing). Declared once;
 /// `DescriptionValidator` and `MCQValidator` call it, so a failure is a rejection with its reason, re-asked as
 /// their other failures are.
 public enum ReplyHygiene {
+    /// `nul_character`: the reply holds U+0000.
+    public static let nulReason = "nul_character"
     /// `control_tokens`: the reply holds a chat-template or control token.
     public static let controlTokensReason = "control_tokens"
     /// `prompt_echo`: the reply repeats a long run of the instructions word for word.
@@ -21,6 +24,9 @@ public enum ReplyHygiene {
     /// The first problem of `text`, as `(reason, detail)`; `instructions` is the prompt template's text (its
     /// `{placeholders}` split it: a run never spans a filled-in value such as a quoted description).
     public static func problem(in text: String, instructions: String = "") -> (reason: String, detail: String)? {
+        if text.unicodeScalars.contains("\u{0}") {
+            return (nulReason, "contains a NUL character (U+0000), which would cut the stored text short")
+        }
         if let marker = controlMarkers.first(where: { text.contains($0) }) {
             return (controlTokensReason, "holds the chat-template token \"\(marker)\"")
         }
