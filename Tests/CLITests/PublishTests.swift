@@ -341,8 +341,8 @@ struct PublishTests {
         #expect(Set(credits.map { $0["image_sha256"] ?? "" }) == published)
         for row in credits where inputs.ccBy.contains(row["image_sha256"] ?? "") {
             #expect(row["author"] == "K-Viscuit (Baek et al.)" && row["license"] == "cc-by", "\(row)")
-            // The sidecars say `CC BY 4.0` and collect stores `cc-by`: the version is not recorded, so none is invented.
-            #expect(row["license_url"] == "https://creativecommons.org/licenses/by/", "\(row)")
+            // The sidecars say `CC BY 4.0`: collect keeps the spelling (`license_raw`), so the 4.0 deed is credited.
+            #expect(row["license_url"] == "https://creativecommons.org/licenses/by/4.0/", "\(row)")
             #expect(row["source_page"]?.hasPrefix("https://commons.wikimedia.org/wiki/File:") == true, "\(row)")
             #expect(row["modifications"]?.hasPrefix("none") == true, "a JPEG copied as stored was not modified: \(row)")
         }
@@ -358,7 +358,7 @@ struct PublishTests {
         let card = try String(contentsOf: pubA.appendingPathComponent("README.md"), encoding: .utf8)
         for needle in ["license: other", "pretty_name: \"K-Viscuit sample (dsbuild publish test)\"", "- config_name: paired\n  default: true",
                        "path: mcq/test-*.parquet", "size_categories:", "## Funnel", "## Split design", "## Filter rules", "min_short_side",
-                       "fake-model", "## Citation", "| CC BY (version not recorded) |"] {
+                       "fake-model", "## Citation", "| CC BY 4.0 |"] {
             #expect(card.contains(needle), "the card lacks \(needle)")
         }
 
