@@ -43,8 +43,13 @@ public struct URLListSource: ImageSource {
                                        detail: "no `\(columns.url)` column; name it with --url-column or collect.sources.urls.url_column")
         if kind == "parquet" {
             let reader = parquet ?? ParquetRows.bundled()
-            try reader.read(file) { (names: [String]) throws(CollectError) in
-                if !names.contains(columns.url) { throw noURLColumn }
+            try reader.read(file, problem: { line, message in
+                problems.append("\(file.lastPathComponent):\(line): \(message)")
+            }) { (found: [ParquetRows.Column]) throws(CollectError) in
+                guard let url = found.first(where: { $0.name == columns.url }) else { throw noURLColumn }
+                guard url.isText else {
+                    throw CollectError(.unreadableInput, item: file.path, detail: "`\(columns.url)` is \(url.type), not a string column")
+                }
             } rows: { batch in
                 for record in batch { Self.add(record, columns: columns, file: file, rows: &rows, order: &order, problems: &problems) }
             }
@@ -99,10 +104,18 @@ public struct URLListSource: ImageSource {
         if rows[keyword] == nil { order.append(keyword) }
         let candidate = Candidate(
             source: sourceName, sourceID: url, imageURL: url, license: License.normalize(license) ?? license,
-            description: caption, declaredWidth: (extra["WIDTH"] ?? extra["width"]).flatMap { Int(Double($0) ?? -1) }.flatMap { $0 >= 0 ? $0 : nil },
-            declaredHeight: (extra["HEIGHT"] ?? extra["height"]).flatMap { Int(Double($0) ?? -1) }.flatMap { $0 >= 0 ? $0 : nil },
+            description: caption, declaredWidth: declaredSize(extra["WIDTH"] ?? extra["width"]),
+            declaredHeight: declaredSize(extra["HEIGHT"] ?? extra["height"]),
             extra: extra, rank: rows[keyword, default: []].count)
         rows[keyword, default: []].append(candidate)
+    }
+
+    /// A declared width or height: a whole number of pixels in 0…1,000,000, else absent (LAION's NaN, `inf`, `1e300`,
+    /// `-5`, `abc` are no size, and the row goes on).
+    static func declaredSize(_ text: String?) -> Int? {
+        guard let text, let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite,
+              value >= 0, value <= 1_000_000 else { return nil }
+        return Int(value)
     }
 
     static func format(of file: URL) -> String {
