@@ -90,12 +90,25 @@ struct Img2DatasetSidecarTests {
         try FileManager.default.removeItem(at: out.appendingPathComponent("paired/00000_stats.json"))
         let (_, second) = try await fixture.writeShards { $0.python = python }
         #expect(second.written == 0, "no shard is written again")
+        #expect(second.sidecarsWritten == 2, "the two missing sidecars are counted")
         #expect(try ShardWriterTests().files(out) == before, "the missing sidecars come back byte for byte")
         // A changed parquet no longer matches shards.json: the index check before training refuses it.
         var parquet = try Data(contentsOf: out.appendingPathComponent("paired/00000.parquet"))
         parquet[parquet.count / 2] ^= 0xFF
         try parquet.write(to: out.appendingPathComponent("paired/00000.parquet"))
         #expect(throws: ShardIndex.ValidationError.self) { try ShardIndex.load(out, verify: true) }
+        // A rerun compares the recorded sha256, not only the size: the same-size changed parquet is written again,
+        // and so is a tar with a byte flipped in place.
+        var tar = try Data(contentsOf: out.appendingPathComponent("paired/00001.tar"))
+        tar[tar.count / 3] ^= 0xFF
+        try tar.write(to: out.appendingPathComponent("paired/00001.tar"))
+        let (_, third) = try await fixture.writeShards { $0.python = python }
+        // The rewritten tar's sidecars are made again from it (2), and the changed parquet (1).
+        #expect(third.written == 1 && third.sidecarsWritten == 3, "the tar and the parquet: \(third.written), \(third.sidecarsWritten)")
+        #expect(try ShardWriterTests().files(out) == before, "both come back byte for byte")
+        _ = try ShardIndex.load(out, verify: true)
+        let (_, fourth) = try await fixture.writeShards { $0.python = python }
+        #expect(fourth.written == 0 && fourth.sidecarsWritten == 0)
     }
 
     @Test func withoutPyarrowAutoLeavesTheParquetOutAndSaysWhyRequiredFailsOffWritesNeither() async throws {
