@@ -196,5 +196,18 @@ struct ParquetURLListTests {
         let dict = try URLListSource(file: dir.path("dict.parquet"), columns: .init(url: "URL"), parquet: Self.reader)
         #expect(dict.rows["urls"]?.count == 2)
     }
+
+    /// A reader killed by a signal is named with the signal, not as a protocol gap.
+    @Test func aReaderKilledByASignalSaysSo() throws {
+        let dir = TemporaryDirectory()
+        let killed = dir.path("python")
+        try "#!/bin/sh\nkill -9 $$\n".write(to: killed, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: killed.path)
+        try Self.laionList(rows: 3, at: dir.path("l.parquet"))
+        let reader = ParquetRows(python: killed.path, script: Self.reader.script)
+        #expect {
+            try URLListSource(file: dir.path("l.parquet"), columns: .init(url: "URL"), parquet: reader)
+        } throws: { "\($0)".contains("\(killed.path) was killed by signal 9") && !"\($0)".contains("setup") }
+    }
 }
 

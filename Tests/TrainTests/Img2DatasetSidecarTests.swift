@@ -146,4 +146,27 @@ struct Img2DatasetSidecarTests {
         let plain = try FileManager.default.contentsOfDirectory(atPath: offOut.appendingPathComponent("paired").path)
         #expect(plain.allSatisfy { $0.hasSuffix(".tar") }, "\(plain)")
     }
+
+    /// A parquet that cannot be written says why once, naming the interpreter and the real cause: a Python that is
+    /// not one (`/bin/false`), one killed by a signal, one without pyarrow (the script's own advice, not repeated).
+    @Test func aBridgeFailureNamesTheInterpreterAndItsCauseOnce() async throws {
+        let fixture = try FixtureWorkspace()
+        let killed = fixture.dir.path("killed-python")
+        try "#!/bin/sh\nkill -9 $$\n".write(to: killed, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: killed.path)
+        let (_, falseRun) = try await fixture.writeShards("false") { $0.python = "/bin/false" }
+        let notPython = try #require(falseRun.parquetSkipped)
+        #expect(notPython.contains("/bin/false exited with status 1"), "\(notPython)")
+        #expect(notPython.components(separatedBy: "dsbuild train --setup").count == 2, "\(notPython)")
+        let (_, killedRun) = try await fixture.writeShards("killed") { $0.python = killed.path }
+        let signal = try #require(killedRun.parquetSkipped)
+        #expect(signal.contains("\(killed.path) was killed by signal 9"), "\(signal)")
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"),
+           (try? runProcess(["/usr/bin/python3", "-c", "import pyarrow"]))?.status != 0 {
+            let (_, bare) = try await fixture.writeShards("bare") { $0.python = "/usr/bin/python3" }
+            let reason = try #require(bare.parquetSkipped)
+            #expect(reason.contains("pyarrow is not installed in /usr/bin/python3"), "\(reason)")
+            #expect(reason.components(separatedBy: "dsbuild train --setup").count == 2, "the advice once: \(reason)")
+        }
+    }
 }

@@ -62,7 +62,7 @@ public struct ParquetRows: Sendable {
         do {
             bridge = try PythonLineBridge(python: python, script: script, arguments: ["--file", file.path, "--batch-rows", "\(batchRows)"])
         } catch {
-            throw CollectError(.unreadableInput, item: file.path, detail: "\(error); run `dsbuild train --setup` (trainer/setup.sh)")
+            throw CollectError(.unreadableInput, item: file.path, detail: "\(error); a parquet list needs a Python with pyarrow (`dsbuild train --setup` makes the bundled one)")
         }
         var finished = false
         var summary = Summary()

@@ -87,6 +87,18 @@ final class Img2DatasetSidecars {
         bridge = nil
     }
 
+    /// Why the parquet cannot be written, said once: the script's own report (pyarrow missing, with its advice) as
+    /// it is; any other failure (the interpreter did not start, died, spoke no protocol) naming the interpreter and
+    /// what a parquet needs.
+    static func bridgeFailure(_ error: any Error, python: String?) -> String {
+        let prefix = "the parquet beside the paired tars cannot be written"
+        if let bridge = error as? BridgeError, bridge.code == .reported {
+            return "\(prefix): \(bridge); rerun shards to add them"
+        }
+        let interpreter = python.map { " with \($0)" } ?? ""
+        return "\(prefix)\(interpreter) (\(error)); it needs a Python with pyarrow (`dsbuild train --setup` makes the bundled one, train.python names another), then rerun shards to add them"
+    }
+
     /// `shards.json`'s `img2dataset`: whether every paired shard (`paired`, the index entries) has its parquet and
     /// stats and, when this run could not write a parquet, why.
     func indexJSON(paired: [[String: Any]]) -> [String: Any] {
@@ -108,7 +120,7 @@ final class Img2DatasetSidecars {
             bridge = started
             return started
         } catch {
-            let reason = "the parquet beside the paired tars needs pyarrow in the bundled Python environment (\(error)); run `dsbuild train --setup` (trainer/setup.sh) and rerun shards to add them"
+            let reason = Self.bridgeFailure(error, python: python)
             if mode == .required { throw ShardError(.write, reason) }
             skipped = reason
             return nil
