@@ -193,8 +193,8 @@ enum ShardSampleBuilder {
                 prov.source = origin.source
                 prov.license = origin.license
                 prov.author = origin.author
-                prov.pageURL = origin.pageURL.map(SecretRedactor.publicURL)
-                prov.imageURL = origin.imageURL.flatMap { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? SecretRedactor.publicURL($0) : nil }
+                prov.pageURL = origin.pageURL
+                prov.imageURL = origin.imageURL.flatMap { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? $0 : nil }
             }
             let item = Kept(keywordID: kid, keyword: kw.text, category: kw.category, image: image, provenance: prov)
             kept[pair] = item
