@@ -209,5 +209,31 @@ struct ParquetURLListTests {
             try URLListSource(file: dir.path("l.parquet"), columns: .init(url: "URL"), parquet: reader)
         } throws: { "\($0)".contains("\(killed.path) was killed by signal 9") && !"\($0)".contains("setup") }
     }
+
+    /// Rows that would be stored wrong are problem lines: a NUL in a caption or licence (SQLite would cut it), a URL
+    /// with whitespace inside, a licence with a line break, an empty keyword (not silently the fixed one).
+    @Test func nulWhitespaceLineBreakAndEmptyKeywordRowsAreProblemLines() throws {
+        let dir = TemporaryDirectory()
+        let file = dir.path("odd.parquet")
+        try Self.pyarrow("""
+            import sys, pyarrow as pa, pyarrow.parquet as pq
+            pq.write_table(pa.table({
+                "URL": ["http://h/1.jpg", "http://h/2.jpg", "http://h/a b.jpg", "http://h/a\\u00a0b.jpg", "http://h/5.jpg", "http://h/6.jpg", "http://h/7.jpg"],
+                "TEXT": ["fine", "before\\u0000after", "x", "x", "x", "x", "x"],
+                "LICENSE": ["CC BY 4.0", None, None, None, "x\\u0000y", "CC BY\\n4.0", None],
+                "kw": ["kimchi", "kimchi", "kimchi", "kimchi", "kimchi", "kimchi", ""],
+            }), sys.argv[1])
+            """, [file.path])
+        let source = try URLListSource(file: file, columns: .init(url: "URL", caption: "TEXT", keyword: "kw"), parquet: Self.reader)
+        #expect(source.problems == [
+            "odd.parquet:2: `TEXT` contains a NUL character (U+0000), which would cut the stored text short",
+            "odd.parquet:3: the URL contains whitespace",
+            "odd.parquet:4: the URL contains whitespace",
+            "odd.parquet:5: `LICENSE` contains a NUL character (U+0000), which would cut the stored text short",
+            "odd.parquet:6: the licence contains a line break or control character",
+            "odd.parquet:7: empty `kw`",
+        ], "\(source.problems)")
+        #expect(source.rows["kimchi"]?.map(\.imageURL) == ["http://h/1.jpg"] && source.rows["urls"] == nil)
+    }
 }
 

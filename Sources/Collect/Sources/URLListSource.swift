@@ -90,7 +90,25 @@ public struct URLListSource: ImageSource {
             problems.append("\(file.lastPathComponent):\(record.line): the URL contains \(control == "\u{0}" ? "a NUL byte" : "a control character")")
             return
         }
-        let keyword = columns.keyword.flatMap { record.fields[$0]?.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } ?? columns.fixedKeyword
+        if url.unicodeScalars.contains(where: { $0.properties.isWhitespace }) {
+            problems.append("\(file.lastPathComponent):\(record.line): the URL contains whitespace")
+            return
+        }
+        // SQLite would keep a text only up to its NUL: the row is refused rather than cut short (as descriptions are).
+        if let column = record.fields.keys.sorted().first(where: { record.fields[$0]!.unicodeScalars.contains("\u{0}") }) {
+            problems.append("\(file.lastPathComponent):\(record.line): `\(column)` contains a NUL character (U+0000), which would cut the stored text short")
+            return
+        }
+        let keyword: String
+        if let column = columns.keyword, let value = record.fields[column] {
+            keyword = value.trimmingCharacters(in: .whitespaces)
+            if keyword.isEmpty {
+                problems.append("\(file.lastPathComponent):\(record.line): empty `\(column)`")
+                return
+            }
+        } else {
+            keyword = columns.fixedKeyword
+        }
         if let problem = KeywordText.problem(with: keyword) {
             problems.append("\(file.lastPathComponent):\(record.line): \(problem)")
             return
@@ -101,6 +119,10 @@ public struct URLListSource: ImageSource {
         let caption = columns.caption.flatMap { extra.removeValue(forKey: $0) }
         extra["line"] = String(record.line)
         let license = extra["license"] ?? extra["LICENSE"]
+        if let license, license.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "\u{2028}" || $0 == "\u{2029}" }) {
+            problems.append("\(file.lastPathComponent):\(record.line): the licence contains a line break or control character")
+            return
+        }
         if rows[keyword] == nil { order.append(keyword) }
         let candidate = Candidate(
             source: sourceName, sourceID: url, imageURL: url, license: License.normalize(license) ?? license,
