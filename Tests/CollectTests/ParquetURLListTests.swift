@@ -128,7 +128,7 @@ struct ParquetURLListTests {
             """, [dir.path("l.parquet").path])
         #expect {
             try URLListSource(file: dir.path("l.parquet"), columns: .init(url: "URL"), parquet: Self.reader)
-        } throws: { "\($0)".contains("no `URL` column") && "\($0)".contains("l.parquet") }
+        } throws: { "\($0)".contains("no `URL` column (the file's columns: `link`)") && "\($0)".contains("l.parquet") }
         try "url\nhttp://h/1.jpg\n".write(to: dir.path("fake.parquet"), atomically: true, encoding: .utf8)
         #expect {
             try URLListSource(file: dir.path("fake.parquet"), parquet: Self.reader)
@@ -234,6 +234,26 @@ struct ParquetURLListTests {
             "odd.parquet:7: empty `kw`",
         ], "\(source.problems)")
         #expect(source.rows["kimchi"]?.map(\.imageURL) == ["http://h/1.jpg"] && source.rows["urls"] == nil)
+    }
+
+    /// Column handling: a name given twice is an error naming it; a list's own `line` column is kept (the row number
+    /// goes under `list_line`); a list without rows says so in one line.
+    @Test func duplicateColumnsOwnLineColumnAndNoRows() throws {
+        let dir = TemporaryDirectory()
+        try Self.pyarrow("""
+            import sys, pyarrow as pa, pyarrow.parquet as pq
+            d = sys.argv[1]
+            pq.write_table(pa.Table.from_arrays([pa.array(["http://h/1.jpg"]), pa.array(["x"])], names=["URL", "URL"]), d + "/dups.parquet")
+            pq.write_table(pa.table({"URL": ["http://h/1.jpg"], "line": ["the user's"]}), d + "/line.parquet")
+            pq.write_table(pa.table({"URL": pa.array([], pa.string())}), d + "/empty.parquet")
+            """, [dir.url.path])
+        #expect {
+            try URLListSource(file: dir.path("dups.parquet"), columns: .init(url: "URL"), parquet: Self.reader)
+        } throws: { "\($0)".contains("the column `URL` appears more than once") }
+        let line = try #require(try URLListSource(file: dir.path("line.parquet"), columns: .init(url: "URL"), parquet: Self.reader).rows["urls"]?.first)
+        #expect(line.extra["line"] == "the user's" && line.extra["list_line"] == "1")
+        let empty = try URLListSource(file: dir.path("empty.parquet"), columns: .init(url: "URL"), parquet: Self.reader)
+        #expect(empty.problems == ["empty.parquet: the list has no rows"] && empty.rows.isEmpty)
     }
 }
 

@@ -39,14 +39,19 @@ public struct URLListSource: ImageSource {
         var problems: [String] = []
         var rows: [String: [Candidate]] = [:]
         var order: [String] = []
-        let noURLColumn = CollectError(.unreadableInput, item: file.path,
-                                       detail: "no `\(columns.url)` column; name it with --url-column or collect.sources.urls.url_column")
+        func noURLColumn(_ names: [String]) -> CollectError {
+            CollectError(.unreadableInput, item: file.path,
+                         detail: "no `\(columns.url)` column (the file's columns: \(names.map { "`\($0)`" }.joined(separator: ", "))); name it with --url-column or collect.sources.urls.url_column")
+        }
         if kind == "parquet" {
             let reader = parquet ?? ParquetRows.bundled()
             try reader.read(file, problem: { line, message in
                 problems.append("\(file.lastPathComponent):\(line): \(message)")
             }) { (found: [ParquetRows.Column]) throws(CollectError) in
-                guard let url = found.first(where: { $0.name == columns.url }) else { throw noURLColumn }
+                if let twice = Dictionary(grouping: found.map(\.name), by: { $0 }).filter({ $0.value.count > 1 }).keys.sorted().first {
+                    throw CollectError(.unreadableInput, item: file.path, detail: "the column `\(twice)` appears more than once")
+                }
+                guard let url = found.first(where: { $0.name == columns.url }) else { throw noURLColumn(found.map(\.name)) }
                 guard url.isText else {
                     throw CollectError(.unreadableInput, item: file.path, detail: "`\(columns.url)` is \(url.type), not a string column")
                 }
@@ -70,9 +75,12 @@ public struct URLListSource: ImageSource {
                 throw CollectError(.invalidSetting, item: "collect.sources.urls.format",
                                    detail: "\(kind) is not supported for \(file.lastPathComponent); use csv, tsv, jsonl or parquet")
             }
-            guard records.isEmpty || records.contains(where: { $0.fields[columns.url] != nil }) else { throw noURLColumn }
+            guard records.isEmpty || records.contains(where: { $0.fields[columns.url] != nil }) else {
+                throw noURLColumn(Array(Set(records.flatMap { $0.fields.keys })).sorted())
+            }
             for record in records { Self.add(record, columns: columns, file: file, rows: &rows, order: &order, problems: &problems) }
         }
+        if rows.isEmpty && problems.isEmpty { problems.append("\(file.lastPathComponent): the list has no rows") }
         self.rows = rows
         self.keywordOrder = order
         self.problems = problems
@@ -117,7 +125,8 @@ public struct URLListSource: ImageSource {
         extra.removeValue(forKey: columns.url)
         if let key = columns.keyword { extra.removeValue(forKey: key) }
         let caption = columns.caption.flatMap { extra.removeValue(forKey: $0) }
-        extra["line"] = String(record.line)
+        // The row's number in the list, under `line` unless the list has a `line` column of its own.
+        extra[extra["line"] == nil ? "line" : "list_line"] = String(record.line)
         let license = extra["license"] ?? extra["LICENSE"]
         if let license, license.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "\u{2028}" || $0 == "\u{2029}" }) {
             problems.append("\(file.lastPathComponent):\(record.line): the licence contains a line break or control character")
