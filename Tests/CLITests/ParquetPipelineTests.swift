@@ -57,9 +57,12 @@ struct ParquetPipelineTests {
         }
         defer { images.stop() }
         let base = images.url("/img/").absoluteString
+        // Every URL carries credentials in its userinfo: the download needs them, no output may carry them.
+        let secret = "sk-USERINFO-SECRET-4711"
+        let credentialed = base.replacingOccurrences(of: "http://", with: "http://user:\(secret)@")
         // The list: LAION's columns, a keyword column, and two bad rows (no URL; a control character in the keyword).
         let list = tmp.path("laion.parquet")
-        let spec = try JSONSerialization.data(withJSONObject: ["base": base, "rows": rows])
+        let spec = try JSONSerialization.data(withJSONObject: ["base": credentialed, "rows": rows])
         try spec.write(to: tmp.path("spec.json"))
         let made = try InteropPython.run("""
             import json, sys, pyarrow as pa, pyarrow.parquet as pq
@@ -120,7 +123,7 @@ struct ParquetPipelineTests {
         #expect(collect.status == 1, "\(collect.stderr)")
         #expect(collect.stderr.contains("laion.parquet:13: empty `URL`"), "\(collect.stderr)")
         #expect(collect.stderr.contains("laion.parquet:14: contains the control character U+0007"), "\(collect.stderr)")
-        #expect(!collect.stderr.contains("sk-parquet"))
+        #expect(!collect.stderr.contains("sk-parquet") && !collect.stderr.contains(secret))
         let downloaded = try Hardening.rows(tmp.path("ws"), "SELECT COUNT(*) FROM downloads WHERE status = 'ok'")
         #expect(downloaded == [["12"]])
         let extra = try Hardening.rows(tmp.path("ws"), "SELECT extra FROM candidates WHERE image_url LIKE '%/6.jpg'")
@@ -204,5 +207,18 @@ struct ParquetPipelineTests {
         #expect(tampered["ok"] as? Bool == false)
         let examples = (tampered["examples"] as? [String] ?? []).joined(separator: "\n")
         #expect(examples.contains("paired/00000.parquet") && examples.contains("shards.json records"), "\(tampered)")
+        // A rerun puts the recorded parquet back (its sha256, not only its size, is compared) and counts it.
+        let repaired = try cli.run(["shards", "--workspace", ws, "--json", "--quiet"])
+        let repairedSummary = try repaired.json()
+        #expect(repairedSummary["written"] as? Int == 0 && repairedSummary["sidecars_written"] as? Int == 1, "\(repairedSummary)")
+        #expect(try shardsIntact()["ok"] as? Bool == true)
+        // The credentials stay in the manifest (the download needs them) and in no file of the shards.
+        #expect(try Hardening.rows(tmp.path("ws"), "SELECT COUNT(*) FROM candidates WHERE image_url LIKE '%\(secret)%'") == [["12"]])
+        let files = FileManager.default.enumerator(at: out, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+        #expect(files.count > 3)
+        for file in files where !file.hasDirectoryPath {
+            let data = try Data(contentsOf: file)
+            #expect(data.range(of: Data(secret.utf8)) == nil && data.range(of: Data("user:".utf8)) == nil, "\(file.lastPathComponent) carries the URL's credentials")
+        }
     }
 }

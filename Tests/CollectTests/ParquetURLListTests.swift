@@ -128,11 +128,132 @@ struct ParquetURLListTests {
             """, [dir.path("l.parquet").path])
         #expect {
             try URLListSource(file: dir.path("l.parquet"), columns: .init(url: "URL"), parquet: Self.reader)
-        } throws: { "\($0)".contains("no `URL` column") && "\($0)".contains("l.parquet") }
+        } throws: { "\($0)".contains("no `URL` column (the file's columns: `link`)") && "\($0)".contains("l.parquet") }
         try "url\nhttp://h/1.jpg\n".write(to: dir.path("fake.parquet"), atomically: true, encoding: .utf8)
         #expect {
             try URLListSource(file: dir.path("fake.parquet"), parquet: Self.reader)
         } throws: { "\($0)".contains("fake.parquet") && "\($0)".contains("cannot be read as parquet") }
+    }
+
+    /// LAION's NaN widths, an infinite or huge height: no declared size, no crash, the row goes on.
+    @Test func aNaNInfiniteOrHugeDeclaredSizeIsAbsentAndTheRowGoesOn() throws {
+        let dir = TemporaryDirectory()
+        let file = dir.path("nan.parquet")
+        try Self.pyarrow("""
+            import sys, pyarrow as pa, pyarrow.parquet as pq
+            pq.write_table(pa.table({
+                "URL": ["http://h/1.jpg", "http://h/2.jpg", "http://h/3.jpg", "http://h/4.jpg"],
+                "WIDTH": pa.array([float("nan"), float("inf"), 1e300, 640.0]),
+                "HEIGHT": pa.array([float("-inf"), -5.0, float("nan"), 480.0]),
+            }), sys.argv[1])
+            """, [file.path])
+        let source = try URLListSource(file: file, columns: .init(url: "URL"), parquet: Self.reader)
+        let rows = try #require(source.rows["urls"])
+        #expect(rows.count == 4 && source.problems.isEmpty)
+        #expect(rows.prefix(3).allSatisfy { $0.declaredWidth == nil && $0.declaredHeight == nil })
+        #expect(rows[3].declaredWidth == 640 && rows[3].declaredHeight == 480)
+        let csv = dir.path("nan.csv")
+        try "url,width,height\nhttp://h/1.jpg,nan,inf\nhttp://h/2.jpg,1e400,-1e300\nhttp://h/3.jpg,800,600\n".write(to: csv, atomically: true, encoding: .utf8)
+        let text = try URLListSource(file: csv)
+        let csvRows = try #require(text.rows["urls"])
+        #expect(csvRows.count == 3 && csvRows[0].declaredWidth == nil && csvRows[0].declaredHeight == nil)
+        #expect(csvRows[1].declaredWidth == nil && csvRows[1].declaredHeight == nil && csvRows[2].declaredWidth == 800)
+    }
+
+    /// A row whose value is not valid UTF-8 is one problem line naming its row and column; the other rows go on.
+    @Test func aRowWithInvalidUTF8IsAProblemLineAndTheRestGoesOn() throws {
+        let dir = TemporaryDirectory()
+        let file = dir.path("bad.parquet")
+        try Self.pyarrow("""
+            import sys, pyarrow as pa, pyarrow.parquet as pq
+            urls = pa.array([b"http://h/1.jpg", b"http://h/\\xff.jpg", b"http://h/3.jpg", b"http://h/4.jpg"], pa.binary()).cast(pa.string(), safe=False)
+            text = pa.array([b"one", b"two", b"bad \\xfe caption", b"four"], pa.binary()).cast(pa.string(), safe=False)
+            pq.write_table(pa.table({"URL": urls, "TEXT": text}), sys.argv[1], row_group_size=2)
+            """, [file.path])
+        let source = try URLListSource(file: file, columns: .init(url: "URL", caption: "TEXT"), parquet: Self.reader)
+        #expect(source.problems == ["bad.parquet:2: invalid UTF-8 in column URL", "bad.parquet:3: invalid UTF-8 in column TEXT"])
+        let rows = try #require(source.rows["urls"])
+        #expect(rows.map(\.imageURL) == ["http://h/1.jpg", "http://h/4.jpg"])
+        #expect(rows.map { $0.extra["line"] } == ["1", "4"])
+    }
+
+    /// A URL column that is not text (int64, binary, a list of strings) is refused at the columns check, naming its type.
+    @Test func aURLColumnThatIsNotTextIsRefusedNamingItsType() throws {
+        let dir = TemporaryDirectory()
+        try Self.pyarrow("""
+            import sys, pyarrow as pa, pyarrow.parquet as pq
+            d = sys.argv[1]
+            pq.write_table(pa.table({"URL": pa.array([1, 2], pa.int64())}), d + "/int.parquet")
+            pq.write_table(pa.table({"URL": pa.array([b"http://h/1.jpg"], pa.binary())}), d + "/bin.parquet")
+            pq.write_table(pa.table({"URL": pa.array([["http://h/1.jpg"]], pa.list_(pa.string()))}), d + "/list.parquet")
+            pq.write_table(pa.table({"URL": pa.array(["http://h/1.jpg", "http://h/1.jpg"]).dictionary_encode()}), d + "/dict.parquet")
+            """, [dir.url.path])
+        for (name, type) in [("int", "int64"), ("bin", "binary"), ("list", "list<element: string>")] {
+            #expect {
+                try URLListSource(file: dir.path("\(name).parquet"), columns: .init(url: "URL"), parquet: Self.reader)
+            } throws: { "\($0)".contains("`URL` is \(type), not a string column") && "\($0)".contains("\(name).parquet") }
+        }
+        let dict = try URLListSource(file: dir.path("dict.parquet"), columns: .init(url: "URL"), parquet: Self.reader)
+        #expect(dict.rows["urls"]?.count == 2)
+    }
+
+    /// A reader killed by a signal is named with the signal, not as a protocol gap.
+    @Test func aReaderKilledByASignalSaysSo() throws {
+        let dir = TemporaryDirectory()
+        let killed = dir.path("python")
+        try "#!/bin/sh\nkill -9 $$\n".write(to: killed, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: killed.path)
+        try Self.laionList(rows: 3, at: dir.path("l.parquet"))
+        let reader = ParquetRows(python: killed.path, script: Self.reader.script)
+        #expect {
+            try URLListSource(file: dir.path("l.parquet"), columns: .init(url: "URL"), parquet: reader)
+        } throws: { "\($0)".contains("\(killed.path) was killed by signal 9") && !"\($0)".contains("setup") }
+    }
+
+    /// Rows that would be stored wrong are problem lines: a NUL in a caption or licence (SQLite would cut it), a URL
+    /// with whitespace inside, a licence with a line break, an empty keyword (not silently the fixed one).
+    @Test func nulWhitespaceLineBreakAndEmptyKeywordRowsAreProblemLines() throws {
+        let dir = TemporaryDirectory()
+        let file = dir.path("odd.parquet")
+        try Self.pyarrow("""
+            import sys, pyarrow as pa, pyarrow.parquet as pq
+            pq.write_table(pa.table({
+                "URL": ["http://h/1.jpg", "http://h/2.jpg", "http://h/a b.jpg", "http://h/a\\u00a0b.jpg", "http://h/5.jpg", "http://h/6.jpg", "http://h/7.jpg"],
+                "TEXT": ["fine", "before\\u0000after", "x", "x", "x", "x", "x"],
+                "LICENSE": ["CC BY 4.0", None, None, None, "x\\u0000y", "CC BY\\n4.0", None],
+                "kw": ["kimchi", "kimchi", "kimchi", "kimchi", "kimchi", "kimchi", ""],
+            }), sys.argv[1])
+            """, [file.path])
+        let source = try URLListSource(file: file, columns: .init(url: "URL", caption: "TEXT", keyword: "kw"), parquet: Self.reader)
+        #expect(source.problems == [
+            "odd.parquet:2: `TEXT` contains a NUL character (U+0000), which would cut the stored text short",
+            "odd.parquet:3: the URL contains whitespace",
+            "odd.parquet:4: the URL contains whitespace",
+            "odd.parquet:5: `LICENSE` contains a NUL character (U+0000), which would cut the stored text short",
+            "odd.parquet:6: the licence contains a line break or control character",
+            "odd.parquet:7: empty `kw`",
+        ], "\(source.problems)")
+        #expect(source.rows["kimchi"]?.map(\.imageURL) == ["http://h/1.jpg"] && source.rows["urls"] == nil)
+    }
+
+    /// Column handling: a name given twice is an error naming it; a list's own `line` column is kept (the row number
+    /// goes under `list_line`); a list without rows says so in one line.
+    @Test func duplicateColumnsOwnLineColumnAndNoRows() throws {
+        let dir = TemporaryDirectory()
+        try Self.pyarrow("""
+            import sys, pyarrow as pa, pyarrow.parquet as pq
+            d = sys.argv[1]
+            pq.write_table(pa.Table.from_arrays([pa.array(["http://h/1.jpg"]), pa.array(["x"])], names=["URL", "URL"]), d + "/dups.parquet")
+            pq.write_table(pa.table({"URL": ["http://h/1.jpg"], "line": ["the user's"]}), d + "/line.parquet")
+            pq.write_table(pa.table({"URL": pa.array([], pa.string())}), d + "/empty.parquet")
+            """, [dir.url.path])
+        #expect {
+            try URLListSource(file: dir.path("dups.parquet"), columns: .init(url: "URL"), parquet: Self.reader)
+        } throws: { "\($0)".contains("the column `URL` appears more than once") }
+        let line = try #require(try URLListSource(file: dir.path("line.parquet"), columns: .init(url: "URL"), parquet: Self.reader).rows["urls"]?.first)
+        #expect(line.extra["line"] == "the user's" && line.extra["list_line"] == "1")
+        let empty = try URLListSource(file: dir.path("empty.parquet"), columns: .init(url: "URL"), parquet: Self.reader)
+        #expect(empty.problems == ["empty.parquet: the list has no rows"] && empty.rows.isEmpty)
     }
 }
 

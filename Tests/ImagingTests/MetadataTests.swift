@@ -119,3 +119,12 @@ import _DSBuildTestSupport
         #expect(p.orientation == 1 && p.rights.isEmpty)
     }
 }
+
+/// Metadata text in the encodings cameras and editors write.
+@Suite struct MetadataStringTests {
+    @Test func mixedValidUTF8StaysUTF8AndLegacyBytesAreLatin1() {
+        #expect(metadataString(Array("김민지".utf8) + [0xFF]) == "김민지\u{FFFD}")
+        #expect(metadataString([0x4A, 0xF6, 0x72, 0x67]) == "Jörg")
+        #expect(metadataString(Array("Jörg ".utf8) + [0, 0]) == "Jörg")
+    }
+}

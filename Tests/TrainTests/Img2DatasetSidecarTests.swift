@@ -90,12 +90,25 @@ struct Img2DatasetSidecarTests {
         try FileManager.default.removeItem(at: out.appendingPathComponent("paired/00000_stats.json"))
         let (_, second) = try await fixture.writeShards { $0.python = python }
         #expect(second.written == 0, "no shard is written again")
+        #expect(second.sidecarsWritten == 2, "the two missing sidecars are counted")
         #expect(try ShardWriterTests().files(out) == before, "the missing sidecars come back byte for byte")
         // A changed parquet no longer matches shards.json: the index check before training refuses it.
         var parquet = try Data(contentsOf: out.appendingPathComponent("paired/00000.parquet"))
         parquet[parquet.count / 2] ^= 0xFF
         try parquet.write(to: out.appendingPathComponent("paired/00000.parquet"))
         #expect(throws: ShardIndex.ValidationError.self) { try ShardIndex.load(out, verify: true) }
+        // A rerun compares the recorded sha256, not only the size: the same-size changed parquet is written again,
+        // and so is a tar with a byte flipped in place.
+        var tar = try Data(contentsOf: out.appendingPathComponent("paired/00001.tar"))
+        tar[tar.count / 3] ^= 0xFF
+        try tar.write(to: out.appendingPathComponent("paired/00001.tar"))
+        let (_, third) = try await fixture.writeShards { $0.python = python }
+        // The rewritten tar's sidecars are made again from it (2), and the changed parquet (1).
+        #expect(third.written == 1 && third.sidecarsWritten == 3, "the tar and the parquet: \(third.written), \(third.sidecarsWritten)")
+        #expect(try ShardWriterTests().files(out) == before, "both come back byte for byte")
+        _ = try ShardIndex.load(out, verify: true)
+        let (_, fourth) = try await fixture.writeShards { $0.python = python }
+        #expect(fourth.written == 0 && fourth.sidecarsWritten == 0)
     }
 
     @Test func withoutPyarrowAutoLeavesTheParquetOutAndSaysWhyRequiredFailsOffWritesNeither() async throws {
@@ -132,5 +145,28 @@ struct Img2DatasetSidecarTests {
         let (offOut, _) = try await fixture.writeShards { $0.parquet = .off }
         let plain = try FileManager.default.contentsOfDirectory(atPath: offOut.appendingPathComponent("paired").path)
         #expect(plain.allSatisfy { $0.hasSuffix(".tar") }, "\(plain)")
+    }
+
+    /// A parquet that cannot be written says why once, naming the interpreter and the real cause: a Python that is
+    /// not one (`/bin/false`), one killed by a signal, one without pyarrow (the script's own advice, not repeated).
+    @Test func aBridgeFailureNamesTheInterpreterAndItsCauseOnce() async throws {
+        let fixture = try FixtureWorkspace()
+        let killed = fixture.dir.path("killed-python")
+        try "#!/bin/sh\nkill -9 $$\n".write(to: killed, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: killed.path)
+        let (_, falseRun) = try await fixture.writeShards("false") { $0.python = "/bin/false" }
+        let notPython = try #require(falseRun.parquetSkipped)
+        #expect(notPython.contains("/bin/false exited with status 1"), "\(notPython)")
+        #expect(notPython.components(separatedBy: "dsbuild train --setup").count == 2, "\(notPython)")
+        let (_, killedRun) = try await fixture.writeShards("killed") { $0.python = killed.path }
+        let signal = try #require(killedRun.parquetSkipped)
+        #expect(signal.contains("\(killed.path) was killed by signal 9"), "\(signal)")
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"),
+           (try? runProcess(["/usr/bin/python3", "-c", "import pyarrow"]))?.status != 0 {
+            let (_, bare) = try await fixture.writeShards("bare") { $0.python = "/usr/bin/python3" }
+            let reason = try #require(bare.parquetSkipped)
+            #expect(reason.contains("pyarrow is not installed in /usr/bin/python3"), "\(reason)")
+            #expect(reason.components(separatedBy: "dsbuild train --setup").count == 2, "the advice once: \(reason)")
+        }
     }
 }

@@ -31,10 +31,25 @@ public struct ParquetRows: Sendable {
         public var readerPeakKB = 0
     }
 
-    /// Streams `file`: `columns` with the column names (it may throw to stop), then `rows` once per batch with
-    /// `(row number, fields)` (null values left out).
+    /// One column of the file: its name and its Arrow type as pyarrow writes it (`string`, `int64`,
+    /// `dictionary<values=string, …>`, `list<element: string>`).
+    public struct Column: Sendable, Equatable {
+        public var name: String
+        public var type: String
+
+        /// Whether its values are text (`string`, `large_string`, `string_view`, or a dictionary of those).
+        public var isText: Bool {
+            ["string", "large_string", "string_view", "utf8", "large_utf8"].contains(type)
+                || type.hasPrefix("dictionary<values=string") || type.hasPrefix("dictionary<values=large_string")
+        }
+    }
+
+    /// Streams `file`: `columns` with the columns (it may throw to stop), then `rows` once per batch with
+    /// `(row number, fields)` (null values left out); a row that cannot be read (a value that is not valid UTF-8) is
+    /// left out of its batch and handed to `problem` with its row number and the cause.
     @discardableResult
-    public func read(_ file: URL, columns: ([String]) throws(CollectError) -> Void,
+    public func read(_ file: URL, problem: (_ line: Int, _ message: String) -> Void = { _, _ in },
+                     columns: ([Column]) throws(CollectError) -> Void,
                      rows: ([(line: Int, fields: [String: String])]) -> Void) throws(CollectError) -> Summary {
         guard FileManager.default.fileExists(atPath: script.path) else {
             throw CollectError(.unreadableInput, item: file.path,
@@ -47,7 +62,7 @@ public struct ParquetRows: Sendable {
         do {
             bridge = try PythonLineBridge(python: python, script: script, arguments: ["--file", file.path, "--batch-rows", "\(batchRows)"])
         } catch {
-            throw CollectError(.unreadableInput, item: file.path, detail: "\(error); run `dsbuild train --setup` (trainer/setup.sh)")
+            throw CollectError(.unreadableInput, item: file.path, detail: "\(error); a parquet list needs a Python with pyarrow (`dsbuild train --setup` makes the bundled one)")
         }
         var finished = false
         var summary = Summary()
@@ -55,7 +70,9 @@ public struct ParquetRows: Sendable {
         do {
             bridge.finishInput()
             let header = try bridge.expect("columns")
-            try columns(header["columns"] as? [String] ?? [])
+            let names = header["columns"] as? [String] ?? []
+            let types = header["types"] as? [String] ?? []
+            try columns(names.enumerated().map { Column(name: $1, type: $0 < types.count ? types[$0] : "") })
             while true {
                 let event = try bridge.expect("rows", or: "end")
                 if event["event"] as? String == "end" {
@@ -64,8 +81,14 @@ public struct ParquetRows: Sendable {
                     break
                 }
                 let first = event["first"] as? Int ?? 1
-                let batch = (event["rows"] as? [[String: Any]] ?? []).enumerated().map { index, row in
-                    (line: first + index, fields: row.compactMapValues { $0 as? String })
+                let skipped = Set(event["skipped"] as? [Int] ?? [])
+                for entry in event["problems"] as? [[String: Any]] ?? [] {
+                    problem(entry["row"] as? Int ?? 0, entry["message"] as? String ?? "cannot be read")
+                }
+                // The row numbers of the rows sent: the batch's, less the skipped ones.
+                var lines = (0..<((event["rows"] as? [Any])?.count ?? 0) + skipped.count).filter { !skipped.contains($0) }.map { first + $0 }.makeIterator()
+                let batch = (event["rows"] as? [[String: Any]] ?? []).map { row in
+                    (line: lines.next() ?? first, fields: row.compactMapValues { $0 as? String })
                 }
                 rows(batch)
             }

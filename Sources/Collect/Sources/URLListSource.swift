@@ -39,12 +39,22 @@ public struct URLListSource: ImageSource {
         var problems: [String] = []
         var rows: [String: [Candidate]] = [:]
         var order: [String] = []
-        let noURLColumn = CollectError(.unreadableInput, item: file.path,
-                                       detail: "no `\(columns.url)` column; name it with --url-column or collect.sources.urls.url_column")
+        func noURLColumn(_ names: [String]) -> CollectError {
+            CollectError(.unreadableInput, item: file.path,
+                         detail: "no `\(columns.url)` column (the file's columns: \(names.map { "`\($0)`" }.joined(separator: ", "))); name it with --url-column or collect.sources.urls.url_column")
+        }
         if kind == "parquet" {
             let reader = parquet ?? ParquetRows.bundled()
-            try reader.read(file) { (names: [String]) throws(CollectError) in
-                if !names.contains(columns.url) { throw noURLColumn }
+            try reader.read(file, problem: { line, message in
+                problems.append("\(file.lastPathComponent):\(line): \(message)")
+            }) { (found: [ParquetRows.Column]) throws(CollectError) in
+                if let twice = Dictionary(grouping: found.map(\.name), by: { $0 }).filter({ $0.value.count > 1 }).keys.sorted().first {
+                    throw CollectError(.unreadableInput, item: file.path, detail: "the column `\(twice)` appears more than once")
+                }
+                guard let url = found.first(where: { $0.name == columns.url }) else { throw noURLColumn(found.map(\.name)) }
+                guard url.isText else {
+                    throw CollectError(.unreadableInput, item: file.path, detail: "`\(columns.url)` is \(url.type), not a string column")
+                }
             } rows: { batch in
                 for record in batch { Self.add(record, columns: columns, file: file, rows: &rows, order: &order, problems: &problems) }
             }
@@ -65,9 +75,12 @@ public struct URLListSource: ImageSource {
                 throw CollectError(.invalidSetting, item: "collect.sources.urls.format",
                                    detail: "\(kind) is not supported for \(file.lastPathComponent); use csv, tsv, jsonl or parquet")
             }
-            guard records.isEmpty || records.contains(where: { $0.fields[columns.url] != nil }) else { throw noURLColumn }
+            guard records.isEmpty || records.contains(where: { $0.fields[columns.url] != nil }) else {
+                throw noURLColumn(Array(Set(records.flatMap { $0.fields.keys })).sorted())
+            }
             for record in records { Self.add(record, columns: columns, file: file, rows: &rows, order: &order, problems: &problems) }
         }
+        if rows.isEmpty && problems.isEmpty { problems.append("\(file.lastPathComponent): the list has no rows") }
         self.rows = rows
         self.keywordOrder = order
         self.problems = problems
@@ -85,7 +98,25 @@ public struct URLListSource: ImageSource {
             problems.append("\(file.lastPathComponent):\(record.line): the URL contains \(control == "\u{0}" ? "a NUL byte" : "a control character")")
             return
         }
-        let keyword = columns.keyword.flatMap { record.fields[$0]?.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } ?? columns.fixedKeyword
+        if url.unicodeScalars.contains(where: { $0.properties.isWhitespace }) {
+            problems.append("\(file.lastPathComponent):\(record.line): the URL contains whitespace")
+            return
+        }
+        // SQLite would keep a text only up to its NUL: the row is refused rather than cut short (as descriptions are).
+        if let column = record.fields.keys.sorted().first(where: { record.fields[$0]!.unicodeScalars.contains("\u{0}") }) {
+            problems.append("\(file.lastPathComponent):\(record.line): `\(column)` contains a NUL character (U+0000), which would cut the stored text short")
+            return
+        }
+        let keyword: String
+        if let column = columns.keyword, let value = record.fields[column] {
+            keyword = value.trimmingCharacters(in: .whitespaces)
+            if keyword.isEmpty {
+                problems.append("\(file.lastPathComponent):\(record.line): empty `\(column)`")
+                return
+            }
+        } else {
+            keyword = columns.fixedKeyword
+        }
         if let problem = KeywordText.problem(with: keyword) {
             problems.append("\(file.lastPathComponent):\(record.line): \(problem)")
             return
@@ -94,15 +125,28 @@ public struct URLListSource: ImageSource {
         extra.removeValue(forKey: columns.url)
         if let key = columns.keyword { extra.removeValue(forKey: key) }
         let caption = columns.caption.flatMap { extra.removeValue(forKey: $0) }
-        extra["line"] = String(record.line)
+        // The row's number in the list, under `line` unless the list has a `line` column of its own.
+        extra[extra["line"] == nil ? "line" : "list_line"] = String(record.line)
         let license = extra["license"] ?? extra["LICENSE"]
+        if let license, license.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "\u{2028}" || $0 == "\u{2029}" }) {
+            problems.append("\(file.lastPathComponent):\(record.line): the licence contains a line break or control character")
+            return
+        }
         if rows[keyword] == nil { order.append(keyword) }
         let candidate = Candidate(
             source: sourceName, sourceID: url, imageURL: url, license: License.normalize(license) ?? license,
-            description: caption, declaredWidth: (extra["WIDTH"] ?? extra["width"]).flatMap { Int(Double($0) ?? -1) }.flatMap { $0 >= 0 ? $0 : nil },
-            declaredHeight: (extra["HEIGHT"] ?? extra["height"]).flatMap { Int(Double($0) ?? -1) }.flatMap { $0 >= 0 ? $0 : nil },
+            description: caption, declaredWidth: declaredSize(extra["WIDTH"] ?? extra["width"]),
+            declaredHeight: declaredSize(extra["HEIGHT"] ?? extra["height"]),
             extra: extra, rank: rows[keyword, default: []].count)
         rows[keyword, default: []].append(candidate)
+    }
+
+    /// A declared width or height: a whole number of pixels in 0…1,000,000, else absent (LAION's NaN, `inf`, `1e300`,
+    /// `-5`, `abc` are no size, and the row goes on).
+    static func declaredSize(_ text: String?) -> Int? {
+        guard let text, let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite,
+              value >= 0, value <= 1_000_000 else { return nil }
+        return Int(value)
     }
 
     static func format(of file: URL) -> String {

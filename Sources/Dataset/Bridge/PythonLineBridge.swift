@@ -111,11 +111,21 @@ public final class PythonLineBridge: @unchecked Sendable {
         close()
     }
 
-    /// The last non-blank stderr line, else `fallback`.
+    /// Why the child stopped answering, naming the interpreter once: how it ended (`exited with status 1`,
+    /// `killed by signal 9`) and its last non-blank stderr line, else `fallback` (what was missing).
     private func failure(or fallback: String) -> String {
-        if process.isRunning == false { stderrDone.wait() }
+        // Its output ended or it stopped reading: it is exiting; give it a moment to be reaped.
+        for _ in 0..<200 where process.isRunning { usleep(10_000) }
+        let ended: String
+        if process.isRunning {
+            ended = "still running"
+        } else {
+            stderrDone.wait()
+            ended = process.terminationReason == .uncaughtSignal
+                ? "was killed by signal \(process.terminationStatus)" : "exited with status \(process.terminationStatus)"
+        }
         let last = lock.withLock { tail.last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) }
-        return last ?? fallback
+        return "\(python) \(ended): \(last ?? fallback)"
     }
 
     private func nextLine() -> Data? {

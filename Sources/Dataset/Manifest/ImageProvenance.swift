@@ -1,6 +1,7 @@
 import GRDB
 
-/// Where a stored image came from: the candidate of a successful download (source, licence, author, page).
+/// Where a stored image came from: the candidate of a successful download (source, licence, author, page), as
+/// outputs may carry it: its URLs without userinfo and with registered secrets masked (`SecretRedactor.publicURL`).
 public struct ImageOrigin: Sendable, Equatable {
     public var keywordID: Int64
     public var source: String?
@@ -64,7 +65,9 @@ public struct ImageProvenance: Sendable {
         while let row = try rows.next() {
             origins[row["sha"], default: []].append(ImageOrigin(keywordID: row["kid"], source: row["source"],
                                                                 license: row["license"], licenseURL: row["license_url"], author: row["author"],
-                                                                pageURL: row["page_url"], imageURL: row["image_url"], rawLicense: row["raw"]))
+                                                                pageURL: (row["page_url"] as String?).map(SecretRedactor.publicURL),
+                                                                imageURL: (row["image_url"] as String?).map(SecretRedactor.publicURL),
+                                                                rawLicense: row["raw"]))
         }
         return ImageProvenance(origins: origins)
     }

@@ -102,6 +102,21 @@ public enum SecretRedactor {
     /// `redact` for an optional.
     public static func redact(_ text: String?) -> String? { text.map { redact($0) } }
 
+    /// A URL as it may leave the workspace (shard `.json`/parquet `url`, exports, publish): its userinfo
+    /// (`user:password@`) dropped whole and every registered secret masked. The manifest keeps the URL as given
+    /// (`candidates.image_url`), since the download needs its credentials; only outputs go through this.
+    public static func publicURL(_ text: String) -> String {
+        var result = text
+        if let scheme = result.range(of: "://") {
+            let rest = result[scheme.upperBound...]
+            let authorityEnd = rest.firstIndex(where: { "/?#".contains($0) }) ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@") {
+                result.removeSubrange(scheme.upperBound...at)
+            }
+        }
+        return redactRegisteredSecrets(result)
+    }
+
     // MARK: - Forms
 
     /// A regular expression matching `secret` with each character in any of the forms it takes in a URL, a form

@@ -62,7 +62,9 @@ struct ByteReader {
     }
 }
 
-/// Text from metadata fields: UTF-8 when valid, else ISO-8859-1; trailing NULs and whitespace trimmed.
+/// Text from metadata fields: UTF-8 when valid; UTF-8 with U+FFFD for the bad bytes when it holds valid multi-byte
+/// UTF-8 sequences among invalid ones (a Hangul artist with one stray byte stays Hangul); else ISO-8859-1 (a legacy
+/// encoder); trailing NULs and whitespace trimmed.
 func metadataString<C: Collection>(_ bytes: C) -> String? where C.Element == UInt8 {
     var arr = Array(bytes)
     while let last = arr.last, last == 0 || last == 0x20 || last == 0x0A || last == 0x0D || last == 0x09 { arr.removeLast() }
@@ -71,6 +73,8 @@ func metadataString<C: Collection>(_ bytes: C) -> String? where C.Element == UIn
     arr.removeFirst(start)
     guard !arr.isEmpty else { return nil }
     if let s = String(validating: arr, as: UTF8.self) { return s }
+    let repaired = String(decoding: arr, as: UTF8.self)
+    if repaired.unicodeScalars.contains(where: { $0.value > 0x7F && $0 != "\u{FFFD}" }) { return repaired }
     var latin1 = ""
     latin1.unicodeScalars.append(contentsOf: arr.map { Unicode.Scalar($0) })
     return latin1

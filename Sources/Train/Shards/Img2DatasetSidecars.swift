@@ -35,6 +35,8 @@ final class Img2DatasetSidecars {
     private var bridge: PythonLineBridge?
     /// Why the parquet is not written this run (auto mode, environment missing); nil while it is.
     private(set) var skipped: String?
+    /// The sidecar files this run wrote (missing or not as recorded), counted in the summary's `sidecars_written`.
+    private(set) var filesWritten = 0
 
     init(mode: Mode, python: String?, script: URL?, workspace: Workspace) {
         self.mode = mode
@@ -49,7 +51,7 @@ final class Img2DatasetSidecars {
         return (stem + ".parquet", stem + "_stats.json")
     }
 
-    /// Makes the sidecars of `tar` that `marker` does not hold whole (recorded and present at their recorded size);
+    /// Makes the sidecars of `tar` that `marker` does not hold whole (recorded and present at their recorded size and sha256);
     /// returns the marker with them. A parquet the environment cannot write is left out (auto) or thrown (required).
     func complete(_ marker: ShardWriter.Marker, tar: String, in out: URL) throws -> ShardWriter.Marker {
         guard mode != .off else { return marker }
@@ -62,6 +64,7 @@ final class Img2DatasetSidecars {
             let data = try stats(rows)
             try AtomicFile.write(data, to: out.appendingPathComponent(names.stats))
             marker.stats = FileEntry(file: names.stats, sha256: ContentHash.sha256Hex(data), bytes: data.count)
+            filesWritten += 1
         }
         if needParquet, let bridge = try openBridge() {
             let url = out.appendingPathComponent(names.parquet)
@@ -73,6 +76,7 @@ final class Img2DatasetSidecars {
             }
             let data = try Data(contentsOf: url)
             marker.parquet = FileEntry(file: names.parquet, sha256: ContentHash.sha256Hex(data), bytes: data.count)
+            filesWritten += 1
         }
         return marker
     }
@@ -81,6 +85,18 @@ final class Img2DatasetSidecars {
     func close() {
         bridge?.close()
         bridge = nil
+    }
+
+    /// Why the parquet cannot be written, said once: the script's own report (pyarrow missing, with its advice) as
+    /// it is; any other failure (the interpreter did not start, died, spoke no protocol) naming the interpreter and
+    /// what a parquet needs.
+    static func bridgeFailure(_ error: any Error, python: String?) -> String {
+        let prefix = "the parquet beside the paired tars cannot be written"
+        if let bridge = error as? BridgeError, bridge.code == .reported {
+            return "\(prefix): \(bridge); rerun shards to add them"
+        }
+        let interpreter = python.map { " with \($0)" } ?? ""
+        return "\(prefix)\(interpreter) (\(error)); it needs a Python with pyarrow (`dsbuild train --setup` makes the bundled one, train.python names another), then rerun shards to add them"
     }
 
     /// `shards.json`'s `img2dataset`: whether every paired shard (`paired`, the index entries) has its parquet and
@@ -104,18 +120,20 @@ final class Img2DatasetSidecars {
             bridge = started
             return started
         } catch {
-            let reason = "the parquet beside the paired tars needs pyarrow in the bundled Python environment (\(error)); run `dsbuild train --setup` (trainer/setup.sh) and rerun shards to add them"
+            let reason = Self.bridgeFailure(error, python: python)
             if mode == .required { throw ShardError(.write, reason) }
             skipped = reason
             return nil
         }
     }
 
-    /// Whether `entry` is recorded and on disk at its recorded size.
+    /// Whether `entry` is recorded and on disk as recorded: its size and its sha256 (a byte flipped in place is
+    /// not the file recorded, and a rerun writes it again).
     static func present(_ entry: FileEntry?, in out: URL) -> Bool {
         guard let entry else { return false }
-        let size = (try? FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(entry.file).path))?[.size] as? Int
-        return size == entry.bytes
+        let url = out.appendingPathComponent(entry.file)
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int
+        return size == entry.bytes && (try? ContentHash.sha256Hex(fileAt: url)) == entry.sha256
     }
 
     /// One row per sample of the tar, in member order: its `.json` member's fields (provenance flattened), with

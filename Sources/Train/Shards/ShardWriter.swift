@@ -59,6 +59,8 @@ public struct ShardSummary: Sendable {
     public var pairedShards = 0
     public var written = 0
     public var reused = 0
+    /// img2dataset sidecar files (parquet, stats) written this run, for new shards and repaired ones alike.
+    public var sidecarsWritten = 0
     public var novelKeywords: [String] = []
     public var excludedTestQuestions = 0
     public var excludedTestImages = 0
@@ -75,7 +77,7 @@ public struct ShardSummary: Sendable {
     public var json: [String: Any] {
         var json: [String: Any] = [
             "text": textRecords, "paired": pairedSamples, "by_kind": byKind, "text_shards": textShards,
-            "paired_shards": pairedShards, "written": written, "reused": reused, "novel_keywords": novelKeywords,
+            "paired_shards": pairedShards, "written": written, "reused": reused, "sidecars_written": sidecarsWritten, "novel_keywords": novelKeywords,
             "excluded_test_questions": excludedTestQuestions, "excluded_test_images": excludedTestImages,
             "excluded_near_duplicates_of_test": excludedNearDuplicatesOfTest, "images": imageCounts,
             "fingerprint": fingerprint, "index": index.path]
@@ -208,7 +210,8 @@ public struct ShardWriter: Sendable {
             var marker: Marker? = nil
             if let old = JSONText.decode(Marker.self, from: try? String(contentsOf: markerURL, encoding: .utf8)),
                old.plan == plan.planHash,
-               let size = (try? fm.attributesOfItem(atPath: url.path))?[.size] as? Int, size == old.bytes {
+               let size = (try? fm.attributesOfItem(atPath: url.path))?[.size] as? Int, size == old.bytes,
+               (try? ContentHash.sha256Hex(fileAt: url)) == old.sha256 {
                 marker = old
                 summary.reused += 1
             }
@@ -249,6 +252,7 @@ public struct ShardWriter: Sendable {
         progress.finish()
         sort.remove()
 
+        summary.sidecarsWritten = sidecars.filesWritten
         if let skipped = sidecars.skipped { summary.parquetSkipped = skipped }
         // Shards of an earlier, larger run that this plan no longer has (and sidecars this run does not keep).
         let planned = Set(plans.map(\.file)).union(sidecarFiles)

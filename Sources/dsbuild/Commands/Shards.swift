@@ -113,7 +113,7 @@ extension DSBuild {
                 Output.json(json)
             } else if !options.quiet {
                 if !exported.isEmpty { print("exports: \(exported.joined(separator: ", "))") }
-                print("wrote \(summary.textRecords) text records in \(summary.textShards) shard(s) and \(summary.pairedSamples) paired samples in \(summary.pairedShards) shard(s) (\(summary.written) written, \(summary.reused) already there)")
+                print("wrote \(summary.textRecords) text records in \(summary.textShards) shard(s) and \(summary.pairedSamples) paired samples in \(summary.pairedShards) shard(s) (\(summary.written) written, \(summary.reused) already there\(summary.sidecarsWritten > 0 ? ", \(summary.sidecarsWritten) img2dataset file(s) written" : ""))")
                 print("index: \(summary.index.path)  fingerprint \(summary.fingerprint.prefix(16))")
             }
             if !result.exportProblems.isEmpty { throw ExitCode(1) }
