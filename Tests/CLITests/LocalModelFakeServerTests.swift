@@ -65,8 +65,8 @@ import Testing
     }
 
     @Test(arguments: [
-        "A red dish of cabbage leaves in a bowl.<|im_end|>user\n<|im_start|>Tell me more about the colours of the dish and its bowl.",
-        "A bowl of red leaves <end_of_turn> with flecks of chilli and spring onion, glossy and wet, cut into small squares for eating.",
+        "A red dish of cabbage leaves in a bowl <start_of_image> with flecks of chilli and spring onion, glossy and wet, in small squares.",
+        "A bowl of red leaves [INST] with flecks of chilli and spring onion, glossy and wet, cut into small squares for eating. [/INST]",
     ])
     func chatTemplateTokensAreRejectedWithTheirReasonAfterEveryAttempt(reply: String) throws {
         let (fixture, fake) = try fixture(reply: reply)
@@ -80,6 +80,14 @@ import Testing
         let records = LocalPipelineFixture.textRecords(in: fixture.workspace.appendingPathComponent("shards/text"))
         #expect(!records.contains { ($0["text"] as? String)?.contains("<|") == true || ($0["text"] as? String)?.contains("<end_of") == true },
                 "\(shards.stderr)")
+    }
+
+    @Test func underALocalModelAnEndOfTurnMarkerEndsTheReply() throws {
+        let reply = FakeLlamaServer.description + "<|im_end|>user\n<|im_start|>Describe what a Kimchi looks like."
+        let (fixture, fake) = try fixture(reply: reply)
+        #expect(try fixture.dsbuild(["describe", "--local-model", fake.model.path]).status == 0)
+        let texts = try fixture.manifest { db in try String.fetchAll(db, sql: "SELECT text FROM descriptions WHERE status = 'accepted'") }
+        #expect(texts.count == 2 && texts.allSatisfy { $0 == FakeLlamaServer.description }, "\(texts)")
     }
 
     @Test func estimateUnderALocalModelNamesItUsesItsLimitsCostsNothingAndStartsNoServer() throws {

@@ -16,6 +16,13 @@ import Testing
         #expect(ReplyHygiene.problem(in: text)?.reason == ReplyHygiene.controlTokensReason, "\(text)")
     }
 
+    @Test func theTextBeforeAnEndOfTurnMarkerIsTheReply() {
+        #expect(ReplyHygiene.beforeEndOfTurn("Red leaves in a bowl.<|im_end|>user\n<|im_start|>Describe") == "Red leaves in a bowl.")
+        #expect(ReplyHygiene.beforeEndOfTurn("A dish. <end_of_turn> more") == "A dish.")
+        #expect(ReplyHygiene.beforeEndOfTurn("<|im_end|>only a marker") == nil)
+        #expect(ReplyHygiene.beforeEndOfTurn("No marker at all.") == nil)
+    }
+
     @Test func anEchoOfTheInstructionsIsFoundButNotTheFilledInValues() {
         let echo = "Describe what a Kimchi (food) looks like to someone who has never seen one. Write plain prose, no lists, no headings."
         #expect(ReplyHygiene.problem(in: echo, instructions: Self.describeTemplate)?.reason == ReplyHygiene.promptEchoReason)

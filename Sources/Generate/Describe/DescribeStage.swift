@@ -232,8 +232,12 @@ public struct DescribeStage: Stage {
         // row when every answer was rejected.
         let lastRejection = LastRejection()
         let keyword = item.keyword, language = item.language
+        // Under a local model an end-of-turn marker ends the reply (what follows is an invented next turn); any
+        // other chat-template token, and any from a remote model, is rejected by `ReplyHygiene`.
+        let local = settings.llm.usesLocalModel
+        let turn: @Sendable (String) -> String? = { answer in local ? ReplyHygiene.beforeEndOfTurn(answer) : nil }
         request.validator = { answer in
-            let text = answer.trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = (turn(answer) ?? answer).trimmingCharacters(in: .whitespacesAndNewlines)
             guard let rejection = validator.check(text, keyword: keyword, language: language) else { return nil }
             lastRejection.set(rejection, text: text)
             return "\(rejection.reason.replacingOccurrences(of: "_", with: " ")) (\(rejection.detail))"
@@ -250,8 +254,9 @@ public struct DescribeStage: Stage {
         }
         let summary = ChatResultSummary(requestKey: result.requestKey, promptTokens: result.usage.promptTokens,
                                         completionTokens: result.usage.completionTokens, fromCache: result.fromCache)
-        let text = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if result.finishReason == "length" {
+        let ended = turn(result.text)
+        let text = (ended ?? result.text).trimmingCharacters(in: .whitespacesAndNewlines)
+        if result.finishReason == "length" && ended == nil {
             let cut = DescriptionRejection("truncated", Self.truncatedDetail(settings.maxTokens))
             // A small local model runs on until cut: under `llm.local.trim_truncated` its last whole sentence stands.
             guard settings.llm.trimsTruncatedReplies, let whole = SentenceTrim.lastWholeSentences(text) else {

@@ -21,6 +21,19 @@ public enum ReplyHygiene {
     static let controlMarkers = ["<|", "|>", "<start_of_", "<end_of_", "<bos>", "<eos>", "<pad>", "<unk>", "[INST]", "[/INST]",
                                  "<<SYS>>", "<</SYS>>", "<s>", "</s>", "<image>", "<think>", "</think>"]
 
+    /// Markers that end a model's turn: a small local model served without its chat template's stop strings writes
+    /// them and runs on into an invented next turn.
+    static let endOfTurnMarkers = ["<|im_end|>", "<|im_start|>", "<end_of_turn>", "<start_of_turn>", "<|eot_id|>", "<|endoftext|>", "</s>"]
+
+    /// `text` up to its first end-of-turn marker, as a server with the template's stop strings would have returned
+    /// it; nil when there is none (or nothing before it). Used under `llm.local` only: what follows is another turn.
+    public static func beforeEndOfTurn(_ text: String) -> String? {
+        let cuts = endOfTurnMarkers.compactMap { text.range(of: $0)?.lowerBound }
+        guard let first = cuts.min() else { return nil }
+        let kept = String(text[..<first]).trimmingCharacters(in: .whitespacesAndNewlines)
+        return kept.isEmpty ? nil : kept
+    }
+
     /// The first problem of `text`, as `(reason, detail)`; `instructions` is the prompt template's text (its
     /// `{placeholders}` split it: a run never spans a filled-in value such as a quoted description).
     public static func problem(in text: String, instructions: String = "") -> (reason: String, detail: String)? {
