@@ -21,6 +21,8 @@ import Testing
         #expect(ReplyHygiene.beforeEndOfTurn("A dish. <end_of_turn> more") == "A dish.")
         #expect(ReplyHygiene.beforeEndOfTurn("<|im_end|>only a marker") == nil)
         #expect(ReplyHygiene.beforeEndOfTurn("No marker at all.") == nil)
+        #expect(ReplyHygiene.beforeEndOfTurn("A steamed rice cake. <start_of_image> and <|pad|>") == "A steamed rice cake.",
+                "any control marker ends a local reply, not only an end-of-turn one")
     }
 
     @Test func anEchoOfTheInstructionsIsFoundButNotTheFilledInValues() {

@@ -25,10 +25,11 @@ public enum ReplyHygiene {
     /// them and runs on into an invented next turn.
     static let endOfTurnMarkers = ["<|im_end|>", "<|im_start|>", "<end_of_turn>", "<start_of_turn>", "<|eot_id|>", "<|endoftext|>", "</s>"]
 
-    /// `text` up to its first end-of-turn marker, as a server with the template's stop strings would have returned
-    /// it; nil when there is none (or nothing before it). Used under `llm.local` only: what follows is another turn.
+    /// `text` up to its first end-of-turn or other control marker, as a server holding the chat template's stop
+    /// strings would have returned it; nil when there is none (or nothing before it). Used under `llm.local` only: a
+    /// small model served without them runs on past its answer into markers and an invented next turn.
     public static func beforeEndOfTurn(_ text: String) -> String? {
-        let cuts = endOfTurnMarkers.compactMap { text.range(of: $0)?.lowerBound }
+        let cuts = (endOfTurnMarkers + controlMarkers).compactMap { text.range(of: $0)?.lowerBound }
         guard let first = cuts.min() else { return nil }
         let kept = String(text[..<first]).trimmingCharacters(in: .whitespacesAndNewlines)
         return kept.isEmpty ? nil : kept
