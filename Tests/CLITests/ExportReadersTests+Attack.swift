@@ -5,22 +5,8 @@ import Testing
 import _DSBuildTestSupport
 
 extension ExportReadersTests {
-    /// A model that writes placeholder tokens into its descriptions and questions, as a hostile or careless one does.
-    static func hostile(_ body: [String: Any]) -> FakeChatEndpoint.Behaviour {
-        let behaviour = PipelineChatResponder.respondAsAModel(body)
-        guard case .content(let content, let finish) = behaviour else { return behaviour }
-        if content.hasPrefix("It shows ") {
-            return .content("It shows <image> and <|image_pad|> " + content.dropFirst("It shows ".count), finishReason: finish)
-        }
-        guard var object = try? JSONSerialization.jsonObject(with: Data(content.utf8)) as? [String: Any],
-              let question = object["question"] as? String, let answer = object["answer"] as? String else { return behaviour }
-        object["question"] = "Look at <image> again: " + question
-        object["answer"] = answer + " <video>"
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return behaviour }
-        return .content(String(decoding: data, as: UTF8.self), finishReason: finish)
-    }
-
-    /// Placeholder tokens a model wrote (`<image>` in descriptions, questions, options) never become image tags:
+    /// No text becomes an image tag (a model's reply holding a placeholder token is rejected by `ReplyHygiene`, see
+    /// ReplyHygieneTests; other stored texts are neutralised, see ExportFormatTests):
     /// LLaMA-Factory's own loader and its placeholder check (`_validate_messages`) accept every row, LLaVA's file has
     /// one `<image>` per image, no other file any. A test question asked on a training image holds that image out of
     /// every training artifact (and shards.json counts it). A test question whose options pandas reads as numbers is
@@ -28,27 +14,24 @@ extension ExportReadersTests {
     /// removes what this one wrote.
     @Test func placeholderTokensTestQuestionImagesAndNumberCellsAreHandled() throws {
         let inputs = try SoundExperimentTests.Inputs()
-        let chat = FakeChatEndpoint(responder: Self.hostile)
+        let chat = FakeChatEndpoint(responder: PipelineChatResponder.respondAsAModel)
         let server = try chat.serve()
         defer { server.stop() }
         let s = SoundExperimentTests.Session(inputs: inputs, cli: CommandRunner(environment: [
             "OPENAI_BASE_URL": server.url("/v1").absoluteString, "OPENAI_API_KEY": "sk-exports-0123456789"]))
         try s.run(["init", inputs.workspace.path, "--recipe", inputs.recipe.path, "--quiet"], workspaceOption: false)
         for command in ["collect", "filter", "describe", "mcq"] { try s.run([command, "--quiet"]) }
-        let hostileTexts = try s.read { db in
-            try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM descriptions WHERE status = 'accepted' AND text LIKE '%<image>%') + (SELECT COUNT(*) FROM questions WHERE status = 'accepted' AND question LIKE '%<image>%')") ?? 0
-        }
-        #expect(hostileTexts > 0, "the model's placeholder tokens reached no stored text: the test is vacuous")
 
         // A training image (kept, in the split's train side, with paired samples) that a test question is now asked on.
-        let (leak, leakPath) = try s.read { db in
-            let row = try #require(try Row.fetchOne(db, sql: """
+        let trainImages = try s.read { db in
+            try Row.fetchAll(db, sql: """
                 SELECT i.sha256, i.path FROM images i JOIN splits sp ON sp.image_sha256 = i.sha256 AND sp.split = 'train'
                  WHERE i.sha256 IN (SELECT image_sha256 FROM kept_pairs)
                    AND i.sha256 NOT IN (SELECT image_sha256 FROM splits WHERE split = 'test') ORDER BY i.sha256 LIMIT 1
-                """))
-            return (row[0] as String, row[1] as String)
+                """).map { ($0[0] as String, $0[1] as String) }
         }
+        try #require(trainImages.count == 1)
+        let (leak, leakPath) = trainImages[0]
         let images = inputs.tmp.path("import-images")
         try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
         let leakName = "trainimg." + (leakPath as NSString).pathExtension
@@ -92,21 +75,19 @@ extension ExportReadersTests {
         let counted = index["excluded_test_images"] as? Int
         #expect(counted == excluded + 1, "shards.json: \(String(describing: counted)) test images held out; the split has \(excluded), plus the question's")
 
-        // Finding 1: one <image> per image in LLaVA's file, none in any other text; the model's tokens are there, neutralised.
+        // Finding 1: one <image> per image in LLaVA's file, none in any other text.
         let llava = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: exports.appendingPathComponent("llava.json"))) as? [[String: Any]])
-        var neutralised = 0
         for item in llava {
             let values = ((item["conversations"] as? [[String: String]]) ?? []).compactMap { $0["value"] }.joined(separator: "\n")
             let tags = values.components(separatedBy: "<image>").count - 1
             #expect(tags == (item["image"] == nil ? 0 : 1), "llava \(item["id"] ?? ""): \(tags) <image> tag(s)")
             for token in ImageReference.tokens where token != "<image>" { #expect(!values.contains(token), "llava \(item["id"] ?? ""): \(token)") }
-            if values.contains("‹image›") { neutralised += 1 }
         }
-        #expect(neutralised > 0, "no neutralised token in llava.json: the test is vacuous")
         for case let url as URL in fm.enumerator(at: shards, includingPropertiesForKeys: nil)! where ["jsonl", "tsv", "yaml"].contains(url.pathExtension) || url.lastPathComponent.hasPrefix("openai") {
             let text = String(decoding: try Data(contentsOf: url), as: UTF8.self)
             for token in ImageReference.tokens { #expect(!text.contains(token), "\(url.lastPathComponent) holds \(token)") }
         }
+
         // check agrees: every paired row of every export has one <image> per image (split_disjoint may name the
         // manifest's test question on a train-split image, and askable the imported questions without an image or a
         // keyword: what this test set up).
