@@ -65,8 +65,9 @@ import Testing
     }
 
     @Test(arguments: [
-        "A red dish of cabbage leaves in a bowl <start_of_image> with flecks of chilli and spring onion, glossy and wet, in small squares.",
-        "A bowl of red leaves [INST] with flecks of chilli and spring onion, glossy and wet, cut into small squares for eating. [/INST]",
+        // A marker with nothing before it (under a local model a marker after some text ends the reply there instead).
+        "<start_of_image> A red dish of cabbage leaves in a bowl with flecks of chilli and spring onion, glossy and wet, in small squares.",
+        "[INST] A bowl of red leaves with flecks of chilli and spring onion, glossy and wet, cut into small squares for eating. [/INST]",
     ])
     func chatTemplateTokensAreRejectedWithTheirReasonAfterEveryAttempt(reply: String) throws {
         let (fixture, fake) = try fixture(reply: reply)
