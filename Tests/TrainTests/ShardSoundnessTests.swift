@@ -28,23 +28,9 @@ struct ShardSoundnessTests {
     /// Built on first use; the suite's tests read it (and never write to the workspace except `shards` outputs).
     nonisolated(unsafe) static let built: Result<Built, any Error> = Result { try build() }
 
-    /// MCQ answers from the pipeline responder, every other stem rewritten to point at an image ("… shown in
-    /// this image …"), as real models write them.
-    static func responder(_ body: [String: Any]) -> FakeChatEndpoint.Behaviour {
-        let behaviour = PipelineChatResponder.respond(body)
-        let format = body["response_format"] as? [String: Any]
-        let schema = (format?["json_schema"] as? [String: Any])?["name"] as? String
-        guard schema == "mcq" || FakeChatEndpoint.lastUserText(body).contains("multiple-choice"),
-              case .content(let content, _) = behaviour,
-              var object = try? JSONSerialization.jsonObject(with: Data(content.utf8)) as? [String: Any],
-              let question = object["question"] as? String else { return behaviour }
-        if ContentHash.sha256Hex(question).hasPrefix("0") || ContentHash.sha256Hex(question).last.map({ "02468ace".contains($0) }) == true {
-            object["question"] = question.replacingOccurrences(of: "Which material is traditionally used for the",
-                                                               with: "Which material is used for the part shown in this image, the")
-        }
-        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        return .content(String(decoding: data, as: UTF8.self))
-    }
+    /// MCQ answers as a real model writes them over an experiment (`PipelineChatResponder.respondAsAModel`): some
+    /// Type 2 stems, or one of their options, point at the image.
+    static func responder(_ body: [String: Any]) -> FakeChatEndpoint.Behaviour { PipelineChatResponder.respondAsAModel(body) }
 
     static func build() throws -> Built {
         let tmp = TemporaryDirectory.shared("dsbuild-sound")
@@ -149,6 +135,8 @@ struct ShardSoundnessTests {
         var testGroundedDescriptions: Set<String> = []
         var type1IDs: Set<String> = []
         var type2TrainImageRefIDs: Set<String> = []
+        /// Image-referring through an option only (the stem is plain).
+        var type2TrainOptionRefIDs: Set<String> = []
         var type2TrainPlainIDs: Set<String> = []
         var questionImage: [String: String] = [:]
         var storedSplit: SplitSettings?
@@ -174,12 +162,19 @@ struct ShardSoundnessTests {
             for row in try Row.fetchAll(db, sql: "SELECT image_sha256, text FROM descriptions WHERE status = 'accepted' AND mode = 'image-grounded'") {
                 if t.testImages.contains(row["image_sha256"] as String) { t.testGroundedDescriptions.insert(row["text"]) }
             }
-            for row in try Row.fetchAll(db, sql: "SELECT id, type, question, split, image_sha256 FROM questions WHERE status = 'accepted'") {
+            for row in try Row.fetchAll(db, sql: "SELECT id, type, question, options, split, image_sha256 FROM questions WHERE status = 'accepted'") {
                 let id: String = row["id"]
                 t.questionImage[id] = row["image_sha256"] ?? ""
                 if (row["type"] as Int) == 1 { t.type1IDs.insert(id); continue }
                 guard (row["split"] as String) == "train" else { continue }
-                if ImageReference.refersToImage(row["question"]) { t.type2TrainImageRefIDs.insert(id) } else { t.type2TrainPlainIDs.insert(id) }
+                // The stem or any option: the record holds both.
+                let options = (try? JSONSerialization.jsonObject(with: Data((row["options"] as String? ?? "[]").utf8)) as? [String]) ?? []
+                if ImageReference.refersToImage(([row["question"] as String] + options).joined(separator: "\n")) {
+                    t.type2TrainImageRefIDs.insert(id)
+                    if !ImageReference.refersToImage(row["question"] as String) { t.type2TrainOptionRefIDs.insert(id) }
+                } else {
+                    t.type2TrainPlainIDs.insert(id)
+                }
             }
             return t
         }
@@ -339,6 +334,7 @@ struct ShardSoundnessTests {
         let t = try Self.truth(built)
         try #require(!t.type1IDs.isEmpty)
         #expect(!t.type2TrainImageRefIDs.isEmpty, "the fake wrote no image-referring Type 2 stem that mcq accepted into train")
+        #expect(!t.type2TrainOptionRefIDs.isEmpty, "the fake wrote no Type 2 question whose option alone points at the image")
         let records = try Self.textRecords(built.shards)
         let ids = Set(records.map { $0["id"] as? String ?? "" })
         for id in t.type1IDs { #expect(!ids.contains("t-" + ShardSampleBuilder.shortHash(["qa", id])), "Type 1 \(id) in text shards") }
@@ -350,7 +346,7 @@ struct ShardSoundnessTests {
         }
         // Text-only questions that need no image still train text-only.
         let plainInText = t.type2TrainPlainIDs.filter { ids.contains("t-" + ShardSampleBuilder.shortHash(["qa", $0])) }
-        #expect(!plainInText.isEmpty)
+        #expect(!plainInText.isEmpty, "plain \(t.type2TrainPlainIDs.count), image \(t.type2TrainImageRefIDs.count), option \(t.type2TrainOptionRefIDs.count)")
         // The image-referring ones train where the image is: in paired samples, when linked to a train image.
         let pairedKeys = Set(try Self.sampleJSONs(built.shards).compactMap { $0["key"] as? String })
         for id in t.type2TrainImageRefIDs {

@@ -283,7 +283,6 @@ enum ShardSampleBuilder {
                 if nearTest.contains(sha) { exclude("near_duplicate_of_test"); continue }
                 if let kid, keptAny.contains(KeywordImage(keywordID: kid, sha256: sha)), let reason = refusal(sha: sha, keywordID: kid) { exclude(reason); continue }
             }
-            let stem = q.question
             let prompt = q.prompt
             let letter = q.answerLetter
             let type = q.type
@@ -300,7 +299,7 @@ enum ShardSampleBuilder {
             let language = kw?.language ?? "en"
             if type == 1 {
                 exclude("type1_text_only")
-            } else if ImageReference.refersToImage(stem) {
+            } else if ImageReference.refersToImage(prompt) {  // the stem and its options, as `check` reads the record
                 exclude("image_reference_text_only")
             } else {
                 out.text.append(TextRecord(id: "t-" + shortHash(["qa", qid]), kind: "qa", keyword: kw?.text ?? "", category: category,
