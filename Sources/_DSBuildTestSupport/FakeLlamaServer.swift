@@ -4,7 +4,9 @@ import Foundation
 /// Python program (the system's `python3`) written into a folder as `llama-server`, so a test puts that folder
 /// first on `PATH` and `--local-model any.gguf` serves it on 127.0.0.1. It writes its pid to `pidFile`, answers
 /// `/health` and `/v1/models`, and answers every chat completion with `reply` (finish reason `stop`), or with
-/// `jsonReply` when the request asks for JSON (`response_format`: a Type 2 question).
+/// `jsonReply` when the request asks for JSON (`response_format`: a Type 2 question); a request ending with an
+/// assistant turn is continued, and that turn comes back with the reply (as llama.cpp's server does). It records
+/// its arguments (`arguments`) and every request body (`requestBodies`).
 /// `mode` changes what it does: `healthy` (the default), `neverHealthy` (answers `/health` 503 forever),
 /// `exitOnFirstRequest` (exits with status 3 at the first chat completion, as a crashed server does).
 public struct FakeLlamaServer: Sendable {
@@ -18,6 +20,8 @@ public struct FakeLlamaServer: Sendable {
     public let pidFile: URL
     /// One line per chat completion it received (its JSON body).
     public let requestLog: URL
+    /// The arguments it was started with (a JSON array).
+    public let argumentsFile: URL
 
     public init(in directory: URL, mode: Mode = .healthy, reply: String = FakeLlamaServer.description,
                 jsonReply: String = FakeLlamaServer.question) throws {
@@ -25,6 +29,7 @@ public struct FakeLlamaServer: Sendable {
         model = directory.appendingPathComponent("fake-model.gguf")
         pidFile = directory.appendingPathComponent("fake-server.pid")
         requestLog = directory.appendingPathComponent("fake-server-requests.jsonl")
+        argumentsFile = directory.appendingPathComponent("fake-server-args.json")
         try FileManager.default.createDirectory(at: binDirectory, withIntermediateDirectories: true)
         try Data("GGUF".utf8).write(to: model)
         let replyLiteral = String(decoding: try JSONSerialization.data(withJSONObject: [reply], options: .withoutEscapingSlashes), as: UTF8.self)
@@ -38,6 +43,7 @@ public struct FakeLlamaServer: Sendable {
             reply = \(replyLiteral)[0]
             json_reply = \(String(decoding: try JSONSerialization.data(withJSONObject: [jsonReply], options: .withoutEscapingSlashes), as: UTF8.self))[0]
             open(\(String(decoding: try JSONSerialization.data(withJSONObject: [pidFile.path], options: .withoutEscapingSlashes), as: UTF8.self))[0], "w").write(str(os.getpid()))
+            open(\(String(decoding: try JSONSerialization.data(withJSONObject: [argumentsFile.path], options: .withoutEscapingSlashes), as: UTF8.self))[0], "w").write(json.dumps(args))
             log = \(String(decoding: try JSONSerialization.data(withJSONObject: [requestLog.path], options: .withoutEscapingSlashes), as: UTF8.self))[0]
             class H(http.server.BaseHTTPRequestHandler):
                 def log_message(self, *a): pass
@@ -59,7 +65,11 @@ public struct FakeLlamaServer: Sendable {
                     with open(log, "a") as f: f.write(body.decode() + "\\n")
                     if mode == "exit_on_request":
                         os._exit(3)
-                    content = json_reply if json.loads(body).get("response_format") else reply
+                    request = json.loads(body)
+                    content = json_reply if request.get("response_format") else reply
+                    last = request["messages"][-1]
+                    if last["role"] == "assistant" and not request.get("response_format"):
+                        content = last["content"] + " " + content  # a continued turn comes back whole, as llama.cpp's does
                     self.send(200, {"id": "x", "object": "chat.completion", "model": alias,
                                     "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
                                     "usage": {"prompt_tokens": 50, "completion_tokens": 40, "total_tokens": 90}})
@@ -88,6 +98,18 @@ public struct FakeLlamaServer: Sendable {
     /// The pid the server wrote, once it started.
     public var pid: Int32? {
         (try? String(contentsOf: pidFile, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// The arguments it was last started with.
+    public var arguments: [String] {
+        (try? Data(contentsOf: argumentsFile)).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String] } ?? []
+    }
+
+    /// The bodies of the chat completions it received.
+    public var requestBodies: [[String: Any]] {
+        ((try? String(contentsOf: requestLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
     }
 
     /// The chat completions it received.

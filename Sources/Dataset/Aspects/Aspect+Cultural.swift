@@ -11,5 +11,8 @@ extension Aspect {
             """,
         minChars: 200, maxChars: 2500,
         textTurn: "Tell me about the history and cultural meaning of the {keyword}.",
-        imageTurn: "This image shows the {keyword}. Tell me about its history and cultural meaning.")
+        imageTurn: "This image shows the {keyword}. Tell me about its history and cultural meaning.",
+        document: DocumentSection(
+            heading: "Culture and meaning", exampleSubject: "Tartan", exampleCategory: "textile",
+            example: "Tartan is a woven pattern of crossing coloured stripes that has been made in the Scottish Highlands for centuries. Each clan came to be linked with its own sett, and wearing it showed which family a person belonged to. After 1746 the British government banned Highland dress for a generation, which made tartan a sign of loyalty and defiance. Today it is worn at weddings, graduations and Burns Night, and new setts are still registered for towns, companies and regiments."))
 }

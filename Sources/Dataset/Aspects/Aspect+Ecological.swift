@@ -11,5 +11,8 @@ extension Aspect {
             """,
         minChars: 200, maxChars: 2500,
         textTurn: "Describe the habitat and ecology of the {keyword}.",
-        imageTurn: "This image shows the {keyword}. Describe its habitat and ecology.")
+        imageTurn: "This image shows the {keyword}. Describe its habitat and ecology.",
+        document: DocumentSection(
+            heading: "Habitat and ecology", exampleSubject: "Red fox", exampleCategory: "animal",
+            example: "The red fox lives across most of the Northern Hemisphere, from Arctic tundra to deserts, farmland and city suburbs. It is mostly active at dusk and at night, hunting voles, mice and rabbits, and it also eats insects, berries and food waste. Pairs dig dens in banks or under sheds, where four to six cubs are born in spring and leave in autumn. Its enemies are wolves, eagles and traffic, and it competes with coyotes and badgers where they meet."))
 }

@@ -12,5 +12,8 @@ extension Aspect {
             """,
         minChars: 200, maxChars: 2500,
         textTurn: "Describe what the {keyword} looks like.",
-        imageTurn: "Describe the {keyword} in this image.")
+        imageTurn: "Describe the {keyword} in this image.",
+        document: DocumentSection(
+            heading: "Appearance", exampleSubject: "Red fox", exampleCategory: "animal",
+            example: "The red fox is a small, slender wild dog about the size of a medium dog. Its back and sides are covered in thick reddish-orange fur, while its throat, chest and belly are white or cream. The legs and the backs of the ears are black, as if it wore dark stockings. Its long, bushy tail is as red as its back and ends in a white tip, and its narrow face has a pointed muzzle and amber eyes."))
 }

@@ -17,15 +17,36 @@ public struct Aspect: Sendable, Equatable {
     public let textTurn: String?
     /// The user turn after the image in a paired shard record; nil: `genericImageTurn`.
     public let imageTurn: String?
+    /// The encyclopedia section a pretrained base model continues for this aspect (`llm.local.prompting:
+    /// document`); nil: `genericDocumentSection`.
+    public let document: DocumentSection?
+
+    /// A section of an encyclopedia entry, for a base model to continue: its heading ("Appearance", "History") and
+    /// one worked example of another subject — a base model follows no instruction, but copies the example's kind
+    /// and length of text.
+    public struct DocumentSection: Sendable, Equatable {
+        public let heading: String
+        public let exampleSubject: String
+        public let exampleCategory: String
+        public let example: String
+
+        public init(heading: String, exampleSubject: String, exampleCategory: String, example: String) {
+            self.heading = heading
+            self.exampleSubject = exampleSubject
+            self.exampleCategory = exampleCategory
+            self.example = example
+        }
+    }
 
     public init(name: String, prompt: String?, minChars: Int = Aspect.defaultMinChars, maxChars: Int = Aspect.defaultMaxChars,
-                textTurn: String? = nil, imageTurn: String? = nil) {
+                textTurn: String? = nil, imageTurn: String? = nil, document: DocumentSection? = nil) {
         self.name = name
         self.prompt = prompt
         self.minChars = minChars
         self.maxChars = maxChars
         self.textTurn = textTurn
         self.imageTurn = imageTurn
+        self.document = document
     }
 
     /// Length bounds of an aspect that declares none (one a template file adds).
@@ -35,6 +56,13 @@ public struct Aspect: Sendable, Equatable {
     public static let genericTextTurn = "Describe the {keyword}."
     /// The paired user turn of an aspect without its own.
     public static let genericImageTurn = "Describe the {keyword} in this image."
+
+    /// The document section of an aspect without its own: a general description, with the visual example.
+    public static var genericDocumentSection: DocumentSection {
+        let example = visual.document!
+        return DocumentSection(heading: "Description", exampleSubject: example.exampleSubject,
+                               exampleCategory: example.exampleCategory, example: example.example)
+    }
 
     /// The built-in aspect of that name.
     public static func named(_ name: String) -> Aspect? { builtin.first { $0.name == name } }
@@ -47,4 +75,6 @@ public struct Aspect: Sendable, Equatable {
     public var shardTextTurn: String { textTurn ?? Self.genericTextTurn }
     /// The paired shard turn for this aspect.
     public var shardImageTurn: String { imageTurn ?? Self.genericImageTurn }
+    /// The section a base model's document gives this aspect.
+    public var documentSection: DocumentSection { document ?? Self.genericDocumentSection }
 }

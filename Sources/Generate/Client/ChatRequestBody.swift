@@ -51,7 +51,9 @@ public enum ChatRequestBody {
             }
             messages.append(["role": message.role.rawValue, "content": parts])
         }
+        if let lead = request.lead, !lead.isEmpty { messages.append(["role": "assistant", "content": lead]) }
         body["messages"] = messages
+        if !request.stop.isEmpty { body["stop"] = request.stop }
         if let temperature = request.temperature { body["temperature"] = temperature }
         if let maxTokens = request.maxTokens { body["max_tokens"] = maxTokens }
         if let seed = request.seed { body["seed"] = seed }

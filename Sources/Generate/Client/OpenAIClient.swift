@@ -220,7 +220,7 @@ public final class OpenAIClient: ChatService {
                 throw ChatError(.refusal, refusal)
             }
 
-            var text = reply.content
+            var text = request.withLead(reply.content)
             var problem: String?
             if let validator {
                 let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -253,7 +253,7 @@ public final class OpenAIClient: ChatService {
                                   attempts: attempts)
             }
             lastProblem = problem
-            guard reasks < configuration.maxReasks else { break }
+            guard request.reasksOnRejection, reasks < configuration.maxReasks else { break }
             reasks += 1
             ledger.update { $0.reasks += 1 }
             conversation.append(.assistant(reply.content))

@@ -85,6 +85,11 @@ public struct DescribeStage: Stage {
             : nil
         var templates: [String: AspectTemplate] = [:]
         for aspect in settings.aspects {
+            if settings.llm.promptsAsDocument {
+                // A base model continues the aspect's section of an encyclopedia entry (`DocumentPrompt`).
+                templates[aspect] = AspectTemplate(aspect: aspect, text: DocumentPrompt.description(Aspect.resolved(aspect).documentSection))
+                continue
+            }
             guard let template = try AspectTemplate.load(aspect: aspect, directory: settings.templatesDirectory) else {
                 throw ChatError(.badRequest, "no template for the aspect \"\(aspect)\": add \(aspect).txt to \(settings.templatesDirectory?.path ?? "prompts/describe/") or use one of \(Aspect.promptable.sorted().joined(separator: ", "))")
             }
@@ -189,6 +194,17 @@ public struct DescribeStage: Stage {
 
     /// The writer's request for an item: the aspect's prompt (with the image for an image-grounded item).
     func writerRequest(for item: Item) -> Result<ChatRequest, ChatError> {
+        if settings.llm.promptsAsDocument, item.mode != "image-grounded" {
+            let values = ["keyword": item.keyword, "category": item.category.isEmpty ? DocumentPrompt.noCategory : item.category]
+            let sampling = settings.sampling(variant: item.variant)
+            return .success(ChatRequest(model: settings.model,
+                                        messages: [.user(PromptPlaceholders.fill(item.template.text, names: AspectTemplate.placeholders, values: values))],
+                                        temperature: sampling.temperature, maxTokens: settings.maxTokens, seed: sampling.seed,
+                                        purpose: "describe.\(item.aspect)", refresh: settings.refresh,
+                                        stop: DocumentPrompt.descriptionStop,
+                                        lead: PromptPlaceholders.fill(DocumentPrompt.descriptionLead, names: AspectTemplate.placeholders, values: values),
+                                        reasksOnRejection: false))
+        }
         let prompt = item.template.render([
             "keyword": item.keyword, "category": item.category, "language": LanguageNames.name(item.language),
             "source_title": item.sourceTitle, "source_description": item.sourceDescription,
@@ -232,13 +248,19 @@ public struct DescribeStage: Stage {
         // row when every answer was rejected.
         let lastRejection = LastRejection()
         let keyword = item.keyword, language = item.language
+        // A base model's reply that copies its worked example is about another subject (`ExampleCopy`).
+        let copy = settings.llm.promptsAsDocument ? DocumentPrompt.copy(of: Aspect.resolved(item.aspect).documentSection) : nil
+        let check: @Sendable (String) -> DescriptionRejection? = { text in
+            validator.check(text, keyword: keyword, language: language)
+                ?? copy?.problem(in: text, keyword: keyword).map { DescriptionRejection(ExampleCopy.reason, $0) }
+        }
         // Under a local model an end-of-turn marker ends the reply (what follows is an invented next turn); any
         // other chat-template token, and any from a remote model, is rejected by `ReplyHygiene`.
         let local = settings.llm.usesLocalModel
         let turn: @Sendable (String) -> String? = { answer in local ? ReplyHygiene.beforeEndOfTurn(answer) : nil }
         request.validator = { answer in
             let text = (turn(answer) ?? answer).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let rejection = validator.check(text, keyword: keyword, language: language) else { return nil }
+            guard let rejection = check(text) else { return nil }
             lastRejection.set(rejection, text: text)
             return "\(rejection.reason.replacingOccurrences(of: "_", with: " ")) (\(rejection.detail))"
         }
@@ -264,12 +286,12 @@ public struct DescribeStage: Stage {
             }
             var trimmedSummary = summary
             trimmedSummary.trimmed = "cut at max_tokens (\(settings.maxTokens)); trimmed to its last whole sentence (\(whole.count) of \(text.count) characters)"
-            if let rejection = validator.check(whole, keyword: item.keyword, language: item.language) {
+            if let rejection = check(whole) {
                 return .rejected(rejection, whole, trimmedSummary)
             }
             return .text(whole, trimmedSummary)
         }
-        if let rejection = validator.check(text, keyword: item.keyword, language: item.language) {
+        if let rejection = check(text) {
             return .rejected(rejection, text, summary)
         }
         // Near-duplicates are settled after the run by `DescriptionDeduplication`, in a fixed order, so the

@@ -1,3 +1,4 @@
+import Dataset
 import Foundation
 
 /// How dsbuild starts llama.cpp's server for `llm.local`: the files, the server's context and slots, the name it
@@ -11,9 +12,12 @@ public struct LocalServerConfiguration: Sendable, Equatable {
     /// Its output (stdout and stderr), appended: `<workspace>/logs/llama-server.log`.
     public var logFile: URL
     public var startupSeconds: Double
+    /// `document` prompting (a base model): the server renders conversations with `DocumentPrompt.serverTemplate`
+    /// instead of a chat template (the file's own, or llama.cpp's ChatML fallback when it has none).
+    public var prompting: LLMSettings.LocalPrompting
 
     public init(binary: LocalServerBinary, model: URL, mmproj: URL? = nil, context: Int = 4096, parallel: Int = 2,
-                logFile: URL, startupSeconds: Double = 180) {
+                logFile: URL, startupSeconds: Double = 180, prompting: LLMSettings.LocalPrompting = .chat) {
         self.binary = binary
         self.model = model
         self.mmproj = mmproj
@@ -21,6 +25,7 @@ public struct LocalServerConfiguration: Sendable, Equatable {
         self.parallel = parallel
         self.logFile = logFile
         self.startupSeconds = startupSeconds
+        self.prompting = prompting
     }
 
     /// The model name the server reports and every request sends: the GGUF's file name without `.gguf` and the
@@ -40,6 +45,7 @@ public struct LocalServerConfiguration: Sendable, Equatable {
         var arguments = ["--model", model.path, "--host", "127.0.0.1", "--port", "\(port)", "--ctx-size", "\(context)",
                          "--parallel", "\(parallel)", "--alias", alias, "--no-webui", "--offline"]
         if let mmproj { arguments += ["--mmproj", mmproj.path] }
+        if prompting == .document { arguments += ["--jinja", "--chat-template", DocumentPrompt.serverTemplate] }
         return arguments
     }
 }

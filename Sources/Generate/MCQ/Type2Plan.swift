@@ -29,7 +29,7 @@ public struct Type2Plan: Sendable {
         var done = Set<String>()
         for row in try Row.fetchAll(db, sql: """
             SELECT id, model, template_sha256 FROM questions WHERE type = 2 AND origin = 'generated' AND status IN ('accepted', 'rejected', 'disputed')
-            """) where (row["model"] as String?) == settings.model && (row["template_sha256"] as String?) == Type2Stage.templateSHA256 {
+            """) where (row["model"] as String?) == settings.model && (row["template_sha256"] as String?) == Type2Stage.templateSHA256(Type2Stage.template(for: settings.llm)) {
             done.insert(row["id"])
         }
         var plan = Type2Plan()

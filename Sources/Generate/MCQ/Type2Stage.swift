@@ -35,9 +35,10 @@ public struct Type2Stage: Stage {
     /// The schema under `llm.local`: every string bounded, so a small model under llama.cpp's grammar (which
     /// honours `maxLength` and `pattern`) closes the object instead of writing its rationale until cut at
     /// `max_tokens`; the question and the options are held to the shape `ReplyHygiene` and `MCQValidator` accept —
-    /// a question that starts with a capital letter and ends with `?`, options that start with a letter or digit,
-    /// none with `<`, `>`, `|`, braces, brackets, quotes or line breaks (no chat-template token, no fragment).
-    public static let localSchema = #"{"type":"object","properties":{"question":{"type":"string","pattern":"^[A-Z][^\"\\\\<>|{}\\[\\]\\n]{8,150}[?]$"},"answer":{"type":"string","pattern":"^[A-Za-z0-9][^\"\\\\<>|{}\\[\\]\\n]{1,38}$"},"distractors":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9][^\"\\\\<>|{}\\[\\]\\n]{1,38}$"},"minItems":3,"maxItems":3},"aspect":{"type":"string","maxLength":20},"rationale":{"type":"string","maxLength":80}},"required":["question","answer","distractors","aspect","rationale"],"additionalProperties":false}"#
+    /// a question that starts with a capital letter and ends with its only `?`, options that start with a letter or
+    /// digit and hold no `?` (an option is no question), none with `<`, `>`, `|`, braces, brackets, quotes or line
+    /// breaks (no chat-template token, no fragment).
+    public static let localSchema = #"{"type":"object","properties":{"question":{"type":"string","pattern":"^[A-Z][^?\"\\\\<>|{}\\[\\]\\n]{8,150}[?]$"},"answer":{"type":"string","pattern":"^[A-Za-z0-9][^?\"\\\\<>|{}\\[\\]\\n]{1,38}$"},"distractors":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9][^?\"\\\\<>|{}\\[\\]\\n]{1,38}$"},"minItems":3,"maxItems":3},"aspect":{"type":"string","maxLength":20},"rationale":{"type":"string","maxLength":80}},"required":["question","answer","distractors","aspect","rationale"],"additionalProperties":false}"#
 
     /// The schema sent: `localSchema` under `llm.local` (a remote endpoint's requests, and their cache keys, are unchanged).
     var schema: String { settings.llm.usesLocalModel ? Self.localSchema : Self.schema }
@@ -72,7 +73,16 @@ public struct Type2Stage: Stage {
         self.client = client
     }
 
-    public static var templateSHA256: String { AspectTemplate(aspect: "mcq-type2", text: template).sha256 }
+    public static var templateSHA256: String { templateSHA256(template) }
+
+    /// The prompt template under `llm`: the instruction `template`, or `DocumentPrompt.typeTwo` for a base model.
+    public static func template(for llm: LLMSettings) -> String { llm.promptsAsDocument ? DocumentPrompt.typeTwo : template }
+
+    /// The version of a template stored with each question (a changed template makes its questions pending).
+    public static func templateSHA256(_ template: String) -> String { AspectTemplate(aspect: "mcq-type2", text: template).sha256 }
+
+    /// The template this stage asks with.
+    var activeTemplate: String { Self.template(for: settings.llm) }
 
     /// The questions to write: those with no accepted or rejected row for the current model and template.
     public func pending(in manifest: Manifest) async throws -> [Item] {
@@ -81,11 +91,14 @@ public struct Type2Stage: Stage {
     }
 
     public func work(on item: Item) async throws -> Outcome {
-        let prompt = Self.prompt(for: item, language: settings.language)
-        let validator = MCQValidator(instructions: Self.template)
+        let prompt = settings.llm.promptsAsDocument ? Self.documentPrompt(for: item) : Self.prompt(for: item, language: settings.language)
+        let validator = MCQValidator(instructions: activeTemplate)
         // The client re-asks a rejected question with the reason fed back; the last rejection is recorded when every
         // answer was rejected, under its own reason (`control_tokens`, `fragment_question`…).
         let lastRejection = Mutex<(reason: String, detail: String, question: String, options: [String])?>(nil)
+        // A base model's question that copies the worked example is about another subject (`ExampleCopy`).
+        let copy = settings.llm.promptsAsDocument ? DocumentPrompt.typeTwoExample.copy : nil
+        let keyword = item.keyword
         let request = ChatRequest(
             model: settings.model, messages: [.user(prompt)], temperature: settings.temperature, maxTokens: maxTokens,
             seed: settings.seed + item.variant, responseFormat: .jsonSchema(name: "mcq", schema: schema),
@@ -93,11 +106,14 @@ public struct Type2Stage: Stage {
             validator: { text in
                 guard let parsed = Self.parse(text) else { return "the reply does not have question, answer and distractors" }
                 let options = [parsed.answer] + parsed.distractors
-                guard let problem = validator.check(question: parsed.question, options: options, answer: parsed.answer, type: 2) else { return nil }
+                let copied = copy.flatMap { copy in
+                    ([parsed.question] + options).lazy.compactMap { copy.problem(in: $0, keyword: keyword) }.first.map { (ExampleCopy.reason, $0) }
+                }
+                guard let problem = validator.check(question: parsed.question, options: options, answer: parsed.answer, type: 2) ?? copied else { return nil }
                 lastRejection.withLock { $0 = (problem.0, problem.1, parsed.question, options) }
                 return "\(problem.1) (\(problem.0))"
             },
-            refresh: settings.refresh)
+            refresh: settings.refresh, reasksOnRejection: !settings.llm.promptsAsDocument)
         let result: ChatResult
         do {
             result = try await client.complete(request)
@@ -125,7 +141,7 @@ public struct Type2Stage: Stage {
     func question(_ item: Item, text: String, options: [String], extra: String = "{}") -> Question {
         Question(id: item.id, type: 2, question: text, options: options, answer: 0, category: item.category, split: item.split,
                  origin: "generated", keyword: item.keyword, keywordID: item.keywordID, imageSHA256: item.imageSHA256,
-                 model: settings.model, templateSHA256: Self.templateSHA256, extra: extra)
+                 model: settings.model, templateSHA256: Self.templateSHA256(activeTemplate), extra: extra)
     }
 
     static func prompt(for item: Item, language: String) -> String {
@@ -134,6 +150,17 @@ public struct Type2Stage: Stage {
             .replacingOccurrences(of: "{category}", with: item.category)
             .replacingOccurrences(of: "{keyword}", with: item.keyword)
             .replacingOccurrences(of: "{descriptions}", with: item.descriptions.joined(separator: "\n\n"))
+    }
+
+    /// The document a base model continues: the worked example, then the subject and what is known of it on one
+    /// line, cut at a sentence end within `DocumentPrompt.typeTwoKnownLimit` characters.
+    static func documentPrompt(for item: Item) -> String {
+        let known = item.descriptions.joined(separator: " ").split(whereSeparator: \.isNewline).joined(separator: " ")
+        var cut = String(known.prefix(DocumentPrompt.typeTwoKnownLimit))
+        if cut.count < known.count, let end = cut.lastIndex(where: { ".!?".contains($0) }) { cut = String(cut[...end]) }
+        return PromptPlaceholders.fill(DocumentPrompt.typeTwo, names: ["keyword", "category", "descriptions"],
+                                       values: ["keyword": item.keyword, "category": item.category.isEmpty ? DocumentPrompt.noCategory : item.category,
+                                                "descriptions": cut])
     }
 
     struct Parsed {

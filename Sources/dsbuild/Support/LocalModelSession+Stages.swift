@@ -9,6 +9,7 @@ extension LocalModelSession.Plan {
     /// The model, limit and `llm.local.model` (the stage's trim and schema rules read it) of any asking stage.
     func adapt<Settings: LLMStageSettings>(_ settings: inout Settings) {
         settings.llm.localModel = model.path
+        settings.llm.localPrompting = llm.localPrompting
         settings.llm.model = alias
         settings.ownModel = alias
         if settings.llm.maxTokens == nil { settings.llm.maxTokens = llm.localMaxTokens }

@@ -30,6 +30,7 @@ enum LocalModelSession {
         var llm = LLMSettings(recipe: context.recipe)
         if let server = current {
             llm.localModel = server.configuration.model.path
+            llm.localPrompting = server.configuration.prompting
             return Plan(llm: llm, model: server.configuration.model, mmproj: server.configuration.mmproj, alias: server.modelName)
         }
         let fromOption = option != nil
@@ -49,6 +50,7 @@ enum LocalModelSession {
                 mmproj = cache.installed().first { $0.name == known.name }?.mmproj.map { URL(fileURLWithPath: $0) }
             }
             llm.localModel = model.path
+            llm.localPrompting = DocumentPrompt.resolve(llm.localPrompting, model: model)
             return Plan(llm: llm, model: model, mmproj: mmproj, alias: LocalServerConfiguration.alias(for: model))
         } catch {
             Output.error(error.description)
@@ -107,13 +109,17 @@ enum LocalModelSession {
                                                        modelsCache: ModelsCache.from(environment: environment))
             let configuration = LocalServerConfiguration(binary: binary, model: plan.model, mmproj: plan.mmproj,
                                                          context: plan.llm.localContext, parallel: plan.llm.localParallel,
-                                                         logFile: log, startupSeconds: plan.llm.localStartupSeconds)
+                                                         logFile: log, startupSeconds: plan.llm.localStartupSeconds,
+                                                         prompting: plan.llm.localPrompting)
             if !context.options.quiet {
                 let ignored = [plan.llm.baseURLVariable, plan.llm.apiKeyVariable].filter { !(environment[$0] ?? "").isEmpty }
                 if !ignored.isEmpty {
                     Output.note("\(command): llm.local is set, so \(ignored.joined(separator: " and ")) \(ignored.count == 1 ? "is" : "are") not used")
                 }
                 Output.note("\(command): serving \(plan.model.lastPathComponent) with llama.cpp (\(binary.origin)), \(plan.llm.localParallel) slots; log \(log.path)")
+                if plan.llm.localPrompting == .document {
+                    Output.note("\(command): \(plan.model.lastPathComponent) is asked with documents to continue (llm.local.prompting: document; a model without a chat template is a pretrained base model, which follows no instructions)")
+                }
             }
             // Ctrl-C while the model loads stops the wait (and the server) at once: the start runs in a task the
             // signal cancels, as the stage's work does.

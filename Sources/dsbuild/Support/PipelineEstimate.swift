@@ -126,7 +126,7 @@ enum PipelineEstimate {
                     }
                 }
                 if !unsplit.isEmpty {
-                    let prompt = unsplit.reduce(0) { $0 + $1.1 } / Double(unsplit.count) + TokenApproximation.tokens(in: Type2Stage.template)
+                    let prompt = unsplit.reduce(0) { $0 + $1.1 } / Double(unsplit.count) + TokenApproximation.tokens(in: Type2Stage.template(for: settings.llm))
                         + TokenApproximation.tokens(in: Type2Stage.schema) + 10
                     let count = unsplit.count * max(settings.perKeyword, 1)
                     estimate.rows.append(estimator.projected(stage: "mcq", purpose: "mcq.type2", model: settings.model, count: count,
@@ -137,7 +137,7 @@ enum PipelineEstimate {
                 let awaiting = keywordsAwaitingDescriptions.subtracting(described).count * max(settings.perKeyword, 1)
                 if awaiting > 0 {
                     let quoted = min(Double(Type2Plan.descriptionsPerPrompt), descriptionsPerKeyword)
-                    let prompt = TokenApproximation.tokens(in: Type2Stage.template) + TokenApproximation.tokens(in: Type2Stage.schema)
+                    let prompt = TokenApproximation.tokens(in: Type2Stage.template(for: settings.llm)) + TokenApproximation.tokens(in: Type2Stage.schema)
                         + quoted * descriptionTokens + 10
                     estimate.rows.append(estimator.projected(stage: "mcq", purpose: "mcq.type2", model: settings.model, count: awaiting,
                                                              prompt: prompt, maxCompletion: Double(Type2Stage.maxTokens(settings.llm))))
