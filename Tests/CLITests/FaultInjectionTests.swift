@@ -203,6 +203,24 @@ import _DSBuildTestSupport
         let chatTransient = chatServed - (chatFaultsA[ChatFault.malformedContent.rawValue] ?? 0) - (chatFaultsB[ChatFault.malformedContent.rawValue] ?? 0)
         let imageServed = imageFaultsA.values.reduce(0, +) + imageFaultsB.values.reduce(0, +)
 
+        // The release and every export of the killed run's workspace, written by the commands with the keys in the
+        // environment, swept too (in a copy: the workspaces above are compared file by file).
+        let released = f.tmp.path("released")
+        try FileManager.default.copyItem(at: wsB, to: released)
+        if let python = TinyEmbeddingModel.python {
+            let publish = try f.cli.run(["publish", "--workspace", released.path, "--out", f.tmp.path("release").path, "--python", python])
+            check("publish", publish)
+            #expect(publish.status == 0, "\(publish.stderr)")
+            #expect(FileManager.default.fileExists(atPath: f.tmp.path("release/croissant.json").path))
+        }
+        var exports = ["shards", "--workspace", released.path]
+        for kind in ["llava", "llava-pretrain", "llama-factory", "openai", "mcq", "vlmevalkit", "lmms-eval"] { exports += ["--export", kind] }
+        let exported = try f.cli.run(exports)
+        check("exports", exported)
+        #expect(exported.status == 0, "\(exported.stderr)")
+        sweepFiles(f.tmp.path("release"))
+        sweepFiles(released)
+
         let canaryBytes = leaks.reduce(0) { $0 + $1.bytes }
         print("""
             fault injection: seed \(seed); cases tried: \(ImageFault.allCases.count - 1) image faults + 2 search-API faults \
