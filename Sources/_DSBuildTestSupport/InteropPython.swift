@@ -10,13 +10,15 @@ public enum InteropPython {
         public var stderr: String
     }
 
-    /// Runs `python -c code args…` (or `python args…` when `code` is nil) to completion.
+    /// Runs `python -c code args…` (or `python args…` when `code` is nil) to completion, with the venv
+    /// `InteropVenv` made (a venv that cannot be made is status 1 and the script's stderr).
     public static func run(_ code: String?, _ arguments: [String] = []) throws -> Result {
-        let root = TestPaths.repositoryRoot
-        let setup = try execute(["bash", root.appendingPathComponent("scripts/pyenv-interop.sh").path], cwd: root)
-        guard setup.status == 0 else { return setup }
-        let python = root.appendingPathComponent(".venv-interop/bin/python").path
-        return try execute([python] + (code.map { ["-c", $0] } ?? []) + arguments, cwd: nil)
+        switch InteropVenv.python {
+        case .failure(let failure):
+            return Result(status: 1, stdout: "", stderr: failure.message)
+        case .success(let python):
+            return try execute([python.path] + (code.map { ["-c", $0] } ?? []) + arguments, cwd: nil)
+        }
     }
 
     private static func execute(_ argv: [String], cwd: URL?) throws -> Result {
