@@ -94,7 +94,7 @@ import _DSBuildTestSupport
         // A live holder (this test process) with its flock held: refused, naming it.
         try "\(getpid())\ncollect\n2026-12-02T10:00:00Z\n".write(to: lock, atomically: false, encoding: .utf8)
         let holder = try holdFlock(lock)
-        defer { kill(holder.processIdentifier, SIGKILL) }
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }  // never a pid reaped and perhaps reused
         usleep(300_000)
         let refused = try cli.run(["filter", "--workspace", w.path])
         #expect(refused.status != 0)
@@ -123,7 +123,7 @@ import _DSBuildTestSupport
         live.executableURL = URL(fileURLWithPath: "/bin/sleep")
         live.arguments = ["30"]
         try live.run()
-        defer { kill(live.processIdentifier, SIGKILL); live.waitUntilExit() }
+        defer { if live.isRunning { kill(live.processIdentifier, SIGKILL) }; live.waitUntilExit() }
         let livePart = parts.appendingPathComponent("dl-\(live.processIdentifier)-\(UUID().uuidString).part")
         let deadPart = parts.appendingPathComponent("dl-2147483000-\(UUID().uuidString).part")
         try Data("in flight".utf8).write(to: livePart)
