@@ -47,6 +47,7 @@ public struct ReviewWebServer: Sendable {
     // MARK: Routing
 
     func respond(to request: Request, access: ReviewAccess) async -> Response {
+        let started = ContinuousClock.now
         var query: [String: String] = [:]
         for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
         let queryToken = query["token"]
@@ -93,6 +94,10 @@ public struct ReviewWebServer: Sendable {
             response.headers[.cacheControl] = response.headers[.cacheControl] ?? "no-store"
             response.headers[.init("X-Content-Type-Options")!] = "nosniff"
             response.headers[.init("Referrer-Policy")!] = "no-referrer"
+            // The server's own time for the request (bench/review reads it).
+            let elapsed = ContinuousClock.now - started
+            let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            response.headers[.init("Server-Timing")!] = "app;dur=\(String(format: "%.2f", ms))"
             return response
         } catch {
             logger.error("review: \(request.uri.path): \(error)")
