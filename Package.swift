@@ -68,7 +68,7 @@ let package = Package(
         // The static HTML report, with thumbnails made by Imaging.
         .target(name: "Report", dependencies: ["Dataset", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
         // Human review decisions: accept/reject/relabel images, accept/reject/edit texts, undo, export/import.
-        .target(name: "Review", dependencies: ["Dataset", "Imaging", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")], swiftSettings: upcoming),
+        .target(name: "Review", dependencies: ["Dataset", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
         // The loopback web app of `dsbuild review` (Hummingbird 2): token-guarded pages and POST actions over Review.
         .target(name: "ReviewServer", dependencies: ["Review", "Dataset", "Imaging", .product(name: "GRDB", package: "GRDB.swift"),
                                                     .product(name: "Hummingbird", package: "hummingbird"),

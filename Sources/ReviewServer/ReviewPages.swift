@@ -119,13 +119,19 @@ enum ReviewPages {
         var html = keywordHeader(keyword, current: "descriptions")
         for row in rows {
             html += """
-                <div class="item review-item\(row.human.map { " \($0 == "accepted" ? "accept" : "reject")" } ?? "")" data-kind="description" data-id="\(row.id)">
+                <div class="item review-item\(row.human.map { " \($0 == "accepted" ? "accept" : "reject")" } ?? "")" data-kind="description" data-id="\(row.id)"
+                 data-text="\(escape(row.text))">
                 <div><b class="state">\(escape(row.status))</b>\(row.reason.map { " (\(escape($0)))" } ?? "") · \(escape(row.aspect)) · \(escape(row.mode)) ·
                 \(escape(row.language)) · \(escape(row.model))\(row.imageSHA256.isEmpty ? "" : " · image \(row.imageSHA256.prefix(12))")</div>
                 <p class="text">\(escape(row.text))</p></div>
                 """
         }
         html += pager(path: "/descriptions", params: [("k", keyword.text)], page: page, hasMore: rows.count == pageSize)
+        html += """
+            <form id="edit-text-form" hidden><h3>Edit description <span id="edit-text-id"></span></h3>
+            <p><textarea id="edit-text" rows="6" cols="80"></textarea></p>
+            <p><button id="edit-text-save" type="submit">save new version</button> <button id="edit-text-cancel" type="button">cancel</button></p></form>
+            """
         return html
     }
 

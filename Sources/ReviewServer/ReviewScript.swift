@@ -1,5 +1,5 @@
 /// The review pages' one script: keyboard shortcuts (j/k move, a/r accept/reject, l relabel with type-ahead,
-/// u undo, x select, e edit), multi-select, and the POSTs of `/action` (same origin, the session cookie).
+/// u undo, x select, e edit a question or description), multi-select, and the POSTs of `/action` (same origin, the session cookie).
 enum ReviewScript {
     static let source = #"""
     (function () {
@@ -72,8 +72,26 @@ enum ReviewScript {
         document.getElementById('relabel-go').addEventListener('click', doRelabel);
       }
       const editForm = document.getElementById('edit-form');
+      const textForm = document.getElementById('edit-text-form');
+      if (textForm) {
+        textForm.addEventListener('submit', async e => {
+          e.preventDefault();
+          const reply = await post([['kind', 'description'], ['action', 'edit'], ['keyword', keyword || ''], ['item', textForm.dataset.id],
+                                    ['text', document.getElementById('edit-text').value]]);
+          if (reply.ok) location.reload();
+        });
+        document.getElementById('edit-text-cancel').addEventListener('click', () => { textForm.hidden = true; });
+      }
       function edit() {
         const el = items[current];
+        if (el && el.dataset.kind === 'description' && textForm) {
+          textForm.hidden = false;
+          textForm.dataset.id = el.dataset.id;
+          document.getElementById('edit-text-id').textContent = el.dataset.id;
+          document.getElementById('edit-text').value = el.dataset.text;
+          document.getElementById('edit-text').focus();
+          return;
+        }
         if (!el || el.dataset.kind !== 'question' || !editForm) return;
         editForm.hidden = false;
         editForm.dataset.id = el.dataset.id;

@@ -98,6 +98,18 @@ import _DSBuildTestSupport
         #expect(try f.ws.kept()[other]?.contains(sha2) != true)
         #expect(try f.ws.kept()[f.keyword]?.contains(sha2) == true)
 
+        // A description edited through HTTP: a new accepted version, the old one kept, rejected.
+        let did = try #require(try f.ws.open().manifest.read { db in
+            try Int64.fetchOne(db, sql: "SELECT id FROM descriptions WHERE status = 'accepted' ORDER BY id LIMIT 1")
+        })
+        let edit = "kind=description&action=edit&item=\(did)&text=" + f.query("A reviewer's own description.")
+        #expect(try f.client.request("POST", "/action", headers: ["Cookie": f.cookie, "Origin": f.origin], body: edit).status == 200)
+        try f.ws.open().manifest.read { (db: Database) throws in
+            #expect(try String.fetchOne(db, sql: "SELECT status FROM descriptions WHERE id = ?", arguments: [did]) == "rejected")
+            #expect(try String.fetchOne(db, sql: "SELECT status FROM descriptions WHERE text = ? AND model = 'human'",
+                                        arguments: ["A reviewer's own description."]) == "accepted")
+        }
+
         // While another command holds the workspace lock, a write answers "workspace busy" and changes nothing.
         let lock = try WorkspaceLock.acquire(root: f.ws.root, command: "filter")
         let busy = try f.client.request("POST", "/action", headers: ["Cookie": f.cookie, "Origin": f.origin], body: "action=undo")
