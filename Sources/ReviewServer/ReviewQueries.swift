@@ -21,16 +21,8 @@ public enum ReviewQueries {
 
     /// The keyword list's sort keys.
     public enum Sort: String, Sendable, CaseIterable {
+        /// keyword text ↑, candidates ↓, kept ↑, dropped ↓, share reviewed ↑ (then by text).
         case keyword, candidates, kept, dropped, reviewed
-        var sql: String {
-            switch self {
-            case .keyword: "text"
-            case .candidates: "candidates DESC, text"
-            case .kept: "kept, text"
-            case .dropped: "dropped DESC, text"
-            case .reviewed: "reviewed * 1.0 / MAX(images, 1), text"
-            }
-        }
     }
 
     /// A keyword with fewer kept images than this needs review.
@@ -48,32 +40,60 @@ public enum ReviewQueries {
           FROM keywords k
         """
 
-    /// A page of keywords, sorted, optionally of one category and only those that need review.
+    /// A page of keywords, sorted, optionally of one category and only those that need review. The counts are
+    /// grouped once per table over its keyword index (not a subquery per keyword), then filtered, sorted and paged.
     public static func keywords(sort: Sort, category: String?, needsReview: Bool, limit: Int, offset: Int,
                                 in db: Database) throws -> (rows: [KeywordRow], total: Int) {
         let confused = Set(try RelevanceConfusions.load(db).likelyLabelErrors.map(\.keyword))
-        var conditions: [String] = []
-        var arguments: StatementArguments = []
-        if let category, !category.isEmpty { conditions.append("category = ?"); arguments += [category] }
-        if needsReview {
-            let names = confused.sorted()
-            var need = "(kept < \(fewKept) OR reviewed < images AND dropped > 0"
-            if !names.isEmpty { need += " OR text IN (\(KeptPairs.placeholders(names.count)))"; arguments += StatementArguments(names) }
-            conditions.append(need + ")")
-        }
-        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        let base = "SELECT * FROM (\(keywordSelect))\(filter)"
-        let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (\(base))", arguments: arguments) ?? 0
-        let rows = try Row.fetchAll(db, sql: base + " ORDER BY \(sort.sql) LIMIT ? OFFSET ?", arguments: arguments + [limit, offset])
-            .map { row -> KeywordRow in
-                var r = KeywordRow(id: row["id"], text: row["text"], category: row["category"], candidates: row["candidates"],
-                                   images: row["images"], kept: row["kept"], dropped: row["dropped"], reviewed: row["reviewed"], needsReview: [])
-                if r.kept < fewKept { r.needsReview.append("few kept") }
-                if confused.contains(r.text) { r.needsReview.append("judge confusions") }
-                if r.reviewed < r.images && r.dropped > 0 { r.needsReview.append("drops to check") }
-                return r
+        func grouped(_ sql: String, _ apply: (inout KeywordRow, Row) -> Void, into rows: inout [Int64: KeywordRow]) throws {
+            let cursor = try Row.fetchCursor(db, sql: sql)
+            while let row = try cursor.next() {
+                let id: Int64 = row[0]
+                if rows[id] != nil { apply(&rows[id]!, row) }
             }
-        return (rows, total)
+        }
+        var rows: [Int64: KeywordRow] = [:]
+        var categoryArguments: StatementArguments = []
+        var where_ = ""
+        if let category, !category.isEmpty { where_ = " WHERE category = ?"; categoryArguments = [category] }
+        for row in try Row.fetchAll(db, sql: "SELECT id, text, COALESCE(category, '') FROM keywords\(where_)", arguments: categoryArguments) {
+            rows[row[0]] = KeywordRow(id: row[0], text: row[1], category: row[2], candidates: 0, images: 0, kept: 0, dropped: 0,
+                                      reviewed: 0, needsReview: [])
+        }
+        try grouped("SELECT keyword_id, COUNT(*) FROM candidates GROUP BY keyword_id", { $0.candidates = $1[1] }, into: &rows)
+        // Automated: every decided pair, and its kept ones (min_pass = 1) and dropped ones (min_pass = 0).
+        try grouped("SELECT keyword_id, COUNT(*), TOTAL(min_pass = 1), TOTAL(min_pass = 0) FROM pair_states GROUP BY keyword_id", {
+            $0.images = $1[1]; $0.kept = Int($1[2] as Double); $0.dropped = Int($1[3] as Double)
+        }, into: &rows)
+        // Human decisions replace the automated ones of their pairs (as the kept_pairs view does).
+        try grouped("""
+            SELECT h.keyword_id, COUNT(*), TOTAL(h.decision = 'accept'), TOTAL(s.min_pass = 1), TOTAL(s.min_pass IS NULL)
+              FROM human_pairs h LEFT JOIN pair_states s ON s.keyword_id = h.keyword_id AND s.image_sha256 = h.image_sha256
+             GROUP BY h.keyword_id
+            """, {
+            $0.reviewed = $1[1]
+            $0.kept += Int($1[2] as Double) - Int($1[3] as Double)
+            $0.images += Int($1[4] as Double)
+        }, into: &rows)
+        var list = Array(rows.values)
+        for i in list.indices {
+            if list[i].kept < fewKept { list[i].needsReview.append("few kept") }
+            if confused.contains(list[i].text) { list[i].needsReview.append("judge confusions") }
+            if list[i].reviewed < list[i].images && list[i].dropped > 0 { list[i].needsReview.append("drops to check") }
+        }
+        if needsReview { list.removeAll { $0.needsReview.isEmpty } }
+        list.sort { a, b in
+            func ratio(_ r: KeywordRow) -> Double { Double(r.reviewed) / Double(max(r.images, 1)) }
+            switch sort {
+            case .keyword: return a.text < b.text
+            case .candidates: return a.candidates != b.candidates ? a.candidates > b.candidates : a.text < b.text
+            case .kept: return a.kept != b.kept ? a.kept < b.kept : a.text < b.text
+            case .dropped: return a.dropped != b.dropped ? a.dropped > b.dropped : a.text < b.text
+            case .reviewed: return ratio(a) != ratio(b) ? ratio(a) < ratio(b) : a.text < b.text
+            }
+        }
+        let page = offset < list.count ? Array(list[offset..<min(list.count, offset + limit)]) : []
+        return (page, list.count)
     }
 
     /// One keyword's row (nil: no such keyword).

@@ -2,6 +2,7 @@ import Dataset
 import Foundation
 import GRDB
 import Review
+import ReviewServer
 import Testing
 import _DSBuildTestSupport
 
@@ -61,6 +62,16 @@ import _DSBuildTestSupport
         try ReviewDesk(manifest: manifest, reviewer: "tester").relabelImage(sha256: sha, from: from, to: to)
         #expect(try ws.kept()[to]?.contains(sha) == true)
         #expect(try ws.kept()[from]?.contains(sha) != true)
+        // The review app's keyword list counts as kept_pairs does, and counts the two human decisions as reviewed.
+        let listed = try manifest.read { db in
+            try ReviewQueries.keywords(sort: .keyword, category: nil, needsReview: false, limit: 1000, offset: 0, in: db).rows
+        }
+        let keptNow = try ws.kept()
+        #expect(listed.map(\.text) == keywords)
+        for row in listed {
+            #expect(row.kept == (keptNow[row.text] ?? []).count, "kept of \(row.text)")
+            #expect(row.reviewed == (row.text == from || row.text == to ? 1 : 0), "reviewed of \(row.text)")
+        }
         // Pending for the new keyword: describe writes its image-grounded description there.
         try ws.run(["describe", "--workspace", ws.root.path, "--quiet"])
         #expect(try describedFor(to) > 0, "describe wrote the relabelled image's description for its new keyword")
