@@ -87,7 +87,7 @@ enum ReviewPages {
         let k = query([("k", row.text)])
         return """
             <h1 id="keyword" data-keyword="\(escape(row.text))">\(escape(row.text))</h1>
-            <p>\(escape(row.category)) · candidates \(row.candidates) · kept \(row.kept) · dropped \(row.dropped) ·
+            <p>\(row.category.isEmpty ? "" : escape(row.category) + " · ")candidates \(row.candidates) · kept \(row.kept) · dropped \(row.dropped) ·
             reviewed <span id="kw-progress">\(row.reviewed) / \(row.images)</span> ·
             \(current == "images" ? "<b>images</b>" : "<a href=\"/keyword?\(k)\">images</a>") ·
             \(current == "descriptions" ? "<b>descriptions</b>" : "<a href=\"/descriptions?\(k)\">descriptions</a>") ·
