@@ -1,6 +1,7 @@
 import Dataset
 import Foundation
 import GRDB
+import Imaging
 import Testing
 import _DSBuildTestSupport
 
@@ -119,5 +120,33 @@ import _DSBuildTestSupport
         #expect(try f.client.request("GET", "/", headers: ["Cookie": f.cookie]).status == 200)
         lock.release()
         #expect(try f.ws.kept()[f.keyword]?.contains(f.sha) != true, "the reject is still in force")
+    }
+
+    @Test func thumbnailsAndFullImagesAreUprightCodecMadeJPEGs() throws {
+        let f = try Fixture("review-http-upright")
+        defer { f.server.stop() }
+        let rotated = try #require(try f.ws.open().manifest.read { db in
+            try String.fetchOne(db, sql: "SELECT sha256 FROM images WHERE orientation = 6")
+        })
+        for (path, side) in [("/thumb/\(rotated)", 192), ("/image/\(rotated)", 320)] {
+            let reply = try f.client.request("GET", path, headers: ["Cookie": f.cookie])
+            #expect(reply.status == 200)
+            let image = try ImageDecoder.decode(data: reply.body).rgb()
+            // Stored 320×200, shown portrait: 200×320 scaled to fit `side`.
+            #expect(image.height == side, "\(path)")
+            #expect(image.width == side * 200 / 320, "\(path)")
+            // The stored top-left bright corner is shown at the top right.
+            func luma(_ x: Int, _ y: Int) -> Int { Int(image.pixels[(y * image.width + x) * 3]) }
+            #expect(luma(image.width - 3, 3) > 150, "\(path): top right is the bright corner")
+            #expect(luma(3, 3) < 100, "\(path): top left is dark")
+        }
+        let grey = try #require(try f.ws.open().manifest.read { db in
+            try String.fetchOne(db, sql: "SELECT sha256 FROM images WHERE width = 240 AND height = 240")
+        })
+        let reply = try f.client.request("GET", "/thumb/\(grey)", headers: ["Cookie": f.cookie])
+        #expect(reply.status == 200)
+        #expect(try ImageDecoder.decode(data: reply.body).width == 192)
+        // Not an image of the workspace: 404, not a file read from elsewhere.
+        #expect(try f.client.request("GET", "/image/..%2F..%2Fetc%2Fpasswd", headers: ["Cookie": f.cookie]).status == 404)
     }
 }

@@ -53,7 +53,8 @@ struct ReviewWorkspace {
     }
 
     /// `photos/<keyword>/<n>.jpg` with an img2dataset-style sidecar each: 8 keywords of one category (one of them
-    /// non-ASCII as K-Viscuit's are), two real images each.
+    /// non-ASCII as K-Viscuit's are), two real images each;
+    /// the first also an EXIF-rotated and a greyscale JPEG.
     private static func buildPhotos(in tmp: TemporaryDirectory) throws {
         let items = try KViscuitFixture.type1Items().filter {
             !$0.keyword.contains("/") && FileManager.default.fileExists(atPath: TestPaths.kViscuitImages.appendingPathComponent($0.imagePath).path)
@@ -72,6 +73,13 @@ struct ReviewWorkspace {
             try photos.add(item, keyword: item.keyword)
             if let extra = spare.next() { try photos.add(extra, keyword: item.keyword) }
         }
+        // Inputs like the world's beside them: a camera JPEG stored landscape with EXIF orientation 6 (shown
+        // portrait; its bright corner is the stored top-left, shown top-right) and a greyscale JPEG.
+        let first = chosen[0].keyword
+        try photos.add(ImageFactory.blockJPEG(width: 320, height: 200, orientation: 6) { bx, by in bx < 4 && by < 4 ? [235, 128, 128] : [30, 128, 128] },
+                       named: "rotated.jpg", keyword: first, attribution: .madeByTest("rotated"))
+        try photos.add(ImageFactory.blockJPEG(width: 240, height: 240, components: 1) { bx, by in [UInt8((bx * 13 + by * 7) % 200 + 20)] },
+                       named: "grey.jpg", keyword: first, attribution: .madeByTest("grey"))
         try csv.write(to: tmp.path("keywords.csv"), atomically: true, encoding: .utf8)
         try """
             name: review
