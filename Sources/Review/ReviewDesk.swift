@@ -35,6 +35,7 @@ public struct ReviewDesk: Sendable {
             var log = ReviewLog.Entry(subject: "image", action: verdict.rawValue, keyword: keyword, imageSHA256: sha256, item: sha256)
             log.key = ["image_sha256": sha256, "keyword": keyword]
             try log.setPair(sha256: sha256, keywordID: kid, to: verdict.rawValue, in: db)
+            if verdict == .reject { try Self.rejectTexts(of: sha256, keywordID: kid, log: &log, in: db) }
             return try log.insert(reviewer: reviewer, at: now(), in: db)
         }
     }
@@ -51,9 +52,24 @@ public struct ReviewDesk: Sendable {
             log.key = ["image_sha256": sha256, "keyword": from]
             log.after["to_keyword"] = to
             try log.setPair(sha256: sha256, keywordID: old, to: "reject", in: db)
+            try Self.rejectTexts(of: sha256, keywordID: old, log: &log, in: db)
             try log.setPair(sha256: sha256, keywordID: new, to: "accept", in: db)
             return try log.insert(reviewer: reviewer, at: now(), in: db)
         }
+    }
+
+    /// An image rejected for a keyword (or relabelled away from it) takes its image-grounded descriptions and its
+    /// questions under that keyword with it: rejected by the same review (undone with it), so no stage, export or
+    /// eval uses a text about an image a human said is not the keyword.
+    static func rejectTexts(of sha256: String, keywordID: Int64, log: inout ReviewLog.Entry, in db: Database) throws {
+        let descriptions = try Int64.fetchAll(db, sql: """
+            SELECT id FROM descriptions WHERE keyword_id = ? AND image_sha256 = ? AND status = 'accepted' ORDER BY id
+            """, arguments: [keywordID, sha256])
+        for id in descriptions { try log.setText(subject: "description", item: "\(id)", to: "rejected", in: db) }
+        let questions = try String.fetchAll(db, sql: """
+            SELECT id FROM questions WHERE keyword_id = ? AND image_sha256 = ? AND status = 'accepted' ORDER BY rowid
+            """, arguments: [keywordID, sha256])
+        for id in questions { try log.setText(subject: "question", item: id, to: "rejected", in: db) }
     }
 
     // MARK: Descriptions

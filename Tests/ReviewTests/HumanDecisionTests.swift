@@ -18,12 +18,27 @@ import _DSBuildTestSupport
         let (keyword, sha) = try #require(pairs.first { shards.contains($0.1) }, "some kept image is in the shards before the review")
         let before = try ws.status()
 
-        let desk = ReviewDesk(manifest: try ws.open().manifest, reviewer: "tester")
+        let manifest = try ws.open().manifest
+        // The image's texts under its keyword: accepted before, rejected with it, back on undo.
+        func acceptedTexts() throws -> Int {
+            try manifest.read { db in
+                try Int.fetchOne(db, sql: """
+                    SELECT (SELECT COUNT(*) FROM descriptions d JOIN keywords k ON k.id = d.keyword_id
+                             WHERE k.text = ?1 AND d.image_sha256 = ?2 AND d.status = 'accepted')
+                         + (SELECT COUNT(*) FROM questions q JOIN keywords k ON k.id = q.keyword_id
+                             WHERE k.text = ?1 AND q.image_sha256 = ?2 AND q.status = 'accepted')
+                    """, arguments: [keyword, sha]) ?? 0
+            }
+        }
+        let textsBefore = try acceptedTexts()
+        #expect(textsBefore > 0, "the kept image has an accepted description or question")
+        let desk = ReviewDesk(manifest: manifest, reviewer: "tester")
         try desk.decideImage(sha256: sha, keyword: keyword, .reject)
+        #expect(try acceptedTexts() == 0, "its texts under the keyword are rejected with it")
 
         // Filter again with other thresholds (every rule decided again), then the shards.
         try ws.run(["filter", "--workspace", ws.root.path, "--min-short-side", "10", "--aspect-ratio", "0.1,10", "--quiet"])
-        try ws.run(["shards", "--workspace", ws.root.path, "--quiet"])
+        for command in ["describe", "mcq", "shards"] { try ws.run([command, "--workspace", ws.root.path, "--quiet"]) }
         #expect(try ws.kept()[keyword]?.contains(sha) != true, "a human reject outlives the filter rerun")
         #expect(!(try ws.shardBytes().contains(sha)), "the rejected image is in no shard")
         let after = try ws.status()
@@ -35,9 +50,11 @@ import _DSBuildTestSupport
         let index = try JSONSerialization.jsonObject(with: Data(contentsOf: ws.root.appendingPathComponent("shards/shards.json"))) as? [String: Any]
         #expect((((index?["reviews"] as? [String: Any])?["images"] as? [String: Any])?["rejected"] as? Int) == 1)
 
-        // Undo puts the automated decision back.
+        #expect(try acceptedTexts() == 0, "and stay rejected through describe, mcq and shards")
+        // Undo puts the automated decision back, texts included.
         #expect(try desk.undo() != nil)
         #expect(try ws.kept()[keyword]?.contains(sha) == true)
+        #expect(try acceptedTexts() == textsBefore)
     }
 
     @Test func relabelledImageIsPendingForTheNewKeywordAndItsTextsFollow() throws {
@@ -62,6 +79,7 @@ import _DSBuildTestSupport
         try ReviewDesk(manifest: manifest, reviewer: "tester").relabelImage(sha256: sha, from: from, to: to)
         #expect(try ws.kept()[to]?.contains(sha) == true)
         #expect(try ws.kept()[from]?.contains(sha) != true)
+        #expect(try describedFor(from) == 0, "its descriptions under the old keyword are rejected with the relabel")
         // The review app's keyword list counts as kept_pairs does, and counts the two human decisions as reviewed.
         let listed = try manifest.read { db in
             try ReviewQueries.keywords(sort: .keyword, category: nil, needsReview: false, limit: 1000, offset: 0, in: db).rows
