@@ -29,6 +29,9 @@ public struct ReviewWebServer: Sendable {
     /// Serves until cancelled; `ready` gets the URL with the session token once the port is bound.
     public func run(ready: @escaping @Sendable (URL) -> Void) async throws {
         let bound = PortBox()
+        // Hummingbird's own lines (a cancelled child channel at Ctrl-C) only with --verbose; request errors are ours.
+        var serverLogger = logger
+        if serverLogger.logLevel > .debug { serverLogger.logLevel = .critical }
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in
                 guard let port = bound.port else { return Response(status: .serviceUnavailable) }
@@ -40,7 +43,7 @@ public struct ReviewWebServer: Sendable {
                 bound.set(port)
                 ready(URL(string: "http://127.0.0.1:\(port)/?token=\(self.token)")!)
             },
-            logger: logger)
+            logger: serverLogger)
         try await app.run()
     }
 
