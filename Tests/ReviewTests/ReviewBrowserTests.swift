@@ -5,7 +5,7 @@ import Testing
 import _DSBuildTestSupport
 
 /// The review app in Debian's headless Chromium, driven by Selenium (interop venv) with Debian's chromedriver:
-/// keyboard reject, relabel with type-ahead, a question edited, a reload — then the manifest, `status --json`
+/// keyboard reject, relabel with type-ahead, two images selected and accepted together, a question edited, a reload — then the manifest, `status --json`
 /// and reruns of filter and shards honour every decision.
 @Suite(.serialized) struct ReviewBrowserTests {
     static let chromedriver = "/usr/bin/chromedriver"
@@ -24,11 +24,11 @@ import _DSBuildTestSupport
             return
         }
         let ws = try ReviewWorkspace.build("review-browser")
-        // A keyword with two images and a question, and another keyword to relabel to.
+        // A keyword with four images and a question (the one with the EXIF-rotated and greyscale photos), and another keyword to relabel to.
         let (keyword, other) = try ws.open().manifest.read { db -> (String?, String?) in
             let keyword = try String.fetchOne(db, sql: """
                 SELECT k.text FROM keywords k
-                 WHERE (SELECT COUNT(*) FROM pair_states s WHERE s.keyword_id = k.id) >= 2
+                 WHERE (SELECT COUNT(*) FROM pair_states s WHERE s.keyword_id = k.id) >= 4
                    AND EXISTS (SELECT 1 FROM questions q WHERE q.keyword_id = k.id)
                  ORDER BY k.text LIMIT 1
                 """)
@@ -62,6 +62,9 @@ import _DSBuildTestSupport
         let states = result["states_after_reload"] as? [String: String] ?? [:]
         #expect(states[rejected] == "human: reject", "the reload shows the reject from the manifest")
         #expect(states[relabelled] == "human: reject", "relabelled away from this keyword")
+        let accepted = result["accepted"] as? [String] ?? []
+        #expect(accepted.count == 2)
+        for sha in accepted { #expect(states[sha] == "human: accept", "multi-selected and accepted together") }
         // The screenshot: a non-empty PNG of the window's width.
         let png = try Data(contentsOf: screenshot)
         #expect(png.count > 10_000)
@@ -74,6 +77,7 @@ import _DSBuildTestSupport
             #expect(try HumanDecision.pair(sha256: rejected, keywordID: keywordID(kw, db), in: db) == "reject")
             #expect(try HumanDecision.pair(sha256: relabelled, keywordID: keywordID(kw, db), in: db) == "reject")
             #expect(try HumanDecision.pair(sha256: relabelled, keywordID: keywordID(to, db), in: db) == "accept")
+            for sha in accepted { #expect(try HumanDecision.pair(sha256: sha, keywordID: keywordID(kw, db), in: db) == "accept") }
             #expect(try String.fetchOne(db, sql: "SELECT status FROM questions WHERE id = ?", arguments: [questionID]) == "rejected")
             #expect(try String.fetchOne(db, sql: "SELECT status FROM questions WHERE question = ?",
                                         arguments: ["Which dish is shown here (edited in review)?"]) == "accepted")
@@ -88,6 +92,7 @@ import _DSBuildTestSupport
         #expect(kept[to]?.contains(relabelled) == true)
         let reviews = try #require(try ws.status()["reviews"] as? [String: Any])
         #expect(((reviews["images"] as? [String: Any])?["rejected"] as? Int) == 2)
+        #expect(((reviews["images"] as? [String: Any])?["accepted"] as? Int) == 3, "two accepted here, one by the relabel")
         #expect(((reviews["images"] as? [String: Any])?["relabelled"] as? Int) == 1)
         #expect(((reviews["questions"] as? [String: Any])?["edited"] as? Int) == 1)
         let index = try JSONSerialization.jsonObject(with: Data(contentsOf: ws.root.appendingPathComponent("shards/shards.json"))) as? [String: Any]

@@ -1,5 +1,5 @@
 """Drives `dsbuild review` in Debian's headless Chromium through Selenium (chromedriver from Debian, never downloaded):
-reject an image with the keyboard, relabel another, edit a question, reload; prints what it did as one JSON line.
+reject an image with the keyboard, relabel another, accept two more selected together, edit a question, reload; prints what it did as one JSON line.
 
 Usage: review_browser.py URL_WITH_TOKEN KEYWORD OTHER_KEYWORD SCREENSHOT.png
 """
@@ -42,6 +42,14 @@ try:
     out["suggestions"] = [o.get_attribute("value") for o in driver.find_elements(By.CSS_SELECTOR, "#relabel-options option")]
     field.send_keys("\n")
     wait.until(lambda d: "relabelled" in second.find_element(By.CSS_SELECTOR, ".state").text)
+    # Multi-select: the cursor is on the third image; select it and the fourth with x, accept both with a.
+    third, fourth = cards[2], cards[3]
+    body.send_keys("x")
+    body.send_keys("j")
+    body.send_keys("x")
+    body.send_keys("a")
+    wait.until(lambda d: all("accept" in c.get_attribute("class").split() for c in (third, fourth)))
+    out["accepted"] = [third.get_attribute("data-sha"), fourth.get_attribute("data-sha")]
 
     driver.get(f"{base}/questions?k={k}")
     question = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".review-item[data-kind=question]"))
