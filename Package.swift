@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // C system libraries (Debian -dev packages), with shims where Swift cannot call C directly.
@@ -66,6 +67,13 @@ let package = Package(
                                              .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
         // The static HTML report, with thumbnails made by Imaging.
         .target(name: "Report", dependencies: ["Dataset", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
+        // Human review decisions: accept/reject/relabel images, accept/reject/edit texts, undo, export/import.
+        .target(name: "Review", dependencies: ["Dataset", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
+        // The loopback web app of `dsbuild review` (Hummingbird 2): token-guarded pages and POST actions over Review.
+        .target(name: "ReviewServer", dependencies: ["Review", "Dataset", "Imaging", .product(name: "GRDB", package: "GRDB.swift"),
+                                                    .product(name: "Hummingbird", package: "hummingbird"),
+                                                    .product(name: "Crypto", package: "swift-crypto"),
+                                                    .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
         // SIGINT/SIGTERM to a pipe: a sigaction handler may only do async-signal-safe work, which Swift cannot promise.
         .target(name: "CSignals"),
         // fork + PR_SET_PDEATHSIG + a new process group before exec: a child server that dies with dsbuild, even on kill -9.
@@ -75,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "dsbuild",
             dependencies: [
-                "Dataset", "Imaging", "Collect", "Filter", "Generate", "Train", "Report", "CSignals",
+                "Dataset", "Imaging", "Collect", "Filter", "Generate", "Train", "Report", "Review", "ReviewServer", "CSignals",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -95,5 +103,9 @@ let package = Package(
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "Dataset", "Imaging", "_DSBuildTestSupport"], swiftSettings: upcoming),
         .testTarget(name: "TrainTests", dependencies: ["Train", "Dataset", "Imaging", "_DSBuildTestSupport"], swiftSettings: upcoming),
         .testTarget(name: "CLITests", dependencies: ["Dataset", "Imaging", "Collect", "Filter", "Generate", "Train", "_DSBuildTestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "ReviewTests", dependencies: ["Review", "ReviewServer", "Dataset", "Imaging", "_DSBuildTestSupport",
+                                                      .product(name: "GRDB", package: "GRDB.swift")],
+                    exclude: ["Browser"],  // the Selenium script, run by the browser test through the interop venv
+                    swiftSettings: upcoming),
     ]
 )

@@ -6,7 +6,7 @@ packages=(
   libjpeg62-turbo-dev libpng-dev libwebp-dev
   zlib1g-dev libzstd-dev zstd pkg-config openssl
   nginx-light python3-venv
-  chromium
+  chromium chromium-driver
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -58,6 +58,10 @@ struct ReportHTML {
             ("descriptions accepted", s.descriptionsAccepted), ("questions accepted", s.questionsAccepted),
             ("questions disputed (kept out)", s.judgements.disputedExcluded),
             ("LLM requests", s.llmRequests), ("LLM cache hits", s.llmCacheHits),
+            ("human review decisions in force", s.reviews.actions),
+            ("images accepted by a reviewer", s.reviews.imagesAccepted), ("images rejected by a reviewer", s.reviews.imagesRejected),
+            ("images relabelled", s.reviews.imagesRelabelled),
+            ("texts edited by a reviewer", s.reviews.descriptionsEdited + s.reviews.questionsEdited),
         ]
         let cells = rows.map { "<tr><td>\(HTML.escape($0.0))</td><td class=\"n\">\($0.1)</td></tr>" }.joined()
         return "<h2 id=\"funnel\">Funnel</h2><table class=\"funnel\">\(cells)</table>"

@@ -10,7 +10,7 @@ struct DSBuild: AsyncParsableCommand {
         version: DSBuildVersion.string,
         subcommands: [
             Init.self, Collect.self, Filter.self, Embed.self, Describe.self, MCQ.self, Shards.self, Publish.self, Train.self, Eval.self,
-            Status.self, Report.self, Check.self, Run.self, Estimate.self, RecipeCommand.self, Batch.self, Models.self,
+            Status.self, Report.self, Check.self, Run.self, Estimate.self, RecipeCommand.self, Batch.self, Models.self, Review.self,
         ]
     )
 

@@ -8,7 +8,7 @@ public enum ManifestSchema {
 
     static let migrationNames = ["v1-initial", "v2-collect-searches", "v3-phash-fast", "v4-splits", "v5-question-keys",
                                   "v6-decisions-by-keyword", "v7-pair-states", "v8-judgements",
-                                  "v9-embeddings", "v10-llm-batches", "v11-llm-cache-estimates"]
+                                  "v9-embeddings", "v10-llm-batches", "v11-llm-cache-estimates", "v12-reviews"]
 
     public static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -49,6 +49,9 @@ public enum ManifestSchema {
         migrator.registerMigration("v11-llm-cache-estimates") { db in
             try db.execute(sql: "ALTER TABLE llm_cache ADD COLUMN estimated_prompt_tokens INTEGER")
         }
+        // Human review decisions (`dsbuild review`): the log, the current decision per pair and per text, and the
+        // `kept_pairs` view and text triggers through which they override every automated decision.
+        migrator.registerMigration("v12-reviews") { db in try HumanDecisionSchema.create(db) }
         return migrator
     }
 

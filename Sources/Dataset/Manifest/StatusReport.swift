@@ -32,6 +32,8 @@ public struct StatusReport: Sendable, Equatable {
     public var relevance = RelevanceConfusions()
     /// The judges' verdicts (faithfulness, answer keys).
     public var judgements = JudgementCounts()
+    /// What reviewers decided (`dsbuild review`), overriding the automated decisions above.
+    public var reviews = HumanDecisionCounts()
 
     public init() {}
 
@@ -58,7 +60,14 @@ public struct StatusReport: Sendable, Equatable {
         r.imagesStored = try count("SELECT COUNT(*) FROM images")
         // Kept (keyword, image) pairs: the one definition, the `kept_pairs` view.
         r.imagesKept = try count("SELECT COUNT(*) FROM kept_pairs")
-        r.imagesDropped = try grouped("SELECT rule, COUNT(*) FROM filter_decisions WHERE pass = 0 GROUP BY rule")
+        // Dropped by a rule unless a human decided the pair; pairs a human rejected count under `human`.
+        r.imagesDropped = try grouped("""
+            SELECT f.rule, COUNT(*) FROM filter_decisions f WHERE f.pass = 0
+               AND NOT EXISTS (SELECT 1 FROM human_pairs h WHERE h.image_sha256 = f.image_sha256 AND h.keyword_id = f.keyword_id)
+             GROUP BY f.rule
+            """)
+        let humanRejected = try count("SELECT COUNT(*) FROM human_pairs WHERE decision = 'reject'")
+        if humanRejected > 0 { r.imagesDropped[HumanDecision.reason] = humanRejected }
         r.descriptionsAccepted = try count("SELECT COUNT(*) FROM descriptions WHERE status = 'accepted'")
         r.descriptionsRejected = try grouped("SELECT reason, COUNT(*) FROM descriptions WHERE status != 'accepted' GROUP BY reason")
         r.descriptionsByAspect = try grouped("SELECT aspect, COUNT(*) FROM descriptions WHERE status = 'accepted' GROUP BY aspect")
@@ -75,6 +84,7 @@ public struct StatusReport: Sendable, Equatable {
         r.evalResults = try count("SELECT COUNT(*) FROM eval_results")
         r.relevance = try RelevanceConfusions.load(db)
         r.judgements = try JudgementCounts.compute(db)
+        r.reviews = try HumanDecisionCounts.compute(db)
         return r
     }
 
@@ -90,6 +100,7 @@ public struct StatusReport: Sendable, Equatable {
             "questions": ["accepted": questionsAccepted, "rejected": questionsRejected, "by_type": questionsByType.merging(["1": 0, "2": 0]) { a, _ in a },
                           "by_split": questionsBySplit, "disputed": questionsDisputed.values.reduce(0, +), "disputed_by_reason": questionsDisputed],
             "judgements": judgements.json,
+            "reviews": reviews.json,
             "llm": ["requests": llmRequests, "cache_hits": llmCacheHits, "prompt_tokens": promptTokens,
                     "completion_tokens": completionTokens],
             "train_runs": trainRuns,
@@ -128,6 +139,7 @@ public struct StatusReport: Sendable, Equatable {
             lines.append("judgements")
             for line in judgements.lines { lines.append("    \(line)") }
         }
+        if !reviews.isEmpty { lines.append(reviews.line) }
         lines.append("llm           requests \(llmRequests), cache hits \(llmCacheHits), tokens \(promptTokens) in / \(completionTokens) out")
         if !relevance.isEmpty {
             let rows = relevance.rows.values

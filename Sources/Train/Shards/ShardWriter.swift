@@ -273,7 +273,10 @@ public struct ShardWriter: Sendable {
             excluded["semantic_threshold"] = semantic.threshold
             excluded["semantic_duplicates_of_test"] = totals.exclusions.semanticDuplicatesOfTest ?? 0
         }
+        // What reviewers decided (`dsbuild review`): the kept pairs and accepted texts above already honour it.
+        let reviews = try workspace.manifest.read { db in try HumanDecisionCounts.compute(db) }
         let index: [String: Any] = [
+            "reviews": reviews.json,
             "format": "dsbuild-shards", "version": 1, "dsbuild_version": DSBuildVersion.string,
             "fingerprint": summary.fingerprint, "recipe": (try? JSONSerialization.jsonObject(with: Data(SecretRedactor.redact(settings.recipeJSON).utf8))) ?? [String: Any](),
             "split": totals.split.json.merging(["by": totals.split.design.rawValue, "settings_hash": totals.split.hash]) { a, _ in a },

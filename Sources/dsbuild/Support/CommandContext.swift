@@ -26,7 +26,7 @@ struct CommandContext {
     ])
 
     /// Commands that only read: they never take the workspace lock, so they work while a writer runs.
-    static let readers: Set<String> = ["status", "report", "check", "estimate", "batch status"]
+    static let readers: Set<String> = ["status", "report", "check", "estimate", "batch status", "review"]
 
     /// The same context with another recipe (`estimate RECIPE`, `run RECIPE --estimate`).
     func with(recipe: Recipe) -> CommandContext {

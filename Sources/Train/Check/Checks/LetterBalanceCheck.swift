@@ -3,7 +3,8 @@ import Foundation
 /// `letter_balance`: the answer letters of the generated questions are near uniform per split and type: each
 /// letter's count within ±5 % of n/k, and never held to less than one question of slack (the rule of
 /// `AnswerBalancer.isBalanced`, which places them). Imported questions keep their source's letters and are not
-/// counted.
+/// counted; a reviewer's edited version (origin `human`, `dsbuild review`) stands in for the generated one it
+/// replaced, so it is counted with them.
 struct LetterBalanceCheck: WorkspaceCheck {
     let name = "letter_balance"
     let rule = "answer letters within ±5% of uniform (at least ±1 question) per split and type"
@@ -11,7 +12,7 @@ struct LetterBalanceCheck: WorkspaceCheck {
 
     func run(_ context: CheckContext) throws -> [CheckViolation] {
         var groups: [String: [ManifestSnapshot.Question]] = [:]
-        for q in context.manifest.acceptedQuestions where q.origin == "generated" && q.options.count >= 2 {
+        for q in context.manifest.acceptedQuestions where ["generated", "human"].contains(q.origin) && q.options.count >= 2 {
             groups["\(q.split)|\(q.type)|\(q.options.count)", default: []].append(q)
         }
         var out: [CheckViolation] = []

@@ -1,0 +1,77 @@
+import Dataset
+import Foundation
+import Hummingbird
+
+import Review
+
+/// The review app's POST `/action`: a form (`kind`, `action`, `keyword`, one `item` per selected item, and `to`
+/// for a relabel, `text` / `question` `options` `answer` for an edit) applied through `ReviewDesk` under the
+/// workspace lock. Answers JSON: `{"ok", "message", "progress"}`; 409 when another command holds the lock.
+struct ReviewActions: Sendable {
+    let workspace: Workspace
+    let reviewer: String
+
+    /// `application/x-www-form-urlencoded` fields in order (repeated names kept).
+    static func fields(_ form: String) -> [(String, String)] {
+        form.split(separator: "&").map { part in
+            let pair = part.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            return (pair.first ?? "", pair.count > 1 ? pair[1] : "")
+        }
+    }
+
+    func handle(form: String) async -> Response {
+        let fields = Self.fields(form)
+        func value(_ name: String) -> String { fields.first { $0.0 == name }?.1 ?? "" }
+        let items = fields.filter { $0.0 == "item" }.map(\.1)
+        let lock: WorkspaceLock
+        do {
+            lock = try WorkspaceLock.acquire(root: workspace.root, command: "review")
+        } catch {
+            return Self.reply(ok: false, message: "workspace busy: \(error)", status: .conflict)
+        }
+        defer { lock.release() }
+        let desk = ReviewDesk(manifest: workspace.manifest, reviewer: reviewer)
+        do {
+            let kind = value("kind"), action = value("action"), keyword = value("keyword")
+            switch (kind, action) {
+            case (_, "undo"):
+                guard try desk.undo() != nil else { return Self.reply(ok: false, message: "nothing to undo", status: .ok) }
+            case ("image", "accept"), ("image", "reject"):
+                for sha in items { try desk.decideImage(sha256: sha, keyword: keyword, ReviewDesk.Verdict(rawValue: action)!) }
+            case ("image", "relabel"):
+                for sha in items { try desk.relabelImage(sha256: sha, from: keyword, to: value("to")) }
+            case ("description", "accept"), ("description", "reject"):
+                for item in items {
+                    guard let id = Int64(item) else { throw ReviewError(.unknownItem, item: item, "not a description id") }
+                    try desk.decideDescription(id: id, ReviewDesk.Verdict(rawValue: action)!)
+                }
+            case ("description", "edit"):
+                guard let id = items.first.flatMap(Int64.init) else { throw ReviewError(.unknownItem, item: items.first ?? "", "not a description id") }
+                try desk.editDescription(id: id, text: value("text"))
+            case ("question", "accept"), ("question", "reject"):
+                for item in items { try desk.decideQuestion(id: item, ReviewDesk.Verdict(rawValue: action)!) }
+            case ("question", "edit"):
+                guard let id = items.first, let answer = Int(value("answer")) else {
+                    throw ReviewError(.invalid, item: items.first ?? "question", "an edit needs the question id and the answer's position")
+                }
+                let options = value("options").split(whereSeparator: \.isNewline).map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+                try desk.editQuestion(id: id, question: value("question"), options: options, answer: answer)
+            default:
+                throw ReviewError(.invalid, item: "\(kind) \(action)", "unknown action")
+            }
+        } catch {
+            return Self.reply(ok: false, message: "\(error)", status: .badRequest)
+        }
+        let progress = try? await workspace.manifest.asyncRead { db in try ReviewQueries.progress(in: db) }
+        return Self.reply(ok: true, message: "", status: .ok, progress: progress.map { "\($0.reviewed) / \($0.total)" })
+    }
+
+    static func reply(ok: Bool, message: String, status: HTTPResponse.Status, progress: String? = nil) -> Response {
+        var object: [String: Any] = ["ok": ok, "message": message]
+        if let progress { object["progress"] = progress }
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(string: JSONText.encodeObject(object))))
+    }
+}
