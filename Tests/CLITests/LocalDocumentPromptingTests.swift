@@ -94,6 +94,32 @@ import Testing
         #expect(rows.allSatisfy { ($0["detail"] as String).contains("the prompt's worked example") }, "\(rows)")
     }
 
+    /// A FIFO named as the model blocked the first open for good (found by the attack on this path).
+    @Test func aModelThatIsNoRegularFileIsRefusedAtOnce() throws {
+        let (fixture, fake) = try fixture(model: GGUFFixture.baseModel)
+        let fifo = fixture.dir.path("fifo.gguf")
+        #expect(mkfifo(fifo.path, 0o644) == 0)
+        for command in [["describe"], ["estimate"]] {
+            let result = try fixture.dsbuild(command + ["--local-model", fifo.path])
+            #expect(result.status == 2, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("\(fifo.path) is not a regular file"), "\(result.stderr)")
+        }
+        #expect(fake.requests == 0)
+    }
+
+    @Test func aBaseModelWithAVisionProjectorIsAskedNothingAboutImagesAndSaysWhy() throws {
+        let elsewhere = TemporaryDirectory("mmproj")
+        let projector = elsewhere.path("mmproj.gguf")
+        try GGUFFixture.chatModel.write(to: projector)
+        let (fixture, fake) = try fixture(model: GGUFFixture.baseModel, extraRecipe: "    mmproj: \(projector.path)")
+        let describe = try fixture.dsbuild(["describe", "--local-model", fake.model.path, "--modes", "image-grounded,text-only"])
+        #expect(describe.status == 0, "\(describe.stderr)")
+        #expect(describe.stderr.contains("image-grounded mode skipped: the local model is a base model asked with documents"), "\(describe.stderr)")
+        let modes = try fixture.manifest { db in try String.fetchAll(db, sql: "SELECT DISTINCT mode FROM descriptions") }
+        #expect(modes == ["text-only"])
+        #expect(fake.requestBodies.allSatisfy { (($0["messages"] as? [[String: Any]])?.last?["role"] as? String) == "assistant" })
+    }
+
     @Test(arguments: [("model", ""), ("setting", "    prompting: chat")])
     func aChatModelOrTheChatSettingIsAskedAsAChat(case kind: String, setting: String) throws {
         let (fixture, fake) = try fixture(model: kind == "model" ? GGUFFixture.chatModel : GGUFFixture.baseModel,

@@ -37,6 +37,17 @@ import _DSBuildTestSupport
         #expect(result.keywords.first?.extra["note"] == "two\nlines")
     }
 
+    /// A line break in a category started a new line of every document prompt it was written into (found by the
+    /// attack on local base-model prompting): a category or query with a control character is refused by line.
+    @Test func aCategoryOrQueryWithAControlCharacterIsRefusedWithItsLine() {
+        let text = "keyword,category,query\nKimchi,\"food\n\nRed fox\",\nGat,clothing,\"gat\u{7}hat\"\nHanbok,clothing,hanbok\n"
+        let result = reader.parse(text: text, format: .csv, fileName: "k.csv")
+        #expect(result.keywords.map(\.text) == ["Hanbok"])
+        #expect(result.errors.map(\.line) == [2, 5])
+        #expect(result.errors.first?.message == "its category contains the control character U+000A")
+        #expect(result.errors.last?.message == "its query contains the control character U+0007")
+    }
+
     @Test func csvBadLinesAreReportedWithTheirLineNumbers() {
         let text = "keyword,category\nGat,clothing\nbad\"quote,x\nHanbok,clothing,extra\n,empty\nKimchi,food\n\"unterminated,food\n"
         let result = reader.parse(text: text, format: .csv, fileName: "k.csv")

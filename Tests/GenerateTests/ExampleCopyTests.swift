@@ -31,8 +31,9 @@ struct ExampleCopyTests {
 
     @Test func questionsAndOptionsCopiedFromTheTypeTwoExampleAreNamed() {
         #expect(question.problem(in: "What colour is the fur on the back of a galbi?", keyword: "Galbi") != nil)
-        #expect(question.problem(in: "pale grey", keyword: "Galbi")?.contains("an option of the prompt's worked example") == true)
-        #expect(question.problem(in: "Black with white spots", keyword: "Galbi") != nil)
+        #expect(question.problem(options: ["pale grey", "Black with white spots", "Soy sauce", "Rice"])?.hasPrefix("2 options") == true)
+        #expect(question.problem(options: ["Dark brown", "Pale yellow", "Red", "Green"]) == nil, "one ordinary answer the example also has")
+        #expect(question.problem(in: "Dark brown", keyword: "Galbi") == nil)
         #expect(question.problem(in: "Dark brown sauce", keyword: "Galbi") == nil, "an option only containing an example's words")
         #expect(question.problem(in: "Which sauce is galbi marinated in?", keyword: "Galbi") == nil)
     }

@@ -46,6 +46,26 @@ struct GGUFMetadataTests {
         do { _ = try GGUFMetadata.read(url) } catch { #expect(error.description.contains(url.path)) }
     }
 
+    /// A 144 KB file of arrays nested 12,000 deep crashed a recursive walk (found by the attack on this path).
+    @Test func deeplyNestedArraysAreRefusedNotWalkedToTheStacksEnd() throws {
+        let dir = TemporaryDirectory("gguf")
+        var data = Data("GGUF".utf8)
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+        func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+        u32(3); u64(0); u64(1); u64(1); data.append(contentsOf: Array("a".utf8)); u32(9)
+        for _ in 0..<12_000 { u32(9); u64(1) }
+        u32(0); u64(0)
+        let url = try file(data, dir)
+        do {
+            _ = try GGUFMetadata.read(url)
+            Issue.record("a header nested 12,000 deep was read")
+        } catch {
+            #expect(error.description.contains("nested deeper than"), "\(error)")
+        }
+        let resolved = DocumentPrompt.resolution(.auto, model: url)
+        #expect(resolved.prompting == .chat && resolved.unreadable?.contains(url.path) == true)
+    }
+
     @Test func theServerIsGivenTheDocumentTemplateOnlyUnderDocumentPrompting() {
         let binary = LocalServerBinary(executable: URL(fileURLWithPath: "/bin/true"), origin: "test")
         var configuration = LocalServerConfiguration(binary: binary, model: URL(fileURLWithPath: "/tmp/m.gguf"), logFile: URL(fileURLWithPath: "/tmp/log"))

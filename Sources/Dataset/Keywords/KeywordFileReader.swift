@@ -156,7 +156,9 @@ public struct KeywordFileReader: Sendable {
         init(fileName: String) { self.fileName = fileName }
 
         mutating func add(_ entry: KeywordEntry, line: Int) {
-            if let problem = KeywordText.problem(with: entry.text) {
+            if let problem = KeywordText.problem(with: entry.text)
+                ?? [("category", entry.category), ("query", entry.query)].lazy.compactMap({ field, value in
+                    value.flatMap { KeywordText.problem(field: field, $0) } }).first {
                 fail(line: line, problem)
                 return
             }

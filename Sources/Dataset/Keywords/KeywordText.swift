@@ -16,9 +16,7 @@ public enum KeywordText {
         if text.unicodeScalars.contains("\u{0}") {
             return "contains a NUL byte; save the file as plain UTF-8 text"
         }
-        if let control = text.unicodeScalars.first(where: { $0.properties.generalCategory == .control && $0 != "\t" }) {
-            return "contains the control character U+\(String(control.value, radix: 16, uppercase: true).leftPadded(4))"
-        }
+        if let control = control(in: text) { return "contains the control character \(control)" }
         if isBlank(text) {
             return "empty keyword"
         }
@@ -26,6 +24,18 @@ public enum KeywordText {
             return "keyword is \(text.count) characters, over the limit of \(maxLength)"
         }
         return nil
+    }
+
+    /// Why a keyword's `field` (its category, its query) cannot be kept, or nil: a control character (a line break
+    /// in a category would start a new line of every prompt and record it is written into).
+    public static func problem(field: String, _ text: String) -> String? {
+        control(in: text).map { "its \(field) contains the control character \($0)" }
+    }
+
+    /// The first control character of `text` other than a tab, as `U+000A`.
+    static func control(in text: String) -> String? {
+        text.unicodeScalars.first { $0.properties.generalCategory == .control && $0 != "\t" }
+            .map { "U+\(String($0.value, radix: 16, uppercase: true).leftPadded(4))" }
     }
 }
 

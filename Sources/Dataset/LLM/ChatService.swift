@@ -97,11 +97,21 @@ public struct ChatRequest: Sendable {
         self.reasksOnRejection = reasksOnRejection
     }
 
-    /// The reply with its `lead`: llama.cpp's server returns a continued assistant turn whole (lead included), other
-    /// servers may return only the continuation.
-    public func withLead(_ reply: String) -> String {
-        guard let lead, !lead.isEmpty, !reply.hasPrefix(lead) else { return reply }
-        return lead + reply
+    /// The reply as the model meant it: with its `lead` (llama.cpp's server returns a continued assistant turn
+    /// whole, lead included; another server may return only the continuation, with or without its space, or the
+    /// lead again in another case), and cut at the first `stop` string after the lead (a server that ignores `stop`
+    /// runs on into what the request stops at).
+    public func shaped(_ reply: String) -> String {
+        var text = reply
+        if let lead, !lead.isEmpty, text.range(of: lead, options: [.anchored, .caseInsensitive]) == nil {
+            let joined = text.first.map { $0.isLetter || $0.isNumber } ?? false
+            text = lead + (joined ? " " : "") + text
+        }
+        let start = lead.flatMap { text.range(of: $0, options: [.anchored, .caseInsensitive])?.upperBound } ?? text.startIndex
+        if let cut = stop.filter({ !$0.isEmpty }).compactMap({ text.range(of: $0, range: start..<text.endIndex)?.lowerBound }).min() {
+            text = String(text[..<cut])
+        }
+        return text
     }
 }
 

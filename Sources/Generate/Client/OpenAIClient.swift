@@ -220,7 +220,7 @@ public final class OpenAIClient: ChatService {
                 throw ChatError(.refusal, refusal)
             }
 
-            var text = request.withLead(reply.content)
+            var text = request.shaped(reply.content)
             var problem: String?
             if let validator {
                 let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)

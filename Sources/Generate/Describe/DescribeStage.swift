@@ -85,15 +85,14 @@ public struct DescribeStage: Stage {
             : nil
         var templates: [String: AspectTemplate] = [:]
         for aspect in settings.aspects {
-            if settings.llm.promptsAsDocument {
-                // A base model continues the aspect's section of an encyclopedia entry (`DocumentPrompt`).
-                templates[aspect] = AspectTemplate(aspect: aspect, text: DocumentPrompt.description(Aspect.resolved(aspect).documentSection))
-                continue
-            }
             guard let template = try AspectTemplate.load(aspect: aspect, directory: settings.templatesDirectory) else {
                 throw ChatError(.badRequest, "no template for the aspect \"\(aspect)\": add \(aspect).txt to \(settings.templatesDirectory?.path ?? "prompts/describe/") or use one of \(Aspect.promptable.sorted().joined(separator: ", "))")
             }
-            templates[aspect] = template
+            // A base model continues the aspect's section of an encyclopedia entry (`DocumentPrompt`) instead: the
+            // aspect is still named by a template or built in (a misspelt one is refused alike).
+            templates[aspect] = settings.llm.promptsAsDocument
+                ? AspectTemplate(aspect: aspect, text: DocumentPrompt.description(Aspect.resolved(aspect).documentSection))
+                : template
         }
         self.templates = templates
     }
@@ -195,7 +194,7 @@ public struct DescribeStage: Stage {
     /// The writer's request for an item: the aspect's prompt (with the image for an image-grounded item).
     func writerRequest(for item: Item) -> Result<ChatRequest, ChatError> {
         if settings.llm.promptsAsDocument, item.mode != "image-grounded" {
-            let values = ["keyword": item.keyword, "category": item.category.isEmpty ? DocumentPrompt.noCategory : item.category]
+            let values = ["keyword": item.keyword, "category": item.category]
             let sampling = settings.sampling(variant: item.variant)
             return .success(ChatRequest(model: settings.model,
                                         messages: [.user(PromptPlaceholders.fill(item.template.text, names: AspectTemplate.placeholders, values: values))],

@@ -22,9 +22,6 @@ public enum DocumentPrompt {
             + "Encyclopedia of {category}\n\n{keyword}\n\n\(section.heading): "
     }
 
-    /// The category of a keyword that has none, in a document.
-    public static let noCategory = "general knowledge"
-
     /// The reply's start: the subject's name, so the section is about it.
     public static let descriptionLead = "{keyword}"
 
@@ -86,8 +83,17 @@ public enum DocumentPrompt {
     /// `setting` for the GGUF `model`: `auto` becomes `chat` when the file carries a chat template, else
     /// `document`; an unreadable file stays `chat` (the server reports what is wrong with it).
     public static func resolve(_ setting: LLMSettings.LocalPrompting, model: URL) -> LLMSettings.LocalPrompting {
-        guard setting == .auto else { return setting }
-        guard let metadata = try? GGUFMetadata.read(model) else { return .chat }
-        return metadata.chatTemplate == nil ? .document : .chat
+        resolution(setting, model: model).prompting
+    }
+
+    /// `resolve`, with why the header could not be read when `auto` fell back to `chat` for that reason.
+    public static func resolution(_ setting: LLMSettings.LocalPrompting, model: URL)
+        -> (prompting: LLMSettings.LocalPrompting, unreadable: String?) {
+        guard setting == .auto else { return (setting, nil) }
+        do {
+            return (try GGUFMetadata.read(model).chatTemplate == nil ? .document : .chat, nil)
+        } catch {
+            return (.chat, error.description)
+        }
     }
 }

@@ -54,7 +54,7 @@ public struct GGUFMetadata: Sendable, Equatable {
             for _ in 0..<count {
                 let key = try string()
                 let type: UInt32 = try integer()
-                if type == 8 { strings[key] = try string() } else { try skip(type: type) }
+                if type == 8 { strings[key] = try string() } else { try skip(type: type, depth: 0) }
             }
             return GGUFMetadata(version: version, strings: strings)
         }
@@ -78,8 +78,12 @@ public struct GGUFMetadata: Sendable, Equatable {
             return String(decoding: try bytes(Int(length)), as: UTF8.self)
         }
 
-        /// Steps over a value of GGUF type `type` (0–7, 10–12 scalars, 8 string, 9 array).
-        mutating func skip(type: UInt32) throws {
+        /// Arrays of arrays nested deeper than this are refused (GGUF writers nest one level at most; a hostile
+        /// file nested thousands deep would exhaust the stack of a recursive walk).
+        static let maxNesting = 8
+
+        /// Steps over a value of GGUF type `type` (0–7, 10–12 scalars, 8 string, 9 array) at array depth `depth`.
+        mutating func skip(type: UInt32, depth: Int) throws {
             switch type {
             case 0, 1, 7: offset += 1
             case 2, 3: offset += 2
@@ -87,10 +91,11 @@ public struct GGUFMetadata: Sendable, Equatable {
             case 10, 11, 12: offset += 8
             case 8: _ = try string()
             case 9:
+                guard depth < Self.maxNesting else { throw Failure(detail: "arrays nested deeper than \(Self.maxNesting) levels") }
                 let element: UInt32 = try integer()
                 let count: UInt64 = try integer()
                 guard count <= UInt64(data.count) else { throw Failure(detail: "an array of \(count) values") }
-                for _ in 0..<count { try skip(type: element) }
+                for _ in 0..<count { try skip(type: element, depth: depth + 1) }
             default: throw Failure(detail: "unknown value type \(type) at byte \(offset)")
             }
             guard offset <= data.count else { throw Failure(detail: "the header ends early") }

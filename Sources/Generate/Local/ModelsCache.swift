@@ -130,6 +130,11 @@ public struct ModelsCache: Sendable {
             let names = KnownModel.all.map(\.name).joined(separator: ", ")
             throw LocalServerError(.modelNotFound, "local model file \(url.path) does not exist: give a .gguf file or an installed model (\(names); `dsbuild models install`)")
         }
+        // A FIFO or a device would block the first open (the fingerprint, the header) for good; a folder is no model.
+        var status = stat()
+        guard stat(url.path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            throw LocalServerError(.modelNotFound, "local model \(url.path) is not a regular file: give a .gguf file")
+        }
         return url
     }
 

@@ -107,7 +107,8 @@ public struct Type2Stage: Stage {
                 guard let parsed = Self.parse(text) else { return "the reply does not have question, answer and distractors" }
                 let options = [parsed.answer] + parsed.distractors
                 let copied = copy.flatMap { copy in
-                    ([parsed.question] + options).lazy.compactMap { copy.problem(in: $0, keyword: keyword) }.first.map { (ExampleCopy.reason, $0) }
+                    (([parsed.question] + options).lazy.compactMap { copy.problem(in: $0, keyword: keyword) }.first ?? copy.problem(options: options))
+                        .map { (ExampleCopy.reason, $0) }
                 }
                 guard let problem = validator.check(question: parsed.question, options: options, answer: parsed.answer, type: 2) ?? copied else { return nil }
                 lastRejection.withLock { $0 = (problem.0, problem.1, parsed.question, options) }
@@ -159,7 +160,7 @@ public struct Type2Stage: Stage {
         var cut = String(known.prefix(DocumentPrompt.typeTwoKnownLimit))
         if cut.count < known.count, let end = cut.lastIndex(where: { ".!?".contains($0) }) { cut = String(cut[...end]) }
         return PromptPlaceholders.fill(DocumentPrompt.typeTwo, names: ["keyword", "category", "descriptions"],
-                                       values: ["keyword": item.keyword, "category": item.category.isEmpty ? DocumentPrompt.noCategory : item.category,
+                                       values: ["keyword": item.keyword, "category": item.category,
                                                 "descriptions": cut])
     }
 

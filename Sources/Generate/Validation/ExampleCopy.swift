@@ -2,7 +2,8 @@ import Foundation
 
 /// `example_copy`: a reply to a document prompt (`llm.local.prompting: document`) that copies the prompt's worked
 /// example instead of writing about its own subject — it names the example's subject ("red fox"), or repeats
-/// `runWords` of the example's words in a row, or an option is one of the example's options. A base model copies
+/// `runWords` of the example's words in a row, or two of its options are options of the example (one alone, "Dark
+/// brown", is an ordinary answer). A base model copies
 /// its example readily; what it copies is about another subject and is not kept. (`ReplyHygiene`'s echo check
 /// does not cover an example: it reads a template's text between its `{placeholders}`, and an example's JSON has
 /// braces.)
@@ -15,7 +16,7 @@ public struct ExampleCopy: Sendable {
     public let subject: String
     /// The example's texts (its section, or its question and rationale).
     public let texts: [String]
-    /// The example's options: an option equal to one of them is a copy.
+    /// The example's options: a set holding two of them is a copy.
     public let options: [String]
 
     public init(subject: String, texts: [String], options: [String] = []) {
@@ -46,11 +47,15 @@ public struct ExampleCopy: Sendable {
                 if runs.contains(run) { return "copies the prompt's worked example: \"\(run)\"" }
             }
         }
-        let normalized = words.joined(separator: " ")
-        if let option = options.first(where: { ReplyHygiene.normalizedWords($0).joined(separator: " ") == normalized }) {
-            return "is \"\(option)\", an option of the prompt's worked example"
-        }
         return nil
+    }
+
+    /// Why a question's `options` copy the example's, or nil: two or more of them are the example's options.
+    public func problem(options given: [String]) -> String? {
+        let example = Set(options.map { ReplyHygiene.normalizedWords($0).joined(separator: " ") })
+        let shared = given.filter { example.contains(ReplyHygiene.normalizedWords($0).joined(separator: " ")) }
+        guard shared.count >= 2 else { return nil }
+        return "\(shared.count) options are the prompt's worked example's (\(shared.map { "\"\($0)\"" }.joined(separator: ", ")))"
     }
 
     private static func contains(_ words: [String], _ part: [String]) -> Bool {

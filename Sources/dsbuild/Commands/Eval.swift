@@ -112,7 +112,7 @@ extension DSBuild {
             if let plan, let context {
                 if !plan.hasVision {
                     let asked = section.conditions.isEmpty ? [EvalCondition.withImage] : section.conditions
-                    if asked.contains(.withImage) { LocalModelSession.skipped("eval", "the with-image condition", context) }
+                    if asked.contains(.withImage) { LocalModelSession.skipped("eval", "the with-image condition", context, plan: plan) }
                     section.conditions = asked.filter { $0 != .withImage }
                     if section.conditions.isEmpty { return }
                 }

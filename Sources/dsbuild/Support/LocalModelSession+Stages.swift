@@ -20,11 +20,11 @@ extension LocalModelSession.Plan {
         settings.verifyModel = alias
         guard !hasVision else { return }
         if settings.modes.contains("image-grounded") {
-            LocalModelSession.skipped("describe", "image-grounded mode", context)
+            LocalModelSession.skipped("describe", "image-grounded mode", context, plan: self)
             settings.modes.removeAll { $0 == "image-grounded" }
         }
         if settings.verify {
-            LocalModelSession.skipped("describe", "describe.verify (checks descriptions against images)", context)
+            LocalModelSession.skipped("describe", "describe.verify (checks descriptions against images)", context, plan: self)
             settings.verify = false
         }
     }
@@ -33,7 +33,7 @@ extension LocalModelSession.Plan {
         adapt(&settings)
         settings.verifyModel = alias
         if !hasVision && settings.verify {
-            LocalModelSession.skipped("mcq", "answer-key verification (mcq.verify, asks with the image)", context)
+            LocalModelSession.skipped("mcq", "answer-key verification (mcq.verify, asks with the image)", context, plan: self)
             settings.verify = false
         }
     }
@@ -42,11 +42,11 @@ extension LocalModelSession.Plan {
     func adapt(_ settings: inout FilterSettings, _ context: CommandContext) {
         guard !hasVision else { return }
         if settings.vlmJudge {
-            LocalModelSession.skipped("filter", "the watermark judge (filter.vlm_judge)", context)
+            LocalModelSession.skipped("filter", "the watermark judge (filter.vlm_judge)", context, plan: self)
             settings.vlmJudge = false
         }
         if settings.relevance {
-            LocalModelSession.skipped("filter", "the relevance judge (filter.relevance)", context)
+            LocalModelSession.skipped("filter", "the relevance judge (filter.relevance)", context, plan: self)
             settings.relevance = false
         }
     }

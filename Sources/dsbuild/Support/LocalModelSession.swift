@@ -22,7 +22,11 @@ enum LocalModelSession {
         var mmproj: URL?
         /// The model name every request sends (the server's `--alias`).
         var alias: String
-        var hasVision: Bool { mmproj != nil }
+        /// Why `llm.local.prompting: auto` could not read the model's header (it is then asked as a chat model).
+        var headerProblem: String? = nil
+        /// Whether image-grounded work can be asked: a vision projector, and a chat model (a base model asked with
+        /// documents gets no image).
+        var hasVision: Bool { mmproj != nil && llm.localPrompting != .document }
     }
 
     /// The plan of this command: the running server's, else the recipe's `llm.local` with `--local-model` over it.
@@ -50,8 +54,10 @@ enum LocalModelSession {
                 mmproj = cache.installed().first { $0.name == known.name }?.mmproj.map { URL(fileURLWithPath: $0) }
             }
             llm.localModel = model.path
-            llm.localPrompting = DocumentPrompt.resolve(llm.localPrompting, model: model)
-            return Plan(llm: llm, model: model, mmproj: mmproj, alias: LocalServerConfiguration.alias(for: model))
+            let prompting = DocumentPrompt.resolution(llm.localPrompting, model: model)
+            llm.localPrompting = prompting.prompting
+            return Plan(llm: llm, model: model, mmproj: mmproj, alias: LocalServerConfiguration.alias(for: model),
+                        headerProblem: prompting.unreadable)
         } catch {
             Output.error(error.description)
             throw ExitCode(2)
@@ -117,6 +123,9 @@ enum LocalModelSession {
                     Output.note("\(command): llm.local is set, so \(ignored.joined(separator: " and ")) \(ignored.count == 1 ? "is" : "are") not used")
                 }
                 Output.note("\(command): serving \(plan.model.lastPathComponent) with llama.cpp (\(binary.origin)), \(plan.llm.localParallel) slots; log \(log.path)")
+                if let problem = plan.headerProblem {
+                    Output.note("\(command): \(problem); asked as a chat model (set llm.local.prompting to choose)")
+                }
                 if plan.llm.localPrompting == .document {
                     Output.note("\(command): \(plan.model.lastPathComponent) is asked with documents to continue (llm.local.prompting: document; a model without a chat template is a pretrained base model, which follows no instructions)")
                 }
@@ -135,10 +144,13 @@ enum LocalModelSession {
         }
     }
 
-    /// Under a local model without a vision projector: prints the one line that says a part needing images is
-    /// skipped, and why.
-    static func skipped(_ command: String, _ what: String, _ context: CommandContext) {
+    /// Under a local model that cannot be asked about images (`Plan.hasVision` false): prints the one line that
+    /// says a part needing images is skipped, and why.
+    static func skipped(_ command: String, _ what: String, _ context: CommandContext, plan: Plan) {
         guard !context.options.quiet else { return }
-        Output.note("\(command): \(what) skipped: the local model has no vision projector (set llm.local.mmproj to a vision model's mmproj GGUF)")
+        let why = plan.mmproj != nil
+            ? "the local model is a base model asked with documents, which carry no image (llm.local.prompting: document)"
+            : "the local model has no vision projector (set llm.local.mmproj to a vision model's mmproj GGUF)"
+        Output.note("\(command): \(what) skipped: \(why)")
     }
 }
