@@ -33,6 +33,8 @@ public struct URLListSource: ListingSource {
     let parquet: ParquetRows?
     /// Good rows handed on at a time from a text list (a parquet list hands on each record batch's).
     public var batchRows = 4096
+    /// Bytes of a text list read at a time (`TextFileChunks`).
+    var textBlockBytes = 1 << 20
 
     /// Checks the format; the file itself is read by `stream`.
     public init(file: URL, format: String? = nil, columns: Columns = Columns(), parquet: ParquetRows? = nil) throws(CollectError) {
@@ -92,7 +94,7 @@ public struct URLListSource: ListingSource {
             }
             if format == .jsonl {
                 var linesBefore = 0
-                try TextFileChunks(file: file).forEach { piece in
+                try TextFileChunks(file: file, blockBytes: textBlockBytes).forEach { piece in
                     let lines = TextLines.split(piece)
                     for line in lines {
                         let trimmed = line.text.trimmingCharacters(in: .whitespaces)
@@ -127,7 +129,7 @@ public struct URLListSource: ListingSource {
                         }
                     }
                 }
-                try TextFileChunks(file: file).forEach { piece in try takeRecords(parser.read(piece)) }
+                try TextFileChunks(file: file, blockBytes: textBlockBytes).forEach { piece in try takeRecords(parser.read(piece)) }
                 try takeRecords(parser.finish())
             }
             if sawRecord && !sawURLField { throw noURLColumn(names.sorted()) }
