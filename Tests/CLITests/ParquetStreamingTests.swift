@@ -141,4 +141,31 @@ struct ParquetStreamingTests {
         #expect(try third.json()["searches"] as? Int == 0, "\(third.stdout)")
         #expect(try Self.count(ws, "SELECT COUNT(*) FROM candidates") == rows - 1)
     }
+
+    /// Ctrl-C (or SIGTERM) in the middle of a list stops the read at the next batch: exit 130, the run recorded
+    /// `interrupted`, no keyword marked searched, the reader ended; the next run finishes the list.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func aListInterruptedMidwayIsRecordedInterruptedAndFinishedByTheNextRun(_ signal: Int32) throws {
+        let tmp = TemporaryDirectory("dsbuild-parquet-interrupt")
+        let rows = 100_000
+        let list = tmp.path("laion.parquet")
+        try Self.laionList(rows: rows, at: list)
+        let cli = CommandRunner()
+        let ws = tmp.path("ws")
+        #expect(try cli.run(["init", ws.path, "--quiet"]).status == 0)
+        let running = try cli.start(Self.collectArguments(ws, list: list))
+        defer { running.kill() }
+        let started = Hardening.waitUntil(60) { (try? Self.count(ws, "SELECT COUNT(*) FROM candidates")) ?? 0 > 0 }
+        Glibc.kill(running.process.processIdentifier, signal)
+        let stopped = running.wait()
+        try #require(started, "some batches were written before the signal")
+        #expect(stopped.status == 130, "\(stopped.stderr.suffix(2000))")
+        let runs = try Hardening.runs(ws)
+        #expect(runs.last { $0.command == "search" }?.status == "interrupted", "\(runs)")
+        #expect(try Self.count(ws, "SELECT COUNT(*) FROM candidates") < rows - 1)
+        #expect(try Self.count(ws, "SELECT COUNT(*) FROM source_searches") == 0)
+        let rerun = try cli.run(Self.collectArguments(ws, list: list))
+        #expect(rerun.status == 1 && (try? rerun.json()["searches"] as? Int) == Self.keywords.count, "\(rerun.stdout)")
+        #expect(try Self.count(ws, "SELECT COUNT(*) FROM candidates") == rows - 1)
+    }
 }
