@@ -79,7 +79,7 @@ struct ParquetURLListTests {
         print("parquet stream: dsbuild growth \(small.growth / 1024) KiB (10k) vs \(big.growth / 1024) KiB (100k); reader peak \(small.readerPeakKB) KiB vs \(big.readerPeakKB) KiB")
         #expect(big.growth < small.growth + 24 * mib, "dsbuild grew \(big.growth / mib) MiB for 100k rows, \(small.growth / mib) MiB for 10k")
         #expect(big.readerPeakKB * 1024 < small.readerPeakKB * 1024 + 64 * mib, "reader peak \(big.readerPeakKB) KiB vs \(small.readerPeakKB) KiB")
-        // The source keeps one candidate per row (the search stage takes a keyword's rows at once) and nothing else.
+        // Every row comes out of the source's stream as a candidate, in file order (collected whole here by the test).
         let source = try URLListSource(file: dir.path("big.parquet"), columns: .init(url: "URL", caption: "TEXT"), parquet: Self.reader).whole()
         let rows = try #require(source.rows["urls"])
         #expect(rows.count == 100_000 && source.problems.isEmpty)
