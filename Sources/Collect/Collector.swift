@@ -51,7 +51,16 @@ public struct Collector: Sendable {
         for name in settings.sources {
             sources.append(try settings.makeSource(name, environment: environment))
         }
-        let problems = sources.flatMap(\.problems)
+        // A list is read into the manifest a batch at a time (`ListStage`); the other sources answer per keyword.
+        let lists = sources.compactMap { $0 as? any ListingSource }
+        let searched = sources.filter { !($0 is any ListingSource) }
+        let record = settings.recordJSON
+        var summary = CollectSummary(search: StageSummary(stage: "search"), problems: searched.flatMap(\.problems))
+        for list in lists {
+            let read = try await runner.run(ListStage(source: list, licenses: settings.licenses), settingsJSON: record)
+            summary.fold(read)
+            if summary.search.interrupted { return summary }
+        }
         let engine = try makeEngine()
         defer { engine.shutdown() }
         var rates: [String: Double] = [:]
@@ -61,18 +70,37 @@ public struct Collector: Sendable {
         }
         let fetcher = EngineJSONFetcher(engine: engine, retry: settings.download.retryPolicy, rates: rates)
         let context = SourceContext(fetcher: fetcher, licenses: settings.licenses, logger: logger)
-        let search = SearchStage(sources: sources, perKeyword: settings.perKeyword,
-                                 perSource: settings.api.compactMapValues(\.perKeyword), context: context)
-        // What each run applied (recipe and options), for the run record; API keys are never settings.
-        let record = settings.recordJSON
-        var summary = CollectSummary(search: StageSummary(stage: "search"), problems: problems)
-        summary.keywordsAdded = try search.addDeclaredKeywords(to: workspace.manifest)
-        summary.search = try await runner.run(search, concurrency: settings.searchConcurrency, settingsJSON: record)
+        if !searched.isEmpty || lists.isEmpty {
+            let search = SearchStage(sources: searched, perKeyword: settings.perKeyword,
+                                     perSource: settings.api.compactMapValues(\.perKeyword), context: context)
+            summary.keywordsAdded += try search.addDeclaredKeywords(to: workspace.manifest)
+            let answered = try await runner.run(search, concurrency: settings.searchConcurrency, settingsJSON: record)
+            summary.search.pending += answered.pending
+            summary.search.failures += answered.failures
+            summary.search.interrupted = summary.search.interrupted || answered.interrupted
+            summary.search.seconds += answered.seconds
+            summary.search.counts.merge(answered.counts, uniquingKeysWith: +)
+        }
         if settings.searchOnly || summary.search.interrupted { return summary }
         let downloads = DownloadStage(workspace: workspace,
                                       http: HTTPImageFetcher(engine: engine, settings: settings.download))
         downloads.removeStaleTemporaryFiles()
         summary.download = try await runner.run(downloads, concurrency: settings.download.concurrency, settingsJSON: record)
         return summary
+    }
+}
+
+extension CollectSummary {
+    /// Adds a list's read to the search summary: the keywords it searched count as keyword × source searches done,
+    /// its bad rows as input problems.
+    mutating func fold(_ read: WholeSetOutcome<ListStage.Result>) {
+        if let result = read.result {
+            keywordsAdded += result.keywordsAdded
+            search.pending += result.searched
+            search.counts["ok", default: 0] += result.searched
+            problems += result.problems
+        }
+        search.interrupted = search.interrupted || read.summary.interrupted
+        search.seconds += read.summary.seconds
     }
 }

@@ -18,8 +18,10 @@ import _DSBuildTestSupport
             http://h/3.jpg,"broken "quote",kimchi,,,,
             """.write(to: file, atomically: true, encoding: .utf8)
         let source = try URLListSource(file: file, columns: .init(keyword: "kw"))
-        #expect(source.declaredKeywords().map(\.text) == ["kimchi", "bibimbap"])
-        #expect(source.problems.count == 2)
+        let list = try source.whole()
+        #expect(list.keywords == ["kimchi", "bibimbap"])
+        #expect(list.problems == ["list.csv:4: empty `url`",
+                                  "list.csv:5: unexpected text after a closing quote"], "\(list.problems)")
         let found = try await source.candidates(for: "kimchi", keyword: "kimchi", limit: 1, context: sourceContext(FakeFetcher { _ in FakeFetcher.json([:]) }))
         let first = try #require(found.first)
         #expect(found.count == 1)
@@ -33,14 +35,14 @@ import _DSBuildTestSupport
     @Test func jsonlAndTSVListsWithAFixedKeyword() throws {
         let dir = TemporaryDirectory()
         try "{\"url\": \"http://h/a.jpg\", \"caption\": \"a\", \"similarity\": 0.31}\nnot json\n".write(to: dir.path("l.jsonl"), atomically: true, encoding: .utf8)
-        let jsonl = try URLListSource(file: dir.path("l.jsonl"), columns: .init(fixedKeyword: "things"))
-        #expect(jsonl.declaredKeywords().map(\.text) == ["things"])
+        let jsonl = try URLListSource(file: dir.path("l.jsonl"), columns: .init(fixedKeyword: "things")).whole()
+        #expect(jsonl.keywords == ["things"])
         #expect(jsonl.rows["things"]?.first?.extra["similarity"] == "0.31")
         #expect(jsonl.problems == ["l.jsonl:2: not a JSON object"])
         try "URL\tTEXT\nhttp://h/b.jpg\tb\n".write(to: dir.path("l.tsv"), atomically: true, encoding: .utf8)
-        let tsv = try URLListSource(file: dir.path("l.tsv"), columns: .init(url: "URL", caption: "TEXT"))
+        let tsv = try URLListSource(file: dir.path("l.tsv"), columns: .init(url: "URL", caption: "TEXT")).whole()
         #expect(tsv.rows["urls"]?.first?.description == "b")
-        #expect(throws: CollectError.self) { try URLListSource(file: dir.path("l.tsv")) }
+        #expect(throws: CollectError.self) { try URLListSource(file: dir.path("l.tsv")).whole() }
     }
 
     /// The directory source end to end: keywords from sub-folders, files copied into the store, probed, resumable.

@@ -79,8 +79,8 @@ struct ParquetURLListTests {
         print("parquet stream: dsbuild growth \(small.growth / 1024) KiB (10k) vs \(big.growth / 1024) KiB (100k); reader peak \(small.readerPeakKB) KiB vs \(big.readerPeakKB) KiB")
         #expect(big.growth < small.growth + 24 * mib, "dsbuild grew \(big.growth / mib) MiB for 100k rows, \(small.growth / mib) MiB for 10k")
         #expect(big.readerPeakKB * 1024 < small.readerPeakKB * 1024 + 64 * mib, "reader peak \(big.readerPeakKB) KiB vs \(small.readerPeakKB) KiB")
-        // The source keeps one candidate per row (the search stage takes a keyword's rows at once) and nothing else.
-        let source = try URLListSource(file: dir.path("big.parquet"), columns: .init(url: "URL", caption: "TEXT"), parquet: Self.reader)
+        // Every row comes out of the source's stream as a candidate, in file order (collected whole here by the test).
+        let source = try URLListSource(file: dir.path("big.parquet"), columns: .init(url: "URL", caption: "TEXT"), parquet: Self.reader).whole()
         let rows = try #require(source.rows["urls"])
         #expect(rows.count == 100_000 && source.problems.isEmpty)
         #expect(rows[99_999].imageURL == "http://127.0.0.1:9/img/99999.jpg")
@@ -103,8 +103,8 @@ struct ParquetURLListTests {
                 "punsafe": [0.0, None, None, None, 0.25, None],
             }), sys.argv[1], row_group_size=2)
             """, [file.path])
-        let source = try URLListSource(file: file, columns: .init(url: "URL", caption: "TEXT", keyword: "kw"), parquet: Self.reader)
-        #expect(source.declaredKeywords().map(\.text) == ["kimchi", "한복"])
+        let source = try URLListSource(file: file, columns: .init(url: "URL", caption: "TEXT", keyword: "kw"), parquet: Self.reader).whole()
+        #expect(source.keywords == ["kimchi", "한복"])
         #expect(source.problems == [
             "laion.parquet:2: empty `URL`",
             "laion.parquet:3: the URL contains a control character",
@@ -127,11 +127,11 @@ struct ParquetURLListTests {
             pq.write_table(pa.table({"link": ["http://h/1.jpg"]}), sys.argv[1])
             """, [dir.path("l.parquet").path])
         #expect {
-            try URLListSource(file: dir.path("l.parquet"), columns: .init(url: "URL"), parquet: Self.reader)
+            try URLListSource(file: dir.path("l.parquet"), columns: .init(url: "URL"), parquet: Self.reader).whole()
         } throws: { "\($0)".contains("no `URL` column (the file's columns: `link`)") && "\($0)".contains("l.parquet") }
         try "url\nhttp://h/1.jpg\n".write(to: dir.path("fake.parquet"), atomically: true, encoding: .utf8)
         #expect {
-            try URLListSource(file: dir.path("fake.parquet"), parquet: Self.reader)
+            try URLListSource(file: dir.path("fake.parquet"), parquet: Self.reader).whole()
         } throws: { "\($0)".contains("fake.parquet") && "\($0)".contains("cannot be read as parquet") }
     }
 
@@ -147,14 +147,14 @@ struct ParquetURLListTests {
                 "HEIGHT": pa.array([float("-inf"), -5.0, float("nan"), 480.0]),
             }), sys.argv[1])
             """, [file.path])
-        let source = try URLListSource(file: file, columns: .init(url: "URL"), parquet: Self.reader)
+        let source = try URLListSource(file: file, columns: .init(url: "URL"), parquet: Self.reader).whole()
         let rows = try #require(source.rows["urls"])
         #expect(rows.count == 4 && source.problems.isEmpty)
         #expect(rows.prefix(3).allSatisfy { $0.declaredWidth == nil && $0.declaredHeight == nil })
         #expect(rows[3].declaredWidth == 640 && rows[3].declaredHeight == 480)
         let csv = dir.path("nan.csv")
         try "url,width,height\nhttp://h/1.jpg,nan,inf\nhttp://h/2.jpg,1e400,-1e300\nhttp://h/3.jpg,800,600\n".write(to: csv, atomically: true, encoding: .utf8)
-        let text = try URLListSource(file: csv)
+        let text = try URLListSource(file: csv).whole()
         let csvRows = try #require(text.rows["urls"])
         #expect(csvRows.count == 3 && csvRows[0].declaredWidth == nil && csvRows[0].declaredHeight == nil)
         #expect(csvRows[1].declaredWidth == nil && csvRows[1].declaredHeight == nil && csvRows[2].declaredWidth == 800)
@@ -170,7 +170,7 @@ struct ParquetURLListTests {
             text = pa.array([b"one", b"two", b"bad \\xfe caption", b"four"], pa.binary()).cast(pa.string(), safe=False)
             pq.write_table(pa.table({"URL": urls, "TEXT": text}), sys.argv[1], row_group_size=2)
             """, [file.path])
-        let source = try URLListSource(file: file, columns: .init(url: "URL", caption: "TEXT"), parquet: Self.reader)
+        let source = try URLListSource(file: file, columns: .init(url: "URL", caption: "TEXT"), parquet: Self.reader).whole()
         #expect(source.problems == ["bad.parquet:2: invalid UTF-8 in column URL", "bad.parquet:3: invalid UTF-8 in column TEXT"])
         let rows = try #require(source.rows["urls"])
         #expect(rows.map(\.imageURL) == ["http://h/1.jpg", "http://h/4.jpg"])
@@ -190,10 +190,10 @@ struct ParquetURLListTests {
             """, [dir.url.path])
         for (name, type) in [("int", "int64"), ("bin", "binary"), ("list", "list<element: string>")] {
             #expect {
-                try URLListSource(file: dir.path("\(name).parquet"), columns: .init(url: "URL"), parquet: Self.reader)
+                try URLListSource(file: dir.path("\(name).parquet"), columns: .init(url: "URL"), parquet: Self.reader).whole()
             } throws: { "\($0)".contains("`URL` is \(type), not a string column") && "\($0)".contains("\(name).parquet") }
         }
-        let dict = try URLListSource(file: dir.path("dict.parquet"), columns: .init(url: "URL"), parquet: Self.reader)
+        let dict = try URLListSource(file: dir.path("dict.parquet"), columns: .init(url: "URL"), parquet: Self.reader).whole()
         #expect(dict.rows["urls"]?.count == 2)
     }
 
@@ -206,7 +206,7 @@ struct ParquetURLListTests {
         try Self.laionList(rows: 3, at: dir.path("l.parquet"))
         let reader = ParquetRows(python: killed.path, script: Self.reader.script)
         #expect {
-            try URLListSource(file: dir.path("l.parquet"), columns: .init(url: "URL"), parquet: reader)
+            try URLListSource(file: dir.path("l.parquet"), columns: .init(url: "URL"), parquet: reader).whole()
         } throws: { "\($0)".contains("\(killed.path) was killed by signal 9") && !"\($0)".contains("setup") }
     }
 
@@ -224,7 +224,7 @@ struct ParquetURLListTests {
                 "kw": ["kimchi", "kimchi", "kimchi", "kimchi", "kimchi", "kimchi", ""],
             }), sys.argv[1])
             """, [file.path])
-        let source = try URLListSource(file: file, columns: .init(url: "URL", caption: "TEXT", keyword: "kw"), parquet: Self.reader)
+        let source = try URLListSource(file: file, columns: .init(url: "URL", caption: "TEXT", keyword: "kw"), parquet: Self.reader).whole()
         #expect(source.problems == [
             "odd.parquet:2: `TEXT` contains a NUL character (U+0000), which would cut the stored text short",
             "odd.parquet:3: the URL contains whitespace",
@@ -248,11 +248,11 @@ struct ParquetURLListTests {
             pq.write_table(pa.table({"URL": pa.array([], pa.string())}), d + "/empty.parquet")
             """, [dir.url.path])
         #expect {
-            try URLListSource(file: dir.path("dups.parquet"), columns: .init(url: "URL"), parquet: Self.reader)
+            try URLListSource(file: dir.path("dups.parquet"), columns: .init(url: "URL"), parquet: Self.reader).whole()
         } throws: { "\($0)".contains("the column `URL` appears more than once") }
-        let line = try #require(try URLListSource(file: dir.path("line.parquet"), columns: .init(url: "URL"), parquet: Self.reader).rows["urls"]?.first)
+        let line = try #require(try URLListSource(file: dir.path("line.parquet"), columns: .init(url: "URL"), parquet: Self.reader).whole().rows["urls"]?.first)
         #expect(line.extra["line"] == "the user's" && line.extra["list_line"] == "1")
-        let empty = try URLListSource(file: dir.path("empty.parquet"), columns: .init(url: "URL"), parquet: Self.reader)
+        let empty = try URLListSource(file: dir.path("empty.parquet"), columns: .init(url: "URL"), parquet: Self.reader).whole()
         #expect(empty.problems == ["empty.parquet: the list has no rows"] && empty.rows.isEmpty)
     }
 }

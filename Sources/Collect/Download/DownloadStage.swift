@@ -12,7 +12,7 @@ import Imaging
 /// connection reset…) is stored with `retryable = 1` and is pending again on the next run. A file is moved into
 /// the store before its row is written, so a killed run leaves at most an unreferenced file that the next run's
 /// download of the same bytes finds in place; a temporary file is never taken for an image.
-public struct DownloadStage: Stage {
+public struct DownloadStage: PagedStage {
     public enum Outcome: Sendable {
         case stored(sha256: String, path: String, bytes: Int, probe: ProbedImage, finalURL: String, httpStatus: Int?,
                     attempts: [AttemptRecord], newImage: Bool)
@@ -44,15 +44,26 @@ public struct DownloadStage: Stage {
         }
     }
 
-    public func pending(in manifest: Manifest) async throws -> [PendingDownload] {
-        try await manifest.asyncRead { db in
-            try Row.fetchAll(db, sql: """
-                SELECT c.id, c.image_url, c.source FROM candidates c
-                LEFT JOIN downloads d ON d.candidate_id = c.id
-                WHERE d.candidate_id IS NULL OR (d.status = 'failed' AND d.retryable = 1)
-                ORDER BY c.id
-                """).map { PendingDownload(candidateID: $0["id"], url: $0["image_url"], source: $0["source"]) }
+    /// Candidates read at a time: pending downloads come a page at a time, keyed by candidate id, so a URL list of
+    /// a million rows is never held as a million pending items.
+    static let pageSize = 1000
+    /// A candidate is pending until it has a download that is not a retryable failure.
+    static let pendingSQL = """
+        FROM candidates c LEFT JOIN downloads d ON d.candidate_id = c.id
+        WHERE (d.candidate_id IS NULL OR (d.status = 'failed' AND d.retryable = 1))
+        """
+
+    public func pendingCount(in manifest: Manifest) async throws -> Int {
+        try await manifest.asyncRead { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) \(Self.pendingSQL)") ?? 0 }
+    }
+
+    public func pendingPage(in manifest: Manifest, after cursor: Int64?) async throws -> PendingPage<PendingDownload, Int64> {
+        let items = try await manifest.asyncRead { db in
+            try Row.fetchAll(db, sql: "SELECT c.id, c.image_url, c.source \(Self.pendingSQL) AND c.id > ? ORDER BY c.id LIMIT ?",
+                             arguments: [cursor ?? 0, Self.pageSize])
+                .map { PendingDownload(candidateID: $0["id"], url: $0["image_url"], source: $0["source"]) }
         }
+        return PendingPage(items: items, next: items.count == Self.pageSize ? items.last?.candidateID : nil)
     }
 
     public func work(on item: PendingDownload) async throws -> Outcome {

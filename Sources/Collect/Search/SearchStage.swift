@@ -33,13 +33,14 @@ public struct SearchStage: Stage {
         self.context = context
     }
 
-    /// Adds the keywords the sources bring (URL list, directory) to the manifest.
     /// One keyword on one source: what a search is of.
     struct KeywordSource: Hashable {
         let keywordID: Int64
         let source: String
     }
 
+    /// Adds the keywords the sources bring (a directory's folders) to the manifest. (A URL list is not searched here:
+    /// `ListStage` reads it into the manifest before this stage runs.)
     public func addDeclaredKeywords(to manifest: Manifest) throws -> Int {
         let entries = sources.flatMap { $0.declaredKeywords() }
         return entries.isEmpty ? 0 : try KeywordStore.insert(entries, into: manifest)

@@ -14,11 +14,12 @@ public protocol ImageSource: Sendable {
     /// Pages through the source's results until it has `limit` or the source has no more.
     func candidates(for query: String, keyword: String, limit: Int, context: SourceContext) async throws -> [Candidate]
 
-    /// Keywords the source itself brings (a URL list's keyword column, a directory's sub-folders); collect adds
-    /// them to the manifest before searching. Search APIs bring none.
+    /// Keywords the source itself brings (a directory's sub-folders); collect adds them to the manifest before
+    /// searching. Search APIs bring none; a URL list (`ListingSource`) declares its keywords as it is read.
     func declaredKeywords() -> [KeywordEntry]
 
-    /// Input lines the source could not read (`file:line: message`), reported by the command. Search APIs have none.
+    /// Input lines the source could not read (`file:line: message`), reported by the command. Search APIs have none;
+    /// a URL list names its bad rows as it is read (`ListingSource.stream`).
     var problems: [String] { get }
 }
 

@@ -29,6 +29,8 @@ public struct ParquetRows: Sendable {
     public struct Summary: Sendable {
         public var rows = 0
         public var readerPeakKB = 0
+        /// The row count the file's metadata declares (known before the first batch; for progress).
+        public var declaredRows: Int?
     }
 
     /// One column of the file: its name and its Arrow type as pyarrow writes it (`string`, `int64`,
@@ -46,11 +48,13 @@ public struct ParquetRows: Sendable {
 
     /// Streams `file`: `columns` with the columns (it may throw to stop), then `rows` once per batch with
     /// `(row number, fields)` (null values left out); a row that cannot be read (a value that is not valid UTF-8) is
-    /// left out of its batch and handed to `problem` with its row number and the cause.
+    /// left out of its batch and handed to `problem` with its row number and the cause. What `columns` or `rows`
+    /// throws (a manifest error, a cancellation) ends the reader and comes out as it was thrown; the reader's own
+    /// failures come out as `CollectError`s naming the file.
     @discardableResult
     public func read(_ file: URL, problem: (_ line: Int, _ message: String) -> Void = { _, _ in },
-                     columns: ([Column]) throws(CollectError) -> Void,
-                     rows: ([(line: Int, fields: [String: String])]) -> Void) throws(CollectError) -> Summary {
+                     columns: ([Column]) throws -> Void,
+                     rows: ([(line: Int, fields: [String: String])]) throws -> Void) throws -> Summary {
         guard FileManager.default.fileExists(atPath: script.path) else {
             throw CollectError(.unreadableInput, item: file.path,
                                detail: "a parquet list is read with the bundled trainer's \(script.lastPathComponent), which is not at \(script.path); set DSBUILD_TRAINER_DIR")
@@ -67,37 +71,40 @@ public struct ParquetRows: Sendable {
         var finished = false
         var summary = Summary()
         defer { if finished { bridge.close() } else { bridge.terminate() } }
-        do {
-            bridge.finishInput()
-            let header = try bridge.expect("columns")
-            let names = header["columns"] as? [String] ?? []
-            let types = header["types"] as? [String] ?? []
-            try columns(names.enumerated().map { Column(name: $1, type: $0 < types.count ? types[$0] : "") })
-            while true {
-                let event = try bridge.expect("rows", or: "end")
-                if event["event"] as? String == "end" {
-                    summary.rows = event["rows"] as? Int ?? 0
-                    summary.readerPeakKB = event["max_rss_kb"] as? Int ?? 0
-                    break
-                }
-                let first = event["first"] as? Int ?? 1
-                let skipped = Set(event["skipped"] as? [Int] ?? [])
-                for entry in event["problems"] as? [[String: Any]] ?? [] {
-                    problem(entry["row"] as? Int ?? 0, entry["message"] as? String ?? "cannot be read")
-                }
-                // The row numbers of the rows sent: the batch's, less the skipped ones.
-                var lines = (0..<((event["rows"] as? [Any])?.count ?? 0) + skipped.count).filter { !skipped.contains($0) }.map { first + $0 }.makeIterator()
-                let batch = (event["rows"] as? [[String: Any]] ?? []).map { row in
-                    (line: lines.next() ?? first, fields: row.compactMapValues { $0 as? String })
-                }
-                rows(batch)
+        /// The reader's next event; its failure names the file.
+        func expect(_ event: String, or other: String? = nil) throws(CollectError) -> [String: Any] {
+            do {
+                return try bridge.expect(event, or: other)
+            } catch {
+                throw CollectError(.unreadableInput, item: file.path, detail: "\(error)")
             }
-            finished = true
-            return summary
-        } catch let error as CollectError {
-            throw error
-        } catch {
-            throw CollectError(.unreadableInput, item: file.path, detail: "\(error)")
         }
+        bridge.finishInput()
+        let header = try expect("columns")
+        let names = header["columns"] as? [String] ?? []
+        let types = header["types"] as? [String] ?? []
+        summary.declaredRows = header["rows"] as? Int
+        try columns(names.enumerated().map { Column(name: $1, type: $0 < types.count ? types[$0] : "") })
+        while true {
+            let event = try expect("rows", or: "end")
+            if event["event"] as? String == "end" {
+                summary.rows = event["rows"] as? Int ?? 0
+                summary.readerPeakKB = event["max_rss_kb"] as? Int ?? 0
+                break
+            }
+            let first = event["first"] as? Int ?? 1
+            let skipped = Set(event["skipped"] as? [Int] ?? [])
+            for entry in event["problems"] as? [[String: Any]] ?? [] {
+                problem(entry["row"] as? Int ?? 0, entry["message"] as? String ?? "cannot be read")
+            }
+            // The row numbers of the rows sent: the batch's, less the skipped ones.
+            var lines = (0..<((event["rows"] as? [Any])?.count ?? 0) + skipped.count).filter { !skipped.contains($0) }.map { first + $0 }.makeIterator()
+            let batch = (event["rows"] as? [[String: Any]] ?? []).map { row in
+                (line: lines.next() ?? first, fields: row.compactMapValues { $0 as? String })
+            }
+            try rows(batch)
+        }
+        finished = true
+        return summary
     }
 }

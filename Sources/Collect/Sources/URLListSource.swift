@@ -5,10 +5,11 @@ import Foundation
 /// any other columns (LAION's `pwatermark`, `punsafe`, `WIDTH`, `HEIGHT`…) kept in `candidates.extra`. The keyword
 /// comes from a column or is fixed. A list is not a search: every row of a keyword is a candidate (no limit).
 ///
-/// A parquet list is streamed a record batch at a time by `trainer/read_parquet_rows.py` (pyarrow in the bundled
-/// environment, `ParquetRows`): each batch's rows become candidates as they arrive and the batch is dropped, so
-/// the file is never held whole (what stays is one candidate per good row, as for the other formats).
-public struct URLListSource: ImageSource {
+/// The list is streamed, never held (`ListingSource`): a text list is read a block of lines at a time
+/// (`TextFileChunks`), a parquet list a record batch at a time by `trainer/read_parquet_rows.py` (pyarrow in the
+/// bundled environment, `ParquetRows`); each batch's rows become candidates that collect writes to the manifest
+/// before the next batch is read (`ListStage`).
+public struct URLListSource: ListingSource {
     public struct Columns: Sendable {
         public var url = "url"
         public var caption: String? = "caption"
@@ -26,27 +27,45 @@ public struct URLListSource: ImageSource {
 
     public let name = URLListSource.sourceName
     public let file: URL
-    /// The rows by keyword, in file order.
-    let rows: [String: [Candidate]]
-    let keywordOrder: [String]
-    /// Lines that could not be read (`file:line: message`), reported by the command.
-    public let problems: [String]
+    public let format: Format
+    public let columns: Columns
+    /// The bundled Python that streams a parquet list (nil: found beside the executable, `BundledTrainer`).
+    let parquet: ParquetRows?
+    /// Good rows handed on at a time from a text list (a parquet list hands on each record batch's).
+    public var batchRows = 4096
+    /// Bytes of a text list read at a time (`TextFileChunks`).
+    var textBlockBytes = 1 << 20
 
-    /// `parquet`: the bundled Python that streams a parquet list (nil: found beside the executable, `BundledTrainer`).
+    /// Checks the format; the file itself is read by `stream`.
     public init(file: URL, format: String? = nil, columns: Columns = Columns(), parquet: ParquetRows? = nil) throws(CollectError) {
-        self.file = file
         let kind = format ?? Self.format(of: file)
-        var problems: [String] = []
-        var rows: [String: [Candidate]] = [:]
-        var order: [String] = []
+        guard let known = Format(rawValue: kind) else {
+            throw CollectError(.invalidSetting, item: "collect.sources.urls.format",
+                               detail: "\(kind) is not supported for \(file.lastPathComponent); use csv, tsv, jsonl or parquet")
+        }
+        self.file = file
+        self.format = known
+        self.columns = columns
+        self.parquet = parquet
+    }
+
+    public func stream(problem report: (String) -> Void, batch: ([ListedCandidate]) throws -> Void) throws {
+        var rows = RowReader(columns: columns, file: file)
+        var pending: [ListedCandidate] = []
+        /// Hands on what has been read (`whole`: every row so far; else only a full batch).
+        func flush(whole: Bool) throws {
+            guard !pending.isEmpty, whole || pending.count >= batchRows else { return }
+            try batch(pending)
+            pending.removeAll(keepingCapacity: true)
+        }
         func noURLColumn(_ names: [String]) -> CollectError {
             CollectError(.unreadableInput, item: file.path,
                          detail: "no `\(columns.url)` column (the file's columns: \(names.map { "`\($0)`" }.joined(separator: ", "))); name it with --url-column or collect.sources.urls.url_column")
         }
-        if kind == "parquet" {
+        if format == .parquet {
             let reader = parquet ?? ParquetRows.bundled()
             try reader.read(file, problem: { line, message in
-                problems.append("\(file.lastPathComponent):\(line): \(message)")
+                rows.problem(line, message, report)
             }) { (found: [ParquetRows.Column]) throws(CollectError) in
                 if let twice = Dictionary(grouping: found.map(\.name), by: { $0 }).filter({ $0.value.count > 1 }).keys.sorted().first {
                     throw CollectError(.unreadableInput, item: file.path, detail: "the column `\(twice)` appears more than once")
@@ -55,72 +74,142 @@ public struct URLListSource: ImageSource {
                 guard url.isText else {
                     throw CollectError(.unreadableInput, item: file.path, detail: "`\(columns.url)` is \(url.type), not a string column")
                 }
-            } rows: { batch in
-                for record in batch { Self.add(record, columns: columns, file: file, rows: &rows, order: &order, problems: &problems) }
+            } rows: { records in
+                for record in records { if let row = rows.add(record, report) { pending.append(row) } }
+                try flush(whole: true)
             }
         } else {
-            let text: String
-            do {
-                text = try String(contentsOf: file, encoding: .utf8)
-            } catch {
-                throw CollectError(.unreadableInput, item: file.path, detail: error.localizedDescription)
+            // The columns seen while no row had a URL field (for the error when none has).
+            var sawURLField = false
+            var sawRecord = false
+            var names = Set<String>()
+            func take(_ record: (line: Int, fields: [String: String])) throws {
+                sawRecord = true
+                if !sawURLField {
+                    sawURLField = record.fields[columns.url] != nil
+                    if !sawURLField { names.formUnion(record.fields.keys) }
+                }
+                if let row = rows.add(record, report) { pending.append(row) }
+                try flush(whole: false)
             }
-            let records: [(line: Int, fields: [String: String])]
-            switch kind {
-            case "jsonl":
-                records = Self.jsonLines(text, problems: &problems, file: file.lastPathComponent)
-            case "csv", "tsv":
-                records = Self.delimited(text, delimiter: kind == "tsv" ? "\t" : ",", problems: &problems, file: file.lastPathComponent)
-            default:
-                throw CollectError(.invalidSetting, item: "collect.sources.urls.format",
-                                   detail: "\(kind) is not supported for \(file.lastPathComponent); use csv, tsv, jsonl or parquet")
+            if format == .jsonl {
+                var linesBefore = 0
+                try TextFileChunks(file: file, blockBytes: textBlockBytes).forEach { piece in
+                    let lines = TextLines.split(piece)
+                    for line in lines {
+                        let trimmed = line.text.trimmingCharacters(in: .whitespaces)
+                        if trimmed.isEmpty { continue }
+                        let number = linesBefore + line.number
+                        guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
+                            rows.problem(number, "not a JSON object", report)
+                            continue
+                        }
+                        try take((number, object.compactMapValues { JSONField.string($0) }))
+                    }
+                    linesBefore += lines.count
+                }
+            } else {
+                var parser = DelimitedTextReader.Parser(delimiter: format == .tsv ? "\t" : ",")
+                var header: [String]?
+                func takeRecords(_ results: [Result<DelimitedTextReader.Record, DelimitedTextReader.Failure>]) throws {
+                    for result in results {
+                        switch result {
+                        case .failure(let failure):
+                            rows.problem(failure.line, failure.message, report)
+                        case .success(let record):
+                            guard let names = header else {
+                                header = record.fields.map { $0.trimmingCharacters(in: .whitespaces) }
+                                continue
+                            }
+                            var fields: [String: String] = [:]
+                            for (index, name) in names.enumerated() where index < record.fields.count && !name.isEmpty {
+                                fields[name] = record.fields[index]
+                            }
+                            try take((record.line, fields))
+                        }
+                    }
+                }
+                try TextFileChunks(file: file, blockBytes: textBlockBytes).forEach { piece in try takeRecords(parser.read(piece)) }
+                try takeRecords(parser.finish())
             }
-            guard records.isEmpty || records.contains(where: { $0.fields[columns.url] != nil }) else {
-                throw noURLColumn(Array(Set(records.flatMap { $0.fields.keys })).sorted())
-            }
-            for record in records { Self.add(record, columns: columns, file: file, rows: &rows, order: &order, problems: &problems) }
+            if sawRecord && !sawURLField { throw noURLColumn(names.sorted()) }
         }
-        if rows.isEmpty && problems.isEmpty { problems.append("\(file.lastPathComponent): the list has no rows") }
-        self.rows = rows
-        self.keywordOrder = order
-        self.problems = problems
+        try flush(whole: true)
+        if rows.good == 0 && rows.problems == 0 { report("\(file.lastPathComponent): the list has no rows") }
     }
 
-    /// One row of the list (`line`: its line in a text list, its 1-based row in a parquet list): a candidate of its
-    /// keyword, or a problem naming the row and the cause.
-    private static func add(_ record: (line: Int, fields: [String: String]), columns: Columns, file: URL,
-                            rows: inout [String: [Candidate]], order: inout [String], problems: inout [String]) {
+    /// The array API for one keyword: its rows, after the licence filter (rows without a licence column pass);
+    /// `limit` does not apply (a list is taken whole). It reads the list through; collect streams it instead.
+    public func candidates(for query: String, keyword: String, limit: Int, context: SourceContext) async throws -> [Candidate] {
+        var found: [Candidate] = []
+        try stream(problem: { _ in }) { batch in
+            for row in batch where row.keyword == keyword && (row.candidate.license == nil || context.licenses.accepts(row.candidate.license)) {
+                found.append(row.candidate)
+            }
+        }
+        return found
+    }
+
+    /// Turns a list's rows into candidates one at a time: numbers each keyword's rows (`rank`), counts the good rows
+    /// and the problems, and names each bad row (`file:line: message`). Holds one count per distinct keyword.
+    struct RowReader {
+        let columns: Columns
+        let file: URL
+        var ranks: [String: Int] = [:]
+        var good = 0
+        var problems = 0
+
+        mutating func problem(_ line: Int, _ message: String, _ report: (String) -> Void) {
+            problems += 1
+            report("\(file.lastPathComponent):\(line): \(message)")
+        }
+
+        /// One row of the list (`line`: its line in a text list, its 1-based row in a parquet list): a candidate of
+        /// its keyword, or nil after naming the row and the cause.
+        mutating func add(_ record: (line: Int, fields: [String: String]), _ report: (String) -> Void) -> ListedCandidate? {
+            switch URLListSource.candidate(record, columns: columns) {
+            case .failure(let message):
+                problem(record.line, message.text, report)
+                return nil
+            case .success(let (keyword, made)):
+                var candidate = made
+                candidate.rank = ranks[keyword, default: 0]
+                ranks[keyword] = candidate.rank + 1
+                good += 1
+                return ListedCandidate(keyword: keyword, candidate: candidate)
+            }
+        }
+    }
+
+    /// Why a row is not a candidate.
+    struct RowProblem: Error {
+        let text: String
+        init(_ text: String) { self.text = text }
+    }
+
+    /// One row's keyword and candidate (rank 0), or what is wrong with it.
+    static func candidate(_ record: (line: Int, fields: [String: String]), columns: Columns) -> Result<(String, Candidate), RowProblem> {
         guard let url = record.fields[columns.url]?.trimmingCharacters(in: .whitespaces), !url.isEmpty else {
-            problems.append("\(file.lastPathComponent):\(record.line): empty `\(columns.url)`")
-            return
+            return .failure(RowProblem("empty `\(columns.url)`"))
         }
         if let control = url.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
-            problems.append("\(file.lastPathComponent):\(record.line): the URL contains \(control == "\u{0}" ? "a NUL byte" : "a control character")")
-            return
+            return .failure(RowProblem("the URL contains \(control == "\u{0}" ? "a NUL byte" : "a control character")"))
         }
         if url.unicodeScalars.contains(where: { $0.properties.isWhitespace }) {
-            problems.append("\(file.lastPathComponent):\(record.line): the URL contains whitespace")
-            return
+            return .failure(RowProblem("the URL contains whitespace"))
         }
         // SQLite would keep a text only up to its NUL: the row is refused rather than cut short (as descriptions are).
         if let column = record.fields.keys.sorted().first(where: { record.fields[$0]!.unicodeScalars.contains("\u{0}") }) {
-            problems.append("\(file.lastPathComponent):\(record.line): `\(column)` contains a NUL character (U+0000), which would cut the stored text short")
-            return
+            return .failure(RowProblem("`\(column)` contains a NUL character (U+0000), which would cut the stored text short"))
         }
         let keyword: String
         if let column = columns.keyword, let value = record.fields[column] {
             keyword = value.trimmingCharacters(in: .whitespaces)
-            if keyword.isEmpty {
-                problems.append("\(file.lastPathComponent):\(record.line): empty `\(column)`")
-                return
-            }
+            if keyword.isEmpty { return .failure(RowProblem("empty `\(column)`")) }
         } else {
             keyword = columns.fixedKeyword
         }
-        if let problem = KeywordText.problem(with: keyword) {
-            problems.append("\(file.lastPathComponent):\(record.line): \(problem)")
-            return
-        }
+        if let problem = KeywordText.problem(with: keyword) { return .failure(RowProblem(problem)) }
         var extra = record.fields
         extra.removeValue(forKey: columns.url)
         if let key = columns.keyword { extra.removeValue(forKey: key) }
@@ -129,16 +218,12 @@ public struct URLListSource: ImageSource {
         extra[extra["line"] == nil ? "line" : "list_line"] = String(record.line)
         let license = extra["license"] ?? extra["LICENSE"]
         if let license, license.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "\u{2028}" || $0 == "\u{2029}" }) {
-            problems.append("\(file.lastPathComponent):\(record.line): the licence contains a line break or control character")
-            return
+            return .failure(RowProblem("the licence contains a line break or control character"))
         }
-        if rows[keyword] == nil { order.append(keyword) }
-        let candidate = Candidate(
+        return .success((keyword, Candidate(
             source: sourceName, sourceID: url, imageURL: url, license: License.normalize(license) ?? license,
             description: caption, declaredWidth: declaredSize(extra["WIDTH"] ?? extra["width"]),
-            declaredHeight: declaredSize(extra["HEIGHT"] ?? extra["height"]),
-            extra: extra, rank: rows[keyword, default: []].count)
-        rows[keyword, default: []].append(candidate)
+            declaredHeight: declaredSize(extra["HEIGHT"] ?? extra["height"]), extra: extra)))
     }
 
     /// A declared width or height: a whole number of pixels in 0…1,000,000, else absent (LAION's NaN, `inf`, `1e300`,
@@ -156,53 +241,6 @@ public struct URLListSource: ImageSource {
         case "parquet", "pq": return "parquet"
         default: return "csv"
         }
-    }
-
-    public func declaredKeywords() -> [KeywordEntry] {
-        keywordOrder.map { KeywordEntry(text: $0) }
-    }
-
-    /// The list's rows for `keyword`; a keyword the list does not name has none. The licence filter applies to rows
-    /// that carry a licence column; `limit` does not (a list is taken whole).
-    public func candidates(for query: String, keyword: String, limit: Int, context: SourceContext) async throws -> [Candidate] {
-        (rows[keyword] ?? []).filter { $0.license == nil || context.licenses.accepts($0.license) }
-    }
-
-    private static func delimited(_ text: String, delimiter: Character, problems: inout [String], file: String) -> [(line: Int, fields: [String: String])] {
-        var header: [String]?
-        var out: [(line: Int, fields: [String: String])] = []
-        for result in DelimitedTextReader(delimiter: delimiter).records(in: text) {
-            switch result {
-            case .failure(let failure):
-                problems.append("\(file):\(failure.line): \(failure.message)")
-            case .success(let record):
-                guard let names = header else {
-                    header = record.fields.map { $0.trimmingCharacters(in: .whitespaces) }
-                    continue
-                }
-                var fields: [String: String] = [:]
-                for (index, name) in names.enumerated() where index < record.fields.count && !name.isEmpty {
-                    fields[name] = record.fields[index]
-                }
-                out.append((record.line, fields))
-            }
-        }
-        return out
-    }
-
-    private static func jsonLines(_ text: String, problems: inout [String], file: String) -> [(line: Int, fields: [String: String])] {
-        var out: [(line: Int, fields: [String: String])] = []
-        for line in TextLines.split(text) {
-            let index = line.number - 1
-            let trimmed = line.text.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
-                problems.append("\(file):\(index + 1): not a JSON object")
-                continue
-            }
-            out.append((index + 1, object.compactMapValues { JSONField.string($0) }))
-        }
-        return out
     }
 }
 

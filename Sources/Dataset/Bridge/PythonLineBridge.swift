@@ -105,9 +105,14 @@ public final class PythonLineBridge: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    /// Stops the child (SIGTERM) and waits for it.
+    /// Stops the child (SIGTERM) and waits for it. A child started from a dispatch thread inherits that thread's
+    /// blocked signals, SIGTERM among them, and one blocked writing an event nobody reads would wait for ever: the
+    /// events pipe is closed (its write fails) and what still runs after two seconds is killed.
     public func terminate() {
         if process.isRunning { process.terminate() }
+        try? output.fileHandleForReading.close()
+        for _ in 0..<200 where process.isRunning { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         close()
     }
 

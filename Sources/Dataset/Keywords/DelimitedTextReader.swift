@@ -23,7 +23,15 @@ public struct DelimitedTextReader: Sendable {
     /// Splits `text` into records. Blank lines are skipped. A record with a quote problem becomes a failure
     /// and reading resumes at the next line.
     public func records(in text: String) -> [Result<Record, Failure>] {
-        var results: [Result<Record, Failure>] = []
+        var parser = Parser(delimiter: delimiter)
+        return parser.read(text) + parser.finish()
+    }
+
+    /// The reader's state across pieces of one text, for a file read a piece at a time: `read` each piece in order
+    /// (each ending just after a line terminator, as `records(in:)` would see it whole), then `finish`. A quoted
+    /// field may run across pieces; the records and failures are those of the whole text.
+    public struct Parser: Sendable {
+        public let delimiter: Character
         var fields: [String] = []
         var field = ""
         var inQuotes = false
@@ -34,7 +42,77 @@ public struct DelimitedTextReader: Sendable {
         var recordHasContent = false
         var broken: String?
 
-        func endRecord() {
+        public init(delimiter: Character) {
+            self.delimiter = delimiter
+        }
+
+        /// The records that end in `piece`.
+        public mutating func read(_ piece: String) -> [Result<Record, Failure>] {
+            var results: [Result<Record, Failure>] = []
+            var iterator = piece.makeIterator()
+            var pending: Character?
+            while let ch = pending ?? iterator.next() {
+                pending = nil
+                if inQuotes {
+                    if ch == "\"" {
+                        if let next = iterator.next() {
+                            if next == "\"" {
+                                field.append("\"")
+                            } else {
+                                inQuotes = false
+                                afterQuote = true
+                                pending = next
+                            }
+                        } else {
+                            inQuotes = false
+                            afterQuote = true
+                        }
+                    } else {
+                        if ch == "\n" || ch == "\r\n" { line += 1 }
+                        field.append(ch)
+                    }
+                    continue
+                }
+                switch ch {
+                case "\n", "\r\n", "\r":
+                    endRecord(into: &results)
+                    line += 1
+                    recordLine = line
+                case delimiter:
+                    fields.append(field)
+                    field = ""
+                    fieldWasQuoted = false
+                    afterQuote = false
+                    recordHasContent = true
+                case "\"" where field.isEmpty && !fieldWasQuoted:
+                    inQuotes = true
+                    fieldWasQuoted = true
+                    recordHasContent = true
+                default:
+                    if afterQuote, broken == nil {
+                        broken = "unexpected text after a closing quote"
+                    }
+                    if ch == "\"", broken == nil {
+                        broken = "a quote inside an unquoted field (quote the whole field and double inner quotes)"
+                    }
+                    field.append(ch)
+                    recordHasContent = true
+                }
+            }
+            return results
+        }
+
+        /// The last record, at the end of the text (an open quote is its failure).
+        public mutating func finish() -> [Result<Record, Failure>] {
+            var results: [Result<Record, Failure>] = []
+            if inQuotes {
+                broken = broken ?? "unterminated quoted field"
+            }
+            endRecord(into: &results)
+            return results
+        }
+
+        private mutating func endRecord(into results: inout [Result<Record, Failure>]) {
             if let problem = broken {
                 results.append(.failure(Failure(line: recordLine, message: problem)))
             } else if recordHasContent || !fields.isEmpty {
@@ -48,61 +126,5 @@ public struct DelimitedTextReader: Sendable {
             recordHasContent = false
             broken = nil
         }
-
-        var iterator = text.makeIterator()
-        var pending: Character?
-        while let ch = pending ?? iterator.next() {
-            pending = nil
-            if inQuotes {
-                if ch == "\"" {
-                    if let next = iterator.next() {
-                        if next == "\"" {
-                            field.append("\"")
-                        } else {
-                            inQuotes = false
-                            afterQuote = true
-                            pending = next
-                        }
-                    } else {
-                        inQuotes = false
-                        afterQuote = true
-                    }
-                } else {
-                    if ch == "\n" || ch == "\r\n" { line += 1 }
-                    field.append(ch)
-                }
-                continue
-            }
-            switch ch {
-            case "\n", "\r\n", "\r":
-                endRecord()
-                line += 1
-                recordLine = line
-            case delimiter:
-                fields.append(field)
-                field = ""
-                fieldWasQuoted = false
-                afterQuote = false
-                recordHasContent = true
-            case "\"" where field.isEmpty && !fieldWasQuoted:
-                inQuotes = true
-                fieldWasQuoted = true
-                recordHasContent = true
-            default:
-                if afterQuote, broken == nil {
-                    broken = "unexpected text after a closing quote"
-                }
-                if ch == "\"", broken == nil {
-                    broken = "a quote inside an unquoted field (quote the whole field and double inner quotes)"
-                }
-                field.append(ch)
-                recordHasContent = true
-            }
-        }
-        if inQuotes {
-            broken = broken ?? "unterminated quoted field"
-        }
-        endRecord()
-        return results
     }
 }

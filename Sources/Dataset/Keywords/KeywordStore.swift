@@ -21,27 +21,31 @@ public enum KeywordStore {
     /// Returns how many were new.
     @discardableResult
     public static func insert(_ keywords: [KeywordEntry], into manifest: Manifest) throws -> Int {
-        try manifest.write { db in
-            var added = 0
-            let now = Date().timeIntervalSince1970
-            for keyword in keywords {
-                if let row = try Row.fetchOne(db, sql: "SELECT id, category, language, query, extra FROM keywords WHERE text = ?",
-                                              arguments: [keyword.text]) {
-                    var merged = KeywordEntry(text: keyword.text, category: row["category"], language: row["language"],
-                                              query: row["query"], extra: JSONText.decodeStringMap(row["extra"]))
-                    merged.merge(keyword)
-                    try db.execute(sql: "UPDATE keywords SET category = ?, language = ?, query = ?, extra = ? WHERE id = ?",
-                                   arguments: [merged.category, merged.language, merged.query,
-                                               JSONText.encode(merged.extra), row["id"] as Int64])
-                } else {
-                    try db.execute(sql: "INSERT INTO keywords(text, category, language, query, extra, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                                   arguments: [keyword.text, keyword.category, keyword.language, keyword.query,
-                                               JSONText.encode(keyword.extra), now])
-                    added += 1
-                }
+        try manifest.write { db in try insert(keywords, in: db) }
+    }
+
+    /// `insert(_:into:)` inside a transaction the caller holds (a list's batch of rows with their keywords).
+    @discardableResult
+    public static func insert(_ keywords: [KeywordEntry], in db: Database) throws -> Int {
+        var added = 0
+        let now = Date().timeIntervalSince1970
+        for keyword in keywords {
+            if let row = try Row.fetchOne(db, sql: "SELECT id, category, language, query, extra FROM keywords WHERE text = ?",
+                                          arguments: [keyword.text]) {
+                var merged = KeywordEntry(text: keyword.text, category: row["category"], language: row["language"],
+                                          query: row["query"], extra: JSONText.decodeStringMap(row["extra"]))
+                merged.merge(keyword)
+                try db.execute(sql: "UPDATE keywords SET category = ?, language = ?, query = ?, extra = ? WHERE id = ?",
+                               arguments: [merged.category, merged.language, merged.query,
+                                           JSONText.encode(merged.extra), row["id"] as Int64])
+            } else {
+                try db.execute(sql: "INSERT INTO keywords(text, category, language, query, extra, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [keyword.text, keyword.category, keyword.language, keyword.query,
+                                           JSONText.encode(keyword.extra), now])
+                added += 1
             }
-            return added
         }
+        return added
     }
 
     public static func all(in db: Database) throws -> [Stored] {

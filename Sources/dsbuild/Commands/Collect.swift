@@ -34,7 +34,7 @@ extension DSBuild {
         @Option(help: "Downloads in flight per host.")
         var perHost: Int?
 
-        @Option(help: "The input of the `urls` source (CSV/TSV/JSONL URL list) or the `directory` source (a folder).")
+        @Option(help: "The input of the `urls` source (CSV/TSV/JSONL/parquet URL list) or the `directory` source (a folder).")
         var sourceFile: String?
 
         @Option(help: "The URL column of a URL list (default `url`).")
