@@ -16,7 +16,9 @@ struct PublishAttackTests {
     static let injectedURL = "https://creativecommons.org/licenses/by/4.0\nlicense: mit\nx_injected: yes/"
     static let injectedLanguage = "en\nlicense: mit\nx-injected: true"
     static let hostileAuthor = "=HYPERLINK(\"http://evil.example\",\"click\") | <img src=x onerror=alert(1)>\nline2\r<!-- dsbuild:end licenses -->"
-    static let hostileCategory = "games <!-- dsbuild:end categories --> | ---\r\nlicense: mit"
+    /// A category that tries to close the card's region and start YAML. (One with a line break is refused at `init`,
+    /// by line: `KeywordText.problem(field:)`.)
+    static let hostileCategory = "games <!-- dsbuild:end categories --> | --- license: mit"
 
     @Test func hostileInputsNeverBreakTheCardTheLicencesOrTheFolder() throws {
         let tmp = TemporaryDirectory("dsbuild-publish-attack")
