@@ -233,6 +233,13 @@ public struct ReviewDesk: Sendable {
 
     // MARK: Lookups
 
+    /// Why `name` cannot be recorded as a reviewer (nil: it can): empty, or with control characters.
+    public static func reviewerProblem(_ name: String) -> String? {
+        if name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return "a reviewer's name cannot be empty" }
+        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) { return "a reviewer's name cannot hold control characters" }
+        return nil
+    }
+
     /// The model and origin recorded on a human-written version.
     public static let humanModel = "human"
 

@@ -78,7 +78,7 @@ import _DSBuildTestSupport
         let file = f.ws.tmp.path("pairs.jsonl")
         let line = { (keyword: String, sha: String) in
             JSONText.encodeObject(["subject": "image", "action": "accept", "keyword": keyword, "image_sha256": sha,
-                                   "reviewer": "importer", "reviewed_at": 1_800_000_000.0 + Double(sha.count + keyword.count)])
+                                   "reviewer": "importer", "reviewed_at": 1_790_000_000.0 + Double(keyword.count)])
         }
         let (stranger, own) = try #require(try f.ws.open().manifest.read { db -> (String, String)? in
             let ids = try Row.fetchOne(db, sql: "SELECT (SELECT id FROM keywords WHERE text = ?), (SELECT id FROM keywords WHERE text = ?)",
@@ -92,14 +92,23 @@ import _DSBuildTestSupport
                 """, arguments: [mine, theirs, foreign])
             return shas.first.map { ($0, $0) }
         })
-        try (line(other, stranger) + "\n" + line(f.keyword, own) + "\n").write(to: file, atomically: true, encoding: .utf8)
+        let future = JSONText.encodeObject(["subject": "image", "action": "accept", "keyword": f.keyword, "image_sha256": own,
+                                            "reviewer": "importer", "reviewed_at": 1e12])
+        let nobody = JSONText.encodeObject(["subject": "image", "action": "accept", "keyword": f.keyword, "image_sha256": own,
+                                            "reviewer": " ", "reviewed_at": 1_790_000_001.0])
+        try [line(other, stranger), line(f.keyword, own), future, nobody].map { $0 + "\n" }.joined()
+            .write(to: file, atomically: true, encoding: .utf8)
         let imported = try f.ws.cli.run(["review", "--workspace", f.ws.root.path, "--import", file.path, "--json"])
         #expect(imported.status == 1)
         let json = try imported.json()
         #expect(json["applied"] as? Int == 1)
-        #expect(json["failed"] as? Int == 1)
-        #expect(imported.stderr.contains("pairs.jsonl:1"), "the refused line is named: \(imported.stderr)")
-        #expect(imported.stderr.split(separator: "\n").filter { $0.contains("pairs.jsonl") }.count == 1)
+        #expect(json["failed"] as? Int == 3)
+        for place in ["pairs.jsonl:1", "pairs.jsonl:3", "pairs.jsonl:4"] {
+            #expect(imported.stderr.contains(place), "the refused line is named: \(imported.stderr)")
+        }
+        #expect(imported.stderr.split(separator: "\n").filter { $0.contains("pairs.jsonl") }.count == 3, "one line per refused item")
+        #expect(imported.stderr.contains("not an image of keyword"))
+        #expect(imported.stderr.contains("is not a time a review was taken"))
     }
 
     @Test func textsOfAnImageRejectedForTheirKeywordCannotBeBroughtBack() throws {

@@ -131,6 +131,21 @@ import _DSBuildTestSupport
         #expect(none.text.contains("no item"))
         #expect((try f.ws.status()["reviews"] as? [String: Any])?["actions"] as? Int == 0)
         #expect(try f.client.request("GET", f.at("/")).status == 200, "still serving")
+
+        // A symlink planted in the image cache is not followed: the image is made again from the workspace's file.
+        let secret = f.ws.tmp.path("secret.txt")
+        try "not an image".write(to: secret, atomically: true, encoding: .utf8)
+        let full = f.ws.root.appendingPathComponent("review/full")
+        try FileManager.default.createDirectory(at: full, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(at: full.appendingPathComponent("\(f.sha).jpg"), withDestinationURL: secret)
+        let image = try f.client.request("GET", f.at("/image/\(f.sha)"))
+        #expect(image.status == 200)
+        #expect(image.body.starts(with: [0xFF, 0xD8, 0xFF]), "a JPEG, not the symlink's target")
+
+        // An empty reviewer name is refused before anything runs.
+        let nameless = try f.ws.cli.run(["review", "--workspace", f.ws.root.path, "--reviewer", "", "--export", f.ws.tmp.path("x.jsonl").path])
+        #expect(nameless.status != 0)
+        #expect(nameless.stderr.contains("reviewer"))
     }
 
     @Test func crossOriginPostIsRefusedAndSameOriginActionsChangeTheManifest() throws {
