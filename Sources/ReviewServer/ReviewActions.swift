@@ -36,6 +36,7 @@ struct ReviewActions: Sendable {
         let desk = ReviewDesk(manifest: workspace.manifest, reviewer: reviewer)
         do {
             let kind = value("kind"), action = value("action"), keyword = value("keyword")
+            if kind == "description" || kind == "question", !keyword.isEmpty { try requireTexts(items, kind: kind, of: keyword) }
             switch (kind, action) {
             case (_, "undo"):
                 guard try desk.undo() != nil else { return Self.reply(ok: false, message: "nothing to undo", status: .ok) }
@@ -68,6 +69,19 @@ struct ReviewActions: Sendable {
         }
         let progress = try? await workspace.manifest.asyncRead { db in try ReviewQueries.progress(in: db) }
         return Self.reply(ok: true, message: "", status: .ok, progress: progress.map { "\($0.reviewed) / \($0.total)" })
+    }
+
+    /// A text action sent from a keyword's page names that keyword: each item must be one of its texts.
+    func requireTexts(_ items: [String], kind: String, of keyword: String) throws {
+        let table = kind == "description" ? "descriptions" : "questions"
+        let foreign = try workspace.manifest.read { db in
+            try items.first { item in
+                !(try Bool.fetchOne(db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM \(table) t JOIN keywords k ON k.id = t.keyword_id WHERE t.id = ? AND k.text = ?)
+                    """, arguments: [item, keyword]) ?? false)
+            }
+        }
+        if let foreign { throw ReviewError(.unknownItem, item: "\(kind) \(foreign)", "not a \(kind) of keyword \"\(keyword)\"") }
     }
 
     static func reply(ok: Bool, message: String, status: HTTPResponse.Status, progress: String? = nil) -> Response {

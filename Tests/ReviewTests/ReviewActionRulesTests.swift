@@ -126,6 +126,12 @@ import _DSBuildTestSupport
             return (row[0], row[1], row[2], d)
         })
         let k = f.query(keyword)
+        // A text action naming another keyword than the text's is refused.
+        let elsewhere = try #require(try f.ws.kept().keys.sorted().first { $0 != keyword })
+        let misplaced = try post(f, "kind=question&action=reject&keyword=\(f.query(elsewhere))&item=\(f.query(question))")
+        #expect(misplaced.status == 400)
+        #expect(misplaced.text.contains("not a question of keyword"))
+        #expect(try actions(f) == 0)
         #expect(try post(f, "kind=image&action=reject&keyword=\(k)&item=\(sha)").status == 200)
         let status = { (sql: String, id: any DatabaseValueConvertible) throws -> String? in
             try f.ws.open().manifest.read { db in try String.fetchOne(db, sql: sql, arguments: [id]) }
