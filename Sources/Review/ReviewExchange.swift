@@ -69,6 +69,11 @@ public enum ReviewExchange {
         let subject = try field("subject", String.self), action = try field("action", String.self)
         let keyword = try field("keyword", String.self), sha = try field("image_sha256", String.self)
         let reviewer = try field("reviewer", String.self), time = try field("reviewed_at", NSNumber.self).doubleValue
+        if let problem = ReviewDesk.reviewerProblem(reviewer) { throw ReviewError(.badRecord, item: place, problem) }
+        // A time from before 2000 or more than a day ahead is no review's.
+        guard time.isFinite, time >= 946_684_800, time <= Date().timeIntervalSince1970 + 86_400 else {
+            throw ReviewError(.badRecord, item: place, "\"reviewed_at\" \(time) is not a time a review was taken")
+        }
         let key = record["key"] as? [String: Any] ?? [:]
         let present = try manifest.read { db in
             try Bool.fetchOne(db, sql: """

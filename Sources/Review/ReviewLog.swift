@@ -57,8 +57,9 @@ enum ReviewLog {
             try db.execute(sql: "UPDATE \(table) SET status = ?, reason = ? WHERE id = ?", arguments: [status, HumanDecision.reason, item])
         }
 
-        /// Records the action; the decisions it set point at it. Returns its id.
-        func insert(reviewer: String, at time: Double, in db: Database) throws -> Int64 {
+        /// Records the action; the decisions it set point at it. Returns its id. `batch`: the first review id of
+        /// the action this item belongs to (nil: this is the first; set to its id), which undo reverts as one.
+        func insert(reviewer: String, at time: Double, batch: inout Int64?, in db: Database) throws -> Int64 {
             var after = self.after
             after["key"] = key
             let before: [String: Any] = ["pairs": pairs, "texts": texts, "created": created]
@@ -68,18 +69,29 @@ enum ReviewLog {
                 """, arguments: [subject, action, keyword, imageSHA256, item, JSONText.encodeObject(before),
                                  JSONText.encodeObject(after), reviewer, time])
             let id = db.lastInsertedRowID
+            if batch == nil { batch = id }
+            try db.execute(sql: "UPDATE reviews SET batch = ? WHERE id = ?", arguments: [batch, id])
             try db.execute(sql: "UPDATE human_pairs SET review_id = ? WHERE review_id = 0", arguments: [id])
             try db.execute(sql: "UPDATE human_texts SET review_id = ? WHERE review_id = 0", arguments: [id])
             return id
         }
     }
 
-    /// Undoes the newest action in force: puts back each pair's and text's previous decision, deletes the versions
-    /// it created, and marks it undone.
+    /// Undoes the newest action in force, every review of its batch (newest first): puts back each pair's and
+    /// text's previous decision, deletes the versions it created, and marks it undone. Returns the newest id.
     static func undoLast(at time: Double, in db: Database) throws -> Int64? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT id, before FROM reviews WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1") else {
+        guard let newest = try Row.fetchOne(db, sql: "SELECT id, COALESCE(batch, id) AS batch FROM reviews WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1") else {
             return nil
         }
+        for row in try Row.fetchAll(db, sql: """
+            SELECT id, before FROM reviews WHERE undone_at IS NULL AND COALESCE(batch, id) = ? ORDER BY id DESC
+            """, arguments: [newest["batch"] as Int64]) {
+            try undo(row, at: time, in: db)
+        }
+        return newest["id"]
+    }
+
+    static func undo(_ row: Row, at time: Double, in db: Database) throws {
         let id: Int64 = row["id"]
         let before = (try? JSONSerialization.jsonObject(with: Data((row["before"] as String).utf8))) as? [String: Any] ?? [:]
         for pair in (before["pairs"] as? [[String: Any]] ?? []).reversed() {
@@ -113,6 +125,5 @@ enum ReviewLog {
             }
         }
         try db.execute(sql: "UPDATE reviews SET undone_at = ? WHERE id = ?", arguments: [time, id])
-        return id
     }
 }

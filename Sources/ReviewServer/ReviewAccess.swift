@@ -1,12 +1,14 @@
 import Crypto
 import Foundation
 
-/// Who may use the review server: a request that carries the session token (in `?token=` or the cookie set from
-/// it) and names this server as its `Host`; a state-changing request must also be a POST whose `Origin` is this
-/// server. Another local user, or a web page open in the same browser, knows neither the token nor the origin.
+/// Who may use the review server: a request under the session's capability path `/s/<token>/` (every link and
+/// fetch of the pages is relative, so the token travels with navigation and no cookie is ever set) that names
+/// this server as its `Host`; a state-changing request must also be a POST whose `Origin` is this server. Another
+/// local user, another local server the browser visits, or a web page open in the same browser knows neither the
+/// token nor the origin.
 public struct ReviewAccess: Sendable {
-    /// The name of the cookie the token is kept in (HttpOnly, SameSite=Strict).
-    public static let cookieName = "dsbuild_review"
+    /// The first segment of every app path: `/s/<token>/…`.
+    public static let pathPrefix = "/s/"
     public let token: String
     public let port: Int
 
@@ -21,6 +23,9 @@ public struct ReviewAccess: Sendable {
         return (0..<4).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
     }
 
+    /// The app's root path, with the token: `/s/<token>/`.
+    public var basePath: String { Self.pathPrefix + token + "/" }
+
     /// The origins this server answers to.
     public var origins: Set<String> { ["http://127.0.0.1:\(port)", "http://localhost:\(port)"] }
 
@@ -31,21 +36,20 @@ public struct ReviewAccess: Sendable {
         return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
-    /// The token carried by a `Cookie` header, if any.
-    public static func cookieToken(_ header: String?) -> String? {
-        guard let header else { return nil }
-        for part in header.split(separator: ";") {
-            let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1).map(String.init)
-            if pair.count == 2, pair[0] == cookieName { return pair[1] }
-        }
-        return nil
+    /// The token segment of a request path (`/s/<token>/…` → `<token>`) and the app path after it (`/…`; empty
+    /// when the path ends at the token), or nil for a path outside `/s/`.
+    public static func split(path: String) -> (token: String, route: String)? {
+        guard path.hasPrefix(pathPrefix) else { return nil }
+        let rest = path.dropFirst(pathPrefix.count)
+        guard let slash = rest.firstIndex(of: "/") else { return (String(rest), "") }
+        return (String(rest[..<slash]), String(rest[slash...]))
     }
 
-    /// Why a request is refused (nil: allowed). `queryToken` / `cookie`: where it may carry the token; `host` and
-    /// `origin`: its headers; `changesState`: a POST.
-    public func refusal(queryToken: String?, cookie: String?, host: String?, origin: String?, changesState: Bool) -> String? {
+    /// Why a request is refused (nil: allowed). `path`: the request's path; `host` and `origin`: its headers;
+    /// `changesState`: a POST.
+    public func refusal(path: String, host: String?, origin: String?, changesState: Bool) -> String? {
         guard let host, origins.contains("http://" + host) else { return "unknown Host" }
-        guard matches(queryToken) || matches(Self.cookieToken(cookie)) else { return "missing or wrong session token" }
+        guard let (candidate, _) = Self.split(path: path), matches(candidate) else { return "missing or wrong session token" }
         if changesState {
             guard let origin, origins.contains(origin) else { return "cross-origin request refused" }
         }

@@ -6,7 +6,8 @@ import Review
 
 /// The review app's POST `/action`: a form (`kind`, `action`, `keyword`, one `item` per selected item, and `to`
 /// for a relabel, `text` / `question` `options` `answer` for an edit) applied through `ReviewDesk` under the
-/// workspace lock. Answers JSON: `{"ok", "message", "progress"}`; 409 when another command holds the lock.
+/// workspace lock, all selected items as one transaction and one undoable action (a bad item: 400, nothing
+/// changed). Answers JSON: `{"ok", "message", "progress"}`; 409 when another command holds the lock.
 struct ReviewActions: Sendable {
     let workspace: Workspace
     let reviewer: String
@@ -35,25 +36,27 @@ struct ReviewActions: Sendable {
         let desk = ReviewDesk(manifest: workspace.manifest, reviewer: reviewer)
         do {
             let kind = value("kind"), action = value("action"), keyword = value("keyword")
+            if kind == "description" || kind == "question", !keyword.isEmpty { try requireTexts(items, kind: kind, of: keyword) }
             switch (kind, action) {
             case (_, "undo"):
                 guard try desk.undo() != nil else { return Self.reply(ok: false, message: "nothing to undo", status: .ok) }
             case ("image", "accept"), ("image", "reject"):
-                for sha in items { try desk.decideImage(sha256: sha, keyword: keyword, ReviewDesk.Verdict(rawValue: action)!) }
+                try desk.decideImages(items, keyword: keyword, ReviewDesk.Verdict(rawValue: action)!)
             case ("image", "relabel"):
-                for sha in items { try desk.relabelImage(sha256: sha, from: keyword, to: value("to")) }
+                try desk.relabelImages(items, from: keyword, to: value("to"))
             case ("description", "accept"), ("description", "reject"):
-                for item in items {
+                let ids = try items.map { item in
                     guard let id = Int64(item) else { throw ReviewError(.unknownItem, item: item, "not a description id") }
-                    try desk.decideDescription(id: id, ReviewDesk.Verdict(rawValue: action)!)
+                    return id
                 }
+                try desk.decideDescriptions(ids, ReviewDesk.Verdict(rawValue: action)!)
             case ("description", "edit"):
-                guard let id = items.first.flatMap(Int64.init) else { throw ReviewError(.unknownItem, item: items.first ?? "", "not a description id") }
+                guard items.count == 1, let id = items.first.flatMap(Int64.init) else { throw ReviewError(.unknownItem, item: items.first ?? "", "not a description id") }
                 try desk.editDescription(id: id, text: value("text"))
             case ("question", "accept"), ("question", "reject"):
-                for item in items { try desk.decideQuestion(id: item, ReviewDesk.Verdict(rawValue: action)!) }
+                try desk.decideQuestions(items, ReviewDesk.Verdict(rawValue: action)!)
             case ("question", "edit"):
-                guard let id = items.first, let answer = Int(value("answer")) else {
+                guard items.count == 1, let id = items.first, let answer = Int(value("answer")) else {
                     throw ReviewError(.invalid, item: items.first ?? "question", "an edit needs the question id and the answer's position")
                 }
                 let options = value("options").split(whereSeparator: \.isNewline).map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
@@ -66,6 +69,19 @@ struct ReviewActions: Sendable {
         }
         let progress = try? await workspace.manifest.asyncRead { db in try ReviewQueries.progress(in: db) }
         return Self.reply(ok: true, message: "", status: .ok, progress: progress.map { "\($0.reviewed) / \($0.total)" })
+    }
+
+    /// A text action sent from a keyword's page names that keyword: each item must be one of its texts.
+    func requireTexts(_ items: [String], kind: String, of keyword: String) throws {
+        let table = kind == "description" ? "descriptions" : "questions"
+        let foreign = try workspace.manifest.read { db in
+            try items.first { item in
+                !(try Bool.fetchOne(db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM \(table) t JOIN keywords k ON k.id = t.keyword_id WHERE t.id = ? AND k.text = ?)
+                    """, arguments: [item, keyword]) ?? false)
+            }
+        }
+        if let foreign { throw ReviewError(.unknownItem, item: "\(kind) \(foreign)", "not a \(kind) of keyword \"\(keyword)\"") }
     }
 
     static func reply(ok: Bool, message: String, status: HTTPResponse.Status, progress: String? = nil) -> Response {

@@ -16,14 +16,23 @@ struct ReviewImages: Sendable {
         guard sha256.count == 64, sha256.allSatisfy(\.isHexDigit) else { return nil }
         let folder = cacheDirectory.appendingPathComponent(side == Self.thumbnailSide ? "thumbs" : "full")
         let cached = folder.appendingPathComponent("\(sha256).jpg")
-        if let data = try? Data(contentsOf: cached) { return data }
+        // Only a regular file (lstat: a symlink planted in the cache is not followed) in a folder that is no symlink.
+        if Self.isRegularFile(cached), !Self.isSymlink(folder), let data = try? Data(contentsOf: cached) { return data }
         let path = try await workspace.manifest.asyncRead { db in
             try String.fetchOne(db, sql: "SELECT path FROM images WHERE sha256 = ?", arguments: [sha256])
         }
         guard let path else { return nil }
         let data = try Thumbnailer().thumbnail(fileAt: workspace.imageURL(relativePath: path), maxSide: side)
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try? data.write(to: cached, options: .atomic)
+        if !Self.isSymlink(folder) { try? data.write(to: cached, options: .atomic) }
         return data
+    }
+
+    static func isRegularFile(_ url: URL) -> Bool {
+        (try? FileManager.default.attributesOfItem(atPath: url.path)[.type] as? FileAttributeType) == .typeRegular
+    }
+
+    static func isSymlink(_ url: URL) -> Bool {
+        (try? FileManager.default.attributesOfItem(atPath: url.path)[.type] as? FileAttributeType) == .typeSymbolicLink
     }
 }

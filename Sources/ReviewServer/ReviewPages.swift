@@ -1,7 +1,7 @@
 import Foundation
 
-/// The review app's HTML: plain server-rendered pages and one small script (`ReviewScript`). Every link keeps
-/// the session in its cookie, never in the URL.
+/// The review app's HTML: plain server-rendered pages and one small script (`ReviewScript`). Every link, form,
+/// image and script is relative, so it stays under the session's capability path `/s/<token>/`.
 enum ReviewPages {
     static func escape(_ text: String) -> String {
         var out = ""
@@ -38,11 +38,11 @@ enum ReviewPages {
         .item{border:2px solid #ddd;margin:.4em 0;padding:.4em}.item.current{border-color:#06c}
         #msg{color:#a00}kbd{border:1px solid #aaa;border-radius:3px;padding:0 .3em}
         </style></head><body>
-        <header><a href="/">keywords</a><span id="progress">reviewed \(progress.reviewed) / \(progress.total)</span>
-        <form method="get" action="/next"><button id="next-unreviewed">next unreviewed</button></form>
+        <header><a href="./">keywords</a><span id="progress">reviewed \(progress.reviewed) / \(progress.total)</span>
+        <form method="get" action="next"><button id="next-unreviewed">next unreviewed</button></form>
         <span class="muted">j/k move · a accept · r reject · l relabel · u undo · x select · e edit</span><span id="msg"></span></header>
         \(body)
-        <script src="/app.js"></script>
+        <script src="app.js"></script>
         </body></html>
         """
     }
@@ -60,26 +60,26 @@ enum ReviewPages {
         let base: [(String, String)] = [("category", category ?? ""), ("needs", needsReview ? "1" : "")]
         var html = """
             <h1>Keywords (\(total))</h1>
-            <form method="get" action="/">category <input name="category" value="\(escape(category ?? ""))">
+            <form method="get" action="./">category <input name="category" value="\(escape(category ?? ""))">
             <label><input type="checkbox" name="needs" value="1"\(needsReview ? " checked" : "")> needs review</label>
             <input type="hidden" name="sort" value="\(sort.rawValue)"><button>filter</button></form>
             <table id="keywords"><tr>
             """
         for key in ReviewQueries.Sort.allCases {
-            html += "<th><a href=\"/?\(query(base + [("sort", key.rawValue)]))\">\(key.rawValue)</a></th>"
+            html += "<th><a href=\"./?\(query(base + [("sort", key.rawValue)]))\">\(key.rawValue)</a></th>"
         }
         html += "<th>category</th><th>needs review</th><th></th></tr>"
         for row in rows {
             let k = query([("k", row.text)])
             html += """
-                <tr class="kw"><td><a href="/keyword?\(k)">\(escape(row.text))</a></td><td>\(row.candidates)</td><td>\(row.kept)</td>
+                <tr class="kw"><td><a href="keyword?\(k)">\(escape(row.text))</a></td><td>\(row.candidates)</td><td>\(row.kept)</td>
                 <td>\(row.dropped)</td><td>\(row.reviewed) / \(row.images)</td><td>\(escape(row.category))</td>
                 <td class="need">\(escape(row.needsReview.joined(separator: ", ")))</td>
-                <td><a href="/descriptions?\(k)">descriptions</a> · <a href="/questions?\(k)">questions</a></td></tr>
+                <td><a href="descriptions?\(k)">descriptions</a> · <a href="questions?\(k)">questions</a></td></tr>
                 """
         }
         html += "</table>"
-        html += pager(path: "/", params: base + [("sort", sort.rawValue)], page: page, hasMore: (page + 1) * pageSize < total)
+        html += pager(path: "./", params: base + [("sort", sort.rawValue)], page: page, hasMore: (page + 1) * pageSize < total)
         return html
     }
 
@@ -89,9 +89,9 @@ enum ReviewPages {
             <h1 id="keyword" data-keyword="\(escape(row.text))">\(escape(row.text))</h1>
             <p>\(row.category.isEmpty ? "" : escape(row.category) + " · ")candidates \(row.candidates) · kept \(row.kept) · dropped \(row.dropped) ·
             reviewed <span id="kw-progress">\(row.reviewed) / \(row.images)</span> ·
-            \(current == "images" ? "<b>images</b>" : "<a href=\"/keyword?\(k)\">images</a>") ·
-            \(current == "descriptions" ? "<b>descriptions</b>" : "<a href=\"/descriptions?\(k)\">descriptions</a>") ·
-            \(current == "questions" ? "<b>questions</b>" : "<a href=\"/questions?\(k)\">questions</a>")</p>
+            \(current == "images" ? "<b>images</b>" : "<a href=\"keyword?\(k)\">images</a>") ·
+            \(current == "descriptions" ? "<b>descriptions</b>" : "<a href=\"descriptions?\(k)\">descriptions</a>") ·
+            \(current == "questions" ? "<b>questions</b>" : "<a href=\"questions?\(k)\">questions</a>")</p>
             """
     }
 
@@ -103,7 +103,7 @@ enum ReviewPages {
             let human = row.human.map { " \($0)" } ?? ""
             html += """
                 <div class="card review-item\(human)" data-kind="image" data-sha="\(row.sha256)">
-                <a href="/image/\(row.sha256)" target="_blank"><img loading="lazy" alt="image \(row.sha256.prefix(12))" src="/thumb/\(row.sha256)"></a>
+                <a href="image/\(row.sha256)" target="_blank"><img loading="lazy" alt="image \(row.sha256.prefix(12))" src="thumb/\(row.sha256)"></a>
                 <div><b class="state">\(row.human.map { "human: \($0)" } ?? row.automated)</b> · \(row.width ?? 0)×\(row.height ?? 0) \(escape(row.format ?? ""))</div>
                 <div class="muted">\(row.decisions.map(escape).joined(separator: "<br>"))</div>
                 <div>\(escape(row.source ?? "")) · \(escape(row.license ?? "")) · \(escape(row.author ?? ""))</div>
@@ -111,7 +111,7 @@ enum ReviewPages {
                 """
         }
         html += "</div>"
-        html += pager(path: "/keyword", params: [("k", keyword.text), ("unreviewed", unreviewed ? "1" : "")], page: page, hasMore: rows.count == pageSize)
+        html += pager(path: "keyword", params: [("k", keyword.text), ("unreviewed", unreviewed ? "1" : "")], page: page, hasMore: rows.count == pageSize)
         return html
     }
 
@@ -126,7 +126,7 @@ enum ReviewPages {
                 <p class="text">\(escape(row.text))</p></div>
                 """
         }
-        html += pager(path: "/descriptions", params: [("k", keyword.text)], page: page, hasMore: rows.count == pageSize)
+        html += pager(path: "descriptions", params: [("k", keyword.text)], page: page, hasMore: rows.count == pageSize)
         html += """
             <form id="edit-text-form" hidden><h3>Edit description <span id="edit-text-id"></span></h3>
             <p><textarea id="edit-text" rows="6" cols="80"></textarea></p>
@@ -149,7 +149,7 @@ enum ReviewPages {
                 <p class="q">\(escape(row.question))</p><ol type="A">\(options)</ol></div>
                 """
         }
-        html += pager(path: "/questions", params: [("k", keyword.text)], page: page, hasMore: rows.count == pageSize)
+        html += pager(path: "questions", params: [("k", keyword.text)], page: page, hasMore: rows.count == pageSize)
         html += """
             <form id="edit-form" hidden><h3>Edit question <span id="edit-id"></span></h3>
             <p><textarea id="edit-question" rows="2" cols="80"></textarea></p>

@@ -1,5 +1,5 @@
 /// The review pages' one script: keyboard shortcuts (j/k move, a/r accept/reject, l relabel with type-ahead,
-/// u undo, x select, e edit a question or description), multi-select, and the POSTs of `/action` (same origin, the session cookie).
+/// u undo, x select, e edit a question or description), multi-select, and the POSTs of `action` (relative: under the session's path).
 enum ReviewScript {
     static let source = #"""
     (function () {
@@ -22,7 +22,7 @@ enum ReviewScript {
       async function post(fields) {
         const body = new URLSearchParams();
         for (const [k, v] of fields) body.append(k, v);
-        const response = await fetch('/action', {method: 'POST', body: body, credentials: 'same-origin'});
+        const response = await fetch('action', {method: 'POST', body: body});
         const reply = await response.json().catch(() => ({ok: false, message: 'HTTP ' + response.status}));
         msg.textContent = reply.ok ? '' : reply.message;
         if (reply.progress) document.getElementById('progress').textContent = 'reviewed ' + reply.progress;
@@ -48,7 +48,7 @@ enum ReviewScript {
       const relabelInput = document.getElementById('relabel-input');
       const relabelOptions = document.getElementById('relabel-options');
       async function suggest() {
-        const response = await fetch('/api/keywords?q=' + encodeURIComponent(relabelInput.value), {credentials: 'same-origin'});
+        const response = await fetch('api/keywords?q=' + encodeURIComponent(relabelInput.value));
         const names = await response.json();
         relabelOptions.replaceChildren(...names.filter(n => n !== keyword).map(n => { const o = document.createElement('option'); o.value = n; return o; }));
       }

@@ -6,8 +6,8 @@ import Logging
 
 import Review
 
-/// `dsbuild review`'s web app: Hummingbird 2 on 127.0.0.1 (a free port unless one is given), every request checked
-/// by `ReviewAccess` before it is routed. Pages read the manifest (WAL readers never wait for a writer, nor take
+/// `dsbuild review`'s web app: Hummingbird 2 on 127.0.0.1 (a free port unless one is given), served under the
+/// capability path `/s/<token>/`; every request is checked by `ReviewAccess` before it is routed. Pages read the manifest (WAL readers never wait for a writer, nor take
 /// the workspace lock); each POST takes the workspace lock for its write, or answers 409 "workspace busy".
 public struct ReviewWebServer: Sendable {
     public let workspace: Workspace
@@ -17,6 +17,10 @@ public struct ReviewWebServer: Sendable {
     public let logger: Logger
     static let pageSize = 60
     static let keywordPageSize = 100
+    /// The largest `?page=` read (a larger one is that page: empty), so a page's offset never overflows.
+    static let maxPage = 1_000_000
+    /// The largest POST body read (413 beyond).
+    static let maxBody = 1 << 20
 
     public init(workspace: Workspace, reviewer: String, port: Int, token: String = ReviewAccess.newToken(), logger: Logger) {
         self.workspace = workspace
@@ -41,7 +45,7 @@ public struct ReviewWebServer: Sendable {
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? self.port
                 bound.set(port)
-                ready(URL(string: "http://127.0.0.1:\(port)/?token=\(self.token)")!)
+                ready(URL(string: "http://127.0.0.1:\(port)" + ReviewAccess(token: self.token, port: port).basePath)!)
             },
             logger: serverLogger)
         try await app.run()
@@ -51,61 +55,87 @@ public struct ReviewWebServer: Sendable {
 
     func respond(to request: Request, access: ReviewAccess) async -> Response {
         let started = ContinuousClock.now
+        var response = await route(request, access: access)
+        Self.secure(&response)
+        // The server's own time for the request (bench/review reads it).
+        let elapsed = ContinuousClock.now - started
+        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        response.headers[.init("Server-Timing")!] = "app;dur=\(String(format: "%.2f", ms))"
+        return response
+    }
+
+    /// The headers every answer carries, refusals and errors included: not cached unless said, not sniffed, no
+    /// referrer (the token is in the path), never framed by another page.
+    static func secure(_ response: inout Response) {
+        response.headers[.cacheControl] = response.headers[.cacheControl] ?? "no-store"
+        response.headers[.init("X-Content-Type-Options")!] = "nosniff"
+        response.headers[.init("Referrer-Policy")!] = "no-referrer"
+        response.headers[.init("X-Frame-Options")!] = "DENY"
+        response.headers[.init("Content-Security-Policy")!] = "frame-ancestors 'none'"
+    }
+
+    func route(_ request: Request, access: ReviewAccess) async -> Response {
         var query: [String: String] = [:]
         for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
-        let queryToken = query["token"]
-        let host = request.head.authority
         let isPost = request.method == .post
-        if let refusal = access.refusal(queryToken: queryToken, cookie: request.headers[.cookie], host: host,
+        if let refusal = access.refusal(path: request.uri.path, host: request.head.authority,
                                         origin: request.headers[.origin], changesState: isPost) {
             return Self.text("forbidden: \(refusal)\n", status: .forbidden)
         }
+        guard let path = ReviewAccess.split(path: request.uri.path)?.route, !path.isEmpty else {
+            // `/s/<token>`: the app's relative links need the trailing slash.
+            return Response(status: .seeOther, headers: [.location: access.basePath])
+        }
+        guard request.method == .get || request.method == .head || isPost else {
+            return Self.text("method not allowed\n", status: .methodNotAllowed)
+        }
         do {
-            var response: Response
-            switch (request.method, request.uri.path) {
+            switch (request.method, path) {
             case (.post, "/action"):
-                let body = try await request.body.collect(upTo: 1 << 20)
-                response = await ReviewActions(workspace: workspace, reviewer: reviewer).handle(form: String(buffer: body))
+                var body = ByteBuffer()
+                for try await var chunk in request.body {
+                    guard body.readableBytes + chunk.readableBytes <= Self.maxBody else {
+                        return Self.text("request body over \(Self.maxBody) bytes\n", status: .contentTooLarge)
+                    }
+                    body.writeBuffer(&chunk)
+                }
+                return await ReviewActions(workspace: workspace, reviewer: reviewer).handle(form: String(buffer: body))
             case (.post, _):
-                response = Self.text("not found\n", status: .notFound)
-            case (_, "/"): response = try await keywordsPage(query)
-            case (_, "/keyword"): response = try await imagesPage(query)
-            case (_, "/descriptions"): response = try await descriptionsPage(query)
-            case (_, "/questions"): response = try await questionsPage(query)
-            case (_, "/next"): response = try await nextUnreviewed()
+                return Self.text("method not allowed\n", status: .methodNotAllowed)
+            case (_, "/"): return try await keywordsPage(query)
+            case (_, "/keyword"): return try await imagesPage(query)
+            case (_, "/descriptions"): return try await descriptionsPage(query)
+            case (_, "/questions"): return try await questionsPage(query)
+            case (_, "/next"): return try await nextUnreviewed()
             case (_, "/app.js"):
-                response = Self.body(ReviewScript.source, type: "text/javascript; charset=utf-8")
+                return Self.body(ReviewScript.source, type: "text/javascript; charset=utf-8")
             case (_, "/api/keywords"):
                 let q = query["q"] ?? ""
                 let names = try await workspace.manifest.asyncRead { db in try ReviewQueries.keywordTexts(matching: q, limit: 20, in: db) }
-                response = Self.body(JSONText.encodeObject(names), type: "application/json")
+                return Self.body(JSONText.encodeObject(names), type: "application/json")
             case (_, let path) where path.hasPrefix("/thumb/") || path.hasPrefix("/image/"):
                 let thumb = path.hasPrefix("/thumb/")
                 let sha = String(path.dropFirst(7))
                 guard let data = try await ReviewImages(workspace: workspace).jpeg(sha256: sha, side: thumb ? ReviewImages.thumbnailSide : ReviewImages.fullSide) else {
                     return Self.text("no such image\n", status: .notFound)
                 }
-                response = Response(status: .ok, headers: [.contentType: "image/jpeg", .cacheControl: "private, max-age=86400"],
-                                    body: .init(byteBuffer: ByteBuffer(bytes: data)))
+                return Response(status: .ok, headers: [.contentType: "image/jpeg", .cacheControl: "private, max-age=86400"],
+                                body: .init(byteBuffer: ByteBuffer(bytes: data)))
             default:
-                response = Self.text("not found\n", status: .notFound)
+                return Self.text("not found\n", status: .notFound)
             }
-            if access.matches(queryToken) {
-                // The token moves into a cookie the pages' links and script carry; it never needs to be in a URL again.
-                response.headers[.setCookie] = "\(ReviewAccess.cookieName)=\(token); Path=/; HttpOnly; SameSite=Strict"
-            }
-            response.headers[.cacheControl] = response.headers[.cacheControl] ?? "no-store"
-            response.headers[.init("X-Content-Type-Options")!] = "nosniff"
-            response.headers[.init("Referrer-Policy")!] = "no-referrer"
-            // The server's own time for the request (bench/review reads it).
-            let elapsed = ContinuousClock.now - started
-            let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-            response.headers[.init("Server-Timing")!] = "app;dur=\(String(format: "%.2f", ms))"
-            return response
         } catch {
-            logger.error("review: \(request.uri.path): \(error)")
+            logger.error("review: \(path): \(error)")
             return Self.text("error: \(error)\n", status: .internalServerError)
         }
+    }
+
+    /// The `?page=` of a paged route: 0 when absent, negative or not a number, at most `maxPage` (a number too large
+    /// for an Int too).
+    static func page(_ query: [String: String]) -> Int {
+        guard let text = query["page"], !text.isEmpty else { return 0 }
+        guard let page = Int(text) else { return text.allSatisfy { ("0"..."9").contains($0) } ? maxPage : 0 }
+        return min(maxPage, max(0, page))
     }
 
     // MARK: Pages
@@ -114,7 +144,7 @@ public struct ReviewWebServer: Sendable {
         let sort = query["sort"].flatMap { ReviewQueries.Sort(rawValue: $0) } ?? .keyword
         let category = query["category"].flatMap { $0.isEmpty ? nil : $0 }
         let needs = query["needs"] == "1"
-        let page = max(0, query["page"].flatMap { Int($0) } ?? 0)
+        let page = Self.page(query)
         let size = Self.keywordPageSize
         let (rows, total, progress) = try await workspace.manifest.asyncRead { db in
             let (rows, total) = try ReviewQueries.keywords(sort: sort, category: category, needsReview: needs, limit: size, offset: page * size, in: db)
@@ -128,7 +158,7 @@ public struct ReviewWebServer: Sendable {
     func keywordPage(_ query: [String: String],
                      body: @escaping @Sendable (ReviewQueries.KeywordRow, Int, Database) throws -> String) async throws -> Response {
         let text = query["k"] ?? ""
-        let page = max(0, query["page"].flatMap { Int($0) } ?? 0)
+        let page = Self.page(query)
         let result = try await workspace.manifest.asyncRead { db -> (String, (Int, Int))? in
             guard let keyword = try ReviewQueries.keyword(text, in: db) else { return nil }
             return (try body(keyword, page, db), try ReviewQueries.progress(in: db))
@@ -164,7 +194,7 @@ public struct ReviewWebServer: Sendable {
 
     func nextUnreviewed() async throws -> Response {
         let next = try await workspace.manifest.asyncRead { db in try ReviewQueries.nextUnreviewed(in: db) }
-        let location = next.map { "/keyword?" + ReviewPages.query([("k", $0), ("unreviewed", "1")]) } ?? "/"
+        let location = next.map { "keyword?" + ReviewPages.query([("k", $0), ("unreviewed", "1")]) } ?? "./"
         return Response(status: .seeOther, headers: [.location: location])
     }
 

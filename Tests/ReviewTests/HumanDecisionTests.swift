@@ -90,6 +90,18 @@ import _DSBuildTestSupport
             #expect(row.kept == (keptNow[row.text] ?? []).count, "kept of \(row.text)")
             #expect(row.reviewed == (row.text == from || row.text == to ? 1 : 0), "reviewed of \(row.text)")
         }
+        // `filter` (a rerun) counts per keyword what is kept, human decisions included, as status and kept_pairs do:
+        // the relabelled image is dropped (by `human`) under its old keyword and kept under the new one.
+        let filtered = try ws.run(["filter", "--workspace", ws.root.path, "--json"]).json()
+        let perKeyword = try #require(filtered["per_keyword"] as? [String: [String: Int]])
+        for keyword in [from, to] {
+            #expect(perKeyword[keyword]?["kept"] == (keptNow[keyword] ?? []).count, "filter's kept of \(keyword)")
+        }
+        #expect((filtered["dropped"] as? [String: Int])?["human"] == 1)
+        #expect(filtered["kept"] as? Int == keptNow.values.map(\.count).reduce(0, +))
+        let text = try ws.run(["filter", "--workspace", ws.root.path]).stdout
+        #expect(text.contains("    \(to): \((keptNow[to] ?? []).count) / "), "filter's table line for \(to): \(text)")
+        #expect(text.contains("dropped by human: 1"))
         // Pending for the new keyword: describe writes its image-grounded description there.
         try ws.run(["describe", "--workspace", ws.root.path, "--quiet"])
         #expect(try describedFor(to) > 0, "describe wrote the relabelled image's description for its new keyword")

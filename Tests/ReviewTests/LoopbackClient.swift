@@ -37,7 +37,8 @@ struct LoopbackClient {
         }
         for (k, v) in all.sorted(by: { $0.key < $1.key }) where !v.isEmpty { head += "\(k): \(v)\r\n" }
         let bytes = Data((head + "\r\n").utf8) + payload
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        // MSG_NOSIGNAL: a server that answers (413) and closes before the whole body is sent must not kill the test.
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         var response = Data()
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -77,7 +78,10 @@ final class ReviewProcess {
     let process = Process()
     let url: URL
     var port: Int { url.port ?? 0 }
-    var token: String { URLComponents(url: url, resolvingAgainstBaseURL: false)?.queryItems?.first { $0.name == "token" }?.value ?? "" }
+    /// The session token: the segment after `/s/` in the URL's path.
+    var token: String { url.path.hasPrefix("/s/") ? url.path.dropFirst(3).split(separator: "/").first.map(String.init) ?? "" : "" }
+    /// The app's root path, `/s/<token>`, without the trailing slash (a route is appended to it).
+    var base: String { "/s/\(token)" }
 
     init(binary: URL, workspace: URL, reviewer: String = "tester") throws {
         process.executableURL = binary

@@ -72,14 +72,12 @@ echo "== collect, filter" >&2
 server_pid=$!
 for _ in $(seq 100); do [[ -s "$work/url.txt" ]] && break; sleep 0.1; done
 url="$(head -1 "$work/url.txt")"
-base="${url%%/\?*}"
-token="${url##*token=}"
-cookie="dsbuild_review=$token"
+base="${url%/}"  # http://127.0.0.1:P/s/<token>: the app's capability path, each route appended
 last_kw="$(tail -1 "$work/keywords.txt")"
 
 # server_ms PATH: the Server-Timing duration of one request (ms).
 server_ms() {
-  curl -s -o /dev/null -D - -H "Cookie: $cookie" "$base$1" | tr -d '\r' | sed -n 's/^[Ss]erver-[Tt]iming: app;dur=//p'
+  curl -s -o /dev/null -D - "$base$1" | tr -d '\r' | sed -n 's/^[Ss]erver-[Tt]iming: app;dur=//p'
 }
 report() {
   local label="$1" path="$2"

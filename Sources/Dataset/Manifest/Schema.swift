@@ -8,7 +8,8 @@ public enum ManifestSchema {
 
     static let migrationNames = ["v1-initial", "v2-collect-searches", "v3-phash-fast", "v4-splits", "v5-question-keys",
                                   "v6-decisions-by-keyword", "v7-pair-states", "v8-judgements",
-                                  "v9-embeddings", "v10-llm-batches", "v11-llm-cache-estimates", "v12-reviews"]
+                                  "v9-embeddings", "v10-llm-batches", "v11-llm-cache-estimates", "v12-reviews",
+                                  "v13-review-batches"]
 
     public static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -52,6 +53,11 @@ public enum ManifestSchema {
         // Human review decisions (`dsbuild review`): the log, the current decision per pair and per text, and the
         // `kept_pairs` view and text triggers through which they override every automated decision.
         migrator.registerMigration("v12-reviews") { db in try HumanDecisionSchema.create(db) }
+        // A review action on several selected items is one batch of `reviews` rows (`batch`: the first row's id),
+        // which one undo reverts together; an action recorded before is its own batch.
+        migrator.registerMigration("v13-review-batches") { db in
+            try db.execute(sql: "ALTER TABLE reviews ADD COLUMN batch INTEGER; UPDATE reviews SET batch = id; CREATE INDEX reviews_by_batch ON reviews(batch)")
+        }
         return migrator
     }
 

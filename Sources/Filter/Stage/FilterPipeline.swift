@@ -150,21 +150,35 @@ public struct FilterPipeline: Sendable {
 
     // MARK: Summary
 
-    /// Counts what the manifest now holds, streaming the decisions (per-keyword counts are what is kept).
+    /// Counts what the manifest now holds, streaming the decisions (per-keyword counts are what is kept). A pair a
+    /// human decided (`dsbuild review`) counts as the human said — kept, or dropped by `human` — as `kept_pairs`
+    /// and `status` count it, including a pair a relabel put under a keyword the filter never saw it for.
     private func summarize(into base: FilterSummary) throws -> FilterSummary {
         var summary = base
         try workspace.manifest.read { db in
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT d.keyword_id, k.text, MIN(d.pass) AS kept,
-                       GROUP_CONCAT(CASE WHEN d.pass = 0 THEN d.rule END) AS dropped_by
+                       GROUP_CONCAT(CASE WHEN d.pass = 0 THEN d.rule END) AS dropped_by, MAX(h.decision) AS human
                 FROM filter_decisions d JOIN keywords k ON k.id = d.keyword_id
+                LEFT JOIN human_pairs h ON h.image_sha256 = d.image_sha256 AND h.keyword_id = d.keyword_id
                 GROUP BY d.keyword_id, d.image_sha256
+                UNION ALL
+                SELECT h.keyword_id, k.text, NULL, NULL, h.decision FROM human_pairs h JOIN keywords k ON k.id = h.keyword_id
+                 WHERE NOT EXISTS (SELECT 1 FROM filter_decisions d WHERE d.image_sha256 = h.image_sha256 AND d.keyword_id = h.keyword_id)
                 """)
             while let row = try rows.next() {
                 let keyword: String = row["text"]
                 summary.pairs += 1
                 var counts = summary.perKeyword[keyword] ?? .init()
-                if (row["kept"] as Int) == FilterRuleStage.undecidedPass, (row["dropped_by"] as String?) == nil {
+                if let human = row["human"] as String? {
+                    if human == "accept" {
+                        summary.kept += 1
+                        counts.kept += 1
+                    } else {
+                        counts.dropped += 1
+                        summary.droppedByRule[HumanDecision.reason, default: 0] += 1
+                    }
+                } else if (row["kept"] as Int) == FilterRuleStage.undecidedPass, (row["dropped_by"] as String?) == nil {
                     summary.undecided += 1
                 } else if (row["kept"] as Int) == 1 {
                     summary.kept += 1

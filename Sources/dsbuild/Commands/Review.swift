@@ -27,6 +27,7 @@ extension DSBuild {
         func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535 (0: a free port)") }
             if exportFile != nil && importFile != nil { throw ValidationError("--export and --import are separate runs") }
+            if let reviewer, let problem = ReviewDesk.reviewerProblem(reviewer) { throw ValidationError("--reviewer: \(problem)") }
         }
 
         func run() async throws {
