@@ -1,23 +1,11 @@
+import Dataset
 import Foundation
 
 /// The review app's HTML: plain server-rendered pages and one small script (`ReviewScript`). Every link, form,
 /// image and script is relative, so it stays under the session's capability path `/s/<token>/`.
 enum ReviewPages {
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.count)
-        for c in text {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    /// `HTMLText.escape`: the report's escaper, secrets masked.
+    static func escape(_ text: String) -> String { HTMLText.escape(text) }
 
     static func query(_ pairs: [(String, String)]) -> String {
         var allowed = CharacterSet.alphanumerics
